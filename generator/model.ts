@@ -1,0 +1,219 @@
+/**
+ * The fuse-uapi schema: the one model (IR) of a FUSE header.
+ *
+ * The parser builds it once; the layout engine fills in sizes and offsets; every
+ * other stage (C checks, TypeScript generation, diffs) only reads it. The JSON form
+ * of `Schema` is what `schema/revisions/*.json` holds and what
+ * `schema/fuse-uapi.schema.json` (JSON Schema) documents. Bump SCHEMA_VERSION on
+ * any incompatible change of these types.
+ */
+
+export const SCHEMA_VERSION = 1;
+
+/** ABI targets the layout engine knows. x86_64 is the primary one. */
+export const TARGETS = ["x86_64", "i386", "aarch64"] as const;
+export type Target = (typeof TARGETS)[number];
+export const PRIMARY_TARGET: Target = "x86_64";
+
+/** Where something came from in the header (1-based line and column). */
+export interface SourcePos {
+  line: number;
+  column: number;
+}
+
+/** Fixed-width integer kinds, by canonical <stdint.h> name. */
+export type IntName =
+  | "uint8_t"
+  | "int8_t"
+  | "uint16_t"
+  | "int16_t"
+  | "uint32_t"
+  | "int32_t"
+  | "uint64_t"
+  | "int64_t";
+
+/**
+ * A C type as the schema records it. `spelled` keeps the header's own spelling
+ * (`__u64`, `unsigned int`, ...) so checks and docs can quote it.
+ */
+export type TypeRef =
+  | { kind: "int"; name: IntName; spelled: string }
+  /** `char`: an 8-bit byte; arrays of it are byte strings/buffers. */
+  | { kind: "char"; spelled: string }
+  /** `long`/`unsigned long`: size depends on the target (LP64 vs ILP32). */
+  | { kind: "long"; signed: boolean; spelled: string }
+  | { kind: "pointer"; to: TypeRef; spelled: string }
+  | { kind: "struct"; name: string }
+  | { kind: "union"; name: string }
+  /** A struct or union defined in place without a tag (C11 anonymous member or unnamed type). */
+  | { kind: "record"; union: boolean; fields: Field[] }
+  | { kind: "enum"; name: string }
+  | {
+      kind: "array";
+      of: TypeRef;
+      /** Element count; null for a flexible array member (`x[]` or the old `x[0]`). */
+      length: number | null;
+      /** The length as written (`6`, `FUSE_URING_OP_IN_OUT_SZ`, `` for `[]`). */
+      lengthExpr: string;
+    };
+
+/** Size/alignment/offset facts of one field on one target. */
+export interface FieldLayout {
+  offset: number;
+  size: number;
+  align: number;
+}
+
+export interface Field {
+  /** null for an anonymous struct/union member. */
+  name: string | null;
+  type: TypeRef;
+  /** The declaration's type as written (`uint32_t`, `struct fuse_attr`, `char`). */
+  ctype: string;
+  /** Offset on the primary target (x86_64), bytes. */
+  offset: number;
+  /** Size on the primary target; 0 for a flexible array. */
+  size: number;
+  align: number;
+  /** Array element count; 1 for scalars; 0 for flexible arrays. */
+  count: number;
+  flexible?: true;
+  /** Per-target layout, for every target. */
+  layout: Record<Target, FieldLayout>;
+  doc?: string;
+  pos: SourcePos;
+}
+
+export interface PaddingHole {
+  /** Field after which the hole sits (null: before the first field - never in C). */
+  after: string | null;
+  offset: number;
+  size: number;
+}
+
+export interface RecordLayout {
+  size: number;
+  align: number;
+  /** Implicit padding the compiler inserts (between fields and at the tail). */
+  padding: PaddingHole[];
+}
+
+export interface StructDef {
+  name: string;
+  union: boolean;
+  size: number;
+  align: number;
+  fields: Field[];
+  layout: Record<Target, RecordLayout>;
+  /** Ends in a flexible array member (directly or via its last member). */
+  flexible?: true;
+  doc?: string;
+  pos: SourcePos;
+}
+
+export interface EnumMember {
+  name: string;
+  /** Decimal string: values may exceed 2^53. */
+  value: string;
+  /** The initializer as written; absent for implicit (previous + 1) values. */
+  expression?: string;
+  doc?: string;
+  pos: SourcePos;
+}
+
+export interface EnumDef {
+  name: string;
+  members: EnumMember[];
+  doc?: string;
+  pos: SourcePos;
+}
+
+/** The C type of an integer constant expression's value (C's usual rules, LP64). */
+export type ConstType = "int" | "unsigned int" | "long" | "unsigned long" | "long long" | "unsigned long long";
+
+export interface ConstantDef {
+  name: string;
+  /**
+   * Decimal string of the value on the primary target; null when the expression
+   * cannot be evaluated in userspace (e.g. it uses PAGE_SIZE). See `unresolved`.
+   */
+  value: string | null;
+  type: ConstType | null;
+  /** Values that differ on another target (sizeof-based expressions). */
+  targetValues?: Partial<Record<Target, string>>;
+  /** Replacement text as written, whitespace folded. */
+  expression: string;
+  /**
+   * Why the value is null: the identifier with no definition in Linux userspace
+   * (e.g. `PAGE_SIZE`), or what keeps the body from being an integer.
+   */
+  unresolved?: string;
+  /** Another macro this one is a plain alias of. */
+  aliasOf?: string;
+  doc?: string;
+  pos: SourcePos;
+}
+
+export interface MacroDef {
+  name: string;
+  params: string[];
+  body: string;
+  /**
+   * Recognised helper: `align` means body(x) == round x up to a multiple of
+   * `alignment` (checked by evaluation, not by name).
+   */
+  helper?: { kind: "align"; alignment: number };
+  doc?: string;
+  pos: SourcePos;
+}
+
+/** `typedef T name;` or an object-like macro whose body is a type (`#define __u64 uint64_t`). */
+export interface TypedefDef {
+  name: string;
+  type: TypeRef;
+  viaMacro: boolean;
+  pos: SourcePos;
+}
+
+export interface IncludeDef {
+  path: string;
+  system: boolean;
+  pos: SourcePos;
+}
+
+export type LintKind = "implicit-padding" | "size-differs" | "offset-differs";
+
+export interface LintEntry {
+  kind: LintKind;
+  struct: string;
+  field?: string;
+  message: string;
+  /** Per-target figures backing the message. */
+  detail: Partial<Record<Target, number>>;
+}
+
+export interface SourceInfo {
+  /** Base name of the header file. */
+  file: string;
+  sha256: string;
+  /** `git hash-object` of the final text: matches `index` lines of kernel patches. */
+  gitBlob: string;
+  kernelVersion: number | null;
+  minorVersion: number | null;
+  /** Revision name (e.g. `v6`), null for a plain header. */
+  revision: string | null;
+  /** Patch mails applied in memory on top of `file`, in order. */
+  patches: { file: string; sha256: string }[];
+}
+
+export interface Schema {
+  schemaVersion: typeof SCHEMA_VERSION;
+  source: SourceInfo;
+  includes: IncludeDef[];
+  typedefs: TypedefDef[];
+  structs: StructDef[];
+  enums: EnumDef[];
+  constants: ConstantDef[];
+  macros: MacroDef[];
+  lint: LintEntry[];
+}

@@ -1,0 +1,53 @@
+/**
+ * Turns C comments into documentation text and decides which declaration a
+ * comment documents: the comment right above it (no blank line between), and a
+ * comment that starts on the line where the declaration ends (trailing).
+ */
+import type { Node } from "web-tree-sitter";
+
+/** Strip comment markers and the ` * ` margin; keep line structure. */
+export function commentText(raw: string): string {
+  let body: string;
+  if (raw.startsWith("//")) body = raw.replace(/^\/\/+ ?/, "");
+  else body = raw.replace(/^\/\*+/, "").replace(/\*+\/$/, "");
+  const lines = body.split("\n").map((l) => l.replace(/^\s*\*(?!\/) ?/, "").replace(/\s+$/, ""));
+  // Drop leading/trailing empty lines and the common indentation.
+  while (lines.length && lines[0].trim() === "") lines.shift();
+  while (lines.length && lines[lines.length - 1].trim() === "") lines.pop();
+  const indents = lines.filter((l) => l.trim()).map((l) => /^\s*/.exec(l)![0].length);
+  const cut = indents.length ? Math.min(...indents) : 0;
+  return lines.map((l) => l.slice(cut).replace(/\t/g, " ")).join("\n");
+}
+
+export function joinDocs(...parts: (string | undefined)[]): string | undefined {
+  const kept = parts.filter((p): p is string => !!p && p.length > 0);
+  return kept.length ? kept.join("\n") : undefined;
+}
+
+/**
+ * Doc for `node` among `siblings`: comments directly above it (a run of them,
+ * each touching the next) and a trailing comment on its last line.
+ */
+export function docFor(node: Node, siblings: readonly Node[]): string | undefined {
+  const i = siblings.findIndex((s) => s.id === node.id);
+  if (i < 0) return undefined;
+  const above: string[] = [];
+  let line = node.startPosition.row;
+  for (let k = i - 1; k >= 0; k--) {
+    const s = siblings[k];
+    if (s.type !== "comment" || s.endPosition.row < line - 1) break;
+    // A trailing comment of the previous declaration is not ours.
+    const prev = siblings[k - 1];
+    if (prev && prev.type !== "comment" && prev.endPosition.row === s.startPosition.row) break;
+    above.unshift(commentText(s.text));
+    line = s.startPosition.row;
+  }
+  const trailing: string[] = [];
+  for (let k = i + 1; k < siblings.length; k++) {
+    const s = siblings[k];
+    if (s.type === "comment" && s.startPosition.row === node.endPosition.row) trailing.push(commentText(s.text));
+    else if (s.type === "," || s.type === ";") continue;
+    else break;
+  }
+  return joinDocs(above.join("\n") || undefined, trailing.join("\n") || undefined);
+}

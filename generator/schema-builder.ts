@@ -1,0 +1,123 @@
+/**
+ * Builds the schema of one header: parse once, evaluate every constant on
+ * every target, recognise helper macros, lint the ABI. Deterministic: the same
+ * text gives the same schema, byte for byte, in header order.
+ */
+import { createHash } from "node:crypto";
+import { EvalError, evaluateText } from "./cexpr/evaluate.js";
+import { TokenizeError } from "./cexpr/tokens.js";
+import { roundUp } from "./layout/layout.js";
+import { abiLint } from "./lint.js";
+import { gitBlobSha1 } from "./revisions/mail.js";
+import {
+  type ConstantDef,
+  type MacroDef,
+  PRIMARY_TARGET,
+  SCHEMA_VERSION,
+  type Schema,
+  type SourceInfo,
+  type Target,
+  TARGETS,
+} from "./model.js";
+import { type ParsedHeader, parseHeader, type RawConstant } from "./parse/header.js";
+import type { DeclScope } from "./parse/scope.js";
+
+export interface BuildOptions {
+  /** File name recorded in the schema and used in error positions. */
+  file: string;
+  revision?: string | null;
+  patches?: { file: string; sha256: string }[];
+}
+
+export async function buildSchema(text: string, opts: BuildOptions): Promise<Schema> {
+  const parsed = await parseHeader(text, opts.file);
+  const constants = parsed.constants.map((c) => evaluateConstant(c, parsed));
+  const num = (name: string) => {
+    const v = constants.find((c) => c.name === name)?.value;
+    return v == null ? null : Number(v);
+  };
+  const source: SourceInfo = {
+    file: opts.file,
+    sha256: sha256(text),
+    gitBlob: gitBlobSha1(text),
+    kernelVersion: num("FUSE_KERNEL_VERSION"),
+    minorVersion: num("FUSE_KERNEL_MINOR_VERSION"),
+    revision: opts.revision ?? null,
+    patches: opts.patches ?? [],
+  };
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    source,
+    includes: parsed.includes,
+    typedefs: parsed.typedefs,
+    structs: parsed.structs,
+    enums: parsed.enums,
+    constants,
+    macros: parsed.macros.map((m) => withHelper(m, parsed.scope)),
+    lint: abiLint(parsed.structs),
+  };
+}
+
+export function sha256(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+function evaluateConstant(c: RawConstant, parsed: ParsedHeader): ConstantDef {
+  const base: ConstantDef = { name: c.name, value: null, type: null, expression: c.body, ...(c.doc ? { doc: c.doc } : {}), pos: c.pos };
+  if (/^[A-Za-z_]\w*$/.test(c.body) && parsed.constants.some((o) => o.name === c.body)) base.aliasOf = c.body;
+  const values: Partial<Record<Target, string>> = {};
+  for (const target of TARGETS) {
+    try {
+      const v = evaluateText(c.body, parsed.scope.env(target));
+      values[target] = v.v.toString();
+      if (target === PRIMARY_TARGET) {
+        base.value = v.v.toString();
+        base.type = v.t.name;
+      }
+    } catch (e) {
+      if (!(e instanceof EvalError || e instanceof TokenizeError)) throw e;
+      // Not an integer in Linux userspace (e.g. needs PAGE_SIZE, or is a string): kept, unvalued.
+      return { ...base, value: null, type: null, unresolved: e instanceof EvalError && e.unresolved ? e.unresolved : e.message };
+    }
+  }
+  const differing = TARGETS.filter((t) => values[t] !== base.value);
+  if (differing.length) base.targetValues = Object.fromEntries(differing.map((t) => [t, values[t]!]));
+  return orderKeys(base);
+}
+
+/** Keep a stable key order in the JSON whatever order fields were set in. */
+function orderKeys(c: ConstantDef): ConstantDef {
+  const { name, value, type, targetValues, expression, unresolved, aliasOf, doc, pos } = c;
+  return {
+    name,
+    value,
+    type,
+    ...(targetValues ? { targetValues } : {}),
+    expression,
+    ...(unresolved ? { unresolved } : {}),
+    ...(aliasOf ? { aliasOf } : {}),
+    ...(doc ? { doc } : {}),
+    pos,
+  };
+}
+
+/**
+ * Recognise an alignment helper by what it computes, not by its name: a
+ * one-parameter macro that maps x to x rounded up to a power of two N for
+ * every x in 0..4N.
+ */
+function withHelper(m: MacroDef, scope: DeclScope): MacroDef {
+  if (m.params.length !== 1) return m;
+  const env = scope.env(PRIMARY_TARGET);
+  const at = (x: number): number | null => {
+    try {
+      return Number(evaluateText(`${m.name}(${x})`, env).v);
+    } catch {
+      return null;
+    }
+  };
+  const n = at(1);
+  if (n === null || n < 1 || (n & (n - 1)) !== 0 || at(0) !== 0) return m;
+  for (let x = 0; x <= 4 * n; x++) if (at(x) !== roundUp(x, n)) return m;
+  return { name: m.name, params: m.params, body: m.body, helper: { kind: "align", alignment: n }, ...(m.doc ? { doc: m.doc } : {}), pos: m.pos };
+}
