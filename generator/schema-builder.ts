@@ -23,14 +23,16 @@ import { type ParsedHeader, parseHeader, type RawConstant } from "./parse/header
 import type { DeclScope } from "./parse/scope.js";
 
 export interface BuildOptions {
-  /** File name recorded in the schema and used in error positions. */
+  /** File name recorded in the schema (a base name: schemas must not depend on where a checkout is). */
   file: string;
+  /** Path to name in `file:line:col` errors; defaults to `file`. */
+  errorPath?: string;
   revision?: string | null;
   patches?: { file: string; sha256: string }[];
 }
 
 export async function buildSchema(text: string, opts: BuildOptions): Promise<Schema> {
-  const parsed = await parseHeader(text, opts.file);
+  const parsed = await parseHeader(text, opts.errorPath ?? opts.file);
   const constants = parsed.constants.map((c) => evaluateConstant(c, parsed));
   const num = (name: string) => {
     const v = constants.find((c) => c.name === name)?.value;

@@ -1,0 +1,41 @@
+/**
+ * `fuse-uapi check`: prove a header's schema against a real C compiler, per
+ * target, and print how many facts were proven.
+ */
+import { runCheck, type CheckResult } from "../check/compile.js";
+import { InputError } from "../errors.js";
+import { TARGETS, type Target } from "../model.js";
+import { schemaFromFiles } from "./schema.js";
+import { basename } from "node:path";
+
+export interface CheckCommandOptions {
+  target: string[];
+  cc?: string;
+  patch: string[];
+}
+
+export function parseTargets(names: readonly string[]): Target[] {
+  if (names.length === 0 || names.includes("all")) return [...TARGETS];
+  for (const n of names) if (!(TARGETS as readonly string[]).includes(n)) throw new InputError(`unknown target '${n}' (known: ${TARGETS.join(", ")}, all)`);
+  return names as Target[];
+}
+
+/** Returns the exit code: 0 when every fact was proven on every target, 1 otherwise. */
+export async function checkCommand(headerPath: string, opts: CheckCommandOptions): Promise<number> {
+  const targets = parseTargets(opts.target);
+  const { schema, text } = await schemaFromFiles(headerPath, { patch: opts.patch });
+  let failed = 0;
+  for (const target of targets) {
+    const r: CheckResult = await runCheck(schema, text, { target, ...(opts.cc ? { cc: opts.cc } : {}) });
+    const total = r.proven + r.failed.length;
+    const pct = total ? ((100 * r.proven) / total).toFixed(1) : "100.0";
+    process.stdout.write(
+      `${basename(headerPath)} ${target}: ${r.proven}/${total} facts proven (${pct}%) with ${r.compiler}` +
+        (r.skipped.length ? `; ${r.skipped.length} constant(s) not checkable: ${r.skipped.map((s) => `${s.name} (${s.reason})`).join(", ")}` : "") +
+        "\n",
+    );
+    for (const f of r.failed) process.stdout.write(`  FAILED ${f.fact.message}: ${f.message}\n`);
+    failed += r.failed.length;
+  }
+  return failed ? 1 : 0;
+}

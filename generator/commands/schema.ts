@@ -1,0 +1,59 @@
+/**
+ * `fuse-uapi schema`: header (+ patch mails) → schema JSON, and the revision
+ * extraction that keeps schema/revisions/ in step with the corpus.
+ */
+import { basename, join } from "node:path";
+import { jsonText, readText, writeFileAtomic } from "../io.js";
+import type { Schema } from "../model.js";
+import { applyMail } from "../revisions/mail.js";
+import { loadKnownRevisions, loadRevisionHeader, repoRoot } from "../revisions/registry.js";
+import { buildSchema, sha256 } from "../schema-builder.js";
+
+export interface SchemaCommandOptions {
+  patch: string[];
+  name?: string;
+  output?: string;
+}
+
+/** Build the schema of a header with mails applied in order; nothing is written on error. */
+export async function schemaFromFiles(headerPath: string, opts: SchemaCommandOptions): Promise<{ schema: Schema; text: string }> {
+  let text = readText(headerPath, "header");
+  const patches: { file: string; sha256: string }[] = [];
+  for (const mailPath of opts.patch) {
+    const mail = readText(mailPath, "patch mail");
+    text = applyMail(text, mail, basename(mailPath));
+    patches.push({ file: basename(mailPath), sha256: sha256(mail) });
+  }
+  // Errors in a patched text point at the header's name: its lines are the patched ones.
+  return { schema: await buildSchema(text, { file: basename(headerPath), errorPath: headerPath, revision: opts.name ?? null, patches }), text };
+}
+
+export async function schemaCommand(headerPath: string, opts: SchemaCommandOptions): Promise<void> {
+  const { schema } = await schemaFromFiles(headerPath, opts);
+  const out = jsonText(schema);
+  if (opts.output && opts.output !== "-") writeFileAtomic(opts.output, out);
+  else process.stdout.write(out);
+}
+
+export function revisionsDir(): string {
+  return join(repoRoot(), "schema", "revisions");
+}
+
+/** Schema of one known revision, rebuilt from the corpus. */
+export async function revisionSchema(name: string): Promise<Schema> {
+  const header = await loadRevisionHeader(name);
+  return buildSchema(header.text, { file: header.file, revision: name, patches: header.patches });
+}
+
+/** Re-extract every known revision into `dir` (default schema/revisions/). Returns the files written. */
+export async function extractRevisions(dir = revisionsDir()): Promise<string[]> {
+  const written: string[] = [];
+  // Build all first: a failing revision must not leave the folder half-updated.
+  const built: [string, string][] = [];
+  for (const rev of await loadKnownRevisions()) built.push([join(dir, `${rev.name}.json`), jsonText(await revisionSchema(rev.name))]);
+  for (const [path, text] of built) {
+    writeFileAtomic(path, text);
+    written.push(path);
+  }
+  return written;
+}
