@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+/**
+ * The `fuse-uapi` command. Each subcommand lives in generator/commands/; this
+ * file only wires arguments (commander) and maps errors to exit codes:
+ * 2 for bad input (header, patch, schema, arguments), 1 for a failed proof.
+ */
+import { Command, CommanderError } from "commander";
+import { CheckError } from "./check/compile.js";
+import { checkCommand } from "./commands/check.js";
+import { generateCommand } from "./commands/generate.js";
+import { revisionsCommand } from "./commands/revisions.js";
+import { schemaCommand } from "./commands/schema.js";
+import { HeaderError, InputError } from "./errors.js";
+import { PatchError } from "./revisions/mail.js";
+import { RevisionError } from "./revisions/registry.js";
+import { TOOL_VERSION } from "./version.js";
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function program(): Command {
+  const cli = new Command("fuse-uapi")
+    .description("Typed, verified TypeScript from the Linux FUSE uapi header (include/uapi/linux/fuse.h)")
+    .version(TOOL_VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+
+  cli
+    .command("schema")
+    .description("parse a header (with patch mails applied in order) into schema JSON")
+    .argument("<header.h>", "FUSE header")
+    .option("--patch <mail>", "patch mail whose include/uapi/linux/fuse.h hunks to apply (repeatable)", collect, [])
+    .option("--name <revision>", "revision name to record in the schema")
+    .option("-o, --output <file>", "write here (atomically) instead of stdout")
+    .action(async (header: string, o: { patch: string[]; name?: string; output?: string }) => {
+      await schemaCommand(header, o);
+    });
+
+  cli
+    .command("generate")
+    .description("render TypeScript from schemas; with no schema, regenerate generated/ from schema/revisions/")
+    .argument("[schema.json...]", "schema files")
+    .option("-o, --output <dir>", "output folder (one subfolder per revision)")
+    .action(async (schemas: string[], o: { output?: string }) => {
+      await generateCommand(schemas, o);
+    });
+
+  cli
+    .command("check")
+    .description("prove a header's schema with _Static_asserts compiled by a real C compiler")
+    .argument("<header.h>", "FUSE header")
+    .option("--target <target>", "x86_64, i386, aarch64 or all (repeatable; default all)", collect, [])
+    .option("--cc <command>", "host C compiler instead of cc")
+    .option("--patch <mail>", "patch mail to apply first (repeatable)", collect, [])
+    .action(async (header: string, o: { target: string[]; cc?: string; patch: string[] }) => {
+      process.exitCode = await checkCommand(header, o);
+    });
+
+  cli
+    .command("revisions")
+    .description("list the known revisions (schema/known-revisions.json)")
+    .option("--extract", "rebuild schema/revisions/*.json from the corpus")
+    .option("--json", "print the list as JSON")
+    .action(async (o: { extract?: boolean; json?: boolean }) => {
+      await revisionsCommand(o);
+    });
+
+  return cli;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await program().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander printed its message already; help/version exit 0.
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (e instanceof HeaderError || e instanceof InputError || e instanceof PatchError || e instanceof RevisionError) {
+      process.stderr.write(`fuse-uapi: ${e.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    if (e instanceof CheckError) {
+      process.stderr.write(`fuse-uapi: ${e.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw e;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,71 @@
+/**
+ * Renders one schema into the files of `generated/<revision>/`: view models are
+ * built here in TypeScript, templates only print them, prettier formats the
+ * result with fixed options. Pure and deterministic: the same schema and tool
+ * version give byte-identical files.
+ */
+import type { Schema } from "../model.js";
+import { PRIMARY_TARGET } from "../model.js";
+import { buildConstants } from "./constants.js";
+import { banner } from "./doc.js";
+import { buildEnums } from "./enums.js";
+import { formatTs } from "./format.js";
+import { buildLayout } from "./layout-table.js";
+import { ExportNames } from "./naming.js";
+import { buildStructs } from "./structs.js";
+import { loadTemplate } from "./templates.js";
+
+export { revisionName, banner } from "./doc.js";
+export { writeGenerated } from "./write.js";
+
+export interface RenderOptions {
+  /** Version of fuse-uapi, printed in every file's banner. */
+  toolVersion: string;
+}
+
+/** Output modules in `index.ts` re-export order. */
+const MODULES = ["runtime", "enums", "constants", "structs", "codecs", "layout"] as const;
+
+/** Names a template exports, so generated names can be checked against them. */
+function exportedNames(templateText: string): string[] {
+  return [...templateText.matchAll(/^export (?:const|function|class|interface|type) ([A-Za-z_$][\w$]*)/gm)].map(
+    (m) => m[1]!,
+  );
+}
+
+export async function renderRevision(schema: Schema, opts: RenderOptions): Promise<Map<string, string>> {
+  const names = new ExportNames();
+  const runtime = await loadTemplate("runtime.ts");
+  for (const n of exportedNames(runtime.text)) names.claim(n, "runtime.ts");
+  const layoutTemplate = await loadTemplate("layout.ts");
+  for (const n of exportedNames(layoutTemplate.text)) names.claim(n, "layout.ts");
+
+  // Claim order decides who wins a clash: C names (enums, constants) before our own.
+  const enums = buildEnums(schema, names);
+  const constants = buildConstants(schema, names);
+  const structs = buildStructs(schema, names);
+  const layout = buildLayout(schema, structs.structs);
+
+  const common = { banner: banner(schema, opts.toolVersion), primary: PRIMARY_TARGET, sourceFile: schema.source.file };
+  const views: Record<(typeof MODULES)[number] | "index", object> = {
+    runtime: common,
+    enums: { ...common, ...enums },
+    constants: { ...common, ...constants },
+    structs: { ...common, structs: structs.structs, enumImports: structs.enumImports },
+    codecs: {
+      ...common,
+      structs: structs.structs,
+      runtimeImports: structs.runtimeImports,
+      runtimeTypeImports: structs.runtimeTypeImports,
+    },
+    layout: { ...common, ...layout },
+    index: { ...common, modules: MODULES },
+  };
+  const out = new Map<string, string>();
+  for (const [module, view] of Object.entries(views)) {
+    const file = `${module}.ts`;
+    const { render } = await loadTemplate(file);
+    out.set(file, await formatTs(render(view), file));
+  }
+  return out;
+}
