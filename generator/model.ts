@@ -139,8 +139,14 @@ export interface ConstantDef {
    */
   value: string | null;
   type: ConstType | null;
-  /** Values that differ on another target (sizeof-based expressions). */
-  targetValues?: Partial<Record<Target, string>>;
+  /**
+   * Targets where the value differs from the primary one (sizeof-based
+   * expressions), or is null because the expression is not valid there
+   * (e.g. `1UL << 40` on ILP32).
+   */
+  targetValues?: Partial<Record<Target, string | null>>;
+  /** Targets where the C type differs (e.g. sizeof is `unsigned int` on i386). */
+  targetTypes?: Partial<Record<Target, ConstType | null>>;
   /** Replacement text as written, whitespace folded. */
   expression: string;
   /**

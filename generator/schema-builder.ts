@@ -11,6 +11,7 @@ import { abiLint } from "./lint.js";
 import { gitBlobSha1 } from "./revisions/mail.js";
 import {
   type ConstantDef,
+  type ConstType,
   type MacroDef,
   PRIMARY_TARGET,
   SCHEMA_VERSION,
@@ -67,34 +68,42 @@ export function sha256(text: string): string {
 function evaluateConstant(c: RawConstant, parsed: ParsedHeader): ConstantDef {
   const base: ConstantDef = { name: c.name, value: null, type: null, expression: c.body, ...(c.doc ? { doc: c.doc } : {}), pos: c.pos };
   if (/^[A-Za-z_]\w*$/.test(c.body) && parsed.constants.some((o) => o.name === c.body)) base.aliasOf = c.body;
-  const values: Partial<Record<Target, string>> = {};
+  const values: Partial<Record<Target, string | null>> = {};
+  const types: Partial<Record<Target, ConstType | null>> = {};
   for (const target of TARGETS) {
     try {
       const v = evaluateText(c.body, parsed.scope.env(target));
       values[target] = v.v.toString();
-      if (target === PRIMARY_TARGET) {
-        base.value = v.v.toString();
-        base.type = v.t.name;
-      }
+      types[target] = v.t.name;
     } catch (e) {
       if (!(e instanceof EvalError || e instanceof TokenizeError)) throw e;
-      // Not an integer in Linux userspace (e.g. needs PAGE_SIZE, or is a string): kept, unvalued.
-      return { ...base, value: null, type: null, unresolved: e instanceof EvalError && e.unresolved ? e.unresolved : e.message };
+      // Not an integer on this target (e.g. needs PAGE_SIZE, is a string, or overflows ILP32): no value there.
+      values[target] = null;
+      types[target] = null;
+      if (target === PRIMARY_TARGET || !base.unresolved)
+        base.unresolved = e instanceof EvalError && e.unresolved ? e.unresolved : e.message;
     }
   }
-  const differing = TARGETS.filter((t) => values[t] !== base.value);
-  if (differing.length) base.targetValues = Object.fromEntries(differing.map((t) => [t, values[t]!]));
+  base.value = values[PRIMARY_TARGET] ?? null;
+  base.type = types[PRIMARY_TARGET] ?? null;
+  const valueDiffers = TARGETS.filter((t) => values[t] !== base.value);
+  if (valueDiffers.length) base.targetValues = Object.fromEntries(valueDiffers.map((t) => [t, values[t] ?? null]));
+  const typeDiffers = TARGETS.filter((t) => types[t] !== base.type);
+  if (typeDiffers.length) base.targetTypes = Object.fromEntries(typeDiffers.map((t) => [t, types[t] ?? null]));
+  // Unresolved only explains a value that is missing somewhere.
+  if (!TARGETS.some((t) => values[t] === null)) delete base.unresolved;
   return orderKeys(base);
 }
 
 /** Keep a stable key order in the JSON whatever order fields were set in. */
 function orderKeys(c: ConstantDef): ConstantDef {
-  const { name, value, type, targetValues, expression, unresolved, aliasOf, doc, pos } = c;
+  const { name, value, type, targetValues, targetTypes, expression, unresolved, aliasOf, doc, pos } = c;
   return {
     name,
     value,
     type,
     ...(targetValues ? { targetValues } : {}),
+    ...(targetTypes ? { targetTypes } : {}),
     expression,
     ...(unresolved ? { unresolved } : {}),
     ...(aliasOf ? { aliasOf } : {}),

@@ -175,8 +175,9 @@ function demoSchema(): Schema {
       c("DEMO_BIG", "9223372036854775808", "unsigned long long"),
       c("DEMO_NEG", "-5", "int"),
       c("DEMO_ALL_ONES", "4294967295", "unsigned int"),
-      // _IOR's size field is sizeof(struct demo_hdr): 16 on LP64, 12 on i386; sizeof makes it unsigned long.
-      c("DEMO_IOC_GET", "2148563457", "unsigned long", { targetValues: { i386: "2148301313" } }),
+      // _IOR's size field is sizeof(struct demo_hdr): 16 on LP64, 12 on i386; sizeof makes it
+      // unsigned long on LP64 and unsigned int (size_t) on i386.
+      c("DEMO_IOC_GET", "2148563457", "unsigned long", { targetValues: { i386: "2148301313" }, targetTypes: { i386: "unsigned int" } }),
       c("DEMO_NEEDS_PAGE", null, null, { unresolved: "PAGE_SIZE" }),
     ],
     macros: [],
@@ -238,11 +239,12 @@ test("emitAssertions: one fact per size, alignment, offset, field size, constant
   assert.ok(messages.includes("typedef demo_len_t x86_64 == uint16_t"));
   // typedefs + 2 structs x (size + align) + fields (offset + size) + constants (value + type) + enum members.
   assert.equal(facts.length, 2 + 4 + (2 * 2) + (6 * 2 - 1) + 5 * 2 + 3);
-  // i386 uses its own figures and has no LP64 type facts.
+  // i386 uses its own figures, types included (targetTypes).
   const i386 = emitAssertions(demoSchema(), "i386", "demo.h").facts.map((f) => f.message);
   assert.ok(i386.includes("DEMO_IOC_GET i386 == 2148301313"));
   assert.ok(i386.includes("offsetof(struct demo_msg, hi) i386 == 16"));
-  assert.ok(!i386.some((m) => m.startsWith("type of")));
+  assert.ok(i386.includes("type of DEMO_IOC_GET i386 == unsigned int"));
+  assert.ok(i386.includes("type of DEMO_MAGIC i386 == int"));
 });
 
 for (const target of TARGETS) {
@@ -303,9 +305,7 @@ test("runCheck: one altered figure fails exactly that fact", async (t) => {
           `offsetof(struct demo_hdr, ghost) ${target} == `,
         ],
       ];
-      if (target !== "i386") {
-        cases.push(["constant type", (s) => (s.constants[0].type = "long"), `type of DEMO_MAGIC ${target} == long`]);
-      }
+      cases.push(["constant type", (s) => (s.constants[0].type = "long"), `type of DEMO_MAGIC ${target} == long`]);
       for (const [what, alter, expected] of cases) {
         const schema = demoSchema();
         alter(schema);

@@ -33,7 +33,8 @@ export interface ResolvedType {
 export interface ExprEnv {
   target: TargetInfo;
   macros: ReadonlyMap<string, MacroEntry>;
-  enumValue(name: string): bigint | undefined;
+  /** An enumeration constant with its C type on this target (int, or the enum's type when it does not fit). */
+  enumConstant(name: string): CValue | undefined;
   /** null when the words do not name a type. */
   resolveType(type: TypeName): ResolvedType | null;
   /** Words that can start a type name in a cast (typedef names, keywords). */
@@ -167,6 +168,12 @@ const BINARY_PRECEDENCE: Record<string, number> = {
 
 class ExprParser {
   private i = 0;
+  /**
+   * > 0 while parsing an operand C does not evaluate (the untaken arm of `?:`,
+   * the right side of a short-circuited `&&`/`||`): it must still parse, but
+   * division by zero or an oversized shift there is not an error.
+   */
+  private skip = 0;
   constructor(
     private readonly toks: Token[],
     private readonly env: ExprEnv,
@@ -199,11 +206,12 @@ class ExprParser {
     const cond = this.binary(1);
     if (this.peek()?.text !== "?") return cond;
     this.next();
-    const a = asInt(this.ternary(), this.env);
+    const taken = asInt(cond, this.env).v !== 0n;
+    const a = asInt(this.skipping(!taken, () => this.ternary()), this.env);
     this.expect(":");
-    const b = asInt(this.ternary(), this.env);
+    const b = asInt(this.skipping(taken, () => this.ternary()), this.env);
     const t = common(a.t, b.t, this.target);
-    return asInt(cond, this.env).v !== 0n ? make(a.v, t) : make(b.v, t);
+    return taken ? make(a.v, t) : make(b.v, t);
   }
 
   private binary(minPrec: number): Value {
@@ -213,8 +221,19 @@ class ExprParser {
       const prec = op && op.kind === "punct" ? BINARY_PRECEDENCE[op.text] : undefined;
       if (prec === undefined || prec < minPrec) return left;
       this.next();
-      const right = this.binary(prec + 1);
-      left = this.apply(op!.text, asInt(left, this.env), asInt(right, this.env));
+      const l = asInt(left, this.env);
+      const shortCircuit = (op!.text === "&&" && l.v === 0n) || (op!.text === "||" && l.v !== 0n);
+      const right = this.skipping(shortCircuit, () => this.binary(prec + 1));
+      left = this.apply(op!.text, l, asInt(right, this.env));
+    }
+  }
+
+  private skipping<T>(skip: boolean, parse: () => T): T {
+    if (skip) this.skip++;
+    try {
+      return parse();
+    } finally {
+      if (skip) this.skip--;
     }
   }
 
@@ -224,7 +243,10 @@ class ExprParser {
     if (op === "||") return bool(a.v !== 0n || b.v !== 0n);
     if (op === "<<" || op === ">>") {
       // The result has the (promoted) left operand's type; the shift count does not convert it.
-      if (b.v < 0n || b.v >= BigInt(a.t.bits)) throw new EvalError(`shift count ${b.v} out of range for ${a.t.name}`);
+      if (b.v < 0n || b.v >= BigInt(a.t.bits)) {
+        if (this.skip) return make(0n, a.t);
+        throw new EvalError(`shift count ${b.v} out of range for ${a.t.name}`);
+      }
       return make(op === "<<" ? a.v << b.v : a.v >> b.v, a.t);
     }
     const t = common(a.t, b.t, this.target);
@@ -236,7 +258,10 @@ class ExprParser {
       case "*": return make(x * y, t);
       case "/":
       case "%":
-        if (y === 0n) throw new EvalError("division by zero in constant expression");
+        if (y === 0n) {
+          if (this.skip) return make(0n, t);
+          throw new EvalError("division by zero in constant expression");
+        }
         return make(op === "/" ? x / y : x % y, t); // BigInt division truncates toward zero, like C
       case "&": return make(x & y, t);
       case "|": return make(x | y, t);
@@ -277,7 +302,10 @@ class ExprParser {
       this.expect("(");
       const type = this.typeName();
       this.expect(")");
-      return make(BigInt(this.resolve(type).align), this.sizeType());
+      const r = this.resolve(type);
+      // GNU __alignof__ gives the preferred alignment: 8 for 8-byte scalars even where the ABI uses 4 (i386).
+      const align = t.text === "__alignof__" && type.pointer === 0 && r.int && r.size === 8 ? 8 : r.align;
+      return make(BigInt(align), this.sizeType());
     }
     if (t.text === "(" && this.startsTypeName(1)) {
       this.next();
@@ -378,8 +406,8 @@ class ExprParser {
     if (t.kind === "char") return make(BigInt(charValue(t.text)), this.int("int"));
     if (t.kind === "ident") {
       if (t.text === "offsetof" || t.text === "__builtin_offsetof") return this.offsetof();
-      const e = this.env.enumValue(t.text);
-      if (e !== undefined) return make(e, this.int(e > 0x7fffffffn || e < -0x80000000n ? "long" : "int"));
+      const e = this.env.enumConstant(t.text);
+      if (e !== undefined) return e;
       // In #if, identifiers left after expansion are 0 (C11 6.10.1p4).
       if (this.inIf) return make(0n, this.int("long"));
       throw new EvalError(`'${t.text}' is not defined`, t.text);

@@ -54,11 +54,7 @@ export const TARGET_MACRO: Record<Target, string> = {
   aarch64: "__aarch64__",
 };
 
-/**
- * ConstType figures are computed with LP64 rules, so type facts are only
- * meaningful on LP64 targets (on i386 `long` is 32-bit and some literals change type).
- */
-const LP64: Record<Target, boolean> = { x86_64: true, i386: false, aarch64: true };
+
 
 const INT_MAX = 2n ** 31n - 1n;
 const UINT_MAX = 2n ** 32n - 1n;
@@ -193,7 +189,8 @@ function emitStruct(e: Emitter, s: StructDef): void {
 function emitConstant(e: Emitter, name: string, v: bigint, type: ConstType | null): void {
   e.line(`#ifdef ${name}`);
   const facts = [e.fact("constant", name, name, `${v}`, cValueTest(name, v), name)];
-  if (type !== null && LP64[e.target]) {
+  // The schema records each target's own C type (targetTypes), so types are facts on every target.
+  if (type !== null) {
     facts.push(e.fact("constant-type", name, name, type, `_Generic((${name}), ${type}: 1, default: 0)`, `type of ${name}`));
   }
   e.line(`#else`);
@@ -260,12 +257,13 @@ export function emitAssertions(schema: Schema, target: Target, headerPath: strin
   const skipped: SkippedFact[] = [];
   e.line(`/* constants */`);
   for (const c of schema.constants) {
-    const value = c.targetValues?.[target] ?? c.value;
+    const value = c.targetValues && target in c.targetValues ? c.targetValues[target]! : c.value;
+    const type = c.targetTypes && target in c.targetTypes ? c.targetTypes[target]! : c.type;
     if (value === null) {
       skipped.push({ name: c.name, reason: c.unresolved ? `unresolved: ${c.unresolved}` : "no value" });
       continue;
     }
-    emitConstant(e, c.name, BigInt(value), c.type);
+    emitConstant(e, c.name, BigInt(value), type);
   }
   e.line();
 

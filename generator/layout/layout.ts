@@ -15,7 +15,7 @@ export interface SizeAlign {
 /** Looks up already laid-out named records and enums. */
 export interface LayoutScope {
   record(kind: "struct" | "union", name: string, target: Target): SizeAlign | undefined;
-  enumSize(name: string): number | undefined;
+  enumLayout(name: string, target: Target): SizeAlign | undefined;
 }
 
 export class LayoutError extends Error {
@@ -36,9 +36,9 @@ export function typeLayout(type: TypeRef, target: TargetInfo, scope: LayoutScope
     case "pointer":
       return { size: target.pointerSize, align: target.pointerSize };
     case "enum": {
-      const size = scope.enumSize(type.name);
-      if (size === undefined) throw new LayoutError(`enum ${type.name} is incomplete`);
-      return { size, align: size };
+      const r = scope.enumLayout(type.name, target.name);
+      if (r === undefined) throw new LayoutError(`enum ${type.name} is incomplete`);
+      return r;
     }
     case "struct":
     case "union": {

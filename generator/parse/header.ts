@@ -67,13 +67,27 @@ export async function parseHeader(text: string, file: string): Promise<ParsedHea
 }
 
 function firstError(node: Node): Node | undefined {
-  if (node.type === "ERROR" || node.isMissing) return node;
+  if (node.isMissing) return node;
+  if (node.type === "ERROR") return culprit(node);
   if (!node.hasError) return undefined;
   for (const c of kids(node)) {
     const e = firstError(c);
     if (e) return e;
   }
   return node;
+}
+
+/**
+ * tree-sitter may wrap complete, valid constructs into an ERROR node together
+ * with the stray token that broke them (`struct s {...} }`): point at the
+ * first child that is not such a complete construct.
+ */
+function culprit(error: Node): Node {
+  for (const c of kids(error)) {
+    if (c.type === "ERROR" || c.isMissing || c.hasError) return firstError(c) ?? c;
+    if (!c.isNamed || c.type === "identifier") return c;
+  }
+  return error;
 }
 
 function snippet(s: string): string {
@@ -245,7 +259,8 @@ class HeaderWalker {
   }
 
   private directive(node: Node): void {
-    const directive = node.childForFieldName("directive")?.text ?? "";
+    // `# undef X` is as valid as `#undef X`.
+    const directive = (node.childForFieldName("directive")?.text ?? "").replace(/\s+/g, "");
     const arg = node.childForFieldName("argument")?.text.trim() ?? "";
     if (directive === "#undef") {
       this.scope.macros.delete(arg);
@@ -427,8 +442,8 @@ class HeaderWalker {
         if (base.kind === "int" && base.spelled === "void") throw this.error(node, `'${node.text}' declared void`);
         return { name: node.text, type: base };
       case "pointer_declarator": {
-        const spelled = base.kind === "int" || base.kind === "char" || base.kind === "long" ? base.spelled : base.kind === "struct" || base.kind === "union" || base.kind === "enum" ? `${base.kind} ${base.name}` : "void";
-        return this.applyDeclarator(node.childForFieldName("declarator")!, { kind: "pointer", to: base, spelled: `${spelled} *` });
+        const spelled = base.kind === "pointer" ? `${base.spelled}*` : `${spellingOf(base)} *`;
+        return this.applyDeclarator(node.childForFieldName("declarator")!, { kind: "pointer", to: base, spelled });
       }
       case "parenthesized_declarator":
         return this.applyDeclarator(named(node)[0], base);
@@ -481,7 +496,7 @@ class HeaderWalker {
         ...(doc ? { doc } : {}),
         pos: posOf(e),
       });
-      this.scope.enumConstants.set(name, value);
+      this.scope.enumConstants.set(name, { value, enumName: nameNode?.text ?? null });
       next = value + 1n;
     }
     const name = nameNode?.text ?? `anonymous_enum_${posOf(node).line}`;
@@ -489,6 +504,24 @@ class HeaderWalker {
     const def: EnumDef = { name, members, ...this.docOf(node), pos: posOf(node) };
     this.scope.enums.set(name, def);
     this.enums.push(def);
+  }
+}
+
+function spellingOf(t: TypeRef): string {
+  switch (t.kind) {
+    case "int":
+    case "char":
+    case "long":
+    case "pointer":
+      return t.spelled;
+    case "struct":
+    case "union":
+    case "enum":
+      return `${t.kind} ${t.name}`;
+    case "record":
+      return t.union ? "union" : "struct";
+    case "array":
+      return `${spellingOf(t.of)}[${t.lengthExpr}]`;
   }
 }
 

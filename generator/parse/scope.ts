@@ -5,7 +5,7 @@
  * for any target.
  */
 import { EvalError, type ExprEnv, type MacroEntry, type ResolvedType, type TypeName } from "../cexpr/evaluate.js";
-import { intType } from "../cexpr/ctypes.js";
+import { type CIntType, intType, literalType, make } from "../cexpr/ctypes.js";
 import { tokenize } from "../cexpr/tokens.js";
 import { type LayoutScope, type SizeAlign, typeLayout } from "../layout/layout.js";
 import { TARGET_INFO, type TargetInfo } from "../layout/targets.js";
@@ -61,18 +61,20 @@ export class DeclScope implements LayoutScope {
   /** Key: `struct name` / `union name`. */
   readonly records = new Map<string, StructDef>();
   readonly enums = new Map<string, EnumDef>();
-  readonly enumConstants = new Map<string, bigint>();
+  /** Enumeration constants: value and the enum that defines them (its type decides theirs). */
+  readonly enumConstants = new Map<string, { value: bigint; enumName: string | null }>();
 
   record(kind: "struct" | "union", name: string, target: Target): SizeAlign | undefined {
     const r = this.records.get(`${kind} ${name}`);
     return r ? { size: r.layout[target].size, align: r.layout[target].align } : undefined;
   }
 
-  enumSize(name: string): number | undefined {
+  enumLayout(name: string, target: Target): SizeAlign | undefined {
     const e = this.enums.get(name);
     if (!e) return undefined;
-    // gcc widens an enum to 8 bytes only when a value does not fit in 32 bits.
-    return e.members.some((m) => BigInt(m.value) > 0xffffffffn || BigInt(m.value) < -0x80000000n) ? 8 : 4;
+    const t = enumType(e.members.map((m) => BigInt(m.value)), TARGET_INFO[target]);
+    const size = t.bits / 8;
+    return { size, align: size === 8 ? TARGET_INFO[target].int64Align : size };
   }
 
   /** Resolve type words (`__u64`, `unsigned long`, `struct x`) to a TypeRef, or null. */
@@ -88,7 +90,15 @@ export class DeclScope implements LayoutScope {
     return {
       target,
       macros: this.macros,
-      enumValue: (name) => this.enumConstants.get(name),
+      enumConstant: (name) => {
+        const c = this.enumConstants.get(name);
+        if (!c) return undefined;
+        if (c.value >= -0x80000000n && c.value <= 0x7fffffffn) return make(c.value, intType("int", target));
+        // C23/GNU: a constant that does not fit int has its enum's type.
+        const e = c.enumName ? this.enums.get(c.enumName) : undefined;
+        const t = e ? enumType(e.members.map((m) => BigInt(m.value)), target) : literalType(c.value, "", true, target);
+        return make(c.value, t);
+      },
       isTypeWord: (w) => isBuiltinTypeWord(w) || this.typedefs.has(w),
       resolveType: (t) => this.resolveType(t, target),
       offsetOf: (record, path) => this.offsetOf(record, path, targetName),
@@ -101,15 +111,9 @@ export class DeclScope implements LayoutScope {
     const ref = this.typeFromWords(t.words);
     if (!ref) return null;
     const { size, align } = typeLayout(ref, target, this);
-    if (ref.kind === "int" || ref.kind === "long" || ref.kind === "char" || ref.kind === "enum") {
-      const bits = size * 8;
-      const signed = ref.kind === "int" ? ref.name.startsWith("int") : ref.kind === "long" ? ref.signed : true;
-      // After the cast the value is promoted: narrower than int becomes int.
-      const promoted =
-        bits < 32 ? "int" : bits === 32 ? (signed ? "int" : "unsigned int") : target.longBits === 64 ? (signed ? "long" : "unsigned long") : signed ? "long long" : "unsigned long long";
-      return { size, align, int: { type: intType(promoted, target), bits, signed } };
-    }
-    return { size, align };
+    const cType = castType(ref, target, this);
+    if (!cType) return { size, align };
+    return { size, align, int: { type: cType, bits: size * 8, signed: ref.kind === "int" ? ref.name.startsWith("int") : ref.kind === "long" ? ref.signed : ref.kind === "char" || cType.signed } };
   }
 
   /** offsetof(record, a.b.c), looking through anonymous members as C11 does. */
@@ -131,6 +135,54 @@ export class DeclScope implements LayoutScope {
     }
     return offset;
   }
+}
+
+/**
+ * The C type a value has after a cast to `ref` and integer promotion. The
+ * spelling matters, not only the width: `<linux/types.h>` makes `__u64`
+ * `unsigned long long`, glibc makes `uint64_t` `unsigned long` on LP64.
+ */
+function castType(ref: TypeRef, target: TargetInfo, scope: DeclScope): CIntType | null {
+  switch (ref.kind) {
+    case "char":
+      return intType("int", target);
+    case "long":
+      // glibc's size_t/ssize_t/uintptr_t/intptr_t are int-ranked on ILP32, long on LP64.
+      if (target.longBits === 32 && /^(s?size_t|u?intptr_t)$/.test(ref.spelled)) return intType(ref.signed ? "int" : "unsigned int", target);
+      return intType(ref.signed ? "long" : "unsigned long", target);
+    case "enum": {
+      const e = scope.enums.get(ref.name);
+      return e ? enumType(e.members.map((m) => BigInt(m.value)), target) : null;
+    }
+    case "int": {
+      const bits = Number(ref.name.replace(/\D/g, ""));
+      const signed = ref.name.startsWith("int");
+      if (bits < 32) return intType("int", target);
+      if (bits === 32) return intType(signed ? "int" : "unsigned int", target);
+      const longLong = /long long|^__[us]64$|^__(le|be)64$/.test(ref.spelled) || target.longBits === 32;
+      return intType(longLong ? (signed ? "long long" : "unsigned long long") : signed ? "long" : "unsigned long", target);
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * gcc's choice of an enum's underlying type: int when every value fits, else
+ * unsigned int when none is negative and all fit 32 bits, else the first of
+ * long / unsigned long / long long / unsigned long long that holds them all.
+ */
+export function enumType(values: readonly bigint[], target: TargetInfo): CIntType {
+  const fits = (t: CIntType) => {
+    const min = t.signed ? -(1n << BigInt(t.bits - 1)) : 0n;
+    const max = t.signed ? (1n << BigInt(t.bits - 1)) - 1n : (1n << BigInt(t.bits)) - 1n;
+    return values.every((v) => v >= min && v <= max);
+  };
+  for (const name of ["int", "unsigned int", "long", "unsigned long", "long long", "unsigned long long"] as const) {
+    const t = intType(name, target);
+    if (fits(t)) return t;
+  }
+  return intType("unsigned long long", target);
 }
 
 function findMember(fields: readonly Field[], name: string, target: Target): { field: Field; offset: number } | undefined {
