@@ -212,6 +212,61 @@ export interface SourceInfo {
   patches: { file: string; sha256: string }[];
 }
 
+/** One piece of a message body after its header (see schema/protocol.json). */
+export type MessagePart =
+  /** A struct of the header; `field` is the property name (struct name without `fuse_`). */
+  | { kind: "struct"; struct: string; field: string }
+  /** A NUL-terminated string. */
+  | { kind: "name"; field: string }
+  /** The rest of the message, raw. */
+  | { kind: "data"; field: string }
+  /** The rest of the message as records; `count` names the field of the first struct part holding their number. */
+  | { kind: "array"; struct: string; count: string; field: string };
+
+export type ReplyInfo =
+  | { kind: "none" | "empty" | "dirents" | "direntplus" }
+  | { kind: "parts"; parts: MessagePart[] }
+  | { kind: "data" | "xattr"; what: string };
+
+export interface OpcodeInfo {
+  name: string;
+  /** Decimal string, from the header's enum fuse_opcode. */
+  value: string;
+  request: MessagePart[];
+  reply: ReplyInfo;
+  /** The request may end in extension records (fuse_in_header.total_extlen * 8 bytes). */
+  extensions: boolean;
+  note?: string;
+}
+
+export interface NotificationInfo {
+  name: string;
+  value: string;
+  parts: MessagePart[];
+}
+
+/** A struct sent shorter than its full size: to old minors, or without an INIT flag. */
+export interface CompatSize {
+  struct: string;
+  size: number;
+  /** The constant that gives the size, when the header names one. */
+  sizeName?: string;
+  minorBelow?: number;
+  flagAbsent?: string;
+  /** Only for these opcodes (default: wherever the struct travels). */
+  opcodes?: string[];
+  why: string;
+}
+
+/** schema/protocol.json resolved against one header: only its opcodes, sizes as numbers. */
+export interface ProtocolInfo {
+  opcodes: OpcodeInfo[];
+  notifications: NotificationInfo[];
+  compatSizes: CompatSize[];
+  /** Enumerators reserved by the header that are never sent. */
+  reserved: string[];
+}
+
 export interface Schema {
   schemaVersion: typeof SCHEMA_VERSION;
   source: SourceInfo;
@@ -222,4 +277,6 @@ export interface Schema {
   constants: ConstantDef[];
   macros: MacroDef[];
   lint: LintEntry[];
+  /** Protocol facts for this header's opcodes; absent when the table does not fit the header (very old minors). */
+  protocol?: ProtocolInfo;
 }

@@ -7,13 +7,16 @@ import { createHash } from "node:crypto";
 import { EvalError, evaluateText } from "./cexpr/evaluate.js";
 import { TokenizeError } from "./cexpr/tokens.js";
 import { roundUp } from "./layout/layout.js";
+import { InputError } from "./errors.js";
 import { abiLint } from "./lint.js";
+import { type ProtocolTable, resolveProtocol } from "./protocol.js";
 import { gitBlobSha1 } from "./revisions/mail.js";
 import {
   type ConstantDef,
   type ConstType,
   type MacroDef,
   PRIMARY_TARGET,
+  type ProtocolInfo,
   SCHEMA_VERSION,
   type Schema,
   type SourceInfo,
@@ -30,6 +33,12 @@ export interface BuildOptions {
   errorPath?: string;
   revision?: string | null;
   patches?: { file: string; sha256: string }[];
+  /**
+   * Attach the protocol table fitted to this header. `required`: a table that
+   * does not fit is an error (shipped revisions); otherwise it is left out and
+   * `onProtocolProblems` hears why.
+   */
+  protocol?: { table: ProtocolTable; required: boolean; onProtocolProblems?: (problems: string[]) => void };
 }
 
 export async function buildSchema(text: string, opts: BuildOptions): Promise<Schema> {
@@ -48,6 +57,15 @@ export async function buildSchema(text: string, opts: BuildOptions): Promise<Sch
     revision: opts.revision ?? null,
     patches: opts.patches ?? [],
   };
+  const structs = parsed.structs;
+  let protocol: ProtocolInfo | null = null;
+  if (opts.protocol) {
+    const r = resolveProtocol(opts.protocol.table, { enums: parsed.enums, structs, constants });
+    if (r.problems.length && opts.protocol.required)
+      throw new InputError(`${opts.errorPath ?? opts.file}: the protocol table does not fit this header:\n  ${r.problems.join("\n  ")}`);
+    if (r.problems.length) opts.protocol.onProtocolProblems?.(r.problems);
+    protocol = r.protocol;
+  }
   return {
     schemaVersion: SCHEMA_VERSION,
     source,
@@ -58,6 +76,7 @@ export async function buildSchema(text: string, opts: BuildOptions): Promise<Sch
     constants,
     macros: parsed.macros.map((m) => withHelper(m, parsed.scope)),
     lint: abiLint(parsed.structs),
+    ...(protocol ? { protocol } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import { jsonText, readText, writeFileAtomic } from "../io.js";
 import type { Schema } from "../model.js";
 import { applyMail } from "../revisions/mail.js";
 import { loadKnownRevisions, loadRevisionHeader, repoRoot } from "../revisions/registry.js";
+import { loadProtocolTable } from "../protocol.js";
 import { buildSchema, sha256 } from "../schema-builder.js";
 
 export interface SchemaCommandOptions {
@@ -25,7 +26,13 @@ export async function schemaFromFiles(headerPath: string, opts: SchemaCommandOpt
     patches.push({ file: basename(mailPath), sha256: sha256(mail) });
   }
   // Errors in a patched text point at the header's name: its lines are the patched ones.
-  return { schema: await buildSchema(text, { file: basename(headerPath), errorPath: headerPath, revision: opts.name ?? null, patches }), text };
+  const protocol = {
+    table: loadProtocolTable(),
+    required: false,
+    onProtocolProblems: (problems: string[]) =>
+      process.stderr.write(`fuse-uapi: note: ${headerPath}: no protocol section (${problems.length} mismatch(es) with schema/protocol.json, first: ${problems[0]})\n`),
+  };
+  return { schema: await buildSchema(text, { file: basename(headerPath), errorPath: headerPath, revision: opts.name ?? null, patches, protocol }), text };
 }
 
 export async function schemaCommand(headerPath: string, opts: SchemaCommandOptions): Promise<void> {
@@ -42,7 +49,7 @@ export function revisionsDir(): string {
 /** Schema of one known revision, rebuilt from the corpus. */
 export async function revisionSchema(name: string): Promise<Schema> {
   const header = await loadRevisionHeader(name);
-  return buildSchema(header.text, { file: header.file, revision: name, patches: header.patches });
+  return buildSchema(header.text, { file: header.file, revision: name, patches: header.patches, protocol: { table: loadProtocolTable(), required: true } });
 }
 
 /** Re-extract every known revision into `dir` (default schema/revisions/). Returns the files written. */

@@ -1,0 +1,138 @@
+/**
+ * The protocol table (schema/protocol.json): what travels with each opcode,
+ * written once, as data. `resolveProtocol` fits it to one header: keeps the
+ * header's opcodes, turns size constants into numbers, and reports every
+ * opcode without an entry or entry naming a struct the header lacks.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { InputError } from "./errors.js";
+import type { CompatSize, ConstantDef, EnumDef, MessagePart, NotificationInfo, OpcodeInfo, ProtocolInfo, ReplyInfo, StructDef } from "./model.js";
+import { repoRoot } from "./revisions/registry.js";
+
+type RawPart = { struct: string } | { name: string } | { data: string } | { array: string; count: string };
+type RawReply = { kind: "none" | "empty" | "dirents" | "direntplus" } | { kind: "parts"; parts: RawPart[] } | { kind: "data" | "xattr"; what: string };
+type RawOpcode = { request: RawPart[]; reply: RawReply; extensions?: boolean; note?: string } | { reserved: true; note: string };
+type RawNotification = { parts: RawPart[] } | { reserved: true; note: string };
+
+export interface ProtocolTable {
+  opcodes: Record<string, RawOpcode>;
+  notifications: Record<string, RawNotification>;
+  compatSizes: { struct: string; size: string | number; minorBelow?: number; flagAbsent?: string; opcodes?: string[]; why: string }[];
+}
+
+let cached: ProtocolTable | undefined;
+
+/** Load and validate schema/protocol.json (against protocol.schema.json). */
+export function loadProtocolTable(path = join(repoRoot(), "schema", "protocol.json")): ProtocolTable {
+  if (cached && path === join(repoRoot(), "schema", "protocol.json")) return cached;
+  const data: unknown = JSON.parse(readFileSync(path, "utf8"));
+  const jsonSchema = JSON.parse(readFileSync(join(repoRoot(), "schema", "protocol.schema.json"), "utf8"));
+  const validate = new Ajv2020({ strict: false }).compile(jsonSchema);
+  if (!validate(data)) {
+    const e = validate.errors?.[0];
+    throw new InputError(`${path}: ${e?.instancePath || "/"} ${e?.message ?? "is invalid"}`);
+  }
+  const table = data as ProtocolTable;
+  if (path === join(repoRoot(), "schema", "protocol.json")) cached = table;
+  return table;
+}
+
+export interface ResolvedProtocol {
+  protocol: ProtocolInfo | null;
+  /** Why it does not fit: opcodes without an entry, structs the header lacks, unknown constants. */
+  problems: string[];
+}
+
+export function resolveProtocol(
+  table: ProtocolTable,
+  header: { enums: EnumDef[]; structs: StructDef[]; constants: ConstantDef[] },
+): ResolvedProtocol {
+  const problems: string[] = [];
+  const opcodeEnum = header.enums.find((e) => e.name === "fuse_opcode");
+  if (!opcodeEnum) return { protocol: null, problems: ["the header has no enum fuse_opcode"] };
+  const structs = new Map(header.structs.map((s) => [s.name, s]));
+  const reserved: string[] = [];
+
+  const part = (where: string, p: RawPart, first: StructDef | undefined): MessagePart | null => {
+    if ("struct" in p) {
+      if (!structs.has(p.struct)) return problems.push(`${where}: struct ${p.struct} is not in the header`), null;
+      return { kind: "struct", struct: p.struct, field: p.struct.replace(/^fuse_/, "") };
+    }
+    if ("array" in p) {
+      if (!structs.has(p.array)) return problems.push(`${where}: struct ${p.array} is not in the header`), null;
+      if (!first?.fields.some((f) => f.name === p.count))
+        return problems.push(`${where}: the count field ${p.count} is not in the request's struct`), null;
+      return { kind: "array", struct: p.array, count: p.count, field: "entries" };
+    }
+    if ("name" in p) return { kind: "name", field: p.name };
+    return { kind: "data", field: p.data };
+  };
+  const parts = (where: string, raw: RawPart[]): MessagePart[] => {
+    const firstStruct = raw.find((p): p is { struct: string } => "struct" in p);
+    const first = firstStruct ? structs.get(firstStruct.struct) : undefined;
+    return raw.map((p) => part(where, p, first)).filter((p): p is MessagePart => p !== null);
+  };
+
+  const opcodes: OpcodeInfo[] = [];
+  for (const m of opcodeEnum.members) {
+    const entry = table.opcodes[m.name];
+    if (!entry) {
+      problems.push(`opcode ${m.name} (${m.value}) has no entry in the protocol table`);
+      continue;
+    }
+    if ("reserved" in entry) {
+      reserved.push(m.name);
+      continue;
+    }
+    const reply: ReplyInfo = entry.reply.kind === "parts" ? { kind: "parts", parts: parts(`${m.name} reply`, entry.reply.parts) } : entry.reply;
+    opcodes.push({
+      name: m.name,
+      value: m.value,
+      request: parts(`${m.name} request`, entry.request),
+      reply,
+      extensions: entry.extensions ?? false,
+      ...(entry.note ? { note: entry.note } : {}),
+    });
+  }
+
+  const notifications: NotificationInfo[] = [];
+  for (const m of header.enums.find((e) => e.name === "fuse_notify_code")?.members ?? []) {
+    const entry = table.notifications[m.name];
+    if (!entry) {
+      problems.push(`notification ${m.name} (${m.value}) has no entry in the protocol table`);
+      continue;
+    }
+    if ("reserved" in entry) {
+      reserved.push(m.name);
+      continue;
+    }
+    notifications.push({ name: m.name, value: m.value, parts: parts(`${m.name}`, entry.parts) });
+  }
+
+  const compatSizes: CompatSize[] = [];
+  for (const c of table.compatSizes) {
+    if (!structs.has(c.struct)) continue; // a struct this header does not have cannot be shortened
+    let size: number;
+    if (typeof c.size === "number") size = c.size;
+    else {
+      const v = header.constants.find((k) => k.name === c.size)?.value;
+      if (v == null) {
+        problems.push(`compat size of ${c.struct}: constant ${c.size} is not in the header`);
+        continue;
+      }
+      size = Number(v);
+    }
+    compatSizes.push({
+      struct: c.struct,
+      size,
+      ...(typeof c.size === "string" ? { sizeName: c.size } : {}),
+      ...(c.minorBelow !== undefined ? { minorBelow: c.minorBelow } : {}),
+      ...(c.flagAbsent ? { flagAbsent: c.flagAbsent } : {}),
+      ...(c.opcodes ? { opcodes: c.opcodes } : {}),
+      why: c.why,
+    });
+  }
+  return { protocol: problems.length ? null : { opcodes, notifications, compatSizes, reserved }, problems };
+}
