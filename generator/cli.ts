@@ -51,7 +51,8 @@ function program(): Command {
     .option("--target <target>", "x86_64, i386, aarch64 or all (repeatable; default all)", collect, [])
     .option("--cc <command>", "host C compiler instead of cc")
     .option("--patch <mail>", "patch mail to apply first (repeatable)", collect, [])
-    .action(async (header: string, o: { target: string[]; cc?: string; patch: string[] }) => {
+    .option("--emit-c <dir>", "also write the C file of each target to <dir>/check-<target>.c")
+    .action(async (header: string, o: { target: string[]; cc?: string; patch: string[]; emitC?: string }) => {
       process.exitCode = await checkCommand(header, o);
     });
 

@@ -254,14 +254,14 @@ export const FUSE_SETXATTR_EXT = 0x20000000;
 /** C: `#define FUSE_INIT_EXT (1 << 30)` (int). */
 export const FUSE_INIT_EXT = 0x40000000;
 
+/** C: `#define FUSE_INIT_RESERVED (1 << 31)` (int). */
+export const FUSE_INIT_RESERVED = -2147483648;
+
 /**
  * bits 32..63 get shifted down 32 bits into the flags2 field
  *
- * C: `#define FUSE_INIT_RESERVED (1 << 31)` (int).
+ * C: `#define FUSE_SECURITY_CTX (1ULL << 32)` (unsigned long long).
  */
-export const FUSE_INIT_RESERVED = -2147483648;
-
-/** C: `#define FUSE_SECURITY_CTX (1ULL << 32)` (unsigned long long). */
 export const FUSE_SECURITY_CTX = 0x100000000n;
 
 /** C: `#define FUSE_HAS_INODE_DAX (1ULL << 33)` (unsigned long long). */
@@ -282,14 +282,12 @@ export const FUSE_PASSTHROUGH = 0x2000000000n;
 /** C: `#define FUSE_NO_EXPORT_SUPPORT (1ULL << 38)` (unsigned long long). */
 export const FUSE_NO_EXPORT_SUPPORT = 0x4000000000n;
 
-/**
- * Obsolete alias for FUSE_DIRECT_IO_ALLOW_MMAP
- *
- * C: `#define FUSE_HAS_RESEND (1ULL << 39)` (unsigned long long).
- */
+/** C: `#define FUSE_HAS_RESEND (1ULL << 39)` (unsigned long long). */
 export const FUSE_HAS_RESEND = 0x8000000000n;
 
 /**
+ * Obsolete alias for FUSE_DIRECT_IO_ALLOW_MMAP
+ *
  * C: `#define FUSE_DIRECT_IO_RELAX FUSE_DIRECT_IO_ALLOW_MMAP` (unsigned long long).
  *
  * Alias of {@link FUSE_DIRECT_IO_ALLOW_MMAP}.

@@ -254,14 +254,14 @@ export const FUSE_SETXATTR_EXT = 0x20000000;
 /** C: `#define FUSE_INIT_EXT (1 << 30)` (int). */
 export const FUSE_INIT_EXT = 0x40000000;
 
+/** C: `#define FUSE_INIT_RESERVED (1 << 31)` (int). */
+export const FUSE_INIT_RESERVED = -2147483648;
+
 /**
  * bits 32..63 get shifted down 32 bits into the flags2 field
  *
- * C: `#define FUSE_INIT_RESERVED (1 << 31)` (int).
+ * C: `#define FUSE_SECURITY_CTX (1ULL << 32)` (unsigned long long).
  */
-export const FUSE_INIT_RESERVED = -2147483648;
-
-/** C: `#define FUSE_SECURITY_CTX (1ULL << 32)` (unsigned long long). */
 export const FUSE_SECURITY_CTX = 0x100000000n;
 
 /** C: `#define FUSE_HAS_INODE_DAX (1ULL << 33)` (unsigned long long). */
@@ -282,14 +282,12 @@ export const FUSE_PASSTHROUGH = 0x2000000000n;
 /** C: `#define FUSE_NO_EXPORT_SUPPORT (1ULL << 38)` (unsigned long long). */
 export const FUSE_NO_EXPORT_SUPPORT = 0x4000000000n;
 
-/**
- * Obsolete alias for FUSE_DIRECT_IO_ALLOW_MMAP
- *
- * C: `#define FUSE_HAS_RESEND (1ULL << 39)` (unsigned long long).
- */
+/** C: `#define FUSE_HAS_RESEND (1ULL << 39)` (unsigned long long). */
 export const FUSE_HAS_RESEND = 0x8000000000n;
 
 /**
+ * Obsolete alias for FUSE_DIRECT_IO_ALLOW_MMAP
+ *
  * C: `#define FUSE_DIRECT_IO_RELAX FUSE_DIRECT_IO_ALLOW_MMAP` (unsigned long long).
  *
  * Alias of {@link FUSE_DIRECT_IO_ALLOW_MMAP}.
@@ -593,12 +591,18 @@ export const FUSE_SETUPMAPPING_FLAG_READ = 0x2n;
 /**
  * This is a hint to the fuse server that all requests are complete and it can
  * use automatic decoding and sequential processing from libfuse.
- * This will be used by the kernel to continue on
- * even after one of the requests fail.
  *
  * C: `#define FUSE_COMPOUND_SEPARABLE (1 << 0)` (int).
  */
 export const FUSE_COMPOUND_SEPARABLE = 0x1;
+
+/**
+ * This will be used by the kernel to continue on
+ * even after one of the requests fail.
+ *
+ * C: `#define FUSE_COMPOUND_CONTINUE (1 << 1)` (int).
+ */
+export const FUSE_COMPOUND_CONTINUE = 0x2;
 
 /**
  * This flags the compound as atomic, which
@@ -606,11 +610,8 @@ export const FUSE_COMPOUND_SEPARABLE = 0x1;
  * atomically and be directly supported by the fuse server
  * itself.
  *
- * C: `#define FUSE_COMPOUND_CONTINUE (1 << 1)` (int).
+ * C: `#define FUSE_COMPOUND_ATOMIC (1 << 2)` (int).
  */
-export const FUSE_COMPOUND_CONTINUE = 0x2;
-
-/** C: `#define FUSE_COMPOUND_ATOMIC (1 << 2)` (int). */
 export const FUSE_COMPOUND_ATOMIC = 0x4;
 
 /**
@@ -781,8 +782,6 @@ export const FUSE_SETUPMAPPING_FLAGS = {
 /**
  * This is a hint to the fuse server that all requests are complete and it can
  * use automatic decoding and sequential processing from libfuse.
- * This will be used by the kernel to continue on
- * even after one of the requests fail.
  *
  * Flag table `FUSE_COMPOUND_SEPARABLE` … `FUSE_COMPOUND_ATOMIC`: 3 consecutive single-bit
  * `#define`s (header lines 1259–1271). Use with {@link flagNames} / {@link unknownFlagBits}.

@@ -6,12 +6,16 @@ import { runCheck, type CheckResult } from "../check/compile.js";
 import { InputError } from "../errors.js";
 import { TARGETS, type Target } from "../model.js";
 import { schemaFromFiles } from "./schema.js";
-import { basename } from "node:path";
+import { basename, join, resolve } from "node:path";
+import { emitAssertions } from "../check/emit-asserts.js";
+import { writeFileAtomic } from "../io.js";
 
 export interface CheckCommandOptions {
   target: string[];
   cc?: string;
   patch: string[];
+  /** Also keep the C file of each target here (check-<target>.c), to compile or read by hand. */
+  emitC?: string;
 }
 
 export function parseTargets(names: readonly string[]): Target[] {
@@ -26,6 +30,12 @@ export async function checkCommand(headerPath: string, opts: CheckCommandOptions
   const { schema, text } = await schemaFromFiles(headerPath, { patch: opts.patch });
   let failed = 0;
   for (const target of targets) {
+    if (opts.emitC) {
+      // The kept file includes the header by absolute path (patched text: the header as patched in memory is not on disk).
+      const headerForC = opts.patch.length ? join(resolve(opts.emitC), basename(headerPath)) : resolve(headerPath);
+      if (opts.patch.length) writeFileAtomic(headerForC, text);
+      writeFileAtomic(join(opts.emitC, `check-${target}.c`), emitAssertions(schema, target, headerForC).source);
+    }
     const r: CheckResult = await runCheck(schema, text, { target, ...(opts.cc ? { cc: opts.cc } : {}) });
     const total = r.proven + r.failed.length;
     const pct = total ? ((100 * r.proven) / total).toFixed(1) : "100.0";

@@ -25,6 +25,15 @@ export function joinDocs(...parts: (string | undefined)[]): string | undefined {
 }
 
 /**
+ * The last line a node really occupies: preprocessor directives own their
+ * newline, so tree-sitter ends them at column 0 of the next line.
+ */
+function lastRow(n: Node): number {
+  const end = n.endPosition;
+  return end.column === 0 && end.row > n.startPosition.row ? end.row - 1 : end.row;
+}
+
+/**
  * Doc for `node` among `siblings`: comments directly above it (a run of them,
  * each touching the next) and a trailing comment on its last line.
  */
@@ -35,17 +44,17 @@ export function docFor(node: Node, siblings: readonly Node[]): string | undefine
   let line = node.startPosition.row;
   for (let k = i - 1; k >= 0; k--) {
     const s = siblings[k];
-    if (s.type !== "comment" || s.endPosition.row < line - 1) break;
+    if (s.type !== "comment" || lastRow(s) < line - 1) break;
     // A trailing comment of the previous declaration is not ours.
     const prev = siblings[k - 1];
-    if (prev && prev.type !== "comment" && prev.endPosition.row === s.startPosition.row) break;
+    if (prev && prev.type !== "comment" && lastRow(prev) === s.startPosition.row) break;
     above.unshift(commentText(s.text));
     line = s.startPosition.row;
   }
   const trailing: string[] = [];
   for (let k = i + 1; k < siblings.length; k++) {
     const s = siblings[k];
-    if (s.type === "comment" && s.startPosition.row === node.endPosition.row) trailing.push(commentText(s.text));
+    if (s.type === "comment" && s.startPosition.row === lastRow(node)) trailing.push(commentText(s.text));
     else if (s.type === "," || s.type === ";") continue;
     else break;
   }
