@@ -134,31 +134,31 @@ export const FOPEN_PASSTHROUGH = 0x80;
  * FUSE_NO_OPENDIR_SUPPORT: kernel supports zero-message opendir
  * FUSE_EXPLICIT_INVAL_DATA: only invalidate cached pages on explicit request
  * FUSE_MAP_ALIGNMENT: init_out.map_alignment contains log2(byte alignment) for
- *          foffset and moffset fields in struct
- *          fuse_setupmapping_out and fuse_removemapping_one.
+ *                        foffset and moffset fields in struct
+ *                        fuse_setupmapping_out and fuse_removemapping_one.
  * FUSE_SUBMOUNTS: kernel supports auto-mounting directory submounts
  * FUSE_HANDLE_KILLPRIV_V2: fs kills suid/sgid/cap on write/chown/trunc.
- *    Upon write/truncate suid/sgid is only killed if caller
- *    does not have CAP_FSETID. Additionally upon
- *    write/truncate sgid is killed only if file has group
- *    execute permission. (Same as Linux VFS behavior).
- * FUSE_SETXATTR_EXT: Server supports extended struct fuse_setxattr_in
+ *                         Upon write/truncate suid/sgid is only killed if caller
+ *                         does not have CAP_FSETID. Additionally upon
+ *                         write/truncate sgid is killed only if file has group
+ *                         execute permission. (Same as Linux VFS behavior).
+ * FUSE_SETXATTR_EXT:        Server supports extended struct fuse_setxattr_in
  * FUSE_INIT_EXT: extended fuse_init_in request
  * FUSE_INIT_RESERVED: reserved, do not use
- * FUSE_SECURITY_CTX: add security context to create, mkdir, symlink, and
- *    mknod
+ * FUSE_SECURITY_CTX:        add security context to create, mkdir, symlink, and
+ *                         mknod
  * FUSE_HAS_INODE_DAX:  use per inode DAX
  * FUSE_CREATE_SUPP_GROUP: add supplementary group info to create, mkdir,
- *    symlink and mknod (single group that matches parent)
+ *                         symlink and mknod (single group that matches parent)
  * FUSE_HAS_EXPIRE_ONLY: kernel supports expiry-only entry invalidation
  * FUSE_DIRECT_IO_ALLOW_MMAP: allow shared mmap in FOPEN_DIRECT_IO mode.
  * FUSE_NO_EXPORT_SUPPORT: explicitly disable export support
  * FUSE_HAS_RESEND: kernel supports resending pending requests, and the high bit
- *       of the request ID indicates resend requests
+ *                     of the request ID indicates resend requests
  * FUSE_ALLOW_IDMAP: allow creation of idmapped mounts
  * FUSE_OVER_IO_URING: Indicate that client supports io-uring
  * FUSE_REQUEST_TIMEOUT: kernel supports timing out requests.
- *     init_out.request_timeout contains the timeout (in secs)
+ *                          init_out.request_timeout contains the timeout (in secs)
  *
  * C: `#define FUSE_ASYNC_READ (1 << 0)` (int).
  */

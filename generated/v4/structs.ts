@@ -316,7 +316,7 @@ export interface FuseEntryOut {
   nodeid: bigint;
   /**
    * Inode generation: nodeid:gen must
-   *        be unique for the fs's lifetime
+   * be unique for the fs's lifetime
    *
    * C: `uint64_t generation` at offset 8 (x86_64).
    */

@@ -10,13 +10,17 @@ export function commentText(raw: string): string {
   let body: string;
   if (raw.startsWith("//")) body = raw.replace(/^\/\/+ ?/, "");
   else body = raw.replace(/^\/\*+/, "").replace(/\*+\/$/, "");
-  const lines = body.split("\n").map((l) => l.replace(/^\s*\*(?!\/) ?/, "").replace(/\s+$/, ""));
-  // Drop leading/trailing empty lines and the common indentation.
+  const [head, ...tail] = body.split("\n");
+  // The first line follows `/*` directly: its own leading blanks are not indentation.
+  const first = head.trim();
+  const rest = tail.map((l) => l.replace(/^\s*\*(?!\/) ?/, "").replace(/\s+$/, "").replace(/\t/g, "        "));
+  // Continuation lines without a `*` margin are indented to line up under the text: drop the common indent.
+  const indents = rest.filter((l) => l.trim()).map((l) => /^ */.exec(l)![0].length);
+  const cut = indents.length ? Math.min(...indents) : 0;
+  const lines = [first, ...rest.map((l) => l.slice(cut))];
   while (lines.length && lines[0].trim() === "") lines.shift();
   while (lines.length && lines[lines.length - 1].trim() === "") lines.pop();
-  const indents = lines.filter((l) => l.trim()).map((l) => /^\s*/.exec(l)![0].length);
-  const cut = indents.length ? Math.min(...indents) : 0;
-  return lines.map((l) => l.slice(cut).replace(/\t/g, " ")).join("\n");
+  return lines.join("\n");
 }
 
 export function joinDocs(...parts: (string | undefined)[]): string | undefined {
