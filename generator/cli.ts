@@ -7,6 +7,7 @@
 import { Command, CommanderError } from "commander";
 import { CheckError } from "./check/compile.js";
 import { checkCommand } from "./commands/check.js";
+import { diffCommand } from "./commands/diff.js";
 import { generateCommand } from "./commands/generate.js";
 import { revisionsCommand } from "./commands/revisions.js";
 import { schemaCommand } from "./commands/schema.js";
@@ -63,6 +64,18 @@ function program(): Command {
     .option("--json", "print the list as JSON")
     .action(async (o: { extract?: boolean; json?: boolean }) => {
       await revisionsCommand(o);
+    });
+
+  cli
+    .command("diff")
+    .description("ABI changes between two schemas (files or revision names), each breaking or compatible")
+    .argument("[a]", "older schema: a .json file or a revision name (schema/revisions/<name>.json)")
+    .argument("[b]", "newer schema, likewise")
+    .option("--format <format>", "text, md or json (default: text; md with --all-consecutive)")
+    .option("--all-consecutive", "diff every consecutive pair of known revisions (regenerates docs/revisions.md with -o)")
+    .option("-o, --output <file>", "write here (atomically) instead of stdout")
+    .action(async (a: string | undefined, b: string | undefined, o: { format?: string; allConsecutive?: boolean; output?: string }) => {
+      await diffCommand([a, b].filter((x): x is string => x !== undefined), o);
     });
 
   return cli;
