@@ -35,6 +35,163 @@ export interface KnownRevision {
   header?: CorpusFileRef;
   /** git blob hash (or prefix) the final text must have. */
   expectedBlob?: string;
+  /**
+   * What the kernel of this revision does with FUSE_COMPOUND beyond what the
+   * header states (framing, checks, limits, flags, fallback, callers), read
+   * from the patch mails and reviews. Absent (or null) for revisions without
+   * FUSE_COMPOUND. Field meanings: schema/known-revisions.schema.json#/$defs/compound;
+   * prose per revision: docs/compound-revisions.md.
+   */
+  compound?: CompoundSemantics | null;
+}
+
+// ---- FUSE_COMPOUND semantics ---------------------------------------------------
+// Every enumerated value is listed once here, for the validator and for consumers
+// (builders, parsers, validators of compound messages); the JSON Schema repeats
+// them and test/compound-semantics.test.ts checks that the two agree.
+
+/** How the kernel fills fuse_in_header.unique of a sub-request. */
+export const SUB_UNIQUE_RULES = ["fresh-unique", "zero", "op-index"] as const;
+/** How the kernel fills uid/gid/pid of a sub-request: the caller's values (as in the compound's own header) or 0. */
+export const SUB_CRED_RULES = ["copy-parent", "zero"] as const;
+/** Where the number of sub-requests comes from. */
+export const OP_COUNT_SOURCES = ["count-field", "sub-request-lengths"] as const;
+/** What bounds the number of sub-requests. */
+export const MAX_OPS_SOURCES = ["FUSE_MAX_COMPOUND_OPS", "caller-capacity"] as const;
+/** A compound with no sub-request: refused before sending, or not checked. */
+export const EMPTY_COMPOUND_RULES = ["kernel-rejects", "unchecked"] as const;
+/** Sub-requests whose last out argument goes to pages: payload silently not copied, or not checked at all. */
+export const OUT_PAGES_RULES = ["not-copied", "unchecked"] as const;
+/** Which sub-replies the kernel walks. */
+export const OPS_PARSED_RULES = ["server-count", "min-count", "until-end"] as const;
+/** What stops the walk from indexing past the kernel's own list of sub-requests. */
+export const OPS_BOUND_RULES = ["none", "kernel-count", "capacity"] as const;
+/** How the kernel steps from one sub-reply to the next. */
+export const ADVANCE_RULES = ["expected-out-args", "len"] as const;
+/** When the kernel copies a sub-reply's payload into the caller's out arguments. */
+export const COPY_WHEN_RULES = ["len-exceeds-header", "no-error"] as const;
+/** Policy after a failing sub-request in the kernel's own sequential fallback. */
+export const FALLBACK_ERROR_RULES = ["stop", "stop-unless-continue-flag"] as const;
+/** What the server is expected to do when a sub-request fails. */
+export const SERVER_ERROR_POLICIES = ["reply-to-every-op", "unspecified"] as const;
+/** What makes the kernel split a compound into separate requests. */
+export const FALLBACK_TRIGGERS = ["any-failure"] as const;
+/** How a server may decline a compound it does not handle. */
+export const DECLINE_RULES = ["ENOSYS", "any-error"] as const;
+
+export type SubUniqueRule = (typeof SUB_UNIQUE_RULES)[number];
+export type SubCredRule = (typeof SUB_CRED_RULES)[number];
+
+/** A corpus mail (relative to compound/) and line range supporting facts of an entry. */
+export interface CompoundSource {
+  file: string;
+  /** 1-based inclusive [first, last] line numbers in the raw mail file. */
+  lines: [number, number];
+  /** Dotted paths into the compound entry that this source supports, e.g. "subHeader.unique". */
+  about: string[];
+  /** The fact, in our own words. */
+  fact: string;
+}
+
+/** One compound the kernel builds: sub-request opcodes in order and the compound flags it sets. */
+export interface CompoundSequence {
+  ops: string[];
+  flags: string[];
+  /** Kernel function that builds it and when. */
+  caller: string;
+  /** Mail (relative to compound/) that adds the caller. */
+  source: string;
+}
+
+export interface CompoundSemantics {
+  /** fuse_opcode member of the compound request. */
+  opcode: string;
+  /** fuse_compound_in/_out carry an operation count. */
+  hasCount: boolean;
+  /** Field names of the counts in fuse_compound_in (request) and fuse_compound_out (reply); null when absent. */
+  countFields: { request: string | null; reply: string | null };
+  opCountFrom: (typeof OP_COUNT_SOURCES)[number];
+  /** Most sub-requests per compound, or null when the protocol sets no number. */
+  maxOps: number | null;
+  maxOpsSource: (typeof MAX_OPS_SOURCES)[number];
+  emptyCompound: (typeof EMPTY_COMPOUND_RULES)[number];
+  /** nodeid of the compound's own fuse_in_header. */
+  outerNodeid: number;
+  /** How each fuse_in_header field of a sub-request is filled. */
+  subHeader: {
+    len: "header-plus-args";
+    opcode: "per-op";
+    unique: SubUniqueRule;
+    nodeid: "per-op";
+    uid: SubCredRule;
+    gid: SubCredRule;
+    pid: SubCredRule;
+    total_extlen: "zero";
+    padding: "zero";
+  };
+  /** How each fuse_out_header field of a sub-reply is used. */
+  subReplyHeader: { len: "header-plus-args"; error: "per-op"; unique: "ignored" };
+  /** Byte alignment between consecutive sub-requests / sub-replies (1 = packed back to back). */
+  alignment: { subRequests: number; subReplies: number };
+  /** Checks the kernel applies to the sub-requests it built, before sending. */
+  subRequestChecks: {
+    validatedBeforeSend: boolean;
+    rejectOpcodeZero: boolean;
+    rejectNestedCompound: boolean;
+    rejectNodeidZero: boolean;
+    rejectInPages: boolean;
+    lengthsMustSumToPayload: boolean;
+  };
+  /** null: no allow-list; any opcode not rejected above may appear. */
+  allowedOpcodes: string[] | null;
+  outPages: (typeof OUT_PAGES_RULES)[number];
+  resultSize: { field: string; rule: "sum-expected-out-args"; includesOutHeaders: boolean };
+  /** Checks the kernel applies to the reply. */
+  replyChecks: {
+    minOpLen: number;
+    opLenInBounds: boolean;
+    countMustMatch: boolean;
+    uniqueMustMatch: boolean;
+    opsParsed: (typeof OPS_PARSED_RULES)[number];
+    opsBound: (typeof OPS_BOUND_RULES)[number];
+    /** Fewest bytes of sub-replies (after fuse_compound_out) the kernel accepts. */
+    minPayload: number;
+    maxPayload: "result-size-plus-out-headers";
+    advance: (typeof ADVANCE_RULES)[number];
+    copyWhen: (typeof COPY_WHEN_RULES)[number];
+    copySize: "expected-out-args";
+    readsReplyFlags: boolean;
+    badReplyErrno: "EIO";
+  };
+  onOpError: {
+    kernelParse: "record-and-continue";
+    missingReplies: "treated-as-success";
+    serverPolicy: (typeof SERVER_ERROR_POLICIES)[number];
+    fallback: (typeof FALLBACK_ERROR_RULES)[number] | null;
+  };
+  flags: {
+    /** Field of fuse_compound_in holding the flags. */
+    field: string;
+    defined: { name: string; value: number; meaning: string; setByKernel: boolean }[];
+  };
+  fallback: {
+    kernelSplits: boolean;
+    trigger: (typeof FALLBACK_TRIGGERS)[number] | null;
+    suppressedBy: string | null;
+    stopUnless: string | null;
+    remembersUnsupported: boolean;
+    negotiatedInInit: boolean;
+    callerFallbackErrno: "ENOSYS" | null;
+    callerFallback: "plain-open" | null;
+  };
+  serverMayDecline: boolean;
+  declineWith: (typeof DECLINE_RULES)[number] | null;
+  kernelSequences: CompoundSequence[];
+  /** Compounds built by related series on top of this revision's API (not part of the series). */
+  relatedSequences: CompoundSequence[];
+  /** Kernel bugs visible on the wire, so tests can expect them. */
+  kernelDefects: { id: string; effect: string }[];
+  sources: CompoundSource[];
 }
 
 /** A revision's header text, ready for the parser; fields feed SourceInfo. */
@@ -138,8 +295,10 @@ export function defaultRegistryPath(): string {
 }
 
 // ---- validation -------------------------------------------------------------
-// Hand-written instead of a JSON Schema engine (none is a dependency); it checks
-// what known-revisions.schema.json states, plus unique names.
+// Hand-written rather than a JSON Schema engine, for messages that name the exact
+// field; it checks what known-revisions.schema.json states, plus unique names and
+// the cross-field rules of compound entries (test/compound-semantics.test.ts keeps
+// the two in step).
 
 const NAME_RE = /^[a-z0-9][a-z0-9.+_-]*$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
@@ -162,7 +321,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-const REVISION_KEYS = new Set(["name", "title", "description", "date", "base", "mails", "header", "expectedBlob"]);
+const REVISION_KEYS = new Set(["name", "title", "description", "date", "base", "mails", "header", "expectedBlob", "compound"]);
 
 function checkFileRef(v: unknown, at: string, problems: string[]): void {
   if (!isObject(v)) {
@@ -175,6 +334,242 @@ function checkFileRef(v: unknown, at: string, problems: string[]): void {
   }
   if (typeof v.sha256 !== "string" || !SHA256_RE.test(v.sha256)) {
     problems.push(`${at}.sha256: must be 64 lowercase hex digits, got ${JSON.stringify(v.sha256)}`);
+  }
+}
+
+// ---- compound entry validation ----
+// A tiny declarative checker: each Check reports problems as "<path>: <what is wrong>".
+
+type Check = (v: unknown, at: string, problems: string[]) => void;
+
+const show = (v: unknown): string => (v === undefined ? "nothing" : JSON.stringify(v));
+
+const isStr: Check = (v, at, p) => {
+  if (typeof v !== "string" || v === "") p.push(`${at}: must be a non-empty string, got ${show(v)}`);
+};
+const isBool: Check = (v, at, p) => {
+  if (typeof v !== "boolean") p.push(`${at}: must be true or false, got ${show(v)}`);
+};
+const isInt =
+  (min: number): Check =>
+  (v, at, p) => {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min) p.push(`${at}: must be an integer >= ${min}, got ${show(v)}`);
+  };
+const oneOf =
+  (values: readonly (string | number)[]): Check =>
+  (v, at, p) => {
+    if (!values.includes(v as string | number)) p.push(`${at}: must be one of ${values.map((x) => JSON.stringify(x)).join(", ")}, got ${show(v)}`);
+  };
+const orNull =
+  (c: Check): Check =>
+  (v, at, p) => {
+    if (v !== null) c(v, at, p);
+  };
+const arrayOf =
+  (c: Check, minItems = 0): Check =>
+  (v, at, p) => {
+    if (!Array.isArray(v)) return void p.push(`${at}: must be an array, got ${show(v)}`);
+    if (v.length < minItems) p.push(`${at}: must have at least ${minItems} item(s)`);
+    v.forEach((x, i) => c(x, `${at}[${i}]`, p));
+  };
+/** An object with exactly these keys (all required). */
+const object =
+  (shape: Record<string, Check>): Check =>
+  (v, at, p) => {
+    if (!isObject(v)) return void p.push(`${at}: must be an object, got ${show(v)}`);
+    for (const k of Object.keys(v)) if (!(k in shape)) p.push(`${at}.${k}: unknown property`);
+    for (const [k, c] of Object.entries(shape)) {
+      if (!(k in v)) p.push(`${at}.${k}: missing`);
+      else c(v[k], `${at}.${k}`, p);
+    }
+  };
+
+const MAIL_NAME: Check = (v, at, p) => {
+  if (typeof v !== "string" || !isSafeRelativePath(v)) p.push(`${at}: must be a mail path relative to compound/, got ${show(v)}`);
+};
+const LINE_RANGE: Check = (v, at, p) => {
+  if (!Array.isArray(v) || v.length !== 2 || !v.every((n) => Number.isInteger(n) && n >= 1) || v[0] > v[1]) {
+    p.push(`${at}: must be [first, last] 1-based line numbers with first <= last, got ${show(v)}`);
+  }
+};
+const OPCODE_NAME: Check = (v, at, p) => {
+  if (typeof v !== "string" || !/^(FUSE|CUSE)_[A-Z0-9_]+$/.test(v)) p.push(`${at}: must be an opcode name like "FUSE_OPEN", got ${show(v)}`);
+};
+const FLAG_NAME: Check = (v, at, p) => {
+  if (typeof v !== "string" || !/^FUSE_COMPOUND_[A-Z0-9_]+$/.test(v)) p.push(`${at}: must be a flag name like "FUSE_COMPOUND_ATOMIC", got ${show(v)}`);
+};
+const DEFECT_ID: Check = (v, at, p) => {
+  if (typeof v !== "string" || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(v)) p.push(`${at}: must be a kebab-case id, got ${show(v)}`);
+};
+
+const SEQUENCE = object({ ops: arrayOf(OPCODE_NAME, 1), flags: arrayOf(FLAG_NAME), caller: isStr, source: MAIL_NAME });
+
+/** Every key of a compound entry and its check. */
+const COMPOUND_FIELDS: Record<string, Check> = {
+  opcode: OPCODE_NAME,
+  hasCount: isBool,
+  countFields: object({ request: orNull(isStr), reply: orNull(isStr) }),
+  opCountFrom: oneOf(OP_COUNT_SOURCES),
+  maxOps: orNull(isInt(1)),
+  maxOpsSource: oneOf(MAX_OPS_SOURCES),
+  emptyCompound: oneOf(EMPTY_COMPOUND_RULES),
+  outerNodeid: isInt(0),
+  subHeader: object({
+    len: oneOf(["header-plus-args"]),
+    opcode: oneOf(["per-op"]),
+    unique: oneOf(SUB_UNIQUE_RULES),
+    nodeid: oneOf(["per-op"]),
+    uid: oneOf(SUB_CRED_RULES),
+    gid: oneOf(SUB_CRED_RULES),
+    pid: oneOf(SUB_CRED_RULES),
+    total_extlen: oneOf(["zero"]),
+    padding: oneOf(["zero"]),
+  }),
+  subReplyHeader: object({ len: oneOf(["header-plus-args"]), error: oneOf(["per-op"]), unique: oneOf(["ignored"]) }),
+  alignment: object({ subRequests: isInt(1), subReplies: isInt(1) }),
+  subRequestChecks: object({
+    validatedBeforeSend: isBool,
+    rejectOpcodeZero: isBool,
+    rejectNestedCompound: isBool,
+    rejectNodeidZero: isBool,
+    rejectInPages: isBool,
+    lengthsMustSumToPayload: isBool,
+  }),
+  allowedOpcodes: orNull(arrayOf(OPCODE_NAME, 1)),
+  outPages: oneOf(OUT_PAGES_RULES),
+  resultSize: object({ field: isStr, rule: oneOf(["sum-expected-out-args"]), includesOutHeaders: isBool }),
+  replyChecks: object({
+    minOpLen: isInt(1),
+    opLenInBounds: isBool,
+    countMustMatch: isBool,
+    uniqueMustMatch: isBool,
+    opsParsed: oneOf(OPS_PARSED_RULES),
+    opsBound: oneOf(OPS_BOUND_RULES),
+    minPayload: isInt(0),
+    maxPayload: oneOf(["result-size-plus-out-headers"]),
+    advance: oneOf(ADVANCE_RULES),
+    copyWhen: oneOf(COPY_WHEN_RULES),
+    copySize: oneOf(["expected-out-args"]),
+    readsReplyFlags: isBool,
+    badReplyErrno: oneOf(["EIO"]),
+  }),
+  onOpError: object({
+    kernelParse: oneOf(["record-and-continue"]),
+    missingReplies: oneOf(["treated-as-success"]),
+    serverPolicy: oneOf(SERVER_ERROR_POLICIES),
+    fallback: orNull(oneOf(FALLBACK_ERROR_RULES)),
+  }),
+  flags: object({
+    field: isStr,
+    defined: arrayOf(object({ name: FLAG_NAME, value: isInt(1), meaning: isStr, setByKernel: isBool })),
+  }),
+  fallback: object({
+    kernelSplits: isBool,
+    trigger: orNull(oneOf(FALLBACK_TRIGGERS)),
+    suppressedBy: orNull(FLAG_NAME),
+    stopUnless: orNull(FLAG_NAME),
+    remembersUnsupported: isBool,
+    negotiatedInInit: isBool,
+    callerFallbackErrno: orNull(oneOf(["ENOSYS"])),
+    callerFallback: orNull(oneOf(["plain-open"])),
+  }),
+  serverMayDecline: isBool,
+  declineWith: orNull(oneOf(DECLINE_RULES)),
+  kernelSequences: arrayOf(SEQUENCE, 1),
+  relatedSequences: arrayOf(SEQUENCE),
+  kernelDefects: arrayOf(object({ id: DEFECT_ID, effect: isStr })),
+  sources: arrayOf(object({ file: MAIL_NAME, lines: LINE_RANGE, about: arrayOf(isStr, 1), fact: isStr }), 1),
+};
+const COMPOUND_SHAPE = object(COMPOUND_FIELDS);
+
+/**
+ * Resolve a dotted `about` path in a compound entry. Array items are addressed
+ * by index or by their `id`/`name`; a sequence item also by its ops joined
+ * with "+" (e.g. "kernelSequences.FUSE_OPEN+FUSE_GETATTR").
+ */
+export function resolveCompoundPath(entry: unknown, path: string): boolean {
+  let cur: unknown = entry;
+  for (const seg of path.split(".")) {
+    if (Array.isArray(cur)) {
+      cur = /^\d+$/.test(seg)
+        ? cur[Number(seg)]
+        : cur.find((x) => isObject(x) && (x.id === seg || x.name === seg || (Array.isArray(x.ops) && x.ops.join("+") === seg)));
+    } else if (isObject(cur) && Object.hasOwn(cur, seg)) {
+      cur = cur[seg];
+    } else {
+      return false;
+    }
+    if (cur === undefined) return false;
+  }
+  return true;
+}
+
+/** Shape (COMPOUND_SHAPE) plus the rules that tie fields together. */
+function checkCompound(v: unknown, at: string, problems: string[]): void {
+  const before = problems.length;
+  COMPOUND_SHAPE(v, at, problems);
+  if (problems.length > before || !isObject(v)) return; // cross-field rules assume the shape
+  const c = v as unknown as CompoundSemantics;
+  const bad = (path: string, msg: string) => problems.push(`${at}.${path}: ${msg}`);
+
+  const counted = c.countFields.request !== null;
+  if ((c.countFields.reply !== null) !== counted) bad("countFields", "request and reply counts are both present or both null");
+  if (c.hasCount !== counted) bad("hasCount", `is ${c.hasCount} but countFields.request is ${show(c.countFields.request)}`);
+  if ((c.opCountFrom === "count-field") !== c.hasCount) bad("opCountFrom", `"count-field" exactly when hasCount, got ${show(c.opCountFrom)} with hasCount ${c.hasCount}`);
+  if ((c.maxOps !== null) !== (c.maxOpsSource === "FUSE_MAX_COMPOUND_OPS")) {
+    bad("maxOps", `a number exactly when maxOpsSource is "FUSE_MAX_COMPOUND_OPS", got ${show(c.maxOps)} with ${show(c.maxOpsSource)}`);
+  }
+  if (!c.hasCount && c.replyChecks.opsParsed !== "until-end") bad("replyChecks.opsParsed", `without a count the kernel can only walk "until-end", got ${show(c.replyChecks.opsParsed)}`);
+  if (!c.subRequestChecks.validatedBeforeSend) {
+    for (const k of ["rejectOpcodeZero", "rejectNestedCompound", "rejectNodeidZero", "lengthsMustSumToPayload"] as const) {
+      if (c.subRequestChecks[k]) bad(`subRequestChecks.${k}`, "cannot be true when validatedBeforeSend is false");
+    }
+  }
+  const f = c.fallback;
+  if (!f.kernelSplits && (f.trigger !== null || f.suppressedBy !== null || f.stopUnless !== null || c.onOpError.fallback !== null)) {
+    bad("fallback", "trigger, suppressedBy, stopUnless and onOpError.fallback must be null when kernelSplits is false");
+  }
+  if (f.kernelSplits && (f.trigger === null || c.onOpError.fallback === null)) bad("fallback", "trigger and onOpError.fallback are required when kernelSplits is true");
+  if ((f.stopUnless !== null) !== (c.onOpError.fallback === "stop-unless-continue-flag")) {
+    bad("fallback.stopUnless", `names a flag exactly when onOpError.fallback is "stop-unless-continue-flag"`);
+  }
+  if ((f.callerFallbackErrno === null) !== (f.callerFallback === null)) bad("fallback.callerFallback", "callerFallback and callerFallbackErrno are both set or both null");
+  if ((c.declineWith !== null) !== c.serverMayDecline) bad("declineWith", `is set exactly when serverMayDecline is true`);
+
+  const flagNames = new Set<string>();
+  let bits = 0;
+  c.flags.defined.forEach((fl, i) => {
+    if (flagNames.has(fl.name)) bad(`flags.defined[${i}].name`, `duplicate flag ${fl.name}`);
+    flagNames.add(fl.name);
+    if ((fl.value & (fl.value - 1)) !== 0) bad(`flags.defined[${i}].value`, `must be a single bit, got ${fl.value}`);
+    else if (bits & fl.value) bad(`flags.defined[${i}].value`, `bit ${fl.value} is used twice`);
+    bits |= fl.value;
+  });
+  const knownFlag = (name: string | null, path: string) => {
+    if (name !== null && !flagNames.has(name)) bad(path, `names ${name}, which is not in flags.defined`);
+  };
+  knownFlag(f.suppressedBy, "fallback.suppressedBy");
+  knownFlag(f.stopUnless, "fallback.stopUnless");
+  c.kernelSequences.forEach((s, i) => s.flags.forEach((n, j) => knownFlag(n, `kernelSequences[${i}].flags[${j}]`)));
+  c.relatedSequences.forEach((s, i) => s.flags.forEach((n, j) => knownFlag(n, `relatedSequences[${i}].flags[${j}]`)));
+  for (const fl of c.flags.defined) {
+    const used = c.kernelSequences.some((s) => s.flags.includes(fl.name));
+    if (fl.setByKernel !== used) bad(`flags.defined.${fl.name}.setByKernel`, `is ${fl.setByKernel} but ${used ? "a kernelSequences entry sets the flag" : "no kernelSequences entry sets the flag"}`);
+  }
+  const ids = new Set<string>();
+  c.kernelDefects.forEach((d, i) => {
+    if (ids.has(d.id)) bad(`kernelDefects[${i}].id`, `duplicate id ${d.id}`);
+    ids.add(d.id);
+  });
+  c.sources.forEach((s, i) =>
+    s.about.forEach((path, j) => {
+      if (!resolveCompoundPath(c, path)) bad(`sources[${i}].about[${j}]`, `${show(path)} does not name a field of this entry`);
+    }),
+  );
+  for (const key of Object.keys(COMPOUND_FIELDS)) {
+    const value = (c as unknown as Record<string, unknown>)[key];
+    if (key === "sources" || (Array.isArray(value) && value.length === 0)) continue; // an empty list claims nothing
+    if (!c.sources.some((s) => s.about.some((p) => p === key || p.startsWith(`${key}.`)))) bad(key, "no source supports it (add a sources[] entry whose about names it)");
   }
 }
 
@@ -227,6 +622,7 @@ export function parseKnownRevisions(data: unknown, source: string): KnownRevisio
     if (r.expectedBlob !== undefined && (typeof r.expectedBlob !== "string" || !BLOB_RE.test(r.expectedBlob))) {
       problems.push(`${label}.expectedBlob: must be 7 to 40 lowercase hex digits, got ${JSON.stringify(r.expectedBlob)}`);
     }
+    if (r.compound !== undefined && r.compound !== null) checkCompound(r.compound, `${label}.compound`, problems);
   });
   if (problems.length > 0) {
     throw new RegistryError(`${source} is not a valid revision registry:\n  - ${problems.join("\n  - ")}`, problems);
