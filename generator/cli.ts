@@ -7,6 +7,7 @@
 import { Command, CommanderError } from "commander";
 import { CheckError } from "./check/compile.js";
 import { checkCommand } from "./commands/check.js";
+import { decodeCommand, DEFAULT_REVISION, type DecodeCommandOptions } from "./commands/decode.js";
 import { diffCommand } from "./commands/diff.js";
 import { generateCommand } from "./commands/generate.js";
 import { revisionsCommand } from "./commands/revisions.js";
@@ -76,6 +77,23 @@ function program(): Command {
     .option("-o, --output <file>", "write here (atomically) instead of stdout")
     .action(async (a: string | undefined, b: string | undefined, o: { format?: string; allConsecutive?: boolean; output?: string }) => {
       await diffCommand([a, b].filter((x): x is string => x !== undefined), o);
+    });
+
+  cli
+    .command("decode")
+    .description("decode one captured FUSE message (binary) with a revision's generated codecs; print JSON")
+    .argument("[file]", "message file, or - (default) for stdin")
+    .option("--revision <name>", "revision whose generated/<name>/messages.js decodes", DEFAULT_REVISION)
+    .option("--minor <n>", "negotiated minor version (default: the revision's FUSE_KERNEL_MINOR_VERSION)")
+    .option("--request", "the message is a request (fuse_in_header ...)")
+    .option("--reply", "the message is a reply (fuse_out_header ...) to a request of --opcode")
+    .option("--notify", "the message is a notification (unique 0)")
+    .option("--opcode <op>", "the request's opcode for --reply: C name (FUSE_LOOKUP, LOOKUP) or number")
+    .option("--xattr <form>", "form of an xattr reply: size or data (default: by length)")
+    .option("--flag <option>", "INIT flag negotiated, as its option name, e.g. setxattrExt (repeatable)", collect, [])
+    .option("--big-endian", "the message is big-endian (default little-endian)")
+    .action(async (file: string | undefined, o: DecodeCommandOptions) => {
+      await decodeCommand(file, o);
     });
 
   return cli;

@@ -6,3 +6,4 @@ export * from "./constants.js";
 export * from "./structs.js";
 export * from "./codecs.js";
 export * from "./layout.js";
+export * from "./messages.js";

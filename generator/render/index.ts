@@ -11,6 +11,7 @@ import { banner } from "./doc.js";
 import { buildEnums } from "./enums.js";
 import { formatTs } from "./format.js";
 import { buildLayout } from "./layout-table.js";
+import { buildMessages } from "./messages.js";
 import { ExportNames } from "./naming.js";
 import { buildStructs } from "./structs.js";
 import { loadTemplate } from "./templates.js";
@@ -23,8 +24,8 @@ export interface RenderOptions {
   toolVersion: string;
 }
 
-/** Output modules in `index.ts` re-export order. */
-const MODULES = ["runtime", "enums", "constants", "structs", "codecs", "layout"] as const;
+/** Output modules in `index.ts` re-export order; `messages` only for a schema with a protocol section. */
+const MODULES = ["runtime", "enums", "constants", "structs", "codecs", "layout", "messages"] as const;
 
 /** Names a template exports, so generated names can be checked against them. */
 function exportedNames(templateText: string): string[] {
@@ -45,9 +46,11 @@ export async function renderRevision(schema: Schema, opts: RenderOptions): Promi
   const constants = buildConstants(schema, names);
   const structs = buildStructs(schema, names);
   const layout = buildLayout(schema, structs.structs);
+  const messages = buildMessages(schema, structs.structs, names, (await loadTemplate("messages.ts")).text);
+  const modules = MODULES.filter((m) => m !== "messages" || messages !== null);
 
   const common = { banner: banner(schema, opts.toolVersion), primary: PRIMARY_TARGET, sourceFile: schema.source.file };
-  const views: Record<(typeof MODULES)[number] | "index", object> = {
+  const views: Partial<Record<(typeof MODULES)[number] | "index", object>> = {
     runtime: common,
     enums: { ...common, ...enums },
     constants: { ...common, ...constants },
@@ -59,7 +62,8 @@ export async function renderRevision(schema: Schema, opts: RenderOptions): Promi
       runtimeTypeImports: structs.runtimeTypeImports,
     },
     layout: { ...common, ...layout },
-    index: { ...common, modules: MODULES },
+    ...(messages ? { messages: { ...common, ...messages } } : {}),
+    index: { ...common, modules },
   };
   const out = new Map<string, string>();
   for (const [module, view] of Object.entries(views)) {
