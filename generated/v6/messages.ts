@@ -643,12 +643,7 @@ export interface FuseGetattrRequest {
   op: "FUSE_GETATTR";
   opcode: 3;
   header: FuseInHeader;
-  /**
-   * `struct fuse_getattr_in` (16 bytes).
-   *
-   * Sent as 0 bytes when the minor is below 9: GETATTR carried no argument before 7.9; the
-   * fields past it decode as zero.
-   */
+  /** `struct fuse_getattr_in` (16 bytes). */
   getattr_in: FuseGetattrIn;
 }
 
@@ -1553,7 +1548,7 @@ const REQUESTS: ReadonlyMap<number, RequestSpec> = new Map<number, RequestSpec>(
           kind: "struct",
           field: "getattr_in",
           codec: FuseGetattrInCodec,
-          sizes: [{ size: 0, minorBelow: 9, flag: null }],
+          sizes: [],
           selfSized: false,
         },
       ],
