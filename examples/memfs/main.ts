@@ -1,0 +1,69 @@
+/**
+ * Command line: mount memfs until Ctrl-C (or `umount <mountpoint>`).
+ *
+ *   npm run memfs -- <mountpoint> [--cache-seconds N] [--capacity BYTES] [--allow-other] [--debug]
+ *
+ * Needs root (mount(2)) and /dev/fuse. Prints one "mounted ..." line once the
+ * kernel's INIT is answered, so scripts can wait for it.
+ */
+import { parseArgs } from "node:util";
+import { FUSE_ATOMIC_O_TRUNC, fuseOpcodeName } from "../../generated/base-7.45/index.js";
+import { decodeHeader, mount } from "../../server/index.js";
+import { MemFs } from "./memfs.js";
+
+const USAGE = "usage: npm run memfs -- <mountpoint> [--cache-seconds N] [--capacity BYTES] [--allow-other] [--debug]";
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      allowPositionals: true,
+      options: {
+        "cache-seconds": { type: "string" },
+        capacity: { type: "string" },
+        "allow-other": { type: "boolean" },
+        debug: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = args;
+  if (values.help || positionals.length !== 1) {
+    console.error(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const mountpoint = positionals[0]!;
+  const fs = new MemFs({
+    cacheSeconds: values["cache-seconds"] !== undefined ? Number(values["cache-seconds"]) : undefined,
+    capacity: values.capacity !== undefined ? Number(values.capacity) : undefined,
+  });
+  const m = await mount(mountpoint, fs, {
+    name: "memfs",
+    allowOther: values["allow-other"],
+    flags: BigInt(FUSE_ATOMIC_O_TRUNC),
+    onRequest: values.debug
+      ? (bytes) => {
+          const h = decodeHeader(bytes);
+          console.error(`-> ${fuseOpcodeName(h.opcode) ?? h.opcode} unique=${h.unique} nodeid=${h.nodeid} len=${h.len}`);
+        }
+      : undefined,
+  });
+  const c = m.connection!;
+  console.log(`mounted memfs at ${m.mountpoint} (FUSE ${c.major}.${c.minor}, max_write ${c.maxWrite}); Ctrl-C to unmount`);
+  // SIGINT/SIGTERM unmount and exit (mount() installs that); an outside umount ends the loop.
+  await m.done;
+  await m.close();
+  console.log("unmounted");
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`memfs: ${(err as Error).message ?? err}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,210 @@
+/**
+ * Where FUSE messages come from and go to. The session only needs "give me the
+ * next request" and "send this reply", so the same dispatcher runs over
+ * /dev/fuse, over any byte stream (a socket, a pipe pair) or over an in-memory
+ * pair in tests, without a mount.
+ */
+import { read as fsRead, writeSync } from "node:fs";
+import type { Duplex } from "node:stream";
+import { Errno } from "./errno.js";
+
+/** A message-oriented channel: each read is exactly one request, each write one reply. */
+export interface Transport {
+  /**
+   * The next whole message, or null once the other side is gone (for
+   * /dev/fuse: ENODEV, the filesystem was unmounted). Several reads may be
+   * outstanding at once.
+   */
+  read(): Promise<Uint8Array | null>;
+  /** Sends one whole message. Returns false if the peer no longer wants it (an aborted request). */
+  write(message: Uint8Array): boolean | Promise<boolean>;
+  /** Releases the channel; pending reads end with null. */
+  close(): void;
+}
+
+function errnoOf(err: unknown): number | undefined {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code !== undefined && code in Errno ? Errno[code as keyof typeof Errno] : undefined;
+}
+
+/**
+ * /dev/fuse (or any fd with the same one-message-per-read contract). Reads go
+ * through libuv's thread pool (fs.read), so a blocked read never blocks the
+ * event loop; each outstanding read has its own buffer, and the message is
+ * copied out so the buffer can serve the next read at once. Writes are
+ * synchronous: the kernel takes a reply in one write without waiting.
+ */
+export class FdTransport implements Transport {
+  private readonly free: Buffer[] = [];
+  private closed = false;
+
+  /**
+   * @param fd an open /dev/fuse descriptor (not closed by this class: the owner of the mount closes it)
+   * @param bufferSize at least max_write + room for the request header and fuse_write_in
+   */
+  constructor(
+    readonly fd: number,
+    readonly bufferSize: number,
+  ) {}
+
+  async read(): Promise<Uint8Array | null> {
+    const buf = this.free.pop() ?? Buffer.allocUnsafe(this.bufferSize);
+    try {
+      for (;;) {
+        if (this.closed) return null;
+        try {
+          const n = await new Promise<number>((resolve, reject) =>
+            fsRead(this.fd, buf, 0, buf.length, null, (err, bytes) => (err ? reject(err) : resolve(bytes))),
+          );
+          if (n === 0) return null;
+          return Uint8Array.prototype.slice.call(buf, 0, n);
+        } catch (err) {
+          const e = errnoOf(err);
+          // ENODEV: unmounted or aborted. EBADF: we closed the fd ourselves.
+          if (e === Errno.ENODEV || e === Errno.EBADF) return null;
+          // EINTR/EAGAIN: try again. ENOENT: the request was aborted while being read.
+          if (e === Errno.EINTR || e === Errno.EAGAIN || e === Errno.ENOENT) continue;
+          throw err;
+        }
+      }
+    } finally {
+      this.free.push(buf);
+    }
+  }
+
+  write(message: Uint8Array): boolean {
+    if (this.closed) return false;
+    try {
+      writeSync(this.fd, message);
+      return true;
+    } catch (err) {
+      const e = errnoOf(err);
+      // ENOENT: the kernel dropped the request (interrupted); ENODEV: unmounted.
+      if (e === Errno.ENOENT || e === Errno.ENODEV) return false;
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+/** Splits a byte stream into messages by the u32 length every FUSE header starts with (host byte order). */
+class Framer {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  push(chunk: Buffer, onMessage: (m: Uint8Array) => void): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    for (;;) {
+      if (this.pendingBytes < 4) return;
+      const head = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
+      this.pending = [head];
+      const len = head.readUInt32LE(0);
+      if (len < 4) throw new Error(`bad frame length ${len}`);
+      if (head.length < len) return;
+      onMessage(Uint8Array.prototype.slice.call(head, 0, len));
+      const rest = head.subarray(len);
+      this.pending = rest.length > 0 ? [rest] : [];
+      this.pendingBytes = rest.length;
+    }
+  }
+}
+
+/** A queue of messages with waiting readers: the core of the stream and memory transports. */
+class MessageQueue {
+  private readonly messages: Uint8Array[] = [];
+  private readonly waiters: Array<(m: Uint8Array | null) => void> = [];
+  ended = false;
+
+  put(m: Uint8Array): void {
+    const w = this.waiters.shift();
+    if (w) w(m);
+    else this.messages.push(m);
+  }
+
+  take(): Promise<Uint8Array | null> {
+    const m = this.messages.shift();
+    if (m) return Promise.resolve(m);
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  end(): void {
+    this.ended = true;
+    for (const w of this.waiters.splice(0)) w(null);
+  }
+}
+
+/**
+ * Messages over a byte stream such as a socket from a socketpair or a TCP
+ * connection on loopback: framed by the length field of each header.
+ */
+export class StreamTransport implements Transport {
+  private readonly queue = new MessageQueue();
+  private readonly framer = new Framer();
+
+  constructor(private readonly stream: Duplex) {
+    stream.on("data", (chunk: Buffer) => {
+      try {
+        this.framer.push(chunk, (m) => this.queue.put(m));
+      } catch (err) {
+        stream.destroy(err as Error);
+      }
+    });
+    stream.on("end", () => this.queue.end());
+    stream.on("close", () => this.queue.end());
+    stream.on("error", () => this.queue.end());
+  }
+
+  read(): Promise<Uint8Array | null> {
+    return this.queue.take();
+  }
+
+  write(message: Uint8Array): boolean {
+    if (this.stream.destroyed || !this.stream.writable) return false;
+    this.stream.write(message);
+    return true;
+  }
+
+  close(): void {
+    this.queue.end();
+    this.stream.end();
+  }
+}
+
+/** One end of {@link createMemoryPair}. */
+export class MemoryTransport implements Transport {
+  peer!: MemoryTransport;
+  readonly inbox = new MessageQueue();
+
+  read(): Promise<Uint8Array | null> {
+    return this.inbox.take();
+  }
+
+  write(message: Uint8Array): boolean {
+    if (this.peer.inbox.ended) return false;
+    // A copy, as a real write would: the sender may reuse its buffer.
+    this.peer.inbox.put(message.slice());
+    return true;
+  }
+
+  close(): void {
+    this.inbox.end();
+    this.peer.inbox.end();
+  }
+}
+
+/**
+ * Two connected in-memory transports: give one to a session, and use the
+ * other as the "kernel" that writes requests and reads replies.
+ */
+export function createMemoryPair(): [MemoryTransport, MemoryTransport] {
+  const a = new MemoryTransport();
+  const b = new MemoryTransport();
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}
