@@ -1,0 +1,43 @@
+/**
+ * The README's smallest filesystem, mounted for real: `ls` and `cat` through
+ * the kernel. Skips (saying why) without root or /dev/fuse.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { test } from "node:test";
+import { hello } from "../examples/hello/hello.js";
+import { mount } from "../server/index.js";
+
+const run = promisify(execFile);
+
+function whyNot(): string | null {
+  if (process.getuid?.() !== 0) return "needs root to mount";
+  try {
+    accessSync("/dev/fuse", constants.R_OK | constants.W_OK);
+  } catch {
+    return "/dev/fuse is not available";
+  }
+  return null;
+}
+
+test("hello: the README example mounts and serves /hello", async (t) => {
+  const reason = whyNot();
+  if (reason) return t.skip(reason);
+  const dir = mkdtempSync(join(tmpdir(), "fuse-uapi-hello-"));
+  const m = await mount(dir, hello, { name: "hello" });
+  try {
+    // A child process: the server's own process must never touch its mount synchronously.
+    const ls = await run("ls", ["-l", dir], { timeout: 10_000 });
+    assert.match(ls.stdout, /-r--r--r-- +1 .* 13 .* hello\n/);
+    const cat = await run("cat", [join(dir, "hello")], { timeout: 10_000 });
+    assert.equal(cat.stdout, "hello, world\n");
+    await assert.rejects(run("cat", [join(dir, "missing")], { timeout: 10_000 }), /No such file or directory/);
+  } finally {
+    await m.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
