@@ -21,6 +21,7 @@ import * as base from "../generated/base-7.45/index.js";
 import type { MessagePart, OpcodeInfo, Schema, StructDef } from "../generator/model.js";
 import { camelCase, pascalCase } from "../generator/render/naming.js";
 import { repoRoot } from "../generator/revisions/registry.js";
+import { STRICT } from "./helpers/strict-tsc.js";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- generated modules are used generically, per schema */
 type Gen = Record<string, any>;
@@ -641,27 +642,7 @@ for (const { name: rev, schema, g } of revisions) {
 
 test("the committed messages.ts of every revision passes tsc with the strictest options, without DOM or Node types", () => {
   const roots = revisions.map(({ name }) => join(repoRoot(), "generated", name, "messages.ts"));
-  const program = ts.createProgram(roots, {
-    noEmit: true,
-    strict: true,
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    lib: ["lib.es2022.d.ts"],
-    types: [],
-    noUnusedLocals: true,
-    noUnusedParameters: true,
-    noImplicitReturns: true,
-    noImplicitOverride: true,
-    noFallthroughCasesInSwitch: true,
-    noUncheckedIndexedAccess: true,
-    noPropertyAccessFromIndexSignature: true,
-    exactOptionalPropertyTypes: true,
-    verbatimModuleSyntax: true,
-    isolatedModules: true,
-    erasableSyntaxOnly: true,
-    skipLibCheck: true,
-  });
+  const program = ts.createProgram(roots, STRICT);
   const diags = ts.getPreEmitDiagnostics(program);
   assert.equal(ts.formatDiagnostics(diags, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => repoRoot(), getNewLine: () => "\n" }), "");
 });

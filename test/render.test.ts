@@ -17,33 +17,12 @@ import ts from "typescript";
 import type { Schema } from "../generator/model.js";
 import { renderRevision, revisionName, writeGenerated } from "../generator/render/index.js";
 import { wrapLine } from "../generator/render/doc.js";
+import { STRICT } from "./helpers/strict-tsc.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const FIXTURE = join(ROOT, "test/fixtures/render/handmade-schema.json");
 const FILES = ["runtime.ts", "enums.ts", "constants.ts", "structs.ts", "codecs.ts", "layout.ts", "index.ts"];
 
-/** Options stricter than the project's own, so consumers with any strict setup can compile the output. */
-const STRICT: ts.CompilerOptions = {
-  noEmit: true,
-  strict: true,
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.NodeNext,
-  moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  lib: ["lib.es2022.d.ts"],
-  types: [],
-  noUnusedLocals: true,
-  noUnusedParameters: true,
-  noImplicitReturns: true,
-  noImplicitOverride: true,
-  noFallthroughCasesInSwitch: true,
-  noUncheckedIndexedAccess: true,
-  noPropertyAccessFromIndexSignature: true,
-  exactOptionalPropertyTypes: true,
-  verbatimModuleSyntax: true,
-  isolatedModules: true,
-  erasableSyntaxOnly: true,
-  skipLibCheck: true,
-};
 
 async function loadFixture(): Promise<Schema> {
   return JSON.parse(await readFile(FIXTURE, "utf8")) as Schema;

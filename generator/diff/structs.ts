@@ -14,6 +14,7 @@
  * the schema's `lint` (size-differs / offset-differs).
  */
 import { type CompatSize, type Field, type PaddingHole, type Schema, type StructDef, type Target, TARGETS, type TypeRef } from "../model.js";
+import { typeText } from "../parse/ctype.js";
 import { acrossTargets, type Change, changedTargets, onTargets, perTarget, transitions } from "./change.js";
 
 const PADDING_NAME = /^_*(pad|padding|reserved|spare|unused|dummy)[_0-9]*$/i;
@@ -44,24 +45,6 @@ export function typeKey(t: TypeRef): string {
   }
 }
 
-/** The type as the header spells it, for reports. */
-export function typeText(t: TypeRef): string {
-  switch (t.kind) {
-    case "int":
-    case "char":
-    case "long":
-    case "pointer":
-      return t.spelled;
-    case "struct":
-    case "union":
-    case "enum":
-      return `${t.kind} ${t.name}`;
-    case "record":
-      return `${t.union ? "union" : "struct"} { ... }`;
-    case "array":
-      return `${typeText(t.of)}[${t.lengthExpr}]`;
-  }
-}
 
 interface StructContext {
   /** Protocol facts saying the struct's size is negotiated (sent shorter to old peers). */

@@ -61,3 +61,22 @@ export function builtinType(words: readonly string[]): TypeRef | null {
 export function isBuiltinTypeWord(word: string): boolean {
   return word in FIXED || ["char", "short", "int", "long", "signed", "unsigned", "void", "size_t", "ssize_t", "uintptr_t", "intptr_t", "struct", "union", "enum", "const", "volatile"].includes(word);
 }
+
+/** The type as the header spells it (`__u64`, `struct fuse_attr`, `char[16]`), for positions and reports. */
+export function typeText(t: TypeRef): string {
+  switch (t.kind) {
+    case "int":
+    case "char":
+    case "long":
+    case "pointer":
+      return t.spelled;
+    case "struct":
+    case "union":
+    case "enum":
+      return `${t.kind} ${t.name}`;
+    case "record":
+      return `${t.union ? "union" : "struct"} { ... }`;
+    case "array":
+      return `${typeText(t.of)}[${t.lengthExpr}]`;
+  }
+}

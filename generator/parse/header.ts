@@ -24,6 +24,7 @@ import {
   type TypeRef,
 } from "../model.js";
 import { commentText, docFor, joinDocs } from "./comments.js";
+import { typeText } from "./ctype.js";
 import { DeclScope } from "./scope.js";
 import { fieldKids, kids, named } from "./nodes.js";
 import { cParser } from "./tree-sitter.js";
@@ -442,7 +443,7 @@ class HeaderWalker {
         if (base.kind === "int" && base.spelled === "void") throw this.error(node, `'${node.text}' declared void`);
         return { name: node.text, type: base };
       case "pointer_declarator": {
-        const spelled = base.kind === "pointer" ? `${base.spelled}*` : `${spellingOf(base)} *`;
+        const spelled = base.kind === "pointer" ? `${base.spelled}*` : `${typeText(base)} *`;
         return this.applyDeclarator(node.childForFieldName("declarator")!, { kind: "pointer", to: base, spelled });
       }
       case "parenthesized_declarator":
@@ -504,24 +505,6 @@ class HeaderWalker {
     const def: EnumDef = { name, members, ...this.docOf(node), pos: posOf(node) };
     this.scope.enums.set(name, def);
     this.enums.push(def);
-  }
-}
-
-function spellingOf(t: TypeRef): string {
-  switch (t.kind) {
-    case "int":
-    case "char":
-    case "long":
-    case "pointer":
-      return t.spelled;
-    case "struct":
-    case "union":
-    case "enum":
-      return `${t.kind} ${t.name}`;
-    case "record":
-      return t.union ? "union" : "struct";
-    case "array":
-      return `${spellingOf(t.of)}[${t.lengthExpr}]`;
   }
 }
 
