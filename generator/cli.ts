@@ -7,6 +7,7 @@
 import { Command, CommanderError } from "commander";
 import { CheckError } from "./check/compile.js";
 import { checkCommand } from "./commands/check.js";
+import { compoundDecodeCommand, type CompoundDecodeOptions, compoundEncodeCommand, OPS_JSON_HELP } from "./commands/compound.js";
 import { decodeCommand, DEFAULT_REVISION, type DecodeCommandOptions } from "./commands/decode.js";
 import { diffCommand } from "./commands/diff.js";
 import { generateCommand } from "./commands/generate.js";
@@ -94,6 +95,31 @@ function program(): Command {
     .option("--big-endian", "the message is big-endian (default little-endian)")
     .action(async (file: string | undefined, o: DecodeCommandOptions) => {
       await decodeCommand(file, o);
+    });
+
+  const compound = cli.command("compound").description("build and read FUSE_COMPOUND messages with a revision's generated compound.js");
+  compound
+    .command("encode")
+    .description("build a compound request from ops.json; write its bytes to stdout")
+    .argument("<ops.json>", "the compound to build (format below)")
+    .requiredOption("--revision <name>", "revision with FUSE_COMPOUND (generated/<name>/compound.js)")
+    .option("--minor <n>", "negotiated minor version (default: ops.json's minor, else the revision's)")
+    .addHelpText("after", OPS_JSON_HELP)
+    .action(async (ops: string, o: { revision: string; minor?: string }) => {
+      await compoundEncodeCommand(ops, o);
+    });
+  compound
+    .command("decode")
+    .description("decode a compound request, or walk a compound reply as the revision's kernel does; print JSON")
+    .argument("[file]", "message file, or - (default) for stdin")
+    .requiredOption("--revision <name>", "revision with FUSE_COMPOUND (generated/<name>/compound.js)")
+    .option("--request", "the message is a compound request")
+    .option("--reply", "the message is a compound reply to the ops given by --ops")
+    .option("--ops <ops>", "the compound's ops: an ops.json file, or opcode names separated by commas (FUSE_OPEN,FUSE_GETATTR)")
+    .option("--capacity <n>", "the caller's capacity where the revision bounds the walk by it (default: the number of ops)")
+    .option("--minor <n>", "negotiated minor version (default: the revision's FUSE_KERNEL_MINOR_VERSION)")
+    .action(async (file: string | undefined, o: CompoundDecodeOptions) => {
+      await compoundDecodeCommand(file, o);
     });
 
   return cli;

@@ -8,6 +8,8 @@
  * any incompatible change of these types.
  */
 
+import type { CompoundSemantics } from "./revisions/registry.js";
+
 export const SCHEMA_VERSION = 1;
 
 /** ABI targets the layout engine knows. x86_64 is the primary one. */
@@ -267,6 +269,16 @@ export interface ProtocolInfo {
   reserved: string[];
 }
 
+/**
+ * What the kernel of one revision does with FUSE_COMPOUND beyond what the header states
+ * (framing, sub-header filling, checks, limits, flags, fallback), copied verbatim from the
+ * revision's `compound` entry in schema/known-revisions.json by `revisionSchema()`, so that
+ * renderers read only the schema. Field meanings: schema/fuse-uapi.schema.json#/$defs/compound
+ * (the same text as schema/known-revisions.schema.json#/$defs/compound); prose per revision:
+ * docs/compound-revisions.md. One type: the registry's, documented field by field there.
+ */
+export type CompoundInfo = CompoundSemantics;
+
 export interface Schema {
   schemaVersion: typeof SCHEMA_VERSION;
   source: SourceInfo;
@@ -279,4 +291,6 @@ export interface Schema {
   lint: LintEntry[];
   /** Protocol facts for this header's opcodes; absent when the table does not fit the header (very old minors). */
   protocol?: ProtocolInfo;
+  /** FUSE_COMPOUND semantics of this revision (from schema/known-revisions.json); absent for headers without FUSE_COMPOUND and for plain headers. */
+  compound?: CompoundInfo;
 }

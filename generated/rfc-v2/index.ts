@@ -7,3 +7,4 @@ export * from "./structs.js";
 export * from "./codecs.js";
 export * from "./layout.js";
 export * from "./messages.js";
+export * from "./compound.js";

@@ -4,9 +4,9 @@
  */
 import { basename, join } from "node:path";
 import { jsonText, readText, writeFileAtomic } from "../io.js";
-import type { Schema } from "../model.js";
+import type { CompoundInfo, Schema } from "../model.js";
 import { applyMail } from "../revisions/mail.js";
-import { loadKnownRevisions, loadRevisionHeader, repoRoot } from "../revisions/registry.js";
+import { corpusDir, defaultRegistryPath, loadKnownRevisions, loadRevisionHeader, repoRoot } from "../revisions/registry.js";
 import { loadProtocolTable } from "../protocol.js";
 import { buildSchema, sha256 } from "../schema-builder.js";
 
@@ -46,10 +46,23 @@ export function revisionsDir(): string {
   return join(repoRoot(), "schema", "revisions");
 }
 
-/** Schema of one known revision, rebuilt from the corpus. */
-export async function revisionSchema(name: string): Promise<Schema> {
-  const header = await loadRevisionHeader(name);
-  return buildSchema(header.text, { file: header.file, revision: name, patches: header.patches, protocol: { table: loadProtocolTable(), required: true } });
+/** Where revisionSchema() reads from: defaults are the corpus (corpusDir()) and schema/known-revisions.json. */
+export interface RevisionSource {
+  corpus?: string;
+  registryPath?: string;
+}
+
+/**
+ * Schema of one known revision, rebuilt from the corpus. The registry entry's `compound`
+ * semantics (if any) are carried into the schema verbatim, so renderers read only the schema.
+ */
+export async function revisionSchema(name: string, from: RevisionSource = {}): Promise<Schema> {
+  const registryPath = from.registryPath ?? defaultRegistryPath();
+  const header = await loadRevisionHeader(name, from.corpus ?? corpusDir(), registryPath);
+  const entry = (await loadKnownRevisions(registryPath)).find((r) => r.name === name);
+  const schema = await buildSchema(header.text, { file: header.file, revision: name, patches: header.patches, protocol: { table: loadProtocolTable(), required: true } });
+  const compound: CompoundInfo | null = entry?.compound ?? null;
+  return compound ? { ...schema, compound } : schema;
 }
 
 /** Re-extract every known revision into `dir` (default schema/revisions/). Returns the files written. */

@@ -6,6 +6,7 @@
  */
 import type { Schema } from "../model.js";
 import { PRIMARY_TARGET } from "../model.js";
+import { buildCompound } from "./compound.js";
 import { buildConstants } from "./constants.js";
 import { banner } from "./doc.js";
 import { buildEnums } from "./enums.js";
@@ -24,8 +25,11 @@ export interface RenderOptions {
   toolVersion: string;
 }
 
-/** Output modules in `index.ts` re-export order; `messages` only for a schema with a protocol section. */
-const MODULES = ["runtime", "enums", "constants", "structs", "codecs", "layout", "messages"] as const;
+/**
+ * Output modules in `index.ts` re-export order; `messages` only for a schema with a protocol
+ * section, `compound` only for one that also has a compound section.
+ */
+const MODULES = ["runtime", "enums", "constants", "structs", "codecs", "layout", "messages", "compound"] as const;
 
 /** Names a template exports, so generated names can be checked against them. */
 function exportedNames(templateText: string): string[] {
@@ -47,7 +51,8 @@ export async function renderRevision(schema: Schema, opts: RenderOptions): Promi
   const structs = buildStructs(schema, names);
   const layout = buildLayout(schema, structs.structs);
   const messages = buildMessages(schema, structs.structs, names, (await loadTemplate("messages.ts")).text);
-  const modules = MODULES.filter((m) => m !== "messages" || messages !== null);
+  const compound = messages ? buildCompound(schema, structs.structs, names, (await loadTemplate("compound.ts")).text) : null;
+  const modules = MODULES.filter((m) => (m !== "messages" || messages !== null) && (m !== "compound" || compound !== null));
 
   const common = { banner: banner(schema, opts.toolVersion), primary: PRIMARY_TARGET, sourceFile: schema.source.file };
   const views: Partial<Record<(typeof MODULES)[number] | "index", object>> = {
@@ -63,6 +68,7 @@ export async function renderRevision(schema: Schema, opts: RenderOptions): Promi
     },
     layout: { ...common, ...layout },
     ...(messages ? { messages: { ...common, ...messages } } : {}),
+    ...(compound ? { compound: { ...common, ...compound } } : {}),
     index: { ...common, modules },
   };
   const out = new Map<string, string>();

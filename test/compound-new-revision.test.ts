@@ -1,0 +1,222 @@
+/**
+ * "A new revision can be added by data alone": an invented FUSE-shaped protocol (toyfuse,
+ * test/fixtures/compound-revision/) gets a compound revision from a base header, a
+ * git-format-patch mail and a registry entry with a `compound` section whose rules differ
+ * from every real revision's (8-byte aligned sub-requests, an allow-list, unique = op index
+ * with gid zeroed, counts and uniques that must match, headers counted in result_size,
+ * outer nodeid 1, a CONTINUE flag for the fallback). Through the registry's `registryPath`
+ * parameter its schema is extracted, its folder rendered into a temp dir, compiled with
+ * strict TypeScript options (including a typed use of the API), imported, and a compound
+ * round-tripped under those rules. Nothing in the generator is told about toyfuse.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { pathToFileURL } from "node:url";
+import ts from "typescript";
+import { revisionSchema } from "../generator/commands/schema.js";
+import type { Schema } from "../generator/model.js";
+import { renderRevision } from "../generator/render/index.js";
+import { loadKnownRevisions, repoRoot } from "../generator/revisions/registry.js";
+import { assertSchema } from "../generator/schema-file.js";
+
+const FIXTURE = join(repoRoot(), "test", "fixtures", "compound-revision");
+const FROM = { corpus: join(FIXTURE, "corpus"), registryPath: join(FIXTURE, "known-revisions.json") };
+
+/** As strict as test/render.test.ts: consumers with any strict setup must compile the output. */
+const STRICT: ts.CompilerOptions = {
+  noEmit: true,
+  strict: true,
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  lib: ["lib.es2022.d.ts"],
+  types: [],
+  noUnusedLocals: true,
+  noUnusedParameters: true,
+  noImplicitReturns: true,
+  noImplicitOverride: true,
+  noFallthroughCasesInSwitch: true,
+  noUncheckedIndexedAccess: true,
+  noPropertyAccessFromIndexSignature: true,
+  exactOptionalPropertyTypes: true,
+  verbatimModuleSyntax: true,
+  isolatedModules: true,
+  erasableSyntaxOnly: true,
+  skipLibCheck: true,
+};
+
+/** A consumer of the new revision's API: typed per op, flags checked by the compiler. */
+const USAGE = `
+import { CompoundBuilder, COMPOUND_FLAGS, parseCompoundReply, zeroFuseGetattrIn, zeroFuseOpenIn, type CompoundFlagName } from "./index.js";
+const b = new CompoundBuilder().lookup(1n, "hello").getattr(0n, zeroFuseGetattrIn()).open(0n, zeroFuseOpenIn()).flags("FUSE_COMPOUND_IN_ORDER");
+export const bytes: Uint8Array = b.encode({ unique: 1n, uid: 0, gid: 0, pid: 0 });
+const parsed = parseCompoundReply(new Uint8Array(0), { ops: b.ops });
+export const nodeid: bigint | undefined = parsed.results?.[0].reply?.entry_out.nodeid;
+export const attrValid: bigint | undefined = parsed.results?.[1].reply?.attr_out.attr_valid;
+export const fh: bigint | undefined = parsed.results?.[2].reply?.open_out.fh;
+export const flag: CompoundFlagName = "FUSE_COMPOUND_CONTINUE";
+export const bit: 16 = COMPOUND_FLAGS.FUSE_COMPOUND_CONTINUE;
+// @ts-expect-error not a flag of this revision
+b.flags("FUSE_COMPOUND_ATOMIC");
+// @ts-expect-error RELEASE is not on this revision's allow-list, so there is no method
+b.release(1n);
+// @ts-expect-error WRITE is allowed but carries a page payload
+b.write(1n);
+`;
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- the generated module is imported untyped */
+let g: Record<string, any>;
+let schema: Schema;
+let files: Map<string, string>;
+let dir: string;
+
+before(async () => {
+  schema = await revisionSchema("toy-v1", FROM);
+  files = await renderRevision(schema, { toolVersion: "0.0.0-test" });
+  dir = await mkdtemp(join(tmpdir(), "fuse-uapi-new-revision-"));
+  await writeFile(join(dir, "package.json"), '{ "type": "module" }\n');
+  for (const [name, text] of files) {
+    await writeFile(join(dir, name), text);
+    const js = ts.transpileModule(text, {
+      fileName: name,
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
+    });
+    await writeFile(join(dir, name.replace(/\.ts$/, ".js")), js.outputText);
+  }
+  await writeFile(join(dir, "usage.ts"), USAGE);
+  g = await import(pathToFileURL(join(dir, "index.js")).href);
+});
+
+after(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const HEADER = { unique: 900n, uid: 10, gid: 20, pid: 30 };
+const size = (name: string) => schema.structs.find((s) => s.name === name)!.size;
+
+describe("a compound revision added by data alone (toyfuse)", () => {
+  test("the registry entry validates and the schema carries it", async () => {
+    const entry = (await loadKnownRevisions(FROM.registryPath)).find((r) => r.name === "toy-v1")!;
+    assert.deepEqual(schema.compound, entry.compound);
+    assert.equal(schema.source.revision, "toy-v1");
+    assert.deepEqual(
+      schema.source.patches.map((p) => p.file),
+      ["toy-v1-1of1.txt"],
+    );
+    assertSchema(JSON.parse(JSON.stringify(schema)), "toy-v1 schema");
+    // The base revision has no compound section, and renders no compound.ts.
+    const base = await revisionSchema("toy-7.90", FROM);
+    assert.equal(base.compound, undefined);
+    assert.ok(!(await renderRevision(base, { toolVersion: "0.0.0-test" })).has("compound.ts"));
+  });
+
+  test("its folder has compound.ts and compiles with strict options, typed use included", async () => {
+    assert.ok(files.has("compound.ts"));
+    assert.match(files.get("index.ts")!, /export \* from "\.\/compound\.js";/);
+    const program = ts.createProgram(
+      [join(dir, "index.ts"), join(dir, "usage.ts")],
+      STRICT,
+    );
+    const diags = ts.formatDiagnostics(ts.getPreEmitDiagnostics(program), {
+      getCanonicalFileName: (f) => f,
+      getCurrentDirectory: () => dir,
+      getNewLine: () => "\n",
+    });
+    assert.equal(diags, "");
+    const text = await readFile(join(dir, "compound.ts"), "utf8");
+    assert.doesNotMatch(text, /=== "toy-v1"|COMPOUND_REVISION ===/, "no test of the revision's name in the generated code");
+  });
+
+  test("builder methods: the allow-list minus page payloads", () => {
+    assert.deepEqual(
+      [...g.COMPOUND_OPS.values()].map((o: any) => o.method),
+      ["lookup", "getattr", "open"],
+    );
+    assert.equal(g.COMPOUND_OPCODE, 77);
+  });
+
+  test("a compound round-trips under the new rules", () => {
+    const b = new g.CompoundBuilder().lookup(1n, "hello").getattr(0n, g.zeroFuseGetattrIn()).open(0n, { ...g.zeroFuseOpenIn(), flags: 2 }).flags("FUSE_COMPOUND_IN_ORDER");
+    const outSizes = [size("fuse_entry_out"), size("fuse_attr_out"), size("fuse_open_out")];
+    assert.equal(b.resultSize, outSizes.reduce((a, x) => a + x + 16, 0), "headers count in result_size");
+    const bytes = b.encode(HEADER);
+    const d = g.decodeCompoundRequest(bytes);
+    assert.equal(d.header.nodeid, 1n, "outer nodeid 1");
+    assert.equal(d.count, 3);
+    assert.equal(d.compound_in.nops, 3);
+    assert.deepEqual(d.flags, ["FUSE_COMPOUND_IN_ORDER"]);
+    assert.deepEqual(d.offsets, [0, 48, 104], "LOOKUP (40 + 6 bytes) is padded to 48, then GETATTR (40 + 16)");
+    assert.deepEqual(
+      d.requests.map((q: any) => [q.op, q.header.unique, q.header.uid, q.header.gid, q.header.pid, q.header.nodeid]),
+      [
+        ["FUSE_LOOKUP", 0n, 10, 0, 30, 1n],
+        ["FUSE_GETATTR", 1n, 10, 0, 30, 0n],
+        ["FUSE_OPEN", 2n, 10, 0, 30, 0n],
+      ],
+    );
+    const area = bytes.subarray(40 + size("fuse_compound_in"));
+    assert.deepEqual(area.subarray(46, 48), new Uint8Array(2), "alignment padding is zero");
+
+    const entries = [
+      { opcode: 1, unique: 0n, reply: { entry_out: { ...g.zeroFuseEntryOut(), nodeid: 42n } } },
+      { opcode: 3, unique: 1n, reply: { error: -2 } },
+      { opcode: 14, unique: 2n, reply: { open_out: { ...g.zeroFuseOpenOut(), fh: 7n } } },
+    ];
+    const reply = g.encodeCompoundReply(HEADER.unique, entries);
+    const p = g.parseCompoundReply(reply, { ops: b.ops });
+    assert.deepEqual(
+      p.results.map((r: any) => [r.opcode, r.error, r.unique]),
+      [
+        [1, 0, 0n],
+        [3, -2, 1n],
+        [14, 0, 2n],
+      ],
+    );
+    assert.equal(p.results[0].reply.entry_out.nodeid, 42n);
+    assert.equal(p.results[1].reply, null);
+    assert.equal(p.results[2].reply.open_out.fh, 7n);
+
+    // Checks this revision has and no real one does.
+    const wrongUnique = g.encodeCompoundReply(HEADER.unique, [entries[0], { ...entries[1], unique: 5n }, entries[2]]);
+    assert.throws(() => g.parseCompoundReply(wrongUnique, { ops: b.ops }), (e: any) => e.kind === "unique" && e.index === 1);
+    const short = g.encodeCompoundReply(HEADER.unique, entries.slice(0, 2));
+    assert.throws(() => g.parseCompoundReply(short, { ops: b.ops }), (e: any) => e.kind === "count");
+  });
+
+  test("the limits and checks of the new rules", () => {
+    const four = () => new g.CompoundBuilder().lookup(1n, "a").lookup(1n, "b").lookup(1n, "c").lookup(1n, "d");
+    assert.throws(() => four().lookup(1n, "e"), (e: any) => e.kind === "too-many-ops");
+    assert.throws(() => new g.CompoundBuilder().encode(HEADER), (e: any) => e.kind === "empty");
+    assert.throws(() => new g.CompoundBuilder().addRaw(0, 1n, new Uint8Array(0)), (e: any) => e.kind === "not-allowed");
+    assert.throws(() => new g.CompoundBuilder().addRaw(18, 1n, new Uint8Array(16)), (e: any) => e.kind === "not-allowed");
+    assert.throws(() => new g.CompoundBuilder().addRaw(16, 1n, new Uint8Array(24)), (e: any) => e.kind === "in-pages");
+    assert.doesNotThrow(() => new g.CompoundBuilder().getattr(0n, g.zeroFuseGetattrIn()), "nodeid 0 is allowed here");
+  });
+
+  test("the fallback stops at a failure unless CONTINUE is set", async () => {
+    const send = (req: any) =>
+      req.op === "FUSE_GETATTR"
+        ? g.encodeErrorReply(req.header.unique, -5)
+        : req.op === "FUSE_LOOKUP"
+          ? g.encodeReply(req.header.unique, { entry_out: g.zeroFuseEntryOut() }, { opcode: 1, minor: 90 })
+          : g.encodeReply(req.header.unique, { open_out: g.zeroFuseOpenOut() }, { opcode: 14, minor: 90 });
+    const build = () => new g.CompoundBuilder().lookup(1n, "a").getattr(0n, g.zeroFuseGetattrIn()).open(0n, g.zeroFuseOpenIn());
+    const stop = await g.runSeparately(g.decodeCompoundRequest(build().encode(HEADER)), send);
+    assert.deepEqual(
+      stop.map((r: any) => r.skipped),
+      [false, false, true],
+    );
+    const cont = await g.runSeparately(g.decodeCompoundRequest(build().flags("FUSE_COMPOUND_CONTINUE").encode(HEADER)), send);
+    assert.deepEqual(
+      cont.map((r: any) => [r.skipped, r.error]),
+      [
+        [false, 0],
+        [false, -5],
+        [false, 0],
+      ],
+    );
+  });
+});
