@@ -9,36 +9,26 @@
  * reply gets exactly one: its result, ENOSYS when there is no handler, the
  * thrown FuseError's errno, or EIO for anything else. The loop itself never
  * dies of a handler bug.
+ *
+ * The wire format is the session's {@link Protocol} (one revision's generated
+ * code; default base-7.45). For a revision with FUSE_COMPOUND the session
+ * answers compounds itself: it decodes them with the revision's
+ * `decodeCompoundRequest`, runs every sub-request through the same dispatch as
+ * a separate request (so handlers never see a compound), and replies with
+ * `encodeCompoundReply`; how credentials, per-op errors and declining work is
+ * read from the revision's `COMPOUND_SEMANTICS`, never from its name.
  */
-import {
-  FUSE_ASYNC_READ,
-  FUSE_BIG_WRITES,
-  FUSE_DO_READDIRPLUS,
-  FUSE_INIT_EXT,
-  FUSE_MAX_PAGES,
-  FUSE_MIN_READ_BUFFER,
-  FUSE_PARALLEL_DIROPS,
-  FUSE_READDIRPLUS_AUTO,
-  FUSE_SETXATTR_EXT,
-  FuseOpcode,
-  fuseOpcodeName,
-  type FuseInHeader,
-  type FuseInitOut,
-} from "../generated/base-7.45/index.js";
 import { Errno, FuseError, errnoName } from "./errno.js";
 import type { FuseHandlers, RequestContext } from "./handlers.js";
 import {
-  FuseMessageError,
-  NO_REPLY_OPCODES,
-  PROTOCOL_MAJOR,
-  PROTOCOL_MINOR,
-  decodeHeader,
-  decodeRequest,
-  encodeError,
-  encodeReply,
-  handlerNameOf,
+  BASE_PROTOCOL,
+  type CompoundSubReply,
+  type CompoundRequestInfo,
+  type CompoundRequestView,
+  type Protocol,
   type RequestOf,
 } from "./protocol.js";
+import type { FuseInHeader, FuseInitOut, FuseRequest } from "../generated/base-7.45/index.js";
 
 /** What a handler may return: reply parts, `{ error }`, or nothing for a bare header. */
 type FuseReply = object | void;
@@ -76,7 +66,32 @@ export interface SessionOptions {
   onReply?: (bytes: Uint8Array) => void;
   /** A handler threw something other than FuseError (answered with EIO). Default: print to stderr. */
   onError?: (err: unknown, header: FuseInHeader) => void;
+  /**
+   * The revision to speak: its generated code, from {@link loadProtocol}
+   * (`await loadProtocol("v6")`). Default: base-7.45, which has no FUSE_COMPOUND.
+   */
+  protocol?: Protocol;
+  /**
+   * What to do with a FUSE_COMPOUND (revisions that have one): `"execute"`
+   * (default) runs each sub-request through the handlers and answers with one
+   * sub-reply per op; `"decline"` answers the whole compound with the error
+   * the revision lets a server decline with (`declineWith` in its data: ENOSYS,
+   * or any error, see `declineErrno`), so the kernel falls back to plain
+   * requests. A function decides per compound. Where the revision's data says
+   * a server may not decline (`serverMayDecline` false), compounds are executed.
+   */
+  compounds?: CompoundPolicy;
+  /**
+   * The errno to decline with where the revision lets the server pick one
+   * (`declineWith: "any-error"`). Default: the errno the revision's callers
+   * fall back on (`fallback.callerFallbackErrno`, ENOSYS). Ignored where the
+   * revision prescribes the errno.
+   */
+  declineErrno?: number;
 }
+
+/** See {@link SessionOptions.compounds}. */
+export type CompoundPolicy = "execute" | "decline" | ((compound: CompoundRequestInfo) => "execute" | "decline");
 
 /** What INIT settled. */
 export interface Connection {
@@ -91,11 +106,13 @@ export interface Connection {
   maxReadahead: number;
   maxPages: number;
   setxattrExt: boolean;
+  /** The revision spoken (the session's protocol). */
+  revision: string;
 }
 
 /** Largest request a read can return for a given max_write: header + fuse_write_in + data, with slack. */
-export function readBufferSize(maxWrite: number): number {
-  return Math.max(FUSE_MIN_READ_BUFFER, maxWrite + 2 * PAGE_SIZE);
+export function readBufferSize(maxWrite: number, minReadBuffer = BASE_PROTOCOL.minReadBuffer): number {
+  return Math.max(minReadBuffer, maxWrite + 2 * PAGE_SIZE);
 }
 
 /** A counting semaphore: bounds requests in flight. */
@@ -125,12 +142,16 @@ type Handler = (req: unknown, ctx: RequestContext) => unknown;
 
 export class Session {
   readonly options: Required<Pick<SessionOptions, "maxWrite" | "maxReadahead" | "readers" | "maxInFlight" | "minor" | "timeGran">>;
+  /** The revision this session speaks. */
+  readonly protocol: Protocol;
   private conn: Connection | undefined;
   private readonly inFlight = new Map<bigint, AbortController>();
   private readonly earlyInterrupts = new Set<bigint>();
   private readonly running = new Set<Promise<void>>();
   private transport: Transport | undefined;
   private readyResolve!: (c: Connection) => void;
+  /** The errno compounds are declined with, or null where the revision does not let a server decline. */
+  private readonly declineErrno: number | null;
   /** Resolves once INIT has been answered. */
   readonly ready: Promise<Connection>;
 
@@ -138,14 +159,16 @@ export class Session {
     readonly handlers: FuseHandlers,
     private readonly opts: SessionOptions = {},
   ) {
+    this.protocol = opts.protocol ?? BASE_PROTOCOL;
     this.options = {
       maxWrite: opts.maxWrite ?? 1 << 20,
       maxReadahead: opts.maxReadahead ?? 1 << 20,
       readers: Math.max(1, opts.readers ?? 2),
       maxInFlight: Math.max(opts.readers ?? 2, opts.maxInFlight ?? 64),
-      minor: Math.min(opts.minor ?? PROTOCOL_MINOR, PROTOCOL_MINOR),
+      minor: Math.min(opts.minor ?? this.protocol.minor, this.protocol.minor),
       timeGran: opts.timeGran ?? 1,
     };
+    this.declineErrno = compoundDeclineErrno(this.protocol, opts.declineErrno);
     this.ready = new Promise((resolve) => (this.readyResolve = resolve));
   }
 
@@ -156,7 +179,7 @@ export class Session {
 
   /** Size of the buffer each read needs. */
   get bufferSize(): number {
-    return readBufferSize(this.options.maxWrite);
+    return readBufferSize(this.options.maxWrite, this.protocol.minReadBuffer);
   }
 
   /**
@@ -211,10 +234,10 @@ export class Session {
     } catch (err) {
       // The kernel refused the reply (e.g. EINVAL for a malformed one): the
       // request would hang, so answer it again with a bare EIO.
-      this.reportError(err, decodeHeader(message));
-      const unique = decodeHeader(message).unique;
+      const header = this.protocol.decodeHeader(message);
+      this.reportError(err, header);
       try {
-        await transport.write(encodeError(unique, -Errno.EIO));
+        await transport.write(this.protocol.encodeError(header.unique, -Errno.EIO));
       } catch {
         /* the transport is gone */
       }
@@ -228,58 +251,171 @@ export class Session {
   /**
    * Handles one raw request and returns the raw reply, or null when the
    * opcode takes none. {@link run} calls this; it is public so other
-   * transports (or compound requests) can drive the same dispatcher.
+   * transports can drive the same dispatcher.
    */
   async handle(message: Uint8Array): Promise<Uint8Array | null> {
     this.opts.onRequest?.(message);
     let header: FuseInHeader;
     try {
-      header = decodeHeader(message);
+      header = this.protocol.decodeHeader(message);
     } catch (err) {
       this.reportError(err, undefined);
       return null; // Not even a header: nothing to answer.
     }
     const op = header.opcode;
-    const noReply = NO_REPLY_OPCODES.has(op);
-    const answer = (reply: FuseReply): Uint8Array | null =>
-      noReply ? null : this.encode(header, reply);
+    const ops = this.protocol.opcodes;
+    const noReply = this.protocol.noReplyOpcodes.has(op);
+    const answer = (reply: FuseReply): Uint8Array | null => (noReply ? null : this.encode(header, reply));
 
-    if (op === FuseOpcode.FUSE_INIT) return this.encode(header, await this.negotiate(message, header));
+    if (op === ops.FUSE_INIT) return this.encode(header, await this.negotiate(message, header));
     if (!this.conn) return answer({ error: -Errno.EIO }); // Nothing before INIT.
-    if (op === FuseOpcode.FUSE_INTERRUPT) {
+    if (op === ops.FUSE_INTERRUPT) {
       this.interrupt(message);
       return null;
     }
-    if (op === FuseOpcode.FUSE_BATCH_FORGET && !this.handlers.batch_forget && this.handlers.forget) {
+    if (op === ops.FUSE_BATCH_FORGET && !this.handlers.batch_forget && this.handlers.forget) {
       await this.forgetEach(message, header);
       return null;
     }
+    if (this.protocol.isCompound(op)) return this.compound(message, header);
 
-    const name = handlerNameOf(op);
-    const method = name === undefined ? undefined : (this.handlers as Record<string, Handler | undefined>)[name];
-    if (!method || name === "init") return answer({ error: -Errno.ENOSYS });
-
-    let req;
+    const method = this.methodFor(op);
+    if (!method) return answer({ error: -Errno.ENOSYS });
+    let req: FuseRequest;
     try {
-      req = decodeRequest(message, { minor: this.conn.minor, setxattrExt: this.conn.setxattrExt });
+      req = this.protocol.decodeRequest(message, { minor: this.conn.minor, setxattrExt: this.conn.setxattrExt });
     } catch (err) {
-      // A name that is not UTF-8 is a valid Linux name the codecs cannot represent: EINVAL, as
-      // filesystems with a name encoding answer. Anything else malformed is the kernel's bug: EIO.
-      if (err instanceof FuseMessageError && err.kind === "name") return answer({ error: -Errno.EINVAL });
-      this.reportError(err, header);
-      return answer({ error: -Errno.EIO });
+      return answer(this.malformed(err, header));
     }
     if (req.op === "unknown") return answer({ error: -Errno.ENOSYS });
     const ctx = this.contextFor(header);
     try {
-      const result = (await method.call(this.handlers, req, ctx)) as FuseReply;
-      return answer(result);
-    } catch (err) {
-      return answer({ error: -this.errnoFor(err, header, ctx) });
+      return answer(await this.call(method, req, ctx, header));
     } finally {
       this.inFlight.delete(header.unique);
     }
   }
+
+  /** The handler method of an opcode; undefined for none (ENOSYS) and for the session's own opcodes. */
+  private methodFor(opcode: number): Handler | undefined {
+    if (this.protocol.sessionOpcodes.has(opcode)) return undefined;
+    const name = this.protocol.handlerNameOf(opcode);
+    return name === undefined ? undefined : (this.handlers as Record<string, Handler | undefined>)[name];
+  }
+
+  /** Runs a handler: its result, or `{ error }` for what it threw. */
+  private async call(method: Handler, req: unknown, ctx: RequestContext, header: FuseInHeader): Promise<FuseReply> {
+    try {
+      return (await method.call(this.handlers, req, ctx)) as FuseReply;
+    } catch (err) {
+      return { error: -this.errnoFor(err, header, ctx) };
+    }
+  }
+
+  /**
+   * A request the codecs refused. A name that is not UTF-8 is a valid Linux
+   * name the codecs cannot represent: EINVAL, as filesystems with a name
+   * encoding answer. Anything else malformed is the kernel's bug: EIO.
+   */
+  private malformed(err: unknown, header: FuseInHeader): { error: number } {
+    if (this.protocol.isMessageError(err) && err.kind === "name") return { error: -Errno.EINVAL };
+    this.reportError(err, header);
+    return { error: -Errno.EIO };
+  }
+
+  // ---- FUSE_COMPOUND ---------------------------------------------------------
+
+  /**
+   * A compound: decoded by the revision's rules, declined if the filesystem
+   * asks for it and the revision allows it, else every sub-request dispatched
+   * in order as a separate request would be, one sub-reply each.
+   */
+  private async compound(message: Uint8Array, header: FuseInHeader): Promise<Uint8Array> {
+    const conn = this.conn!;
+    let compound: CompoundRequestView;
+    try {
+      compound = this.protocol.decodeCompound(message, { minor: conn.minor, setxattrExt: conn.setxattrExt });
+    } catch (err) {
+      // Truncated sub-requests, lengths past the end, too many ops, trailing bytes: the compound as a whole fails.
+      return this.encode(header, this.malformed(err, header));
+    }
+    if (this.declineErrno !== null && this.wantsDecline(header, compound)) {
+      return this.encode(header, { error: -this.declineErrno });
+    }
+    const ctx = this.contextFor(header);
+    try {
+      const entries: CompoundSubReply[] = [];
+      for (const sub of compound.requests) {
+        // onOpError.serverPolicy: every known policy answers every op, failed or not (see compoundDeclineErrno).
+        const reply = (await this.subRequest(sub as FuseRequest, header, ctx)) ?? {};
+        const body = "error" in reply ? { error: validErrno((reply as { error: unknown }).error) } : reply;
+        entries.push({ opcode: sub.opcode, reply: body, unique: sub.header.unique });
+      }
+      try {
+        return this.protocol.encodeCompoundReply(header.unique, entries, this.minor);
+      } catch {
+        // A handler returned a reply its opcode cannot carry: that op alone becomes EIO.
+        const checked = entries.map((e, i) => ({ ...e, reply: this.subReply(compound.requests[i]!.header, e.opcode, e.reply) }));
+        return this.protocol.encodeCompoundReply(header.unique, checked, this.minor);
+      }
+    } catch (err) {
+      this.reportError(err, header);
+      return this.protocol.encodeError(header.unique, -Errno.EIO);
+    } finally {
+      this.inFlight.delete(header.unique);
+    }
+  }
+
+  private wantsDecline(header: FuseInHeader, compound: CompoundRequestView): boolean {
+    const policy = this.opts.compounds ?? "execute";
+    if (typeof policy !== "function") return policy === "decline";
+    try {
+      return policy({ header, flags: compound.flags, ops: compound.requests.map((r) => r.op) }) === "decline";
+    } catch (err) {
+      this.reportError(err, header);
+      return true;
+    }
+  }
+
+  /**
+   * One sub-request, dispatched like a separate request. Its header gets the
+   * compound's credentials where the revision leaves them zero in
+   * sub-headers (`subHeader.uid` etc. "zero"), so a handler sees what a
+   * separate request would carry. Ops that cannot be in a compound of this
+   * revision (no reply, the session's own, nested compounds, page payloads)
+   * are answered EINVAL without running.
+   */
+  private async subRequest(sub: FuseRequest, outer: FuseInHeader, ctx: RequestContext): Promise<FuseReply> {
+    if (sub.op === "unknown") return { error: -Errno.ENOSYS };
+    const op = sub.opcode;
+    if (this.protocol.sessionOpcodes.has(op) || this.protocol.isCompound(op) || !this.protocol.allowedInCompound(op)) {
+      return { error: -Errno.EINVAL };
+    }
+    const method = this.methodFor(op);
+    if (!method) return { error: -Errno.ENOSYS };
+    const rules = this.protocol.compound!.COMPOUND_SEMANTICS.subHeader;
+    const header = { ...sub.header };
+    for (const field of ["uid", "gid", "pid"] as const) {
+      if (rules[field] === "zero") header[field] = outer[field];
+    }
+    const req = { ...sub, header } as FuseRequest;
+    const subCtx: RequestContext = { unique: ctx.unique, uid: header.uid, gid: header.gid, pid: header.pid, signal: ctx.signal };
+    return this.call(method, req, subCtx, header);
+  }
+
+  /** A sub-reply checked on its own: like {@link encode}, an unusable reply becomes EIO for that op alone. */
+  private subReply(header: FuseInHeader, opcode: number, body: object): object {
+    if ("error" in body) return body;
+    try {
+      this.protocol.encodeReply(header.unique, opcode, body, this.minor);
+      return body;
+    } catch (err) {
+      this.reportError(err, header);
+      return { error: -Errno.EIO };
+    }
+  }
+
+  // ---- plumbing --------------------------------------------------------------
 
   private contextFor(header: FuseInHeader): RequestContext {
     const abort = new AbortController();
@@ -299,16 +435,11 @@ export class Session {
   private encode(header: FuseInHeader, reply: FuseReply): Uint8Array {
     try {
       const body = reply ?? {};
-      if ("error" in body) {
-        // The kernel rejects errors outside -1..-511 and the request would hang.
-        const error = (body as { error: unknown }).error;
-        const e = typeof error === "number" && Number.isInteger(error) ? Math.abs(error) : 0;
-        return encodeError(header.unique, -(e >= 1 && e < 512 ? e : Errno.EIO));
-      }
-      return encodeReply(header.unique, header.opcode, body, this.minor);
+      if ("error" in body) return this.protocol.encodeError(header.unique, validErrno((body as { error: unknown }).error));
+      return this.protocol.encodeReply(header.unique, header.opcode, body, this.minor);
     } catch (err) {
       this.reportError(err, header);
-      return encodeError(header.unique, -Errno.EIO);
+      return this.protocol.encodeError(header.unique, -Errno.EIO);
     }
   }
 
@@ -317,14 +448,14 @@ export class Session {
       this.opts.onError(err, header ?? ({} as FuseInHeader));
       return;
     }
-    const what = header ? `${fuseOpcodeName(header.opcode) ?? header.opcode} (unique ${header.unique})` : "message";
+    const what = header ? `${this.protocol.opcodeName(header.opcode) ?? header.opcode} (unique ${header.unique})` : "message";
     console.error(`fuse: ${what} failed:`, err);
   }
 
   private interrupt(message: Uint8Array): void {
     let target: bigint;
     try {
-      target = (decodeRequest(message, { minor: this.minor }) as RequestOf<"FUSE_INTERRUPT">).interrupt_in.unique;
+      target = (this.protocol.decodeRequest(message, { minor: this.minor }) as RequestOf<"FUSE_INTERRUPT">).interrupt_in.unique;
     } catch {
       return;
     }
@@ -341,15 +472,16 @@ export class Session {
   /** BATCH_FORGET for a filesystem that only has `forget`: one call per inode. */
   private async forgetEach(message: Uint8Array, header: FuseInHeader): Promise<void> {
     const forget = this.handlers.forget!;
+    const opcode = this.protocol.opcodes.FUSE_FORGET!;
     try {
-      const req = decodeRequest(message, { minor: this.minor }) as RequestOf<"FUSE_BATCH_FORGET">;
+      const req = this.protocol.decodeRequest(message, { minor: this.minor }) as RequestOf<"FUSE_BATCH_FORGET">;
       for (const one of req.entries) {
-        const single: RequestOf<"FUSE_FORGET"> = {
+        const single = {
           op: "FUSE_FORGET",
-          opcode: FuseOpcode.FUSE_FORGET,
-          header: { ...header, opcode: FuseOpcode.FUSE_FORGET, nodeid: one.nodeid },
+          opcode,
+          header: { ...header, opcode, nodeid: one.nodeid },
           forget_in: { nlookup: one.nlookup },
-        };
+        } as RequestOf<"FUSE_FORGET">;
         await forget.call(this.handlers, single, this.contextFor(header));
       }
     } catch (err) {
@@ -361,9 +493,10 @@ export class Session {
 
   /** Flags this server asks for, given its handlers and options. */
   wantedFlags(): bigint {
-    let f = BigInt(FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_MAX_PAGES | FUSE_PARALLEL_DIROPS);
-    if (this.handlers.readdirplus) f |= BigInt(FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO);
-    if (this.handlers.setxattr) f |= BigInt(FUSE_SETXATTR_EXT);
+    const m = this.protocol.messages;
+    let f = BigInt(m.FUSE_ASYNC_READ | m.FUSE_BIG_WRITES | m.FUSE_MAX_PAGES | m.FUSE_PARALLEL_DIROPS);
+    if (this.handlers.readdirplus) f |= BigInt(m.FUSE_DO_READDIRPLUS | m.FUSE_READDIRPLUS_AUTO);
+    if (this.handlers.setxattr) f |= BigInt(m.FUSE_SETXATTR_EXT);
     f |= this.opts.flags ?? 0n;
     f &= ~(this.opts.withoutFlags ?? 0n);
     return f;
@@ -375,17 +508,19 @@ export class Session {
    * layer cuts it: 8 bytes before 7.5, 24 before 7.23).
    */
   private async negotiate(message: Uint8Array, header: FuseInHeader): Promise<object> {
+    const m = this.protocol.messages;
+    const major = this.protocol.major;
     let req: RequestOf<"FUSE_INIT">;
     try {
-      req = decodeRequest(message, { minor: this.options.minor }) as RequestOf<"FUSE_INIT">;
+      req = this.protocol.decodeRequest(message, { minor: this.options.minor }) as RequestOf<"FUSE_INIT">;
     } catch (err) {
       this.reportError(err, header);
       return { error: -Errno.EIO };
     }
     const k = req.init_in;
-    if (k.major < PROTOCOL_MAJOR) return { error: -Errno.EPROTO };
+    if (k.major < major) return { error: -Errno.EPROTO };
     const init_out: FuseInitOut = {
-      major: PROTOCOL_MAJOR,
+      major,
       minor: this.options.minor,
       max_readahead: 0,
       flags: 0,
@@ -401,10 +536,10 @@ export class Session {
       unused: new Uint16Array(11),
     };
     // A newer major: tell the kernel ours and let it retry INIT with it.
-    if (k.major > PROTOCOL_MAJOR) return { init_out };
+    if (k.major > major) return { init_out };
 
     const minor = Math.min(k.minor, this.options.minor);
-    const initExt = BigInt(FUSE_INIT_EXT);
+    const initExt = BigInt(m.FUSE_INIT_EXT);
     let kernelFlags = BigInt(k.flags >>> 0);
     if (kernelFlags & initExt) kernelFlags |= BigInt(k.flags2 >>> 0) << 32n;
     let flags = this.wantedFlags() & kernelFlags;
@@ -418,17 +553,18 @@ export class Session {
       flags2: Number(flags >> 32n),
       max_write: this.options.maxWrite,
       time_gran: this.options.timeGran,
-      max_pages: flags & BigInt(FUSE_MAX_PAGES) ? maxPages : 0,
+      max_pages: flags & BigInt(m.FUSE_MAX_PAGES) ? maxPages : 0,
     });
     const conn: Connection = {
-      major: PROTOCOL_MAJOR,
+      major,
       minor,
       kernelFlags,
       flags,
       maxWrite: this.options.maxWrite,
       maxReadahead,
       maxPages,
-      setxattrExt: (flags & BigInt(FUSE_SETXATTR_EXT)) !== 0n,
+      setxattrExt: (flags & BigInt(m.FUSE_SETXATTR_EXT)) !== 0n,
+      revision: this.protocol.revision,
     };
     const ctx = this.contextFor(header);
     try {
@@ -444,9 +580,41 @@ export class Session {
   }
 }
 
-/** For logs: "FUSE_LOOKUP" or the number. */
-export function opcodeLabel(opcode: number): string {
-  return fuseOpcodeName(opcode) ?? `opcode ${opcode}`;
+/** A negative errno the kernel accepts (-1..-511); anything else becomes -EIO, or the request would hang. */
+function validErrno(error: unknown): number {
+  const e = typeof error === "number" && Number.isInteger(error) ? Math.abs(error) : 0;
+  return -(e >= 1 && e < 512 ? e : Errno.EIO);
+}
+
+/** Per-op error policies of `COMPOUND_SEMANTICS.onOpError.serverPolicy` this session implements: both answer every op. */
+const SERVER_POLICIES = new Set(["reply-to-every-op", "unspecified"]);
+
+/**
+ * What declining a compound answers under the protocol's rules: the errno the
+ * revision prescribes (`declineWith`), the filesystem's choice where any error
+ * will do, or null where a server may not decline. Also refuses, at
+ * construction, a revision whose per-op error policy this session does not know.
+ */
+function compoundDeclineErrno(protocol: Protocol, wanted: number | undefined): number | null {
+  const rules = protocol.compound?.COMPOUND_SEMANTICS;
+  if (!rules) return null;
+  if (!SERVER_POLICIES.has(rules.onOpError.serverPolicy)) {
+    throw new Error(`revision ${protocol.revision}: compound per-op error policy ${JSON.stringify(rules.onOpError.serverPolicy)} is not implemented`);
+  }
+  if (!rules.serverMayDecline || rules.declineWith === null) return null;
+  const named = (name: string | null) => (name !== null && name in Errno ? Errno[name as keyof typeof Errno] : undefined);
+  if (rules.declineWith === "any-error") {
+    if (wanted !== undefined && Number.isInteger(wanted) && wanted >= 1 && wanted < 512) return wanted;
+    return named(rules.fallback.callerFallbackErrno) ?? Errno.ENOSYS;
+  }
+  const errno = named(rules.declineWith);
+  if (errno === undefined) throw new Error(`revision ${protocol.revision}: declineWith ${JSON.stringify(rules.declineWith)} is not an errno of this platform`);
+  return errno;
+}
+
+/** For logs: "FUSE_LOOKUP" or the number (of the default revision unless a protocol is given). */
+export function opcodeLabel(opcode: number, protocol: Protocol = BASE_PROTOCOL): string {
+  return protocol.opcodeName(opcode) ?? `opcode ${opcode}`;
 }
 
 export { errnoName };

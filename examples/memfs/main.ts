@@ -1,17 +1,23 @@
 /**
  * Command line: mount memfs until Ctrl-C (or `umount <mountpoint>`).
  *
- *   npm run memfs -- <mountpoint> [--cache-seconds N] [--capacity BYTES] [--allow-other] [--debug]
+ *   npm run memfs -- <mountpoint> [--revision NAME] [--decline-compounds] [--cache-seconds N] [--capacity BYTES] [--allow-other] [--debug]
+ *
+ * `--revision` picks the protocol revision the server speaks (a folder of
+ * generated/, default base-7.45); revisions with FUSE_COMPOUND answer
+ * compounds by running each sub-request through memfs's ordinary handlers,
+ * or decline them with `--decline-compounds` (where the revision allows it).
  *
  * Needs root (mount(2)) and /dev/fuse. Prints one "mounted ..." line once the
  * kernel's INIT is answered, so scripts can wait for it.
  */
 import { parseArgs } from "node:util";
-import { FUSE_ATOMIC_O_TRUNC, fuseOpcodeName } from "../../generated/base-7.45/index.js";
-import { decodeHeader, mount } from "../../server/index.js";
+import { FUSE_ATOMIC_O_TRUNC } from "../../generated/base-7.45/index.js";
+import { DEFAULT_REVISION, availableRevisions, loadProtocol, mount } from "../../server/index.js";
 import { MemFs } from "./memfs.js";
 
-const USAGE = "usage: npm run memfs -- <mountpoint> [--cache-seconds N] [--capacity BYTES] [--allow-other] [--debug]";
+const USAGE =
+  "usage: npm run memfs -- <mountpoint> [--revision NAME] [--decline-compounds] [--cache-seconds N] [--capacity BYTES] [--allow-other] [--debug]";
 
 async function main(): Promise<number> {
   let args;
@@ -19,6 +25,8 @@ async function main(): Promise<number> {
     args = parseArgs({
       allowPositionals: true,
       options: {
+        revision: { type: "string" },
+        "decline-compounds": { type: "boolean" },
         "cache-seconds": { type: "string" },
         capacity: { type: "string" },
         "allow-other": { type: "boolean" },
@@ -32,8 +40,15 @@ async function main(): Promise<number> {
   }
   const { values, positionals } = args;
   if (values.help || positionals.length !== 1) {
-    console.error(USAGE);
+    console.error(`${USAGE}\nrevisions: ${availableRevisions().join(", ")} (default ${DEFAULT_REVISION})`);
     return values.help ? 0 : 2;
+  }
+  let protocol;
+  try {
+    protocol = await loadProtocol(values.revision ?? DEFAULT_REVISION);
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
   }
   const mountpoint = positionals[0]!;
   const fs = new MemFs({
@@ -44,15 +59,17 @@ async function main(): Promise<number> {
     name: "memfs",
     allowOther: values["allow-other"],
     flags: BigInt(FUSE_ATOMIC_O_TRUNC),
+    protocol,
+    compounds: values["decline-compounds"] ? "decline" : "execute",
     onRequest: values.debug
       ? (bytes) => {
-          const h = decodeHeader(bytes);
-          console.error(`-> ${fuseOpcodeName(h.opcode) ?? h.opcode} unique=${h.unique} nodeid=${h.nodeid} len=${h.len}`);
+          const h = protocol.decodeHeader(bytes);
+          console.error(`-> ${protocol.opcodeName(h.opcode) ?? h.opcode} unique=${h.unique} nodeid=${h.nodeid} len=${h.len}`);
         }
       : undefined,
   });
   const c = m.connection!;
-  console.log(`mounted memfs at ${m.mountpoint} (FUSE ${c.major}.${c.minor}, max_write ${c.maxWrite}); Ctrl-C to unmount`);
+  console.log(`mounted memfs at ${m.mountpoint} (FUSE ${c.major}.${c.minor}, revision ${c.revision}, max_write ${c.maxWrite}); Ctrl-C to unmount`);
   // SIGINT/SIGTERM unmount and exit (mount() installs that); an outside umount ends the loop.
   await m.done;
   await m.close();
