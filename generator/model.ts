@@ -267,6 +267,8 @@ export interface ProtocolInfo {
   compatSizes: CompatSize[];
   /** Enumerators reserved by the header that are never sent. */
   reserved: string[];
+  /** The most negative error a reply may carry (the kernel refuses -512 and below). */
+  replyErrorMin: number;
 }
 
 /**

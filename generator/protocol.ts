@@ -20,6 +20,7 @@ export interface ProtocolTable {
   opcodes: Record<string, RawOpcode>;
   notifications: Record<string, RawNotification>;
   compatSizes: { struct: string; size: string | number; minorBelow?: number; flagAbsent?: string; opcodes?: string[]; why: string }[];
+  replyErrors: { min: number; why: string };
 }
 
 let cached: ProtocolTable | undefined;
@@ -134,5 +135,8 @@ export function resolveProtocol(
       why: c.why,
     });
   }
-  return { protocol: problems.length ? null : { opcodes, notifications, compatSizes, reserved }, problems };
+  return {
+    protocol: problems.length ? null : { opcodes, notifications, compatSizes, reserved, replyErrorMin: table.replyErrors.min },
+    problems,
+  };
 }

@@ -322,6 +322,7 @@ describe("structs", () => {
     const table = (compat: ProtocolTable["compatSizes"]): ProtocolTable => ({
       opcodes: { FUSE_INIT: { request: [{ struct: "demo_init_in" }], reply: { kind: "empty" } } },
       notifications: {},
+      replyErrors: { min: -511, why: "" },
       compatSizes: compat,
     });
     const negotiated = table([{ struct: "demo_init_in", size: 8, minorBelow: 3, why: "flags arrived in 7.3" }]);
@@ -378,11 +379,13 @@ describe("protocol table", () => {
     opcodes: { FUSE_DEMO: { request: [{ struct: "demo_in" }], reply: { kind: "empty" } } },
     notifications: { FUSE_NOTIFY_DEMO: { parts: [{ struct: "demo_out" }] } },
     compatSizes: [],
+    replyErrors: { min: -511, why: "" },
   };
   const changed: ProtocolTable = {
     opcodes: { FUSE_DEMO: { request: [{ struct: "demo_in" }, { name: "name" }], reply: { kind: "parts", parts: [{ struct: "demo_out" }] }, extensions: true } },
     notifications: { FUSE_NOTIFY_DEMO: { parts: [{ struct: "demo_in" }] } },
     compatSizes: [{ struct: "demo_in", size: 4, minorBelow: 2, why: "b arrived in 7.2" }],
+    replyErrors: { min: -511, why: "" },
   };
 
   test("request, reply, notification changed (breaking); extensions and a short size added (compatible)", async () => {

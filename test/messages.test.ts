@@ -695,3 +695,11 @@ test("types: replies are typed by opcode, requests narrow on op (base-7.45)", ()
   if (notification.name === "FUSE_NOTIFY_INVAL_INODE") assert.equal(notification.args.notify_inval_inode_out.len, -1n);
   else assert.fail(notification.name);
 });
+
+test("reply errors stay in the range the kernel accepts (protocol table replyErrors)", async () => {
+  const g = (await import("../generated/base-7.45/messages.js")) as typeof import("../generated/base-7.45/messages.js");
+  assert.equal(g.REPLY_ERROR_MIN, -511);
+  assert.equal(g.encodeErrorReply(1n, -511).length, 16);
+  assert.throws(() => g.encodeErrorReply(1n, -512), g.FuseMessageError);
+  assert.throws(() => g.encodeErrorReply(1n, 0), g.FuseMessageError);
+});

@@ -2310,7 +2310,10 @@ export function encodeRequest(
 // ---------------------------------------------------------------------------
 // Replies
 
-/** An error reply: `fuse_out_header` only, `error` a negative errno (e.g. -2 for ENOENT). */
+/** The most negative error a reply may carry: the kernel refuses a write whose error is below it (protocol table). */
+export const REPLY_ERROR_MIN = -511;
+
+/** An error reply: `fuse_out_header` only, `error` a negative errno (e.g. -2 for ENOENT) no smaller than REPLY_ERROR_MIN. */
 export interface FuseErrorReply {
   error: number;
 }
@@ -3384,7 +3387,12 @@ function errorHeader(
   error: unknown,
   opts: CodecOptions | undefined,
 ): Uint8Array {
-  if (typeof error !== "number" || !Number.isInteger(error) || error >= 0 || error < -0x80000000) {
+  if (
+    typeof error !== "number" ||
+    !Number.isInteger(error) ||
+    error >= 0 ||
+    error < REPLY_ERROR_MIN
+  ) {
     return fail(
       ctx,
       "value",
@@ -3392,7 +3400,7 @@ function errorHeader(
       4,
       0,
       0,
-      `error must be a negative errno (e.g. -2 for ENOENT), got ${String(error)}`,
+      `error must be a negative errno from -1 to ${REPLY_ERROR_MIN} (e.g. -2 for ENOENT), got ${String(error)}`,
     );
   }
   const out = new Uint8Array(OUT_HEADER_SIZE);

@@ -115,6 +115,7 @@ export interface MessagesModel {
   codecImports: string[];
   typeImports: string[];
   defaultMinor: number;
+  replyErrorMin: number;
   inHeader: { codec: string; type: string; size: number };
   outHeader: { codec: string; type: string; size: number };
   flagOptions: FlagOptionView[];
@@ -416,6 +417,7 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
     codecImports: [...b.codecs].sort(),
     typeImports: [...b.types].sort(),
     defaultMinor: minor,
+    replyErrorMin: protocol.replyErrorMin,
     inHeader: { codec: inHeader.codecName, type: inHeader.tsName, size: inHeader.size },
     outHeader: { codec: outHeader.codecName, type: outHeader.tsName, size: outHeader.size },
     flagOptions,
