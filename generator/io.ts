@@ -35,3 +35,20 @@ export function readText(path: string, what = "file"): string {
 export function jsonText(value: unknown): string {
   return JSON.stringify(value, null, 2) + "\n";
 }
+
+/** Bytes of a file, or of stdin for `-`/no file: captured messages given to the CLI. */
+export async function readBinaryInput(file: string | undefined, what = "message file"): Promise<Uint8Array> {
+  if (file === undefined || file === "-") {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return new Uint8Array(Buffer.concat(chunks));
+  }
+  try {
+    return new Uint8Array(readFileSync(file));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new InputError(`${file}: no such file`);
+    if (code === "EISDIR") throw new InputError(`${file}: is a directory, expected a ${what}`);
+    throw new InputError(`${file}: cannot read: ${(e as Error).message}`);
+  }
+}

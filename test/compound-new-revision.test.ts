@@ -21,32 +21,11 @@ import type { Schema } from "../generator/model.js";
 import { renderRevision } from "../generator/render/index.js";
 import { loadKnownRevisions, repoRoot } from "../generator/revisions/registry.js";
 import { assertSchema } from "../generator/schema-file.js";
+import { STRICT } from "./helpers/strict-tsc.js";
 
 const FIXTURE = join(repoRoot(), "test", "fixtures", "compound-revision");
 const FROM = { corpus: join(FIXTURE, "corpus"), registryPath: join(FIXTURE, "known-revisions.json") };
 
-/** As strict as test/render.test.ts: consumers with any strict setup must compile the output. */
-const STRICT: ts.CompilerOptions = {
-  noEmit: true,
-  strict: true,
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.NodeNext,
-  moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  lib: ["lib.es2022.d.ts"],
-  types: [],
-  noUnusedLocals: true,
-  noUnusedParameters: true,
-  noImplicitReturns: true,
-  noImplicitOverride: true,
-  noFallthroughCasesInSwitch: true,
-  noUncheckedIndexedAccess: true,
-  noPropertyAccessFromIndexSignature: true,
-  exactOptionalPropertyTypes: true,
-  verbatimModuleSyntax: true,
-  isolatedModules: true,
-  erasableSyntaxOnly: true,
-  skipLibCheck: true,
-};
 
 /** A consumer of the new revision's API: typed per op, flags checked by the compiler. */
 const USAGE = `

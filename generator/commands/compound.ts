@@ -38,7 +38,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { InputError } from "../errors.js";
-import { readText } from "../io.js";
+import { readBinaryInput, readText } from "../io.js";
 import { toJson } from "./decode.js";
 
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
@@ -236,18 +236,6 @@ function readJsonFile(path: string): unknown {
   }
 }
 
-async function readInput(file: string | undefined): Promise<Uint8Array> {
-  if (file === undefined || file === "-") {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return new Uint8Array(Buffer.concat(chunks));
-  }
-  try {
-    return new Uint8Array(readFileSync(file));
-  } catch (e) {
-    throw new InputError(`${file}: cannot read: ${(e as Error).message}`);
-  }
-}
 
 function parseCount(option: string, text: string | undefined): number | null {
   if (text === undefined) return null;
@@ -310,7 +298,7 @@ export async function compoundDecodeCommand(file: string | undefined, opts: Comp
   const where = file === undefined || file === "-" ? "stdin" : file;
   let decoded: unknown;
   if (opts.request) {
-    const bytes = await readInput(file);
+    const bytes = await readBinaryInput(file);
     decoded = await asInput(where, () => m.decodeCompoundRequest(bytes, minor !== null ? { minor } : {}));
   } else {
     const spec = opts.ops!;
@@ -321,7 +309,7 @@ export async function compoundDecodeCommand(file: string | undefined, opts: Comp
       ops = spec.split(",").map((name) => findOp(m, name.trim(), "--ops").opcode);
     }
     const capacity = opts.capacity !== undefined ? parseCount("--capacity", opts.capacity) : null;
-    const bytes = await readInput(file);
+    const bytes = await readBinaryInput(file);
     decoded = await asInput(where, () =>
       m.parseCompoundReply(bytes, { ops, ...(minor !== null ? { minor } : {}), ...(capacity !== null ? { capacity } : {}) }),
     );

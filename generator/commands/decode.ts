@@ -15,6 +15,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { InputError } from "../errors.js";
+import { readBinaryInput } from "../io.js";
 
 export interface DecodeCommandOptions {
   revision?: string;
@@ -80,21 +81,6 @@ function parseMinor(text: string): number {
   return Number(text);
 }
 
-async function readInput(file: string | undefined): Promise<Uint8Array> {
-  if (file === undefined || file === "-") {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return new Uint8Array(Buffer.concat(chunks));
-  }
-  try {
-    return new Uint8Array(readFileSync(file));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new InputError(`${file}: no such file`);
-    if (code === "EISDIR") throw new InputError(`${file}: is a directory, expected a message file`);
-    throw new InputError(`${file}: cannot read: ${(e as Error).message}`);
-  }
-}
 
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
@@ -132,7 +118,7 @@ export async function decodeCommand(file: string | undefined, opts: DecodeComman
   }
   if (opts.xattr !== undefined) decodeOpts.xattr = opts.xattr;
   const opcode = opts.reply ? parseOpcode(opts.opcode!, opcodes) : undefined;
-  const bytes = await readInput(file);
+  const bytes = await readBinaryInput(file);
   let decoded: unknown;
   try {
     if (opts.request) decoded = messages.decodeRequest(bytes, decodeOpts);
