@@ -3,14 +3,13 @@
  * every target, recognise helper macros, lint the ABI. Deterministic: the same
  * text gives the same schema, byte for byte, in header order.
  */
-import { createHash } from "node:crypto";
 import { EvalError, evaluateText } from "./cexpr/evaluate.js";
 import { TokenizeError } from "./cexpr/tokens.js";
 import { roundUp } from "./layout/layout.js";
 import { InputError } from "./errors.js";
 import { abiLint } from "./lint.js";
 import { type ProtocolTable, resolveProtocol } from "./protocol.js";
-import { gitBlobSha1 } from "./revisions/mail.js";
+import { gitBlobSha1, sha256 } from "./hash.js";
 import {
   type ConstantDef,
   type ConstType,
@@ -80,9 +79,6 @@ export async function buildSchema(text: string, opts: BuildOptions): Promise<Sch
   };
 }
 
-export function sha256(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
-}
 
 function evaluateConstant(c: RawConstant, parsed: ParsedHeader): ConstantDef {
   const base: ConstantDef = { name: c.name, value: null, type: null, expression: c.body, ...(c.doc ? { doc: c.doc } : {}), pos: c.pos };

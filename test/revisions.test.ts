@@ -11,7 +11,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { PatchError, applyMail, extractUapiDiff, gitBlobSha1 } from "../generator/revisions/mail.js";
+import { gitBlobSha1 } from "../generator/hash.js";
+import { PatchError, applyMail, extractUapiDiff } from "../generator/revisions/mail.js";
 import {
   CorpusNotFoundError,
   RegistryError,

@@ -50,11 +50,6 @@ function unsignedOf(t: CIntType, target: TargetInfo): CIntType {
   return intType(map[t.rank], target);
 }
 
-/** Integer promotion: everything narrower than int is already int here. */
-export function promote(x: CValue): CValue {
-  return x;
-}
-
 /** C11 6.3.1.8 usual arithmetic conversions for two integer operands. */
 export function common(a: CIntType, b: CIntType, target: TargetInfo): CIntType {
   if (a.name === b.name) return a;

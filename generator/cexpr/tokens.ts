@@ -95,26 +95,3 @@ export function tokenize(text: string): Token[] {
   }
   return tokens;
 }
-
-/** Join tokens back into normalized text (single spaces where needed). */
-export function untokenize(tokens: readonly Token[]): string {
-  let out = "";
-  let prev: Token | undefined;
-  for (const t of tokens) {
-    if (prev && needsSpace(prev, t)) out += " ";
-    out += t.text;
-    prev = t;
-  }
-  return out;
-}
-
-function needsSpace(a: Token, b: Token): boolean {
-  const wordy = (t: Token) => t.kind === "ident" || t.kind === "number";
-  if (wordy(a) && wordy(b)) return true;
-  if (a.kind === "punct" && b.kind === "punct") return false;
-  if (a.text === "(" || b.text === ")" || b.text === "," || a.text === "[" || b.text === "]") return false;
-  if (a.text === "->" || b.text === "->" || a.text === "." || b.text === ".") return false;
-  if (b.text === "(" && a.kind === "ident") return false;
-  if (a.text === "~" || a.text === "!") return false;
-  return true;
-}

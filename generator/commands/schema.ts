@@ -8,7 +8,8 @@ import type { CompoundInfo, Schema } from "../model.js";
 import { applyMail } from "../revisions/mail.js";
 import { corpusDir, defaultRegistryPath, loadKnownRevisions, loadRevisionHeader, repoRoot } from "../revisions/registry.js";
 import { loadProtocolTable } from "../protocol.js";
-import { buildSchema, sha256 } from "../schema-builder.js";
+import { sha256 } from "../hash.js";
+import { buildSchema } from "../schema-builder.js";
 
 export interface SchemaCommandOptions {
   patch: string[];

@@ -10,7 +10,7 @@
  * names, so "applied cleanly" also means "is byte for byte what the author had".
  */
 
-import { createHash } from "node:crypto";
+import { gitBlobSha1 } from "../hash.js";
 import { applyPatch, parsePatch, type StructuredPatch } from "diff";
 
 /** The file whose hunks we take from a mail (as named in `diff --git a/... b/...`). */
@@ -55,12 +55,6 @@ export interface MailDiff {
   /** Blob hashes (possibly abbreviated) from the `index` line, null if the diff has none. */
   preImage: string | null;
   postImage: string | null;
-}
-
-/** `git hash-object` of a text: sha1 over `blob <byte length>\0` + the UTF-8 bytes. */
-export function gitBlobSha1(text: string | Uint8Array): string {
-  const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text;
-  return createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
 }
 
 const HUNK_RE = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/;

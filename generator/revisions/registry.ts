@@ -8,12 +8,12 @@
  * project; it is read where it lies (see corpusDir()).
  */
 
-import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { applyMail, gitBlobSha1 } from "./mail.js";
+import { gitBlobSha1, sha256 } from "../hash.js";
+import { applyMail } from "./mail.js";
 
 export interface CorpusFileRef {
   /** Relative to the corpus directory. */
@@ -649,10 +649,6 @@ export async function loadKnownRevisions(registryPath: string = defaultRegistryP
 
 // ---- loading ------------------------------------------------------------------
 
-function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
-
 /** Read a corpus file as UTF-8 text, returning its bytes' sha256 too. */
 async function readCorpusFile(corpus: string, rel: string): Promise<{ text: string; sha256: string }> {
   const full = join(corpus, rel);
@@ -722,5 +718,5 @@ export async function loadRevisionHeader(
       "blob",
     );
   }
-  return { name, file, text, sha256: sha256(Buffer.from(text, "utf8")), gitBlob, patches };
+  return { name, file, text, sha256: sha256(text), gitBlob, patches };
 }
