@@ -6,10 +6,10 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Ajv2020 } from "ajv/dist/2020.js";
 import { InputError } from "./errors.js";
 import type { CompatSize, ConstantDef, EnumDef, MessagePart, NotificationInfo, OpcodeInfo, ProtocolInfo, ReplyInfo, StructDef } from "./model.js";
 import { repoRoot } from "./revisions/registry.js";
+import { jsonSchemaValidator } from "./schema-file.js";
 
 type RawPart = { struct: string } | { name: string } | { data: string } | { array: string; count: string };
 type RawReply = { kind: "none" | "empty" | "dirents" | "direntplus" } | { kind: "parts"; parts: RawPart[] } | { kind: "data" | "xattr"; what: string };
@@ -23,21 +23,18 @@ export interface ProtocolTable {
   replyErrors: { min: number; why: string };
 }
 
-let cached: ProtocolTable | undefined;
+const tableProblem = jsonSchemaValidator("protocol.schema.json");
+const loaded = new Map<string, ProtocolTable>();
 
-/** Load and validate schema/protocol.json (against protocol.schema.json). */
+/** Load and validate a protocol table (default schema/protocol.json) against protocol.schema.json; once per path. */
 export function loadProtocolTable(path = join(repoRoot(), "schema", "protocol.json")): ProtocolTable {
-  if (cached && path === join(repoRoot(), "schema", "protocol.json")) return cached;
+  const known = loaded.get(path);
+  if (known) return known;
   const data: unknown = JSON.parse(readFileSync(path, "utf8"));
-  const jsonSchema = JSON.parse(readFileSync(join(repoRoot(), "schema", "protocol.schema.json"), "utf8"));
-  const validate = new Ajv2020({ strict: false }).compile(jsonSchema);
-  if (!validate(data)) {
-    const e = validate.errors?.[0];
-    throw new InputError(`${path}: ${e?.instancePath || "/"} ${e?.message ?? "is invalid"}`);
-  }
-  const table = data as ProtocolTable;
-  if (path === join(repoRoot(), "schema", "protocol.json")) cached = table;
-  return table;
+  const problem = tableProblem(data);
+  if (problem) throw new InputError(`${path}: ${problem}`);
+  loaded.set(path, data as ProtocolTable);
+  return data as ProtocolTable;
 }
 
 export interface ResolvedProtocol {

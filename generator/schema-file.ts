@@ -5,31 +5,31 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Ajv2020 } from "ajv/dist/2020.js";
+import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import { InputError } from "./errors.js";
 import { readText } from "./io.js";
 import { SCHEMA_VERSION, type Schema } from "./model.js";
 import { repoRoot } from "./revisions/registry.js";
 
-let validator: ((data: unknown) => boolean) & { errors?: { instancePath: string; message?: string }[] | null } | undefined;
-
-function validate() {
-  if (!validator) {
-    const jsonSchema = JSON.parse(readFileSync(join(repoRoot(), "schema", "fuse-uapi.schema.json"), "utf8"));
-    validator = new Ajv2020({ allErrors: false, strict: false }).compile(jsonSchema);
-  }
-  return validator;
+/** A validator for one of the JSON Schemas in schema/, compiled once; it returns the first problem, or null. */
+export function jsonSchemaValidator(fileName: string): (data: unknown) => string | null {
+  let validate: ValidateFunction | undefined;
+  return (data) => {
+    validate ??= new Ajv2020({ strict: false }).compile(JSON.parse(readFileSync(join(repoRoot(), "schema", fileName), "utf8")));
+    if (validate(data)) return null;
+    const e = validate.errors?.[0];
+    return `${e?.instancePath || "/"} ${e?.message ?? "is invalid"}`;
+  };
 }
+
+const schemaProblem = jsonSchemaValidator("fuse-uapi.schema.json");
 
 /** Throws InputError naming the first problem; returns the data typed. */
 export function assertSchema(data: unknown, origin: string): Schema {
-  const v = validate();
   if (typeof data === "object" && data && (data as { schemaVersion?: unknown }).schemaVersion !== SCHEMA_VERSION)
     throw new InputError(`${origin}: schemaVersion ${JSON.stringify((data as { schemaVersion?: unknown }).schemaVersion)} is not ${SCHEMA_VERSION}; re-extract it with \`fuse-uapi schema\``);
-  if (!v(data)) {
-    const e = v.errors?.[0];
-    throw new InputError(`${origin}: not a fuse-uapi schema: ${e?.instancePath || "/"} ${e?.message ?? "is invalid"}`);
-  }
+  const problem = schemaProblem(data);
+  if (problem) throw new InputError(`${origin}: not a fuse-uapi schema: ${problem}`);
   return data as Schema;
 }
 
