@@ -90,6 +90,10 @@ export interface GeneratedMessages {
   readonly FUSE_KERNEL_VERSION: number;
   readonly FUSE_KERNEL_MINOR_VERSION: number;
   readonly FUSE_MIN_READ_BUFFER: number;
+  /** The most negative error a reply may carry (protocol table). */
+  readonly REPLY_ERROR_MIN: number;
+  /** Opcodes that get no reply (protocol table). */
+  readonly NO_REPLY_OPCODES: ReadonlySet<number>;
   readonly FUSE_ASYNC_READ: number;
   readonly FUSE_BIG_WRITES: number;
   readonly FUSE_DO_READDIRPLUS: number;
@@ -158,6 +162,7 @@ const MESSAGE_NUMBERS = [
   "FUSE_KERNEL_VERSION",
   "FUSE_KERNEL_MINOR_VERSION",
   "FUSE_MIN_READ_BUFFER",
+  "REPLY_ERROR_MIN",
   "FUSE_ASYNC_READ",
   "FUSE_BIG_WRITES",
   "FUSE_DO_READDIRPLUS",
@@ -227,7 +232,8 @@ export class Protocol {
     this.minReadBuffer = messages.FUSE_MIN_READ_BUFFER;
     this.opcodes = messages.FuseOpcode;
     const codes = (names: string[]) => new Set(names.map((n) => messages.FuseOpcode[n]).filter((c): c is number => c !== undefined));
-    this.noReplyOpcodes = codes(["FUSE_FORGET", "FUSE_BATCH_FORGET", "FUSE_INTERRUPT", "FUSE_NOTIFY_REPLY"]);
+    if (!(messages.NO_REPLY_OPCODES instanceof Set)) throw new Error(`generated/${revision}/index.js lacks NO_REPLY_OPCODES: is it generated code of this project?`);
+    this.noReplyOpcodes = messages.NO_REPLY_OPCODES;
     this.sessionOpcodes = codes(["FUSE_INIT", "FUSE_INTERRUPT"]);
     for (const [name, code] of Object.entries(messages.FuseOpcode)) {
       if (name.startsWith("FUSE_") && !this.handlerNames.has(code)) this.handlerNames.set(code, name.slice(5).toLowerCase());

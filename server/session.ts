@@ -348,7 +348,7 @@ export class Session {
       for (const sub of compound.requests) {
         // onOpError.serverPolicy: every known policy answers every op, failed or not (see compoundDeclineErrno).
         const reply = (await this.subRequest(sub as FuseRequest, header, ctx)) ?? {};
-        const body = "error" in reply ? { error: validErrno((reply as { error: unknown }).error) } : reply;
+        const body = "error" in reply ? { error: validErrno((reply as { error: unknown }).error, this.protocol.messages.REPLY_ERROR_MIN) } : reply;
         entries.push({ opcode: sub.opcode, reply: body, unique: sub.header.unique });
       }
       try {
@@ -435,7 +435,7 @@ export class Session {
   private encode(header: FuseInHeader, reply: FuseReply): Uint8Array {
     try {
       const body = reply ?? {};
-      if ("error" in body) return this.protocol.encodeError(header.unique, validErrno((body as { error: unknown }).error));
+      if ("error" in body) return this.protocol.encodeError(header.unique, validErrno((body as { error: unknown }).error, this.protocol.messages.REPLY_ERROR_MIN));
       return this.protocol.encodeReply(header.unique, header.opcode, body, this.minor);
     } catch (err) {
       this.reportError(err, header);
@@ -580,10 +580,10 @@ export class Session {
   }
 }
 
-/** A negative errno the kernel accepts (-1..-511); anything else becomes -EIO, or the request would hang. */
-function validErrno(error: unknown): number {
+/** A negative errno the kernel accepts (-1..min, the protocol's REPLY_ERROR_MIN); anything else becomes -EIO, or the request would hang. */
+function validErrno(error: unknown, min: number): number {
   const e = typeof error === "number" && Number.isInteger(error) ? Math.abs(error) : 0;
-  return -(e >= 1 && e < 512 ? e : Errno.EIO);
+  return -(e >= 1 && e <= -min ? e : Errno.EIO);
 }
 
 /** Per-op error policies of `COMPOUND_SEMANTICS.onOpError.serverPolicy` this session implements: both answer every op. */
@@ -604,7 +604,7 @@ function compoundDeclineErrno(protocol: Protocol, wanted: number | undefined): n
   if (!rules.serverMayDecline || rules.declineWith === null) return null;
   const named = (name: string | null) => (name !== null && name in Errno ? Errno[name as keyof typeof Errno] : undefined);
   if (rules.declineWith === "any-error") {
-    if (wanted !== undefined && Number.isInteger(wanted) && wanted >= 1 && wanted < 512) return wanted;
+    if (wanted !== undefined && Number.isInteger(wanted) && wanted >= 1 && wanted <= -protocol.messages.REPLY_ERROR_MIN) return wanted;
     return named(rules.fallback.callerFallbackErrno) ?? Errno.ENOSYS;
   }
   const errno = named(rules.declineWith);

@@ -3381,6 +3381,11 @@ const REPLIES: ReadonlyMap<number, ReplySpec> = new Map<number, ReplySpec>([
   ],
 ]);
 
+/** Opcodes the kernel expects no reply to (protocol table reply kind `none`). */
+export const NO_REPLY_OPCODES: ReadonlySet<number> = new Set(
+  [...REPLIES].filter(([, spec]) => spec.kind === "none").map(([opcode]) => opcode),
+);
+
 function errorHeader(
   ctx: Ctx,
   unique: bigint,
