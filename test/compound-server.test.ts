@@ -19,7 +19,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { MemFs } from "../examples/memfs/memfs.js";
@@ -880,4 +880,125 @@ describe("revision-aware server", () => {
     kernel.close();
     await done;
   });
+});
+
+// ---- dependencies (revisions whose sub-requests may name a producer: v7 so far) ----
+
+/* A builder of any revision (the suite's Gen type is one revision's, without dependency options). */
+const anyBuilder = (g: Gen, rig: Rig): any => builder(g, rig);
+
+const DEPENDENT_REVISIONS = REVISIONS.filter((name) => {
+  const entry = (JSON.parse(readFileSync(join(ROOT, "schema/known-revisions.json"), "utf8")) as { revisions: { name: string; compound?: Sem | null }[] }).revisions.find(
+    (r) => r.name === name,
+  );
+  return entry?.compound?.dependencies.model !== "none";
+});
+
+describe("dependent sub-requests served by memfs", () => {
+  test("some revision has dependencies (else this suite checks nothing)", () => {
+    assert.ok(DEPENDENT_REVISIONS.length > 0);
+  });
+
+  for (const name of DEPENDENT_REVISIONS) {
+    describe(`revision ${name}`, () => {
+      let rig: Rig;
+      let g: Gen;
+      let sem: Sem;
+      before(async () => {
+        const r = await revision(name);
+        g = r.g;
+        sem = r.sem;
+        rig = await Rig.start(g, r.protocol);
+      });
+      after(async () => {
+        await rig.close();
+      });
+      /** The kernel's fallback over the same rig: each op separately, nodeids threaded by the same rules. */
+      const fallback = async (bytes: Uint8Array) => {
+        const decoded = g.decodeCompoundRequest(bytes, rig.opts);
+        return g.runSeparately(decoded, (_req, sep) => rig.roundTrip(sep), rig.opts);
+      };
+
+      test("LOOKUP + dependent GETATTR: the GETATTR runs on the looked-up node", async () => {
+        const producers = sem.dependencies.threads.flatMap((t) => t.producers);
+        assert.ok(producers.includes("FUSE_LOOKUP"), "LOOKUP is a producer of this revision");
+        rig.calls.length = 0;
+        const b = anyBuilder(g, rig).lookup(rig.tree.root, "file").getattr(0n, g.zeroFuseGetattrIn(), { dependsOn: 0 });
+        const { bytes, parsed } = await sendCompound(rig, b);
+        assert.equal(parsed.error, 0);
+        const [lookup, getattr] = parsed.results!;
+        assert.equal(lookup!.error, 0);
+        assert.equal((lookup!.reply as any).entry_out.nodeid, rig.tree.file);
+        assert.equal(getattr!.error, 0, "GETATTR of nodeid 0 would fail: the producer's nodeid was threaded");
+        assert.equal((getattr!.reply as any).attr_out.attr.ino, (lookup!.reply as any).entry_out.attr.ino);
+        assert.deepEqual(rig.calls, ["lookup", "getattr"]);
+        // The kernel's own fallback threads the same way.
+        const sep = await fallback(bytes);
+        assert.deepEqual(
+          sep.map((r: any) => [r.error, r.request.header.nodeid]),
+          [
+            [0, rig.tree.root],
+            [0, rig.tree.file],
+          ],
+        );
+      });
+
+      test("LOOKUP + OPEN and MKNOD + OPEN: the OPEN opens the producer's node", async () => {
+        const open = await sendCompound(rig, anyBuilder(g, rig).lookup(rig.tree.root, "file").open(0n, g.zeroFuseOpenIn(), { dependsOn: 0 }));
+        assert.deepEqual(open.parsed.results!.map((r: any) => r.error), [0, 0]);
+        const mknod = await sendCompound(
+          rig,
+          anyBuilder(g, rig)
+            .mknod(rig.tree.dir, { ...g.zeroFuseMknodIn(), mode: 0o100644 }, "made")
+            .open(0n, g.zeroFuseOpenIn(), { dependsOn: 0 }),
+        );
+        const [made, opened] = mknod.parsed.results!;
+        assert.equal(made!.error, 0);
+        assert.equal(opened!.error, 0);
+        const ino = (made!.reply as any).entry_out.nodeid as bigint;
+        assert.ok(rig.fs.inodes.get(ino), "MKNOD made the node the OPEN opened");
+      });
+
+      test("a failed producer fails its dependents with its error, without running them", async () => {
+        rig.calls.length = 0;
+        const { bytes, parsed } = await sendCompound(
+          rig,
+          anyBuilder(g, rig).lookup(rig.tree.root, "missing").getattr(0n, g.zeroFuseGetattrIn(), { dependsOn: 0 }).getattr(rig.tree.file, g.zeroFuseGetattrIn()),
+        );
+        assert.equal(sem.dependencies.producerFailed, "inherit-error");
+        assert.deepEqual(parsed.results!.map((r: any) => r.error), [-Errno.ENOENT, -Errno.ENOENT, 0], "the independent op still runs");
+        assert.deepEqual(rig.calls, ["lookup", "getattr"], "the dependent GETATTR never ran");
+        const sep = await fallback(bytes);
+        assert.deepEqual(sep.map((r: any) => [r.error, r.byRule]), [[-Errno.ENOENT, false], [-Errno.ENOENT, true], [0, false]]);
+      });
+
+      test("a forward or self reference fails that op with the revision's errno; the builder refuses it unless asked", async () => {
+        assert.throws(
+          () => anyBuilder(g, rig).getattr(rig.tree.file, g.zeroFuseGetattrIn(), { dependsOn: 0 as never }),
+          (e: any) => e instanceof g.CompoundError && e.kind === "dependency",
+        );
+        const b = new (g.CompoundBuilder as any)({ ...rig.opts, allowInvalidDependencies: true })
+          .getattr(rig.tree.file, g.zeroFuseGetattrIn(), { dependsOn: 1 as never })
+          .lookup(rig.tree.root, "file")
+          .getattr(rig.tree.file, g.zeroFuseGetattrIn(), { dependsOn: 2 as never });
+        const { parsed } = await sendCompound(rig, b);
+        const einval = -Errno[sem.dependencies.invalidReference as "EINVAL"];
+        assert.deepEqual(parsed.results!.map((r: any) => r.error), [einval, 0, einval]);
+      });
+
+      test("a prefix with a reserved byte set is refused as malformed, and the server goes on", async () => {
+        const bytes = anyBuilder(g, rig).getattr(rig.tree.file, g.zeroFuseGetattrIn()).encode({ unique: rig.nextUnique(), ...CALLER });
+        const prefix = sem.framing.subRequestPrefix!;
+        const reserved = Object.keys(prefix.members).find((m) => prefix.members[m] === "reserved");
+        assert.ok(reserved, "the prefix has a reserved member");
+        const bad = bytes.slice();
+        const schema = JSON.parse(readFileSync(join(ROOT, "schema", "revisions", `${name}.json`), "utf8")) as { structs: { name: string; fields: { name: string; offset: number }[] }[] };
+        const offset = schema.structs.find((st) => st.name === prefix.struct)!.fields.find((f) => f.name === reserved)!.offset;
+        bad[40 + g.FuseCompoundInCodec.size + offset] = 1;
+        assert.throws(() => g.decodeCompoundRequest(bad, rig.opts), (e: any) => e.kind === "reserved");
+        const reply = await rig.roundTrip(bad);
+        assert.equal(g.decodeFuseOutHeader(reply, 0, rig.opts).error, -Errno.EIO);
+      });
+    });
+  }
 });
