@@ -208,7 +208,7 @@ export interface SourceInfo {
   gitBlob: string;
   kernelVersion: number | null;
   minorVersion: number | null;
-  /** Revision name (e.g. `v6`), null for a plain header. */
+  /** Revision name (a registry entry's `name`), null for a plain header. */
   revision: string | null;
   /** Patch mails applied in memory on top of `file`, in order. */
   patches: { file: string; sha256: string }[];

@@ -205,3 +205,137 @@ describe("a compound revision added by data alone (toyfuse)", () => {
     );
   });
 });
+
+/**
+ * A second invented revision whose per-sub-request prefix and dependency model both differ
+ * from v7's: an 8-byte `fuse_compound_sub { op_flags, dep, spare }` before each sub-request,
+ * and a dependency that counts only when the per-op flag FUSE_COMPOUND_OP_DEP is set
+ * (`flag-and-index`, no sentinel); a failed producer's dependents still run (`run-anyway`),
+ * page payloads are allowed, EOPNOTSUPP splits. Again nothing in the generator is told.
+ */
+describe("a revision with another prefix and dependency model, by data alone (toy-v2)", () => {
+  const USAGE2 = `
+import { CompoundBuilder, zeroFuseGetattrIn, type FuseCompoundSub } from "./index.js";
+const b = new CompoundBuilder().lookup(1n, "hello").getattr(0n, zeroFuseGetattrIn(), { dependsOn: 0 });
+export const bytes: Uint8Array = b.encode({ unique: 1n, uid: 0, gid: 0, pid: 0 });
+export const sub: FuseCompoundSub = { op_flags: 1, dep: 0, spare: 0 };
+// @ts-expect-error a dependency may name only an earlier op
+new CompoundBuilder().lookup(1n, "x").getattr(0n, zeroFuseGetattrIn(), { dependsOn: 1 });
+`;
+  let g2: Record<string, any>;
+  let schema2: Schema;
+  let dir2: string;
+  const sizeOf = (name: string) => schema2.structs.find((s) => s.name === name)!.size;
+
+  before(async () => {
+    schema2 = await revisionSchema("toy-v2", FROM);
+    const files2 = await renderRevision(schema2, { toolVersion: "0.0.0-test" });
+    dir2 = await mkdtemp(join(tmpdir(), "fuse-uapi-new-revision-2-"));
+    await writeFile(join(dir2, "package.json"), '{ "type": "module" }\n');
+    for (const [folder, set] of [["toy-v2", files2], [SHARED_RUNTIME_DIR, await renderSharedRuntime("0.0.0-test")]] as const) {
+      await mkdir(join(dir2, folder), { recursive: true });
+      for (const [name, text] of set) {
+        await writeFile(join(dir2, folder, name), text);
+        const js = ts.transpileModule(text, { fileName: name, compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } });
+        await writeFile(join(dir2, folder, name.replace(/\.ts$/, ".js")), js.outputText);
+      }
+    }
+    await writeFile(join(dir2, "toy-v2", "usage.ts"), USAGE2);
+    g2 = await import(pathToFileURL(join(dir2, "toy-v2", "index.js")).href);
+  });
+  after(async () => {
+    if (dir2) await rm(dir2, { recursive: true, force: true });
+  });
+
+  test("the schema carries the entry, and the folder compiles strict with typed dependencies", () => {
+    assert.equal(schema2.compound!.dependencies.model, "flag-and-index");
+    assert.deepEqual(schema2.compound!.framing.subRequestPrefix?.members, { op_flags: "op-flags", dep: "dep-index", spare: "reserved" });
+    const program = ts.createProgram([join(dir2, "toy-v2", "index.ts"), join(dir2, "toy-v2", "usage.ts")], STRICT);
+    const diags = ts.formatDiagnostics(ts.getPreEmitDiagnostics(program), { getCanonicalFileName: (f) => f, getCurrentDirectory: () => dir2, getNewLine: () => "\n" });
+    assert.equal(diags, "");
+    // WRITE is allowed here (no rejectInPages): a builder method exists.
+    assert.ok([...g2.COMPOUND_OPS.values()].some((o: any) => o.method === "write"));
+  });
+
+  test("the prefix: op flag and index for a dependent, all zero for an independent op", () => {
+    const b = new g2.CompoundBuilder().lookup(1n, "hello").getattr(0n, g2.zeroFuseGetattrIn(), { dependsOn: 0 });
+    const bytes: Uint8Array = b.encode({ unique: 900n, uid: 10, gid: 20, pid: 30 });
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    const area = 40 + sizeOf("fuse_compound_in");
+    const prefix = sizeOf("fuse_compound_sub");
+    assert.equal(prefix, 8);
+    // Op 0: prefix all zero (no flag, dep 0), then LOOKUP's header padded to 8 bytes.
+    assert.deepEqual([...bytes.subarray(area, area + prefix)], [0, 0, 0, 0, 0, 0, 0, 0]);
+    const lookupLen = view.getUint32(area + prefix, true);
+    const second = area + Math.ceil((prefix + lookupLen) / 8) * 8;
+    assert.equal(view.getUint32(second, true), 1, "op_flags: FUSE_COMPOUND_OP_DEP");
+    assert.equal(view.getUint16(second + 4, true), 0, "dep: op 0");
+    const d = g2.decodeCompoundRequest(bytes);
+    assert.deepEqual(d.dependsOn, [null, 0]);
+    assert.deepEqual(d.prefixes, [
+      { op_flags: 0, dep: 0, spare: 0 },
+      { op_flags: 1, dep: 0, spare: 0 },
+    ]);
+    // Fresh uniques, caller's uid/gid, pid 0 (this revision's subHeader).
+    assert.deepEqual(
+      d.requests.map((q: any) => [q.header.unique, q.header.uid, q.header.gid, q.header.pid]),
+      [
+        [902n, 10, 20, 0],
+        [904n, 10, 20, 0],
+      ],
+    );
+    // A dep without the flag, or an unknown op flag, is not what the encoder writes: refused.
+    const noFlag = bytes.slice();
+    new DataView(noFlag.buffer).setUint16(area + 4, 3, true);
+    assert.throws(() => g2.decodeCompoundRequest(noFlag), (e: any) => e.kind === "dependency");
+    const unknownFlag = bytes.slice();
+    new DataView(unknownFlag.buffer).setUint32(area, 4, true);
+    assert.throws(() => g2.decodeCompoundRequest(unknownFlag), (e: any) => e.kind === "flag");
+  });
+
+  test("run-anyway: a failed producer's dependent still runs, with its own nodeid", async () => {
+    const b = new g2.CompoundBuilder().lookup(1n, "missing").getattr(7n, g2.zeroFuseGetattrIn(), { dependsOn: 0 });
+    const d = g2.decodeCompoundRequest(b.encode({ unique: 1n, uid: 0, gid: 0, pid: 0 }));
+    const seen: [string, bigint][] = [];
+    const results = await g2.runCompound(d, async (req: any) => {
+      seen.push([req.op, req.header.nodeid]);
+      return req.op === "FUSE_LOOKUP" ? { error: -2, reply: null } : { error: 0, reply: { attr_out: g2.zeroFuseAttrOut() } };
+    });
+    assert.deepEqual(seen, [
+      ["FUSE_LOOKUP", 1n],
+      ["FUSE_GETATTR", 7n],
+    ]);
+    assert.deepEqual(
+      results.map((r: any) => [r.error, r.byRule]),
+      [
+        [-2, false],
+        [0, false],
+      ],
+    );
+    // A successful LOOKUP threads its nodeid; a later index is EINVAL without running.
+    const ok = g2.decodeCompoundRequest(
+      new g2.CompoundBuilder({ allowInvalidDependencies: true })
+        .lookup(1n, "hello")
+        .getattr(0n, g2.zeroFuseGetattrIn(), { dependsOn: 0 })
+        .getattr(0n, g2.zeroFuseGetattrIn(), { dependsOn: 5 })
+        .encode({ unique: 1n, uid: 0, gid: 0, pid: 0 }),
+    );
+    const threaded: bigint[] = [];
+    const entry = { ...g2.zeroFuseEntryOut(), nodeid: 42n };
+    const r2 = await g2.runCompound(ok, async (req: any) => {
+      threaded.push(req.header.nodeid);
+      return req.op === "FUSE_LOOKUP" ? { error: 0, reply: { entry_out: entry } } : { error: 0, reply: { attr_out: g2.zeroFuseAttrOut() } };
+    });
+    assert.deepEqual(threaded, [1n, 42n]);
+    assert.deepEqual(
+      r2.map((r: any) => r.error),
+      [0, 0, -22],
+    );
+  });
+
+  test("decline: EOPNOTSUPP splits, other errors do not", () => {
+    assert.equal(g2.kernelFallsBack([], -95), true);
+    assert.equal(g2.kernelFallsBack([], -38), false);
+    assert.equal(g2.kernelFallsBack([], "bad-reply"), false);
+  });
+});

@@ -284,7 +284,7 @@ An op is its opcode (C name, name without FUSE_, or builder method), nodeid and 
 by the protocol table's names: structs as objects (missing members are 0), names as strings,
 raw data as hex, array parts as lists; outSize for ops with a variable-size reply;
 "dependsOn": <index of an earlier op> where the revision's ops may take an earlier op's
-result (v7: { "op": "getattr", "nodeid": 0, "dependsOn": 0 } after a LOOKUP). A raw op
+result (e.g. { "op": "getattr", "nodeid": 0, "dependsOn": 0 } after a LOOKUP). A raw op
 gives opcode (number), nodeid, body (hex after its fuse_in_header), outSize. Integers are
 numbers or strings (decimal or 0x); 64-bit values should be strings.
 `;
