@@ -285,6 +285,18 @@ function direntNameLength(name: string): number {
 const ENCODER = new TextEncoder();
 
 /**
+ * Writes `name` (of UTF-8 length `nl`) at `at`: short ASCII names byte by byte (cheaper than a
+ * call into TextEncoder and a subarray), anything else through TextEncoder.encodeInto.
+ */
+function putName(out: Uint8Array, at: number, name: string, nl: number): void {
+  if (nl === name.length) {
+    for (let k = 0; k < nl; k++) out[at + k] = name.charCodeAt(k);
+  } else {
+    ENCODER.encodeInto(name, out.subarray(at, at + nl));
+  }
+}
+
+/**
  * A READDIRPLUS reply: as many `fuse_direntplus` records as fit in `size` bytes
  * (the request's read_in.size), each name padded to 8 bytes, in one exact-size buffer.
  */
@@ -311,7 +323,7 @@ export function encodeReaddirplusReply(unique: bigint, entries: readonly Direntp
     v.setBigUint64(o + 136, e.off, LE);
     v.setUint32(o + 144, nl, LE);
     v.setUint32(o + 148, e.type, LE);
-    ENCODER.encodeInto(e.name, out.subarray(o + 152, o + 152 + nl));
+    putName(out, o + 152, e.name, nl);
     o += (152 + nl + 7) & ~7;
   }
   return out;
@@ -340,7 +352,7 @@ export function encodeReaddirReply(unique: bigint, entries: readonly DirentEntry
     v.setBigUint64(o + 8, e.off, LE);
     v.setUint32(o + 16, nl, LE);
     v.setUint32(o + 20, e.type, LE);
-    ENCODER.encodeInto(e.name, out.subarray(o + 24, o + 24 + nl));
+    putName(out, o + 24, e.name, nl);
     o += (24 + nl + 7) & ~7;
   }
   return out;
@@ -418,7 +430,7 @@ export function buildCompound(ops: readonly CompoundOp[], flags: number, h: Comp
       case "lookup": {
         const len = 40 + nameLengths[i]! + 1;
         writeInHeader(v, o, len, 1, BigInt(i), op.nodeid, 0, 0, 0);
-        ENCODER.encodeInto(op.name, out.subarray(o + 40, o + len - 1));
+        putName(out, o + 40, op.name, len - 41);
         o += len; // the NUL is already zero
         break;
       }

@@ -12,7 +12,7 @@ const LIBRARIES = new Set(["binary-parser", "restructure"]);
 export async function runCodecs(root: string, smoke: boolean, log: (s: string) => void): Promise<string> {
   const timing: TimingOptions = smoke
     ? { runs: 3, rounds: 3, batchMs: 1, warmupMs: 5 }
-    : { runs: 3, rounds: 15, batchMs: 10, warmupMs: 300 };
+    : { runs: 3, rounds: 25, batchMs: 5, warmupMs: 300 };
   const workloads = codecWorkloads();
   // Check every contender before timing any of them.
   for (const w of workloads) w.verify();

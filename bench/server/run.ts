@@ -8,7 +8,7 @@
  * process (bench/server/io.ts), and every mount is undone at the end, on error
  * and on SIGINT/SIGTERM.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -89,12 +89,14 @@ function workloads(smoke: boolean, size: number, tree: Tree): Workload[] {
 }
 
 /** Runs one task in a child process; rejects with its stderr, or on timeout (the child is killed). */
-function runIo(root: string, task: Task, timeoutMs: number): Promise<TaskResult> {
+function runIo(root: string, task: Task, timeoutMs: number, running: Set<ChildProcess>): Promise<TaskResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(root, "dist", "bench", "server", "io.js"), JSON.stringify(task)], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
     });
+    running.add(child);
+    child.on("exit", () => running.delete(child));
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -167,9 +169,15 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
       }
     }
   };
+  // A signal stops the I/O under way and ends the loops; the finally below unmounts. The
+  // process must not exit before that, so the handler only sets the flag.
+  const running = new Set<ChildProcess>();
+  let interrupted: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
-    log(`${sig}: unmounting everything`);
-    void stopAll().finally(() => process.exit(130));
+    if (interrupted) return;
+    interrupted = sig;
+    log(`server: ${sig}: stopping, then unmounting everything`);
+    for (const c of running) c.kill("SIGKILL");
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -224,13 +232,15 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
     mounts.push(mountTmpfs(dirOf(FS_TMPFS), capacity));
     log(`server: mounted ${mounts.map((m) => m.name).join(", ")} under ${work}/mnt; ${nativeStatus}`);
 
-    for (let rep = 0; rep < reps; rep++) {
+    for (let rep = 0; rep < reps && !interrupted; rep++) {
       for (const [wi, w] of list.entries()) {
+        if (interrupted) break;
         const names = [FS_MEMFS, FS_NATIVE, ...(w.extra ?? []), FS_TMPFS];
         const here = mounts.filter((m) => names.includes(m.name));
         const shift = (rep + wi) % here.length;
         const order = [...here.slice(shift), ...here.slice(0, shift)];
         for (const m of order) {
+          if (interrupted) break;
           const byFs = cells.get(w.id) ?? new Map<string, Cell>();
           cells.set(w.id, byFs);
           const cell = byFs.get(m.name) ?? { ms: [], steps: [], errors: [] };
@@ -240,11 +250,12 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
             continue;
           }
           try {
-            const r = await runIo(root, w.task(m.dir), timeoutMs);
+            const r = await runIo(root, w.task(m.dir), timeoutMs, running);
             cell.ms.push(r.ms);
             if (r.steps) cell.steps.push(r.steps);
             log(`server: [${rep + 1}/${reps}] ${w.title} on ${m.name}: ${r.ms.toFixed(0)} ms`);
           } catch (err) {
+            if (interrupted) break;
             const server = m.name === FS_TMPFS ? "" : ` (server log: ${tail(logFile(work, m.name))})`;
             cell.errors.push(why(err) + server);
             failures.push(`${w.title} on ${m.name}: ${why(err)}${server}`);
@@ -260,6 +271,7 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
     await stopAll();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    if (interrupted) failures.push(`interrupted by ${interrupted}`);
     const stillMounted = [FS_MEMFS, FS_NATIVE, FS_NATIVE_BW, FS_TMPFS]
       .map((n) => join(work, "mnt", n.replace(/[^a-z0-9-]+/gi, "_")))
       .filter((d) => mountOf(d));
