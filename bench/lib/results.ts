@@ -13,7 +13,11 @@ export function machineLine(root: string): string {
   let commit = "unknown";
   try {
     commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: root, encoding: "utf8" }).trim();
+    // The results file itself is rewritten by the run: it does not count as a change.
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results.md"], {
+      cwd: root,
+      encoding: "utf8",
+    }).trim();
     if (dirty) commit += " (with uncommitted changes)";
   } catch {
     // not a git checkout: leave "unknown"
@@ -41,7 +45,7 @@ export function writeSection(file: string, name: string, body: string): void {
   const a = text.indexOf(begin);
   const b = text.indexOf(end);
   text = a >= 0 && b > a ? text.slice(0, a) + block + text.slice(b + end.length) : `${text.trimEnd()}\n\n${block}\n`;
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = `${file}.${process.pid}.tmp`; // same folder: rename is atomic
   writeFileSync(tmp, text);
   renameSync(tmp, file);
 }
