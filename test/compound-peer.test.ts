@@ -321,3 +321,52 @@ describe("compound builders and parsers against the C peer, per revision", () =>
     }
   });
 });
+
+describe("`fuse-uapi compound encode` against the C peer, per revision", () => {
+  const CLI = join(ROOT, "dist", "generator", "cli.js");
+  /** Two compounds as ops.json, and the same ops as peer flags: OPEN+GETATTR, and LOOKUP + GETATTR (dependent where the revision allows). */
+  const scenarios = (c: CompoundInfo) => {
+    const deps = c.dependencies.model !== "none";
+    return [
+      {
+        what: "OPEN+GETATTR",
+        ops: [
+          { op: "FUSE_OPEN", nodeid: 5, open_in: { flags: "0x8002" } },
+          { op: "getattr", nodeid: 5 },
+        ],
+        peer: ["--op=FUSE_OPEN:nodeid=5:flags=0x8002", "--op=FUSE_GETATTR:nodeid=5"],
+      },
+      {
+        what: deps ? "LOOKUP + dependent GETATTR" : "LOOKUP+GETATTR",
+        ops: [
+          { op: "FUSE_LOOKUP", nodeid: 1, name: "hello.txt" },
+          { op: "getattr", nodeid: deps ? 0 : 7, ...(deps ? { dependsOn: 0 } : {}) },
+        ],
+        peer: ["--op=FUSE_LOOKUP:nodeid=1:name=hello.txt", deps ? "--op=FUSE_GETATTR:nodeid=0:dep=0" : "--op=FUSE_GETATTR:nodeid=7"],
+      },
+    ];
+  };
+
+  test("the CLI's requests pass the peer's checks through the revision's own header structs", async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    for (const r of revs) {
+      await t.test(r.name, async () => {
+        for (const s of scenarios(r.c)) {
+          const file = join(dir!, r.name, `ops-${s.ops.length}-${s.what.replace(/\W+/g, "_")}.json`);
+          await writeFile(file, JSON.stringify({ header: { unique: String(HEADER.unique), uid: HEADER.uid, gid: HEADER.gid, pid: HEADER.pid }, ops: s.ops }));
+          const enc = spawnSync(process.execPath, [CLI, "compound", "encode", "--revision", r.name, file], { maxBuffer: 1 << 24 });
+          assert.equal(enc.status, 0, `${r.name} ${s.what}: ${enc.stderr}`);
+          const bytes = new Uint8Array(enc.stdout);
+          const uniques = (g(r).decodeCompoundRequest(bytes).requests as { header: { unique: bigint } }[]).map((q) => q.header.unique);
+          const checked = runPeer(r.peer, ["check-request", ...headerFlags, ...ruleFlags(r.c), `--fresh-uniques=${uniques.join(",")}`, ...s.peer], bytes);
+          assert.equal(checked.status, 0, `${r.name} ${s.what}: the peer refuses the CLI's request:\n${checked.stderr}`);
+          assert.match(checked.stdout.toString(), /^ok: request with 2 sub-requests/);
+        }
+      });
+    }
+  });
+});
+
+function g(r: Rev): Gen {
+  return r.g;
+}
