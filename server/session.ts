@@ -313,12 +313,10 @@ export class Session {
   }
 
   /**
-   * A request the codecs refused. A name that is not UTF-8 is a valid Linux
-   * name the codecs cannot represent: EINVAL, as filesystems with a name
-   * encoding answer. Anything else malformed is the kernel's bug: EIO.
+   * A request the codecs refused: not something the kernel sends (names are
+   * bytes and any bytes decode), so it is reported and answered EIO.
    */
   private malformed(err: unknown, header: FuseInHeader): { error: number } {
-    if (this.protocol.isMessageError(err) && err.kind === "name") return { error: -Errno.EINVAL };
     this.reportError(err, header);
     return { error: -Errno.EIO };
   }
