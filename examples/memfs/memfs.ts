@@ -70,6 +70,8 @@ const BOGO_DIRENT_SIZE = 20;
 /** tmpfs keeps symlink targets shorter than this inside the inode (no block). */
 const SHORT_SYMLINK_LEN = 128;
 const ROOT_INO = 1n;
+/** copy_file_range copies this much between turns for other requests. */
+const COPY_CHUNK = 1 << 20;
 /** Cookies 1 and 2 are "." and ".."; entries start after them. */
 const FIRST_COOKIE = 3n;
 
@@ -155,6 +157,11 @@ const fail = (errno: number): never => {
 function checkName(name: NameKey): void {
   if (name.length > NAME_MAX) fail(Errno.ENAMETOOLONG);
   if (name === "" || name === "." || name === ".." || name.includes("/")) fail(Errno.EINVAL);
+}
+
+/** Lets the event loop run other requests (their reads, handlers and replies) before going on. */
+function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function splitNs(ns: bigint): { sec: bigint; nsec: number } {
@@ -854,31 +861,58 @@ export class MemFs implements FuseHandlers {
     return { lseek_out: { offset: BigInt(at!) } };
   }
 
-  private copyRange(req: RequestOf<"FUSE_COPY_FILE_RANGE"> | RequestOf<"FUSE_COPY_FILE_RANGE_64">, limit: number): number {
+  /**
+   * copy_file_range: at most `limit` bytes, in chunks of COPY_CHUNK with a
+   * turn for other requests between them, so a copy of gigabytes never holds
+   * up the mount. Holes are copied as zeros (tmpfs's splice fallback does the
+   * same, so the destination's block count matches). Stops short at the
+   * source's end, on ENOSPC after some progress, or when interrupted.
+   */
+  private async copyRange(
+    req: RequestOf<"FUSE_COPY_FILE_RANGE"> | RequestOf<"FUSE_COPY_FILE_RANGE_64">,
+    limit: number,
+    ctx: RequestContext | undefined,
+  ): Promise<number> {
     const c = req.copy_file_range_in;
     const src = this.byHandle(req.header.nodeid, c.fh_in);
     const dst = this.byHandle(c.nodeid_out, c.fh_out);
     if (!src.data || !dst.data) fail(Errno.EINVAL);
     const offIn = Number(c.off_in);
     const offOut = Number(c.off_out);
-    const len = Math.min(Number(c.len), limit);
-    // Read first: a copy within one file may overlap.
-    const bytes = src.data!.read(offIn, len);
-    if (bytes.length === 0) return 0;
-    if (!Number.isSafeInteger(offOut + bytes.length)) fail(Errno.EFBIG);
-    this.reservePages(dst.data!.pagesNeeded(offOut, bytes.length));
-    this.usedPages += dst.data!.write(offOut, bytes);
-    dst.mtime = dst.ctime = nowNs();
-    return bytes.length;
+    const total = Math.max(0, Math.min(Number(c.len), limit, src.data!.size - offIn));
+    if (total === 0) return 0;
+    if (!Number.isSafeInteger(offOut + total)) fail(Errno.EFBIG);
+    // The kernel refuses overlapping copies within one file before asking us; so do we.
+    if (src === dst && offOut < offIn + total && offIn < offOut + total) fail(Errno.EINVAL);
+    let done = 0;
+    while (done < total) {
+      if (done > 0) {
+        await yieldTurn();
+        if (ctx?.signal.aborted) break;
+      }
+      // Re-read the state each chunk: other requests ran in between (the source may have shrunk).
+      const bytes = src.data!.read(offIn + done, Math.min(COPY_CHUNK, total - done));
+      if (bytes.length === 0) break;
+      const need = dst.data!.pagesNeeded(offOut + done, bytes.length);
+      if (need > 0 && this.usedPages + need > this.capacityPages) {
+        if (done === 0) fail(Errno.ENOSPC);
+        break;
+      }
+      this.usedPages += dst.data!.write(offOut + done, bytes);
+      done += bytes.length;
+    }
+    if (done === 0 && ctx?.signal.aborted) fail(Errno.EINTR);
+    if (done > 0) dst.mtime = dst.ctime = nowNs();
+    return done;
   }
 
-  copy_file_range(req: RequestOf<"FUSE_COPY_FILE_RANGE">): ReplyOf<"FUSE_COPY_FILE_RANGE"> {
+  async copy_file_range(req: RequestOf<"FUSE_COPY_FILE_RANGE">, ctx?: RequestContext): Promise<ReplyOf<"FUSE_COPY_FILE_RANGE">> {
     // fuse_write_out.size is 32 bits: copy at most what it can report.
-    return { write_out: { size: this.copyRange(req, 0xfffff000), padding: 0 } };
+    return { write_out: { size: await this.copyRange(req, 0xfffff000, ctx), padding: 0 } };
   }
 
-  copy_file_range_64(req: RequestOf<"FUSE_COPY_FILE_RANGE_64">): ReplyOf<"FUSE_COPY_FILE_RANGE_64"> {
-    return { copy_file_range_out: { bytes_copied: BigInt(this.copyRange(req, Number.MAX_SAFE_INTEGER)) } };
+  async copy_file_range_64(req: RequestOf<"FUSE_COPY_FILE_RANGE_64">, ctx?: RequestContext): Promise<ReplyOf<"FUSE_COPY_FILE_RANGE_64">> {
+    return { copy_file_range_out: { bytes_copied: BigInt(await this.copyRange(req, Number.MAX_SAFE_INTEGER, ctx)) } };
   }
 
 }
