@@ -443,6 +443,11 @@ for (const { name: rev, schema, g } of revisions) {
         bytes.fill(0x41, 40);
         assert.deepEqual([...d.name.bytes], raw);
       }
+      // A leading EF BB BF is U+FEFF in the name, not a byte-order mark to drop.
+      const bom = g.decodeRequest(build(lookup, new Uint8Array([0xef, 0xbb, 0xbf, 0x61, 0])), full);
+      assert.equal(bom.name.text, "\ufeffa");
+      assert.ok(g.FuseName.from("\ufeffa").equals(bom.name));
+      assert.deepEqual(g.encodeRequest({ ...bom, name: bom.name.text }, full), g.encodeRequest(bom, full));
       // A name that is valid UTF-8 has its text; encoders take it as a string, bytes or FuseName alike.
       const utf = g.decodeRequest(build(lookup, enc.encode("naïve\0")), full);
       assert.equal(utf.name.text, "naïve");

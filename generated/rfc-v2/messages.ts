@@ -240,13 +240,14 @@ const OUT_HEADER_SIZE = 16;
 interface TextCodecs {
   TextDecoder: new (
     label: string,
-    opts: { fatal: boolean },
+    opts: { fatal: boolean; ignoreBOM: boolean },
   ) => { decode(input: Uint8Array): string };
   TextEncoder: new () => { encode(input: string): Uint8Array };
 }
 const TEXT = globalThis as unknown as TextCodecs;
-const UTF8 = new TEXT.TextDecoder("utf-8", { fatal: true });
-const UTF8_LOSSY = new TEXT.TextDecoder("utf-8", { fatal: false });
+// ignoreBOM keeps a leading U+FEFF in the text: it is part of the name, not a byte-order mark.
+const UTF8 = new TEXT.TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const UTF8_LOSSY = new TEXT.TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 const UTF8_ENCODER = new TEXT.TextEncoder();
 
 // ---------------------------------------------------------------------------
