@@ -800,6 +800,27 @@ test("types: replies are typed by opcode, requests narrow on op (base-7.45)", ()
       assert.fail(req.name.toString());
   }
   assert.equal(size, 6);
+  // Names: decoded as FuseName; encoders take a string, bytes or a FuseName (EncodeInput).
+  const header = base.zeroFuseInHeader();
+  const byText = base.encodeRequest({ op: "FUSE_LOOKUP", opcode: FuseOpcode.FUSE_LOOKUP, header, name: "x" });
+  const byBytes = base.encodeRequest({ op: "FUSE_LOOKUP", opcode: FuseOpcode.FUSE_LOOKUP, header, name: new Uint8Array([0x78]) });
+  assert.deepEqual(byText, byBytes);
+  const lookup = base.decodeRequest(byText, { minor: 45 });
+  if (lookup.op === "FUSE_LOOKUP") {
+    const name: base.FuseName = lookup.name;
+    const text: string | undefined = name.text;
+    assert.equal(text, "x");
+  }
+  // @ts-expect-error a name is a string, bytes or a FuseName
+  assert.throws(() => base.encodeRequest({ op: "FUSE_LOOKUP", opcode: FuseOpcode.FUSE_LOOKUP, header, name: 5 }), isKind("value", "name"));
+  const list = new base.DirentListEncoder(64);
+  assert.equal(list.add({ ino: 1n, off: 1n, type: 8, name: new Uint8Array([0xe9]) }), true);
+  const entries: base.DirentEntry[] = base.decodeDirents(list.finish());
+  assert.deepEqual([...entries[0]!.name.bytes], [0xe9]);
+  const deleted = base.decodeNotify(
+    base.encodeNotify(base.FuseNotifyCode.FUSE_NOTIFY_DELETE, { notify_delete_out: { parent: 1n, child: 2n, namelen: 1, padding: 0 }, name: "f" }),
+  );
+  if (deleted.name === "FUSE_NOTIFY_DELETE") assert.equal(deleted.args.name.text, "f");
   const n = base.encodeNotify(base.FuseNotifyCode.FUSE_NOTIFY_INVAL_INODE, {
     notify_inval_inode_out: { ino: 1n, off: 0n, len: -1n },
   });
