@@ -269,6 +269,8 @@ export interface ProtocolInfo {
   reserved: string[];
   /** The most negative error a reply may carry (the kernel refuses -512 and below). */
   replyErrorMin: number;
+  /** The longest directory entry name, in bytes, the kernel takes in a READDIR(PLUS) reply. */
+  direntNameMax: number;
 }
 
 /**

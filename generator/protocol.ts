@@ -21,6 +21,7 @@ export interface ProtocolTable {
   notifications: Record<string, RawNotification>;
   compatSizes: { struct: string; size: string | number; minorBelow?: number; flagAbsent?: string; opcodes?: string[]; why: string }[];
   replyErrors: { min: number; why: string };
+  direntNames: { maxBytes: number; why: string };
 }
 
 const tableProblem = jsonSchemaValidator("protocol.schema.json");
@@ -133,7 +134,7 @@ export function resolveProtocol(
     });
   }
   return {
-    protocol: problems.length ? null : { opcodes, notifications, compatSizes, reserved, replyErrorMin: table.replyErrors.min },
+    protocol: problems.length ? null : { opcodes, notifications, compatSizes, reserved, replyErrorMin: table.replyErrors.min, direntNameMax: table.direntNames.maxBytes },
     problems,
   };
 }

@@ -12,6 +12,7 @@
  * stat our own mount, which needs the very event loop that may be waiting.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { constants as osConstants } from "node:os";
 import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import type { FuseHandlers } from "./handlers.js";
 import { Session, type Connection, type SessionOptions } from "./session.js";
@@ -28,7 +29,11 @@ export interface MountOptions extends SessionOptions {
   extraOptions?: string[];
   /** Default "/dev/fuse". */
   device?: string;
-  /** Unmount on SIGINT/SIGTERM, then exit 130/143. Default true. */
+  /**
+   * Unmount on SIGINT/SIGTERM, then exit 130/143 (128 + the signal's number, as a shell
+   * reports a process the signal killed). Default true. A program that ends on its own after
+   * `done` settles should exit with {@link FuseMount.exitCode} to keep that code.
+   */
   handleSignals?: boolean;
   /** Limit for mount(8), umount(8) and for the kernel's INIT (ms). Default 10000. */
   timeoutMs?: number;
@@ -124,6 +129,8 @@ export class FuseMount {
   private fdOpen = true;
   /** Connection id (see /sys/fs/fuse/connections), for the last-resort abort. */
   connectionId: number | undefined;
+  /** The signal (SIGINT, SIGTERM) that unmounted this filesystem, or null. */
+  stoppedBy: NodeJS.Signals | null = null;
   /** Settles when the request loop has ended (after unmount); rejects if it died. */
   readonly done: Promise<void>;
 
@@ -141,6 +148,11 @@ export class FuseMount {
   /** The negotiated connection. */
   get connection(): Connection | undefined {
     return this.session.connection;
+  }
+
+  /** The conventional exit code for how the mount ended: 128 + the signal's number if a signal unmounted it (130, 143), else 0. */
+  get exitCode(): number {
+    return this.stoppedBy === null ? 0 : signalExitCode(this.stoppedBy);
   }
 
   /** Unmounts (umount, else umount -l, else abort), waits for the loop to end, closes the fd. Idempotent. */
@@ -209,8 +221,16 @@ function cleanupSync(): void {
   for (const m of [...active]) m.closeSync();
 }
 
+/** 128 + the signal's number: what a shell reports for a process that signal ended (SIGINT 130, SIGTERM 143). */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (osConstants.signals[signal] ?? 0);
+}
+
 function onSignal(signal: NodeJS.Signals): void {
-  const code = signal === "SIGINT" ? 130 : 143;
+  const code = signalExitCode(signal);
+  // Whoever exits first (this handler, or the program once `done` settles) exits with the signal's code.
+  process.exitCode = code;
+  for (const m of active) m.stoppedBy ??= signal;
   const all = Promise.allSettled([...active].map((m) => m.close()));
   // Exit even if an unmount hangs: the exit hook then unmounts lazily.
   void withTimeout(all, 15000).then(() => process.exit(code));

@@ -4,7 +4,7 @@
  * code of one protocol revision: generated/<rev>/index.js (message codecs of
  * messages.ts, constants, enums) and, for revisions with FUSE_COMPOUND,
  * generated/<rev>/compound.js. Requests are decoded per opcode (`req.op`,
- * `req.header`, structs under their C names without `fuse_`, names as strings,
+ * `req.header`, structs under their C names without `fuse_`, names as FuseName (bytes),
  * data as zero-copy views), replies encoded from the same shapes
  * (`{ entry_out }`, `{ entry_out, open_out }`, `{ data }`, or `{ error }` with
  * a negative errno).
@@ -37,7 +37,7 @@ import type {
 } from "../generated/base-7.45/index.js";
 
 export type { FuseKnownRequest, FuseRequest, RequestOf, UnknownRequest };
-export { FuseMessageError } from "../generated/base-7.45/index.js";
+export { FuseMessageError, FuseName, type FuseNameInput } from "../generated/base-7.45/index.js";
 
 /** The revision a session speaks when none is given. */
 export const DEFAULT_REVISION = "base-7.45";

@@ -145,6 +145,8 @@ export class Session {
   /** The revision this session speaks. */
   readonly protocol: Protocol;
   private conn: Connection | undefined;
+  /** An INIT is being negotiated or has been: a second one is refused (see {@link handle}). */
+  private initTaken = false;
   private readonly inFlight = new Map<bigint, AbortController>();
   private readonly earlyInterrupts = new Set<bigint>();
   private readonly running = new Set<Promise<void>>();
@@ -267,7 +269,16 @@ export class Session {
     const noReply = this.protocol.noReplyOpcodes.has(op);
     const answer = (reply: FuseReply): Uint8Array | null => (noReply ? null : this.encode(header, reply));
 
-    if (op === ops.FUSE_INIT) return this.encode(header, await this.negotiate(message, header));
+    if (op === ops.FUSE_INIT) {
+      // INIT is negotiated once per connection: like libfuse, answer another one EIO and keep
+      // what was agreed. (An INIT answered only with our major, for the kernel to retry with it,
+      // or one that failed leaves the connection unnegotiated, so the next INIT is heard.)
+      if (this.initTaken) return this.encode(header, { error: -Errno.EIO });
+      this.initTaken = true;
+      const reply = await this.negotiate(message, header);
+      if (!this.conn) this.initTaken = false;
+      return this.encode(header, reply);
+    }
     if (!this.conn) return answer({ error: -Errno.EIO }); // Nothing before INIT.
     if (op === ops.FUSE_INTERRUPT) {
       this.interrupt(message);
@@ -313,12 +324,10 @@ export class Session {
   }
 
   /**
-   * A request the codecs refused. A name that is not UTF-8 is a valid Linux
-   * name the codecs cannot represent: EINVAL, as filesystems with a name
-   * encoding answer. Anything else malformed is the kernel's bug: EIO.
+   * A request the codecs refused: not something the kernel sends (names are
+   * bytes and any bytes decode), so it is reported and answered EIO.
    */
   private malformed(err: unknown, header: FuseInHeader): { error: number } {
-    if (this.protocol.isMessageError(err) && err.kind === "name") return { error: -Errno.EINVAL };
     this.reportError(err, header);
     return { error: -Errno.EIO };
   }

@@ -238,8 +238,8 @@ describe("compound builders and parsers against the C peer, per revision", () =>
           d.requests.map((q: any) => q.op),
           ["FUSE_OPEN", "FUSE_GETATTR", "FUSE_LOOKUP", "FUSE_STATX", "FUSE_CREATE", "FUSE_ACCESS"],
         );
-        assert.equal(d.requests[2].name, "hello.txt");
-        assert.equal(d.requests[4].name, "new.txt");
+        assert.equal(d.requests[2].name.text, "hello.txt");
+        assert.equal(d.requests[4].name.text, "new.txt");
         assert.equal(d.requests[4].create_in.mode, 0o100644);
         assert.equal(d.requests[1].getattr_in.fh, 0x99n);
         assert.equal(d.count, memberWithRole(r.c.framing.request, "count") !== null ? 6 : null);

@@ -323,7 +323,7 @@ describe("encode/decode round trips", () => {
         const start = 40 + g.FuseCompoundInCodec.size + d.offsets[i] + prefixSize(c, schema);
         assert.deepEqual(g.encodeRequest(q), bytes.subarray(start, start + q.header.len));
       });
-      assert.equal(d.requests[3].name, "new");
+      assert.equal(d.requests[3].name.text, "new");
     });
   });
 

@@ -114,7 +114,7 @@ test("another revision's generated code, flags, and notifications", () => {
     opcode: base.FuseOpcode.FUSE_SETXATTR,
     header: base.zeroFuseInHeader(),
     setxattr_in: { ...base.zeroFuseSetxattrIn(), size: 1, setxattr_flags: 3 },
-    name: "user.x",
+    name: base.FuseName.from("user.x"),
     value: new Uint8Array([0x7a]),
   };
   const ext = base.encodeRequest(setx, { setxattrExt: true });

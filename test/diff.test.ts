@@ -323,6 +323,7 @@ describe("structs", () => {
       opcodes: { FUSE_INIT: { request: [{ struct: "demo_init_in" }], reply: { kind: "empty" } } },
       notifications: {},
       replyErrors: { min: -511, why: "" },
+      direntNames: { maxBytes: 1024, why: "" },
       compatSizes: compat,
     });
     const negotiated = table([{ struct: "demo_init_in", size: 8, minorBelow: 3, why: "flags arrived in 7.3" }]);
@@ -380,12 +381,14 @@ describe("protocol table", () => {
     notifications: { FUSE_NOTIFY_DEMO: { parts: [{ struct: "demo_out" }] } },
     compatSizes: [],
     replyErrors: { min: -511, why: "" },
+    direntNames: { maxBytes: 1024, why: "" },
   };
   const changed: ProtocolTable = {
     opcodes: { FUSE_DEMO: { request: [{ struct: "demo_in" }, { name: "name" }], reply: { kind: "parts", parts: [{ struct: "demo_out" }] }, extensions: true } },
     notifications: { FUSE_NOTIFY_DEMO: { parts: [{ struct: "demo_in" }] } },
     compatSizes: [{ struct: "demo_in", size: 4, minorBelow: 2, why: "b arrived in 7.2" }],
     replyErrors: { min: -511, why: "" },
+    direntNames: { maxBytes: 1024, why: "" },
   };
 
   test("request, reply, notification changed (breaking); extensions and a short size added (compatible)", async () => {

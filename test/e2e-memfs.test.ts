@@ -274,34 +274,62 @@ describe("memfs mounted through the kernel", { concurrency: false }, () => {
     assert.equal(fuseMounts().filter((x) => x.mountpoint.startsWith(tmp)).length, 0, "a mount was left behind");
   });
 
-  test("the CLI (npm run memfs) mounts, serves, and unmounts on SIGTERM", { timeout: 60_000 }, async (t) => {
-    if (reason) return t.skip(reason);
-    if (!existsSync(MAIN)) return t.skip(`${MAIN} not built`);
+  /** Starts the CLI on a fresh mountpoint and waits for its "mounted" line. */
+  async function startCli(): Promise<{ mnt: string; tmp: string; child: ReturnType<typeof spawn>; exited: Promise<number | null>; output: () => string }> {
     const tmp = await mkdtemp(join(tmpdir(), PREFIX));
     const mnt = join(tmp, "mnt");
     mkdirSync(mnt);
     const child = spawn(process.execPath, [MAIN, mnt], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-    try {
-      const deadline = Date.now() + 15_000;
-      while (!out.includes("mounted memfs") && Date.now() < deadline && child.exitCode === null) {
-        await new Promise((r) => setTimeout(r, 50));
+    const deadline = Date.now() + 15_000;
+    while (!out.includes("mounted memfs") && Date.now() < deadline && child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { mnt, tmp, child, exited, output: () => out };
+  }
+
+  async function stopCli(cli: Awaited<ReturnType<typeof startCli>>): Promise<void> {
+    if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill("SIGKILL");
+    if (isFuseMounted(cli.mnt)) unmountAllUnder(cli.mnt);
+    await rm(cli.tmp, { recursive: true, force: true }).catch(() => {});
+  }
+
+  const within = <T,>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), ms))]);
+
+  test("the CLI (npm run memfs) mounts, serves, and unmounts on SIGTERM (exit 143) and SIGINT (exit 130)", { timeout: 90_000 }, async (t) => {
+    if (reason) return t.skip(reason);
+    if (!existsSync(MAIN)) return t.skip(`${MAIN} not built`);
+    for (const [signal, expected] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
+      const cli = await startCli();
+      try {
+        assert.match(cli.output(), /mounted memfs at .* \(FUSE 7\.\d+/);
+        const r = await run("sh", ["-c", "echo hi > f && mkdir d && ln -s ../f d/l && cat d/l && ls -l | wc -l"], { cwd: cli.mnt });
+        assert.equal(r.stdout, "hi\n3\n");
+        cli.child.kill(signal);
+        const code = await within(cli.exited, 15_000);
+        // 128 + the signal's number, as server/mount.ts documents and shells report.
+        assert.equal(code, expected, `${signal}: exit ${code}; output: ${cli.output()}`);
+        assert.equal(isFuseMounted(cli.mnt), false, `${signal}: still mounted`);
+        assert.match(cli.output(), /unmounted/);
+      } finally {
+        await stopCli(cli);
       }
-      assert.match(out, /mounted memfs at .* \(FUSE 7\.\d+/);
-      const r = await run("sh", ["-c", "echo hi > f && mkdir d && ln -s ../f d/l && cat d/l && ls -l | wc -l"], { cwd: mnt });
-      assert.equal(r.stdout, "hi\n3\n");
-      child.kill("SIGTERM");
-      const code = await Promise.race([exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 15_000))]);
-      // 0 when main() saw the unmount first, 143 when the signal handler's exit won: both mean a clean stop.
-      assert.ok(code === 0 || code === 143, `exit: ${code}; output: ${out}`);
-      assert.equal(isFuseMounted(mnt), false);
+    }
+  });
+
+  test("the CLI exits 0 when its filesystem is unmounted from outside", { timeout: 60_000 }, async (t) => {
+    if (reason) return t.skip(reason);
+    if (!existsSync(MAIN)) return t.skip(`${MAIN} not built`);
+    const cli = await startCli();
+    try {
+      assert.match(cli.output(), /mounted memfs/);
+      assert.equal((await run("umount", [cli.mnt])).code, 0);
+      assert.equal(await within(cli.exited, 15_000), 0, cli.output());
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      if (isFuseMounted(mnt)) unmountAllUnder(mnt);
-      await rm(tmp, { recursive: true, force: true }).catch(() => {});
+      await stopCli(cli);
     }
   });
 });
@@ -389,6 +417,48 @@ describe("the dispatcher over an in-memory transport (no mount)", () => {
       h.kernel.close();
       await h.done;
     }
+  });
+
+  test("a second INIT is refused with EIO, as libfuse does; the first negotiation stands", async () => {
+    const h = harness({ getattr: () => ({ attr_out: { attr_valid: 0n, attr_valid_nsec: 0, dummy: 0, attr: decodeFuseAttrOut(new Uint8Array(104), 0).attr } }) });
+    h.kernel.write(initRequest(1n, 36, FUSE_ASYNC_READ | FUSE_INIT_EXT));
+    assert.equal(decodeFuseOutHeader(await nextReply(h.kernel), 0).error, 0);
+    const agreed = { ...h.session.connection! };
+    assert.equal(agreed.minor, 36);
+    // Another INIT, offering more: refused, and nothing renegotiated.
+    h.kernel.write(initRequest(2n, 45, 0xffffffff));
+    const again = await nextReply(h.kernel);
+    assert.deepEqual(decodeFuseOutHeader(again, 0), { len: 16, error: -Errno.EIO, unique: 2n });
+    assert.deepEqual(h.session.connection, agreed);
+    assert.equal((await h.call(FuseOpcode.FUSE_GETATTR, 1n, new Uint8Array(16))).error, 0, "the session goes on");
+    h.kernel.close();
+    await h.done;
+
+    // Two INITs at once: the first is negotiated, the second refused.
+    const two = harness({});
+    two.kernel.write(initRequest(1n, 45));
+    two.kernel.write(initRequest(2n, 40));
+    const replies = [await nextReply(two.kernel), await nextReply(two.kernel)].map((r) => decodeFuseOutHeader(r, 0));
+    assert.deepEqual(replies.map((r) => [r.unique, r.error]).sort(), [[1n, 0], [2n, -Errno.EIO]]);
+    assert.equal(two.session.connection?.minor, 45);
+    two.kernel.close();
+    await two.done;
+
+    // An INIT from a newer major is answered with ours and settles nothing: the kernel's retry is heard.
+    const newer = harness({});
+    const init8 = request(FuseOpcode.FUSE_INIT, 1n, 0n, struct(encodeFuseInitIn, { ...zeroFuseInitIn(), major: 8, minor: 0 }, 64));
+    newer.kernel.write(init8);
+    const r8 = await nextReply(newer.kernel);
+    assert.equal(decodeFuseOutHeader(r8, 0).error, 0);
+    assert.equal(decodeFuseInitOut(r8.subarray(16), 0).major, 7);
+    const before = newer.session.connection;
+    assert.equal(before, undefined, "nothing negotiated yet");
+    newer.kernel.write(initRequest(2n, 45));
+    assert.equal(decodeFuseOutHeader(await nextReply(newer.kernel), 0).error, 0);
+    const after: { minor: number } | undefined = newer.session.connection;
+    assert.equal(after?.minor, 45);
+    newer.kernel.close();
+    await newer.done;
   });
 
   test("errors: before INIT → EIO, no handler → ENOSYS, FuseError → its errno, a throw → EIO, bad errno → EIO", async () => {
@@ -491,7 +561,7 @@ describe("the dispatcher over an in-memory transport (no mount)", () => {
     const req = decodeRequest(mk, { minor: 45 });
     assert.equal(req.op, "FUSE_MKDIR");
     if (req.op === "FUSE_MKDIR") {
-      assert.equal(req.name, "é");
+      assert.equal(req.name.text, "é");
       assert.equal(req.mkdir_in.umask, 0o22);
     }
     // Before 7.9 fuse_write_in was 24 bytes: the data starts right after it.

@@ -94,7 +94,8 @@ function fullOpts(schema: Schema): Record<string, unknown> {
 
 interface Fill {
   struct: (cName: string, k: number) => any;
-  name: (field: string, k: number) => string;
+  /** A name as decoders give it (a FuseName); encoders take it as is. */
+  name: (field: string, k: number) => any;
   data: (k: number) => Uint8Array;
   count: number;
 }
@@ -102,7 +103,9 @@ interface Fill {
 function patternFill(g: Gen, seed: number): Fill {
   return {
     struct: (cName, k) => structOf(g, cName, (n) => pattern(n, seed + k)),
-    name: (field, k) => `${field}-ñ-${seed + k}-☃`,
+    // Even parts: UTF-8 text; odd parts: bytes that are not UTF-8 (Latin-1 "café" and a lone 0xff).
+    name: (field, k) =>
+      k % 2 === 0 ? g.FuseName.from(`${field}-ñ-${seed + k}-☃`) : g.FuseName.from(new Uint8Array([...new TextEncoder().encode(field), 0x63, 0x61, 0x66, 0xe9, 0xff, 0x30 + ((seed + k) % 10)])),
     data: (k) => pattern(13 + k, seed + 50 + k),
     count: 3,
   };
@@ -146,7 +149,8 @@ function direntBytes(g: Gen, plus: boolean, seed: number): Uint8Array {
   for (let k = 0; k < 3; k++) {
     const d = structOf(g, "fuse_dirent", (n) => pattern(n, seed + k));
     delete d.namelen;
-    const entry = plus ? { ...structOf(g, "fuse_direntplus", (n) => pattern(n, seed + 7 + k)), ...d, name: `e${k}-ü` } : { ...d, name: `e${k}-ü` };
+    const name = k === 1 ? new Uint8Array([0x65, 0xfc, 0xfe]) : `e${k}-ü`; // a Latin-1 name among UTF-8 ones
+    const entry = plus ? { ...structOf(g, "fuse_direntplus", (n) => pattern(n, seed + 7 + k)), ...d, name } : { ...d, name };
     if (plus) delete entry.dirent;
     assert.equal(list.add(entry), true);
   }
@@ -306,12 +310,12 @@ for (const { name: rev, schema, g } of revisions) {
 
     test("minor 11/12: fuse_mknod_in and CREATE's fuse_create_in grow in 7.12; TMPFILE's never shrinks", () => {
       const m11 = requestOf("FUSE_MKNOD", { minor: 11 });
-      assert.equal(m11.bytes.length, 40 + 8 + new TextEncoder().encode(m11.req.name).length + 1);
+      assert.equal(m11.bytes.length, 40 + 8 + m11.req.name.bytes.length + 1);
       assert.deepEqual(m11.decoded.mknod_in, prefixOf(g, "fuse_mknod_in", m11.req.mknod_in, 8));
       assert.deepEqual(requestOf("FUSE_MKNOD", { minor: 12 }).decoded.mknod_in, m11.req.mknod_in);
       const c11 = requestOf("FUSE_CREATE", { minor: 11 });
       assert.deepEqual(c11.decoded.create_in, prefixOf(g, "fuse_create_in", c11.req.create_in, 8));
-      assert.equal(c11.decoded.name, c11.req.name, "the name follows the 8-byte struct");
+      assert.deepEqual(c11.decoded.name, c11.req.name, "the name follows the 8-byte struct");
       assert.deepEqual(requestOf("FUSE_CREATE", { minor: 12 }).decoded.create_in, c11.req.create_in);
       const t11 = requestOf("FUSE_TMPFILE", { minor: 11 });
       assert.deepEqual(t11.decoded.create_in, t11.req.create_in);
@@ -368,7 +372,7 @@ for (const { name: rev, schema, g } of revisions) {
       assert.deepEqual(on.decoded.setxattr_in, on.req.setxattr_in);
       assert.deepEqual(off.decoded.setxattr_in, prefixOf(g, "fuse_setxattr_in", off.req.setxattr_in, 8));
       assert.equal(off.decoded.setxattr_in.setxattr_flags, 0);
-      assert.equal(off.decoded.name, off.req.name);
+      assert.deepEqual(off.decoded.name, off.req.name);
       assert.deepEqual(off.decoded.value, off.req.value);
     });
   });
@@ -409,15 +413,61 @@ for (const { name: rev, schema, g } of revisions) {
       assert.throws(() => g.decodeReply(lookup, reply, full), isKind("truncated", "entry_out"));
     });
 
-    test("a name without its NUL, or not UTF-8", () => {
+    test("a name without its NUL; a name with a NUL or a lone surrogate cannot be encoded", () => {
       assert.throws(() => g.decodeRequest(build(lookup, enc.encode("abc")), full), (e: any) => isKind("name", "name")(e) && e.offset === 40 && e.available === 3);
       const symlink = Number(opNamed(schema, "FUSE_SYMLINK").value);
       assert.throws(() => g.decodeRequest(build(symlink, enc.encode("a\0b")), full), isKind("name", "target"));
-      assert.throws(() => g.decodeRequest(build(lookup, new Uint8Array([0x61, 0xff, 0xfe, 0])), full), isKind("name", "name"));
       const req = { op: "FUSE_LOOKUP", opcode: lookup, header: inHeader(1), name: "a\0b" };
       assert.throws(() => g.encodeRequest(req), isKind("name", "name"));
+      assert.throws(() => g.encodeRequest({ ...req, name: new Uint8Array([0x61, 0, 0x62]) }), isKind("name", "name"));
       assert.throws(() => g.encodeRequest({ ...req, name: "\ud800" }), isKind("name", "name"));
       assert.throws(() => g.encodeRequest({ ...req, name: 5 }), isKind("value", "name"));
+      assert.throws(() => g.FuseName.from("\udfff"), isKind("name"));
+      assert.throws(() => g.FuseName.from(5), isKind("value"));
+    });
+
+    test("names are bytes: names that are not UTF-8 decode, keep their bytes and re-encode the same", () => {
+      // Latin-1 "café", bytes that are no encoding at all, and a truncated UTF-8 sequence.
+      for (const raw of [[0x63, 0x61, 0x66, 0xe9], [0xff, 0xfe], [0x61, 0xe2, 0x82]]) {
+        const bytes = build(lookup, new Uint8Array([...raw, 0]));
+        const d = g.decodeRequest(bytes, full);
+        assert.ok(d.name instanceof g.FuseName);
+        assert.deepEqual([...d.name.bytes], raw);
+        assert.equal(d.name.text, undefined, "no text view for bytes that are not UTF-8");
+        assert.ok(d.name.equals(new Uint8Array(raw)));
+        assert.ok(!d.name.equals("caf\u00e9"), "Latin-1 bytes are not the UTF-8 string");
+        assert.equal(d.name.toString().includes("\ufffd"), true, "toString is lossy, for messages only");
+        assert.deepEqual(JSON.parse(JSON.stringify(d.name)), { hex: Buffer.from(raw).toString("hex") });
+        assert.deepEqual(g.encodeRequest(d, full), bytes);
+        // The bytes are a copy: the message buffer may be reused.
+        bytes.fill(0x41, 40);
+        assert.deepEqual([...d.name.bytes], raw);
+      }
+      // A leading EF BB BF is U+FEFF in the name, not a byte-order mark to drop.
+      const bom = g.decodeRequest(build(lookup, new Uint8Array([0xef, 0xbb, 0xbf, 0x61, 0])), full);
+      assert.equal(bom.name.text, "\ufeffa");
+      assert.ok(g.FuseName.from("\ufeffa").equals(bom.name));
+      assert.deepEqual(g.encodeRequest({ ...bom, name: bom.name.text }, full), g.encodeRequest(bom, full));
+      // A name that is valid UTF-8 has its text; encoders take it as a string, bytes or FuseName alike.
+      const utf = g.decodeRequest(build(lookup, enc.encode("naïve\0")), full);
+      assert.equal(utf.name.text, "naïve");
+      assert.equal(JSON.stringify(utf.name), '"naïve"');
+      for (const name of ["naïve", enc.encode("naïve"), utf.name, base.FuseName.from("naïve")]) {
+        const again: Uint8Array = g.encodeRequest({ op: "FUSE_LOOKUP", opcode: lookup, header: { ...utf.header }, name }, full);
+        assert.deepEqual(g.decodeRequest(again, full), utf);
+      }
+      // SYMLINK's target and SETXATTR's name are names too: any bytes but NUL.
+      const symlink = opNamed(schema, "FUSE_SYMLINK");
+      const link = g.decodeRequest(build(Number(symlink.value), new Uint8Array([0x6c, 0xe9, 0, 0x2e, 0x2e, 0x2f, 0xff, 0])), full);
+      assert.deepEqual([...link.name.bytes], [0x6c, 0xe9]);
+      assert.deepEqual([...link.target.bytes], [0x2e, 0x2e, 0x2f, 0xff]);
+      const setx = opNamed(schema, "FUSE_SETXATTR");
+      const x = g.decodeRequest(
+        build(Number(setx.value), new Uint8Array([...new Uint8Array(codecOf(g, "fuse_setxattr_in").size), 0x75, 0x2e, 0xe9, 0, 0x76])),
+        full,
+      );
+      assert.deepEqual([...x.name.bytes], [0x75, 0x2e, 0xe9]);
+      assert.deepEqual([...x.value], [0x76]);
     });
 
     test("an array whose count does not match its records", () => {
@@ -440,7 +490,7 @@ for (const { name: rev, schema, g } of revisions) {
       );
       const ok = g.decodeRequest(build(Number(op.value), new Uint8Array([...body, ...pattern(8, 1)]), { total_extlen: 1 }), full);
       assert.deepEqual(ok.extensions, pattern(8, 1));
-      assert.equal(ok.name, "d");
+      assert.equal(ok.name.text, "d");
       assert.throws(() => g.encodeRequest({ ...ok, extensions: new Uint8Array(5) }), isKind("value", "extensions"));
       // A name must end before the extensions: their zero bytes are no terminator.
       const noNul = new Uint8Array([...new Uint8Array(codecOf(g, "fuse_mkdir_in").size), ...enc.encode("d"), ...new Uint8Array(8)]);
@@ -458,6 +508,17 @@ for (const { name: rev, schema, g } of revisions) {
 
     test("replies: errors must be negative; unknown opcodes; notifications need unique 0", () => {
       assert.throws(() => g.encodeReply(1n, { error: 2 }, { ...full, opcode: lookup }), isKind("value", "error"));
+      // Decoding: an error the encoder refuses (and the kernel does) is refused too.
+      const errorReply = (error: number) => {
+        const b = new Uint8Array(16);
+        g.encodeFuseOutHeader({ len: 16, error, unique: 1n }, b);
+        return b;
+      };
+      for (const bad of [g.REPLY_ERROR_MIN - 1, -100000, -0x80000000, 2]) {
+        assert.throws(() => g.encodeErrorReply(1n, bad), isKind("value", "error"), String(bad));
+        assert.throws(() => g.decodeReply(lookup, errorReply(bad), full), (e: any) => isKind("value", "error")(e) && e.offset === 4, String(bad));
+      }
+      for (const good of [-1, g.REPLY_ERROR_MIN]) assert.deepEqual(g.decodeReply(lookup, errorReply(good), full).reply, { error: good });
       assert.throws(() => g.encodeReply(1n, { error: 0 }, { ...full, opcode: lookup }), isKind("value", "error"));
       assert.throws(() => g.encodeReply(1n, {}, { ...full, opcode: lookup }), isKind("value", "entry_out"));
       assert.throws(() => g.encodeReply(1n, { error: -2 }, { ...full, opcode: 0x7ffffff0 }), isKind("unknown"));
@@ -478,7 +539,9 @@ for (const { name: rev, schema, g } of revisions) {
     const align = schema.macros.find((m) => m.name === "FUSE_DIRENT_ALIGN")!.helper!.alignment;
     const nameOffset = Number(schema.constants.find((c) => c.name === "FUSE_NAME_OFFSET")!.value);
     const plusOffset = Number(schema.constants.find((c) => c.name === "FUSE_NAME_OFFSET_DIRENTPLUS")!.value);
-    const entry = (k: number, name: string) => ({ ino: BigInt(1000 + k), off: BigInt(k + 1), type: 4 + k, name });
+    const entry = (k: number, name: string | Uint8Array) => ({ ino: BigInt(1000 + k), off: BigInt(k + 1), type: 4 + k, name });
+    /** The entry as decoders give it back: the name as a FuseName. */
+    const decoded = (k: number, name: string | Uint8Array) => ({ ...entry(k, name), name: g.FuseName.from(name) });
     const recLen = (offset: number, name: string) => Math.ceil((offset + new TextEncoder().encode(name).length) / align) * align;
     // Names whose records need no padding, a little, and the most.
     const names = ["a".repeat(align), "bb", "c".repeat(align + 1), "ü"];
@@ -492,7 +555,7 @@ for (const { name: rev, schema, g } of revisions) {
       assert.equal(exact.add(entry(9, "x")), false, "full");
       const bytes: Uint8Array = exact.finish();
       assert.equal(bytes.length, total);
-      assert.deepEqual(g.decodeDirents(bytes), names.map((s, k) => entry(k, s)));
+      assert.deepEqual(g.decodeDirents(bytes), names.map((s, k) => decoded(k, s)));
       // Padding is zero: the byte after "bb" up to the record's end.
       const second = recLen(nameOffset, names[0]!);
       assert.deepEqual([...bytes.subarray(second + nameOffset + 2, second + recLen(nameOffset, "bb"))], new Array(recLen(nameOffset, "bb") - nameOffset - 2).fill(0));
@@ -512,8 +575,10 @@ for (const { name: rev, schema, g } of revisions) {
       list.add(entry(1, ".."));
       const opcode = Number(opNamed(schema, "FUSE_READDIR").value);
       const reply: Uint8Array = g.encodeReply(3n, { data: list.finish() }, { ...full, opcode });
-      assert.deepEqual(g.decodeDirents(g.decodeReply(opcode, reply, full).reply.data), [entry(0, "."), entry(1, "..")]);
-      for (const bad of ["", "a/b", "a\0b"]) assert.throws(() => list.add(entry(2, bad)), isKind("name", "name"), JSON.stringify(bad));
+      assert.deepEqual(g.decodeDirents(g.decodeReply(opcode, reply, full).reply.data), [decoded(0, "."), decoded(1, "..")]);
+      for (const bad of ["", "a/b", "a\0b", "n".repeat(g.DIRENT_NAME_MAX + 1), new Uint8Array([0xe9, 0x2f])]) {
+        assert.throws(() => list.add(entry(2, bad)), isKind("name", "name"), String(bad));
+      }
       const bytes: Uint8Array = list.finish();
       assert.throws(() => g.decodeDirents(bytes.subarray(0, bytes.length - 1)), isKind("truncated", "record"));
       assert.throws(() => g.decodeDirents(bytes.subarray(0, nameOffset - 1)), isKind("truncated", "record"));
@@ -528,16 +593,63 @@ for (const { name: rev, schema, g } of revisions) {
       for (const [k, s] of names.entries()) assert.equal(list.add(plus(k, s)), true);
       assert.equal(list.add(plus(9, "z")), false);
       assert.equal(list.length, total);
-      assert.deepEqual(g.decodeDirentplus(list.finish()), names.map((s, k) => plus(k, s)));
+      assert.deepEqual(g.decodeDirentplus(list.finish()), names.map((s, k) => ({ ...plus(k, s), name: g.FuseName.from(s) })));
       const one = new g.DirentplusListEncoder(total - 1);
       for (const [k, s] of names.entries()) one.add(plus(k, s));
       assert.equal(one.count, names.length - 1);
+    });
+
+    test(`names are bytes: any but '/' and NUL, 1 to DIRENT_NAME_MAX (${1024}) of them; decoders refuse what encoders and the kernel refuse`, () => {
+      assert.equal(g.DIRENT_NAME_MAX, schema.protocol!.direntNameMax);
+      assert.equal(g.DIRENT_NAME_MAX, 1024);
+      const good = [new Uint8Array([0x63, 0x61, 0x66, 0xe9]), new Uint8Array([0xff, 0xfe]), "m".repeat(g.DIRENT_NAME_MAX)];
+      for (const plusList of [false, true]) {
+        const offset = plusList ? plusOffset : nameOffset;
+        const make = (k: number, name: string | Uint8Array) =>
+          plusList ? { entry_out: structOf(g, "fuse_entry_out", (n) => pattern(n, 40 + k)), ...entry(k, name) } : entry(k, name);
+        const list = new g[plusList ? "DirentplusListEncoder" : "DirentListEncoder"](8192);
+        for (const [k, name] of good.entries()) assert.equal(list.add(make(k, name)), true);
+        const bytes: Uint8Array = list.finish();
+        const decode = (b: Uint8Array) => (plusList ? g.decodeDirentplus(b) : g.decodeDirents(b));
+        const back = decode(bytes);
+        assert.deepEqual(back.map((e: any) => [...e.name.bytes]), good.map((n) => [...(typeof n === "string" ? new TextEncoder().encode(n) : n)]));
+        assert.equal(back[0].name.text, undefined);
+        const again = new g[plusList ? "DirentplusListEncoder" : "DirentListEncoder"](8192);
+        for (const e of back) again.add(e);
+        assert.deepEqual(again.finish(), bytes, "decode → encode gives the same bytes");
+
+        /** The first record ("café", 4 bytes) with its name bytes, length or padding changed. */
+        const first = (patch: (b: Uint8Array, view: DataView) => void) => {
+          const b = bytes.slice(0, Math.ceil((offset + 4) / align) * align);
+          patch(b, new DataView(b.buffer));
+          return b;
+        };
+        const namelenAt = offset - nameOffset + 16; // fuse_dirent: ino, off, then namelen
+        assert.equal(new DataView(bytes.buffer, bytes.byteOffset).getUint32(namelenAt, true), 4);
+        const label = plusList ? "direntplus" : "dirent";
+        assert.throws(() => decode(first((b) => (b[offset + 1] = 0x2f))), (e: any) => isKind("name", "name")(e) && e.offset === offset, `${label}: '/'`);
+        assert.throws(() => decode(first((b) => (b[offset + 2] = 0))), isKind("name", "name"), `${label}: NUL`);
+        assert.throws(() => decode(first((_b, v) => v.setUint32(namelenAt, 0, true))), isKind("name", "name"), `${label}: empty`);
+        // Longer than the limit: refused before the record's length is even considered, as the kernel does.
+        assert.throws(
+          () => decode(first((_b, v) => v.setUint32(namelenAt, g.DIRENT_NAME_MAX + 1, true))),
+          (e: any) => isKind("name", "name")(e) && e.available === g.DIRENT_NAME_MAX + 1,
+          `${label}: too long`,
+        );
+        assert.throws(() => decode(first((b) => (b[offset + 4] = 1))), (e: any) => isKind("padding", "record")(e) && e.offset === offset + 4, `${label}: padding`);
+        assert.throws(() => decode(first((b) => (b[b.length - 1] = 0x80))), isKind("padding", "record"), `${label}: last padding byte`);
+        assert.equal(decode(first(() => {})).length, 1, `${label}: the untouched record decodes`);
+      }
     });
   });
 
   describe(`${rev}: properties`, () => {
     const ops = protocol.opcodes;
-    const nameArb = fc.string({ unit: "grapheme", maxLength: 12 }).filter((s) => !s.includes("\0"));
+    // Names as decoders give them: from text, or from any bytes but NUL (most of them not UTF-8).
+    const nameArb = fc.oneof(
+      fc.string({ unit: "grapheme", maxLength: 12 }).filter((s) => !s.includes("\0")),
+      fc.uint8Array({ maxLength: 12 }).filter((b) => !b.includes(0)),
+    ).map((n) => g.FuseName.from(n));
     const minorArb = fc.integer({ min: 0, max: schema.source.minorVersion! });
     const flagKeys = Object.keys(full).filter((k) => k !== "minor");
     const structs = new Map(schema.structs.map((s) => [s.name, s]));
@@ -685,9 +797,30 @@ test("types: replies are typed by opcode, requests narrow on op (base-7.45)", ()
       size = req.write_in.size + req.data.length;
       break;
     case "FUSE_LOOKUP":
-      assert.fail(req.name);
+      assert.fail(req.name.toString());
   }
   assert.equal(size, 6);
+  // Names: decoded as FuseName; encoders take a string, bytes or a FuseName (EncodeInput).
+  const header = base.zeroFuseInHeader();
+  const byText = base.encodeRequest({ op: "FUSE_LOOKUP", opcode: FuseOpcode.FUSE_LOOKUP, header, name: "x" });
+  const byBytes = base.encodeRequest({ op: "FUSE_LOOKUP", opcode: FuseOpcode.FUSE_LOOKUP, header, name: new Uint8Array([0x78]) });
+  assert.deepEqual(byText, byBytes);
+  const lookup = base.decodeRequest(byText, { minor: 45 });
+  if (lookup.op === "FUSE_LOOKUP") {
+    const name: base.FuseName = lookup.name;
+    const text: string | undefined = name.text;
+    assert.equal(text, "x");
+  }
+  // @ts-expect-error a name is a string, bytes or a FuseName
+  assert.throws(() => base.encodeRequest({ op: "FUSE_LOOKUP", opcode: FuseOpcode.FUSE_LOOKUP, header, name: 5 }), isKind("value", "name"));
+  const list = new base.DirentListEncoder(64);
+  assert.equal(list.add({ ino: 1n, off: 1n, type: 8, name: new Uint8Array([0xe9]) }), true);
+  const entries: base.DirentEntry[] = base.decodeDirents(list.finish());
+  assert.deepEqual([...entries[0]!.name.bytes], [0xe9]);
+  const deleted = base.decodeNotify(
+    base.encodeNotify(base.FuseNotifyCode.FUSE_NOTIFY_DELETE, { notify_delete_out: { parent: 1n, child: 2n, namelen: 1, padding: 0 }, name: "f" }),
+  );
+  if (deleted.name === "FUSE_NOTIFY_DELETE") assert.equal(deleted.args.name.text, "f");
   const n = base.encodeNotify(base.FuseNotifyCode.FUSE_NOTIFY_INVAL_INODE, {
     notify_inval_inode_out: { ino: 1n, off: 0n, len: -1n },
   });

@@ -36,7 +36,7 @@ test("an invalid table is rejected with the path of the problem", () => {
   const dir = mkdtempSync(join(tmpdir(), "fuse-uapi-protocol-"));
   try {
     const path = join(dir, "protocol.json");
-    writeFileSync(path, JSON.stringify({ opcodes: { FUSE_LOOKUP: { request: [{ nonsense: 1 }], reply: { kind: "empty" } } }, notifications: {}, compatSizes: [], replyErrors: { min: -511, why: "x" } }));
+    writeFileSync(path, JSON.stringify({ opcodes: { FUSE_LOOKUP: { request: [{ nonsense: 1 }], reply: { kind: "empty" } } }, notifications: {}, compatSizes: [], replyErrors: { min: -511, why: "x" }, direntNames: { maxBytes: 1024, why: "x" } }));
     assert.throws(() => loadProtocolTable(path), /protocol\.json: \/opcodes\/FUSE_LOOKUP/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -27,7 +27,7 @@ const entry = (ino: bigint) => ({
 
 export const hello: FuseHandlers = {
   lookup(req) {
-    if (req.header.nodeid !== 1n || req.name !== "hello") throw new FuseError(Errno.ENOENT);
+    if (req.header.nodeid !== 1n || req.name.text !== "hello") throw new FuseError(Errno.ENOENT);
     return { entry_out: entry(2n) };
   },
   getattr: (req) => ({ attr_out: { attr_valid: 1n, attr_valid_nsec: 0, dummy: 0, attr: attr(req.header.nodeid) } }),

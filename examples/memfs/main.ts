@@ -70,11 +70,11 @@ async function main(): Promise<number> {
   });
   const c = m.connection!;
   console.log(`mounted memfs at ${m.mountpoint} (FUSE ${c.major}.${c.minor}, revision ${c.revision}, max_write ${c.maxWrite}); Ctrl-C to unmount`);
-  // SIGINT/SIGTERM unmount and exit (mount() installs that); an outside umount ends the loop.
+  // SIGINT/SIGTERM unmount and exit 130/143 (mount() installs that); an outside umount ends the loop (exit 0).
   await m.done;
   await m.close();
   console.log("unmounted");
-  return 0;
+  return m.exitCode;
 }
 
 main().then(

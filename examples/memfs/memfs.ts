@@ -26,6 +26,7 @@ import {
   zeroFuseEntryOut,
   type FuseAttr,
   type FuseEntryOut,
+  type FuseName,
   type FuseStatx,
 } from "../../generated/base-7.45/index.js";
 import {
@@ -69,6 +70,8 @@ const BOGO_DIRENT_SIZE = 20;
 /** tmpfs keeps symlink targets shorter than this inside the inode (no block). */
 const SHORT_SYMLINK_LEN = 128;
 const ROOT_INO = 1n;
+/** copy_file_range copies this much between turns for other requests. */
+const COPY_CHUNK = 1 << 20;
 /** Cookies 1 and 2 are "." and ".."; entries start after them. */
 const FIRST_COOKIE = 3n;
 
@@ -98,14 +101,15 @@ export interface Inode {
   btime: bigint;
   /** Regular files. */
   data?: FileData;
-  /** Directories: name -> entry, in cookie order. */
-  entries?: Map<string, DirEntry>;
+  /** Directories: name (as a {@link NameKey}) -> entry, in cookie order. */
+  entries?: Map<NameKey, DirEntry>;
   nextCookie?: bigint;
   /** Directories: the parent (itself for the root). */
   parent?: bigint;
   /** Symlinks. */
   target?: Uint8Array;
-  xattrs: Map<string, Uint8Array>;
+  /** Extended attributes: name (as a {@link NameKey}) -> value. */
+  xattrs: Map<NameKey, Uint8Array>;
   /** Lookups the kernel holds (entry replies minus forgets). */
   nlookup: number;
   /** Open file and directory handles. */
@@ -133,7 +137,15 @@ interface Handle {
   flags: number;
 }
 
-const utf8 = new TextEncoder();
+/**
+ * A name's bytes as a string of one char per byte (latin1): lossless for any bytes, so a name
+ * that is not UTF-8 (`caf\xe9`) is a key like any other, and cheap to compare and hash. Names
+ * are bytes on Linux; memfs never interprets them as text.
+ */
+type NameKey = string;
+const keyOf = (name: FuseName): NameKey => Buffer.from(name.bytes.buffer, name.bytes.byteOffset, name.bytes.length).toString("latin1");
+const bytesOf = (key: NameKey): Uint8Array => Buffer.from(key, "latin1");
+
 const isDir = (i: Inode) => (i.mode & S_IFMT) === S_IFDIR;
 const isReg = (i: Inode) => (i.mode & S_IFMT) === S_IFREG;
 const isLnk = (i: Inode) => (i.mode & S_IFMT) === S_IFLNK;
@@ -141,9 +153,15 @@ const fail = (errno: number): never => {
   throw new FuseError(errno);
 };
 
-function checkName(name: string): void {
-  if (utf8.encode(name).length > NAME_MAX) fail(Errno.ENAMETOOLONG);
+/** A name for a new entry: at most NAME_MAX bytes, not "." or "..", no '/' (NUL cannot occur). */
+function checkName(name: NameKey): void {
+  if (name.length > NAME_MAX) fail(Errno.ENAMETOOLONG);
   if (name === "" || name === "." || name === ".." || name.includes("/")) fail(Errno.EINVAL);
+}
+
+/** Lets the event loop run other requests (their reads, handlers and replies) before going on. */
+function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function splitNs(ns: bigint): { sec: bigint; nsec: number } {
@@ -224,7 +242,7 @@ export class MemFs implements FuseHandlers {
   }
 
   /** Creates an inode under `parent`: owner from the caller, group and setgid inherited from a setgid directory. */
-  private createInode(parent: Inode, name: string, mode: number, ctx: RequestContext, fill?: (i: Inode) => void): Inode {
+  private createInode(parent: Inode, name: NameKey, mode: number, ctx: RequestContext, fill?: (i: Inode) => void): Inode {
     checkName(name);
     if (parent.nlink === 0) fail(Errno.ENOENT); // Removed directory.
     if (parent.entries!.has(name)) fail(Errno.EEXIST);
@@ -244,7 +262,7 @@ export class MemFs implements FuseHandlers {
   }
 
   /** Adds a directory entry; the caller has counted the link in `child.nlink`. */
-  private addEntry(parent: Inode, name: string, child: Inode, t = nowNs()): void {
+  private addEntry(parent: Inode, name: NameKey, child: Inode, t = nowNs()): void {
     parent.entries!.set(name, { ino: child.ino, cookie: parent.nextCookie!++ });
     if (isDir(child)) {
       child.parent = parent.ino;
@@ -254,7 +272,7 @@ export class MemFs implements FuseHandlers {
   }
 
   /** Removes a directory entry and drops one link (a directory loses both of its own). */
-  private unlinkEntry(parent: Inode, name: string, child: Inode, t: bigint): void {
+  private unlinkEntry(parent: Inode, name: NameKey, child: Inode, t: bigint): void {
     parent.entries!.delete(name);
     if (isDir(child)) {
       child.nlink = 0;
@@ -337,11 +355,12 @@ export class MemFs implements FuseHandlers {
 
   lookup(req: RequestOf<"FUSE_LOOKUP">): ReplyOf<"FUSE_LOOKUP"> {
     const d = this.dir(req.header.nodeid);
-    if (utf8.encode(req.name).length > NAME_MAX) fail(Errno.ENAMETOOLONG);
+    const name = keyOf(req.name);
+    if (name.length > NAME_MAX) fail(Errno.ENAMETOOLONG);
     // "." and ".." only come with FUSE_EXPORT_SUPPORT (e.g. NFS export).
-    if (req.name === ".") return { entry_out: this.entry(d) };
-    if (req.name === "..") return { entry_out: this.entry(this.node(d.parent!)) };
-    const e = d.entries!.get(req.name) ?? fail(Errno.ENOENT);
+    if (name === ".") return { entry_out: this.entry(d) };
+    if (name === "..") return { entry_out: this.entry(this.node(d.parent!)) };
+    const e = d.entries!.get(name) ?? fail(Errno.ENOENT);
     return { entry_out: this.entry(this.node(e.ino)) };
   }
 
@@ -444,7 +463,7 @@ export class MemFs implements FuseHandlers {
   mknod(req: RequestOf<"FUSE_MKNOD">, ctx: RequestContext): ReplyOf<"FUSE_MKNOD"> {
     const type = req.mknod_in.mode & S_IFMT;
     if (![S_IFREG, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK].includes(type)) fail(type === S_IFDIR ? Errno.EPERM : Errno.EINVAL);
-    const i = this.createInode(this.dir(req.header.nodeid), req.name, req.mknod_in.mode, ctx, (n) => {
+    const i = this.createInode(this.dir(req.header.nodeid), keyOf(req.name), req.mknod_in.mode, ctx, (n) => {
       if (type === S_IFREG) n.data = new FileData();
       if (type === S_IFCHR || type === S_IFBLK) n.rdev = req.mknod_in.rdev;
     });
@@ -452,15 +471,15 @@ export class MemFs implements FuseHandlers {
   }
 
   mkdir(req: RequestOf<"FUSE_MKDIR">, ctx: RequestContext): ReplyOf<"FUSE_MKDIR"> {
-    const i = this.createInode(this.dir(req.header.nodeid), req.name, S_IFDIR | (req.mkdir_in.mode & 0o7777), ctx, (n) => this.initDir(n));
+    const i = this.createInode(this.dir(req.header.nodeid), keyOf(req.name), S_IFDIR | (req.mkdir_in.mode & 0o7777), ctx, (n) => this.initDir(n));
     return { entry_out: this.entry(i) };
   }
 
   symlink(req: RequestOf<"FUSE_SYMLINK">, ctx: RequestContext): ReplyOf<"FUSE_SYMLINK"> {
-    const target = utf8.encode(req.target);
+    const target = req.target.bytes; // Already a copy of the request's bytes.
     if (target.length >= PATH_MAX) fail(Errno.ENAMETOOLONG);
     if (target.length >= SHORT_SYMLINK_LEN) this.reservePages(1);
-    const i = this.createInode(this.dir(req.header.nodeid), req.name, S_IFLNK | 0o777, ctx, (n) => (n.target = target));
+    const i = this.createInode(this.dir(req.header.nodeid), keyOf(req.name), S_IFLNK | 0o777, ctx, (n) => (n.target = target));
     if (target.length >= SHORT_SYMLINK_LEN) this.usedPages += 1;
     return { entry_out: this.entry(i) };
   }
@@ -469,41 +488,44 @@ export class MemFs implements FuseHandlers {
     const i = this.node(req.link_in.oldnodeid);
     const d = this.dir(req.header.nodeid);
     if (isDir(i)) fail(Errno.EPERM);
-    checkName(req.newname);
+    const newname = keyOf(req.newname);
+    checkName(newname);
     if (d.nlink === 0) fail(Errno.ENOENT);
-    if (d.entries!.has(req.newname)) fail(Errno.EEXIST);
+    if (d.entries!.has(newname)) fail(Errno.EEXIST);
     const t = nowNs();
     i.nlink++;
     i.ctime = t;
-    this.addEntry(d, req.newname, i, t);
+    this.addEntry(d, newname, i, t);
     return { entry_out: this.entry(i) };
   }
 
   unlink(req: RequestOf<"FUSE_UNLINK">): void {
     const d = this.dir(req.header.nodeid);
-    const e = d.entries!.get(req.name) ?? fail(Errno.ENOENT);
+    const name = keyOf(req.name);
+    const e = d.entries!.get(name) ?? fail(Errno.ENOENT);
     const i = this.node(e.ino);
     if (isDir(i)) fail(Errno.EISDIR);
-    this.unlinkEntry(d, req.name, i, nowNs());
+    this.unlinkEntry(d, name, i, nowNs());
     this.maybeFree(i);
   }
 
   rmdir(req: RequestOf<"FUSE_RMDIR">): void {
     const d = this.dir(req.header.nodeid);
-    const e = d.entries!.get(req.name) ?? fail(Errno.ENOENT);
+    const name = keyOf(req.name);
+    const e = d.entries!.get(name) ?? fail(Errno.ENOENT);
     const i = this.node(e.ino);
     if (!isDir(i)) fail(Errno.ENOTDIR);
     if (i.entries!.size > 0) fail(Errno.ENOTEMPTY);
-    this.unlinkEntry(d, req.name, i, nowNs());
+    this.unlinkEntry(d, name, i, nowNs());
     this.maybeFree(i);
   }
 
   rename(req: RequestOf<"FUSE_RENAME">): void {
-    this.doRename(req.header.nodeid, req.oldname, req.rename_in.newdir, req.newname, 0);
+    this.doRename(req.header.nodeid, keyOf(req.oldname), req.rename_in.newdir, keyOf(req.newname), 0);
   }
 
   rename2(req: RequestOf<"FUSE_RENAME2">): void {
-    this.doRename(req.header.nodeid, req.oldname, req.rename2_in.newdir, req.newname, req.rename2_in.flags);
+    this.doRename(req.header.nodeid, keyOf(req.oldname), req.rename2_in.newdir, keyOf(req.newname), req.rename2_in.flags);
   }
 
   /** Whether `ancestor` is `ino` or one of its parents. */
@@ -515,7 +537,7 @@ export class MemFs implements FuseHandlers {
     }
   }
 
-  private doRename(olddir: bigint, oldname: string, newdir: bigint, newname: string, flags: number): void {
+  private doRename(olddir: bigint, oldname: NameKey, newdir: bigint, newname: NameKey, flags: number): void {
     if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) fail(Errno.EINVAL); // RENAME_WHITEOUT: no.
     if (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE) fail(Errno.EINVAL);
     const from = this.dir(olddir);
@@ -604,7 +626,7 @@ export class MemFs implements FuseHandlers {
 
   create(req: RequestOf<"FUSE_CREATE">, ctx: RequestContext): ReplyOf<"FUSE_CREATE"> {
     const mode = S_IFREG | (req.create_in.mode & 0o7777);
-    const i = this.createInode(this.dir(req.header.nodeid), req.name, mode, ctx, (n) => (n.data = new FileData()));
+    const i = this.createInode(this.dir(req.header.nodeid), keyOf(req.name), mode, ctx, (n) => (n.data = new FileData()));
     return { entry_out: this.entry(i), open_out: { fh: this.openHandle(i, req.create_in.flags), open_flags: 0, backing_id: 0 } };
   }
 
@@ -676,8 +698,8 @@ export class MemFs implements FuseHandlers {
   // ---- extended attributes -------------------------------------------------
 
   /** Namespaces tmpfs stores; "user." only on files and directories, as on every Linux filesystem. */
-  private checkXattrName(i: Inode, name: string): void {
-    if (name.length === 0 || utf8.encode(name).length > XATTR_NAME_MAX) fail(Errno.ERANGE);
+  private checkXattrName(i: Inode, name: NameKey): void {
+    if (name.length === 0 || name.length > XATTR_NAME_MAX) fail(Errno.ERANGE);
     if (name.startsWith("user.")) {
       if (!isReg(i) && !isDir(i)) fail(Errno.EPERM);
     } else if (!name.startsWith("trusted.") && !name.startsWith("security.")) {
@@ -687,13 +709,14 @@ export class MemFs implements FuseHandlers {
 
   setxattr(req: RequestOf<"FUSE_SETXATTR">): void {
     const i = this.node(req.header.nodeid);
-    this.checkXattrName(i, req.name);
+    const name = keyOf(req.name);
+    this.checkXattrName(i, name);
     if (req.value.length > XATTR_SIZE_MAX) fail(Errno.E2BIG);
     const flags = req.setxattr_in.flags;
-    const exists = i.xattrs.has(req.name);
+    const exists = i.xattrs.has(name);
     if (flags & XATTR_CREATE && exists) fail(Errno.EEXIST);
     if (flags & XATTR_REPLACE && !exists) fail(Errno.ENODATA);
-    i.xattrs.set(req.name, req.value.slice()); // The request buffer is reused: copy.
+    i.xattrs.set(name, req.value.slice()); // The request buffer is reused: copy.
     i.ctime = nowNs();
   }
 
@@ -706,19 +729,19 @@ export class MemFs implements FuseHandlers {
 
   getxattr(req: RequestOf<"FUSE_GETXATTR">): ReplyOf<"FUSE_GETXATTR"> {
     const i = this.node(req.header.nodeid);
-    const v = i.xattrs.get(req.name) ?? fail(Errno.ENODATA);
+    const v = i.xattrs.get(keyOf(req.name)) ?? fail(Errno.ENODATA);
     return this.xattrReply(v, req.getxattr_in.size);
   }
 
   listxattr(req: RequestOf<"FUSE_LISTXATTR">): ReplyOf<"FUSE_LISTXATTR"> {
     const i = this.node(req.header.nodeid);
-    const names = utf8.encode([...i.xattrs.keys()].map((n) => `${n}\0`).join(""));
+    const names = bytesOf([...i.xattrs.keys()].map((n) => `${n}\0`).join(""));
     return this.xattrReply(names, req.getxattr_in.size);
   }
 
   removexattr(req: RequestOf<"FUSE_REMOVEXATTR">): void {
     const i = this.node(req.header.nodeid);
-    if (!i.xattrs.delete(req.name)) fail(Errno.ENODATA);
+    if (!i.xattrs.delete(keyOf(req.name))) fail(Errno.ENODATA);
     i.ctime = nowNs();
   }
 
@@ -748,12 +771,12 @@ export class MemFs implements FuseHandlers {
   }
 
   /** Entries after cookie `offset`: ".", "..", then the names in cookie order. A removed directory lists nothing. */
-  private *listFrom(d: Inode, offset: bigint): Generator<{ name: string; ino: bigint; cookie: bigint; dot: boolean }> {
+  private *listFrom(d: Inode, offset: bigint): Generator<{ name: Uint8Array | string; ino: bigint; cookie: bigint; dot: boolean }> {
     if (d.nlink === 0) return;
     if (offset < 1n) yield { name: ".", ino: d.ino, cookie: 1n, dot: true };
     if (offset < 2n) yield { name: "..", ino: d.parent!, cookie: 2n, dot: true };
     for (const [name, e] of d.entries!) {
-      if (e.cookie > offset) yield { name, ino: e.ino, cookie: e.cookie, dot: false };
+      if (e.cookie > offset) yield { name: bytesOf(name), ino: e.ino, cookie: e.cookie, dot: false };
     }
   }
 
@@ -838,31 +861,58 @@ export class MemFs implements FuseHandlers {
     return { lseek_out: { offset: BigInt(at!) } };
   }
 
-  private copyRange(req: RequestOf<"FUSE_COPY_FILE_RANGE"> | RequestOf<"FUSE_COPY_FILE_RANGE_64">, limit: number): number {
+  /**
+   * copy_file_range: at most `limit` bytes, in chunks of COPY_CHUNK with a
+   * turn for other requests between them, so a copy of gigabytes never holds
+   * up the mount. Holes are copied as zeros (tmpfs's splice fallback does the
+   * same, so the destination's block count matches). Stops short at the
+   * source's end, on ENOSPC after some progress, or when interrupted.
+   */
+  private async copyRange(
+    req: RequestOf<"FUSE_COPY_FILE_RANGE"> | RequestOf<"FUSE_COPY_FILE_RANGE_64">,
+    limit: number,
+    ctx: RequestContext | undefined,
+  ): Promise<number> {
     const c = req.copy_file_range_in;
     const src = this.byHandle(req.header.nodeid, c.fh_in);
     const dst = this.byHandle(c.nodeid_out, c.fh_out);
     if (!src.data || !dst.data) fail(Errno.EINVAL);
     const offIn = Number(c.off_in);
     const offOut = Number(c.off_out);
-    const len = Math.min(Number(c.len), limit);
-    // Read first: a copy within one file may overlap.
-    const bytes = src.data!.read(offIn, len);
-    if (bytes.length === 0) return 0;
-    if (!Number.isSafeInteger(offOut + bytes.length)) fail(Errno.EFBIG);
-    this.reservePages(dst.data!.pagesNeeded(offOut, bytes.length));
-    this.usedPages += dst.data!.write(offOut, bytes);
-    dst.mtime = dst.ctime = nowNs();
-    return bytes.length;
+    const total = Math.max(0, Math.min(Number(c.len), limit, src.data!.size - offIn));
+    if (total === 0) return 0;
+    if (!Number.isSafeInteger(offOut + total)) fail(Errno.EFBIG);
+    // The kernel refuses overlapping copies within one file before asking us; so do we.
+    if (src === dst && offOut < offIn + total && offIn < offOut + total) fail(Errno.EINVAL);
+    let done = 0;
+    while (done < total) {
+      if (done > 0) {
+        await yieldTurn();
+        if (ctx?.signal.aborted) break;
+      }
+      // Re-read the state each chunk: other requests ran in between (the source may have shrunk).
+      const bytes = src.data!.read(offIn + done, Math.min(COPY_CHUNK, total - done));
+      if (bytes.length === 0) break;
+      const need = dst.data!.pagesNeeded(offOut + done, bytes.length);
+      if (need > 0 && this.usedPages + need > this.capacityPages) {
+        if (done === 0) fail(Errno.ENOSPC);
+        break;
+      }
+      this.usedPages += dst.data!.write(offOut + done, bytes);
+      done += bytes.length;
+    }
+    if (done === 0 && ctx?.signal.aborted) fail(Errno.EINTR);
+    if (done > 0) dst.mtime = dst.ctime = nowNs();
+    return done;
   }
 
-  copy_file_range(req: RequestOf<"FUSE_COPY_FILE_RANGE">): ReplyOf<"FUSE_COPY_FILE_RANGE"> {
+  async copy_file_range(req: RequestOf<"FUSE_COPY_FILE_RANGE">, ctx?: RequestContext): Promise<ReplyOf<"FUSE_COPY_FILE_RANGE">> {
     // fuse_write_out.size is 32 bits: copy at most what it can report.
-    return { write_out: { size: this.copyRange(req, 0xfffff000), padding: 0 } };
+    return { write_out: { size: await this.copyRange(req, 0xfffff000, ctx), padding: 0 } };
   }
 
-  copy_file_range_64(req: RequestOf<"FUSE_COPY_FILE_RANGE_64">): ReplyOf<"FUSE_COPY_FILE_RANGE_64"> {
-    return { copy_file_range_out: { bytes_copied: BigInt(this.copyRange(req, Number.MAX_SAFE_INTEGER)) } };
+  async copy_file_range_64(req: RequestOf<"FUSE_COPY_FILE_RANGE_64">, ctx?: RequestContext): Promise<ReplyOf<"FUSE_COPY_FILE_RANGE_64">> {
+    return { copy_file_range_out: { bytes_copied: BigInt(await this.copyRange(req, Number.MAX_SAFE_INTEGER, ctx)) } };
   }
 
 }

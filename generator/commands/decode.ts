@@ -9,7 +9,8 @@
  * JSON form: bigints are decimal strings (`"unique": "42"`); byte strings
  * (`Uint8Array`: data parts, extensions, char arrays) are lowercase hex strings
  * (`"data": "68656c6c6f"`); other typed arrays are arrays of numbers (of decimal
- * strings for 64-bit elements). Every other value is printed as is.
+ * strings for 64-bit elements); names (`FuseName`) are their text, or
+ * `{"hex": "..."}` when their bytes are not UTF-8. Every other value is printed as is.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -86,7 +87,7 @@ function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 }
 
-/** JSON-ready copy: bigint → decimal string, Uint8Array → hex, other typed arrays → arrays. */
+/** JSON-ready copy: bigint → decimal string, Uint8Array → hex, other typed arrays → arrays, objects with toJSON → what it gives. */
 export function toJson(value: unknown): unknown {
   if (typeof value === "bigint") return value.toString();
   if (value instanceof Uint8Array) return hex(value);
@@ -94,6 +95,10 @@ export function toJson(value: unknown): unknown {
     return Array.from(value as unknown as ArrayLike<number | bigint>, (x) => (typeof x === "bigint" ? x.toString() : x));
   }
   if (Array.isArray(value)) return value.map(toJson);
+  // A value that says how it prints (a FuseName: its text, or { hex } for bytes that are not UTF-8).
+  if (typeof value === "object" && value !== null && typeof (value as { toJSON?: unknown }).toJSON === "function") {
+    return toJson((value as { toJSON(): unknown }).toJSON());
+  }
   if (typeof value === "object" && value !== null) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v)]));
   }

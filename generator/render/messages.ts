@@ -95,6 +95,9 @@ export interface DirentView {
 export interface DirentsView {
   align: number;
   alignDoc: string;
+  /** Longest directory entry name the kernel takes (protocol table `direntNames.maxBytes`). */
+  nameMax: number;
+  nameMaxDoc: string;
   dirent: DirentView;
   /** Members of fuse_dirent other than the name length, i.e. what a caller supplies. */
   entryKeys: string[];
@@ -235,7 +238,13 @@ class Builder {
           break;
         }
         case "name":
-          props.push({ name: p.field, type: "string", doc: jsdoc("A NUL-terminated name (UTF-8; the NUL is not part of the string).") });
+          props.push({
+            name: p.field,
+            type: "FuseName",
+            doc: jsdoc(
+              "A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when they are valid UTF-8. Encoders also take a string or a Uint8Array.",
+            ),
+          });
           specs.push(`{ kind: "name", field: ${JSON.stringify(p.field)} }`);
           notes.push(`a NUL-terminated name as ${code(p.field)}`);
           break;
@@ -397,7 +406,7 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
     };
   });
 
-  const dirents = usesDirents || usesDirentplus ? direntsView(schema, b, usesDirentplus) : null;
+  const dirents = usesDirents || usesDirentplus ? direntsView(schema, b, usesDirentplus, protocol.direntNameMax) : null;
   const flagOptions = [...b.flags].map(([flag, name]) => ({
     name,
     nameLiteral: JSON.stringify(name),
@@ -411,7 +420,7 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
       `Whole FUSE messages of this revision, from the protocol table (schema/protocol.json) fitted to ${code(schema.source.file)}: requests (${protocol.opcodes.length} opcodes), replies and notifications (${protocol.notifications.length}), with the struct sizes of older minors.`,
       "`decodeRequest`/`encodeRequest` read and write one request, discriminated on `op` (the opcode's C name, or `\"unknown\"` for an opcode this revision does not know, so a server can answer ENOSYS). `encodeReply`/`decodeReply` write and read one reply, typed per opcode by `FuseReplyMap` (opcode value -> reply arguments) or `FuseErrorReply`; `encodeErrorReply` writes an error for any opcode. `encodeNotify`/`decodeNotify` do the same for notifications (unique 0, error = the code)." +
         (dirents ? " `DirentListEncoder`, `DirentplusListEncoder`, `decodeDirents` and `decodeDirentplus` handle directory listings." : ""),
-      "Names are UTF-8 strings; a name that is not valid UTF-8 is a `FuseMessageError` (kind `name`), so a decoded message always re-encodes to the same bytes. Raw data parts are views of the message (no copy). Every malformed message is a `FuseMessageError` naming the opcode, part, offset and byte counts.",
+      "Names are bytes, as Linux has them: decoders give each name (and directory entry name) as a `FuseName` (`bytes`, and `text` when they are valid UTF-8), encoders take a string, bytes or a `FuseName` (`EncodeInput<T>`), so a decoded message always re-encodes to the same bytes. Raw data parts are views of the message (no copy). Every malformed message is a `FuseMessageError` naming the opcode, part, offset and byte counts.",
       `No reply: ${noReply.map(code).join(", ") || "none"}.`,
     ),
     codecImports: [...b.codecs].sort(),
@@ -463,7 +472,7 @@ function replySpec(op: OpcodeInfo, b: Builder, uses: (k: "dirents" | "direntplus
   }
 }
 
-function direntsView(schema: Schema, b: Builder, plus: boolean): DirentsView {
+function direntsView(schema: Schema, b: Builder, plus: boolean, nameMax: number): DirentsView {
   const macro = schema.macros.find((m) => m.name === DIRENT_ALIGN_MACRO);
   if (!macro || macro.helper?.kind !== "align") {
     throw new InputError(`protocol: directory replies need the align helper macro ${DIRENT_ALIGN_MACRO}`);
@@ -498,6 +507,10 @@ function direntsView(schema: Schema, b: Builder, plus: boolean): DirentsView {
   return {
     align: macro.helper.alignment,
     alignDoc: jsdoc(`Records are padded to a multiple of ${macro.helper.alignment} bytes (${code(`${DIRENT_ALIGN_MACRO}`)}).`),
+    nameMax,
+    nameMaxDoc: jsdoc(
+      `The longest directory entry name, in bytes, the kernel takes (protocol table ${code("direntNames")}): a longer name, an empty one, or one holding ${code("/")} fails the whole listing with EIO, so encoders refuse them and decoders too.`,
+    ),
     dirent: { structType: d.view.tsName, codec: d.view.codecName, nameOffset: nameField.offset, cNameLiteral: JSON.stringify(DIRENT_STRUCT) },
     entryKeys,
     plus: plusView,

@@ -130,6 +130,31 @@ run cp a/hello.txt a/b/c/
 run mv a/b/c/hello.txt d
 run ls nothere
 
+# Names are bytes: anything but '/' and NUL, UTF-8 or not. od shows the exact
+# bytes (the test reads stdout as UTF-8, which would blur invalid sequences).
+step "names are bytes, not UTF-8"
+bytes() { "$@" 2>&1 | od -An -c; echo "[exit ${PIPESTATUS[0]}]"; }
+LAT=$(printf 'caf\351')
+FF=$(printf '\377\376')
+run mkdir nb "nb/$(printf 'd\351')"
+run touch "nb/$LAT" "nb/$FF"
+printf 'data\n' > "nb/$(printf 'x\351y')"
+bytes ls nb
+run cat "nb/$(printf 'x\351y')"
+run mv "nb/$LAT" "nb/$(printf '\351t\351')"
+run ln -s "$(printf '../\377target\376')" "nb/$(printf 'l\351')"
+bytes readlink "nb/$(printf 'l\351')"
+run ln "nb/$FF" "nb/$(printf 'h\351')"
+run stat -c '%h %s %F' "nb/$FF" "nb/$(printf 'l\351')"
+run setfattr -n "user.$(printf '\351\377')" -v 0xff00e9 "nb/$FF"
+bytes getfattr -d -m - -e hex "nb/$FF"
+run setfattr -x "user.$(printf '\351\377')" "nb/$FF"
+run rm "nb/$FF" "nb/$LAT"
+run rmdir "nb/$(printf 'd\351')"
+run touch "nb/$(printf '\351%.0s' $(seq 1 255))"
+run touch "nb/$(printf '\351%.0s' $(seq 1 256))"
+bytes ls -la --time-style=+ nb
+
 step "system calls (python)"
 if command -v python3 >/dev/null; then
   run python3 "$HERE/fsops.py"

@@ -35,7 +35,7 @@ def check(r):
 
 
 def renameat2(a, b, flags):
-    return check(libc.renameat2(AT_FDCWD, a.encode(), AT_FDCWD, b.encode(), flags))
+    return check(libc.renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), flags))
 
 
 def fallocate(fd, mode, off, length):
@@ -181,6 +181,44 @@ os.write(fd, b"still here")
 os.unlink("gone")
 print("after unlink:", os.fstat(fd).st_nlink, os.pread(fd, 10, 0), os.path.exists("gone"))
 os.close(fd)
+
+print("-- names are bytes: not UTF-8, anything but '/' and NUL")
+os.mkdir(b"nb")
+LAT, FF, CUT = b"caf\xe9", b"\xff\xfe", b"a\xe2\x82"  # Latin-1, no encoding, truncated UTF-8
+for n in (LAT, FF, CUT):
+    write(b"nb/" + n, n)
+show("mkdir", lambda: os.mkdir(b"nb/dir\xe9"))
+print("listdir:", sorted(os.listdir(b"nb")))
+print("stat:", st(b"nb/" + LAT), read(b"nb/" + LAT))
+show("lookup of a missing one", lambda: os.stat(b"nb/caf\xc3\xa9"))  # UTF-8 "cafe" is another name
+show("rename", lambda: os.rename(b"nb/" + LAT, b"nb/\xe9t\xe9"))
+show("RENAME_EXCHANGE", lambda: renameat2(b"nb/" + FF, b"nb/" + CUT, RENAME_EXCHANGE))
+print("after exchange:", read(b"nb/" + FF), read(b"nb/" + CUT))
+show("RENAME_NOREPLACE", lambda: renameat2(b"nb/" + FF, b"nb/" + CUT, RENAME_NOREPLACE))
+show("link", lambda: os.link(b"nb/" + FF, b"nb/hard\xff"))
+show("symlink", lambda: os.symlink(b"\xff/target\xfe/../caf\xe9", b"nb/sym\xe9"))
+show("readlink", lambda: os.readlink(b"nb/sym\xe9"))
+show("symlink target of 128+ bytes", lambda: os.symlink(b"\xe9" * 200, b"nb/long\xe9"))
+print("long:", st(b"nb/long\xe9"), os.readlink(b"nb/long\xe9") == b"\xe9" * 200)
+XN = b"user.\xe9\xff\x01"
+show("setxattr", lambda: os.setxattr(b"nb/" + FF, XN, b"\xff\x00\xe9 value"))
+show("setxattr CREATE", lambda: os.setxattr(b"nb/" + FF, XN, b"x", os.XATTR_CREATE))
+show("setxattr trusted", lambda: os.setxattr(b"nb/" + FF, b"trusted.\xfe", b"t"))
+show("getxattr", lambda: os.getxattr(b"nb/" + FF, XN))
+show("getxattr of the UTF-8 look-alike", lambda: os.getxattr(b"nb/" + FF, "user.\u00e9\u00ff\x01".encode()))
+print("listxattr:", sorted(os.fsencode(n) for n in os.listxattr(b"nb/" + FF)))
+show("xattr name of 255 bytes", lambda: os.setxattr(b"nb/" + FF, b"user." + b"\xe9" * 250, b"1"))
+show("xattr name of 256 bytes", lambda: os.setxattr(b"nb/" + FF, b"user." + b"\xe9" * 251, b"1"))
+show("removexattr", lambda: os.removexattr(b"nb/" + FF, XN))
+show("removexattr again", lambda: os.removexattr(b"nb/" + FF, XN))
+show("name of 255 bytes", lambda: write(b"nb/" + b"\xff" * 255, b""))
+show("name of 256 bytes", lambda: write(b"nb/" + b"\xff" * 256, b""))
+show("unlink", lambda: os.unlink(b"nb/" + CUT))
+show("unlink missing", lambda: os.unlink(b"nb/" + CUT))
+show("rmdir", lambda: os.rmdir(b"nb/dir\xe9"))
+print("listdir:", sorted(os.listdir(b"nb")))
+for name in sorted(os.listdir(b"nb")):
+    print(name, st(b"nb/" + name))
 
 print("-- statvfs")
 v = os.statvfs(".")
