@@ -14,8 +14,8 @@
  * Little-endian only (x86_64, aarch64), as the generated codecs by default.
  */
 import type {
-  DirentEntry,
-  DirentplusEntry,
+  DirentEntry as DecodedDirent,
+  DirentplusEntry as DecodedDirentplus,
   FuseAttr,
   FuseAttrOut,
   FuseEntryOut,
@@ -27,6 +27,10 @@ import type {
   FuseReleaseIn,
   FuseWriteIn,
 } from "../../generated/base-7.45/index.js";
+
+/** The directory entries the bench encodes: names as strings (UTF-8), as a server hands them over. */
+export type DirentEntry = Omit<DecodedDirent, "name"> & { readonly name: string };
+export type DirentplusEntry = Omit<DecodedDirentplus, "name"> & { readonly name: string };
 
 const LE = true;
 

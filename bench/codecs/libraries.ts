@@ -11,7 +11,8 @@
  */
 import { Parser } from "binary-parser";
 import * as r from "restructure";
-import type { DirentplusEntry, FuseEntryOut } from "../../generated/base-7.45/index.js";
+import type { FuseEntryOut } from "../../generated/base-7.45/index.js";
+import type { DirentplusEntry } from "./handwritten.js";
 
 // ---------------------------------------------------------------------------
 // binary-parser

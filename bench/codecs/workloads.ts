@@ -104,14 +104,14 @@ const ENTRY = entryOut(0x1_0000_0007n);
 const NAMES = Array.from({ length: 100 }, (_, i) =>
   i % 10 === 9 ? `résumé-${i}.txt` : `file-${String(i).padStart(3, "0")}.c`,
 );
-const DIRENTPLUS: g.DirentplusEntry[] = NAMES.map((name, i) => ({
+const DIRENTPLUS: hand.DirentplusEntry[] = NAMES.map((name, i) => ({
   entry_out: entryOut(0x1000n + BigInt(i)),
   ino: 0x1000n + BigInt(i),
   off: BigInt(i + 1),
   type: 8,
   name,
 }));
-const DIRENTS: g.DirentEntry[] = DIRENTPLUS.map(({ ino, off, type, name }) => ({ ino, off, type, name }));
+const DIRENTS: hand.DirentEntry[] = DIRENTPLUS.map(({ ino, off, type, name }) => ({ ino, off, type, name }));
 /** read_in.size of the READDIR(PLUS) request: room for all 100 records. */
 const DIR_SIZE = 32768;
 

@@ -12,10 +12,11 @@
  * (unique 0, error = the code). `DirentListEncoder`, `DirentplusListEncoder`, `decodeDirents`
  * and `decodeDirentplus` handle directory listings.
  *
- * Names are UTF-8 strings; a name that is not valid UTF-8 is a `FuseMessageError` (kind
- * `name`), so a decoded message always re-encodes to the same bytes. Raw data parts are views
- * of the message (no copy). Every malformed message is a `FuseMessageError` naming the opcode,
- * part, offset and byte counts.
+ * Names are bytes, as Linux has them: decoders give each name (and directory entry name) as a
+ * `FuseName` (`bytes`, and `text` when they are valid UTF-8), encoders take a string, bytes or
+ * a `FuseName` (`EncodeInput<T>`), so a decoded message always re-encodes to the same bytes.
+ * Raw data parts are views of the message (no copy). Every malformed message is a
+ * `FuseMessageError` naming the opcode, part, offset and byte counts.
  *
  * No reply: `FUSE_FORGET`, `FUSE_INTERRUPT`, `FUSE_NOTIFY_REPLY`, `FUSE_BATCH_FORGET`.
  */
@@ -159,19 +160,25 @@ import type {
  *   than its header;
  * - `truncated`: a struct part (or a directory record) is shorter than the negotiated minor
  *   requires;
- * - `name`: a name has no terminating NUL, is not valid UTF-8, or (encoding) contains a NUL;
+ * - `name`: a name has no terminating NUL, or (encoding) contains a NUL or is a string with a
+ *   lone surrogate; a directory entry name is empty, longer than `DIRENT_NAME_MAX` bytes, or
+ *   holds a `/` or a NUL (the kernel fails the whole listing with EIO for those);
+ * - `padding`: the padding after a directory entry's name is not zero (encoders write zeros);
  * - `count`: the records of an array part do not match the count field that gives their number;
  * - `extensions`: `total_extlen` claims more bytes than follow the header;
  * - `trailing`: bytes are left after the last part (or after an error reply's header);
  * - `unknown`: the opcode or notification code is not in this revision's protocol table;
  * - `no-reply`: a reply to an opcode that gets none;
- * - `value`: an encoder was given a value it cannot write (a missing part, a positive error,
- *   extensions that are not whole 8-byte units, a bad minor, ...).
+ * - `value`: a value the protocol forbids: decoding, an error reply whose error is not in
+ *   `REPLY_ERROR_MIN..-1` or a notification whose unique is not 0; encoding, a value it cannot
+ *   write (a missing part, an error out of that range, extensions that are not whole 8-byte
+ *   units, a bad minor, ...).
  */
 export type FuseMessageErrorKind =
   | "length"
   | "truncated"
   | "name"
+  | "padding"
   | "count"
   | "extensions"
   | "trailing"
@@ -233,13 +240,123 @@ const OUT_HEADER_SIZE = 16;
 interface TextCodecs {
   TextDecoder: new (
     label: string,
-    opts: { fatal: boolean },
+    opts: { fatal: boolean; ignoreBOM: boolean },
   ) => { decode(input: Uint8Array): string };
   TextEncoder: new () => { encode(input: string): Uint8Array };
 }
 const TEXT = globalThis as unknown as TextCodecs;
-const UTF8 = new TEXT.TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the text: it is part of the name, not a byte-order mark.
+const UTF8 = new TEXT.TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const UTF8_LOSSY = new TEXT.TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 const UTF8_ENCODER = new TEXT.TextEncoder();
+
+// ---------------------------------------------------------------------------
+// Names
+
+/**
+ * A name as it travels: bytes. On Linux a file name is any bytes but NUL and `/`, a link target
+ * or an xattr name any bytes but NUL; neither is text in any encoding. So decoders give every
+ * name part (and directory entry name) as a FuseName holding the exact bytes, with `text` as a
+ * convenience when those bytes are valid UTF-8 (most names). A name that is not UTF-8, such as
+ * Latin-1 `caf\xe9`, has `text` undefined and round-trips byte for byte all the same.
+ *
+ * Encoders take a {@link FuseNameInput}: a string (written as UTF-8), bytes, or a FuseName.
+ */
+export class FuseName {
+  /** The name's bytes, without the terminating NUL. */
+  readonly bytes: Uint8Array;
+  /** The bytes as text when they are valid UTF-8; undefined when they are not. */
+  readonly text: string | undefined;
+
+  /** Wraps `bytes` (not copied: use {@link FuseName.from} for a copy). */
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+    let text: string | undefined;
+    try {
+      text = UTF8.decode(bytes);
+    } catch {
+      text = undefined;
+    }
+    this.text = text;
+  }
+
+  /**
+   * A FuseName from a string (its UTF-8 bytes), bytes (copied) or another FuseName (of any
+   * revision: its bytes, copied).
+   *
+   * @throws {FuseMessageError} kind `name` for a string with a lone surrogate (it has no UTF-8
+   *   form), kind `value` for anything else that is not a name.
+   */
+  static from(value: FuseNameInput): FuseName {
+    return new FuseName(nameBytesOf(value, null).slice());
+  }
+
+  /** Whether `other` names the same bytes (a string compares by its UTF-8 bytes). */
+  equals(other: FuseNameInput): boolean {
+    const b = nameBytesOf(other, null);
+    if (b.length !== this.bytes.length) return false;
+    for (let i = 0; i < b.length; i++) if (b[i] !== this.bytes[i]) return false;
+    return true;
+  }
+
+  /** The text, or for a name that is not UTF-8 the bytes with each bad sequence as U+FFFD (lossy: for messages, not keys). */
+  toString(): string {
+    return this.text ?? UTF8_LOSSY.decode(this.bytes);
+  }
+
+  /** JSON: the text, or `{ "hex": "..." }` for a name that is not UTF-8. */
+  toJSON(): string | { hex: string } {
+    if (this.text !== undefined) return this.text;
+    let hex = "";
+    for (const b of this.bytes) hex += b.toString(16).padStart(2, "0");
+    return { hex };
+  }
+}
+
+/** What encoders take for a name: a string (written as UTF-8), its bytes, or a {@link FuseName}. */
+export type FuseNameInput = string | Uint8Array | FuseName;
+
+/**
+ * A message as encoders take it: `T` (a decoded request, reply, notification or directory
+ * entry) with every {@link FuseName} property widened to {@link FuseNameInput}.
+ */
+export type EncodeInput<T> = {
+  [K in keyof T]: [T[K]] extends [never] ? T[K] : T[K] extends FuseName ? FuseNameInput : T[K];
+};
+
+/** The bytes of a name given to an encoder; `ctx` null outside a message ({@link FuseName.from}). */
+function nameBytesOf(
+  value: unknown,
+  ctx: { ctx: Ctx; field: string; at: number } | null,
+): Uint8Array {
+  const bad = (kind: FuseMessageErrorKind, detail: string): never => {
+    if (ctx) return fail(ctx.ctx, kind, ctx.field, ctx.at, 0, 0, `${ctx.field} ${detail}`);
+    throw new FuseMessageError(kind, `a name ${detail}`, {
+      opcode: null,
+      part: null,
+      offset: 0,
+      needed: 0,
+      available: 0,
+    });
+  };
+  if (typeof value === "string") {
+    const bytes = UTF8_ENCODER.encode(value);
+    // TextEncoder writes a lone surrogate as U+FFFD: a different name, so refuse it.
+    if (UTF8.decode(bytes) !== value)
+      return bad("name", "is not well-formed Unicode (a lone surrogate)");
+    return bytes;
+  }
+  if (value instanceof Uint8Array) return value;
+  // A FuseName, possibly another revision's class: its bytes.
+  if (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { bytes?: unknown }).bytes instanceof Uint8Array
+  ) {
+    return (value as { bytes: Uint8Array }).bytes;
+  }
+  return bad("value", "must be a string, a Uint8Array or a FuseName");
+}
 
 // ---------------------------------------------------------------------------
 // The engine: message descriptors (below, per opcode) walked part by part.
@@ -386,20 +503,9 @@ function countOf(
   return typeof v === "bigint" ? Number(v) : typeof v === "number" ? v : Number.NaN;
 }
 
-function readName(ctx: Ctx, field: string, bytes: Uint8Array, at: number, length: number): string {
-  try {
-    return UTF8.decode(bytes.subarray(at, at + length));
-  } catch {
-    return fail(
-      ctx,
-      "name",
-      field,
-      at,
-      length,
-      length,
-      `${field} at offset ${at} is not valid UTF-8`,
-    );
-  }
+/** A name of `length` bytes at `at`: a copy, so it outlives the message buffer (which a server reuses). */
+function readName(bytes: Uint8Array, at: number, length: number): FuseName {
+  return new FuseName(bytes.slice(at, at + length));
 }
 
 /** Decodes `parts` from `bytes[start, end)`; every byte must belong to a part. */
@@ -450,7 +556,7 @@ function readParts(
             `${p.field} at offset ${at} has no terminating NUL in the ${available} bytes left`,
           );
         }
-        out[p.field] = readName(ctx, p.field, bytes, at, nul);
+        out[p.field] = readName(bytes, at, nul);
         at += nul + 1;
         break;
       }
@@ -494,13 +600,10 @@ function readParts(
   return out;
 }
 
+/** A name part: its bytes and the terminating NUL. */
 function encodeName(ctx: Ctx, field: string, at: number, value: unknown): Uint8Array {
-  if (typeof value !== "string")
-    return fail(ctx, "value", field, at, 0, 0, `${field} must be a string`);
-  const bytes = UTF8_ENCODER.encode(value);
+  const bytes = nameBytesOf(value, { ctx, field, at });
   if (bytes.includes(0)) fail(ctx, "name", field, at, 0, 0, `${field} contains a NUL byte`);
-  if (UTF8.decode(bytes) !== value)
-    fail(ctx, "name", field, at, 0, 0, `${field} is not well-formed Unicode (a lone surrogate)`);
   const out = new Uint8Array(bytes.length + 1);
   out.set(bytes);
   return out;
@@ -617,8 +720,11 @@ export interface FuseLookupRequest {
   op: "FUSE_LOOKUP";
   opcode: 1;
   header: FuseInHeader;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  name: string;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  name: FuseName;
 }
 
 /**
@@ -681,10 +787,16 @@ export interface FuseSymlinkRequest {
   op: "FUSE_SYMLINK";
   opcode: 6;
   header: FuseInHeader;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  name: string;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  target: string;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  name: FuseName;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  target: FuseName;
   /**
    * Extension records after the parts: the last `header.total_extlen * 8` bytes, raw (empty when
    * there are none). Decoders return a view (no copy); encoders set `total_extlen` from its
@@ -710,8 +822,11 @@ export interface FuseMknodRequest {
    * 7.12; the fields past it decode as zero.
    */
   mknod_in: FuseMknodIn;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  name: string;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  name: FuseName;
   /**
    * Extension records after the parts: the last `header.total_extlen * 8` bytes, raw (empty when
    * there are none). Decoders return a view (no copy); encoders set `total_extlen` from its
@@ -732,8 +847,11 @@ export interface FuseMkdirRequest {
   header: FuseInHeader;
   /** `struct fuse_mkdir_in` (8 bytes). */
   mkdir_in: FuseMkdirIn;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  name: string;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  name: FuseName;
   /**
    * Extension records after the parts: the last `header.total_extlen * 8` bytes, raw (empty when
    * there are none). Decoders return a view (no copy); encoders set `total_extlen` from its
@@ -751,8 +869,11 @@ export interface FuseUnlinkRequest {
   op: "FUSE_UNLINK";
   opcode: 10;
   header: FuseInHeader;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  name: string;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  name: FuseName;
 }
 
 /**
@@ -764,8 +885,11 @@ export interface FuseRmdirRequest {
   op: "FUSE_RMDIR";
   opcode: 11;
   header: FuseInHeader;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  name: string;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  name: FuseName;
 }
 
 /**
@@ -780,10 +904,16 @@ export interface FuseRenameRequest {
   header: FuseInHeader;
   /** `struct fuse_rename_in` (8 bytes). */
   rename_in: FuseRenameIn;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  oldname: string;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  newname: string;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  oldname: FuseName;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  newname: FuseName;
 }
 
 /**
@@ -798,8 +928,11 @@ export interface FuseLinkRequest {
   header: FuseInHeader;
   /** `struct fuse_link_in` (8 bytes). */
   link_in: FuseLinkIn;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  newname: string;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  newname: FuseName;
 }
 
 /**
@@ -906,8 +1039,11 @@ export interface FuseSetxattrRequest {
    * fields past it decode as zero.
    */
   setxattr_in: FuseSetxattrIn;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  name: string;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  name: FuseName;
   /**
    * The rest of the message, raw: decoders return a view of the message's bytes (no copy).
    */
@@ -927,8 +1063,11 @@ export interface FuseGetxattrRequest {
   header: FuseInHeader;
   /** `struct fuse_getxattr_in` (8 bytes). */
   getxattr_in: FuseGetxattrIn;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  name: string;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  name: FuseName;
 }
 
 /**
@@ -954,8 +1093,11 @@ export interface FuseRemovexattrRequest {
   op: "FUSE_REMOVEXATTR";
   opcode: 24;
   header: FuseInHeader;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  name: string;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  name: FuseName;
 }
 
 /**
@@ -1116,8 +1258,11 @@ export interface FuseCreateRequest {
    * fields past it decode as zero.
    */
   create_in: FuseCreateIn;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  name: string;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  name: FuseName;
   /**
    * Extension records after the parts: the last `header.total_extlen * 8` bytes, raw (empty when
    * there are none). Decoders return a view (no copy); encoders set `total_extlen` from its
@@ -1276,10 +1421,16 @@ export interface FuseRename2Request {
   header: FuseInHeader;
   /** `struct fuse_rename2_in` (16 bytes). */
   rename2_in: FuseRename2In;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  oldname: string;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  newname: string;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  oldname: FuseName;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  newname: FuseName;
 }
 
 /**
@@ -1368,8 +1519,11 @@ export interface FuseTmpfileRequest {
   header: FuseInHeader;
   /** `struct fuse_create_in` (16 bytes). */
   create_in: FuseCreateIn;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  name: string;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  name: FuseName;
   /**
    * Extension records after the parts: the last `header.total_extlen * 8` bytes, raw (empty when
    * there are none). Decoders return a view (no copy); encoders set `total_extlen` from its
@@ -1520,6 +1674,9 @@ export type FuseRequestOp = FuseKnownRequest["op"];
 
 /** The request type of one opcode: `RequestOf<"FUSE_WRITE">`. */
 export type RequestOf<K extends FuseRequestOp> = Extract<FuseKnownRequest, { op: K }>;
+
+/** A request as {@link encodeRequest} takes it: names may be strings, bytes or FuseNames. */
+export type FuseRequestInput = EncodeInput<FuseRequest>;
 
 const REQUESTS: ReadonlyMap<number, RequestSpec> = new Map<number, RequestSpec>([
   [1, { op: "FUSE_LOOKUP", parts: [{ kind: "name", field: "name" }], extensions: false }],
@@ -2194,9 +2351,11 @@ const REQUESTS: ReadonlyMap<number, RequestSpec> = new Map<number, RequestSpec>(
  * missing fields decode as zero). Data parts and extensions are views of `bytes` (no copy).
  * An opcode this revision does not know gives an {@link UnknownRequest}.
  *
+ * Names are {@link FuseName}s (copies of their bytes, whatever the bytes are).
+ *
  * @throws {FuseMessageError} when `len` differs from `bytes.length`, a part is cut short, a
- *   name has no NUL or is not UTF-8, an array's count does not match its bytes, the extensions
- *   are longer than the message, or bytes are left over.
+ *   name has no NUL, an array's count does not match its bytes, the extensions are longer than
+ *   the message, or bytes are left over.
  */
 export function decodeRequest(bytes: Uint8Array, opts: FuseMessageOptions): FuseRequest {
   checkLength({ what: "request", opcode: null }, IN_HEADER_SIZE, bytes, "fuse_in_header");
@@ -2247,11 +2406,12 @@ export function decodeRequest(bytes: Uint8Array, opts: FuseMessageOptions): Fuse
  * `req.header` except `len` (computed), `opcode` (from `req.opcode`) and, for opcodes with
  * extensions, `total_extlen` (from `req.extensions`). Struct parts are cut to the size
  * `opts` implies (default minor: this revision's). Array counts must match their records.
+ * Names may be strings (written as UTF-8), bytes or {@link FuseName}s.
  *
  * @throws {FuseMessageError} for a value it cannot write (kind `value`, `name` or `count`).
  */
 export function encodeRequest(
-  req: FuseRequest,
+  req: FuseRequestInput,
   opts: Partial<FuseMessageOptions> = {},
 ): Uint8Array {
   const o: FuseMessageOptions = { ...opts, minor: opts.minor ?? DEFAULT_MINOR };
@@ -3490,7 +3650,8 @@ export function encodeErrorReply(unique: bigint, error: number, opts?: CodecOpti
  * `{ error }` for an error (which must be the header alone) or the opcode's arguments, at the
  * sizes `opts` implies. Data parts are views of `bytes`.
  *
- * @throws {FuseMessageError} as {@link decodeRequest}, plus `no-reply` and `unknown`.
+ * @throws {FuseMessageError} as {@link decodeRequest}, plus `no-reply` and `unknown`, and
+ *   `value` for an error outside `REPLY_ERROR_MIN..-1`.
  */
 export function decodeReply<O extends FuseReplyOpcode>(
   opcode: O,
@@ -3525,8 +3686,17 @@ export function decodeReply<O extends FuseReplyOpcode>(
     );
   }
   if (header.error !== 0) {
-    if (header.error > 0)
-      fail(ctx, "value", "error", 4, 0, 0, `error is ${header.error}; errors are negative`);
+    if (header.error > 0 || header.error < REPLY_ERROR_MIN) {
+      fail(
+        ctx,
+        "value",
+        "error",
+        4,
+        0,
+        0,
+        `error is ${header.error}; a reply's error is a negative errno from -1 to ${REPLY_ERROR_MIN} (the kernel refuses others)`,
+      );
+    }
     if (bytes.length !== OUT_HEADER_SIZE) {
       fail(
         ctx,
@@ -3577,8 +3747,11 @@ export type FuseNotifyInvalInodeArgs = {
 export type FuseNotifyInvalEntryArgs = {
   /** `struct fuse_notify_inval_entry_out` (16 bytes). */
   notify_inval_entry_out: FuseNotifyInvalEntryOut;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  name: string;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  name: FuseName;
 };
 
 /**
@@ -3610,8 +3783,11 @@ export type FuseNotifyRetrieveArgs = {
 export type FuseNotifyDeleteArgs = {
   /** `struct fuse_notify_delete_out` (24 bytes). */
   notify_delete_out: FuseNotifyDeleteOut;
-  /** A NUL-terminated name (UTF-8; the NUL is not part of the string). */
-  name: string;
+  /**
+   * A NUL-terminated name: its bytes (the NUL not included), any bytes but NUL, with `text` when
+   * they are valid UTF-8. Encoders also take a string or a Uint8Array.
+   */
+  name: FuseName;
 };
 
 /** Arguments of the notification `FUSE_NOTIFY_RESEND` (7): nothing else. */
@@ -3785,7 +3961,7 @@ const NOTIFICATIONS: ReadonlyMap<number, NotifySpec> = new Map<number, NotifySpe
  */
 export function encodeNotify<C extends FuseNotificationCode>(
   code: C,
-  args: NoInfer<FuseNotifyMap[C]>,
+  args: NoInfer<EncodeInput<FuseNotifyMap[C]>>,
   opts: Partial<FuseMessageOptions> = {},
 ): Uint8Array {
   const o: FuseMessageOptions = { ...opts, minor: opts.minor ?? DEFAULT_MINOR };
@@ -3869,6 +4045,13 @@ export function decodeNotify(
 /** Records are padded to a multiple of 8 bytes (`FUSE_DIRENT_ALIGN`). */
 const DIRENT_ALIGN = 8;
 const DIRENT_NAME_OFFSET = 24;
+/**
+ * The longest directory entry name, in bytes, the kernel takes (protocol table `direntNames`):
+ * a longer name, an empty one, or one holding `/` fails the whole listing with EIO, so
+ * encoders refuse them and decoders too.
+ */
+export const DIRENT_NAME_MAX = 1024;
+const SLASH = 0x2f;
 const DIRENTS_CTX: Ctx = { what: "fuse_dirent", opcode: null };
 
 function direntAlign(n: number): number {
@@ -3877,20 +4060,27 @@ function direntAlign(n: number): number {
 
 /** One `fuse_dirent` record: its members without `namelen` (implied by the name), and the name. */
 export type DirentEntry = Omit<FuseDirent, "namelen"> & {
-  /** The entry's name (UTF-8, not empty, no NUL or `/`). */
-  name: string;
+  /** The entry's name: 1 to `DIRENT_NAME_MAX` bytes, none of them NUL or `/`. */
+  name: FuseName;
 };
 
+/** A directory entry as the list encoders take it: the name as a string, bytes or FuseName. */
+export type DirentEntryInput = EncodeInput<DirentEntry>;
+
+/** Why the kernel would refuse a directory entry name (fs/fuse/readdir.c), or null for a good one. */
+function direntNameProblem(bytes: Uint8Array): string | null {
+  if (bytes.length === 0) return "is empty";
+  if (bytes.length > DIRENT_NAME_MAX)
+    return `is ${bytes.length} bytes, more than DIRENT_NAME_MAX (${DIRENT_NAME_MAX})`;
+  if (bytes.includes(SLASH)) return "contains '/'";
+  if (bytes.includes(0)) return "contains a NUL byte";
+  return null;
+}
+
 function direntName(ctx: Ctx, at: number, name: unknown): Uint8Array {
-  if (typeof name !== "string")
-    return fail(ctx, "value", "name", at, 0, 0, "name must be a string");
-  const bytes = UTF8_ENCODER.encode(name);
-  if (
-    bytes.length === 0 ||
-    bytes.includes(0) ||
-    bytes.includes(0x2f) ||
-    UTF8.decode(bytes) !== name
-  ) {
+  const bytes = nameBytesOf(name, { ctx, field: "name", at });
+  const problem = direntNameProblem(bytes);
+  if (problem !== null)
     fail(
       ctx,
       "name",
@@ -3898,9 +4088,8 @@ function direntName(ctx: Ctx, at: number, name: unknown): Uint8Array {
       at,
       0,
       0,
-      `a directory entry name must be non-empty well-formed Unicode without NUL or '/', got ${JSON.stringify(name)}`,
+      `a directory entry name ${problem}: ${JSON.stringify(new FuseName(bytes))}`,
     );
-  }
   return bytes;
 }
 
@@ -3911,7 +4100,7 @@ function decodeRecords<T>(
   nameOffset: number,
   direntAt: number,
   opts: CodecOptions | undefined,
-  make: (at: number, name: string) => T,
+  make: (at: number, name: FuseName) => T,
 ): T[] {
   const out: T[] = [];
   let at = 0;
@@ -3929,16 +4118,18 @@ function decodeRecords<T>(
       );
     }
     const namelen = Number(FuseDirentCodec.decode(bytes, at + direntAt, opts).namelen);
-    if (namelen === 0)
+    // The kernel checks the length before it looks for the record's end.
+    if (namelen === 0 || namelen > DIRENT_NAME_MAX) {
       fail(
         ctx,
         "name",
         "name",
         at + nameOffset,
-        1,
-        0,
-        `the record at offset ${at} has an empty name`,
+        namelen === 0 ? 1 : DIRENT_NAME_MAX,
+        namelen,
+        `the record at offset ${at} has a name of ${namelen} bytes; the kernel takes 1 to ${DIRENT_NAME_MAX}`,
       );
+    }
     const size = direntAlign(nameOffset + namelen);
     if (available < size) {
       fail(
@@ -3951,7 +4142,31 @@ function decodeRecords<T>(
         `the record at offset ${at} needs ${size} bytes (name and padding), ${available} left`,
       );
     }
-    out.push(make(at, readName(ctx, "name", bytes, at + nameOffset, namelen)));
+    const name = readName(bytes, at + nameOffset, namelen);
+    const problem = direntNameProblem(name.bytes);
+    if (problem !== null)
+      fail(
+        ctx,
+        "name",
+        "name",
+        at + nameOffset,
+        namelen,
+        namelen,
+        `the name of the record at offset ${at} ${problem}`,
+      );
+    for (let k = at + nameOffset + namelen; k < at + size; k++) {
+      if (bytes[k] !== 0)
+        fail(
+          ctx,
+          "padding",
+          "record",
+          k,
+          0,
+          1,
+          `the record at offset ${at} has a non-zero padding byte at offset ${k}`,
+        );
+    }
+    out.push(make(at, name));
     at += size;
   }
   return out;
@@ -3978,7 +4193,7 @@ export class DirentListEncoder {
   }
 
   /** Appends one record; false (nothing written) when it would exceed `size`. @throws {FuseMessageError} for a bad name. */
-  add(entry: DirentEntry): boolean {
+  add(entry: DirentEntryInput): boolean {
     const name = direntName(DIRENTS_CTX, this.#used, entry.name);
     const size = direntAlign(DIRENT_NAME_OFFSET + name.length);
     if (this.#used + size > this.size) return false;
@@ -4008,8 +4223,9 @@ export class DirentListEncoder {
 /**
  * Reads the records of a READDIR reply (what {@link DirentListEncoder} writes).
  *
- * @throws {FuseMessageError} kind `truncated` for a record cut short, `name` for an empty or
- *   non-UTF-8 name.
+ * @throws {FuseMessageError} kind `truncated` for a record cut short, `name` for a name the
+ *   kernel refuses (empty, over `DIRENT_NAME_MAX` bytes, or holding `/` or NUL), `padding` for
+ *   non-zero padding after a name.
  */
 export function decodeDirents(bytes: Uint8Array, opts?: CodecOptions): DirentEntry[] {
   return decodeRecords(DIRENTS_CTX, bytes, DIRENT_NAME_OFFSET, 0, opts, (at, name) => {
@@ -4027,6 +4243,9 @@ const DIRENTPLUS_CTX: Ctx = { what: "fuse_direntplus", opcode: null };
  * flattened (without `namelen`) and the name.
  */
 export type DirentplusEntry = Omit<FuseDirentplus, "dirent"> & DirentEntry;
+
+/** A READDIRPLUS entry as {@link DirentplusListEncoder} takes it: the name as a string, bytes or FuseName. */
+export type DirentplusEntryInput = Omit<FuseDirentplus, "dirent"> & DirentEntryInput;
 
 /**
  * Fills a READDIRPLUS reply like {@link DirentListEncoder} does a READDIR one, with
@@ -4047,7 +4266,7 @@ export class DirentplusListEncoder {
   }
 
   /** Appends one record; false (nothing written) when it would exceed `size`. @throws {FuseMessageError} for a bad name. */
-  add(entry: DirentplusEntry): boolean {
+  add(entry: DirentplusEntryInput): boolean {
     const name = direntName(DIRENTPLUS_CTX, this.#used, entry.name);
     const size = direntAlign(DIRENTPLUS_NAME_OFFSET + name.length);
     if (this.#used + size > this.size) return false;
