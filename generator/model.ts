@@ -10,7 +10,7 @@
 
 import type { CompoundSemantics } from "./revisions/registry.js";
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** ABI targets the layout engine knows. x86_64 is the primary one. */
 export const TARGETS = ["x86_64", "i386", "aarch64"] as const;

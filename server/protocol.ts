@@ -122,8 +122,8 @@ export interface CompoundRules {
   readonly opcode: string;
   readonly subHeader: { readonly [field: string]: string };
   readonly onOpError: { readonly serverPolicy: string };
-  readonly serverMayDecline: boolean;
-  readonly declineWith: string | null;
+  /** How a server may decline, per errno (`any`: every error), and what the kernel then does. */
+  readonly decline: readonly { readonly errno: string; readonly effect: string }[];
   readonly fallback: { readonly callerFallbackErrno: string | null };
   readonly flags: { readonly defined: readonly { readonly name: string; readonly value: number }[] };
 }
@@ -155,6 +155,11 @@ export interface GeneratedCompound {
   readonly COMPOUND_OPS: ReadonlyMap<number, unknown>;
   decodeCompoundRequest(bytes: Uint8Array, opts: Partial<MessageOptions>): CompoundRequestView;
   encodeCompoundReply(unique: bigint, entries: readonly CompoundSubReply[], opts: Partial<MessageOptions>): Uint8Array;
+  /** Runs the ops in order by the revision's dependency rules (a dependent gets its producer's nodeid, or fails by rule). */
+  runCompound(
+    compound: CompoundRequestView,
+    run: (request: AnyRequest, index: number) => Promise<{ readonly error: number; readonly reply: unknown }>,
+  ): Promise<readonly ({ readonly skipped: false; readonly request: AnyRequest; readonly error: number; readonly reply: unknown } | { readonly skipped: true })[]>;
 }
 
 const MESSAGE_FUNCTIONS = ["fuseOpcodeName", "decodeFuseInHeader", "decodeRequest", "encodeReply", "encodeErrorReply", "DirentListEncoder", "DirentplusListEncoder", "FuseMessageError"] as const;
@@ -172,7 +177,7 @@ const MESSAGE_NUMBERS = [
   "FUSE_READDIRPLUS_AUTO",
   "FUSE_SETXATTR_EXT",
 ] as const;
-const COMPOUND_FUNCTIONS = ["decodeCompoundRequest", "encodeCompoundReply"] as const;
+const COMPOUND_FUNCTIONS = ["decodeCompoundRequest", "encodeCompoundReply", "runCompound"] as const;
 
 function checkShape(what: string, mod: Record<string, unknown>, functions: readonly string[], numbers: readonly string[]): void {
   const missing = [

@@ -75,15 +75,15 @@ export interface SessionOptions {
    * What to do with a FUSE_COMPOUND (revisions that have one): `"execute"`
    * (default) runs each sub-request through the handlers and answers with one
    * sub-reply per op; `"decline"` answers the whole compound with the error
-   * the revision lets a server decline with (`declineWith` in its data: ENOSYS,
+   * the revision lets a server decline with (`decline` in its data: ENOSYS,
    * or any error, see `declineErrno`), so the kernel falls back to plain
    * requests. A function decides per compound. Where the revision's data says
-   * a server may not decline (`serverMayDecline` false), compounds are executed.
+   * a server may not decline (`decline` empty), compounds are executed.
    */
   compounds?: CompoundPolicy;
   /**
    * The errno to decline with where the revision lets the server pick one
-   * (`declineWith: "any-error"`). Default: the errno the revision's callers
+   * (`decline` errno `any`), or names one of the revision's decline errnos. Default: the errno the revision's callers
    * fall back on (`fallback.callerFallbackErrno`, ENOSYS). Ignored where the
    * revision prescribes the errno.
    */
@@ -344,13 +344,18 @@ export class Session {
     }
     const ctx = this.contextFor(header);
     try {
-      const entries: CompoundSubReply[] = [];
-      for (const sub of compound.requests) {
-        // onOpError.serverPolicy: every known policy answers every op, failed or not (see compoundDeclineErrno).
+      // onOpError.serverPolicy: every known policy answers every op, failed or not (see compoundDeclineErrno).
+      // The revision's dependency rules decide what a dependent runs with (runCompound).
+      const results = await this.protocol.compound!.runCompound(compound, async (sub) => {
         const reply = (await this.subRequest(sub as FuseRequest, header, ctx)) ?? {};
-        const body = "error" in reply ? { error: validErrno((reply as { error: unknown }).error, this.protocol.messages.REPLY_ERROR_MIN) } : reply;
-        entries.push({ opcode: sub.opcode, reply: body, unique: sub.header.unique });
-      }
+        if ("error" in reply) return { error: validErrno((reply as { error: unknown }).error, this.protocol.messages.REPLY_ERROR_MIN), reply: null };
+        return { error: 0, reply };
+      });
+      const entries: CompoundSubReply[] = results.map((r, i) => {
+        const sub = compound.requests[i]!;
+        const body = r.skipped || r.error !== 0 ? { error: r.skipped ? -Errno.EIO : r.error } : (r.reply as object);
+        return { opcode: sub.opcode, reply: body, unique: sub.header.unique };
+      });
       try {
         return this.protocol.encodeCompoundReply(header.unique, entries, this.minor);
       } catch {
@@ -591,7 +596,7 @@ const SERVER_POLICIES = new Set(["reply-to-every-op", "unspecified"]);
 
 /**
  * What declining a compound answers under the protocol's rules: the errno the
- * revision prescribes (`declineWith`), the filesystem's choice where any error
+ * revision prescribes (`decline`: the one that declines this compound alone first), the filesystem's choice where it
  * will do, or null where a server may not decline. Also refuses, at
  * construction, a revision whose per-op error policy this session does not know.
  */
@@ -601,15 +606,19 @@ function compoundDeclineErrno(protocol: Protocol, wanted: number | undefined): n
   if (!SERVER_POLICIES.has(rules.onOpError.serverPolicy)) {
     throw new Error(`revision ${protocol.revision}: compound per-op error policy ${JSON.stringify(rules.onOpError.serverPolicy)} is not implemented`);
   }
-  if (!rules.serverMayDecline || rules.declineWith === null) return null;
+  if (rules.decline.length === 0) return null;
   const named = (name: string | null) => (name !== null && name in Errno ? Errno[name as keyof typeof Errno] : undefined);
-  if (rules.declineWith === "any-error") {
-    if (wanted !== undefined && Number.isInteger(wanted) && wanted >= 1 && wanted <= -protocol.messages.REPLY_ERROR_MIN) return wanted;
-    return named(rules.fallback.callerFallbackErrno) ?? Errno.ENOSYS;
+  for (const d of rules.decline) {
+    if (d.errno !== "any" && named(d.errno) === undefined) throw new Error(`revision ${protocol.revision}: decline errno ${JSON.stringify(d.errno)} is not an errno of this platform`);
   }
-  const errno = named(rules.declineWith);
-  if (errno === undefined) throw new Error(`revision ${protocol.revision}: declineWith ${JSON.stringify(rules.declineWith)} is not an errno of this platform`);
-  return errno;
+  // The filesystem's choice where the revision takes it (that errno, or any error).
+  if (wanted !== undefined && Number.isInteger(wanted) && wanted >= 1 && wanted <= -protocol.messages.REPLY_ERROR_MIN) {
+    if (rules.decline.some((d) => d.errno === "any" || named(d.errno) === wanted)) return wanted;
+  }
+  // Else the errno that declines this compound alone (effect "split") before one that turns compounds off.
+  const pick = rules.decline.find((d) => d.errno !== "any" && d.effect === "split") ?? rules.decline.find((d) => d.errno !== "any");
+  if (pick) return named(pick.errno)!;
+  return named(rules.fallback.callerFallbackErrno) ?? Errno.ENOSYS;
 }
 
 /** For logs: "FUSE_LOOKUP" or the number (of the default revision unless a protocol is given). */

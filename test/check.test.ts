@@ -151,7 +151,7 @@ function demoSchema(): Schema {
     ...more,
   });
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     source: { file: "demo.h", sha256: "", gitBlob: "", kernelVersion: null, minorVersion: null, revision: null, patches: [] },
     includes: [{ path: "stdint.h", system: true, pos }],
     typedefs: [

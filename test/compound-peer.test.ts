@@ -24,6 +24,7 @@ import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import type { CompoundInfo, Schema } from "../generator/model.js";
 import { corpusAvailable, corpusDir, loadKnownRevisions, loadRevisionHeader, repoRoot } from "../generator/revisions/registry.js";
+import { memberWithRole } from "../runtime/compound.js";
 
 const ROOT = repoRoot();
 const PEER_SOURCE = join(ROOT, "test", "compound-peer", "compound_peer.c");
@@ -43,11 +44,22 @@ function ccDefines(c: CompoundInfo, header: string): string[] {
   return [
     `-DFUSE_HEADER="${header}"`,
     `-DCOMPOUND_OPCODE=${c.opcode}`,
-    `-DFLAGS_FIELD=${c.flags.field}`,
-    `-DRESULT_SIZE_FIELD=${c.resultSize.field}`,
-    ...(c.countFields.request !== null ? [`-DCOUNT_IN_FIELD=${c.countFields.request}`] : []),
-    ...(c.countFields.reply !== null ? [`-DCOUNT_OUT_FIELD=${c.countFields.reply}`] : []),
+    ...defineIf("FLAGS_FIELD", memberWithRole(c.framing.request, "flags")),
+    ...defineIf("RESULT_SIZE_FIELD", memberWithRole(c.framing.request, "result-size")),
+    ...defineIf("COUNT_IN_FIELD", memberWithRole(c.framing.request, "count")),
+    ...defineIf("COUNT_OUT_FIELD", memberWithRole(c.framing.reply, "count")),
+    ...(c.framing.subRequestPrefix
+      ? [
+          `-DPREFIX_STRUCT=${c.framing.subRequestPrefix.struct}`,
+          `-DDEP_FIELD=${memberWithRole(c.framing.subRequestPrefix, "dep-index")}`,
+          `-DNO_DEP=${c.dependencies.noDependency?.value ?? 0}`,
+        ]
+      : []),
   ];
+}
+
+function defineIf(name: string, member: string | null): string[] {
+  return member !== null ? [`-D${name}=${member}`] : [];
 }
 
 /** The peer's rule flags from the revision's compound data. */
@@ -69,7 +81,7 @@ function ruleFlags(c: CompoundInfo): string[] {
     ...on(sc.rejectNestedCompound, "--reject-nested"),
     ...on(sc.rejectNodeidZero, "--reject-nodeid-zero"),
     ...on(sc.lengthsMustSumToPayload, "--lengths-sum"),
-    ...on(c.resultSize.includesOutHeaders, "--result-size-includes-headers"),
+    ...on(c.resultSize?.includesOutHeaders ?? false, "--result-size-includes-headers"),
     `--min-op-len=${rc.minOpLen}`,
     ...on(rc.opLenInBounds, "--op-len-in-bounds"),
     `--min-payload=${rc.minPayload}`,
@@ -90,13 +102,15 @@ const nextUnique = (i: number) => 0x9000n + 2n * BigInt(i);
 function requestScenario(g: Gen, c: CompoundInfo): { builder: any; peerOps: string[]; flagBits: number } {
   const flags = c.kernelSequences[0]!.flags;
   const flagBits = flags.reduce((bits, name) => bits | c.flags.defined.find((f) => f.name === name)!.value, 0);
+  // Where ops may depend on each other, ACCESS takes the node CREATE makes (op 4).
+  const deps = c.dependencies.model !== "none";
   const builder = new g.CompoundBuilder({ nextUnique })
     .open(5n, { flags: 0x8002, open_flags: 0 })
     .getattr(5n, { ...g.zeroFuseGetattrIn(), getattr_flags: 1, fh: 0x99n })
     .lookup(1n, "hello.txt")
     .statx(7n, { ...g.zeroFuseStatxIn(), sx_flags: 0x100, sx_mask: 0x7ff })
     .create(1n, { flags: 0x8041, mode: 0o100644, umask: 0o22, open_flags: 0 }, "new.txt")
-    .access(7n, { ...g.zeroFuseAccessIn(), mask: 4 })
+    .access(7n, { ...g.zeroFuseAccessIn(), mask: 4 }, ...(deps ? [{ dependsOn: 4 }] : []))
     .flags(...flags);
   const peerOps = [
     "--op=FUSE_OPEN:nodeid=5:flags=0x8002",
@@ -104,7 +118,7 @@ function requestScenario(g: Gen, c: CompoundInfo): { builder: any; peerOps: stri
     "--op=FUSE_LOOKUP:nodeid=1:name=hello.txt",
     "--op=FUSE_STATX:nodeid=7:sx_flags=0x100:sx_mask=0x7ff",
     "--op=FUSE_CREATE:nodeid=1:flags=0x8041:mode=0100644:umask=022:name=new.txt",
-    "--op=FUSE_ACCESS:nodeid=7:mask=4",
+    `--op=FUSE_ACCESS:nodeid=7:mask=4${deps ? ":dep=4" : ""}`,
   ];
   return { builder, peerOps, flagBits };
 }
@@ -187,7 +201,7 @@ describe("compound builders and parsers against the C peer, per revision", () =>
     if (skipReason) return t.skip(skipReason);
     assert.deepEqual(
       revs.map((r) => r.name),
-      ["rfc-v1", "rfc-v2", "rfc-v3", "v4", "v5", "v6"],
+      ["rfc-v1", "rfc-v2", "rfc-v3", "v4", "v5", "v6", "v7"],
     );
   });
 
@@ -228,7 +242,7 @@ describe("compound builders and parsers against the C peer, per revision", () =>
         assert.equal(d.requests[4].name, "new.txt");
         assert.equal(d.requests[4].create_in.mode, 0o100644);
         assert.equal(d.requests[1].getattr_in.fh, 0x99n);
-        assert.equal(d.count, r.c.hasCount ? 6 : null);
+        assert.equal(d.count, memberWithRole(r.c.framing.request, "count") !== null ? 6 : null);
         assert.deepEqual(d.flags, r.c.kernelSequences[0]!.flags);
         assert.deepEqual(
           d.requests.map((q: any) => q.header.unique),
@@ -296,7 +310,9 @@ describe("compound builders and parsers against the C peer, per revision", () =>
         const args = [...headerFlags, ...ruleFlags(r.c), `--flags=${flagBits}`, `--fresh-uniques=${uniques.join(",")}`, ...peerOps];
         // A sub-request's uid changed: the revision's credential rule catches it.
         const bad = bytes.slice();
-        const firstSub = 40 + (r.g.FuseCompoundInCodec.size as number);
+        const prefix = r.c.framing.subRequestPrefix;
+        const prefixSize = prefix ? (Object.values(r.g).find((v: any) => v?.struct === prefix.struct) as { size: number }).size : 0;
+        const firstSub = 40 + (r.g.FuseCompoundInCodec.size as number) + prefixSize;
         new DataView(bad.buffer).setUint32(firstSub + 24, 4321, true);
         const checked = runPeer(r.peer, ["check-request", ...args], bad);
         assert.equal(checked.status, 1);

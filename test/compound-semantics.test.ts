@@ -17,7 +17,12 @@ import type { Schema } from "../generator/model.js";
 import {
   ADVANCE_RULES,
   COPY_WHEN_RULES,
-  DECLINE_RULES,
+  DECLINE_EFFECTS,
+  DECLINE_ERRNOS,
+  DEPENDENCY_MODELS,
+  OUTER_MEMBER_ROLES,
+  PREFIX_MEMBER_ROLES,
+  PRODUCER_FAILED_RULES,
   EMPTY_COMPOUND_RULES,
   FALLBACK_ERROR_RULES,
   FALLBACK_TRIGGERS,
@@ -39,6 +44,7 @@ import {
   repoRoot,
   resolveCompoundPath,
 } from "../generator/revisions/registry.js";
+import { memberWithRole } from "../runtime/compound.js";
 
 const ROOT = repoRoot();
 const readJson = async (rel: string): Promise<unknown> => JSON.parse(await readFile(join(ROOT, rel), "utf8"));
@@ -79,23 +85,21 @@ describe("compound entries cover exactly the revisions with FUSE_COMPOUND", () =
     // The series as of this writing: the base has none, every posting has one.
     assert.deepEqual(
       revisions.filter((r) => r.compound).map((r) => r.name),
-      ["rfc-v1", "rfc-v2", "rfc-v3", "v4", "v5", "v6"],
+      ["rfc-v1", "rfc-v2", "rfc-v3", "v4", "v5", "v6", "v7"],
     );
   });
 });
 
 describe("compound entries agree with their revision's header", () => {
-  test("opcode, count fields, flags field and result_size field exist", () => {
+  test("opcode exists, and the framing gives a role to exactly the members of each struct", () => {
     for (const [name, c, s] of compoundRevisions()) {
       assert.ok(hasOpcode(s, c.opcode), `${name}: opcode ${c.opcode} not in enum fuse_opcode`);
-      const inFields = fieldNames(s, "fuse_compound_in");
-      const outFields = fieldNames(s, "fuse_compound_out");
-      assert.equal(c.hasCount, inFields.includes("count"), `${name}: hasCount must match whether fuse_compound_in has a count field`);
-      assert.equal(c.hasCount, outFields.includes("count"), `${name}: hasCount must match whether fuse_compound_out has a count field`);
-      if (c.countFields.request !== null) assert.ok(inFields.includes(c.countFields.request), `${name}: fuse_compound_in.${c.countFields.request}`);
-      if (c.countFields.reply !== null) assert.ok(outFields.includes(c.countFields.reply), `${name}: fuse_compound_out.${c.countFields.reply}`);
-      assert.ok(inFields.includes(c.flags.field), `${name}: fuse_compound_in.${c.flags.field}`);
-      assert.ok(inFields.includes(c.resultSize.field), `${name}: fuse_compound_in.${c.resultSize.field}`);
+      const framed = [c.framing.request, c.framing.reply, c.framing.subRequestPrefix, c.framing.subReplyPrefix].filter((f) => f !== null);
+      for (const f of framed) assert.deepEqual(Object.keys(f.members).sort(), fieldNames(s, f.struct).sort(), `${name}: ${f.struct} roles`);
+      // A count travels in both directions or in neither; a header constant names the dependency sentinel.
+      assert.equal(memberWithRole(c.framing.request, "count") !== null, memberWithRole(c.framing.reply, "count") !== null, name);
+      const none = c.dependencies.noDependency;
+      if (none?.constant) assert.equal(Number(constant(s, none.constant)?.value), none.value, `${name}: ${none.constant}`);
     }
   });
 
@@ -114,7 +118,8 @@ describe("compound entries agree with their revision's header", () => {
 
   test("flags.defined lists exactly the header's FUSE_COMPOUND_* flag constants, with their values", () => {
     for (const [name, c, s] of compoundRevisions()) {
-      const inHeader = s.constants.filter((k) => k.name.startsWith("FUSE_COMPOUND_")).map((k) => [k.name, Number(k.value)]);
+      const sentinel = c.dependencies.noDependency?.constant;
+      const inHeader = s.constants.filter((k) => k.name.startsWith("FUSE_COMPOUND_") && k.name !== sentinel).map((k) => [k.name, Number(k.value)]);
       const listed = c.flags.defined.map((f) => [f.name, f.value]);
       const byName = (a: (string | number)[], b: (string | number)[]) => String(a[0]).localeCompare(String(b[0]));
       assert.deepEqual(listed.sort(byName), inHeader.sort(byName), `${name}: flags.defined vs the header's constants`);
@@ -146,16 +151,34 @@ describe("compound entries: what the mails say, pinned", () => {
     return c;
   };
 
-  test("sub-request unique: fresh ids in RFC v1/v2, 0 in RFC v3 to v5, the op index in v6", () => {
+  test("sub-request unique: fresh ids in RFC v1/v2, 0 in RFC v3 to v5, the op index in v6 and v7", () => {
     assert.deepEqual(
-      ["rfc-v1", "rfc-v2", "rfc-v3", "v4", "v5", "v6"].map((n) => get(n).subHeader.unique),
-      ["fresh-unique", "fresh-unique", "zero", "zero", "zero", "op-index"],
+      ["rfc-v1", "rfc-v2", "rfc-v3", "v4", "v5", "v6", "v7"].map((n) => get(n).subHeader.unique),
+      ["fresh-unique", "fresh-unique", "zero", "zero", "zero", "op-index", "op-index"],
     );
+  });
+
+  test("v7: a dep_index prefix with 0xff for none, nodeid threading from entry producers, two decline errnos, no flags", () => {
+    const v7 = get("v7");
+    assert.deepEqual(v7.framing.request.members, { reserved: "reserved" });
+    assert.deepEqual(v7.framing.subRequestPrefix, { struct: "fuse_compound_req_in", members: { dep_index: "dep-index", reserved: "reserved" } });
+    assert.equal(v7.resultSize, null);
+    assert.deepEqual(v7.flags.defined, []);
+    assert.equal(v7.dependencies.model, "index");
+    assert.deepEqual(v7.dependencies.noDependency, { value: 255, constant: "FUSE_COMPOUND_NO_DEP" });
+    assert.deepEqual(v7.dependencies.threads.map((t) => [t.producers.length, t.from, t.into]), [[7, { part: "entry_out", member: "nodeid" }, "nodeid"]]);
+    assert.equal(v7.dependencies.producerFailed, "inherit-error");
+    assert.equal(v7.dependencies.invalidReference, "EINVAL");
+    assert.deepEqual(v7.decline, [
+      { errno: "ENOSYS", effect: "disable-and-split" },
+      { errno: "EOPNOTSUPP", effect: "split" },
+    ]);
+    assert.equal(v7.onOpError.fallback, "continue");
   });
 
   test("v6: no count, credentials zeroed, walk to the end, kernel fallback unless ATOMIC", () => {
     const v6 = get("v6");
-    assert.equal(v6.hasCount, false);
+    assert.equal(memberWithRole(v6.framing.request, "count"), null);
     assert.equal(v6.opCountFrom, "sub-request-lengths");
     assert.deepEqual([v6.subHeader.uid, v6.subHeader.gid, v6.subHeader.pid], ["zero", "zero", "zero"]);
     assert.equal(v6.replyChecks.opsParsed, "until-end");
@@ -172,16 +195,16 @@ describe("compound entries: what the mails say, pinned", () => {
     );
   });
 
-  test("no revision compares unique or requires the counts to match; only RFC v1/v2 check sub-requests before sending", () => {
+  test("only v7 compares unique, none requires the counts to match; only RFC v1/v2 check sub-requests before sending", () => {
     for (const [name, c] of compoundRevisions()) {
-      assert.equal(c.replyChecks.uniqueMustMatch, false, name);
+      assert.equal(c.replyChecks.uniqueMustMatch, name === "v7", name);
       assert.equal(c.replyChecks.countMustMatch, false, name);
       assert.equal(c.subRequestChecks.validatedBeforeSend, name === "rfc-v1" || name === "rfc-v2", name);
     }
   });
 
   test("every revision sends OPEN+GETATTR and OPENDIR+GETATTR, SEPARABLE from v5 on", () => {
-    for (const [name, c] of compoundRevisions()) {
+    for (const [name, c] of compoundRevisions().filter(([n]) => n !== "v7")) {
       const seqs = c.kernelSequences.map((s) => `${s.ops.join("+")}:${s.flags.join("|")}`);
       const f = name === "v5" || name === "v6" ? "FUSE_COMPOUND_SEPARABLE" : "";
       assert.deepEqual(seqs, [`FUSE_OPEN+FUSE_GETATTR:${f}`, `FUSE_OPENDIR+FUSE_GETATTR:${f}`], name);
@@ -202,9 +225,10 @@ describe("compound citations", () => {
       for (const s of c.sources) {
         assert.ok(s.lines[1] <= lineCounts.get(s.file)!, `${name}: ${s.file} has ${lineCounts.get(s.file)} lines, cited ${s.lines.join("-")}`);
       }
+      // A revision cites its own mails, or (known without mails) its own folder of facts.
       assert.ok(
-        c.sources.some((s) => s.file.startsWith(`${name}-`)),
-        `${name}: no source is a mail of this revision`,
+        c.sources.some((s) => s.file.startsWith(`${name}-`) || s.file.startsWith(`${name}/`)),
+        `${name}: no source is a mail or facts file of this revision`,
       );
     }
   });
@@ -257,7 +281,11 @@ describe("malformed compound entries are rejected", () => {
     ["an unknown sub-header rule", (c) => (c.subHeader.unique = "copy"), /revisions\[\d+\] \(v6\)\.compound\.subHeader\.unique: must be one of "fresh-unique", "zero", "op-index", got "copy"/],
     ["a missing key", (c) => delete c.replyChecks.countMustMatch, /compound\.replyChecks\.countMustMatch: missing/],
     ["an extra key", (c) => (c.replyChecks.strict = true), /compound\.replyChecks\.strict: unknown property/],
-    ["hasCount without count fields", (c) => (c.hasCount = true), /compound\.hasCount: is true but countFields\.request is null/],
+    ["a count in the request only", (c) => (c.framing.request.members.reserved = "count"), /compound\.framing: request and reply both have a count member, or neither has/],
+    ["a role that does not exist", (c) => (c.framing.request.members.flags = "options"), /compound\.framing\.request\.members\.flags: must be one of "count", "flags", "result-size", "reserved", got "options"/],
+    ["a dependency model without a dep-index member", (c) => (c.dependencies.model = "index"), /compound\.dependencies\.model: "index" needs a dep-index member in framing\.subRequestPrefix/],
+    ["a decline errno listed twice", (c) => c.decline.push({ errno: "any", effect: "split" }), /compound\.decline\[1\]\.errno: any is listed twice/],
+    ["a decline effect that is not known", (c) => (c.decline[0].effect = "retry"), /compound\.decline\[0\]\.effect: must be one of "caller-fallback", "split", "disable-and-split", got "retry"/],
     ["maxOps with a caller capacity", (c) => (c.maxOps = 16), /compound\.maxOps: a number exactly when maxOpsSource is "FUSE_MAX_COMPOUND_OPS"/],
     ["a sequence flag that is not defined", (c) => (c.kernelSequences[0].flags = ["FUSE_COMPOUND_BOGUS"]), /kernelSequences\[0\]\.flags\[0\]: names FUSE_COMPOUND_BOGUS, which is not in flags\.defined/],
     ["a flag value that is not one bit", (c) => (c.flags.defined[2].value = 6), /flags\.defined\[2\]\.value: must be a single bit, got 6/],
@@ -278,7 +306,7 @@ describe("malformed compound entries are rejected", () => {
   }
 
   // Cases the JSON Schema can express too (the cross-field rules it states with if/then).
-  for (const [what, edit] of cases.filter(([w]) => !/not defined|stale about|not one bit|reversed/.test(w))) {
+  for (const [what, edit] of cases.filter(([w]) => !/not defined|stale about|not one bit|reversed|count in the request|dep-index member|listed twice/.test(w))) {
     test(`${what}: the JSON Schema rejects it too`, async () => {
       assert.equal(validateSchema(await registryWith(edit)), false);
     });
@@ -312,7 +340,12 @@ describe("malformed compound entries are rejected", () => {
       ["onOpError.fallback", p.onOpError.properties.fallback, FALLBACK_ERROR_RULES],
       ["onOpError.serverPolicy", p.onOpError.properties.serverPolicy, SERVER_ERROR_POLICIES],
       ["fallback.trigger", p.fallback.properties.trigger, FALLBACK_TRIGGERS],
-      ["declineWith", p.declineWith, DECLINE_RULES],
+      ["decline.errno", p.decline.items.properties.errno, DECLINE_ERRNOS],
+      ["decline.effect", p.decline.items.properties.effect, DECLINE_EFFECTS],
+      ["framing.request roles", p.framing.properties.request.properties.members.additionalProperties, OUTER_MEMBER_ROLES],
+      ["framing.subRequestPrefix roles", p.framing.properties.subRequestPrefix.anyOf[0].properties.members.additionalProperties, PREFIX_MEMBER_ROLES],
+      ["dependencies.model", p.dependencies.properties.model, DEPENDENCY_MODELS],
+      ["dependencies.producerFailed", p.dependencies.properties.producerFailed, PRODUCER_FAILED_RULES],
     ];
     for (const [path, node, values] of pairs) assert.deepEqual(enumAt(node), [...values], path);
   });

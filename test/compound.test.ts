@@ -16,6 +16,7 @@ import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import type { CompoundInfo, Schema } from "../generator/model.js";
 import { loadKnownRevisions, repoRoot } from "../generator/revisions/registry.js";
+import { memberWithRole } from "../runtime/compound.js";
 
 const ROOT = repoRoot();
 const CLI = join(ROOT, "dist", "generator", "cli.js");
@@ -55,6 +56,15 @@ async function each(t: { test: (name: string, fn: () => void | Promise<void>) =>
 }
 
 const structSize = (s: Schema, name: string) => s.structs.find((x) => x.name === name)!.size;
+/** Bytes of the per-sub-request prefix (0 where the revision has none). */
+const prefixSize = (c: CompoundInfo, s: Schema) => (c.framing.subRequestPrefix ? structSize(s, c.framing.subRequestPrefix.struct) : 0);
+/** A struct's bytes through the generated codec of that C struct. */
+function encodeStruct(g: Gen, struct: string, value: object): Uint8Array {
+  const codec = Object.values(g).find((v: any) => v?.struct === struct && typeof v.encode === "function") as { size: number; encode(v: object, b: Uint8Array, o: number): number };
+  const out = new Uint8Array(codec.size);
+  codec.encode(value, out, 0);
+  return out;
+}
 const opcodeValue = (s: Schema, name: string) => Number(s.protocol!.opcodes.find((o) => o.name === name)!.value);
 
 /** Asserts `fn` throws a CompoundError of `kind` exactly when `expected`, else that it does not throw. */
@@ -89,7 +99,8 @@ function subReply(g: Gen, payload: Uint8Array, error = 0, len?: number, unique =
 /** A compound reply around raw sub-replies, the count (where there is one) set to `count`. */
 function compoundReply(r: Rev, subs: Uint8Array[], count: number): Uint8Array {
   const co = r.g.zeroFuseCompoundOut();
-  if (r.c.countFields.reply !== null) co[r.c.countFields.reply] = count;
+  const countOut = memberWithRole(r.c.framing.reply, "count");
+  if (countOut !== null) co[countOut] = count;
   return r.g.encodeReply(HEADER.unique, { compound_out: co, replies: concat(subs) }, { opcode: r.g.COMPOUND_OPCODE, minor: r.schema.source.minorVersion });
 }
 
@@ -222,13 +233,14 @@ describe("CompoundBuilder: result_size and the sub-header rules", () => {
     await each(t, ({ c, g, schema }) => {
       const b = openGetattr(g);
       const out = structSize(schema, "fuse_open_out") + structSize(schema, "fuse_attr_out");
-      const expected = out + (c.resultSize.includesOutHeaders ? 2 * 16 : 0);
+      const expected = out + (c.resultSize?.includesOutHeaders ? 2 * 16 : 0);
       assert.equal(b.resultSize, expected);
       assert.equal(expected, 120); // docs/compound-revisions.md, "Sizes"
       const bytes = b.encode(HEADER);
       const d = g.decodeCompoundRequest(bytes);
-      assert.equal(d.compound_in[c.resultSize.field], expected);
-      assert.equal(bytes.length, 40 + structSize(schema, "fuse_compound_in") + 48 + 56);
+      const resultSizeIn = memberWithRole(c.framing.request, "result-size");
+      if (resultSizeIn !== null) assert.equal(d.compound_in[resultSizeIn], expected);
+      assert.equal(bytes.length, 40 + structSize(schema, "fuse_compound_in") + 2 * prefixSize(c, schema) + 48 + 56);
       assert.deepEqual(
         b.ops.map((o: any) => [o.opcode, o.outSize]),
         [
@@ -250,13 +262,13 @@ describe("CompoundBuilder: result_size and the sub-header rules", () => {
   });
 
   test("sub-headers are filled by the rules; the outer header by outerNodeid", async (t) => {
-    await each(t, ({ c, g }) => {
+    await each(t, ({ c, g, schema }) => {
       const b = openGetattr(g).lookup(1n, "name-with-odd-length");
       const d = g.decodeCompoundRequest(b.encode(HEADER));
       assert.equal(d.header.nodeid, BigInt(c.outerNodeid));
       assert.equal(d.header.unique, HEADER.unique);
       assert.equal(d.header.opcode, g.COMPOUND_OPCODE);
-      assert.equal(d.count, c.hasCount ? 3 : null);
+      assert.equal(d.count, memberWithRole(c.framing.request, "count") !== null ? 3 : null);
       d.requests.forEach((q: any, i: number) => {
         const want =
           c.subHeader.unique === "op-index" ? BigInt(i) : c.subHeader.unique === "zero" ? 0n : HEADER.unique + 2n * BigInt(i + 1);
@@ -272,7 +284,14 @@ describe("CompoundBuilder: result_size and the sub-header rules", () => {
         [5n, 5n, 1n],
       );
       // Packed back to back where alignment is 1: the third sub-request starts right after the second.
-      assert.deepEqual(d.offsets, [0, 48, 48 + 56].map((x) => Math.ceil(x / c.alignment.subRequests) * c.alignment.subRequests));
+      const pre = prefixSize(c, schema);
+      let at = 0;
+      const want = [48, 56, 0].map((len) => {
+        const start = at;
+        at = Math.ceil((at + pre + len) / c.alignment.subRequests) * c.alignment.subRequests;
+        return start;
+      });
+      assert.deepEqual(d.offsets, want);
       assert.deepEqual(
         b.ops.map((o: any) => o.unique),
         d.requests.map((q: any) => q.header.unique),
@@ -292,7 +311,7 @@ describe("CompoundBuilder: result_size and the sub-header rules", () => {
 
 describe("encode/decode round trips", () => {
   test("every sub-request of a decoded compound re-encodes to its own bytes", async (t) => {
-    await each(t, ({ g }) => {
+    await each(t, ({ c, g, schema }) => {
       const b = openGetattr(g)
         .lookup(1n, "hello")
         .create(1n, { ...g.zeroFuseCreateIn(), mode: 0o644 }, "new")
@@ -301,7 +320,7 @@ describe("encode/decode round trips", () => {
       const bytes = b.encode(HEADER);
       const d = g.decodeCompoundRequest(bytes);
       d.requests.forEach((q: any, i: number) => {
-        const start = 40 + g.FuseCompoundInCodec.size + d.offsets[i];
+        const start = 40 + g.FuseCompoundInCodec.size + d.offsets[i] + prefixSize(c, schema);
         assert.deepEqual(g.encodeRequest(q), bytes.subarray(start, start + q.header.len));
       });
       assert.equal(d.requests[3].name, "new");
@@ -313,10 +332,12 @@ describe("encode/decode round trips", () => {
       const b = openGetattr(g).unlink(1n, "gone");
       b.encode(HEADER);
       const attr = { ...g.zeroFuseAttrOut(), attr_valid: 3n };
+      // Each sub-reply echoes its sub-request's unique (where the revision checks it, it must).
+      const u = b.ops.map((o: any) => o.unique);
       const bytes = g.encodeCompoundReply(HEADER.unique, [
-        { opcode: 14, reply: { open_out: { ...g.zeroFuseOpenOut(), fh: 9n } } },
-        { opcode: 3, reply: { attr_out: attr } },
-        { opcode: 10, reply: {} },
+        { opcode: 14, reply: { open_out: { ...g.zeroFuseOpenOut(), fh: 9n } }, unique: u[0] },
+        { opcode: 3, reply: { attr_out: attr }, unique: u[1] },
+        { opcode: 10, reply: {}, unique: u[2] },
       ]);
       const p = g.parseCompoundReply(bytes, { ops: b.ops });
       assert.equal(p.error, 0);
@@ -339,8 +360,8 @@ describe("encode/decode round trips", () => {
       b.encode(HEADER);
       const opcode = b.ops[0].opcode;
       const bytes = g.encodeCompoundReply(HEADER.unique, [
-        { opcode, reply: { getxattr_out: { ...g.zeroFuseGetxattrOut(), size: 4 } } },
-        { opcode, reply: { data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) } },
+        { opcode, reply: { getxattr_out: { ...g.zeroFuseGetxattrOut(), size: 4 } }, unique: b.ops[0].unique },
+        { opcode, reply: { data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) }, unique: b.ops[1].unique },
       ]);
       const p = g.parseCompoundReply(bytes, { ops: b.ops });
       // An xattr value is not page-backed, so outPages does not apply to it.
@@ -404,12 +425,13 @@ describe("parseCompoundReply: the kernel's checks of each revision", () => {
     await each(t, (r) => {
       const rc = r.c.replyChecks;
       const both = [open(r.g), attr(r.g)];
-      if (!r.c.hasCount) {
+      if (memberWithRole(r.c.framing.reply, "count") === null) {
         // until-end: a third sub-reply is beyond the ops; within a larger capacity it is the kernel defect, beyond it the bound.
         // (errors are header-only, so three sub-replies still fit the budget of two ops)
         const three = compoundReply(r, [open(r.g), subReply(r.g, new Uint8Array(0), -2), subReply(r.g, new Uint8Array(0), -2)], 0);
         const ops = [14, 3];
-        expectRefusal(rc.opsBound === "capacity", "capacity", () => r.g.parseCompoundReply(three, { ops }), "beyond the capacity");
+        if (rc.opsBound === "capacity") expectRefusal(true, "capacity", () => r.g.parseCompoundReply(three, { ops }), "beyond the capacity");
+        else expectRefusal(true, "extra-reply", () => r.g.parseCompoundReply(three, { ops }), "beyond the kernel's ops");
         expectRefusal(true, "extra-reply", () => r.g.parseCompoundReply(three, { ops, capacity: 3 }), "beyond the ops");
         return;
       }
@@ -470,13 +492,15 @@ describe("the server side", () => {
       const bytes = openGetattr(g).encode(HEADER);
       const d = g.decodeCompoundRequest(bytes);
       // Re-encode with a count one short (where counted), or with 8 stray bytes after the sub-requests.
-      const area = d.requests.map((q: any) => g.encodeRequest(q));
-      if (c.countFields.request !== null) {
-        const ci = { ...d.compound_in, [c.countFields.request]: 1 };
+      const prefixes = d.prefixes.map((p: any) => (p === null ? new Uint8Array(0) : encodeStruct(g, c.framing.subRequestPrefix!.struct, p)));
+      const area = d.requests.flatMap((q: any, i: number) => [prefixes[i], g.encodeRequest(q)]);
+      const countIn = memberWithRole(c.framing.request, "count");
+      if (countIn !== null) {
+        const ci = { ...d.compound_in, [countIn]: 1 };
         const msg = g.encodeRequest({ op: c.opcode, opcode: g.COMPOUND_OPCODE, header: d.header, compound_in: ci, requests: concat(area) });
         expectRefusal(true, "trailing", () => g.decodeCompoundRequest(msg), "count 1 of 2");
         if (c.maxOps !== null) {
-          const many = g.encodeRequest({ op: c.opcode, opcode: g.COMPOUND_OPCODE, header: d.header, compound_in: { ...ci, [c.countFields.request]: c.maxOps + 1 }, requests: concat(area) });
+          const many = g.encodeRequest({ op: c.opcode, opcode: g.COMPOUND_OPCODE, header: d.header, compound_in: { ...ci, [countIn]: c.maxOps + 1 }, requests: concat(area) });
           expectRefusal(true, "too-many-ops", () => g.decodeCompoundRequest(many), "count above maxOps");
         }
       } else {
@@ -490,7 +514,8 @@ describe("the server side", () => {
     await each(t, ({ c, g }) => {
       const bytes = g.encodeCompoundReply(1n, [{ opcode: 3, reply: { error: -2 } }]);
       const d = g.decodeReply(g.COMPOUND_OPCODE, bytes, { minor: 45 });
-      if (c.countFields.reply !== null) assert.equal(d.reply.compound_out[c.countFields.reply], 1);
+      const countOut = memberWithRole(c.framing.reply, "count");
+      if (countOut !== null) assert.equal(d.reply.compound_out[countOut], 1);
       assert.equal(d.reply.replies.length, 16);
     });
   });
@@ -559,8 +584,13 @@ describe("runSeparately: the kernel's fallback", () => {
         await assert.rejects(g.runSeparately(atomic, replyFor(g, null)), (e: any) => e.kind === "fallback-suppressed");
         assert.equal(g.kernelFallsBack([c.fallback.suppressedBy], -5), false);
       }
-      assert.equal(g.kernelFallsBack([], -38), true);
-      assert.equal(g.kernelFallsBack([], "bad-reply"), true);
+      // Any failure, or only the decline errnos whose effect splits (by name: ENOSYS 38, EOPNOTSUPP 95, EIO 5).
+      const splitsOn = (errno: string) =>
+        c.fallback.trigger === "any-failure" || c.decline.some((d) => (d.errno === errno || d.errno === "any") && d.effect !== "caller-fallback");
+      assert.equal(g.kernelFallsBack([], -38), splitsOn("ENOSYS"));
+      assert.equal(g.kernelFallsBack([], -95), splitsOn("EOPNOTSUPP"));
+      assert.equal(g.kernelFallsBack([], -5), splitsOn("EIO"));
+      assert.equal(g.kernelFallsBack([], "bad-reply"), c.fallback.trigger === "any-failure");
       assert.equal(g.kernelFallsBack([], 0), false);
     });
   });

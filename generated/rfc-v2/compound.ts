@@ -11,7 +11,7 @@
  * it throws). Sub-requests and sub-replies go through the message codecs of messages.ts. Every
  * refusal is a `CompoundError`.
  */
-import { deepFreeze, type StructCodec } from "./runtime.js";
+import { deepFreeze } from "./runtime.js";
 import {
   CuseInitInCodec,
   CuseInitOutCodec,
@@ -104,94 +104,36 @@ import {
   type FuseReplyMap,
   type FuseReplyOpcode,
   type FuseRequest,
-  type RequestOf,
 } from "./messages.js";
+import {
+  CompoundBuilderCore,
+  CompoundEngine,
+  type CompoundBuilderOptions,
+  type CompoundHeader,
+  type CompoundOpRef,
+  type CompoundOpSpec,
+  type CompoundRules,
+  type DecodedCompoundBase,
+  type SeparateOptions,
+} from "../_runtime/compound.js";
+
+export {
+  CompoundError,
+  type CompoundBuilderOptions,
+  type CompoundErrorKind,
+  type CompoundHeader,
+  type CompoundOpRef,
+  type CompoundOpSpec,
+  type CompoundPartSpec,
+  type CompoundSequence,
+  type SeparateOptions,
+} from "../_runtime/compound.js";
 
 // ---------------------------------------------------------------------------
 // The revision's semantics, as data
 
 /** The vocabulary of {@link COMPOUND_SEMANTICS} (schema/known-revisions.schema.json#/$defs/compound). */
-export interface CompoundSemantics {
-  readonly opcode: string;
-  readonly hasCount: boolean;
-  readonly countFields: { readonly request: string | null; readonly reply: string | null };
-  readonly opCountFrom: "count-field" | "sub-request-lengths";
-  readonly maxOps: number | null;
-  readonly maxOpsSource: "FUSE_MAX_COMPOUND_OPS" | "caller-capacity";
-  readonly emptyCompound: "kernel-rejects" | "unchecked";
-  readonly outerNodeid: number;
-  readonly subHeader: { readonly [field: string]: string };
-  readonly subReplyHeader: { readonly [field: string]: string };
-  readonly alignment: { readonly subRequests: number; readonly subReplies: number };
-  readonly subRequestChecks: {
-    readonly validatedBeforeSend: boolean;
-    readonly rejectOpcodeZero: boolean;
-    readonly rejectNestedCompound: boolean;
-    readonly rejectNodeidZero: boolean;
-    readonly rejectInPages: boolean;
-    readonly lengthsMustSumToPayload: boolean;
-  };
-  readonly allowedOpcodes: readonly string[] | null;
-  readonly outPages: "not-copied" | "unchecked";
-  readonly resultSize: {
-    readonly field: string;
-    readonly rule: string;
-    readonly includesOutHeaders: boolean;
-  };
-  readonly replyChecks: {
-    readonly minOpLen: number;
-    readonly opLenInBounds: boolean;
-    readonly countMustMatch: boolean;
-    readonly uniqueMustMatch: boolean;
-    readonly opsParsed: "server-count" | "min-count" | "until-end";
-    readonly opsBound: "none" | "kernel-count" | "capacity";
-    readonly minPayload: number;
-    readonly maxPayload: string;
-    readonly advance: "expected-out-args" | "len";
-    readonly copyWhen: "len-exceeds-header" | "no-error";
-    readonly copySize: string;
-    readonly readsReplyFlags: boolean;
-    readonly badReplyErrno: string;
-  };
-  readonly onOpError: {
-    readonly kernelParse: string;
-    readonly missingReplies: string;
-    readonly serverPolicy: string;
-    readonly fallback: "stop" | "stop-unless-continue-flag" | null;
-  };
-  readonly flags: {
-    readonly field: string;
-    readonly defined: readonly {
-      readonly name: string;
-      readonly value: number;
-      readonly meaning: string;
-      readonly setByKernel: boolean;
-    }[];
-  };
-  readonly fallback: {
-    readonly kernelSplits: boolean;
-    readonly trigger: "any-failure" | null;
-    readonly suppressedBy: string | null;
-    readonly stopUnless: string | null;
-    readonly remembersUnsupported: boolean;
-    readonly negotiatedInInit: boolean;
-    readonly callerFallbackErrno: string | null;
-    readonly callerFallback: string | null;
-  };
-  readonly serverMayDecline: boolean;
-  readonly declineWith: string | null;
-  readonly kernelSequences: readonly CompoundSequence[];
-  readonly relatedSequences: readonly CompoundSequence[];
-  readonly kernelDefects: readonly { readonly id: string; readonly effect: string }[];
-}
-
-/** A compound the kernel (or a related series) builds: its ops in order and the flags it sets. */
-export interface CompoundSequence {
-  readonly ops: readonly string[];
-  readonly flags: readonly string[];
-  readonly caller: string;
-  readonly source: string;
-}
+export type CompoundSemantics = CompoundRules;
 
 /**
  * What the kernel of revision `rfc-v2` does with `FUSE_COMPOUND`: the `compound` entry of its
@@ -200,10 +142,26 @@ export interface CompoundSequence {
  */
 export const COMPOUND_SEMANTICS: CompoundSemantics = deepFreeze({
   opcode: "FUSE_COMPOUND",
-  hasCount: true,
-  countFields: {
-    request: "count",
-    reply: "count",
+  framing: {
+    request: {
+      struct: "fuse_compound_in",
+      members: {
+        count: "count",
+        flags: "flags",
+        result_size: "result-size",
+        reserved: "reserved",
+      },
+    },
+    reply: {
+      struct: "fuse_compound_out",
+      members: {
+        count: "count",
+        flags: "flags",
+        reserved: "reserved",
+      },
+    },
+    subRequestPrefix: null,
+    subReplyPrefix: null,
   },
   opCountFrom: "count-field",
   maxOps: 16,
@@ -241,7 +199,6 @@ export const COMPOUND_SEMANTICS: CompoundSemantics = deepFreeze({
   allowedOpcodes: null,
   outPages: "not-copied",
   resultSize: {
-    field: "result_size",
     rule: "sum-expected-out-args",
     includesOutHeaders: false,
   },
@@ -253,7 +210,7 @@ export const COMPOUND_SEMANTICS: CompoundSemantics = deepFreeze({
     opsParsed: "server-count",
     opsBound: "none",
     minPayload: 16,
-    maxPayload: "result-size-plus-out-headers",
+    maxPayload: "expected-out-args-plus-out-headers",
     advance: "expected-out-args",
     copyWhen: "len-exceeds-header",
     copySize: "expected-out-args",
@@ -267,8 +224,18 @@ export const COMPOUND_SEMANTICS: CompoundSemantics = deepFreeze({
     fallback: null,
   },
   flags: {
-    field: "flags",
     defined: [],
+  },
+  opFlags: {
+    defined: [],
+  },
+  dependencies: {
+    model: "none",
+    noDependency: null,
+    flag: null,
+    threads: [],
+    producerFailed: null,
+    invalidReference: null,
   },
   fallback: {
     kernelSplits: false,
@@ -280,8 +247,12 @@ export const COMPOUND_SEMANTICS: CompoundSemantics = deepFreeze({
     callerFallbackErrno: "ENOSYS",
     callerFallback: "plain-open",
   },
-  serverMayDecline: true,
-  declineWith: "ENOSYS",
+  decline: [
+    {
+      errno: "ENOSYS",
+      effect: "caller-fallback",
+    },
+  ],
   kernelSequences: [
     {
       ops: ["FUSE_OPEN", "FUSE_GETATTR"],
@@ -376,166 +347,6 @@ export type CompoundOpcode =
   | 52
   | 53
   | 4096;
-
-const IN_HEADER_SIZE = 40;
-const OUT_HEADER_SIZE = 16;
-const DEFAULT_MINOR = 45;
-const RULES = COMPOUND_SEMANTICS;
-/** Opcodes whose request carries a raw payload (page-backed input in the kernel). */
-const IN_PAGES: ReadonlySet<number> = new Set<number>([16, 21, 39, 41]);
-/** Opcodes that get no reply. */
-const NO_REPLY: ReadonlySet<number> = new Set<number>([2, 36, 41, 42]);
-/** The C name of every opcode of this revision's protocol table. */
-const OPCODE_NAMES: ReadonlyMap<number, string> = new Map<number, string>([
-  [1, "FUSE_LOOKUP"],
-  [2, "FUSE_FORGET"],
-  [3, "FUSE_GETATTR"],
-  [4, "FUSE_SETATTR"],
-  [5, "FUSE_READLINK"],
-  [6, "FUSE_SYMLINK"],
-  [8, "FUSE_MKNOD"],
-  [9, "FUSE_MKDIR"],
-  [10, "FUSE_UNLINK"],
-  [11, "FUSE_RMDIR"],
-  [12, "FUSE_RENAME"],
-  [13, "FUSE_LINK"],
-  [14, "FUSE_OPEN"],
-  [15, "FUSE_READ"],
-  [16, "FUSE_WRITE"],
-  [17, "FUSE_STATFS"],
-  [18, "FUSE_RELEASE"],
-  [20, "FUSE_FSYNC"],
-  [21, "FUSE_SETXATTR"],
-  [22, "FUSE_GETXATTR"],
-  [23, "FUSE_LISTXATTR"],
-  [24, "FUSE_REMOVEXATTR"],
-  [25, "FUSE_FLUSH"],
-  [26, "FUSE_INIT"],
-  [27, "FUSE_OPENDIR"],
-  [28, "FUSE_READDIR"],
-  [29, "FUSE_RELEASEDIR"],
-  [30, "FUSE_FSYNCDIR"],
-  [31, "FUSE_GETLK"],
-  [32, "FUSE_SETLK"],
-  [33, "FUSE_SETLKW"],
-  [34, "FUSE_ACCESS"],
-  [35, "FUSE_CREATE"],
-  [36, "FUSE_INTERRUPT"],
-  [37, "FUSE_BMAP"],
-  [38, "FUSE_DESTROY"],
-  [39, "FUSE_IOCTL"],
-  [40, "FUSE_POLL"],
-  [41, "FUSE_NOTIFY_REPLY"],
-  [42, "FUSE_BATCH_FORGET"],
-  [43, "FUSE_FALLOCATE"],
-  [44, "FUSE_READDIRPLUS"],
-  [45, "FUSE_RENAME2"],
-  [46, "FUSE_LSEEK"],
-  [47, "FUSE_COPY_FILE_RANGE"],
-  [48, "FUSE_SETUPMAPPING"],
-  [49, "FUSE_REMOVEMAPPING"],
-  [50, "FUSE_SYNCFS"],
-  [51, "FUSE_TMPFILE"],
-  [52, "FUSE_STATX"],
-  [53, "FUSE_COPY_FILE_RANGE_64"],
-  [101, "FUSE_COMPOUND"],
-  [4096, "CUSE_INIT"],
-]);
-
-// ---------------------------------------------------------------------------
-// Errors
-
-/**
- * Why a compound was refused:
- * - builder (the kernel's limits and pre-send checks, only where this revision has them):
- *   `empty`, `too-many-ops`, `not-allowed` (not in `allowedOpcodes`), `opcode-zero`,
- *   `nested-compound`, `nodeid-zero`, `in-pages` (request with a page payload),
- *   `reply-budget` (result_size plus one fuse_out_header per op exceeds `maxPages` pages),
- *   `flag` (not a flag of this revision), `value` (a bad argument);
- * - reply walk (the kernel's reply checks): `min-payload`, `max-payload`, `op-len` (a
- *   sub-reply shorter than `minOpLen` or cut short), `op-bounds` (len reaches past the reply),
- *   `op-data` (the expected out args reach past the reply), `count` (count mismatch where the
- *   revision requires a match), `ops-bound` (the server's count exceeds the ops and the kernel
- *   would index past its per-op arrays), `capacity` (more sub-replies than the capacity),
- *   `extra-reply` (a sub-reply beyond the ops, within the capacity), `unique`;
- * - server side: `not-compound`, `trailing` (bytes after the sub-requests);
- * - fallback: `no-fallback` (this revision's kernel never splits a compound),
- *   `fallback-suppressed` (a flag forbids splitting).
- */
-export type CompoundErrorKind =
-  | "empty"
-  | "too-many-ops"
-  | "not-allowed"
-  | "opcode-zero"
-  | "nested-compound"
-  | "nodeid-zero"
-  | "in-pages"
-  | "reply-budget"
-  | "flag"
-  | "value"
-  | "min-payload"
-  | "max-payload"
-  | "op-len"
-  | "op-bounds"
-  | "op-data"
-  | "count"
-  | "ops-bound"
-  | "capacity"
-  | "extra-reply"
-  | "unique"
-  | "not-compound"
-  | "trailing"
-  | "no-fallback"
-  | "fallback-suppressed";
-
-/** A compound this revision's kernel would refuse (or could not handle); `kind` says why. */
-export class CompoundError extends Error {
-  readonly kind: CompoundErrorKind;
-  /** The op (sub-request or sub-reply index) concerned, or null for the compound as a whole. */
-  readonly index: number | null;
-  /** Byte offset in the sub-request/sub-reply area (after the compound's two headers), or null. */
-  readonly offset: number | null;
-
-  constructor(
-    kind: CompoundErrorKind,
-    message: string,
-    index: number | null = null,
-    offset: number | null = null,
-  ) {
-    super(`${COMPOUND_REVISION} compound: ${message}`);
-    this.name = "CompoundError";
-    this.kind = kind;
-    this.index = index;
-    this.offset = offset;
-  }
-}
-
-// ---------------------------------------------------------------------------
-// The ops that may appear in a compound
-
-/** One part of a sub-request, for converters (e.g. the CLI's JSON input). */
-export type CompoundPartSpec =
-  | {
-      readonly kind: "struct" | "array";
-      readonly field: string;
-      readonly codec: StructCodec<unknown>;
-    }
-  | { readonly kind: "name" | "data"; readonly field: string };
-
-/** An op of {@link CompoundBuilder}: its request parts and what its reply looks like. */
-export interface CompoundOpSpec {
-  readonly op: string;
-  readonly opcode: number;
-  /** The builder method. */
-  readonly method: string;
-  readonly parts: readonly CompoundPartSpec[];
-  /** The reply ends in a variable-size part (`data`; `xattr`: data, or the size struct for 0): the op takes `outSize`. */
-  readonly variable: "data" | "xattr" | null;
-  /** The variable part goes to pages in the kernel (`COMPOUND_SEMANTICS.outPages` applies to it). */
-  readonly outPages: boolean;
-  /** A zero reply with `n` bytes in the variable part: its encoded size is the op's expected out-arg size. */
-  readonly zeroReply: (n: number) => object;
-}
 
 /** Every op that may appear in a compound of this revision, by opcode. */
 export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number, CompoundOpSpec>([
@@ -1115,6 +926,81 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
   ],
 ]);
 
+const ENGINE = new CompoundEngine({
+  revision: COMPOUND_REVISION,
+  rules: COMPOUND_SEMANTICS,
+  opcode: COMPOUND_OPCODE,
+  defaultMinor: 45,
+  inHeader: FuseInHeaderCodec,
+  outHeader: FuseOutHeaderCodec,
+  compoundIn: { codec: FuseCompoundInCodec, field: "compound_in", dataField: "requests" },
+  compoundOut: { codec: FuseCompoundOutCodec, field: "compound_out", dataField: "replies" },
+  subRequestPrefix: null,
+  subReplyPrefix: null,
+  ops: COMPOUND_OPS,
+  inPages: new Set<number>([16, 21, 39, 41]),
+  noReply: new Set<number>([2, 36, 41, 42]),
+  opcodeNames: new Map<number, string>([
+    [1, "FUSE_LOOKUP"],
+    [2, "FUSE_FORGET"],
+    [3, "FUSE_GETATTR"],
+    [4, "FUSE_SETATTR"],
+    [5, "FUSE_READLINK"],
+    [6, "FUSE_SYMLINK"],
+    [8, "FUSE_MKNOD"],
+    [9, "FUSE_MKDIR"],
+    [10, "FUSE_UNLINK"],
+    [11, "FUSE_RMDIR"],
+    [12, "FUSE_RENAME"],
+    [13, "FUSE_LINK"],
+    [14, "FUSE_OPEN"],
+    [15, "FUSE_READ"],
+    [16, "FUSE_WRITE"],
+    [17, "FUSE_STATFS"],
+    [18, "FUSE_RELEASE"],
+    [20, "FUSE_FSYNC"],
+    [21, "FUSE_SETXATTR"],
+    [22, "FUSE_GETXATTR"],
+    [23, "FUSE_LISTXATTR"],
+    [24, "FUSE_REMOVEXATTR"],
+    [25, "FUSE_FLUSH"],
+    [26, "FUSE_INIT"],
+    [27, "FUSE_OPENDIR"],
+    [28, "FUSE_READDIR"],
+    [29, "FUSE_RELEASEDIR"],
+    [30, "FUSE_FSYNCDIR"],
+    [31, "FUSE_GETLK"],
+    [32, "FUSE_SETLK"],
+    [33, "FUSE_SETLKW"],
+    [34, "FUSE_ACCESS"],
+    [35, "FUSE_CREATE"],
+    [36, "FUSE_INTERRUPT"],
+    [37, "FUSE_BMAP"],
+    [38, "FUSE_DESTROY"],
+    [39, "FUSE_IOCTL"],
+    [40, "FUSE_POLL"],
+    [41, "FUSE_NOTIFY_REPLY"],
+    [42, "FUSE_BATCH_FORGET"],
+    [43, "FUSE_FALLOCATE"],
+    [44, "FUSE_READDIRPLUS"],
+    [45, "FUSE_RENAME2"],
+    [46, "FUSE_LSEEK"],
+    [47, "FUSE_COPY_FILE_RANGE"],
+    [48, "FUSE_SETUPMAPPING"],
+    [49, "FUSE_REMOVEMAPPING"],
+    [50, "FUSE_SYNCFS"],
+    [51, "FUSE_TMPFILE"],
+    [52, "FUSE_STATX"],
+    [53, "FUSE_COPY_FILE_RANGE_64"],
+    [101, "FUSE_COMPOUND"],
+    [4096, "CUSE_INIT"],
+  ]),
+  messages: { encodeRequest, decodeRequest, encodeReply, decodeReply } as never,
+});
+
+// ---------------------------------------------------------------------------
+// Client side: building a compound request
+
 /** One sub-request as an object (what `CompoundBuilder.add` takes), discriminated on `op`. */
 export type CompoundSubRequest =
   | { op: "FUSE_LOOKUP"; nodeid: bigint; name: string }
@@ -1181,158 +1067,20 @@ export type CompoundSubRequest =
   | { op: "CUSE_INIT"; nodeid: bigint; cuse_init_in: CuseInitIn; outSize: number };
 
 /**
- * One op of a compound as the reply side needs it: its opcode, the expected size of its out
- * arguments (`outSize`) and, once encoded, the unique its sub-request carried.
- */
-export interface CompoundOpRef<O extends number = number> {
-  readonly opcode: O;
-  readonly outSize: number;
-  readonly nodeid?: bigint | undefined;
-  readonly unique?: bigint | undefined;
-  /** Added with `addRaw`: its out args are returned as raw bytes. */
-  readonly raw?: boolean | undefined;
-  /**
-   * The `outSize` a variable-size reply was asked for (the builder's argument); for an xattr
-   * reply, 0 means the size struct. Without it, the form is told by the sub-reply's length.
-   */
-  readonly requested?: number | undefined;
-}
-
-/** The expected out-arg bytes of an op of the table at these options. */
-function expectedOutSize(spec: CompoundOpSpec, n: number, o: FuseMessageOptions): number {
-  const bytes = encodeReply(0n, spec.zeroReply(n) as never, {
-    ...o,
-    opcode: spec.opcode as FuseReplyOpcode,
-  });
-  return bytes.length - OUT_HEADER_SIZE;
-}
-
-function messageOptions(opts: Partial<FuseMessageOptions>): FuseMessageOptions {
-  return { ...opts, minor: opts.minor ?? DEFAULT_MINOR };
-}
-
-function alignUp(n: number, to: number): number {
-  return Math.ceil(n / to) * to;
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let len = 0;
-  for (const c of chunks) len += c.length;
-  const out = new Uint8Array(len);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-function flagBits(names: readonly string[]): number {
-  let bits = 0;
-  for (const name of names) {
-    const f = RULES.flags.defined.find((d) => d.name === name);
-    if (!f) {
-      const known = RULES.flags.defined.map((d) => d.name).join(", ") || "none";
-      throw new CompoundError(
-        "flag",
-        `${JSON.stringify(name)} is not a compound flag of this revision (flags: ${known})`,
-      );
-    }
-    bits |= f.value;
-  }
-  return bits;
-}
-
-/** The names of the defined flags set in `bits`. */
-function flagNamesOf(bits: number): CompoundFlagName[] {
-  return RULES.flags.defined
-    .filter((d) => (bits & d.value) !== 0)
-    .map((d) => d.name as CompoundFlagName);
-}
-
-function setField(obj: object, field: string, value: number): void {
-  (obj as Record<string, unknown>)[field] = value;
-}
-
-function getField(obj: object, field: string): number {
-  const v = (obj as Record<string, unknown>)[field];
-  return typeof v === "bigint" ? Number(v) : typeof v === "number" ? v : 0;
-}
-
-// ---------------------------------------------------------------------------
-// Client side: building a compound request
-
-/** The compound's own fuse_in_header values; `nodeid`, `opcode`, `len`, `total_extlen` are set by the rules. */
-export interface CompoundHeader {
-  readonly unique: bigint;
-  readonly uid: number;
-  readonly gid: number;
-  readonly pid: number;
-}
-
-/** Options of {@link CompoundBuilder}: what sizes depend on, and the limits of the connection. */
-export interface CompoundBuilderOptions extends Partial<FuseMessageOptions> {
-  /** The connection's max_pages: the reply budget (result_size plus one fuse_out_header per op) must fit. Default 32. */
-  readonly maxPages?: number | undefined;
-  /** Page size, bytes. Default 4096. */
-  readonly pageSize?: number | undefined;
-  /** The caller's capacity (most ops this compound may hold), on top of the revision's `maxOps`. Default: none. */
-  readonly capacity?: number | undefined;
-  /**
-   * The unique of sub-request `index` where the revision gives sub-requests fresh uniques
-   * from the connection's counter. Default: the compound's unique + 2 * (index + 1).
-   */
-  readonly nextUnique?: ((index: number, compound: bigint) => bigint) | undefined;
-}
-
-interface Entry {
-  readonly opcode: number;
-  readonly nodeid: bigint;
-  /** The request object for encodeRequest (without header), or raw bytes after the header. */
-  readonly body: { readonly op: string; readonly [part: string]: unknown } | Uint8Array;
-  readonly outSize: number;
-  readonly raw: boolean;
-  /** The outSize argument of an op with a variable-size reply, else null. */
-  readonly requested: number | null;
-}
-
-/**
- * Builds one compound request the way this revision's kernel does: sub-requests filled by
- * `COMPOUND_SEMANTICS.subHeader`, `compound_in` with the flags, the result size and (where the
- * revision has one) the count. The type parameter records the ops added, so
- * `parseCompoundReply(bytes, { ops: builder.ops })` types each result by its opcode.
+ * Builds one compound request the way this revision's kernel does: the rules of
+ * `COMPOUND_SEMANTICS` fill the sub-request headers, no prefix before the sub-requests and `compound_in`. The type
+ * parameter records the ops added, so `parseCompoundReply(bytes, { ops: builder.ops })` types
+ * each result by its opcode.
  *
  * @example
  *   const b = new CompoundBuilder().open(5n, { flags: 0, open_flags: 0 }).getattr(5n, zeroFuseGetattrIn());
  *   const bytes = b.encode({ unique: 42n, uid: 1000, gid: 1000, pid: 7 });
  */
-export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
-  readonly #opts: FuseMessageOptions;
-  readonly #maxPages: number;
-  readonly #pageSize: number;
-  readonly #capacity: number | null;
-  readonly #nextUnique: (index: number, compound: bigint) => bigint;
-  readonly #entries: Entry[] = [];
-  #flags = 0;
-  #uniques: bigint[] | null = null;
-
-  constructor(opts: CompoundBuilderOptions = {}) {
-    const { maxPages, pageSize, capacity, nextUnique, ...message } = opts;
-    this.#opts = messageOptions(message);
-    this.#maxPages = maxPages ?? 32;
-    this.#pageSize = pageSize ?? 4096;
-    this.#capacity = capacity ?? null;
-    this.#nextUnique = nextUnique ?? ((index, compound) => compound + 2n * BigInt(index + 1));
-    if (!Number.isInteger(this.#maxPages) || this.#maxPages < 1)
-      throw new CompoundError(
-        "value",
-        `maxPages must be a positive integer, got ${String(maxPages)}`,
-      );
-    if (!Number.isInteger(this.#pageSize) || this.#pageSize < 1)
-      throw new CompoundError(
-        "value",
-        `pageSize must be a positive integer, got ${String(pageSize)}`,
-      );
+export class CompoundBuilder<
+  Ops extends readonly CompoundOpRef[] = [],
+> extends CompoundBuilderCore {
+  constructor(opts: CompoundBuilderOptions & Partial<FuseMessageOptions> = {}) {
+    super(ENGINE, opts);
   }
 
   /**
@@ -1341,7 +1089,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   lookup(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<1>]> {
-    return this.add({ op: "FUSE_LOOKUP", nodeid, name }) as never;
+    this.addOp({ op: "FUSE_LOOKUP", nodeid, name });
+    return this as never;
   }
 
   /**
@@ -1350,7 +1099,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   getattr(nodeid: bigint, getattr_in: FuseGetattrIn): CompoundBuilder<[...Ops, CompoundOpRef<3>]> {
-    return this.add({ op: "FUSE_GETATTR", nodeid, getattr_in }) as never;
+    this.addOp({ op: "FUSE_GETATTR", nodeid, getattr_in });
+    return this as never;
   }
 
   /**
@@ -1359,19 +1109,21 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setattr(nodeid: bigint, setattr_in: FuseSetattrIn): CompoundBuilder<[...Ops, CompoundOpRef<4>]> {
-    return this.add({ op: "FUSE_SETATTR", nodeid, setattr_in }) as never;
+    this.addOp({ op: "FUSE_SETATTR", nodeid, setattr_in });
+    return this as never;
   }
 
   /**
    * Adds a `FUSE_READLINK` (5) sub-request for `nodeid`.
    *
    * `outSize`: bytes the variable part of the reply may take (the out argument's expected size,
-   * counted in `result_size`).
+   * counted in the result size).
    *
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   readlink(nodeid: bigint, outSize: number): CompoundBuilder<[...Ops, CompoundOpRef<5>]> {
-    return this.add({ op: "FUSE_READLINK", nodeid, outSize }) as never;
+    this.addOp({ op: "FUSE_READLINK", nodeid, outSize });
+    return this as never;
   }
 
   /**
@@ -1384,7 +1136,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     name: string,
     target: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<6>]> {
-    return this.add({ op: "FUSE_SYMLINK", nodeid, name, target }) as never;
+    this.addOp({ op: "FUSE_SYMLINK", nodeid, name, target });
+    return this as never;
   }
 
   /**
@@ -1397,7 +1150,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     mknod_in: FuseMknodIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<8>]> {
-    return this.add({ op: "FUSE_MKNOD", nodeid, mknod_in, name }) as never;
+    this.addOp({ op: "FUSE_MKNOD", nodeid, mknod_in, name });
+    return this as never;
   }
 
   /**
@@ -1410,7 +1164,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     mkdir_in: FuseMkdirIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<9>]> {
-    return this.add({ op: "FUSE_MKDIR", nodeid, mkdir_in, name }) as never;
+    this.addOp({ op: "FUSE_MKDIR", nodeid, mkdir_in, name });
+    return this as never;
   }
 
   /**
@@ -1419,7 +1174,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   unlink(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<10>]> {
-    return this.add({ op: "FUSE_UNLINK", nodeid, name }) as never;
+    this.addOp({ op: "FUSE_UNLINK", nodeid, name });
+    return this as never;
   }
 
   /**
@@ -1428,7 +1184,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   rmdir(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<11>]> {
-    return this.add({ op: "FUSE_RMDIR", nodeid, name }) as never;
+    this.addOp({ op: "FUSE_RMDIR", nodeid, name });
+    return this as never;
   }
 
   /**
@@ -1442,7 +1199,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     oldname: string,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<12>]> {
-    return this.add({ op: "FUSE_RENAME", nodeid, rename_in, oldname, newname }) as never;
+    this.addOp({ op: "FUSE_RENAME", nodeid, rename_in, oldname, newname });
+    return this as never;
   }
 
   /**
@@ -1455,7 +1213,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     link_in: FuseLinkIn,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<13>]> {
-    return this.add({ op: "FUSE_LINK", nodeid, link_in, newname }) as never;
+    this.addOp({ op: "FUSE_LINK", nodeid, link_in, newname });
+    return this as never;
   }
 
   /**
@@ -1464,14 +1223,15 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   open(nodeid: bigint, open_in: FuseOpenIn): CompoundBuilder<[...Ops, CompoundOpRef<14>]> {
-    return this.add({ op: "FUSE_OPEN", nodeid, open_in }) as never;
+    this.addOp({ op: "FUSE_OPEN", nodeid, open_in });
+    return this as never;
   }
 
   /**
    * Adds a `FUSE_READ` (15) sub-request for `nodeid`.
    *
    * `outSize`: bytes the variable part of the reply may take (the out argument's expected size,
-   * counted in `result_size`).
+   * counted in the result size).
    *
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
@@ -1480,7 +1240,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<15>]> {
-    return this.add({ op: "FUSE_READ", nodeid, read_in, outSize }) as never;
+    this.addOp({ op: "FUSE_READ", nodeid, read_in, outSize });
+    return this as never;
   }
 
   /**
@@ -1489,7 +1250,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   statfs(nodeid: bigint): CompoundBuilder<[...Ops, CompoundOpRef<17>]> {
-    return this.add({ op: "FUSE_STATFS", nodeid }) as never;
+    this.addOp({ op: "FUSE_STATFS", nodeid });
+    return this as never;
   }
 
   /**
@@ -1498,7 +1260,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   release(nodeid: bigint, release_in: FuseReleaseIn): CompoundBuilder<[...Ops, CompoundOpRef<18>]> {
-    return this.add({ op: "FUSE_RELEASE", nodeid, release_in }) as never;
+    this.addOp({ op: "FUSE_RELEASE", nodeid, release_in });
+    return this as never;
   }
 
   /**
@@ -1507,15 +1270,16 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   fsync(nodeid: bigint, fsync_in: FuseFsyncIn): CompoundBuilder<[...Ops, CompoundOpRef<20>]> {
-    return this.add({ op: "FUSE_FSYNC", nodeid, fsync_in }) as never;
+    this.addOp({ op: "FUSE_FSYNC", nodeid, fsync_in });
+    return this as never;
   }
 
   /**
    * Adds a `FUSE_GETXATTR` (22) sub-request for `nodeid`.
    *
    * `outSize`: bytes the variable part of the reply may take (the out argument's expected size,
-   * counted in `result_size`); 0 expects `fuse_getxattr_out` (the answer to a request with size
-   * 0).
+   * counted in the result size); 0 expects `fuse_getxattr_out` (the answer to a request with
+   * size 0).
    *
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
@@ -1525,15 +1289,16 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     name: string,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<22>]> {
-    return this.add({ op: "FUSE_GETXATTR", nodeid, getxattr_in, name, outSize }) as never;
+    this.addOp({ op: "FUSE_GETXATTR", nodeid, getxattr_in, name, outSize });
+    return this as never;
   }
 
   /**
    * Adds a `FUSE_LISTXATTR` (23) sub-request for `nodeid`.
    *
    * `outSize`: bytes the variable part of the reply may take (the out argument's expected size,
-   * counted in `result_size`); 0 expects `fuse_getxattr_out` (the answer to a request with size
-   * 0).
+   * counted in the result size); 0 expects `fuse_getxattr_out` (the answer to a request with
+   * size 0).
    *
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
@@ -1542,7 +1307,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     getxattr_in: FuseGetxattrIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<23>]> {
-    return this.add({ op: "FUSE_LISTXATTR", nodeid, getxattr_in, outSize }) as never;
+    this.addOp({ op: "FUSE_LISTXATTR", nodeid, getxattr_in, outSize });
+    return this as never;
   }
 
   /**
@@ -1551,7 +1317,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   removexattr(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<24>]> {
-    return this.add({ op: "FUSE_REMOVEXATTR", nodeid, name }) as never;
+    this.addOp({ op: "FUSE_REMOVEXATTR", nodeid, name });
+    return this as never;
   }
 
   /**
@@ -1560,7 +1327,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   flush(nodeid: bigint, flush_in: FuseFlushIn): CompoundBuilder<[...Ops, CompoundOpRef<25>]> {
-    return this.add({ op: "FUSE_FLUSH", nodeid, flush_in }) as never;
+    this.addOp({ op: "FUSE_FLUSH", nodeid, flush_in });
+    return this as never;
   }
 
   /**
@@ -1569,7 +1337,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   init(nodeid: bigint, init_in: FuseInitIn): CompoundBuilder<[...Ops, CompoundOpRef<26>]> {
-    return this.add({ op: "FUSE_INIT", nodeid, init_in }) as never;
+    this.addOp({ op: "FUSE_INIT", nodeid, init_in });
+    return this as never;
   }
 
   /**
@@ -1578,14 +1347,15 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   opendir(nodeid: bigint, open_in: FuseOpenIn): CompoundBuilder<[...Ops, CompoundOpRef<27>]> {
-    return this.add({ op: "FUSE_OPENDIR", nodeid, open_in }) as never;
+    this.addOp({ op: "FUSE_OPENDIR", nodeid, open_in });
+    return this as never;
   }
 
   /**
    * Adds a `FUSE_READDIR` (28) sub-request for `nodeid`.
    *
    * `outSize`: bytes the variable part of the reply may take (the out argument's expected size,
-   * counted in `result_size`).
+   * counted in the result size).
    *
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
@@ -1594,7 +1364,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<28>]> {
-    return this.add({ op: "FUSE_READDIR", nodeid, read_in, outSize }) as never;
+    this.addOp({ op: "FUSE_READDIR", nodeid, read_in, outSize });
+    return this as never;
   }
 
   /**
@@ -1606,7 +1377,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     nodeid: bigint,
     release_in: FuseReleaseIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<29>]> {
-    return this.add({ op: "FUSE_RELEASEDIR", nodeid, release_in }) as never;
+    this.addOp({ op: "FUSE_RELEASEDIR", nodeid, release_in });
+    return this as never;
   }
 
   /**
@@ -1615,7 +1387,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   fsyncdir(nodeid: bigint, fsync_in: FuseFsyncIn): CompoundBuilder<[...Ops, CompoundOpRef<30>]> {
-    return this.add({ op: "FUSE_FSYNCDIR", nodeid, fsync_in }) as never;
+    this.addOp({ op: "FUSE_FSYNCDIR", nodeid, fsync_in });
+    return this as never;
   }
 
   /**
@@ -1624,7 +1397,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   getlk(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<31>]> {
-    return this.add({ op: "FUSE_GETLK", nodeid, lk_in }) as never;
+    this.addOp({ op: "FUSE_GETLK", nodeid, lk_in });
+    return this as never;
   }
 
   /**
@@ -1633,7 +1407,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setlk(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<32>]> {
-    return this.add({ op: "FUSE_SETLK", nodeid, lk_in }) as never;
+    this.addOp({ op: "FUSE_SETLK", nodeid, lk_in });
+    return this as never;
   }
 
   /**
@@ -1642,7 +1417,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setlkw(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<33>]> {
-    return this.add({ op: "FUSE_SETLKW", nodeid, lk_in }) as never;
+    this.addOp({ op: "FUSE_SETLKW", nodeid, lk_in });
+    return this as never;
   }
 
   /**
@@ -1651,7 +1427,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   access(nodeid: bigint, access_in: FuseAccessIn): CompoundBuilder<[...Ops, CompoundOpRef<34>]> {
-    return this.add({ op: "FUSE_ACCESS", nodeid, access_in }) as never;
+    this.addOp({ op: "FUSE_ACCESS", nodeid, access_in });
+    return this as never;
   }
 
   /**
@@ -1664,7 +1441,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     create_in: FuseCreateIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<35>]> {
-    return this.add({ op: "FUSE_CREATE", nodeid, create_in, name }) as never;
+    this.addOp({ op: "FUSE_CREATE", nodeid, create_in, name });
+    return this as never;
   }
 
   /**
@@ -1673,7 +1451,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   bmap(nodeid: bigint, bmap_in: FuseBmapIn): CompoundBuilder<[...Ops, CompoundOpRef<37>]> {
-    return this.add({ op: "FUSE_BMAP", nodeid, bmap_in }) as never;
+    this.addOp({ op: "FUSE_BMAP", nodeid, bmap_in });
+    return this as never;
   }
 
   /**
@@ -1682,7 +1461,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   destroy(nodeid: bigint): CompoundBuilder<[...Ops, CompoundOpRef<38>]> {
-    return this.add({ op: "FUSE_DESTROY", nodeid }) as never;
+    this.addOp({ op: "FUSE_DESTROY", nodeid });
+    return this as never;
   }
 
   /**
@@ -1691,7 +1471,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   poll(nodeid: bigint, poll_in: FusePollIn): CompoundBuilder<[...Ops, CompoundOpRef<40>]> {
-    return this.add({ op: "FUSE_POLL", nodeid, poll_in }) as never;
+    this.addOp({ op: "FUSE_POLL", nodeid, poll_in });
+    return this as never;
   }
 
   /**
@@ -1703,14 +1484,15 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     nodeid: bigint,
     fallocate_in: FuseFallocateIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<43>]> {
-    return this.add({ op: "FUSE_FALLOCATE", nodeid, fallocate_in }) as never;
+    this.addOp({ op: "FUSE_FALLOCATE", nodeid, fallocate_in });
+    return this as never;
   }
 
   /**
    * Adds a `FUSE_READDIRPLUS` (44) sub-request for `nodeid`.
    *
    * `outSize`: bytes the variable part of the reply may take (the out argument's expected size,
-   * counted in `result_size`).
+   * counted in the result size).
    *
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
@@ -1719,7 +1501,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<44>]> {
-    return this.add({ op: "FUSE_READDIRPLUS", nodeid, read_in, outSize }) as never;
+    this.addOp({ op: "FUSE_READDIRPLUS", nodeid, read_in, outSize });
+    return this as never;
   }
 
   /**
@@ -1733,7 +1516,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     oldname: string,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<45>]> {
-    return this.add({ op: "FUSE_RENAME2", nodeid, rename2_in, oldname, newname }) as never;
+    this.addOp({ op: "FUSE_RENAME2", nodeid, rename2_in, oldname, newname });
+    return this as never;
   }
 
   /**
@@ -1742,7 +1526,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   lseek(nodeid: bigint, lseek_in: FuseLseekIn): CompoundBuilder<[...Ops, CompoundOpRef<46>]> {
-    return this.add({ op: "FUSE_LSEEK", nodeid, lseek_in }) as never;
+    this.addOp({ op: "FUSE_LSEEK", nodeid, lseek_in });
+    return this as never;
   }
 
   /**
@@ -1754,7 +1539,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     nodeid: bigint,
     copy_file_range_in: FuseCopyFileRangeIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<47>]> {
-    return this.add({ op: "FUSE_COPY_FILE_RANGE", nodeid, copy_file_range_in }) as never;
+    this.addOp({ op: "FUSE_COPY_FILE_RANGE", nodeid, copy_file_range_in });
+    return this as never;
   }
 
   /**
@@ -1766,7 +1552,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     nodeid: bigint,
     setupmapping_in: FuseSetupmappingIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<48>]> {
-    return this.add({ op: "FUSE_SETUPMAPPING", nodeid, setupmapping_in }) as never;
+    this.addOp({ op: "FUSE_SETUPMAPPING", nodeid, setupmapping_in });
+    return this as never;
   }
 
   /**
@@ -1779,7 +1566,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     removemapping_in: FuseRemovemappingIn,
     entries: FuseRemovemappingOne[],
   ): CompoundBuilder<[...Ops, CompoundOpRef<49>]> {
-    return this.add({ op: "FUSE_REMOVEMAPPING", nodeid, removemapping_in, entries }) as never;
+    this.addOp({ op: "FUSE_REMOVEMAPPING", nodeid, removemapping_in, entries });
+    return this as never;
   }
 
   /**
@@ -1788,7 +1576,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   syncfs(nodeid: bigint, syncfs_in: FuseSyncfsIn): CompoundBuilder<[...Ops, CompoundOpRef<50>]> {
-    return this.add({ op: "FUSE_SYNCFS", nodeid, syncfs_in }) as never;
+    this.addOp({ op: "FUSE_SYNCFS", nodeid, syncfs_in });
+    return this as never;
   }
 
   /**
@@ -1801,7 +1590,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     create_in: FuseCreateIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<51>]> {
-    return this.add({ op: "FUSE_TMPFILE", nodeid, create_in, name }) as never;
+    this.addOp({ op: "FUSE_TMPFILE", nodeid, create_in, name });
+    return this as never;
   }
 
   /**
@@ -1810,7 +1600,8 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   statx(nodeid: bigint, statx_in: FuseStatxIn): CompoundBuilder<[...Ops, CompoundOpRef<52>]> {
-    return this.add({ op: "FUSE_STATX", nodeid, statx_in }) as never;
+    this.addOp({ op: "FUSE_STATX", nodeid, statx_in });
+    return this as never;
   }
 
   /**
@@ -1822,14 +1613,15 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     nodeid: bigint,
     copy_file_range_in: FuseCopyFileRangeIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<53>]> {
-    return this.add({ op: "FUSE_COPY_FILE_RANGE_64", nodeid, copy_file_range_in }) as never;
+    this.addOp({ op: "FUSE_COPY_FILE_RANGE_64", nodeid, copy_file_range_in });
+    return this as never;
   }
 
   /**
    * Adds a `CUSE_INIT` (4096) sub-request for `nodeid`.
    *
    * `outSize`: bytes the variable part of the reply may take (the out argument's expected size,
-   * counted in `result_size`).
+   * counted in the result size).
    *
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
@@ -1838,45 +1630,18 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     cuse_init_in: CuseInitIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<4096>]> {
-    return this.add({ op: "CUSE_INIT", nodeid, cuse_init_in, outSize }) as never;
+    this.addOp({ op: "CUSE_INIT", nodeid, cuse_init_in, outSize });
+    return this as never;
   }
 
   /**
-   * Adds a sub-request given as an object (`{ op: "FUSE_OPEN", nodeid, open_in }`), as the
-   * typed methods do.
+   * Adds a sub-request given as an object (`{ op: "FUSE_OPEN", nodeid, open_in }`),
+   * as the typed methods do.
    *
    * @throws {CompoundError} when this revision refuses the op.
    */
   add(sub: CompoundSubRequest): CompoundBuilder<[...Ops, CompoundOpRef<CompoundOpcode>]> {
-    const spec = [...COMPOUND_OPS.values()].find((s) => s.op === sub.op);
-    if (!spec)
-      throw new CompoundError(
-        "not-allowed",
-        `${String(sub.op)} may not appear in a compound of this revision`,
-        this.#entries.length,
-      );
-    const { nodeid, ...rest } = sub as CompoundSubRequest & { outSize?: number };
-    const n = spec.variable !== null ? (rest as { outSize?: unknown }).outSize : 0;
-    if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
-      throw new CompoundError(
-        "value",
-        `${spec.op} needs outSize, a non-negative integer (bytes its reply may take)`,
-        this.#entries.length,
-      );
-    }
-    const body: Record<string, unknown> & { op: string } = { ...rest, op: spec.op };
-    delete body["outSize"];
-    this.#push(
-      {
-        opcode: spec.opcode,
-        nodeid,
-        body,
-        outSize: expectedOutSize(spec, n, this.#opts),
-        raw: false,
-        requested: spec.variable !== null ? n : null,
-      },
-      spec.op,
-    );
+    this.addOp(sub);
     return this as never;
   }
 
@@ -1893,14 +1658,7 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
     body: Uint8Array,
     outSize = 0,
   ): CompoundBuilder<[...Ops, CompoundOpRef<number>]> {
-    if (!Number.isInteger(opcode) || opcode < 0 || opcode > 0xffffffff)
-      throw new CompoundError("value", `opcode must be a 32-bit unsigned integer, got ${opcode}`);
-    if (!Number.isInteger(outSize) || outSize < 0)
-      throw new CompoundError("value", `outSize must be a non-negative integer, got ${outSize}`);
-    this.#push(
-      { opcode, nodeid, body, outSize, raw: true, requested: null },
-      OPCODE_NAMES.get(opcode) ?? null,
-    );
+    this.addRawOp(opcode, nodeid, body, outSize, undefined);
     return this as never;
   }
 
@@ -1910,200 +1668,14 @@ export class CompoundBuilder<Ops extends readonly CompoundOpRef[] = []> {
    * @throws {CompoundError} kind `flag` for a name that is not a flag of this revision.
    */
   flags(...names: CompoundFlagName[]): this {
-    this.#flags = flagBits(names);
+    this.setFlags(names);
     return this;
   }
 
-  /** The ops added so far, in order: opcode, expected out-arg size, nodeid, and the unique once encoded. */
+  /** The ops added so far, in order: opcode, expected out-arg size, nodeid, dependency, and the unique once encoded. */
   get ops(): Ops {
-    return this.#entries.map((e, i) => ({
-      opcode: e.opcode,
-      outSize: e.outSize,
-      nodeid: e.nodeid,
-      ...(e.raw ? { raw: true } : {}),
-      ...(e.requested !== null ? { requested: e.requested } : {}),
-      ...(this.#uniques ? { unique: this.#uniques[i] } : {}),
-    })) as unknown as Ops;
+    return this.opRefs() as unknown as Ops;
   }
-
-  /** Number of ops added. */
-  get length(): number {
-    return this.#entries.length;
-  }
-
-  /** `compound_in.result_size` as the kernel computes it (`COMPOUND_SEMANTICS.resultSize`). */
-  get resultSize(): number {
-    let sum = 0;
-    for (const e of this.#entries) sum += e.outSize;
-    return sum + (RULES.resultSize.includesOutHeaders ? this.#entries.length * OUT_HEADER_SIZE : 0);
-  }
-
-  /** Most sub-reply bytes the kernel accepts: the expected out args plus one fuse_out_header per op. */
-  get replyBudget(): number {
-    let sum = 0;
-    for (const e of this.#entries) sum += e.outSize;
-    return sum + this.#entries.length * OUT_HEADER_SIZE;
-  }
-
-  #push(entry: Entry, name: string | null): void {
-    const index = this.#entries.length;
-    const what = name ?? `opcode ${entry.opcode}`;
-    if (
-      typeof entry.nodeid !== "bigint" ||
-      entry.nodeid < 0n ||
-      entry.nodeid > 0xffffffffffffffffn
-    ) {
-      throw new CompoundError("value", `${what}: nodeid must be a 64-bit unsigned bigint`, index);
-    }
-    if (RULES.maxOps !== null && index + 1 > RULES.maxOps) {
-      throw new CompoundError(
-        "too-many-ops",
-        `at most ${RULES.maxOps} ops per compound (${RULES.maxOpsSource}); ${what} would be op ${index + 1}`,
-        index,
-      );
-    }
-    if (this.#capacity !== null && index + 1 > this.#capacity) {
-      throw new CompoundError(
-        "too-many-ops",
-        `the compound's capacity is ${this.#capacity} ops; ${what} would be op ${index + 1}`,
-        index,
-      );
-    }
-    if (RULES.allowedOpcodes !== null && (name === null || !RULES.allowedOpcodes.includes(name))) {
-      throw new CompoundError(
-        "not-allowed",
-        `${what} is not one of the opcodes allowed in a compound (${RULES.allowedOpcodes.join(", ")})`,
-        index,
-      );
-    }
-    const checks = RULES.subRequestChecks;
-    if (checks.rejectOpcodeZero && entry.opcode === 0)
-      throw new CompoundError(
-        "opcode-zero",
-        "the kernel refuses a sub-request with opcode 0",
-        index,
-      );
-    if (checks.rejectNestedCompound && entry.opcode === COMPOUND_OPCODE)
-      throw new CompoundError(
-        "nested-compound",
-        "the kernel refuses a compound inside a compound",
-        index,
-      );
-    if (checks.rejectNodeidZero && entry.nodeid === 0n)
-      throw new CompoundError(
-        "nodeid-zero",
-        `${what}: the kernel refuses a sub-request with nodeid 0`,
-        index,
-      );
-    if (checks.rejectInPages && IN_PAGES.has(entry.opcode))
-      throw new CompoundError(
-        "in-pages",
-        `${what} carries a page payload, which the kernel refuses in a compound`,
-        index,
-      );
-    this.#entries.push(entry);
-    this.#uniques = null;
-  }
-
-  /**
-   * The whole compound request: fuse_in_header (opcode 101, nodeid
-   * `COMPOUND_SEMANTICS.outerNodeid`, `header`'s unique and credentials), `compound_in`, then
-   * the sub-requests, each encoded by `encodeRequest` with its fuse_in_header filled by the
-   * revision's `subHeader` rules and padded to `alignment.subRequests`.
-   *
-   * @throws {CompoundError} kind `empty` (where the kernel refuses an empty compound) or
-   *   `reply-budget`; `FuseMessageError` for a part `encodeRequest` cannot write.
-   */
-  encode(header: CompoundHeader): Uint8Array {
-    const n = this.#entries.length;
-    if (n === 0 && RULES.emptyCompound === "kernel-rejects")
-      throw new CompoundError("empty", "the kernel refuses a compound without ops");
-    const budget = this.replyBudget;
-    const limit = this.#maxPages * this.#pageSize;
-    if (budget > limit) {
-      throw new CompoundError(
-        "reply-budget",
-        `the reply may take ${budget} bytes (result size plus ${n} headers), more than max_pages ${this.#maxPages} x ${this.#pageSize} = ${limit}`,
-      );
-    }
-    const uniques: bigint[] = [];
-    const chunks: Uint8Array[] = [];
-    let at = 0;
-    this.#entries.forEach((e, i) => {
-      const sub = FuseInHeaderCodec.zero() as unknown as Record<string, unknown>;
-      for (const [field, rule] of Object.entries(RULES.subHeader)) {
-        sub[field] = subHeaderValue(field, rule, e, i, header, this.#nextUnique);
-      }
-      uniques.push(sub["unique"] as bigint);
-      const bytes =
-        e.body instanceof Uint8Array
-          ? encodeRequest(
-              { op: "unknown", opcode: e.opcode, header: sub as never, body: e.body },
-              this.#opts,
-            )
-          : encodeRequest(
-              { ...e.body, opcode: e.opcode, header: sub } as unknown as FuseRequest,
-              this.#opts,
-            );
-      const padded = alignUp(at + bytes.length, RULES.alignment.subRequests) - at;
-      chunks.push(bytes);
-      if (padded > bytes.length) chunks.push(new Uint8Array(padded - bytes.length));
-      at += padded;
-    });
-    const compoundIn = FuseCompoundInCodec.zero();
-    setField(compoundIn, RULES.flags.field, this.#flags);
-    setField(compoundIn, RULES.resultSize.field, this.resultSize);
-    if (RULES.countFields.request !== null) setField(compoundIn, RULES.countFields.request, n);
-    const outer = FuseInHeaderCodec.zero();
-    const request = {
-      op: "FUSE_COMPOUND",
-      opcode: COMPOUND_OPCODE,
-      header: {
-        ...outer,
-        unique: header.unique,
-        uid: header.uid,
-        gid: header.gid,
-        pid: header.pid,
-        nodeid: BigInt(RULES.outerNodeid),
-      },
-      compound_in: compoundIn,
-      requests: concat(chunks),
-    };
-    const out = encodeRequest(request as RequestOf<"FUSE_COMPOUND">, this.#opts);
-    this.#uniques = uniques;
-    return out;
-  }
-}
-
-function subHeaderValue(
-  field: string,
-  rule: string,
-  e: Entry,
-  index: number,
-  header: CompoundHeader,
-  nextUnique: (index: number, compound: bigint) => bigint,
-): number | bigint {
-  switch (rule) {
-    case "per-op":
-      if (field === "opcode") return e.opcode;
-      if (field === "nodeid") return e.nodeid;
-      break;
-    case "header-plus-args":
-      return 0; // encodeRequest writes len
-    case "zero":
-      return field === "unique" || field === "nodeid" ? 0n : 0;
-    case "copy-parent":
-      if (field === "uid" || field === "gid" || field === "pid") return header[field];
-      break;
-    case "fresh-unique":
-      return nextUnique(index, header.unique);
-    case "op-index":
-      return BigInt(index);
-  }
-  throw new CompoundError(
-    "value",
-    `no way to fill fuse_in_header.${field} by the rule ${JSON.stringify(rule)}`,
-  );
 }
 
 // ---------------------------------------------------------------------------
@@ -2177,206 +1749,12 @@ export function parseCompoundReply<const Ops extends readonly (CompoundOpcode | 
   opts: ParseCompoundReplyOptions<Ops>,
 ): CompoundReply<Ops> {
   const { ops, capacity, ...message } = opts;
-  const o = messageOptions(message);
-  const refs = ops.map((r, i) => opRef(r, i, o));
-  const decoded = decodeReply(COMPOUND_OPCODE, bytes, o);
-  if ("error" in decoded.reply) {
-    return {
-      header: decoded.header,
-      error: decoded.reply.error,
-      compound: null,
-      results: null,
-      trailing: 0,
-    };
-  }
-  const compound = decoded.reply.compound_out;
-  const payload = decoded.reply.replies;
-  const checks = RULES.replyChecks;
-  const n = refs.length;
-  const end = payload.length;
-  if (end < checks.minPayload)
-    throw new CompoundError(
-      "min-payload",
-      `${end} bytes of sub-replies, fewer than ${checks.minPayload}`,
-    );
-  let budget = 0;
-  for (const r of refs) budget += r.outSize + OUT_HEADER_SIZE;
-  if (end > budget)
-    throw new CompoundError(
-      "max-payload",
-      `${end} bytes of sub-replies, more than the ${budget} the kernel allows (result size plus ${n} headers)`,
-    );
-  const serverCount =
-    RULES.countFields.reply !== null ? getField(compound, RULES.countFields.reply) : null;
-  if (checks.countMustMatch && serverCount !== null && serverCount !== n) {
-    throw new CompoundError("count", `the reply counts ${serverCount} ops, the compound has ${n}`);
-  }
-  // How many sub-replies the kernel walks; null: until the data ends.
-  const parsed: number | null =
-    checks.opsParsed === "server-count"
-      ? (serverCount ?? 0)
-      : checks.opsParsed === "min-count"
-        ? Math.min(n, serverCount ?? 0)
-        : null;
-  const walk = parsed !== null && checks.opsBound === "kernel-count" ? Math.min(parsed, n) : parsed;
-  if (walk !== null && walk > n && checks.opsBound === "none") {
-    throw new CompoundError(
-      "ops-bound",
-      `the reply counts ${walk} ops but the compound has ${n}: the kernel would index past its per-op arrays`,
-    );
-  }
-  const cap = capacity ?? n;
-  const results: CompoundOpResult[] = [];
-  let at = 0;
-  for (let i = 0; walk === null ? at < end : i < walk; i++) {
-    if (checks.opsBound === "capacity" && i >= cap)
-      throw new CompoundError(
-        "capacity",
-        `sub-reply ${i + 1} is beyond the capacity of ${cap} ops`,
-        i,
-        at,
-      );
-    if (i >= n)
-      throw new CompoundError(
-        "extra-reply",
-        `sub-reply ${i + 1} has no op (the compound has ${n}); the kernel would copy it through a missing argument`,
-        i,
-        at,
-      );
-    const ref = refs[i]!;
-    if (end - at < checks.minOpLen)
-      throw new CompoundError(
-        "op-len",
-        `sub-reply ${i} at offset ${at} needs ${checks.minOpLen} bytes, ${end - at} left`,
-        i,
-        at,
-      );
-    const h = FuseOutHeaderCodec.decode(payload, at, o);
-    if (h.len < checks.minOpLen)
-      throw new CompoundError(
-        "op-len",
-        `sub-reply ${i} at offset ${at} has len ${h.len}, below ${checks.minOpLen}`,
-        i,
-        at,
-      );
-    if (checks.opLenInBounds && at + h.len > end) {
-      throw new CompoundError(
-        "op-bounds",
-        `sub-reply ${i} at offset ${at} has len ${h.len}, past the ${end} bytes of sub-replies`,
-        i,
-        at,
-      );
-    }
-    if (checks.uniqueMustMatch && ref.unique !== undefined && h.unique !== ref.unique) {
-      throw new CompoundError(
-        "unique",
-        `sub-reply ${i} has unique ${h.unique}, its sub-request ${ref.unique}`,
-        i,
-        at,
-      );
-    }
-    const copy = checks.copyWhen === "no-error" ? h.error === 0 : h.len > checks.minOpLen;
-    const spec = ref.raw ? undefined : COMPOUND_OPS.get(ref.opcode);
-    let reply: unknown = null;
-    if (copy && !(spec?.outPages && RULES.outPages === "not-copied")) {
-      const start = at + OUT_HEADER_SIZE;
-      const size = spec?.variable
-        ? Math.min(ref.outSize, Math.max(0, h.len - OUT_HEADER_SIZE))
-        : ref.outSize;
-      if (start + size > end) {
-        throw new CompoundError(
-          "op-data",
-          `sub-reply ${i}: the kernel copies ${size} bytes of out args at offset ${start}, past the ${end} bytes of sub-replies`,
-          i,
-          at,
-        );
-      }
-      reply = decodeOpReply(
-        ref.opcode,
-        payload.subarray(start, start + size),
-        h.unique,
-        spec,
-        ref.requested,
-        o,
-      );
-    }
-    results.push({
-      index: i,
-      opcode: ref.opcode,
-      error: h.error,
-      reply: reply as never,
-      len: h.len,
-      unique: h.unique,
-      missing: false,
-    });
-    const step =
-      checks.advance === "len"
-        ? h.len
-        : checks.minOpLen + (h.len > checks.minOpLen ? ref.outSize : 0);
-    at = alignUp(at + step, RULES.alignment.subReplies);
-  }
-  for (let i = results.length; i < n; i++) {
-    results.push({
-      index: i,
-      opcode: refs[i]!.opcode,
-      error: 0,
-      reply: null,
-      len: null,
-      unique: null,
-      missing: true,
-    });
-  }
-  return {
-    header: decoded.header,
-    error: 0,
-    compound,
-    results: results as unknown as CompoundOpResults<Ops>,
-    trailing: Math.max(0, end - at),
-  };
-}
-
-function opRef(
-  r: CompoundOpcode | CompoundOpRef,
-  index: number,
-  o: FuseMessageOptions,
-): CompoundOpRef {
-  if (typeof r === "object") return r;
-  const spec = COMPOUND_OPS.get(r);
-  if (!spec)
-    throw new CompoundError(
-      "value",
-      `op ${index}: opcode ${String(r)} has no entry here; give { opcode, outSize }`,
-      index,
-    );
-  if (spec.variable !== null)
-    throw new CompoundError(
-      "value",
-      `op ${index}: ${spec.op} has a variable-size reply; give { opcode, outSize }`,
-      index,
-    );
-  return { opcode: r, outSize: expectedOutSize(spec, 0, o) };
-}
-
-/** Decodes copied out args with the message codecs (a synthetic success reply around them). */
-function decodeOpReply(
-  opcode: number,
-  args: Uint8Array,
-  unique: bigint,
-  spec: CompoundOpSpec | undefined,
-  requested: number | undefined,
-  o: FuseMessageOptions,
-): unknown {
-  if (NO_REPLY.has(opcode) || !spec) return args;
-  const msg = new Uint8Array(OUT_HEADER_SIZE + args.length);
-  FuseOutHeaderCodec.encode({ len: msg.length, error: 0, unique }, msg, 0, o);
-  msg.set(args, OUT_HEADER_SIZE);
-  const xattr =
-    spec.variable === "xattr" && requested !== undefined
-      ? requested === 0
-        ? "size"
-        : "data"
-      : undefined;
-  return decodeReply(opcode as FuseReplyOpcode, msg, { ...o, ...(xattr ? { xattr } : {}) }).reply;
+  return ENGINE.parseReply(
+    bytes,
+    ops,
+    capacity,
+    ENGINE.messageOptions(message),
+  ) as unknown as CompoundReply<Ops>;
 }
 
 // ---------------------------------------------------------------------------
@@ -2390,92 +1768,34 @@ export interface DecodedCompound {
   readonly flags: CompoundFlagName[];
   /** Flag bits this revision does not define. */
   readonly unknownFlags: number;
-  /** The count field's value where the revision has one, else null. */
+  /** The count member's value where the revision has one, else null. */
   readonly count: number | null;
   /** The sub-requests, each decoded by `decodeRequest`. */
   readonly requests: FuseRequest[];
-  /** Where each sub-request starts in the sub-request area. */
+  /** Each sub-request's `prefix` (this revision has none: null). */
+  readonly prefixes: null[];
+  /** Per sub-request, the op it depends on as sent (it may name itself or a later op: {@link runCompound} fails those), or null. */
+  readonly dependsOn: (number | null)[];
+  /** Where each sub-request (its prefix, if any) starts in the sub-request area. */
   readonly offsets: number[];
 }
 
 /**
  * Decodes a compound request: `decodeRequest` for the compound, then its sub-requests found as
- * this revision says (`opCountFrom`: the count field, or walking the lengths to the end), each
- * decoded by `decodeRequest`. The sub-requests must fill the area exactly.
+ * this revision says (`opCountFrom`: the count member, or walking the lengths to the end), each
+ * after its prefix and decoded by `decodeRequest`. Accepts exactly what this revision's kernel
+ * sends: the sub-requests fill the area, reserved members are 0, and the kernel's limits and
+ * pre-send checks hold (a nested compound where the kernel refuses one, ...).
  *
  * @throws {CompoundError} kinds `not-compound`, `too-many-ops`, `op-len`, `op-bounds`,
- *   `trailing`; `FuseMessageError` for a malformed message or sub-request.
+ *   `trailing`, `reserved`, `empty`, and the pre-send kinds; `FuseMessageError` for a malformed
+ *   message or sub-request.
  */
 export function decodeCompoundRequest(
   bytes: Uint8Array,
   opts: Partial<FuseMessageOptions> = {},
 ): DecodedCompound {
-  const o = messageOptions(opts);
-  const req = decodeRequest(bytes, o);
-  if (req.op !== "FUSE_COMPOUND")
-    throw new CompoundError(
-      "not-compound",
-      `opcode ${req.opcode} is not ${RULES.opcode} (${COMPOUND_OPCODE})`,
-    );
-  const compoundIn = req.compound_in;
-  const area = req.requests;
-  const count =
-    RULES.countFields.request !== null ? getField(compoundIn, RULES.countFields.request) : null;
-  const walk = RULES.opCountFrom === "count-field" ? (count ?? 0) : null;
-  if (walk !== null && RULES.maxOps !== null && walk > RULES.maxOps)
-    throw new CompoundError(
-      "too-many-ops",
-      `the compound counts ${walk} ops, more than ${RULES.maxOps}`,
-    );
-  const requests: FuseRequest[] = [];
-  const offsets: number[] = [];
-  let at = 0;
-  for (let i = 0; walk === null ? at < area.length : i < walk; i++) {
-    if (area.length - at < IN_HEADER_SIZE)
-      throw new CompoundError(
-        "op-len",
-        `sub-request ${i} at offset ${at} needs ${IN_HEADER_SIZE} bytes, ${area.length - at} left`,
-        i,
-        at,
-      );
-    const h = FuseInHeaderCodec.decode(area, at, o);
-    if (h.len < IN_HEADER_SIZE)
-      throw new CompoundError(
-        "op-len",
-        `sub-request ${i} at offset ${at} has len ${h.len}, below ${IN_HEADER_SIZE}`,
-        i,
-        at,
-      );
-    if (at + h.len > area.length)
-      throw new CompoundError(
-        "op-bounds",
-        `sub-request ${i} at offset ${at} has len ${h.len}, past the ${area.length} bytes of sub-requests`,
-        i,
-        at,
-      );
-    requests.push(decodeRequest(area.subarray(at, at + h.len), o));
-    offsets.push(at);
-    at = alignUp(at + h.len, RULES.alignment.subRequests);
-  }
-  if (at < area.length)
-    throw new CompoundError(
-      "trailing",
-      `${area.length - at} bytes after the ${requests.length} sub-requests`,
-      null,
-      at,
-    );
-  const bits = getField(compoundIn, RULES.flags.field);
-  let known = 0;
-  for (const d of RULES.flags.defined) known |= d.value;
-  return {
-    header: req.header,
-    compound_in: compoundIn,
-    flags: flagNamesOf(bits),
-    unknownFlags: (bits & ~known) >>> 0,
-    count,
-    requests,
-    offsets,
-  };
+  return ENGINE.decodeRequest(bytes, ENGINE.messageOptions(opts)) as unknown as DecodedCompound;
 }
 
 /** One sub-reply for {@link encodeCompoundReply}: the op's opcode, its reply (or `{ error }`), and the unique to echo. */
@@ -2488,9 +1808,9 @@ export type CompoundReplyEntry = {
 }[FuseReplyOpcode];
 
 /**
- * Encodes a compound reply: fuse_out_header, `compound_out` (with the count where the revision
- * has one, flags 0), then one sub-reply per entry, each encoded by `encodeReply` and padded to
- * `alignment.subReplies`. A compound that fails as a whole is `encodeErrorReply(unique, -errno)`.
+ * Encodes a compound reply: fuse_out_header, `compound_out` (the count member where the revision
+ * has one, everything else 0), then one sub-reply per entry, each encoded by `encodeReply` and
+ * padded to `alignment.subReplies`. A compound that fails as a whole is `encodeErrorReply(unique, -errno)`.
  *
  * @throws {FuseMessageError} for a sub-reply `encodeReply` cannot write.
  */
@@ -2499,24 +1819,39 @@ export function encodeCompoundReply(
   entries: readonly CompoundReplyEntry[],
   opts: Partial<FuseMessageOptions> = {},
 ): Uint8Array {
-  const o = messageOptions(opts);
-  const chunks: Uint8Array[] = [];
-  let at = 0;
-  for (const e of entries) {
-    const bytes = encodeReply(e.unique ?? 0n, e.reply as never, { ...o, opcode: e.opcode });
-    const padded = alignUp(at + bytes.length, RULES.alignment.subReplies) - at;
-    chunks.push(bytes);
-    if (padded > bytes.length) chunks.push(new Uint8Array(padded - bytes.length));
-    at += padded;
-  }
-  const compoundOut = FuseCompoundOutCodec.zero();
-  if (RULES.countFields.reply !== null)
-    setField(compoundOut, RULES.countFields.reply, entries.length);
-  return encodeReply(
-    unique,
-    { compound_out: compoundOut, replies: concat(chunks) },
-    { ...o, opcode: COMPOUND_OPCODE },
-  );
+  return ENGINE.encodeReply(unique, entries, ENGINE.messageOptions(opts));
+}
+
+/** The outcome of one op in {@link runSeparately} and {@link runCompound}. */
+export type SeparateResult =
+  | {
+      readonly index: number;
+      readonly skipped: false;
+      /** The request as run (a dependent's nodeid threaded from its producer's result). */
+      readonly request: FuseRequest;
+      readonly error: number;
+      /** The decoded reply arguments on success (raw bytes for an opcode without a typed reply), else null. */
+      readonly reply: unknown;
+      /** Not run: the error comes from the dependency rules (an invalid reference, or a failed producer). */
+      readonly byRule: boolean;
+    }
+  | { readonly index: number; readonly skipped: true; readonly request: FuseRequest };
+
+/**
+ * Runs a decoded compound's ops in order through `run`, as a server honouring this revision's
+ * rules must. Every op gets a result.
+ */
+export async function runCompound(
+  compound: DecodedCompound,
+  run: (
+    request: FuseRequest,
+    index: number,
+  ) => Promise<{ readonly error: number; readonly reply: unknown }>,
+): Promise<SeparateResult[]> {
+  return (await ENGINE.runCompound(
+    compound as unknown as DecodedCompoundBase,
+    run as never,
+  )) as unknown as SeparateResult[];
 }
 
 // ---------------------------------------------------------------------------
@@ -2530,11 +1865,7 @@ export function kernelFallsBack(
   flags: readonly CompoundFlagName[],
   outcome: number | "bad-reply",
 ): boolean {
-  const f = RULES.fallback;
-  if (!f.kernelSplits || f.trigger === null) return false;
-  if (f.suppressedBy !== null && (flags as readonly string[]).includes(f.suppressedBy))
-    return false;
-  return outcome === "bad-reply" || outcome < 0;
+  return ENGINE.kernelFallsBack(flags, outcome);
 }
 
 /** One separate request of the fallback. */
@@ -2542,32 +1873,6 @@ export interface SeparateRequest {
   readonly index: number;
   readonly request: FuseRequest;
   readonly bytes: Uint8Array;
-}
-
-/** Options of {@link separateRequests} and {@link runSeparately}. */
-export interface SeparateOptions extends Partial<FuseMessageOptions> {
-  /** The unique of separate request `index`. Default: the compound's unique + 2 * (index + 1). */
-  readonly nextUnique?: ((index: number, compound: bigint) => bigint) | undefined;
-}
-
-function checkSplits(compound: DecodedCompound): void {
-  const f = RULES.fallback;
-  if (!f.kernelSplits) {
-    const caller =
-      f.callerFallback !== null
-        ? ` (callers fall back by themselves: ${f.callerFallback} on ${f.callerFallbackErrno ?? "an error"})`
-        : "";
-    throw new CompoundError(
-      "no-fallback",
-      `this revision's kernel never splits a compound into separate requests${caller}`,
-    );
-  }
-  if (f.suppressedBy !== null && (compound.flags as readonly string[]).includes(f.suppressedBy)) {
-    throw new CompoundError(
-      "fallback-suppressed",
-      `${f.suppressedBy} is set: the kernel does not split this compound`,
-    );
-  }
 }
 
 /**
@@ -2579,82 +1884,30 @@ function checkSplits(compound: DecodedCompound): void {
  */
 export function separateRequests(
   compound: DecodedCompound,
-  opts: SeparateOptions = {},
+  opts: SeparateOptions & Partial<FuseMessageOptions> = {},
 ): SeparateRequest[] {
-  checkSplits(compound);
-  const { nextUnique, ...message } = opts;
-  const o = messageOptions(message);
-  const next = nextUnique ?? ((index: number, u: bigint) => u + 2n * BigInt(index + 1));
-  return compound.requests.map((sub, index) => {
-    const header = {
-      ...sub.header,
-      unique: next(index, compound.header.unique),
-      uid: compound.header.uid,
-      gid: compound.header.gid,
-      pid: compound.header.pid,
-    };
-    const request = { ...sub, header } as FuseRequest;
-    return { index, request, bytes: encodeRequest(request, o) };
-  });
+  return ENGINE.separateRequests(
+    compound as unknown as DecodedCompoundBase,
+    opts,
+  ) as unknown as SeparateRequest[];
 }
-
-/** The outcome of one op in {@link runSeparately}. */
-export type SeparateResult =
-  | {
-      readonly index: number;
-      readonly skipped: false;
-      readonly request: FuseRequest;
-      readonly error: number;
-      /** The decoded reply arguments on success (raw bytes for an opcode without a typed reply), else null. */
-      readonly reply: unknown;
-    }
-  | { readonly index: number; readonly skipped: true; readonly request: FuseRequest };
 
 /**
  * Runs the kernel's fallback: sends the separate requests one after the other through `send`
- * (which returns the reply bytes) and stops after the first failing op unless the revision's
- * `onOpError.fallback` rule lets it go on (`stop-unless-continue-flag` with the flag set).
- * Ops after the stop are `skipped`. Ops that get no reply are not waited for.
+ * (which returns the reply bytes), applying `COMPOUND_SEMANTICS.dependencies` and the stop rule
+ * `onOpError.fallback` after a failing op. Ops after a stop are `skipped`. Ops that get no reply
+ * are not waited for.
  *
  * @throws {CompoundError} as {@link separateRequests}; `FuseMessageError` for a malformed reply.
  */
 export async function runSeparately(
   compound: DecodedCompound,
   send: (request: FuseRequest, bytes: Uint8Array) => Uint8Array | Promise<Uint8Array>,
-  opts: SeparateOptions = {},
+  opts: SeparateOptions & Partial<FuseMessageOptions> = {},
 ): Promise<SeparateResult[]> {
-  const separate = separateRequests(compound, opts);
-  const o = messageOptions(opts);
-  const f = RULES.fallback;
-  const goOn =
-    RULES.onOpError.fallback === "stop-unless-continue-flag" &&
-    f.stopUnless !== null &&
-    (compound.flags as readonly string[]).includes(f.stopUnless);
-  const results: SeparateResult[] = [];
-  let stopped = false;
-  for (const s of separate) {
-    if (stopped) {
-      results.push({ index: s.index, skipped: true, request: s.request });
-      continue;
-    }
-    const answer = await send(s.request, s.bytes);
-    if (NO_REPLY.has(s.request.opcode)) {
-      results.push({ index: s.index, skipped: false, request: s.request, error: 0, reply: null });
-      continue;
-    }
-    let error: number;
-    let reply: unknown = null;
-    if (s.request.op === "unknown" || !COMPOUND_OPS.has(s.request.opcode)) {
-      const h = FuseOutHeaderCodec.decode(answer, 0, o);
-      error = h.error;
-      if (error === 0) reply = answer.subarray(OUT_HEADER_SIZE);
-    } else {
-      const d = decodeReply(s.request.opcode as FuseReplyOpcode, answer, o);
-      error = "error" in d.reply ? d.reply.error : 0;
-      if (error === 0) reply = d.reply;
-    }
-    results.push({ index: s.index, skipped: false, request: s.request, error, reply });
-    if (error !== 0 && !goOn) stopped = true;
-  }
-  return results;
+  return (await ENGINE.runSeparately(
+    compound as unknown as DecodedCompoundBase,
+    send as never,
+    opts,
+  )) as unknown as SeparateResult[];
 }

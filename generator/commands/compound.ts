@@ -24,7 +24,8 @@
  * An op names its opcode (`"FUSE_OPEN"`, `"OPEN"` or the builder method `"open"`) and gives
  * `nodeid` plus its request parts by the protocol table's names: struct parts as objects whose
  * missing members are zero, names as strings, raw data as hex, array parts as lists of objects;
- * `outSize` for ops whose reply has a variable-size part. A raw op gives `opcode` (a number),
+ * `outSize` for ops whose reply has a variable-size part, and `dependsOn` (an earlier op's index) where
+ * the revision's ops may take an earlier op's result. A raw op gives `opcode` (a number),
  * `nodeid`, `body` (hex, the bytes after its fuse_in_header) and optionally `outSize`. Integers
  * are JSON numbers or strings (decimal or 0x hex; 64-bit members should be strings); byte arrays
  * are hex strings.
@@ -58,13 +59,15 @@ interface OpSpec {
 }
 interface Builder {
   add(sub: object): Builder;
-  addRaw(opcode: number, nodeid: bigint, body: Uint8Array, outSize?: number): Builder;
+  addRaw(opcode: number, nodeid: bigint, body: Uint8Array, outSize?: number, dependsOn?: number): Builder;
   flags(...names: string[]): Builder;
   encode(header: { unique: bigint; uid: number; gid: number; pid: number }): Uint8Array;
   readonly ops: unknown[];
 }
 interface CompoundModule {
   CompoundBuilder: new (opts: object) => Builder;
+  COMPOUND_REVISION: string;
+  COMPOUND_SEMANTICS: { dependencies: { model: string } };
   COMPOUND_OPS: ReadonlyMap<number, OpSpec>;
   decodeCompoundRequest(bytes: Uint8Array, opts: object): unknown;
   parseCompoundReply(bytes: Uint8Array, opts: object): unknown;
@@ -179,16 +182,21 @@ function buildFromJson(m: CompoundModule, data: unknown, source: string, minorOv
     const at = `${source}: ops[${i}]`;
     if (!isObject(op)) throw new InputError(`${at}: must be an object`);
     const nodeid = toBigInt(op.nodeid ?? 0, `${at}.nodeid`);
+    // An earlier op whose result this one takes, where the revision's ops may depend on each other.
+    const dependsOn = op.dependsOn === undefined ? undefined : toNumber(op.dependsOn, `${at}.dependsOn`);
+    if (dependsOn !== undefined && m.COMPOUND_SEMANTICS.dependencies.model === "none") {
+      throw new InputError(`${at}.dependsOn: ops of revision ${m.COMPOUND_REVISION} cannot depend on each other`);
+    }
     if (op.op === undefined) {
-      for (const k of Object.keys(op)) if (!["opcode", "nodeid", "body", "outSize"].includes(k)) throw new InputError(`${at}.${k}: unknown key of a raw op`);
-      builder = builder.addRaw(toNumber(op.opcode, `${at}.opcode`), nodeid, fromHex(op.body ?? "", `${at}.body`), toNumber(op.outSize ?? 0, `${at}.outSize`));
+      for (const k of Object.keys(op)) if (!["opcode", "nodeid", "body", "outSize", "dependsOn"].includes(k)) throw new InputError(`${at}.${k}: unknown key of a raw op`);
+      builder = builder.addRaw(toNumber(op.opcode, `${at}.opcode`), nodeid, fromHex(op.body ?? "", `${at}.body`), toNumber(op.outSize ?? 0, `${at}.outSize`), dependsOn);
       return;
     }
     if (typeof op.op !== "string") throw new InputError(`${at}.op: must be an opcode name`);
     const spec = findOp(m, op.op, `${at}.op`);
-    const sub: Record<string, unknown> = { op: spec.op, nodeid };
+    const sub: Record<string, unknown> = { op: spec.op, nodeid, ...(dependsOn !== undefined ? { dependsOn } : {}) };
     for (const k of Object.keys(op)) {
-      if (k !== "op" && k !== "nodeid" && k !== "outSize" && !spec.parts.some((p) => p.field === k)) {
+      if (k !== "op" && k !== "nodeid" && k !== "outSize" && k !== "dependsOn" && !spec.parts.some((p) => p.field === k)) {
         throw new InputError(`${at}.${k}: ${spec.op} has no part ${k} (parts: ${spec.parts.map((p) => p.field).join(", ") || "none"})`);
       }
     }
@@ -274,7 +282,9 @@ ops.json:
   }
 An op is its opcode (C name, name without FUSE_, or builder method), nodeid and request parts
 by the protocol table's names: structs as objects (missing members are 0), names as strings,
-raw data as hex, array parts as lists; outSize for ops with a variable-size reply. A raw op
+raw data as hex, array parts as lists; outSize for ops with a variable-size reply;
+"dependsOn": <index of an earlier op> where the revision's ops may take an earlier op's
+result (v7: { "op": "getattr", "nodeid": 0, "dependsOn": 0 } after a LOOKUP). A raw op
 gives opcode (number), nodeid, body (hex after its fuse_in_header), outSize. Integers are
 numbers or strings (decimal or 0x); 64-bit values should be strings.
 `;

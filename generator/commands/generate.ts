@@ -7,6 +7,7 @@
 import { readdirSync, rmSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { renderRevision, revisionName, writeGenerated } from "../render/index.js";
+import { SHARED_RUNTIME_DIR, renderSharedRuntime, usesSharedRuntime } from "../render/shared-runtime.js";
 import { repoRoot } from "../revisions/registry.js";
 import { loadSchemaFile } from "../schema-file.js";
 import { TOOL_VERSION } from "../version.js";
@@ -29,6 +30,11 @@ export async function generateCommand(schemaPaths: string[], opts: { output?: st
   }
   const names = new Set(rendered.map(([name]) => name));
   if (names.size !== rendered.length) throw new Error("two schemas map to the same revision folder");
+  // The compound engine is shared by every revision folder of the output (see render/shared-runtime.ts).
+  if (rendered.some(([, files]) => usesSharedRuntime(files))) {
+    rendered.push([SHARED_RUNTIME_DIR, await renderSharedRuntime(TOOL_VERSION)]);
+    names.add(SHARED_RUNTIME_DIR);
+  }
   for (const [name, files] of rendered) {
     const changed = await writeGenerated(join(outDir, name), files);
     process.stdout.write(`${changed ? "wrote" : "unchanged"} ${relative(process.cwd(), join(outDir, name))}/ (${files.size} files)\n`);

@@ -34,6 +34,10 @@ const XATTR_SIZE_STRUCT = "fuse_getxattr_out";
 const RESERVED_METHODS = new Set([
   "add",
   "addRaw",
+  "addOp",
+  "addRawOp",
+  "setFlags",
+  "opRefs",
   "flags",
   "encode",
   "ops",
@@ -85,8 +89,18 @@ export interface CompoundModel {
   compoundOut: { codec: string; type: string; field: string; dataField: string };
   semanticsDoc: string;
   semantics: string;
-  resultSizeField: string;
   revisionLiteral: string;
+  /** Import path of the shared compound engine (the `_runtime` folder beside the revision folders). */
+  runtimeImport: string;
+  /** The per-sub-request prefix struct, or null. */
+  requestPrefix: { codec: string; type: string; cName: string } | null;
+  replyPrefix: { codec: string; type: string; cName: string } | null;
+  hasDependencies: boolean;
+  dependencyDoc: string;
+  threadDoc: string;
+  prefixDoc: string;
+  /** Builder calls for the class's @example. */
+  example: string;
   flags: CompoundFlagView[];
   flagNameType: string;
   ops: CompoundOpView[];
@@ -152,12 +166,56 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
   if (compoundOp.reply.kind !== "parts") throw new InputError(`compound: the ${c.opcode} reply must have parts`);
   const req = compoundParts(compoundOp.request, `${c.opcode} request`);
   const rep = compoundParts(compoundOp.reply.parts, `${c.opcode} reply`);
+  for (const [where, part, framing] of [
+    ["request", req.struct, c.framing.request],
+    ["reply", rep.struct, c.framing.reply],
+  ] as const) {
+    if (part.struct !== framing.struct) {
+      throw new InputError(`compound: framing.${where}.struct is ${framing.struct}, but the protocol table's ${c.opcode} ${where} carries ${part.struct}`);
+    }
+  }
   const inView = use(req.struct.struct, "compound request");
   const outView = use(rep.struct.struct, "compound reply");
-  if (c.countFields.request !== null) intMember(req.struct.struct, c.countFields.request, "countFields.request");
-  if (c.countFields.reply !== null) intMember(rep.struct.struct, c.countFields.reply, "countFields.reply");
-  intMember(req.struct.struct, c.flags.field, "flags.field");
-  intMember(req.struct.struct, c.resultSize.field, "resultSize.field");
+  /** Every member of a framing struct has a role, and the roles that hold numbers name integer members. */
+  const framingStruct = (f: { struct: string; members: Record<string, string> }, where: string, withPrefix: boolean) => {
+    const def = defs.get(f.struct);
+    if (!def) throw new InputError(`compound: ${where} names struct ${f.struct}, which is not in the header`);
+    const actual = def.fields.map((x) => x.name).filter((x): x is string => x !== null);
+    const listed = Object.keys(f.members);
+    const missing = actual.filter((m) => !listed.includes(m));
+    const extra = listed.filter((m) => !actual.includes(m));
+    if (missing.length || extra.length) {
+      throw new InputError(
+        `compound: ${where} must give a role to every member of ${f.struct} (${actual.join(", ")})${missing.length ? `; missing ${missing.join(", ")}` : ""}${extra.length ? `; not in the header: ${extra.join(", ")}` : ""}`,
+      );
+    }
+    for (const [m, role] of Object.entries(f.members)) if (role !== "reserved") intMember(f.struct, m, `${where}.members.${m} (${role})`);
+    return withPrefix ? use(f.struct, where) : null;
+  };
+  framingStruct(c.framing.request, "framing.request", false);
+  framingStruct(c.framing.reply, "framing.reply", false);
+  const prefixView = (f: typeof c.framing.subRequestPrefix, where: string) => {
+    const v = f ? framingStruct(f, where, true)! : null;
+    return v ? { codec: v.codecName, type: v.tsName, cName: `struct ${v.cName}` } : null;
+  };
+  const requestPrefix = prefixView(c.framing.subRequestPrefix, "framing.subRequestPrefix");
+  const replyPrefix = prefixView(c.framing.subReplyPrefix, "framing.subReplyPrefix");
+  const dep = c.dependencies;
+  if (dep.noDependency?.constant) {
+    const k = schema.constants.find((x) => x.name === dep.noDependency!.constant);
+    if (!k || k.value === null || Number(k.value) !== dep.noDependency.value) {
+      throw new InputError(`compound: dependencies.noDependency is ${dep.noDependency.value}, but the header's ${dep.noDependency.constant} is ${k ? String(k.value) : "not defined"}`);
+    }
+  }
+  for (const t of dep.threads) {
+    for (const p of t.producers) {
+      const op = protocol.opcodes.find((o) => o.name === p);
+      if (!op) continue; // an opcode of the series that this header lacks (as allowedOpcodes)
+      const part = op.reply.kind === "parts" ? op.reply.parts.find((x) => x.field === t.from.part) : undefined;
+      if (!part || part.kind !== "struct") throw new InputError(`compound: dependencies.threads: the ${p} reply has no struct part ${t.from.part}`);
+      intMember(part.struct, t.from.member, `dependencies.threads (${p})`);
+    }
+  }
 
   const known = new Set(protocol.opcodes.map((o) => o.name));
   for (const name of c.allowedOpcodes ?? []) {
@@ -183,7 +241,7 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
     const params: CompoundParamView[] = [{ name: "nodeid", type: "bigint" }];
     const partSpecs: string[] = [];
     for (const p of op.request) {
-      if (!isIdentifier(p.field) || p.field === "nodeid" || p.field === "outSize" || p.field === "op") {
+      if (!isIdentifier(p.field) || p.field === "nodeid" || p.field === "outSize" || p.field === "op" || p.field === "options" || p.field === "dependsOn") {
         throw new InputError(`compound: ${op.name} request part ${p.field} cannot be a parameter name`);
       }
       switch (p.kind) {
@@ -226,7 +284,7 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
       doc: jsdoc(
         `Adds a ${code(op.name)} (${op.value}) sub-request for ${code("nodeid")}.`,
         variable &&
-          `${code("outSize")}: bytes the variable part of the reply may take (the out argument's expected size, counted in ${code(c.resultSize.field)})${op.reply.kind === "xattr" ? `; 0 expects ${code(XATTR_SIZE_STRUCT)} (the answer to a request with size 0)` : ""}.`,
+          `${code("outSize")}: bytes the variable part of the reply may take (the out argument's expected size${c.resultSize ? ", counted in the result size" : ""})${op.reply.kind === "xattr" ? `; 0 expects ${code(XATTR_SIZE_STRUCT)} (the answer to a request with size 0)` : ""}.`,
         `@throws {CompoundError} when this revision refuses the op (see the class).`,
       ),
     });
@@ -260,8 +318,17 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
       `What the kernel of revision ${code(revision)} does with ${code(c.opcode)}: the ${code("compound")} entry of its schema without ${code("sources")} (field meanings: schema/known-revisions.schema.json#/$defs/compound). The engine below reads only this.`,
     ),
     semantics: JSON.stringify(semantics, null, 2),
-    resultSizeField: c.resultSize.field,
     revisionLiteral: JSON.stringify(revision),
+    runtimeImport: SHARED_RUNTIME_IMPORT,
+    requestPrefix,
+    replyPrefix,
+    hasDependencies: dep.model !== "none",
+    dependencyDoc: dependencyDoc(c),
+    threadDoc: dep.threads.length
+      ? dep.threads.map((t) => `${t.from.part}.${t.from.member} of ${t.producers.map(code).join(", ")} becomes its ${code(t.into)}`).join("; ")
+      : "no value is passed",
+    prefixDoc: requestPrefix ? `each sub-request's ${code(requestPrefix.cName)} (${dep.model !== "none" ? "its dependency" : "reserved"})` : "no prefix before the sub-requests",
+    example: exampleCalls(ops, dep.model !== "none"),
     flags,
     flagNameType: flags.length ? flags.map((f) => JSON.stringify(f.name)).join(" | ") : "never",
     ops,
@@ -270,6 +337,30 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
     noReplyOpcodes: noReply.join(", "),
     opcodeNames: protocol.opcodes.map((o) => `[${o.value}, ${JSON.stringify(o.name)}]`).join(", "),
   };
+}
+
+/** Where a generated compound.ts finds the shared engine (written by `generate` as `<out>/_runtime/`). */
+export const SHARED_RUNTIME_IMPORT = "../_runtime/compound.js";
+
+function dependencyDoc(c: CompoundInfo): string {
+  const d = c.dependencies;
+  switch (d.model) {
+    case "none":
+      return "ops of this revision never depend on each other.";
+    case "index":
+      return `${code("dependsOn")} is written to the prefix's dep-index (absent: ${d.noDependency!.value}${d.noDependency!.constant ? `, ${code(d.noDependency!.constant)}` : ""}).`;
+    default:
+      return `${code("dependsOn")} is written to the prefix's dep-index with the per-op flag ${code(d.flag ?? "")} set.`;
+  }
+}
+
+/** A two-op example for the builder's doc, from the ops this revision has. */
+function exampleCalls(ops: CompoundOpView[], deps: boolean): string {
+  const has = (m: string) => ops.some((o) => o.method === m);
+  if (deps && has("lookup") && has("getattr")) return `lookup(1n, "file").getattr(0n, zeroFuseGetattrIn(), { dependsOn: 0 })`;
+  if (has("open") && has("getattr")) return `open(5n, { flags: 0, open_flags: 0 }).getattr(5n, zeroFuseGetattrIn())`;
+  const first = ops[0]!;
+  return `${first.method}(/* ${first.params} */)`;
 }
 
 /** `(n) => reply object`: a zero reply of the op, with `n` bytes in its variable part. */

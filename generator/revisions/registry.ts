@@ -71,13 +71,25 @@ export const ADVANCE_RULES = ["expected-out-args", "len"] as const;
 /** When the kernel copies a sub-reply's payload into the caller's out arguments. */
 export const COPY_WHEN_RULES = ["len-exceeds-header", "no-error"] as const;
 /** Policy after a failing sub-request in the kernel's own sequential fallback. */
-export const FALLBACK_ERROR_RULES = ["stop", "stop-unless-continue-flag"] as const;
+export const FALLBACK_ERROR_RULES = ["stop", "stop-unless-continue-flag", "continue"] as const;
 /** What the server is expected to do when a sub-request fails. */
 export const SERVER_ERROR_POLICIES = ["reply-to-every-op", "unspecified"] as const;
 /** What makes the kernel split a compound into separate requests. */
-export const FALLBACK_TRIGGERS = ["any-failure"] as const;
-/** How a server may decline a compound it does not handle. */
-export const DECLINE_RULES = ["ENOSYS", "any-error"] as const;
+export const FALLBACK_TRIGGERS = ["any-failure", "decline"] as const;
+/** The errnos a server may decline a compound with (`any`: every error). */
+export const DECLINE_ERRNOS = ["ENOSYS", "EOPNOTSUPP", "any"] as const;
+/** What declining with an errno makes the kernel do. */
+export const DECLINE_EFFECTS = ["caller-fallback", "split", "disable-and-split"] as const;
+/** Roles of the members of fuse_compound_in / fuse_compound_out. */
+export const OUTER_MEMBER_ROLES = ["count", "flags", "result-size", "reserved"] as const;
+/** Roles of the members of a per-sub-request prefix struct. */
+export const PREFIX_MEMBER_ROLES = ["dep-index", "op-flags", "reserved"] as const;
+/** How a sub-request names the earlier one it depends on. */
+export const DEPENDENCY_MODELS = ["none", "index", "flag-and-index"] as const;
+/** What a dependent of a failed producer does. */
+export const PRODUCER_FAILED_RULES = ["inherit-error", "run-anyway"] as const;
+/** How a sub-reply's unique is used. */
+export const SUB_REPLY_UNIQUE_RULES = ["ignored", "echo"] as const;
 
 export type SubUniqueRule = (typeof SUB_UNIQUE_RULES)[number];
 export type SubCredRule = (typeof SUB_CRED_RULES)[number];
@@ -99,17 +111,65 @@ export interface CompoundSequence {
   flags: string[];
   /** Kernel function that builds it and when. */
   caller: string;
-  /** Mail (relative to compound/) that adds the caller. */
+  /** Corpus file (relative to compound/) that adds the caller. */
   source: string;
+  /** Per op, the index of the earlier op it depends on, or null; absent when none depends on another. */
+  dependsOn?: (number | null)[];
+}
+
+/** A struct of the compound framing and the role of each of its members. */
+export interface FramingStruct<Role extends string> {
+  /** C name without `struct`. */
+  struct: string;
+  /** Every member of the struct, with its role. */
+  members: Record<string, Role>;
+}
+
+export type OuterMemberRole = (typeof OUTER_MEMBER_ROLES)[number];
+export type PrefixMemberRole = (typeof PREFIX_MEMBER_ROLES)[number];
+
+/** Flag constants of a header: the compound's (`flags`) or the per-op ones (`opFlags`). */
+export interface FlagSet {
+  defined: { name: string; value: number; meaning: string; setByKernel: boolean }[];
+}
+
+/** What a producer passes to a dependent sub-request. */
+export interface DependencyThread {
+  /** Opcodes whose result feeds a dependent. */
+  producers: string[];
+  /** Reply part (protocol table field name) and integer member of the producer's result. */
+  from: { part: string; member: string };
+  /** fuse_in_header member of the dependent that receives it. */
+  into: "nodeid";
+}
+
+export interface CompoundDependencies {
+  model: (typeof DEPENDENCY_MODELS)[number];
+  /** For `index`: the dep-index value meaning "no dependency" and its header constant. */
+  noDependency: { value: number; constant: string | null } | null;
+  /** For `flag-and-index`: the per-op flag that makes the dep-index count. */
+  flag: string | null;
+  threads: DependencyThread[];
+  producerFailed: (typeof PRODUCER_FAILED_RULES)[number] | null;
+  /** Errno of a sub-request whose dep-index names itself or a later op. */
+  invalidReference: "EINVAL" | null;
+}
+
+export interface CompoundDecline {
+  errno: (typeof DECLINE_ERRNOS)[number];
+  effect: (typeof DECLINE_EFFECTS)[number];
 }
 
 export interface CompoundSemantics {
   /** fuse_opcode member of the compound request. */
   opcode: string;
-  /** fuse_compound_in/_out carry an operation count. */
-  hasCount: boolean;
-  /** Field names of the counts in fuse_compound_in (request) and fuse_compound_out (reply); null when absent. */
-  countFields: { request: string | null; reply: string | null };
+  /** The compound's own structs, the per-sub-request prefix, and the role of every member. */
+  framing: {
+    request: FramingStruct<OuterMemberRole>;
+    reply: FramingStruct<OuterMemberRole>;
+    subRequestPrefix: FramingStruct<PrefixMemberRole> | null;
+    subReplyPrefix: FramingStruct<PrefixMemberRole> | null;
+  };
   opCountFrom: (typeof OP_COUNT_SOURCES)[number];
   /** Most sub-requests per compound, or null when the protocol sets no number. */
   maxOps: number | null;
@@ -130,7 +190,7 @@ export interface CompoundSemantics {
     padding: "zero";
   };
   /** How each fuse_out_header field of a sub-reply is used. */
-  subReplyHeader: { len: "header-plus-args"; error: "per-op"; unique: "ignored" };
+  subReplyHeader: { len: "header-plus-args"; error: "per-op"; unique: (typeof SUB_REPLY_UNIQUE_RULES)[number] };
   /** Byte alignment between consecutive sub-requests / sub-replies (1 = packed back to back). */
   alignment: { subRequests: number; subReplies: number };
   /** Checks the kernel applies to the sub-requests it built, before sending. */
@@ -145,7 +205,8 @@ export interface CompoundSemantics {
   /** null: no allow-list; any opcode not rejected above may appear. */
   allowedOpcodes: string[] | null;
   outPages: (typeof OUT_PAGES_RULES)[number];
-  resultSize: { field: string; rule: "sum-expected-out-args"; includesOutHeaders: boolean };
+  /** How the `result-size` member is computed; null when the request has none. */
+  resultSize: { rule: "sum-expected-out-args"; includesOutHeaders: boolean } | null;
   /** Checks the kernel applies to the reply. */
   replyChecks: {
     minOpLen: number;
@@ -156,7 +217,7 @@ export interface CompoundSemantics {
     opsBound: (typeof OPS_BOUND_RULES)[number];
     /** Fewest bytes of sub-replies (after fuse_compound_out) the kernel accepts. */
     minPayload: number;
-    maxPayload: "result-size-plus-out-headers";
+    maxPayload: "expected-out-args-plus-out-headers";
     advance: (typeof ADVANCE_RULES)[number];
     copyWhen: (typeof COPY_WHEN_RULES)[number];
     copySize: "expected-out-args";
@@ -169,11 +230,11 @@ export interface CompoundSemantics {
     serverPolicy: (typeof SERVER_ERROR_POLICIES)[number];
     fallback: (typeof FALLBACK_ERROR_RULES)[number] | null;
   };
-  flags: {
-    /** Field of fuse_compound_in holding the flags. */
-    field: string;
-    defined: { name: string; value: number; meaning: string; setByKernel: boolean }[];
-  };
+  /** The compound flags (the `flags` member of framing.request). */
+  flags: FlagSet;
+  /** The per-op flags (the `op-flags` member of the sub-request prefix). */
+  opFlags: FlagSet;
+  dependencies: CompoundDependencies;
   fallback: {
     kernelSplits: boolean;
     trigger: (typeof FALLBACK_TRIGGERS)[number] | null;
@@ -184,8 +245,8 @@ export interface CompoundSemantics {
     callerFallbackErrno: "ENOSYS" | null;
     callerFallback: "plain-open" | null;
   };
-  serverMayDecline: boolean;
-  declineWith: (typeof DECLINE_RULES)[number] | null;
+  /** How a server declines a compound, per errno; empty when it cannot. */
+  decline: CompoundDecline[];
   kernelSequences: CompoundSequence[];
   /** Compounds built by related series on top of this revision's API (not part of the series). */
   relatedSequences: CompoundSequence[];
@@ -402,13 +463,52 @@ const DEFECT_ID: Check = (v, at, p) => {
   if (typeof v !== "string" || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(v)) p.push(`${at}: must be a kebab-case id, got ${show(v)}`);
 };
 
-const SEQUENCE = object({ ops: arrayOf(OPCODE_NAME, 1), flags: arrayOf(FLAG_NAME), caller: isStr, source: MAIL_NAME });
+const C_NAME: Check = (v, at, p) => {
+  if (typeof v !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) p.push(`${at}: must be a C identifier, got ${show(v)}`);
+};
+/** An object with these keys, each optional (absent keys are not reported). */
+const optionalKeys =
+  (shape: Record<string, Check>): Check =>
+  (v, at, p) => {
+    if (!isObject(v)) return void p.push(`${at}: must be an object, got ${show(v)}`);
+    for (const k of Object.keys(v)) if (!(k in shape)) p.push(`${at}.${k}: unknown property`);
+    for (const [k, c] of Object.entries(shape)) if (k in v) c(v[k], `${at}.${k}`, p);
+  };
+/** An object mapping C member names to one of `roles`. */
+const rolesOf =
+  (roles: readonly string[]): Check =>
+  (v, at, p) => {
+    if (!isObject(v) || Object.keys(v).length === 0) return void p.push(`${at}: must be an object of member roles, got ${show(v)}`);
+    for (const [k, r] of Object.entries(v)) {
+      C_NAME(k, `${at} key`, p);
+      oneOf(roles)(r, `${at}.${k}`, p);
+    }
+  };
+const framingStruct = (roles: readonly string[]): Check => object({ struct: C_NAME, members: rolesOf(roles) });
+const FLAG_SET = object({ defined: arrayOf(object({ name: FLAG_NAME, value: isInt(1), meaning: isStr, setByKernel: isBool })) });
+const DEP_INDEXES: Check = (v, at, p) => {
+  if (!Array.isArray(v) || !v.every((x) => x === null || (Number.isInteger(x) && x >= 0))) p.push(`${at}: must be an array of op indexes or null, got ${show(v)}`);
+};
+const SEQUENCE_SHAPE = object({ ops: arrayOf(OPCODE_NAME, 1), flags: arrayOf(FLAG_NAME), caller: isStr, source: MAIL_NAME });
+const SEQUENCE: Check = (v, at, p) => {
+  if (isObject(v) && "dependsOn" in v) {
+    const { dependsOn, ...rest } = v;
+    SEQUENCE_SHAPE(rest, at, p);
+    optionalKeys({ dependsOn: DEP_INDEXES })({ dependsOn }, at, p);
+  } else {
+    SEQUENCE_SHAPE(v, at, p);
+  }
+};
 
 /** Every key of a compound entry and its check. */
 const COMPOUND_FIELDS: Record<string, Check> = {
   opcode: OPCODE_NAME,
-  hasCount: isBool,
-  countFields: object({ request: orNull(isStr), reply: orNull(isStr) }),
+  framing: object({
+    request: framingStruct(OUTER_MEMBER_ROLES),
+    reply: framingStruct(OUTER_MEMBER_ROLES),
+    subRequestPrefix: orNull(framingStruct(PREFIX_MEMBER_ROLES)),
+    subReplyPrefix: orNull(framingStruct(PREFIX_MEMBER_ROLES)),
+  }),
   opCountFrom: oneOf(OP_COUNT_SOURCES),
   maxOps: orNull(isInt(1)),
   maxOpsSource: oneOf(MAX_OPS_SOURCES),
@@ -425,7 +525,7 @@ const COMPOUND_FIELDS: Record<string, Check> = {
     total_extlen: oneOf(["zero"]),
     padding: oneOf(["zero"]),
   }),
-  subReplyHeader: object({ len: oneOf(["header-plus-args"]), error: oneOf(["per-op"]), unique: oneOf(["ignored"]) }),
+  subReplyHeader: object({ len: oneOf(["header-plus-args"]), error: oneOf(["per-op"]), unique: oneOf(SUB_REPLY_UNIQUE_RULES) }),
   alignment: object({ subRequests: isInt(1), subReplies: isInt(1) }),
   subRequestChecks: object({
     validatedBeforeSend: isBool,
@@ -437,7 +537,7 @@ const COMPOUND_FIELDS: Record<string, Check> = {
   }),
   allowedOpcodes: orNull(arrayOf(OPCODE_NAME, 1)),
   outPages: oneOf(OUT_PAGES_RULES),
-  resultSize: object({ field: isStr, rule: oneOf(["sum-expected-out-args"]), includesOutHeaders: isBool }),
+  resultSize: orNull(object({ rule: oneOf(["sum-expected-out-args"]), includesOutHeaders: isBool })),
   replyChecks: object({
     minOpLen: isInt(1),
     opLenInBounds: isBool,
@@ -446,7 +546,7 @@ const COMPOUND_FIELDS: Record<string, Check> = {
     opsParsed: oneOf(OPS_PARSED_RULES),
     opsBound: oneOf(OPS_BOUND_RULES),
     minPayload: isInt(0),
-    maxPayload: oneOf(["result-size-plus-out-headers"]),
+    maxPayload: oneOf(["expected-out-args-plus-out-headers"]),
     advance: oneOf(ADVANCE_RULES),
     copyWhen: oneOf(COPY_WHEN_RULES),
     copySize: oneOf(["expected-out-args"]),
@@ -459,9 +559,15 @@ const COMPOUND_FIELDS: Record<string, Check> = {
     serverPolicy: oneOf(SERVER_ERROR_POLICIES),
     fallback: orNull(oneOf(FALLBACK_ERROR_RULES)),
   }),
-  flags: object({
-    field: isStr,
-    defined: arrayOf(object({ name: FLAG_NAME, value: isInt(1), meaning: isStr, setByKernel: isBool })),
+  flags: FLAG_SET,
+  opFlags: FLAG_SET,
+  dependencies: object({
+    model: oneOf(DEPENDENCY_MODELS),
+    noDependency: orNull(object({ value: isInt(0), constant: orNull(C_NAME) })),
+    flag: orNull(FLAG_NAME),
+    threads: arrayOf(object({ producers: arrayOf(OPCODE_NAME, 1), from: object({ part: C_NAME, member: C_NAME }), into: oneOf(["nodeid"]) })),
+    producerFailed: orNull(oneOf(PRODUCER_FAILED_RULES)),
+    invalidReference: orNull(oneOf(["EINVAL"])),
   }),
   fallback: object({
     kernelSplits: isBool,
@@ -473,8 +579,7 @@ const COMPOUND_FIELDS: Record<string, Check> = {
     callerFallbackErrno: orNull(oneOf(["ENOSYS"])),
     callerFallback: orNull(oneOf(["plain-open"])),
   }),
-  serverMayDecline: isBool,
-  declineWith: orNull(oneOf(DECLINE_RULES)),
+  decline: arrayOf(object({ errno: oneOf(DECLINE_ERRNOS), effect: oneOf(DECLINE_EFFECTS) })),
   kernelSequences: arrayOf(SEQUENCE, 1),
   relatedSequences: arrayOf(SEQUENCE),
   kernelDefects: arrayOf(object({ id: DEFECT_ID, effect: isStr })),
@@ -512,14 +617,61 @@ function checkCompound(v: unknown, at: string, problems: string[]): void {
   const c = v as unknown as CompoundSemantics;
   const bad = (path: string, msg: string) => problems.push(`${at}.${path}: ${msg}`);
 
-  const counted = c.countFields.request !== null;
-  if ((c.countFields.reply !== null) !== counted) bad("countFields", "request and reply counts are both present or both null");
-  if (c.hasCount !== counted) bad("hasCount", `is ${c.hasCount} but countFields.request is ${show(c.countFields.request)}`);
-  if ((c.opCountFrom === "count-field") !== c.hasCount) bad("opCountFrom", `"count-field" exactly when hasCount, got ${show(c.opCountFrom)} with hasCount ${c.hasCount}`);
+  const roles = (f: FramingStruct<string> | null) => (f ? Object.values(f.members) : []);
+  const reqRoles = roles(c.framing.request);
+  const repRoles = roles(c.framing.reply);
+  const prefixRoles = roles(c.framing.subRequestPrefix);
+  for (const [path, list, unique] of [
+    ["framing.request", reqRoles, ["count", "flags", "result-size"]],
+    ["framing.reply", repRoles, ["count", "flags", "result-size"]],
+    ["framing.subRequestPrefix", prefixRoles, ["dep-index", "op-flags"]],
+    ["framing.subReplyPrefix", roles(c.framing.subReplyPrefix), ["dep-index", "op-flags"]],
+  ] as const) {
+    for (const r of unique) if (list.filter((x) => x === r).length > 1) bad(path, `has two members with role ${r}`);
+  }
+  if (roles(c.framing.subReplyPrefix).some((r) => r !== "reserved")) bad("framing.subReplyPrefix", "a sub-reply prefix can only hold reserved members");
+  if (repRoles.includes("result-size")) bad("framing.reply", "the reply has no result-size member");
+  const counted = reqRoles.includes("count");
+  if (repRoles.includes("count") !== counted) bad("framing", "request and reply both have a count member, or neither has");
+  if ((c.opCountFrom === "count-field") !== counted) bad("opCountFrom", `"count-field" exactly when framing.request has a count member, got ${show(c.opCountFrom)}`);
+  if ((c.resultSize !== null) !== reqRoles.includes("result-size")) bad("resultSize", "is set exactly when framing.request has a result-size member");
+  if (!reqRoles.includes("flags") && c.flags.defined.length > 0) bad("flags.defined", "compound flags need a flags member in framing.request");
+  if (!prefixRoles.includes("op-flags") && c.opFlags.defined.length > 0) bad("opFlags.defined", "per-op flags need an op-flags member in framing.subRequestPrefix");
+  const dep = c.dependencies;
+  if (dep.model === "none") {
+    if (prefixRoles.includes("dep-index")) bad("dependencies.model", `is "none" but framing.subRequestPrefix has a dep-index member`);
+    if (dep.noDependency !== null || dep.flag !== null || dep.threads.length > 0 || dep.producerFailed !== null || dep.invalidReference !== null) {
+      bad("dependencies", `noDependency, flag, producerFailed and invalidReference are null and threads empty when model is "none"`);
+    }
+  } else {
+    if (!prefixRoles.includes("dep-index")) bad("dependencies.model", `${show(dep.model)} needs a dep-index member in framing.subRequestPrefix`);
+    if (dep.producerFailed === null || dep.invalidReference === null) bad("dependencies", "producerFailed and invalidReference are required when ops may depend on each other");
+    if ((dep.model === "index") !== (dep.noDependency !== null)) bad("dependencies.noDependency", `is set exactly when model is "index"`);
+    if ((dep.model === "flag-and-index") !== (dep.flag !== null)) bad("dependencies.flag", `names a per-op flag exactly when model is "flag-and-index"`);
+    if (dep.flag !== null && !c.opFlags.defined.some((f) => f.name === dep.flag)) bad("dependencies.flag", `names ${dep.flag}, which is not in opFlags.defined`);
+  }
+  const declined = new Set<string>();
+  c.decline.forEach((d, i) => {
+    if (declined.has(d.errno)) bad(`decline[${i}].errno`, `${d.errno} is listed twice`);
+    declined.add(d.errno);
+    if (d.effect === "caller-fallback" && c.fallback.callerFallback === null) bad(`decline[${i}].effect`, "caller-fallback needs fallback.callerFallback");
+    if (d.effect !== "caller-fallback" && !c.fallback.kernelSplits) bad(`decline[${i}].effect`, `${d.effect} needs fallback.kernelSplits`);
+    if (d.effect === "disable-and-split" && !c.fallback.remembersUnsupported) bad(`decline[${i}].effect`, "disable-and-split needs fallback.remembersUnsupported");
+  });
+  if (c.fallback.trigger === "decline" && !c.decline.some((d) => d.effect !== "caller-fallback")) bad("fallback.trigger", `"decline" needs a decline entry that splits`);
+  c.kernelSequences.concat(c.relatedSequences).forEach((s, i) => {
+    if (s.dependsOn === undefined) return;
+    if (dep.model === "none") bad(`kernelSequences[${i}].dependsOn`, `ops cannot depend on each other when dependencies.model is "none"`);
+    if (s.dependsOn.length !== s.ops.length) bad(`kernelSequences[${i}].dependsOn`, "has one entry per op");
+    s.dependsOn.forEach((d, j) => {
+      if (d !== null && d >= j) bad(`kernelSequences[${i}].dependsOn[${j}]`, `must name an earlier op, got ${d}`);
+    });
+  });
   if ((c.maxOps !== null) !== (c.maxOpsSource === "FUSE_MAX_COMPOUND_OPS")) {
     bad("maxOps", `a number exactly when maxOpsSource is "FUSE_MAX_COMPOUND_OPS", got ${show(c.maxOps)} with ${show(c.maxOpsSource)}`);
   }
-  if (!c.hasCount && c.replyChecks.opsParsed !== "until-end") bad("replyChecks.opsParsed", `without a count the kernel can only walk "until-end", got ${show(c.replyChecks.opsParsed)}`);
+  if (!counted && c.replyChecks.opsParsed !== "until-end") bad("replyChecks.opsParsed", `without a count the kernel can only walk "until-end", got ${show(c.replyChecks.opsParsed)}`);
+  if (c.replyChecks.uniqueMustMatch !== (c.subReplyHeader.unique === "echo")) bad("subReplyHeader.unique", `is "echo" exactly when replyChecks.uniqueMustMatch`);
   if (!c.subRequestChecks.validatedBeforeSend) {
     for (const k of ["rejectOpcodeZero", "rejectNestedCompound", "rejectNodeidZero", "lengthsMustSumToPayload"] as const) {
       if (c.subRequestChecks[k]) bad(`subRequestChecks.${k}`, "cannot be true when validatedBeforeSend is false");
@@ -530,21 +682,23 @@ function checkCompound(v: unknown, at: string, problems: string[]): void {
     bad("fallback", "trigger, suppressedBy, stopUnless and onOpError.fallback must be null when kernelSplits is false");
   }
   if (f.kernelSplits && (f.trigger === null || c.onOpError.fallback === null)) bad("fallback", "trigger and onOpError.fallback are required when kernelSplits is true");
+  if (f.kernelSplits && f.trigger === null) bad("fallback.trigger", "is required when kernelSplits is true");
   if ((f.stopUnless !== null) !== (c.onOpError.fallback === "stop-unless-continue-flag")) {
     bad("fallback.stopUnless", `names a flag exactly when onOpError.fallback is "stop-unless-continue-flag"`);
   }
   if ((f.callerFallbackErrno === null) !== (f.callerFallback === null)) bad("fallback.callerFallback", "callerFallback and callerFallbackErrno are both set or both null");
-  if ((c.declineWith !== null) !== c.serverMayDecline) bad("declineWith", `is set exactly when serverMayDecline is true`);
 
   const flagNames = new Set<string>();
-  let bits = 0;
-  c.flags.defined.forEach((fl, i) => {
-    if (flagNames.has(fl.name)) bad(`flags.defined[${i}].name`, `duplicate flag ${fl.name}`);
-    flagNames.add(fl.name);
-    if ((fl.value & (fl.value - 1)) !== 0) bad(`flags.defined[${i}].value`, `must be a single bit, got ${fl.value}`);
-    else if (bits & fl.value) bad(`flags.defined[${i}].value`, `bit ${fl.value} is used twice`);
-    bits |= fl.value;
-  });
+  for (const set of ["flags", "opFlags"] as const) {
+    let bits = 0;
+    c[set].defined.forEach((fl, i) => {
+      if (flagNames.has(fl.name)) bad(`${set}.defined[${i}].name`, `duplicate flag ${fl.name}`);
+      if (set === "flags") flagNames.add(fl.name);
+      if ((fl.value & (fl.value - 1)) !== 0) bad(`${set}.defined[${i}].value`, `must be a single bit, got ${fl.value}`);
+      else if (bits & fl.value) bad(`${set}.defined[${i}].value`, `bit ${fl.value} is used twice`);
+      bits |= fl.value;
+    });
+  }
   const knownFlag = (name: string | null, path: string) => {
     if (name !== null && !flagNames.has(name)) bad(path, `names ${name}, which is not in flags.defined`);
   };
@@ -552,6 +706,7 @@ function checkCompound(v: unknown, at: string, problems: string[]): void {
   knownFlag(f.stopUnless, "fallback.stopUnless");
   c.kernelSequences.forEach((s, i) => s.flags.forEach((n, j) => knownFlag(n, `kernelSequences[${i}].flags[${j}]`)));
   c.relatedSequences.forEach((s, i) => s.flags.forEach((n, j) => knownFlag(n, `relatedSequences[${i}].flags[${j}]`)));
+  for (const fl of c.opFlags.defined) if (fl.setByKernel) bad(`opFlags.defined.${fl.name}.setByKernel`, "kernelSequences cannot say which ops carry a per-op flag; use false");
   for (const fl of c.flags.defined) {
     const used = c.kernelSequences.some((s) => s.flags.includes(fl.name));
     if (fl.setByKernel !== used) bad(`flags.defined.${fl.name}.setByKernel`, `is ${fl.setByKernel} but ${used ? "a kernelSequences entry sets the flag" : "no kernelSequences entry sets the flag"}`);

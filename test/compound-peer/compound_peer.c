@@ -10,8 +10,12 @@
  * Compile-time (from the revision's compound data):
  *   -DFUSE_HEADER='"path/fuse.h"'   the header
  *   -DCOMPOUND_OPCODE=FUSE_COMPOUND the opcode enumerator of a compound request
- *   -DFLAGS_FIELD=flags -DRESULT_SIZE_FIELD=result_size   members of struct fuse_compound_in
+ *   -DFLAGS_FIELD=flags -DRESULT_SIZE_FIELD=result_size   members of struct fuse_compound_in,
+ *                                                         only where the revision has them
  *   -DCOUNT_IN_FIELD=count -DCOUNT_OUT_FIELD=count        only where the revision has counts
+ *   -DPREFIX_STRUCT=name -DDEP_FIELD=member -DNO_DEP=V    a struct before every sub-request whose
+ *                                                         DEP_FIELD names the op it depends on
+ *                                                         (NO_DEP: none); all other bytes 0
  *
  * Run time:  compound_peer <mode> [--option=value ...]
  *   write-request   build the compound request of the --op scenario; bytes to stdout
@@ -23,7 +27,7 @@
  *   sub-header: --sub-unique=fresh-unique|zero|op-index --fresh-uniques=A,B,...
  *               --sub-uid=copy-parent|zero --sub-gid=... --sub-pid=...
  *   layout:     --align-requests=N --align-replies=N --result-size-includes-headers
- *   requests:   --op=NAME:nodeid=N[:name=S][:member=V]...   (in order; repeatable)
+ *   requests:   --op=NAME:nodeid=N[:name=S][:dep=I][:member=V]...   (in order; repeatable)
  *               --count-from=count-field|sub-request-lengths --max-ops=N
  *               --reject-opcode-zero --reject-nested --reject-nodeid-zero --lengths-sum
  *   replies:    --min-op-len=N --op-len-in-bounds --min-payload=N
@@ -45,8 +49,13 @@
 #ifndef COMPOUND_OPCODE
 #error "define COMPOUND_OPCODE (the opcode enumerator of a compound request)"
 #endif
-#if !defined(FLAGS_FIELD) || !defined(RESULT_SIZE_FIELD)
-#error "define FLAGS_FIELD and RESULT_SIZE_FIELD (members of struct fuse_compound_in)"
+#if defined(PREFIX_STRUCT) && (!defined(DEP_FIELD) || !defined(NO_DEP))
+#error "PREFIX_STRUCT needs DEP_FIELD and NO_DEP"
+#endif
+#ifdef PREFIX_STRUCT
+#define PREFIX_SIZE sizeof(struct PREFIX_STRUCT)
+#else
+#define PREFIX_SIZE 0
 #endif
 
 #define MAX_OPS 64
@@ -107,6 +116,7 @@ struct scenario_op {
 	const struct op_desc *desc;
 	uint64_t nodeid;
 	const char *name;
+	long dep; /* the op it depends on, -1 for none */
 	unsigned char args[256];
 	size_t args_len;
 };
@@ -194,6 +204,7 @@ static void parse_op(char *spec)
 	if (!tok || !(op->desc = find_op(tok)))
 		usage("--op: unknown op name");
 	memset(op->args, 0, sizeof(op->args));
+	op->dep = -1;
 	while ((tok = strtok_r(NULL, ":", &save))) {
 		char *eq = strchr(tok, '=');
 		if (!eq)
@@ -204,6 +215,11 @@ static void parse_op(char *spec)
 			op->nodeid = number(val, "nodeid");
 		} else if (strcmp(key, "name") == 0) {
 			op->name = val;
+		} else if (strcmp(key, "dep") == 0) {
+#ifndef PREFIX_STRUCT
+			usage("--op dep= needs -DPREFIX_STRUCT");
+#endif
+			op->dep = (long)number(val, "dep");
 		} else {
 			const struct member_desc *m = NULL;
 			for (size_t i = 0; i < sizeof(MEMBERS) / sizeof(MEMBERS[0]); i++)
@@ -309,7 +325,7 @@ static uint32_t sub_cred(const char *rule, uint32_t parent)
 	return 0;
 }
 
-static size_t result_size(void)
+static __attribute__((unused)) size_t result_size(void)
 {
 	size_t sum = 0;
 	for (size_t i = 0; i < opt.nops; i++)
@@ -334,11 +350,19 @@ static size_t build_request(unsigned char *buf, size_t cap)
 		h.uid = sub_cred(opt.sub_uid, opt.uid);
 		h.gid = sub_cred(opt.sub_gid, opt.gid);
 		h.pid = sub_cred(opt.sub_pid, opt.pid);
-		if (at + h.len > cap)
+		if (at + PREFIX_SIZE + h.len > cap)
 			usage("request too large");
+		size_t start = at;
+#ifdef PREFIX_STRUCT
+		struct PREFIX_STRUCT pre;
+		memset(&pre, 0, sizeof(pre));
+		pre.DEP_FIELD = op->dep < 0 ? NO_DEP : op->dep;
+		memcpy(buf + at, &pre, sizeof(pre));
+		at += sizeof(pre);
+#endif
 		memcpy(buf + at, &h, sizeof(h));
 		memcpy(buf + at + sizeof(h), op->args, op->args_len);
-		size_t next = area + align_up(at - area + h.len, opt.align_requests);
+		size_t next = area + align_up(start - area + PREFIX_SIZE + h.len, opt.align_requests);
 		memset(buf + at + h.len, 0, next - at - h.len);
 		at = next;
 	}
@@ -353,8 +377,12 @@ static size_t build_request(unsigned char *buf, size_t cap)
 	outer.pid = opt.pid;
 	struct fuse_compound_in ci;
 	memset(&ci, 0, sizeof(ci));
+#ifdef FLAGS_FIELD
 	ci.FLAGS_FIELD = opt.flags;
+#endif
+#ifdef RESULT_SIZE_FIELD
 	ci.RESULT_SIZE_FIELD = (uint32_t)result_size();
+#endif
 #ifdef COUNT_IN_FIELD
 	ci.COUNT_IN_FIELD = (uint32_t)opt.nops;
 #endif
@@ -380,8 +408,14 @@ static void check_request(const unsigned char *msg, size_t n)
 	if (outer.nodeid != opt.outer_nodeid) FAIL("outer nodeid %llu, expected %llu", (unsigned long long)outer.nodeid, (unsigned long long)opt.outer_nodeid);
 	if (outer.uid != opt.uid || outer.gid != opt.gid || outer.pid != opt.pid) FAIL("outer uid/gid/pid %u/%u/%u", outer.uid, outer.gid, outer.pid);
 	if (outer.total_extlen != 0) FAIL("outer total_extlen %u", outer.total_extlen);
+#ifdef FLAGS_FIELD
 	if (ci.FLAGS_FIELD != opt.flags) FAIL("compound flags %u, expected %u", (unsigned)ci.FLAGS_FIELD, opt.flags);
+#else
+	if (opt.flags != 0) usage("--flags needs -DFLAGS_FIELD");
+#endif
+#ifdef RESULT_SIZE_FIELD
 	if (ci.RESULT_SIZE_FIELD != result_size()) FAIL("result_size %u, expected %zu", (unsigned)ci.RESULT_SIZE_FIELD, result_size());
+#endif
 
 	long count = -1; /* -1: walk the lengths to the end */
 #ifdef COUNT_IN_FIELD
@@ -397,6 +431,20 @@ static void check_request(const unsigned char *msg, size_t n)
 	uint64_t seen[MAX_OPS];
 	for (; count < 0 ? at < n : (long)i < count; i++) {
 		struct fuse_in_header h;
+		size_t start = at;
+#ifdef PREFIX_STRUCT
+		struct PREFIX_STRUCT pre, want_pre;
+		if (n - at < sizeof(pre)) {
+			FAIL("sub-request %zu at %zu: %zu bytes left, its prefix needs %zu", i, at - area, n - at, sizeof(pre));
+			return;
+		}
+		memcpy(&pre, msg + at, sizeof(pre));
+		memset(&want_pre, 0, sizeof(want_pre));
+		if (i < opt.nops) want_pre.DEP_FIELD = opt.ops[i].dep < 0 ? NO_DEP : opt.ops[i].dep;
+		if (pre.DEP_FIELD != want_pre.DEP_FIELD) FAIL("sub-request %zu: dependency %ld, expected %ld", i, (long)pre.DEP_FIELD, (long)want_pre.DEP_FIELD);
+		else if (memcmp(&pre, &want_pre, sizeof(pre)) != 0) FAIL("sub-request %zu: reserved prefix bytes are not 0", i);
+		at += sizeof(pre);
+#endif
 		if (n - at < sizeof(h)) {
 			FAIL("sub-request %zu at %zu: %zu bytes left, a header needs %zu", i, at - area, n - at, sizeof(h));
 			return;
@@ -433,7 +481,7 @@ static void check_request(const unsigned char *msg, size_t n)
 		if (h.pid != sub_cred(opt.sub_pid, outer.pid)) FAIL("sub-request %zu: pid %u against rule %s", i, h.pid, opt.sub_pid);
 		if (h.total_extlen != 0) FAIL("sub-request %zu: total_extlen %u", i, h.total_extlen);
 		if (h.padding != 0) FAIL("sub-request %zu: padding %u", i, h.padding);
-		size_t next = area + align_up(at - area + h.len, opt.align_requests);
+		size_t next = area + align_up(start - area + PREFIX_SIZE + h.len, opt.align_requests);
 		for (size_t k = at + h.len; k < next && k < n; k++)
 			if (msg[k] != 0) FAIL("sub-request %zu: alignment padding byte %zu is not zero", i, k - area);
 		at = next;

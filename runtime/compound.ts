@@ -1,0 +1,1956 @@
+/**
+ * The FUSE_COMPOUND engine, the same for every revision: it builds, decodes, answers,
+ * walks and splits compounds by the rules it is given (`CompoundRules`, a revision's
+ * `compound` entry of schema/known-revisions.json as the schema carries it) and the
+ * revision's message codecs (`CompoundBinding`). Nothing here knows a revision: every
+ * difference is data. Each generated/<revision>/compound.ts is a thin typed face over
+ * one engine; `generate` copies this module into `<out>/_runtime/`, so all revisions of
+ * one output share it and `instanceof CompoundError` works across them.
+ *
+ * Self-contained on purpose (no imports): the copy must compile wherever it is written.
+ */
+
+// ---------------------------------------------------------------------------
+// The rules (the vocabulary of schema/known-revisions.schema.json#/$defs/compound)
+
+/** A struct of the compound framing and the role of each member. */
+export interface FramingStructRules {
+  readonly struct: string;
+  readonly members: { readonly [member: string]: string };
+}
+
+/** A set of flag constants: the compound flags or the per-op flags. */
+export interface FlagSetRules {
+  readonly defined: readonly {
+    readonly name: string;
+    readonly value: number;
+    readonly meaning: string;
+    readonly setByKernel: boolean;
+  }[];
+}
+
+/** A compound the kernel (or a related series) builds. */
+export interface CompoundSequence {
+  readonly ops: readonly string[];
+  readonly flags: readonly string[];
+  readonly caller: string;
+  readonly source: string;
+  readonly dependsOn?: readonly (number | null)[];
+}
+
+/**
+ * What the engine reads of a revision's compound semantics. The generator's
+ * `CompoundSemantics` (generator/revisions/registry.ts) is assignable to it: one vocabulary.
+ */
+export interface CompoundRules {
+  readonly opcode: string;
+  readonly framing: {
+    readonly request: FramingStructRules;
+    readonly reply: FramingStructRules;
+    readonly subRequestPrefix: FramingStructRules | null;
+    readonly subReplyPrefix: FramingStructRules | null;
+  };
+  readonly opCountFrom: string;
+  readonly maxOps: number | null;
+  readonly maxOpsSource: string;
+  readonly emptyCompound: string;
+  readonly outerNodeid: number;
+  readonly subHeader: { readonly [field: string]: string };
+  readonly subReplyHeader: { readonly [field: string]: string };
+  readonly alignment: {
+    readonly subRequests: number;
+    readonly subReplies: number;
+  };
+  readonly subRequestChecks: {
+    readonly validatedBeforeSend: boolean;
+    readonly rejectOpcodeZero: boolean;
+    readonly rejectNestedCompound: boolean;
+    readonly rejectNodeidZero: boolean;
+    readonly rejectInPages: boolean;
+    readonly lengthsMustSumToPayload: boolean;
+  };
+  readonly allowedOpcodes: readonly string[] | null;
+  readonly outPages: string;
+  readonly resultSize: {
+    readonly rule: string;
+    readonly includesOutHeaders: boolean;
+  } | null;
+  readonly replyChecks: {
+    readonly minOpLen: number;
+    readonly opLenInBounds: boolean;
+    readonly countMustMatch: boolean;
+    readonly uniqueMustMatch: boolean;
+    readonly opsParsed: string;
+    readonly opsBound: string;
+    readonly minPayload: number;
+    readonly maxPayload: string;
+    readonly advance: string;
+    readonly copyWhen: string;
+    readonly copySize: string;
+    readonly readsReplyFlags: boolean;
+    readonly badReplyErrno: string;
+  };
+  readonly onOpError: {
+    readonly kernelParse: string;
+    readonly missingReplies: string;
+    readonly serverPolicy: string;
+    readonly fallback: string | null;
+  };
+  readonly flags: FlagSetRules;
+  readonly opFlags: FlagSetRules;
+  readonly dependencies: {
+    readonly model: string;
+    readonly noDependency: {
+      readonly value: number;
+      readonly constant: string | null;
+    } | null;
+    readonly flag: string | null;
+    readonly threads: readonly {
+      readonly producers: readonly string[];
+      readonly from: { readonly part: string; readonly member: string };
+      readonly into: string;
+    }[];
+    readonly producerFailed: string | null;
+    readonly invalidReference: string | null;
+  };
+  readonly fallback: {
+    readonly kernelSplits: boolean;
+    readonly trigger: string | null;
+    readonly suppressedBy: string | null;
+    readonly stopUnless: string | null;
+    readonly remembersUnsupported: boolean;
+    readonly negotiatedInInit: boolean;
+    readonly callerFallbackErrno: string | null;
+    readonly callerFallback: string | null;
+  };
+  readonly decline: readonly {
+    readonly errno: string;
+    readonly effect: string;
+  }[];
+  readonly kernelSequences: readonly CompoundSequence[];
+  readonly relatedSequences: readonly CompoundSequence[];
+  readonly kernelDefects: readonly {
+    readonly id: string;
+    readonly effect: string;
+  }[];
+}
+
+// ---------------------------------------------------------------------------
+// What a revision's generated code hands the engine
+
+/** The options every message codec takes (a revision's FuseMessageOptions). */
+export interface MessageOptions {
+  readonly minor: number;
+  readonly [option: string]: unknown;
+}
+
+/** A struct codec of the generated code (structural: any revision's StructCodec fits). */
+export interface StructCodecLike {
+  readonly struct: string;
+  readonly size: number;
+  decode(buf: Uint8Array, offset?: number, opts?: object): object;
+  encode(value: never, buf: Uint8Array, offset?: number, opts?: object): number;
+  zero(): object;
+}
+
+/** A decoded request as the generated `decodeRequest` returns it. */
+export interface AnyRequest {
+  readonly op: string;
+  readonly opcode: number;
+  readonly header: InHeader;
+  readonly [part: string]: unknown;
+}
+
+/** The fields of fuse_in_header the engine sets and reads. */
+export interface InHeader {
+  readonly len: number;
+  readonly opcode: number;
+  readonly unique: bigint;
+  readonly nodeid: bigint;
+  readonly uid: number;
+  readonly gid: number;
+  readonly pid: number;
+  readonly [field: string]: unknown;
+}
+
+/** The fields of fuse_out_header. */
+export interface OutHeader {
+  readonly len: number;
+  readonly error: number;
+  readonly unique: bigint;
+}
+
+/** One part of a sub-request, for converters (e.g. the CLI's JSON input). */
+export type CompoundPartSpec =
+  | {
+      readonly kind: "struct" | "array";
+      readonly field: string;
+      readonly codec: StructCodecLike;
+    }
+  | { readonly kind: "name" | "data"; readonly field: string };
+
+/** An op that may appear in a compound: its request parts and what its reply looks like. */
+export interface CompoundOpSpec {
+  readonly op: string;
+  readonly opcode: number;
+  /** The builder method. */
+  readonly method: string;
+  readonly parts: readonly CompoundPartSpec[];
+  /** The reply ends in a variable-size part (`data`; `xattr`: data, or the size struct for 0): the op takes `outSize`. */
+  readonly variable: "data" | "xattr" | null;
+  /** The variable part goes to pages in the kernel (`outPages` applies to it). */
+  readonly outPages: boolean;
+  /** A zero reply with `n` bytes in the variable part: its encoded size is the op's expected out-arg size. */
+  readonly zeroReply: (n: number) => object;
+}
+
+/** One revision's codecs and tables, as its generated compound.ts gives them. */
+export interface CompoundBinding {
+  readonly revision: string;
+  readonly rules: CompoundRules;
+  readonly opcode: number;
+  readonly defaultMinor: number;
+  readonly inHeader: StructCodecLike;
+  readonly outHeader: StructCodecLike;
+  /** fuse_compound_in and the request part names it and the sub-request area have in the protocol table. */
+  readonly compoundIn: {
+    readonly codec: StructCodecLike;
+    readonly field: string;
+    readonly dataField: string;
+  };
+  readonly compoundOut: {
+    readonly codec: StructCodecLike;
+    readonly field: string;
+    readonly dataField: string;
+  };
+  readonly subRequestPrefix: StructCodecLike | null;
+  readonly subReplyPrefix: StructCodecLike | null;
+  readonly ops: ReadonlyMap<number, CompoundOpSpec>;
+  /** Opcodes whose request carries a raw payload (page-backed input in the kernel). */
+  readonly inPages: ReadonlySet<number>;
+  /** Opcodes that get no reply. */
+  readonly noReply: ReadonlySet<number>;
+  readonly opcodeNames: ReadonlyMap<number, string>;
+  readonly messages: {
+    encodeRequest(request: never, opts: never): Uint8Array;
+    decodeRequest(bytes: Uint8Array, opts: never): AnyRequest;
+    encodeReply(unique: bigint, reply: never, opts: never): Uint8Array;
+    decodeReply(
+      opcode: never,
+      bytes: Uint8Array,
+      opts: never,
+    ): { readonly header: OutHeader; readonly reply: object };
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/**
+ * Why a compound was refused:
+ * - builder (the kernel's limits and pre-send checks, only where the revision has them):
+ *   `empty`, `too-many-ops`, `not-allowed` (not in `allowedOpcodes`), `opcode-zero`,
+ *   `nested-compound`, `nodeid-zero`, `in-pages` (request with a page payload),
+ *   `reply-budget` (the expected sub-replies exceed `maxPages` pages), `flag` (not a flag of
+ *   the revision), `dependency` (a dependency the revision cannot express, or one that is not
+ *   on an earlier op), `value` (a bad argument);
+ * - reply walk (the kernel's reply checks): `min-payload`, `max-payload`, `op-len` (a
+ *   sub-reply shorter than `minOpLen` or cut short), `op-bounds` (len reaches past the reply),
+ *   `op-data` (the expected out args reach past the reply), `count` (count mismatch where the
+ *   revision requires a match), `ops-bound` (the server's count exceeds the ops and the kernel
+ *   would index past its per-op arrays), `capacity` (more sub-replies than the capacity),
+ *   `extra-reply` (a sub-reply beyond the ops, within the capacity), `unique`;
+ * - server side: `not-compound`, `trailing` (bytes after the sub-requests), `reserved` (a
+ *   reserved member that is not 0), and the builder kinds for what the kernel never sends;
+ * - fallback: `no-fallback` (the revision's kernel never splits a compound),
+ *   `fallback-suppressed` (a flag forbids splitting).
+ */
+export type CompoundErrorKind =
+  | "empty"
+  | "too-many-ops"
+  | "not-allowed"
+  | "opcode-zero"
+  | "nested-compound"
+  | "nodeid-zero"
+  | "in-pages"
+  | "reply-budget"
+  | "flag"
+  | "dependency"
+  | "value"
+  | "min-payload"
+  | "max-payload"
+  | "op-len"
+  | "op-bounds"
+  | "op-data"
+  | "count"
+  | "ops-bound"
+  | "capacity"
+  | "extra-reply"
+  | "unique"
+  | "not-compound"
+  | "trailing"
+  | "reserved"
+  | "no-fallback"
+  | "fallback-suppressed";
+
+/** A compound a revision's kernel would refuse (or could not handle); `kind` says why. One class for every revision. */
+export class CompoundError extends Error {
+  readonly kind: CompoundErrorKind;
+  /** The revision whose rules refused it. */
+  readonly revision: string;
+  /** The op (sub-request or sub-reply index) concerned, or null for the compound as a whole. */
+  readonly index: number | null;
+  /** Byte offset in the sub-request/sub-reply area (after the compound's two headers), or null. */
+  readonly offset: number | null;
+
+  constructor(
+    revision: string,
+    kind: CompoundErrorKind,
+    message: string,
+    index: number | null = null,
+    offset: number | null = null,
+  ) {
+    super(`${revision} compound: ${message}`);
+    this.name = "CompoundError";
+    this.revision = revision;
+    this.kind = kind;
+    this.index = index;
+    this.offset = offset;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Public shapes (the generated faces narrow them per revision)
+
+/** The compound's own fuse_in_header values; `nodeid`, `opcode`, `len`, `total_extlen` are set by the rules. */
+export interface CompoundHeader {
+  readonly unique: bigint;
+  readonly uid: number;
+  readonly gid: number;
+  readonly pid: number;
+}
+
+/** Options of a builder: what sizes depend on, and the limits of the connection. */
+export interface CompoundBuilderOptions {
+  readonly minor?: number | undefined;
+  /** The connection's max_pages: the reply budget (expected out args plus one fuse_out_header per op) must fit. Default 32. */
+  readonly maxPages?: number | undefined;
+  /** Page size, bytes. Default 4096. */
+  readonly pageSize?: number | undefined;
+  /** The caller's capacity (most ops this compound may hold), on top of the revision's `maxOps`. Default: none. */
+  readonly capacity?: number | undefined;
+  /**
+   * The unique of sub-request `index` where the revision gives sub-requests fresh uniques
+   * from the connection's counter. Default: the compound's unique + 2 * (index + 1).
+   */
+  readonly nextUnique?:
+    ((index: number, compound: bigint) => bigint) | undefined;
+  /**
+   * Let `dependsOn` name the op itself or a later one (what no kernel sends; for testing how a
+   * server answers it). Default false: such a dependency is a `dependency` error.
+   */
+  readonly allowInvalidDependencies?: boolean | undefined;
+  readonly [message: string]: unknown;
+}
+
+/**
+ * One op of a compound as the reply side needs it: its opcode, the expected size of its out
+ * arguments (`outSize`) and, once encoded, the unique its sub-request carried.
+ */
+export interface CompoundOpRef<O extends number = number> {
+  readonly opcode: O;
+  readonly outSize: number;
+  readonly nodeid?: bigint | undefined;
+  readonly unique?: bigint | undefined;
+  /** Added with `addRaw`: its out args are returned as raw bytes. */
+  readonly raw?: boolean | undefined;
+  /**
+   * The `outSize` a variable-size reply was asked for (the builder's argument); for an xattr
+   * reply, 0 means the size struct. Without it, the form is told by the sub-reply's length.
+   */
+  readonly requested?: number | undefined;
+  /** The earlier op whose result this op takes, or absent. */
+  readonly dependsOn?: number | undefined;
+}
+
+/** What the kernel makes of one op's sub-reply. */
+export interface CompoundOpResultBase {
+  readonly index: number;
+  readonly opcode: number;
+  /** The sub-reply's error (0 for success, and for a missing sub-reply: `onOpError.missingReplies`). */
+  readonly error: number;
+  /** The out args as the kernel copies them (`replyChecks.copyWhen`, `copySize`); null when it copies none. */
+  readonly reply: unknown;
+  /** The sub-reply's len, or null when the walk did not reach one for this op. */
+  readonly len: number | null;
+  readonly unique: bigint | null;
+  /** No sub-reply was walked for this op (the kernel treats it as a success with untouched outputs). */
+  readonly missing: boolean;
+}
+
+/** A parsed compound reply: the compound failed as a whole, or per-op results. */
+export type CompoundReplyBase =
+  | {
+      readonly header: OutHeader;
+      readonly error: number;
+      readonly compound: null;
+      readonly results: null;
+      readonly trailing: 0;
+    }
+  | {
+      readonly header: OutHeader;
+      readonly error: 0;
+      readonly compound: object;
+      readonly results: readonly CompoundOpResultBase[];
+      /** Bytes after the last sub-reply walked (ignored by the kernel). */
+      readonly trailing: number;
+    };
+
+/** A decoded compound request. */
+export interface DecodedCompoundBase {
+  readonly header: InHeader;
+  /** The defined compound flags that are set. */
+  readonly flags: string[];
+  /** Compound flag bits the revision does not define. */
+  readonly unknownFlags: number;
+  /** The count member's value where the revision has one, else null. */
+  readonly count: number | null;
+  /** The sub-requests, each decoded by `decodeRequest`. */
+  readonly requests: AnyRequest[];
+  /** Each sub-request's prefix struct (decoded), or null where the revision has none. */
+  readonly prefixes: (object | null)[];
+  /** Per sub-request, the op it depends on (as sent: may name itself or a later op), or null. */
+  readonly dependsOn: (number | null)[];
+  /** Where each sub-request (its prefix, if any) starts in the sub-request area. */
+  readonly offsets: number[];
+}
+
+/** One sub-reply for `encodeCompoundReply`: the op's opcode, its reply (or `{ error }`), and the unique to echo. */
+export interface CompoundReplyEntryBase {
+  readonly opcode: number;
+  readonly reply: object;
+  readonly unique?: bigint | undefined;
+}
+
+/** One separate request of the fallback. */
+export interface SeparateRequest {
+  readonly index: number;
+  readonly request: AnyRequest;
+  readonly bytes: Uint8Array;
+}
+
+/** Options of `separateRequests` and `runSeparately`. */
+export interface SeparateOptions {
+  readonly minor?: number | undefined;
+  /** The unique of separate request `index`. Default: the compound's unique + 2 * (index + 1). */
+  readonly nextUnique?:
+    ((index: number, compound: bigint) => bigint) | undefined;
+  readonly [message: string]: unknown;
+}
+
+/** The outcome of one op in `runSeparately` / `runCompound`. */
+export type SeparateResult =
+  | {
+      readonly index: number;
+      readonly skipped: false;
+      /** The request as sent (a dependent's nodeid threaded from its producer). */
+      readonly request: AnyRequest;
+      readonly error: number;
+      /** The decoded reply arguments on success (raw bytes for an opcode without a typed reply), else null. */
+      readonly reply: unknown;
+      /** Not sent: the error comes from the dependency rules (an invalid reference, or a failed producer). */
+      readonly byRule: boolean;
+    }
+  | {
+      readonly index: number;
+      readonly skipped: true;
+      readonly request: AnyRequest;
+    };
+
+/** What a declining server makes the kernel do (`decline` of the rules). */
+export interface DeclineChoice {
+  /** Positive errno name, e.g. "ENOSYS", or "any". */
+  readonly errno: string;
+  readonly effect: string;
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+const U64_MAX = 0xffffffffffffffffn;
+
+function alignUp(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  let len = 0;
+  for (const c of chunks) len += c.length;
+  const out = new Uint8Array(len);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+function setMember(obj: object, member: string, value: number): void {
+  const cur = (obj as Record<string, unknown>)[member];
+  (obj as Record<string, unknown>)[member] =
+    typeof cur === "bigint" ? BigInt(value) : value;
+}
+
+function getMember(obj: object, member: string): number {
+  const v = (obj as Record<string, unknown>)[member];
+  return typeof v === "bigint" ? Number(v) : typeof v === "number" ? v : 0;
+}
+
+/** True when every number, bigint and array element of a member is 0. */
+function isZero(v: unknown): boolean {
+  if (typeof v === "number") return v === 0;
+  if (typeof v === "bigint") return v === 0n;
+  if (Array.isArray(v) || ArrayBuffer.isView(v))
+    return Array.from(v as ArrayLike<number | bigint>).every(isZero);
+  if (typeof v === "object" && v !== null)
+    return Object.values(v).every(isZero);
+  return true;
+}
+
+/** The members of a framing struct with a role. */
+function membersWith(f: FramingStructRules | null, role: string): string[] {
+  return f ? Object.keys(f.members).filter((m) => f.members[m] === role) : [];
+}
+
+/** The member of a framing struct with a role (count, flags, result-size, dep-index, op-flags), or null. */
+export function memberWithRole(f: FramingStructRules | null, role: string): string | null {
+  return membersWith(f, role)[0] ?? null;
+}
+
+// ---------------------------------------------------------------------------
+// The engine
+
+/** Internal record of one op added to a builder. */
+interface Entry {
+  readonly opcode: number;
+  readonly nodeid: bigint;
+  /** The request object for encodeRequest (without header), or raw bytes after the header. */
+  readonly body:
+    { readonly op: string; readonly [part: string]: unknown } | Uint8Array;
+  readonly outSize: number;
+  readonly raw: boolean;
+  /** The outSize argument of an op with a variable-size reply, else null. */
+  readonly requested: number | null;
+  readonly dependsOn: number | null;
+}
+
+/** A revision's compound rules bound to its codecs. */
+export class CompoundEngine {
+  readonly b: CompoundBinding;
+  readonly rules: CompoundRules;
+  readonly inHeaderSize: number;
+  readonly outHeaderSize: number;
+  readonly requestPrefixSize: number;
+  readonly replyPrefixSize: number;
+  readonly #byName: ReadonlyMap<string, CompoundOpSpec>;
+  readonly #countIn: string | null;
+  readonly #countOut: string | null;
+  readonly #flagsIn: string | null;
+  readonly #resultSizeIn: string | null;
+  readonly #depIndex: string | null;
+  readonly #opFlags: string | null;
+
+  constructor(binding: CompoundBinding) {
+    this.b = binding;
+    const r = (this.rules = binding.rules);
+    this.inHeaderSize = binding.inHeader.size;
+    this.outHeaderSize = binding.outHeader.size;
+    this.requestPrefixSize = binding.subRequestPrefix?.size ?? 0;
+    this.replyPrefixSize = binding.subReplyPrefix?.size ?? 0;
+    this.#byName = new Map([...binding.ops.values()].map((s) => [s.op, s]));
+    this.#countIn = membersWith(r.framing.request, "count")[0] ?? null;
+    this.#countOut = membersWith(r.framing.reply, "count")[0] ?? null;
+    this.#flagsIn = membersWith(r.framing.request, "flags")[0] ?? null;
+    this.#resultSizeIn =
+      membersWith(r.framing.request, "result-size")[0] ?? null;
+    this.#depIndex =
+      membersWith(r.framing.subRequestPrefix, "dep-index")[0] ?? null;
+    this.#opFlags =
+      membersWith(r.framing.subRequestPrefix, "op-flags")[0] ?? null;
+    if (
+      (r.framing.subRequestPrefix === null) !==
+      (binding.subRequestPrefix === null)
+    ) {
+      throw new Error(
+        `${binding.revision}: the sub-request prefix codec does not match the rules`,
+      );
+    }
+  }
+
+  error(
+    kind: CompoundErrorKind,
+    message: string,
+    index: number | null = null,
+    offset: number | null = null,
+  ): CompoundError {
+    return new CompoundError(this.b.revision, kind, message, index, offset);
+  }
+
+  messageOptions(opts: {
+    readonly minor?: number | undefined;
+    readonly [k: string]: unknown;
+  }): MessageOptions {
+    return { ...opts, minor: opts.minor ?? this.b.defaultMinor };
+  }
+
+  /** The expected out-arg bytes of an op of the table at these options. */
+  expectedOutSize(spec: CompoundOpSpec, n: number, o: MessageOptions): number {
+    const bytes = this.b.messages.encodeReply(
+      0n,
+      spec.zeroReply(n) as never,
+      { ...o, opcode: spec.opcode } as never,
+    );
+    return bytes.length - this.outHeaderSize;
+  }
+
+  spec(op: string): CompoundOpSpec | undefined {
+    return this.#byName.get(op);
+  }
+
+  // ---- flags
+
+  flagBits(names: readonly string[]): number {
+    let bits = 0;
+    for (const name of names) {
+      const f = this.rules.flags.defined.find((d) => d.name === name);
+      if (!f) {
+        const known =
+          this.rules.flags.defined.map((d) => d.name).join(", ") || "none";
+        throw this.error(
+          "flag",
+          `${JSON.stringify(name)} is not a compound flag of this revision (flags: ${known})`,
+        );
+      }
+      bits |= f.value;
+    }
+    return bits;
+  }
+
+  flagNamesOf(bits: number): string[] {
+    return this.rules.flags.defined
+      .filter((d) => (bits & d.value) !== 0)
+      .map((d) => d.name);
+  }
+
+  // ---- dependencies
+
+  /** Whether ops of this revision can name a producer. */
+  get hasDependencies(): boolean {
+    return this.rules.dependencies.model !== "none";
+  }
+
+  /** The prefix struct of one sub-request: dep-index and op-flags by the model, reserved members 0. */
+  encodePrefix(dependsOn: number | null, index: number): Uint8Array {
+    const codec = this.b.subRequestPrefix;
+    if (!codec) return new Uint8Array(0);
+    const value = codec.zero();
+    const dep = this.rules.dependencies;
+    if (this.#depIndex !== null) {
+      if (dep.model === "index")
+        setMember(value, this.#depIndex, dependsOn ?? dep.noDependency!.value);
+      else if (dependsOn !== null) setMember(value, this.#depIndex, dependsOn);
+    }
+    if (
+      this.#opFlags !== null &&
+      dep.model === "flag-and-index" &&
+      dependsOn !== null
+    ) {
+      const bit = this.rules.opFlags.defined.find(
+        (f) => f.name === dep.flag,
+      )!.value;
+      setMember(value, this.#opFlags, bit);
+    }
+    const bytes = new Uint8Array(codec.size);
+    try {
+      codec.encode(value as never, bytes, 0);
+    } catch (e) {
+      throw this.error(
+        "dependency",
+        `op ${index}: dependsOn ${dependsOn} does not fit ${codec.struct} (${(e as Error).message})`,
+        index,
+      );
+    }
+    return bytes;
+  }
+
+  /** The op a decoded prefix names as its producer (as sent), or null. */
+  dependencyOf(
+    prefix: object | null,
+    index: number,
+    offset: number,
+  ): number | null {
+    if (prefix === null) return null;
+    const f = this.rules.framing.subRequestPrefix!;
+    for (const m of membersWith(f, "reserved")) {
+      if (!isZero((prefix as Record<string, unknown>)[m]))
+        throw this.error(
+          "reserved",
+          `sub-request ${index}: ${f.struct}.${m} is reserved and must be 0`,
+          index,
+          offset,
+        );
+    }
+    let opBits = 0;
+    if (this.#opFlags !== null) {
+      opBits = getMember(prefix, this.#opFlags);
+      let known = 0;
+      for (const d of this.rules.opFlags.defined) known |= d.value;
+      if ((opBits & ~known) !== 0)
+        throw this.error(
+          "flag",
+          `sub-request ${index}: per-op flag bits 0x${(opBits & ~known).toString(16)} are not defined by this revision`,
+          index,
+          offset,
+        );
+    }
+    const dep = this.rules.dependencies;
+    if (this.#depIndex === null) return null;
+    const raw = getMember(prefix, this.#depIndex);
+    if (dep.model === "index")
+      return raw === dep.noDependency!.value ? null : raw;
+    if (dep.model === "flag-and-index") {
+      const bit = this.rules.opFlags.defined.find(
+        (d) => d.name === dep.flag,
+      )!.value;
+      if ((opBits & bit) !== 0) return raw;
+      if (raw !== 0)
+        throw this.error(
+          "dependency",
+          `sub-request ${index}: dep-index ${raw} without ${dep.flag}`,
+          index,
+          offset,
+        );
+      return null;
+    }
+    return null;
+  }
+
+  /**
+   * How a dependent is run: the error it fails with without running (an invalid reference,
+   * or its producer's error), or its request with the producer's result threaded in.
+   */
+  resolveDependency(
+    index: number,
+    request: AnyRequest,
+    dependsOn: number | null,
+    done: readonly {
+      readonly request: AnyRequest;
+      readonly error: number;
+      readonly reply: unknown;
+    }[],
+  ): { readonly error: number } | { readonly request: AnyRequest } {
+    const dep = this.rules.dependencies;
+    if (dependsOn === null || dep.model === "none") return { request };
+    if (dependsOn >= index || dependsOn >= done.length)
+      return { error: -errnoValue(dep.invalidReference ?? "EINVAL") };
+    const producer = done[dependsOn]!;
+    if (producer.error !== 0) {
+      if (dep.producerFailed === "inherit-error")
+        return { error: producer.error };
+      return { request };
+    }
+    let header: Record<string, unknown> = { ...request.header };
+    for (const t of dep.threads) {
+      if (
+        !t.producers.includes(
+          this.b.opcodeNames.get(producer.request.opcode) ?? "",
+        )
+      )
+        continue;
+      const part = (producer.reply as Record<string, unknown> | null)?.[
+        t.from.part
+      ];
+      const value =
+        part && typeof part === "object"
+          ? (part as Record<string, unknown>)[t.from.member]
+          : undefined;
+      if (value !== undefined) header = { ...header, [t.into]: value };
+    }
+    return { request: { ...request, header: header as unknown as InHeader } };
+  }
+
+  // ---- building (client side)
+
+  pushEntry(
+    entries: Entry[],
+    entry: Entry,
+    name: string | null,
+    capacity: number | null,
+    allowInvalid: boolean,
+  ): void {
+    const index = entries.length;
+    const r = this.rules;
+    const what = name ?? `opcode ${entry.opcode}`;
+    if (
+      typeof entry.nodeid !== "bigint" ||
+      entry.nodeid < 0n ||
+      entry.nodeid > U64_MAX
+    ) {
+      throw this.error(
+        "value",
+        `${what}: nodeid must be a 64-bit unsigned bigint`,
+        index,
+      );
+    }
+    if (r.maxOps !== null && index + 1 > r.maxOps) {
+      throw this.error(
+        "too-many-ops",
+        `at most ${r.maxOps} ops per compound (${r.maxOpsSource}); ${what} would be op ${index + 1}`,
+        index,
+      );
+    }
+    if (capacity !== null && index + 1 > capacity) {
+      throw this.error(
+        "too-many-ops",
+        `the compound's capacity is ${capacity} ops; ${what} would be op ${index + 1}`,
+        index,
+      );
+    }
+    if (
+      r.allowedOpcodes !== null &&
+      (name === null || !r.allowedOpcodes.includes(name))
+    ) {
+      throw this.error(
+        "not-allowed",
+        `${what} is not one of the opcodes allowed in a compound (${r.allowedOpcodes.join(", ")})`,
+        index,
+      );
+    }
+    const checks = r.subRequestChecks;
+    if (checks.rejectOpcodeZero && entry.opcode === 0)
+      throw this.error(
+        "opcode-zero",
+        "the kernel refuses a sub-request with opcode 0",
+        index,
+      );
+    if (checks.rejectNestedCompound && entry.opcode === this.b.opcode)
+      throw this.error(
+        "nested-compound",
+        "the kernel refuses a compound inside a compound",
+        index,
+      );
+    if (checks.rejectNodeidZero && entry.nodeid === 0n)
+      throw this.error(
+        "nodeid-zero",
+        `${what}: the kernel refuses a sub-request with nodeid 0`,
+        index,
+      );
+    if (checks.rejectInPages && this.b.inPages.has(entry.opcode))
+      throw this.error(
+        "in-pages",
+        `${what} carries a page payload, which the kernel refuses in a compound`,
+        index,
+      );
+    if (entry.dependsOn !== null) {
+      if (!this.hasDependencies)
+        throw this.error(
+          "dependency",
+          `${what}: ops of this revision cannot depend on each other (dependencies.model "none")`,
+          index,
+        );
+      if (!Number.isInteger(entry.dependsOn) || entry.dependsOn < 0)
+        throw this.error(
+          "dependency",
+          `${what}: dependsOn must be an op index, got ${entry.dependsOn}`,
+          index,
+        );
+      if (entry.dependsOn >= index && !allowInvalid) {
+        throw this.error(
+          "dependency",
+          `${what} (op ${index}) may depend only on an earlier op, not on op ${entry.dependsOn}`,
+          index,
+        );
+      }
+      const sentinel = this.rules.dependencies.noDependency?.value;
+      if (sentinel !== undefined && entry.dependsOn === sentinel)
+        throw this.error(
+          "dependency",
+          `${what}: ${sentinel} means "no dependency" in this revision`,
+          index,
+        );
+    }
+    entries.push(entry);
+  }
+
+  /** Sum of the expected out args, plus one fuse_out_header (and sub-reply prefix) per op. */
+  replyBudget(entries: readonly { readonly outSize: number }[]): number {
+    let sum = 0;
+    for (const e of entries) sum += e.outSize;
+    return sum + entries.length * (this.outHeaderSize + this.replyPrefixSize);
+  }
+
+  resultSize(entries: readonly { readonly outSize: number }[]): number {
+    let sum = 0;
+    for (const e of entries) sum += e.outSize;
+    return (
+      sum +
+      (this.rules.resultSize?.includesOutHeaders
+        ? entries.length * this.outHeaderSize
+        : 0)
+    );
+  }
+
+  encode(
+    entries: readonly Entry[],
+    flags: number,
+    header: CompoundHeader,
+    o: MessageOptions,
+    limits: {
+      maxPages: number;
+      pageSize: number;
+      nextUnique: (index: number, compound: bigint) => bigint;
+    },
+  ): { bytes: Uint8Array; uniques: bigint[] } {
+    const r = this.rules;
+    const n = entries.length;
+    if (n === 0 && r.emptyCompound === "kernel-rejects")
+      throw this.error("empty", "the kernel refuses a compound without ops");
+    const budget = this.replyBudget(entries);
+    const limit = limits.maxPages * limits.pageSize;
+    if (budget > limit) {
+      throw this.error(
+        "reply-budget",
+        `the reply may take ${budget} bytes (expected out args plus ${n} headers), more than max_pages ${limits.maxPages} x ${limits.pageSize} = ${limit}`,
+      );
+    }
+    const uniques: bigint[] = [];
+    const chunks: Uint8Array[] = [];
+    let at = 0;
+    entries.forEach((e, i) => {
+      const sub = this.b.inHeader.zero() as Record<string, unknown>;
+      for (const [field, rule] of Object.entries(r.subHeader))
+        sub[field] = this.subHeaderValue(
+          field,
+          rule,
+          e,
+          i,
+          header,
+          limits.nextUnique,
+        );
+      uniques.push(sub["unique"] as bigint);
+      const encode = this.b.messages.encodeRequest;
+      const bytes =
+        e.body instanceof Uint8Array
+          ? encode(
+              {
+                op: "unknown",
+                opcode: e.opcode,
+                header: sub,
+                body: e.body,
+              } as never,
+              o as never,
+            )
+          : encode(
+              { ...e.body, opcode: e.opcode, header: sub } as never,
+              o as never,
+            );
+      const prefix = this.encodePrefix(e.dependsOn, i);
+      const size = prefix.length + bytes.length;
+      const padded = alignUp(at + size, r.alignment.subRequests) - at;
+      if (prefix.length) chunks.push(prefix);
+      chunks.push(bytes);
+      if (padded > size) chunks.push(new Uint8Array(padded - size));
+      at += padded;
+    });
+    const compoundIn = this.b.compoundIn.codec.zero();
+    if (this.#flagsIn !== null) setMember(compoundIn, this.#flagsIn, flags);
+    if (this.#resultSizeIn !== null)
+      setMember(compoundIn, this.#resultSizeIn, this.resultSize(entries));
+    if (this.#countIn !== null) setMember(compoundIn, this.#countIn, n);
+    const outer = this.b.inHeader.zero();
+    const request = {
+      op: r.opcode,
+      opcode: this.b.opcode,
+      header: {
+        ...outer,
+        unique: header.unique,
+        uid: header.uid,
+        gid: header.gid,
+        pid: header.pid,
+        nodeid: BigInt(r.outerNodeid),
+      },
+      [this.b.compoundIn.field]: compoundIn,
+      [this.b.compoundIn.dataField]: concat(chunks),
+    };
+    return {
+      bytes: this.b.messages.encodeRequest(request as never, o as never),
+      uniques,
+    };
+  }
+
+  private subHeaderValue(
+    field: string,
+    rule: string,
+    e: Entry,
+    index: number,
+    header: CompoundHeader,
+    nextUnique: (index: number, compound: bigint) => bigint,
+  ): number | bigint {
+    switch (rule) {
+      case "per-op":
+        if (field === "opcode") return e.opcode;
+        if (field === "nodeid") return e.nodeid;
+        break;
+      case "header-plus-args":
+        return 0; // encodeRequest writes len
+      case "zero":
+        return field === "unique" || field === "nodeid" ? 0n : 0;
+      case "copy-parent":
+        if (field === "uid" || field === "gid" || field === "pid")
+          return header[field];
+        break;
+      case "fresh-unique":
+        return nextUnique(index, header.unique);
+      case "op-index":
+        return BigInt(index);
+    }
+    throw this.error(
+      "value",
+      `no way to fill fuse_in_header.${field} by the rule ${JSON.stringify(rule)}`,
+    );
+  }
+
+  // ---- the reply walk (client side)
+
+  opRef(
+    r: number | CompoundOpRef,
+    index: number,
+    o: MessageOptions,
+  ): CompoundOpRef {
+    if (typeof r === "object") return r;
+    const spec = this.b.ops.get(r);
+    if (!spec)
+      throw this.error(
+        "value",
+        `op ${index}: opcode ${String(r)} has no entry here; give { opcode, outSize }`,
+        index,
+      );
+    if (spec.variable !== null)
+      throw this.error(
+        "value",
+        `op ${index}: ${spec.op} has a variable-size reply; give { opcode, outSize }`,
+        index,
+      );
+    return { opcode: r, outSize: this.expectedOutSize(spec, 0, o) };
+  }
+
+  parseReply(
+    bytes: Uint8Array,
+    ops: readonly (number | CompoundOpRef)[],
+    capacity: number | undefined,
+    o: MessageOptions,
+  ): CompoundReplyBase {
+    const refs = ops.map((r, i) => this.opRef(r, i, o));
+    const decoded = this.b.messages.decodeReply(
+      this.b.opcode as never,
+      bytes,
+      o as never,
+    );
+    const top = decoded.reply as Record<string, unknown>;
+    if ("error" in top)
+      return {
+        header: decoded.header,
+        error: top["error"] as number,
+        compound: null,
+        results: null,
+        trailing: 0,
+      };
+    const compound = top[this.b.compoundOut.field] as object;
+    const payload = top[this.b.compoundOut.dataField] as Uint8Array;
+    this.checkReserved(compound, this.rules.framing.reply, null);
+    const checks = this.rules.replyChecks;
+    const n = refs.length;
+    const end = payload.length;
+    if (end < checks.minPayload)
+      throw this.error(
+        "min-payload",
+        `${end} bytes of sub-replies, fewer than ${checks.minPayload}`,
+      );
+    const budget = this.replyBudget(refs);
+    if (end > budget)
+      throw this.error(
+        "max-payload",
+        `${end} bytes of sub-replies, more than the ${budget} the kernel allows (expected out args plus ${n} headers)`,
+      );
+    const serverCount =
+      this.#countOut !== null ? getMember(compound, this.#countOut) : null;
+    if (checks.countMustMatch && serverCount !== null && serverCount !== n)
+      throw this.error(
+        "count",
+        `the reply counts ${serverCount} ops, the compound has ${n}`,
+      );
+    // How many sub-replies the kernel walks; null: until the data ends.
+    const parsed: number | null =
+      checks.opsParsed === "server-count"
+        ? (serverCount ?? 0)
+        : checks.opsParsed === "min-count"
+          ? Math.min(n, serverCount ?? 0)
+          : null;
+    const walk =
+      parsed !== null && checks.opsBound === "kernel-count"
+        ? Math.min(parsed, n)
+        : parsed;
+    if (walk !== null && walk > n && checks.opsBound === "none") {
+      throw this.error(
+        "ops-bound",
+        `the reply counts ${walk} ops but the compound has ${n}: the kernel would index past its per-op arrays`,
+      );
+    }
+    const cap = capacity ?? n;
+    const results: CompoundOpResultBase[] = [];
+    const min = checks.minOpLen;
+    let at = 0;
+    for (let i = 0; walk === null ? at < end : i < walk; i++) {
+      if (checks.opsBound === "capacity" && i >= cap)
+        throw this.error(
+          "capacity",
+          `sub-reply ${i + 1} is beyond the capacity of ${cap} ops`,
+          i,
+          at,
+        );
+      if (i >= n)
+        throw this.error(
+          "extra-reply",
+          `sub-reply ${i + 1} has no op (the compound has ${n}); the kernel would copy it through a missing argument`,
+          i,
+          at,
+        );
+      const ref = refs[i]!;
+      const start0 = at;
+      if (this.b.subReplyPrefix) {
+        if (end - at < this.replyPrefixSize)
+          throw this.error(
+            "op-len",
+            `sub-reply ${i} at offset ${at} needs a ${this.replyPrefixSize}-byte ${this.b.subReplyPrefix.struct}, ${end - at} left`,
+            i,
+            at,
+          );
+        this.checkReserved(
+          this.b.subReplyPrefix.decode(payload, at, o),
+          this.rules.framing.subReplyPrefix!,
+          i,
+        );
+        at += this.replyPrefixSize;
+      }
+      if (end - at < min)
+        throw this.error(
+          "op-len",
+          `sub-reply ${i} at offset ${at} needs ${min} bytes, ${end - at} left`,
+          i,
+          at,
+        );
+      const h = this.b.outHeader.decode(payload, at, o) as unknown as OutHeader;
+      if (h.len < min)
+        throw this.error(
+          "op-len",
+          `sub-reply ${i} at offset ${at} has len ${h.len}, below ${min}`,
+          i,
+          at,
+        );
+      if (checks.opLenInBounds && at + h.len > end)
+        throw this.error(
+          "op-bounds",
+          `sub-reply ${i} at offset ${at} has len ${h.len}, past the ${end} bytes of sub-replies`,
+          i,
+          at,
+        );
+      if (
+        checks.uniqueMustMatch &&
+        ref.unique !== undefined &&
+        h.unique !== ref.unique
+      ) {
+        throw this.error(
+          "unique",
+          `sub-reply ${i} has unique ${h.unique}, its sub-request ${ref.unique}`,
+          i,
+          at,
+        );
+      }
+      const copy = checks.copyWhen === "no-error" ? h.error === 0 : h.len > min;
+      const spec = ref.raw ? undefined : this.b.ops.get(ref.opcode);
+      let reply: unknown = null;
+      if (copy && !(spec?.outPages && this.rules.outPages === "not-copied")) {
+        const start = at + this.outHeaderSize;
+        const size = spec?.variable
+          ? Math.min(ref.outSize, Math.max(0, h.len - this.outHeaderSize))
+          : ref.outSize;
+        if (start + size > end) {
+          throw this.error(
+            "op-data",
+            `sub-reply ${i}: the kernel copies ${size} bytes of out args at offset ${start}, past the ${end} bytes of sub-replies`,
+            i,
+            at,
+          );
+        }
+        reply = this.decodeOpReply(
+          ref.opcode,
+          payload.subarray(start, start + size),
+          h.unique,
+          spec,
+          ref.requested,
+          o,
+        );
+      }
+      results.push({
+        index: i,
+        opcode: ref.opcode,
+        error: h.error,
+        reply,
+        len: h.len,
+        unique: h.unique,
+        missing: false,
+      });
+      const step =
+        checks.advance === "len"
+          ? h.len
+          : min + (h.len > min ? ref.outSize : 0);
+      at =
+        start0 + alignUp(at - start0 + step, this.rules.alignment.subReplies);
+    }
+    for (let i = results.length; i < n; i++) {
+      results.push({
+        index: i,
+        opcode: refs[i]!.opcode,
+        error: 0,
+        reply: null,
+        len: null,
+        unique: null,
+        missing: true,
+      });
+    }
+    return {
+      header: decoded.header,
+      error: 0,
+      compound,
+      results,
+      trailing: Math.max(0, end - at),
+    };
+  }
+
+  /** Decodes copied out args with the message codecs (a synthetic success reply around them). */
+  private decodeOpReply(
+    opcode: number,
+    args: Uint8Array,
+    unique: bigint,
+    spec: CompoundOpSpec | undefined,
+    requested: number | undefined,
+    o: MessageOptions,
+  ): unknown {
+    if (this.b.noReply.has(opcode) || !spec) return args;
+    const msg = new Uint8Array(this.outHeaderSize + args.length);
+    this.b.outHeader.encode(
+      { len: msg.length, error: 0, unique } as never,
+      msg,
+      0,
+      o,
+    );
+    msg.set(args, this.outHeaderSize);
+    const xattr =
+      spec.variable === "xattr" && requested !== undefined
+        ? requested === 0
+          ? "size"
+          : "data"
+        : undefined;
+    return this.b.messages.decodeReply(opcode as never, msg, {
+      ...o,
+      ...(xattr ? { xattr } : {}),
+    } as never).reply;
+  }
+
+  /** Refuses a reserved member that is not 0 (the encoder never writes one). */
+  private checkReserved(
+    value: object,
+    f: FramingStructRules,
+    index: number | null,
+  ): void {
+    for (const m of membersWith(f, "reserved")) {
+      if (!isZero((value as Record<string, unknown>)[m])) {
+        throw this.error(
+          "reserved",
+          `${index === null ? "" : `sub-reply ${index}: `}${f.struct}.${m} is reserved and must be 0`,
+          index,
+        );
+      }
+    }
+  }
+
+  // ---- server side
+
+  /**
+   * Decodes a compound request: the compound, then its sub-requests found as the rules say
+   * (the count member, or walking the lengths to the end), each after its prefix, each decoded
+   * by `decodeRequest`. Accepts exactly what the revision's kernel sends: the sub-requests
+   * fill the area, reserved members are 0, and the kernel's own limits and pre-send checks hold.
+   */
+  decodeRequest(bytes: Uint8Array, o: MessageOptions): DecodedCompoundBase {
+    const r = this.rules;
+    const req = this.b.messages.decodeRequest(bytes, o as never);
+    if (req.opcode !== this.b.opcode)
+      throw this.error(
+        "not-compound",
+        `opcode ${req.opcode} is not ${r.opcode} (${this.b.opcode})`,
+      );
+    const compoundIn = req[this.b.compoundIn.field] as object;
+    const area = req[this.b.compoundIn.dataField] as Uint8Array;
+    for (const m of membersWith(r.framing.request, "reserved")) {
+      if (!isZero((compoundIn as Record<string, unknown>)[m]))
+        throw this.error(
+          "reserved",
+          `${r.framing.request.struct}.${m} is reserved and must be 0`,
+        );
+    }
+    const count =
+      this.#countIn !== null ? getMember(compoundIn, this.#countIn) : null;
+    const walk = r.opCountFrom === "count-field" ? (count ?? 0) : null;
+    if (walk !== null && r.maxOps !== null && walk > r.maxOps)
+      throw this.error(
+        "too-many-ops",
+        `the compound counts ${walk} ops, more than ${r.maxOps}`,
+      );
+    const requests: AnyRequest[] = [];
+    const prefixes: (object | null)[] = [];
+    const dependsOn: (number | null)[] = [];
+    const offsets: number[] = [];
+    let at = 0;
+    for (let i = 0; walk === null ? at < area.length : i < walk; i++) {
+      const start = at;
+      let prefix: object | null = null;
+      if (this.b.subRequestPrefix) {
+        if (area.length - at < this.requestPrefixSize) {
+          throw this.error(
+            "op-len",
+            `sub-request ${i} at offset ${at} needs a ${this.requestPrefixSize}-byte ${this.b.subRequestPrefix.struct}, ${area.length - at} left`,
+            i,
+            at,
+          );
+        }
+        prefix = this.b.subRequestPrefix.decode(area, at, o);
+        at += this.requestPrefixSize;
+      }
+      if (area.length - at < this.inHeaderSize)
+        throw this.error(
+          "op-len",
+          `sub-request ${i} at offset ${at} needs ${this.inHeaderSize} bytes, ${area.length - at} left`,
+          i,
+          at,
+        );
+      const h = this.b.inHeader.decode(area, at, o) as unknown as InHeader;
+      if (h.len < this.inHeaderSize)
+        throw this.error(
+          "op-len",
+          `sub-request ${i} at offset ${at} has len ${h.len}, below ${this.inHeaderSize}`,
+          i,
+          at,
+        );
+      if (at + h.len > area.length)
+        throw this.error(
+          "op-bounds",
+          `sub-request ${i} at offset ${at} has len ${h.len}, past the ${area.length} bytes of sub-requests`,
+          i,
+          at,
+        );
+      if (r.maxOps !== null && i + 1 > r.maxOps)
+        throw this.error(
+          "too-many-ops",
+          `more than ${r.maxOps} sub-requests`,
+          i,
+          at,
+        );
+      const sub = this.b.messages.decodeRequest(
+        area.subarray(at, at + h.len),
+        o as never,
+      );
+      this.checkSubRequest(sub, i, start);
+      requests.push(sub);
+      prefixes.push(prefix);
+      dependsOn.push(this.dependencyOf(prefix, i, start));
+      offsets.push(start);
+      at = start + alignUp(at - start + h.len, r.alignment.subRequests);
+    }
+    if (at < area.length)
+      throw this.error(
+        "trailing",
+        `${area.length - at} bytes after the ${requests.length} sub-requests`,
+        null,
+        at,
+      );
+    if (requests.length === 0 && r.emptyCompound === "kernel-rejects")
+      throw this.error(
+        "empty",
+        "a compound without sub-requests, which this revision's kernel never sends",
+      );
+    const bits =
+      this.#flagsIn !== null ? getMember(compoundIn, this.#flagsIn) : 0;
+    let known = 0;
+    for (const d of r.flags.defined) known |= d.value;
+    return {
+      header: req.header,
+      flags: this.flagNamesOf(bits),
+      unknownFlags: (bits & ~known) >>> 0,
+      count,
+      requests,
+      prefixes,
+      dependsOn,
+      offsets,
+      [this.b.compoundIn.field]: compoundIn,
+    } as DecodedCompoundBase;
+  }
+
+  /** The kernel's pre-send checks and allow-list, applied to what a server receives. */
+  private checkSubRequest(sub: AnyRequest, i: number, at: number): void {
+    const r = this.rules;
+    const checks = r.subRequestChecks;
+    const name = this.b.opcodeNames.get(sub.opcode) ?? `opcode ${sub.opcode}`;
+    if (checks.rejectNestedCompound && sub.opcode === this.b.opcode)
+      throw this.error(
+        "nested-compound",
+        `sub-request ${i} is a compound, which this revision's kernel refuses`,
+        i,
+        at,
+      );
+    if (checks.rejectOpcodeZero && sub.opcode === 0)
+      throw this.error(
+        "opcode-zero",
+        `sub-request ${i} has opcode 0, which this revision's kernel refuses`,
+        i,
+        at,
+      );
+    if (checks.rejectNodeidZero && sub.header.nodeid === 0n)
+      throw this.error(
+        "nodeid-zero",
+        `sub-request ${i} (${name}) has nodeid 0, which this revision's kernel refuses`,
+        i,
+        at,
+      );
+    if (checks.rejectInPages && this.b.inPages.has(sub.opcode))
+      throw this.error(
+        "in-pages",
+        `sub-request ${i} (${name}) carries a page payload, which this revision's kernel never puts in a compound`,
+        i,
+        at,
+      );
+    if (r.allowedOpcodes !== null && !r.allowedOpcodes.includes(name))
+      throw this.error(
+        "not-allowed",
+        `sub-request ${i} (${name}) is not one of the opcodes allowed in a compound`,
+        i,
+        at,
+      );
+  }
+
+  encodeReply(
+    unique: bigint,
+    entries: readonly CompoundReplyEntryBase[],
+    o: MessageOptions,
+  ): Uint8Array {
+    const chunks: Uint8Array[] = [];
+    let at = 0;
+    for (const e of entries) {
+      const bytes = this.b.messages.encodeReply(
+        e.unique ?? 0n,
+        e.reply as never,
+        { ...o, opcode: e.opcode } as never,
+      );
+      const prefix = this.b.subReplyPrefix
+        ? new Uint8Array(this.replyPrefixSize)
+        : null;
+      if (prefix)
+        this.b.subReplyPrefix!.encode(
+          this.b.subReplyPrefix!.zero() as never,
+          prefix,
+          0,
+        );
+      const size = (prefix?.length ?? 0) + bytes.length;
+      const padded = alignUp(at + size, this.rules.alignment.subReplies) - at;
+      if (prefix) chunks.push(prefix);
+      chunks.push(bytes);
+      if (padded > size) chunks.push(new Uint8Array(padded - size));
+      at += padded;
+    }
+    const compoundOut = this.b.compoundOut.codec.zero();
+    if (this.#countOut !== null)
+      setMember(compoundOut, this.#countOut, entries.length);
+    return this.b.messages.encodeReply(
+      unique,
+      {
+        [this.b.compoundOut.field]: compoundOut,
+        [this.b.compoundOut.dataField]: concat(chunks),
+      } as never,
+      { ...o, opcode: this.b.opcode } as never,
+    );
+  }
+
+  /**
+   * Runs a decoded compound's ops in order through `run`, as a server that honours this
+   * revision's dependency rules must: a dependent of an invalid reference or of a failed
+   * producer fails without running (`byRule`), other dependents get the producer's result
+   * threaded in. Every op gets a result (the server policies of every revision so far).
+   */
+  async runCompound(
+    compound: DecodedCompoundBase,
+    run: (
+      request: AnyRequest,
+      index: number,
+    ) => Promise<{ readonly error: number; readonly reply: unknown }>,
+  ): Promise<SeparateResult[]> {
+    const results: SeparateResult[] = [];
+    const done: { request: AnyRequest; error: number; reply: unknown }[] = [];
+    for (let i = 0; i < compound.requests.length; i++) {
+      const resolved = this.resolveDependency(
+        i,
+        compound.requests[i]!,
+        compound.dependsOn[i] ?? null,
+        done,
+      );
+      if ("error" in resolved) {
+        done.push({
+          request: compound.requests[i]!,
+          error: resolved.error,
+          reply: null,
+        });
+        results.push({
+          index: i,
+          skipped: false,
+          request: compound.requests[i]!,
+          error: resolved.error,
+          reply: null,
+          byRule: true,
+        });
+        continue;
+      }
+      const out = await run(resolved.request, i);
+      done.push({
+        request: resolved.request,
+        error: out.error,
+        reply: out.reply,
+      });
+      results.push({
+        index: i,
+        skipped: false,
+        request: resolved.request,
+        error: out.error,
+        reply: out.reply,
+        byRule: false,
+      });
+    }
+    return results;
+  }
+
+  // ---- the kernel's fallback
+
+  /** What declining with `errno` (positive, by name) makes this revision's kernel do, or null where it is not a decline. */
+  declineEffect(errno: string): DeclineChoice | null {
+    return (
+      this.rules.decline.find((d) => d.errno === errno) ??
+      this.rules.decline.find((d) => d.errno === "any") ??
+      null
+    );
+  }
+
+  kernelFallsBack(
+    flags: readonly string[],
+    outcome: number | "bad-reply",
+    errnoName: (errno: number) => string | undefined = defaultErrnoName,
+  ): boolean {
+    const f = this.rules.fallback;
+    if (!f.kernelSplits || f.trigger === null) return false;
+    if (f.suppressedBy !== null && flags.includes(f.suppressedBy)) return false;
+    if (f.trigger === "any-failure")
+      return outcome === "bad-reply" || outcome < 0;
+    if (outcome === "bad-reply" || outcome >= 0) return false;
+    const effect = this.declineEffect(errnoName(-outcome) ?? "")?.effect;
+    return effect === "split" || effect === "disable-and-split";
+  }
+
+  checkSplits(compound: DecodedCompoundBase): void {
+    const f = this.rules.fallback;
+    if (!f.kernelSplits) {
+      const caller =
+        f.callerFallback !== null
+          ? ` (callers fall back by themselves: ${f.callerFallback} on ${f.callerFallbackErrno ?? "an error"})`
+          : "";
+      throw this.error(
+        "no-fallback",
+        `this revision's kernel never splits a compound into separate requests${caller}`,
+      );
+    }
+    if (f.suppressedBy !== null && compound.flags.includes(f.suppressedBy))
+      throw this.error(
+        "fallback-suppressed",
+        `${f.suppressedBy} is set: the kernel does not split this compound`,
+      );
+  }
+
+  /** A sub-request as a separate request: a fresh unique and the compound's credentials. */
+  separate(
+    sub: AnyRequest,
+    index: number,
+    compound: DecodedCompoundBase,
+    next: (index: number, u: bigint) => bigint,
+  ): AnyRequest {
+    const h = compound.header;
+    return {
+      ...sub,
+      header: {
+        ...sub.header,
+        unique: next(index, h.unique),
+        uid: h.uid,
+        gid: h.gid,
+        pid: h.pid,
+      },
+    };
+  }
+
+  separateRequests(
+    compound: DecodedCompoundBase,
+    opts: SeparateOptions,
+  ): SeparateRequest[] {
+    this.checkSplits(compound);
+    const { nextUnique, ...message } = opts;
+    const o = this.messageOptions(message);
+    const next = nextUnique ?? defaultNextUnique;
+    return compound.requests.map((sub, index) => {
+      const request = this.separate(sub, index, compound, next);
+      return {
+        index,
+        request,
+        bytes: this.b.messages.encodeRequest(request as never, o as never),
+      };
+    });
+  }
+
+  /**
+   * The kernel's fallback: each op sent as its own request through `send`, in order, with the
+   * dependency rules applied (a dependent's nodeid threaded from its producer's reply, or the
+   * op failed by rule), and the revision's stop rule after a failing op.
+   */
+  async runSeparately(
+    compound: DecodedCompoundBase,
+    send: (
+      request: AnyRequest,
+      bytes: Uint8Array,
+    ) => Uint8Array | Promise<Uint8Array>,
+    opts: SeparateOptions,
+  ): Promise<SeparateResult[]> {
+    this.checkSplits(compound);
+    const { nextUnique, ...message } = opts;
+    const o = this.messageOptions(message);
+    const next = nextUnique ?? defaultNextUnique;
+    const f = this.rules.fallback;
+    const rule = this.rules.onOpError.fallback;
+    const goOn =
+      rule === "continue" ||
+      (rule === "stop-unless-continue-flag" &&
+        f.stopUnless !== null &&
+        compound.flags.includes(f.stopUnless));
+    const results: SeparateResult[] = [];
+    const done: { request: AnyRequest; error: number; reply: unknown }[] = [];
+    let stopped = false;
+    for (let index = 0; index < compound.requests.length; index++) {
+      const sub = this.separate(
+        compound.requests[index]!,
+        index,
+        compound,
+        next,
+      );
+      if (stopped) {
+        results.push({ index, skipped: true, request: sub });
+        done.push({ request: sub, error: 0, reply: null });
+        continue;
+      }
+      const resolved = this.resolveDependency(
+        index,
+        sub,
+        compound.dependsOn[index] ?? null,
+        done,
+      );
+      if ("error" in resolved) {
+        results.push({
+          index,
+          skipped: false,
+          request: sub,
+          error: resolved.error,
+          reply: null,
+          byRule: true,
+        });
+        done.push({ request: sub, error: resolved.error, reply: null });
+        if (!goOn) stopped = true;
+        continue;
+      }
+      const request = resolved.request;
+      const answer = await send(
+        request,
+        this.b.messages.encodeRequest(request as never, o as never),
+      );
+      if (this.b.noReply.has(request.opcode)) {
+        results.push({
+          index,
+          skipped: false,
+          request,
+          error: 0,
+          reply: null,
+          byRule: false,
+        });
+        done.push({ request, error: 0, reply: null });
+        continue;
+      }
+      let error: number;
+      let reply: unknown = null;
+      if (request.op === "unknown" || !this.b.ops.has(request.opcode)) {
+        const h = this.b.outHeader.decode(answer, 0, o) as unknown as OutHeader;
+        error = h.error;
+        if (error === 0) reply = answer.subarray(this.outHeaderSize);
+      } else {
+        const d = this.b.messages.decodeReply(
+          request.opcode as never,
+          answer,
+          o as never,
+        );
+        const body = d.reply as Record<string, unknown>;
+        error = "error" in body ? (body["error"] as number) : 0;
+        if (error === 0) reply = d.reply;
+      }
+      results.push({
+        index,
+        skipped: false,
+        request,
+        error,
+        reply,
+        byRule: false,
+      });
+      done.push({ request, error, reply });
+      if (error !== 0 && !goOn) stopped = true;
+    }
+    return results;
+  }
+}
+
+function defaultNextUnique(index: number, u: bigint): bigint {
+  return u + 2n * BigInt(index + 1);
+}
+
+/** Linux errno values of the names the rules use. */
+const ERRNO: { readonly [name: string]: number } = {
+  EINVAL: 22,
+  ENOSYS: 38,
+  EOPNOTSUPP: 95,
+  EIO: 5,
+};
+
+/** The value of an errno name of the rules (Linux numbering). */
+export function errnoValue(name: string): number {
+  const v = ERRNO[name];
+  if (v === undefined)
+    throw new Error(`errno ${name} is not known to the compound engine`);
+  return v;
+}
+
+function defaultErrnoName(errno: number): string | undefined {
+  return Object.keys(ERRNO).find((k) => ERRNO[k] === errno);
+}
+
+/** The builder's state, shared by every revision's typed CompoundBuilder. */
+export class CompoundBuilderCore {
+  readonly #engine: CompoundEngine;
+  readonly #opts: MessageOptions;
+  readonly #maxPages: number;
+  readonly #pageSize: number;
+  readonly #capacity: number | null;
+  readonly #nextUnique: (index: number, compound: bigint) => bigint;
+  readonly #allowInvalid: boolean;
+  readonly #entries: Entry[] = [];
+  #flags = 0;
+  #uniques: bigint[] | null = null;
+
+  constructor(engine: CompoundEngine, opts: CompoundBuilderOptions = {}) {
+    const {
+      maxPages,
+      pageSize,
+      capacity,
+      nextUnique,
+      allowInvalidDependencies,
+      ...message
+    } = opts;
+    this.#engine = engine;
+    this.#opts = engine.messageOptions(message);
+    this.#maxPages = maxPages ?? 32;
+    this.#pageSize = pageSize ?? 4096;
+    this.#capacity = capacity ?? null;
+    this.#nextUnique = nextUnique ?? defaultNextUnique;
+    this.#allowInvalid = allowInvalidDependencies ?? false;
+    if (!Number.isInteger(this.#maxPages) || this.#maxPages < 1)
+      throw engine.error(
+        "value",
+        `maxPages must be a positive integer, got ${String(maxPages)}`,
+      );
+    if (!Number.isInteger(this.#pageSize) || this.#pageSize < 1)
+      throw engine.error(
+        "value",
+        `pageSize must be a positive integer, got ${String(pageSize)}`,
+      );
+  }
+
+  /**
+   * Adds a sub-request given as an object (`{ op: "FUSE_OPEN", nodeid, open_in, dependsOn? }`),
+   * as the typed methods do.
+   *
+   * @throws {CompoundError} when this revision refuses the op.
+   */
+  protected addOp(sub: {
+    readonly op: string;
+    readonly nodeid: bigint;
+    readonly dependsOn?: number | undefined;
+    readonly [part: string]: unknown;
+  }): void {
+    const e = this.#engine;
+    const spec = e.spec(sub.op);
+    if (!spec)
+      throw e.error(
+        "not-allowed",
+        `${String(sub.op)} may not appear in a compound of this revision`,
+        this.#entries.length,
+      );
+    const { nodeid, dependsOn, ...rest } = sub;
+    const n = spec.variable !== null ? rest["outSize"] : 0;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
+      throw e.error(
+        "value",
+        `${spec.op} needs outSize, a non-negative integer (bytes its reply may take)`,
+        this.#entries.length,
+      );
+    }
+    const body: Record<string, unknown> & { op: string } = {
+      ...rest,
+      op: spec.op,
+    };
+    delete body["outSize"];
+    const entry: Entry = {
+      opcode: spec.opcode,
+      nodeid,
+      body,
+      outSize: e.expectedOutSize(spec, n, this.#opts),
+      raw: false,
+      requested: spec.variable !== null ? n : null,
+      dependsOn: dependsOn ?? null,
+    };
+    e.pushEntry(
+      this.#entries,
+      entry,
+      spec.op,
+      this.#capacity,
+      this.#allowInvalid,
+    );
+    this.#uniques = null;
+  }
+
+  /**
+   * Adds a sub-request as raw bytes: `body` goes after its fuse_in_header unchanged, and
+   * `outSize` is the expected size of its out arguments. For opcodes without a method
+   * (including ones this revision refuses, to see the refusal).
+   *
+   * @throws {CompoundError} when this revision refuses the op.
+   */
+  protected addRawOp(
+    opcode: number,
+    nodeid: bigint,
+    body: Uint8Array,
+    outSize: number,
+    dependsOn: number | undefined,
+  ): void {
+    const e = this.#engine;
+    if (!Number.isInteger(opcode) || opcode < 0 || opcode > 0xffffffff)
+      throw e.error(
+        "value",
+        `opcode must be a 32-bit unsigned integer, got ${opcode}`,
+      );
+    if (!Number.isInteger(outSize) || outSize < 0)
+      throw e.error(
+        "value",
+        `outSize must be a non-negative integer, got ${outSize}`,
+      );
+    const entry: Entry = {
+      opcode,
+      nodeid,
+      body,
+      outSize,
+      raw: true,
+      requested: null,
+      dependsOn: dependsOn ?? null,
+    };
+    e.pushEntry(
+      this.#entries,
+      entry,
+      this.#engine.b.opcodeNames.get(opcode) ?? null,
+      this.#capacity,
+      this.#allowInvalid,
+    );
+    this.#uniques = null;
+  }
+
+  protected setFlags(names: readonly string[]): void {
+    this.#flags = this.#engine.flagBits(names);
+  }
+
+  /** The ops added so far, in order: opcode, expected out-arg size, nodeid, dependency, and the unique once encoded. */
+  protected opRefs(): CompoundOpRef[] {
+    return this.#entries.map((e, i) => ({
+      opcode: e.opcode,
+      outSize: e.outSize,
+      nodeid: e.nodeid,
+      ...(e.raw ? { raw: true } : {}),
+      ...(e.requested !== null ? { requested: e.requested } : {}),
+      ...(e.dependsOn !== null ? { dependsOn: e.dependsOn } : {}),
+      ...(this.#uniques ? { unique: this.#uniques[i] } : {}),
+    }));
+  }
+
+  /** Number of ops added. */
+  get length(): number {
+    return this.#entries.length;
+  }
+
+  /** The result size member's value as the kernel computes it (`resultSize`); the sum of expected out args where the revision has none. */
+  get resultSize(): number {
+    return this.#engine.resultSize(this.#entries);
+  }
+
+  /** Most sub-reply bytes the kernel accepts: the expected out args plus one fuse_out_header per op. */
+  get replyBudget(): number {
+    return this.#engine.replyBudget(this.#entries);
+  }
+
+  /**
+   * The whole compound request: fuse_in_header (the compound opcode, nodeid `outerNodeid`,
+   * `header`'s unique and credentials), the compound struct (count, flags, result size by the
+   * member roles), then each sub-request: its prefix (dependency by the model), its
+   * fuse_in_header filled by the `subHeader` rules and its args, padded to `alignment.subRequests`.
+   *
+   * @throws {CompoundError} kind `empty` (where the kernel refuses an empty compound) or
+   *   `reply-budget`; the revision's `FuseMessageError` for a part `encodeRequest` cannot write.
+   */
+  encode(header: CompoundHeader): Uint8Array {
+    const { bytes, uniques } = this.#engine.encode(
+      this.#entries,
+      this.#flags,
+      header,
+      this.#opts,
+      {
+        maxPages: this.#maxPages,
+        pageSize: this.#pageSize,
+        nextUnique: this.#nextUnique,
+      },
+    );
+    this.#uniques = uniques;
+    return bytes;
+  }
+}
