@@ -23,15 +23,7 @@ import { after, before, describe, test, type TestContext } from "node:test";
 import { pathToFileURL } from "node:url";
 import * as base from "../generated/base-7.45/index.js";
 import { repoRoot } from "../generator/revisions/registry.js";
-import {
-  PEERS,
-  buildLibfuse,
-  compilePeer,
-  libfuseOpcodeNames,
-  missingTools,
-  peersDir,
-  type LibfuseBuild,
-} from "./libfuse-peer/build.js";
+import { PEERS, buildLibfuse, compilePeer, libfuseOpcodeNames, missingTools, peersDir, type LibfuseBuild } from "./libfuse-peer/build.js";
 import { CREDS, KernelSide, type Unheadered } from "./libfuse-peer/kernel.js";
 import {
   F_UNLCK,
@@ -242,7 +234,9 @@ function compareCompound(
   assert.equal(header.unique, run.unique);
   const subs = subReplies(run.reply, g.FuseCompoundOutCodec.size);
   assert.equal(subs.length, alone.length, `${what}: ${subs.length} sub-replies for ${alone.length} ops`);
-  const parsed = g.parseCompoundReply(run.reply, { ops: run.builder.ops, ...opts });
+  // Our parser refuses a nonzero reserved member, which the RFC kernels never read (see the
+  // todo test below): it reads the reply with the heap bytes cleared.
+  const parsed = g.parseCompoundReply(unset ? cleared(run.reply, unset) : run.reply, { ops: run.builder.ops, ...opts });
   assert.equal(parsed.error, 0);
   for (let i = 0; i < alone.length; i++) {
     const sub = subs[i]!;
@@ -265,17 +259,21 @@ function compareCompound(
     alone.map((a, i) => ({ opcode: a.opcode, reply: a.decoded, unique: subUnique(i) })),
     opts,
   );
-  let theirs = run.reply;
   if (unset) {
     // Bytes this libfuse never writes (heap contents): ours are zero; the rest must match.
     assert.ok(ours.subarray(unset.start, unset.end).every((b) => b === 0));
-    if (theirs.subarray(unset.start, unset.end).some((b) => b !== 0)) fig.garbage++;
-    theirs = theirs.slice();
-    theirs.fill(0, unset.start, unset.end);
+    if (run.reply.subarray(unset.start, unset.end).some((b) => b !== 0)) fig.garbage++;
   }
-  assert.deepEqual(ours, theirs, `${what}: encodeCompoundReply differs from libfuse's reply`);
+  assert.deepEqual(ours, unset ? cleared(run.reply, unset) : run.reply, `${what}: encodeCompoundReply differs from libfuse's reply`);
   fig.compounds++;
   fig.replyBytes += run.reply.length - (unset ? unset.end - unset.start : 0);
+}
+
+/** A copy of `bytes` with the span zeroed. */
+function cleared(bytes: Uint8Array, span: { start: number; end: number }): Uint8Array {
+  const copy = bytes.slice();
+  copy.fill(0, span.start, span.end);
+  return copy;
 }
 
 /**
@@ -312,6 +310,28 @@ describe("libfuse 7cb226c: compounds of RFC v1-v3", () => {
       );
     });
   }
+
+  test(
+    "parseCompoundReply reads 7cb226c's replies as they come, heap bytes in fuse_compound_out.reserved included",
+    {
+      todo: "the parser refuses a nonzero fuse_compound_out.reserved (CompoundError kind reserved), but the RFC v1-v3 kernels read only result_header.count (rfc-v1-1of2.txt: fuse_compound_send, fuse_compound_parse_resp), so they take the replies 7cb226c really sends",
+    },
+    async (t) => {
+      const ready = need(t, "7cb226c");
+      if (!ready) return;
+      const g = await loadRevision("rfc-v1");
+      if (typeof g === "string") return void assert.fail(g);
+      const runs = await sendCompounds(ready, g, baseCompounds(g));
+      const unset = compoundOutReserved(g);
+      const dirty = runs.filter((r) => r.reply.subarray(unset.start, unset.end).some((b) => b !== 0));
+      assert.ok(dirty.length > 0, "no reply carried heap bytes this time");
+      for (const run of dirty) {
+        t.diagnostic(`reply head: ${Buffer.from(run.reply.subarray(0, unset.end)).toString("hex")}`);
+        const parsed: any = g.parseCompoundReply(run.reply, { ops: run.builder.ops, minor: 43 });
+        assert.equal(parsed.error, 0);
+      }
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -322,7 +342,13 @@ function v7Compounds(g: Gen): Sub[][] {
   const compounds = baseCompounds(g);
   // 7b231c23 answers every op and goes on after a failure (7cb226c stops), so add some.
   compounds[0]!.splice(1, 0, { op: "FUSE_LOOKUP", nodeid: 1n, name: "missing" });
-  compounds[1]!.splice(0, 0, { op: "FUSE_GETXATTR", nodeid: 2n, getxattr_in: { ...g.zeroFuseGetxattrIn(), size: 64 }, name: "user.none", outSize: 64 });
+  compounds[1]!.splice(0, 0, {
+    op: "FUSE_GETXATTR",
+    nodeid: 2n,
+    getxattr_in: { ...g.zeroFuseGetxattrIn(), size: 64 },
+    name: "user.none",
+    outSize: 64,
+  });
   compounds.push([
     { op: "FUSE_STATX", nodeid: 2n, statx_in: { ...g.zeroFuseStatxIn(), sx_mask: 0x7ff } },
     { op: "FUSE_SYNCFS", nodeid: 1n, syncfs_in: g.zeroFuseSyncfsIn() },
@@ -359,15 +385,26 @@ function v7Dependent(g: Gen): { what: string; subs: Sub[] }[] {
         { op: "FUSE_OPEN", nodeid: 0n, open_in: { ...g.zeroFuseOpenIn(), flags: 0 }, dependsOn: 0 },
       ],
     },
-    { what: "failed producer: LOOKUP missing + GETATTR(dependsOn 0)", subs: [{ op: "FUSE_LOOKUP", nodeid: 1n, name: "missing" }, getattr(0)] },
+    {
+      what: "failed producer: LOOKUP missing + GETATTR(dependsOn 0)",
+      subs: [{ op: "FUSE_LOOKUP", nodeid: 1n, name: "missing" }, getattr(0)],
+    },
     {
       what: "CREATE + GETATTR(dependsOn 0) + independent STATFS",
       subs: [
-        { op: "FUSE_CREATE", nodeid: 3n, create_in: { ...g.zeroFuseCreateIn(), flags: O_RDWR | O_CREAT, mode: S_IFREG | 0o600 }, name: "c" },
+        {
+          op: "FUSE_CREATE",
+          nodeid: 3n,
+          create_in: { ...g.zeroFuseCreateIn(), flags: O_RDWR | O_CREAT, mode: S_IFREG | 0o600 },
+          name: "c",
+        },
         getattr(0),
         { op: "FUSE_STATFS", nodeid: 1n },
       ],
     },
+    // What no kernel sends (the builder writes them with allowInvalidDependencies): -EINVAL for that op.
+    { what: "forward reference: GETATTR(dependsOn 1) + LOOKUP", subs: [getattr(1), { op: "FUSE_LOOKUP", nodeid: 1n, name: "hello.txt" }] },
+    { what: "self reference: STATFS + GETATTR(dependsOn 1)", subs: [{ op: "FUSE_STATFS", nodeid: 1n }, getattr(1)] },
   ];
 }
 
@@ -395,94 +432,90 @@ describe("libfuse 7b231c23: v7 compounds", () => {
     );
   });
 
-  test("v7 dependencies: peer_fs's .compound handler threads dep_index; results equal runSeparately against the same libfuse", async (t) => {
+  test("v7 dependencies: peer_fs's .compound handler threads dep_index; each op equals runSeparately (the kernel's fallback) against the same libfuse", async (t) => {
     const ready = need(t, "7b231c23");
     if (!ready) return;
     const g = await loadRevision("v7");
     if (typeof g === "string") return void (CI ? assert.fail(g) : t.skip(g));
     const fig = newFigures();
+    let threaded = 0;
     for (const { what, subs } of v7Dependent(g)) {
-      const [run] = await sendCompounds(ready, g, [subs]);
       const k = await start(ready);
       const opts = k.opts;
-      const decoded: any = g.decodeCompoundRequest(run!.request, opts);
+      const builder = new g.CompoundBuilder({ minor: opts.minor, allowInvalidDependencies: true });
+      for (const s of subs) builder.add(s);
+      const unique = k.nextUnique();
+      const request: Uint8Array = builder.encode({ unique, ...CREDS });
+      const { reply } = await k.peer.exchange(request, unique);
+      await finish(k);
+
+      const decoded: any = g.decodeCompoundRequest(request, opts);
       assert.deepEqual(
-        decoded.requests.map((q: { dependsOn: number | null }) => q.dependsOn),
+        decoded.dependsOn,
         subs.map((s) => (s["dependsOn"] as number | undefined) ?? null),
         `${what}: decodeCompoundRequest reads the dependencies back`,
       );
-      // The kernel's fallback, by our runSeparately, against a fresh peer: the reference.
-      const sent: { request: any; reply: Uint8Array | null }[] = [];
-      const separate = await g.runSeparately(
+      // The reference: the kernel's fallback by our runSeparately, against a fresh peer.
+      const own = new Map<bigint, Uint8Array>();
+      const ref = await start(ready);
+      const separate: any[] = await g.runSeparately(
         decoded,
-        async (request: any, bytes: Uint8Array) => {
-          const { reply } = await k.peer.exchange(bytes, request.header.unique);
-          sent.push({ request, reply });
-          return reply;
+        async (req: any, bytes: Uint8Array) => {
+          const ex = await ref.peer.exchange(bytes, req.header.unique);
+          own.set(req.header.unique, ex.reply);
+          return ex.reply;
         },
-        { ...opts, nextUnique: () => k.nextUnique() },
+        { ...opts, nextUnique: () => ref.nextUnique() },
       );
-      await finish(k);
-      const subsBytes = subReplies(run!.reply, g.FuseCompoundOutCodec.size);
-      const parsed: any = g.parseCompoundReply(run!.reply, { ops: run!.builder.ops, ...opts });
-      assert.equal(subsBytes.length, subs.length, `${what}: one sub-reply per op`);
-      const entries = separate.map((s: any, i: number) => {
-        const sub = subsBytes[i]!;
-        const error = s.skipped ? null : s.error;
-        const expected = s.skipped ? outError(sub) : error; // an op the fallback never sent: see below
-        assert.equal(outError(sub), expected, `${what} op ${i}: error`);
-        assert.equal(parsed.results[i].error, outError(sub), `${what} op ${i}: parsed error`);
-        if (!s.skipped && s.error === 0) assert.deepEqual(parsed.results[i].reply, s.reply, `${what} op ${i}: parsed reply`);
-        fig.ops++;
-        const reply = outError(sub) === 0 ? parsed.results[i].reply : { error: outError(sub) };
-        return { opcode: decoded.requests[i].opcode, reply, unique: decoded.requests[i].header.unique };
-      });
-      const ours: Uint8Array = g.encodeCompoundReply(run!.unique, entries, opts);
-      assert.deepEqual(ours, run!.reply, `${what}: encodeCompoundReply differs from libfuse's reply`);
-      fig.compounds++;
-      fig.replyBytes += run!.reply.length;
+      await finish(ref);
 
+      const subBytes = subReplies(reply, g.FuseCompoundOutCodec.size);
+      assert.equal(subBytes.length, subs.length, `${what}: one sub-reply per op`);
+      const parsed: any = g.parseCompoundReply(reply, { ops: builder.ops, ...opts });
+      assert.equal(parsed.error, 0);
+      const entries = separate.map((s, i) => {
+        assert.equal(s.skipped, false, `${what} op ${i}: the v7 fallback runs every op`);
+        const sub = subBytes[i]!;
+        const name = base.fuseOpcodeName(decoded.requests[i].opcode);
+        assert.equal(outError(sub), s.error, `${what} op ${i} ${name}: error`);
+        assert.equal(outUnique(sub), decoded.requests[i].header.unique, `${what} op ${i}: libfuse echoes the sub-request's unique`);
+        assert.equal(parsed.results[i].error, s.error, `${what} op ${i} ${name}: parsed error`);
+        if (s.error === 0) assert.deepEqual(parsed.results[i].reply, s.reply, `${what} op ${i} ${name}: parsed reply`);
+        if (!s.byRule) {
+          // Sent on its own (a dependent with the producer's nodeid): the same bytes but the unique.
+          const alone = own.get(s.request.header.unique)!;
+          assert.deepEqual(sub.subarray(OUT_HEADER), alone.subarray(OUT_HEADER), `${what} op ${i} ${name}: reply bytes`);
+          assert.equal(outLen(sub), outLen(alone));
+          if (decoded.dependsOn[i] !== null) threaded++;
+        }
+        fig.ops++;
+        return {
+          opcode: decoded.requests[i].opcode,
+          reply: s.error === 0 ? s.reply : { error: s.error },
+          unique: decoded.requests[i].header.unique,
+        };
+      });
+      const ours: Uint8Array = g.encodeCompoundReply(unique, entries, opts);
+      assert.deepEqual(ours, reply, `${what}: encodeCompoundReply differs from libfuse's reply`);
+      fig.compounds++;
+      fig.replyBytes += reply.length;
+
+      const errors = parsed.results.map((r: any) => r.error);
       if (what.startsWith("LOOKUP + GETATTR")) {
         const lookup = parsed.results[0].reply.entry_out;
-        assert.equal(parsed.results[1].error, 0);
         assert.equal(parsed.results[1].reply.attr_out.attr.ino, lookup.nodeid, "the dependent GETATTR got the looked-up node");
-        assert.equal(decoded.requests[1].header.nodeid, 0n, "...though its own header named none");
+        assert.equal(decoded.requests[1].header.nodeid, 0n, "...though its own header names none");
       }
       if (what.startsWith("LOOKUP dir")) assert.equal(parsed.results[2].reply.attr_out.attr.ino, parsed.results[1].reply.entry_out.nodeid);
-      if (what.startsWith("MKNOD")) assert.ok(parsed.results[1].reply.open_out.fh >= 100n);
-      if (what.startsWith("failed producer")) {
-        assert.deepEqual(
-          parsed.results.map((r: any) => r.error),
-          [-ENOENT, -ENOENT],
-          "a failed producer fails its dependent with its error",
-        );
-      }
+      if (what.startsWith("MKNOD")) assert.deepEqual(errors, [0, 0]);
+      if (what.startsWith("failed producer"))
+        assert.deepEqual(errors, [-ENOENT, -ENOENT], "a failed producer fails its dependent with its error");
+      if (what.startsWith("forward")) assert.deepEqual(errors, [-EINVAL, 0]);
+      if (what.startsWith("self")) assert.deepEqual(errors, [0, -EINVAL]);
     }
-    // A forward reference: the builder refuses it, so write dep_index by hand; libfuse's
-    // handler (peer_fs.c) answers it as the v7 kernel's fallback does: -EINVAL for that op.
-    {
-      const b = new g.CompoundBuilder().getattr(2n, g.zeroFuseGetattrIn()).lookup(1n, "hello.txt");
-      const k = await start(ready);
-      const unique = k.nextUnique();
-      const bytes: Uint8Array = b.encode({ unique, ...CREDS });
-      const decoded: any = g.decodeCompoundRequest(bytes, k.opts);
-      const prefixAt = 40 + g.FuseCompoundInCodec.size; // first sub-request's prefix: dep_index first
-      assert.equal(bytes[prefixAt], 0xff);
-      const forward = bytes.slice();
-      forward[prefixAt] = 1;
-      assert.equal(g.decodeCompoundRequest(forward, k.opts).requests[0].dependsOn, 1);
-      const { reply } = await k.peer.exchange(forward, unique);
-      await finish(k);
-      const parsed: any = g.parseCompoundReply(reply, { ops: b.ops, ...k.opts });
-      assert.deepEqual(
-        parsed.results.map((r: any) => r.error),
-        [-EINVAL, 0],
-      );
-      assert.equal(decoded.requests.length, 2);
-      fig.compounds++;
-      fig.ops += 2;
-    }
-    t.diagnostic(`v7 dependencies vs libfuse 7b231c23: ${fig.compounds} compounds, ${fig.ops} ops compared, ${fig.replyBytes} reply bytes equal to encodeCompoundReply`);
+    t.diagnostic(
+      `v7 dependencies vs libfuse 7b231c23: ${fig.compounds} compounds, ${fig.ops} ops equal to runSeparately's (${threaded} dependents sent with a threaded nodeid), ${fig.replyBytes} reply bytes equal to encodeCompoundReply`,
+    );
   });
 });
 
@@ -555,47 +588,118 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
     {
       op: "FUSE_SETATTR",
       opcode: 4,
-      setattr_in: { ...Z.zeroFuseSetattrIn(), valid: FATTR_MODE | FATTR_ATIME | FATTR_MTIME, mode: S_IFREG | 0o600, atime: 1700000500n, mtime: 1700000600n, mtimensec: 7 },
+      setattr_in: {
+        ...Z.zeroFuseSetattrIn(),
+        valid: FATTR_MODE | FATTR_ATIME | FATTR_MTIME,
+        mode: S_IFREG | 0o600,
+        atime: 1700000500n,
+        mtime: 1700000600n,
+        mtimensec: 7,
+      },
     },
     2n,
   );
-  assert.deepEqual([set.attr_out.attr.mode, set.attr_out.attr.atime, set.attr_out.attr.mtime, set.attr_out.attr.mtimensec], [S_IFREG | 0o600, 1700000500n, 1700000600n, 7]);
+  assert.deepEqual(
+    [set.attr_out.attr.mode, set.attr_out.attr.atime, set.attr_out.attr.mtime, set.attr_out.attr.mtimensec],
+    [S_IFREG | 0o600, 1700000500n, 1700000600n, 7],
+  );
   assert.equal(str((await call({ op: "FUSE_READLINK", opcode: 5 }, 5n)).data), "hello.txt");
   const sym = (await call({ op: "FUSE_SYMLINK", opcode: 6, extensions: NO_EXT, name: "sym", target: "dir/inner" }, 1n)).entry_out; // 6
   assert.equal(sym.attr.size, 9n);
-  const fifo = (await call({ op: "FUSE_MKNOD", opcode: 8, extensions: NO_EXT, mknod_in: { ...Z.zeroFuseMknodIn(), mode: S_IFIFO | 0o644, umask: 0o22 }, name: "fifo" }, 1n)).entry_out; // 7
+  const fifo = (
+    await call(
+      {
+        op: "FUSE_MKNOD",
+        opcode: 8,
+        extensions: NO_EXT,
+        mknod_in: { ...Z.zeroFuseMknodIn(), mode: S_IFIFO | 0o644, umask: 0o22 },
+        name: "fifo",
+      },
+      1n,
+    )
+  ).entry_out; // 7
   assert.equal(fifo.attr.mode, S_IFIFO | 0o644);
-  const made = (await call({ op: "FUSE_MKDIR", opcode: 9, extensions: NO_EXT, mkdir_in: { ...Z.zeroFuseMkdirIn(), mode: 0o755, umask: 0o22 }, name: "made" }, 1n)).entry_out; // 8
+  const made = (
+    await call(
+      { op: "FUSE_MKDIR", opcode: 9, extensions: NO_EXT, mkdir_in: { ...Z.zeroFuseMkdirIn(), mode: 0o755, umask: 0o22 }, name: "made" },
+      1n,
+    )
+  ).entry_out; // 8
   assert.equal(made.attr.nlink, 2);
-  await call({ op: "FUSE_RENAME", opcode: 12, rename_in: { ...Z.zeroFuseRenameIn(), newdir: made.nodeid }, oldname: "fifo", newname: "fifo2" }, 1n);
-  assert.equal((await call({ op: "FUSE_LINK", opcode: 13, link_in: { ...Z.zeroFuseLinkIn(), oldnodeid: 2n }, newname: "hard" }, 1n)).entry_out.attr.nlink, 2);
+  await call(
+    { op: "FUSE_RENAME", opcode: 12, rename_in: { ...Z.zeroFuseRenameIn(), newdir: made.nodeid }, oldname: "fifo", newname: "fifo2" },
+    1n,
+  );
+  assert.equal(
+    (await call({ op: "FUSE_LINK", opcode: 13, link_in: { ...Z.zeroFuseLinkIn(), oldnodeid: 2n }, newname: "hard" }, 1n)).entry_out.attr
+      .nlink,
+    2,
+  );
   await call({ op: "FUSE_UNLINK", opcode: 10, name: "fifo2" }, made.nodeid);
-  await call({ op: "FUSE_MKDIR", opcode: 9, extensions: NO_EXT, mkdir_in: { ...Z.zeroFuseMkdirIn(), mode: 0o700 }, name: "gone" }, made.nodeid);
+  await call(
+    { op: "FUSE_MKDIR", opcode: 9, extensions: NO_EXT, mkdir_in: { ...Z.zeroFuseMkdirIn(), mode: 0o700 }, name: "gone" },
+    made.nodeid,
+  );
   await call({ op: "FUSE_RMDIR", opcode: 11, name: "gone" }, made.nodeid);
   const fh = (await call({ op: "FUSE_OPEN", opcode: 14, open_in: { ...Z.zeroFuseOpenIn(), flags: O_RDWR } }, 2n)).open_out.fh;
-  const w = await call({ op: "FUSE_WRITE", opcode: 16, write_in: { ...Z.zeroFuseWriteIn(), fh, offset: 13n, size: 6 }, data: text("again\n") }, 2n);
+  const w = await call(
+    { op: "FUSE_WRITE", opcode: 16, write_in: { ...Z.zeroFuseWriteIn(), fh, offset: 13n, size: 6 }, data: text("again\n") },
+    2n,
+  );
   assert.equal(w.write_out.size, 6);
-  assert.equal(str((await call({ op: "FUSE_READ", opcode: 15, read_in: { ...Z.zeroFuseReadIn(), fh, size: PAGE } }, 2n)).data), "hello, world\nagain\n");
+  assert.equal(
+    str((await call({ op: "FUSE_READ", opcode: 15, read_in: { ...Z.zeroFuseReadIn(), fh, size: PAGE } }, 2n)).data),
+    "hello, world\nagain\n",
+  );
   assert.equal((await call({ op: "FUSE_STATFS", opcode: 17 }, 1n)).statfs_out.st.namelen, 255);
-  await call({ op: "FUSE_SETXATTR", opcode: 21, setxattr_in: { ...Z.zeroFuseSetxattrIn(), size: 3 }, name: "user.k", value: text("abc") }, 2n);
-  assert.equal((await call({ op: "FUSE_GETXATTR", opcode: 22, getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 0 }, name: "user.k" }, 2n)).getxattr_out.size, 3);
-  assert.equal(str((await call({ op: "FUSE_GETXATTR", opcode: 22, getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 16 }, name: "user.k" }, 2n)).data), "abc");
-  assert.equal((await call({ op: "FUSE_LISTXATTR", opcode: 23, getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 0 } }, 2n)).getxattr_out.size, 18);
-  assert.equal(str((await call({ op: "FUSE_LISTXATTR", opcode: 23, getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 64 } }, 2n)).data), "user.color\0user.k\0");
+  await call(
+    { op: "FUSE_SETXATTR", opcode: 21, setxattr_in: { ...Z.zeroFuseSetxattrIn(), size: 3 }, name: "user.k", value: text("abc") },
+    2n,
+  );
+  assert.equal(
+    (await call({ op: "FUSE_GETXATTR", opcode: 22, getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 0 }, name: "user.k" }, 2n)).getxattr_out
+      .size,
+    3,
+  );
+  assert.equal(
+    str((await call({ op: "FUSE_GETXATTR", opcode: 22, getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 16 }, name: "user.k" }, 2n)).data),
+    "abc",
+  );
+  assert.equal(
+    (await call({ op: "FUSE_LISTXATTR", opcode: 23, getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 0 } }, 2n)).getxattr_out.size,
+    18,
+  );
+  assert.equal(
+    str((await call({ op: "FUSE_LISTXATTR", opcode: 23, getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 64 } }, 2n)).data),
+    "user.color\0user.k\0",
+  );
   await call({ op: "FUSE_REMOVEXATTR", opcode: 24, name: "user.k" }, 2n);
   await call({ op: "FUSE_GETXATTR", opcode: 22, getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 16 }, name: "user.k" }, 2n, ENODATA);
   await call({ op: "FUSE_FLUSH", opcode: 25, flush_in: { ...Z.zeroFuseFlushIn(), fh, lock_owner: 7n } }, 2n);
   await call({ op: "FUSE_FSYNC", opcode: 20, fsync_in: { ...Z.zeroFuseFsyncIn(), fh, fsync_flags: 1 } }, 2n);
   const lock = (type: number) => ({ ...Z.zeroFuseFileLock(), start: 0n, end: 99n, type, pid: 42 });
-  assert.equal((await call({ op: "FUSE_GETLK", opcode: 31, lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 7n, lk: lock(F_WRLCK) } }, 2n)).lk_out.lk.type, F_UNLCK);
+  assert.equal(
+    (await call({ op: "FUSE_GETLK", opcode: 31, lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 7n, lk: lock(F_WRLCK) } }, 2n)).lk_out.lk.type,
+    F_UNLCK,
+  );
   await call({ op: "FUSE_SETLK", opcode: 32, lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 7n, lk: lock(F_WRLCK) } }, 2n);
-  const conflict = (await call({ op: "FUSE_GETLK", opcode: 31, lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 8n, lk: lock(F_WRLCK) } }, 2n)).lk_out.lk;
+  const conflict = (await call({ op: "FUSE_GETLK", opcode: 31, lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 8n, lk: lock(F_WRLCK) } }, 2n))
+    .lk_out.lk;
   assert.deepEqual([conflict.type, conflict.start, conflict.end, conflict.pid], [F_WRLCK, 0n, 99n, 42]);
   await call({ op: "FUSE_SETLKW", opcode: 33, lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 7n, lk: lock(F_UNLCK) } }, 2n);
-  await call({ op: "FUSE_SETLK", opcode: 32, lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 7n, lk: lock(F_WRLCK), lk_flags: FUSE_LK_FLOCK } }, 2n);
+  await call(
+    { op: "FUSE_SETLK", opcode: 32, lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 7n, lk: lock(F_WRLCK), lk_flags: FUSE_LK_FLOCK } },
+    2n,
+  );
   await call({ op: "FUSE_ACCESS", opcode: 34, access_in: { ...Z.zeroFuseAccessIn(), mask: W_OK } }, 2n);
   const created = await call(
-    { op: "FUSE_CREATE", opcode: 35, extensions: NO_EXT, create_in: { ...Z.zeroFuseCreateIn(), flags: O_RDWR | O_CREAT | O_EXCL, mode: S_IFREG | 0o644, umask: 0o22 }, name: "new.txt" },
+    {
+      op: "FUSE_CREATE",
+      opcode: 35,
+      extensions: NO_EXT,
+      create_in: { ...Z.zeroFuseCreateIn(), flags: O_RDWR | O_CREAT | O_EXCL, mode: S_IFREG | 0o644, umask: 0o22 },
+      name: "new.txt",
+    },
     made.nodeid,
   );
   const newNode: bigint = created.entry_out.nodeid;
@@ -608,21 +712,42 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
     cov.opcodes.set(36, "no reply; the request it names then fails with EINTR");
     await call({ op: "FUSE_GETATTR", opcode: 3, getattr_in: Z.zeroFuseGetattrIn() }, 2n, EINTR, target);
   }
-  assert.equal((await call({ op: "FUSE_BMAP", opcode: 37, bmap_in: { ...Z.zeroFuseBmapIn(), block: 5n, blocksize: 4096 } }, 2n)).bmap_out.block, 1040n);
+  assert.equal(
+    (await call({ op: "FUSE_BMAP", opcode: 37, bmap_in: { ...Z.zeroFuseBmapIn(), block: 5n, blocksize: 4096 } }, 2n)).bmap_out.block,
+    1040n,
+  );
   const rev = await call(
-    { op: "FUSE_IOCTL", opcode: 39, ioctl_in: { ...Z.zeroFuseIoctlIn(), fh, cmd: PEER_IOC_REVERSE, in_size: 5, out_size: 5 }, in_data: text("hello") },
+    {
+      op: "FUSE_IOCTL",
+      opcode: 39,
+      ioctl_in: { ...Z.zeroFuseIoctlIn(), fh, cmd: PEER_IOC_REVERSE, in_size: 5, out_size: 5 },
+      in_data: text("hello"),
+    },
     2n,
   );
   assert.deepEqual([rev.ioctl_out.result, str(rev.out_data)], [5, "olleh"]);
   assert.equal(
-    (await call({ op: "FUSE_POLL", opcode: 40, poll_in: { ...Z.zeroFusePollIn(), fh, kh: 77n, flags: FUSE_POLL_SCHEDULE_NOTIFY, events: POLLIN } }, 2n)).poll_out.revents,
+    (
+      await call(
+        { op: "FUSE_POLL", opcode: 40, poll_in: { ...Z.zeroFusePollIn(), fh, kh: 77n, flags: FUSE_POLL_SCHEDULE_NOTIFY, events: POLLIN } },
+        2n,
+      )
+    ).poll_out.revents,
     POLLIN | 4 /* POLLOUT */,
   );
 
   // Notifications: peer_fs sends every kind its libfuse has, then answers the ioctl.
   let retrieve: base.FuseNotifyRetrieveOut | undefined;
   {
-    const ex = await k.call({ op: "FUSE_IOCTL", opcode: 39, ioctl_in: { ...Z.zeroFuseIoctlIn(), fh, cmd: PEER_IOC_NOTIFY, out_size: 64 }, in_data: new Uint8Array(0) }, 2n);
+    const ex = await k.call(
+      {
+        op: "FUSE_IOCTL",
+        opcode: 39,
+        ioctl_in: { ...Z.zeroFuseIoctlIn(), fh, cmd: PEER_IOC_NOTIFY, out_size: 64 },
+        in_data: new Uint8Array(0),
+      },
+      2n,
+    );
     const r = roundTripReply(39, ex.reply, o);
     const results = new Int32Array(r.out_data.slice().buffer);
     assert.deepEqual([...results], new Array(r.ioctl_out.result).fill(0), "every notify call succeeded");
@@ -639,24 +764,64 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
   assert.deepEqual([retrieve.nodeid, retrieve.offset, retrieve.size], [2n, 7n, 5]);
   // NOTIFY_REPLY answers the retrieve: no reply; peer_fs stores the data, and READ shows it.
   k.post(
-    { op: "FUSE_NOTIFY_REPLY", opcode: 41, notify_retrieve_in: { ...Z.zeroFuseNotifyRetrieveIn(), offset: 7n, size: 5 }, data: text("WORLD") },
+    {
+      op: "FUSE_NOTIFY_REPLY",
+      opcode: 41,
+      notify_retrieve_in: { ...Z.zeroFuseNotifyRetrieveIn(), offset: 7n, size: 5 },
+      data: text("WORLD"),
+    },
     2n,
     retrieve.notify_unique,
   );
   cov.opcodes.set(41, "no reply; the retrieved data arrived (READ)");
-  assert.equal(str((await call({ op: "FUSE_READ", opcode: 15, read_in: { ...Z.zeroFuseReadIn(), fh, size: PAGE } }, 2n)).data), "hello, WORLD\nagain\n");
+  assert.equal(
+    str((await call({ op: "FUSE_READ", opcode: 15, read_in: { ...Z.zeroFuseReadIn(), fh, size: PAGE } }, 2n)).data),
+    "hello, WORLD\nagain\n",
+  );
 
-  await call({ op: "FUSE_FALLOCATE", opcode: 43, fallocate_in: { ...Z.zeroFuseFallocateIn(), fh: newFh, offset: 0n, length: 100n } }, newNode);
+  await call(
+    { op: "FUSE_FALLOCATE", opcode: 43, fallocate_in: { ...Z.zeroFuseFallocateIn(), fh: newFh, offset: 0n, length: 100n } },
+    newNode,
+  );
   const dh = (await call({ op: "FUSE_OPENDIR", opcode: 27, open_in: Z.zeroFuseOpenIn() }, 1n)).open_out.fh;
-  const names = base.decodeDirents((await call({ op: "FUSE_READDIR", opcode: 28, read_in: { ...Z.zeroFuseReadIn(), fh: dh, size: PAGE } }, 1n)).data).map((e) => e.name);
+  const names = base
+    .decodeDirents((await call({ op: "FUSE_READDIR", opcode: 28, read_in: { ...Z.zeroFuseReadIn(), fh: dh, size: PAGE } }, 1n)).data)
+    .map((e) => e.name);
   assert.deepEqual(names, [".", "..", "hello.txt", "dir", "link", "sym", "made", "hard"]);
-  const plus = base.decodeDirentplus((await call({ op: "FUSE_READDIRPLUS", opcode: 44, read_in: { ...Z.zeroFuseReadIn(), fh: dh, size: PAGE } }, 1n)).data);
-  assert.deepEqual(plus.map((e) => [e.name, e.entry_out.nodeid]), [[".", 0n], ["..", 0n], ["hello.txt", 2n], ["dir", 3n], ["link", 5n], ["sym", 6n], ["made", 8n], ["hard", 2n]]);
+  const plus = base.decodeDirentplus(
+    (await call({ op: "FUSE_READDIRPLUS", opcode: 44, read_in: { ...Z.zeroFuseReadIn(), fh: dh, size: PAGE } }, 1n)).data,
+  );
+  assert.deepEqual(
+    plus.map((e) => [e.name, e.entry_out.nodeid]),
+    [
+      [".", 0n],
+      ["..", 0n],
+      ["hello.txt", 2n],
+      ["dir", 3n],
+      ["link", 5n],
+      ["sym", 6n],
+      ["made", 8n],
+      ["hard", 2n],
+    ],
+  );
   await call({ op: "FUSE_FSYNCDIR", opcode: 30, fsync_in: { ...Z.zeroFuseFsyncIn(), fh: dh } }, 1n);
   await call({ op: "FUSE_RELEASEDIR", opcode: 29, release_in: { ...Z.zeroFuseReleaseIn(), fh: dh } }, 1n);
-  await call({ op: "FUSE_RENAME2", opcode: 45, rename2_in: { ...Z.zeroFuseRename2In(), newdir: 1n, flags: RENAME_EXCHANGE }, oldname: "hello.txt", newname: "link" }, 1n);
+  await call(
+    {
+      op: "FUSE_RENAME2",
+      opcode: 45,
+      rename2_in: { ...Z.zeroFuseRename2In(), newdir: 1n, flags: RENAME_EXCHANGE },
+      oldname: "hello.txt",
+      newname: "link",
+    },
+    1n,
+  );
   assert.equal((await call({ op: "FUSE_LOOKUP", opcode: 1, name: "link" }, 1n)).entry_out.nodeid, 2n);
-  assert.equal((await call({ op: "FUSE_LSEEK", opcode: 46, lseek_in: { ...Z.zeroFuseLseekIn(), fh, offset: 3n, whence: SEEK_DATA } }, 2n)).lseek_out.offset, 3n);
+  assert.equal(
+    (await call({ op: "FUSE_LSEEK", opcode: 46, lseek_in: { ...Z.zeroFuseLseekIn(), fh, offset: 3n, whence: SEEK_DATA } }, 2n)).lseek_out
+      .offset,
+    3n,
+  );
   const copy = { ...Z.zeroFuseCopyFileRangeIn(), fh_in: fh, off_in: 0n, nodeid_out: newNode, fh_out: newFh, off_out: 0n, len: 5n };
   assert.equal((await call({ op: "FUSE_COPY_FILE_RANGE", opcode: 47, copy_file_range_in: copy }, 2n)).write_out.size, 5);
   if (has(53)) {
@@ -664,7 +829,16 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
     assert.equal(r.copy_file_range_out.bytes_copied, 19n);
   }
   if (has(50)) await call({ op: "FUSE_SYNCFS", opcode: 50, syncfs_in: Z.zeroFuseSyncfsIn() }, 1n);
-  const tmp = await call({ op: "FUSE_TMPFILE", opcode: 51, extensions: NO_EXT, create_in: { ...Z.zeroFuseCreateIn(), flags: O_RDWR, mode: S_IFREG | 0o600 }, name: "/" }, made.nodeid);
+  const tmp = await call(
+    {
+      op: "FUSE_TMPFILE",
+      opcode: 51,
+      extensions: NO_EXT,
+      create_in: { ...Z.zeroFuseCreateIn(), flags: O_RDWR, mode: S_IFREG | 0o600 },
+      name: "/",
+    },
+    made.nodeid,
+  );
   assert.equal(tmp.entry_out.attr.mode, S_IFREG | 0o600);
   if (has(52)) {
     const sx = await call({ op: "FUSE_STATX", opcode: 52, statx_in: { ...Z.zeroFuseStatxIn(), sx_mask: 0x7ff } }, newNode);
@@ -694,14 +868,25 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
   if (has(4096)) {
     const c = new KernelSide(PeerSession.start(ready.bin, ["--cuse"]));
     const unique = c.nextUnique();
-    const req = base.encodeRequest({ op: "CUSE_INIT", opcode: 4096, header: c.header(0n, unique), cuse_init_in: { ...Z.zeroCuseInitIn(), major: 7, minor: 45 } });
+    const req = base.encodeRequest({
+      op: "CUSE_INIT",
+      opcode: 4096,
+      header: c.header(0n, unique),
+      cuse_init_in: { ...Z.zeroCuseInitIn(), major: 7, minor: 45 },
+    });
     const ex = await c.peer.exchange(req, unique);
     const r = roundTripReply(4096, ex.reply, { minor: 45 });
     assert.equal(str(r.dev_info).replace(/\0+$/, ""), "DEVNAME=fuse-uapi-peer");
     cov.opcodes.set(4096, "reply");
-    const opened = await c.peer.exchange(base.encodeRequest({ op: "FUSE_OPEN", opcode: 14, header: c.header(1n), open_in: Z.zeroFuseOpenIn() }), 4n);
+    const opened = await c.peer.exchange(
+      base.encodeRequest({ op: "FUSE_OPEN", opcode: 14, header: c.header(1n), open_in: Z.zeroFuseOpenIn() }),
+      4n,
+    );
     const cfh = (roundTripReply(14, opened.reply, { minor: 45 }) as any).open_out.fh;
-    const read = await c.peer.exchange(base.encodeRequest({ op: "FUSE_READ", opcode: 15, header: c.header(1n), read_in: { ...Z.zeroFuseReadIn(), fh: cfh, size: 64 } }), 6n);
+    const read = await c.peer.exchange(
+      base.encodeRequest({ op: "FUSE_READ", opcode: 15, header: c.header(1n), read_in: { ...Z.zeroFuseReadIn(), fh: cfh, size: 64 } }),
+      6n,
+    );
     assert.equal(str((roundTripReply(15, read.reply, { minor: 45 }) as any).data), "cuse peer\n");
     await finish(c);
   }
@@ -709,14 +894,38 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
 }
 
 describe("every opcode libfuse implements: our encodeRequest in, our decoders on every reply", () => {
+  test(
+    "an INTERRUPT libfuse cannot match gets a bare -EAGAIN reply, which decodeReply should read",
+    {
+      todo: "decodeReply(FUSE_INTERRUPT) refuses every reply (protocol table: reply kind none), but the kernel accepts a header-only -EAGAIN or -ENOSYS answer to an interrupt (unique with FUSE_INT_REQ_BIT; fs/fuse/dev.c fuse_dev_do_write) and libfuse sends one",
+    },
+    async (t) => {
+      const ready = need(t, "7b231c23");
+      if (!ready) return;
+      const k = await start(ready);
+      try {
+        const target = k.nextUnique();
+        const { unique } = k.post({ op: "FUSE_INTERRUPT", opcode: 36, interrupt_in: { unique: target } }, 0n, target | 1n);
+        // Another request than the one named: libfuse hands the interrupt back with EAGAIN first.
+        const statfs = k.encode({ op: "FUSE_STATFS", opcode: 17 }, 1n);
+        k.peer.send(statfs.bytes);
+        const answer = await k.peer.next();
+        assert.deepEqual([outLen(answer), outError(answer), outUnique(answer)], [OUT_HEADER, -11, unique]);
+        assert.equal(outUnique(await k.peer.next()), statfs.unique);
+        const d = base.decodeReply(36 as base.FuseReplyOpcode, answer, k.opts);
+        assert.deepEqual(d.reply, { error: -11 });
+      } finally {
+        await finish(k);
+      }
+    },
+  );
+
   for (const spec of PEERS) {
     test(`libfuse ${spec.name}`, async (t) => {
       const ready = need(t, spec.name);
       if (!ready) return;
       const table = libfuseOpcodeNames(ready.build);
-      const known = new Map<string, number>(
-        Object.entries(base.FuseOpcode).map(([name, value]) => [name, value as number]),
-      );
+      const known = new Map<string, number>(Object.entries(base.FuseOpcode).map(([name, value]) => [name, value as number]));
       const implemented = new Set(table.filter((n) => known.has(n)).map((n) => known.get(n)!));
       const outside = table.filter((n) => !known.has(n));
       const cov = await everyOpcode(ready, implemented);

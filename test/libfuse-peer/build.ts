@@ -9,7 +9,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../../generator/revisions/registry.js";
@@ -100,6 +100,19 @@ function run(cmd: string, args: readonly string[], cwd: string, what: string): v
   }
 }
 
+/** Scratch builds of processes that are gone (killed mid-build) are removed. */
+function removeAbandoned(cacheRoot: string): void {
+  for (const name of readdirSync(cacheRoot)) {
+    const m = /^\.building-(\d+)-/.exec(name);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ESRCH") rmSync(join(cacheRoot, name), { recursive: true, force: true });
+    }
+  }
+}
+
 function sha256(bytes: Uint8Array | string): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
@@ -136,7 +149,8 @@ export function buildLibfuse(spec: PeerSpec): LibfuseBuild {
   }
 
   mkdirSync(cacheRoot, { recursive: true });
-  const scratch = mkdtempSync(join(cacheRoot, `.building-${spec.name}-`));
+  removeAbandoned(cacheRoot);
+  const scratch = mkdtempSync(join(cacheRoot, `.building-${process.pid}-${spec.name}-`));
   try {
     run("tar", ["-xzf", tarball, "-C", scratch], scratch, `${spec.name}: unpack`);
     // The tarball holds one top-level directory (libfuse-<name>/): that is the source.
