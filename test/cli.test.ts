@@ -96,7 +96,7 @@ test("generate: renders a schema into <dir>/<revision>/ and is deterministic", (
 
 test("generate: a file that is not a schema is refused (exit 2), nothing written", () => {
   const bad = join(work, "bad-schema.json");
-  writeFileSync(bad, JSON.stringify({ schemaVersion: 1, structs: "no" }));
+  writeFileSync(bad, JSON.stringify({ schemaVersion: 2, structs: "no" }));
   const out = join(work, "gen-bad");
   const r = run(["generate", bad, "-o", out]);
   assert.equal(r.code, 2);

@@ -10,7 +10,7 @@
  * round-tripped under those rules. Nothing in the generator is told about toyfuse.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -19,6 +19,7 @@ import ts from "typescript";
 import { revisionSchema } from "../generator/commands/schema.js";
 import type { Schema } from "../generator/model.js";
 import { renderRevision } from "../generator/render/index.js";
+import { SHARED_RUNTIME_DIR, renderSharedRuntime } from "../generator/render/shared-runtime.js";
 import { loadKnownRevisions, repoRoot } from "../generator/revisions/registry.js";
 import { assertSchema } from "../generator/schema-file.js";
 import { STRICT } from "./helpers/strict-tsc.js";
@@ -57,16 +58,21 @@ before(async () => {
   files = await renderRevision(schema, { toolVersion: "0.0.0-test" });
   dir = await mkdtemp(join(tmpdir(), "fuse-uapi-new-revision-"));
   await writeFile(join(dir, "package.json"), '{ "type": "module" }\n');
-  for (const [name, text] of files) {
-    await writeFile(join(dir, name), text);
-    const js = ts.transpileModule(text, {
-      fileName: name,
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-    });
-    await writeFile(join(dir, name.replace(/\.ts$/, ".js")), js.outputText);
+  // As `generate -o dir` lays it out: the revision's folder beside the shared runtime.
+  const shared = await renderSharedRuntime("0.0.0-test");
+  for (const [folder, set] of [["toy-v1", files], [SHARED_RUNTIME_DIR, shared]] as const) {
+    await mkdir(join(dir, folder), { recursive: true });
+    for (const [name, text] of set) {
+      await writeFile(join(dir, folder, name), text);
+      const js = ts.transpileModule(text, {
+        fileName: name,
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
+      });
+      await writeFile(join(dir, folder, name.replace(/\.ts$/, ".js")), js.outputText);
+    }
   }
-  await writeFile(join(dir, "usage.ts"), USAGE);
-  g = await import(pathToFileURL(join(dir, "index.js")).href);
+  await writeFile(join(dir, "toy-v1", "usage.ts"), USAGE);
+  g = await import(pathToFileURL(join(dir, "toy-v1", "index.js")).href);
 });
 
 after(async () => {
@@ -96,7 +102,7 @@ describe("a compound revision added by data alone (toyfuse)", () => {
     assert.ok(files.has("compound.ts"));
     assert.match(files.get("index.ts")!, /export \* from "\.\/compound\.js";/);
     const program = ts.createProgram(
-      [join(dir, "index.ts"), join(dir, "usage.ts")],
+      [join(dir, "toy-v1", "index.ts"), join(dir, "toy-v1", "usage.ts")],
       STRICT,
     );
     const diags = ts.formatDiagnostics(ts.getPreEmitDiagnostics(program), {
@@ -105,7 +111,7 @@ describe("a compound revision added by data alone (toyfuse)", () => {
       getNewLine: () => "\n",
     });
     assert.equal(diags, "");
-    const text = await readFile(join(dir, "compound.ts"), "utf8");
+    const text = await readFile(join(dir, "toy-v1", "compound.ts"), "utf8");
     assert.doesNotMatch(text, /=== "toy-v1"|COMPOUND_REVISION ===/, "no test of the revision's name in the generated code");
   });
 

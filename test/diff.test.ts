@@ -415,7 +415,7 @@ describe("output formats", () => {
     const changes = diffRevisions("v5", "v6");
     const labels = { from: "v5", to: "v6" };
     const text = formatDiff(changes, labels, "text");
-    assert.match(text, /^v5 → v6: 13 ABI change\(s\), 11 breaking, 2 compatible\n/);
+    assert.match(text, /^v5 → v6: 16 ABI change\(s\), 14 breaking, 2 compatible\n/);
     assert.match(text, /\nStructs\n/);
     assert.match(text, /BREAKING {4}flag-renumbered {2}FUSE_COMPOUND_ATOMIC: bit 1 → bit 2\n {14}why: /);
     const md = formatDiff(changes, labels, "md");
@@ -430,7 +430,7 @@ describe("output formats", () => {
       assert.ok(c.severity === "breaking" || c.severity === "compatible");
       assert.ok(c.reason.length > 0 && !c.reason.includes("\n"));
     }
-    assert.deepEqual(summary(changes), { breaking: 11, compatible: 2 });
+    assert.deepEqual(summary(changes), { breaking: 14, compatible: 2 });
   });
 
   test("no change is said in each format", () => {
@@ -451,7 +451,7 @@ describe("revision arguments", () => {
     assert.equal(resolveSchemaArg("v6").label, "v6");
     assert.throws(
       () => resolveSchemaArg("v99"),
-      (e: unknown) => e instanceof InputError && /^unknown revision 'v99' \(known: base-7\.45, rfc-v1, rfc-v2, rfc-v3, v4, v5, v6;/.test(e.message),
+      (e: unknown) => e instanceof InputError && /^unknown revision 'v99' \(known: base-7\.45, rfc-v1, rfc-v2, rfc-v3, v4, v5, v6, v7;/.test(e.message),
     );
   });
 });
@@ -514,7 +514,7 @@ describe("CLI", () => {
     const notJson = join(dir, "bad.json");
     await writeFile(notJson, "{ not json");
     const wrong = join(dir, "wrong.json");
-    await writeFile(wrong, JSON.stringify({ schemaVersion: 1, source: {} }));
+    await writeFile(wrong, JSON.stringify({ schemaVersion: 2, source: {} }));
     for (const args of [
       ["diff", notJson, "v6"],
       ["diff", "v6", wrong],
@@ -547,7 +547,7 @@ describe("docs/revisions.md", () => {
   test("has a section per consecutive pair, in registry order, and says how to regenerate it", async () => {
     const page = revisionsPage(await consecutiveDiffs());
     const sections = [...page.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
-    assert.deepEqual(sections, ["Summary", "base-7.45 → rfc-v1", "rfc-v1 → rfc-v2", "rfc-v2 → rfc-v3", "rfc-v3 → v4", "v4 → v5", "v5 → v6"]);
+    assert.deepEqual(sections, ["Summary", "base-7.45 → rfc-v1", "rfc-v1 → rfc-v2", "rfc-v2 → rfc-v3", "rfc-v3 → v4", "v4 → v5", "v5 → v6", "v6 → v7"]);
     assert.ok(page.includes(REGENERATE_DOCS));
     assert.match(page, /generated/);
   });

@@ -220,7 +220,7 @@ describe("registry (fixtures)", () => {
 
   test("the project registry is valid and lists the compound series", async () => {
     const names = (await loadKnownRevisions()).map((r) => r.name);
-    assert.deepEqual(names, ["base-7.45", "rfc-v1", "rfc-v2", "rfc-v3", "v4", "v5", "v6"]);
+    assert.deepEqual(names, ["base-7.45", "rfc-v1", "rfc-v2", "rfc-v3", "v4", "v5", "v6", "v7"]);
   });
 });
 

@@ -109,7 +109,6 @@ import {
   CompoundBuilderCore,
   CompoundEngine,
   type CompoundBuilderOptions,
-  type CompoundHeader,
   type CompoundOpRef,
   type CompoundOpSpec,
   type CompoundRules,

@@ -111,7 +111,6 @@ import {
   CompoundBuilderCore,
   CompoundEngine,
   type CompoundBuilderOptions,
-  type CompoundHeader,
   type CompoundOpRef,
   type CompoundOpSpec,
   type CompoundRules,

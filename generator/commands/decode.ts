@@ -50,7 +50,7 @@ interface MessagesModule {
 async function loadRevision(revision: string): Promise<{ messages: MessagesModule; minor: number; opcodes: Record<string, number> }> {
   const dir = join(generatedDir(), revision);
   if (!SAFE_NAME.test(revision) || !existsSync(join(dir, "index.js"))) {
-    const known = existsSync(generatedDir()) ? readdirSync(generatedDir()).filter((n) => !n.startsWith(".")).sort() : [];
+    const known = existsSync(generatedDir()) ? readdirSync(generatedDir()).filter((n) => existsSync(join(generatedDir(), n, "index.js"))).sort() : [];
     throw new InputError(`unknown revision '${revision}' (known: ${known.join(", ") || "none; run npm run build"})`);
   }
   if (!existsSync(join(dir, "messages.js"))) {

@@ -56,7 +56,13 @@ export type ChangeKind =
   | "protocol-notification-changed"
   | "protocol-compat-size-added"
   | "protocol-compat-size-removed"
-  | "protocol-compat-size-changed";
+  | "protocol-compat-size-changed"
+  | "compound-prefix-added"
+  | "compound-prefix-removed"
+  | "compound-prefix-changed"
+  | "compound-role-changed"
+  | "compound-dependencies-changed"
+  | "compound-decline-changed";
 
 export interface Change {
   kind: ChangeKind;
@@ -68,7 +74,7 @@ export interface Change {
 }
 
 /** Report sections, in output order; a change's section follows from its kind. */
-export const SECTIONS = ["Opcodes", "Enums", "Constants and flags", "Structs", "Macros", "Protocol"] as const;
+export const SECTIONS = ["Opcodes", "Enums", "Constants and flags", "Structs", "Macros", "Protocol", "Compound semantics"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export function sectionOf(kind: ChangeKind): Section {
@@ -77,6 +83,7 @@ export function sectionOf(kind: ChangeKind): Section {
   if (kind.startsWith("constant-") || kind.startsWith("flag-")) return "Constants and flags";
   if (kind.startsWith("struct-") || kind.startsWith("field-") || kind.startsWith("padding-")) return "Structs";
   if (kind.startsWith("macro-")) return "Macros";
+  if (kind.startsWith("compound-")) return "Compound semantics";
   return "Protocol";
 }
 

@@ -26,7 +26,11 @@
  *    same recognised helper, e.g. round up to 8), or its parameters changed;
  *  - protocol (when both schemas have one): request or reply parts of an opcode
  *    changed, a notification body changed, a negotiated short size removed or
- *    changed, request extensions withdrawn.
+ *    changed, request extensions withdrawn;
+ *  - compound semantics (when both schemas have them, ./compound.ts): a struct sent before
+ *    every sub-request or sub-reply added, removed or changed (even when the header only
+ *    adds the struct), a count/flags/result-size member moved or gone, another dependency
+ *    model, other decline errnos or effects.
  *
  * Compatible
  *  - opcode, enum member, enum, constant, flag with a new bit, struct, macro
@@ -53,6 +57,7 @@
  */
 import type { Schema } from "../model.js";
 import { type Change, SECTIONS, sectionOf } from "./change.js";
+import { diffCompound } from "./compound.js";
 import { diffConstants } from "./constants.js";
 import { diffEnums } from "./enums.js";
 import { diffMacros } from "./macros.js";
@@ -61,9 +66,20 @@ import { diffStructs } from "./structs.js";
 
 export { type Change, type ChangeKind, type Severity, summary } from "./change.js";
 
+/** A new struct that the new revision sends before every sub-request or sub-reply is not "only in new messages". */
+function prefixAware(changes: Change[], b: Schema): Change[] {
+  const f = b.compound?.framing;
+  const prefixes = new Set([f?.subRequestPrefix?.struct, f?.subReplyPrefix?.struct].filter((x): x is string => !!x).map((x) => `struct ${x}`));
+  return changes.map((c) =>
+    c.kind === "struct-added" && prefixes.has(c.subject)
+      ? { ...c, severity: "breaking", reason: "the compound sends it before every sub-request: every compound's layout changes (see Compound semantics)" }
+      : c,
+  );
+}
+
 /** Every ABI change from `a` to `b`, grouped by section (SECTIONS order), header order within. */
 export function diffSchemas(a: Schema, b: Schema): Change[] {
-  const all = [...diffEnums(a, b), ...diffConstants(a, b), ...diffStructs(a, b), ...diffMacros(a, b), ...diffProtocol(a, b)];
+  const all = [...diffEnums(a, b), ...diffConstants(a, b), ...prefixAware(diffStructs(a, b), b), ...diffMacros(a, b), ...diffProtocol(a, b), ...diffCompound(a, b)];
   const rank = (c: Change) => SECTIONS.indexOf(sectionOf(c.kind));
   // Array.prototype.sort is stable: header order survives within a section.
   return all.sort((x, y) => rank(x) - rank(y));
