@@ -523,7 +523,10 @@ function membersWith(f: FramingStructRules | null, role: string): string[] {
 }
 
 /** The member of a framing struct with a role (count, flags, result-size, dep-index, op-flags), or null. */
-export function memberWithRole(f: FramingStructRules | null, role: string): string | null {
+export function memberWithRole(
+  f: FramingStructRules | null,
+  role: string,
+): string | null {
   return membersWith(f, role)[0] ?? null;
 }
 
@@ -1067,7 +1070,8 @@ export class CompoundEngine {
       };
     const compound = top[this.b.compoundOut.field] as object;
     const payload = top[this.b.compoundOut.dataField] as Uint8Array;
-    this.checkReserved(compound, this.rules.framing.reply, null);
+    // Reserved members of the reply are not checked: no revision's kernel reads them (libfuse
+    // 7cb226c leaves fuse_compound_out.reserved unwritten, and the RFC kernels take its replies).
     const checks = this.rules.replyChecks;
     const n = refs.length;
     const end = payload.length;
@@ -1135,11 +1139,6 @@ export class CompoundEngine {
             i,
             at,
           );
-        this.checkReserved(
-          this.b.subReplyPrefix.decode(payload, at, o),
-          this.rules.framing.subReplyPrefix!,
-          i,
-        );
         at += this.replyPrefixSize;
       }
       if (end - at < min)
@@ -1265,23 +1264,6 @@ export class CompoundEngine {
       ...o,
       ...(xattr ? { xattr } : {}),
     } as never).reply;
-  }
-
-  /** Refuses a reserved member that is not 0 (the encoder never writes one). */
-  private checkReserved(
-    value: object,
-    f: FramingStructRules,
-    index: number | null,
-  ): void {
-    for (const m of membersWith(f, "reserved")) {
-      if (!isZero((value as Record<string, unknown>)[m])) {
-        throw this.error(
-          "reserved",
-          `${index === null ? "" : `sub-reply ${index}: `}${f.struct}.${m} is reserved and must be 0`,
-          index,
-        );
-      }
-    }
   }
 
   // ---- server side

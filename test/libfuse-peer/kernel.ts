@@ -14,6 +14,7 @@ import {
   type FuseInitOut,
   type FuseMessageOptions,
   type FuseRequest,
+  type FuseRequestInput,
   type FuseReplyOpcode,
   type FuseDecodedReply,
 } from "../../generated/base-7.45/index.js";
@@ -63,7 +64,7 @@ export const KERNEL_MINOR = 45;
 export const CREDS = { uid: 1000, gid: 1000, pid: 4242 } as const;
 
 /** A request without its header: the header is filled by {@link KernelSide}. */
-export type Unheadered = FuseRequest extends infer R ? (R extends { header: FuseInHeader } ? Omit<R, "header"> : never) : never;
+export type Unheadered = FuseRequestInput extends infer R ? (R extends { header: FuseInHeader } ? Omit<R, "header"> : never) : never;
 
 export interface Negotiated {
   readonly initOut: FuseInitOut;
@@ -143,7 +144,7 @@ export class KernelSide {
   /** Encodes `req` for `nodeid` with a fresh unique (or `unique`); returns bytes and unique. */
   encode(req: Unheadered, nodeid: bigint, unique?: bigint): { bytes: Uint8Array; unique: bigint } {
     const header = this.header(nodeid, unique);
-    const bytes = encodeRequest({ ...req, header } as FuseRequest, this.opts);
+    const bytes = encodeRequest({ ...req, header } as FuseRequestInput, this.opts);
     return { bytes, unique: header.unique };
   }
 
