@@ -343,8 +343,7 @@ export interface CompoundBuilderOptions {
    * The unique of sub-request `index` where the revision gives sub-requests fresh uniques
    * from the connection's counter. Default: the compound's unique + 2 * (index + 1).
    */
-  readonly nextUnique?:
-    ((index: number, compound: bigint) => bigint) | undefined;
+  readonly nextUnique?: ((index: number, compound: bigint) => bigint) | undefined;
   /**
    * Let `dependsOn` name the op itself or a later one (what no kernel sends; for testing how a
    * server answers it). Default false: such a dependency is a `dependency` error.
@@ -443,8 +442,7 @@ export interface SeparateRequest {
 export interface SeparateOptions {
   readonly minor?: number | undefined;
   /** The unique of separate request `index`. Default: the compound's unique + 2 * (index + 1). */
-  readonly nextUnique?:
-    ((index: number, compound: bigint) => bigint) | undefined;
+  readonly nextUnique?: ((index: number, compound: bigint) => bigint) | undefined;
   readonly [message: string]: unknown;
 }
 
@@ -497,8 +495,7 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array {
 
 function setMember(obj: object, member: string, value: number): void {
   const cur = (obj as Record<string, unknown>)[member];
-  (obj as Record<string, unknown>)[member] =
-    typeof cur === "bigint" ? BigInt(value) : value;
+  (obj as Record<string, unknown>)[member] = typeof cur === "bigint" ? BigInt(value) : value;
 }
 
 function getMember(obj: object, member: string): number {
@@ -512,8 +509,7 @@ function isZero(v: unknown): boolean {
   if (typeof v === "bigint") return v === 0n;
   if (Array.isArray(v) || ArrayBuffer.isView(v))
     return Array.from(v as ArrayLike<number | bigint>).every(isZero);
-  if (typeof v === "object" && v !== null)
-    return Object.values(v).every(isZero);
+  if (typeof v === "object" && v !== null) return Object.values(v).every(isZero);
   return true;
 }
 
@@ -523,10 +519,7 @@ function membersWith(f: FramingStructRules | null, role: string): string[] {
 }
 
 /** The member of a framing struct with a role (count, flags, result-size, dep-index, op-flags), or null. */
-export function memberWithRole(
-  f: FramingStructRules | null,
-  role: string,
-): string | null {
+export function memberWithRole(f: FramingStructRules | null, role: string): string | null {
   return membersWith(f, role)[0] ?? null;
 }
 
@@ -538,8 +531,7 @@ interface Entry {
   readonly opcode: number;
   readonly nodeid: bigint;
   /** The request object for encodeRequest (without header), or raw bytes after the header. */
-  readonly body:
-    { readonly op: string; readonly [part: string]: unknown } | Uint8Array;
+  readonly body: { readonly op: string; readonly [part: string]: unknown } | Uint8Array;
   readonly outSize: number;
   readonly raw: boolean;
   /** The outSize argument of an op with a variable-size reply, else null. */
@@ -562,6 +554,7 @@ export class CompoundEngine {
   readonly #resultSizeIn: string | null;
   readonly #depIndex: string | null;
   readonly #opFlags: string | null;
+  readonly #outSizes = new Map<string, number>();
 
   constructor(binding: CompoundBinding) {
     this.b = binding;
@@ -574,19 +567,11 @@ export class CompoundEngine {
     this.#countIn = membersWith(r.framing.request, "count")[0] ?? null;
     this.#countOut = membersWith(r.framing.reply, "count")[0] ?? null;
     this.#flagsIn = membersWith(r.framing.request, "flags")[0] ?? null;
-    this.#resultSizeIn =
-      membersWith(r.framing.request, "result-size")[0] ?? null;
-    this.#depIndex =
-      membersWith(r.framing.subRequestPrefix, "dep-index")[0] ?? null;
-    this.#opFlags =
-      membersWith(r.framing.subRequestPrefix, "op-flags")[0] ?? null;
-    if (
-      (r.framing.subRequestPrefix === null) !==
-      (binding.subRequestPrefix === null)
-    ) {
-      throw new Error(
-        `${binding.revision}: the sub-request prefix codec does not match the rules`,
-      );
+    this.#resultSizeIn = membersWith(r.framing.request, "result-size")[0] ?? null;
+    this.#depIndex = membersWith(r.framing.subRequestPrefix, "dep-index")[0] ?? null;
+    this.#opFlags = membersWith(r.framing.subRequestPrefix, "op-flags")[0] ?? null;
+    if ((r.framing.subRequestPrefix === null) !== (binding.subRequestPrefix === null)) {
+      throw new Error(`${binding.revision}: the sub-request prefix codec does not match the rules`);
     }
   }
 
@@ -608,12 +593,19 @@ export class CompoundEngine {
 
   /** The expected out-arg bytes of an op of the table at these options. */
   expectedOutSize(spec: CompoundOpSpec, n: number, o: MessageOptions): number {
+    // Sizes depend on the opcode, the variable part's size and the minor (compat sizes) only:
+    // computed once by encoding a zero reply, then remembered (builders call this per op).
+    const key = `${spec.opcode}/${n}/${o.minor}`;
+    const known = this.#outSizes.get(key);
+    if (known !== undefined) return known;
     const bytes = this.b.messages.encodeReply(
       0n,
       spec.zeroReply(n) as never,
       { ...o, opcode: spec.opcode } as never,
     );
-    return bytes.length - this.outHeaderSize;
+    const size = bytes.length - this.outHeaderSize;
+    if (this.#outSizes.size < 4096) this.#outSizes.set(key, size);
+    return size;
   }
 
   spec(op: string): CompoundOpSpec | undefined {
@@ -627,8 +619,7 @@ export class CompoundEngine {
     for (const name of names) {
       const f = this.rules.flags.defined.find((d) => d.name === name);
       if (!f) {
-        const known =
-          this.rules.flags.defined.map((d) => d.name).join(", ") || "none";
+        const known = this.rules.flags.defined.map((d) => d.name).join(", ") || "none";
         throw this.error(
           "flag",
           `${JSON.stringify(name)} is not a compound flag of this revision (flags: ${known})`,
@@ -640,9 +631,7 @@ export class CompoundEngine {
   }
 
   flagNamesOf(bits: number): string[] {
-    return this.rules.flags.defined
-      .filter((d) => (bits & d.value) !== 0)
-      .map((d) => d.name);
+    return this.rules.flags.defined.filter((d) => (bits & d.value) !== 0).map((d) => d.name);
   }
 
   // ---- dependencies
@@ -663,14 +652,8 @@ export class CompoundEngine {
         setMember(value, this.#depIndex, dependsOn ?? dep.noDependency!.value);
       else if (dependsOn !== null) setMember(value, this.#depIndex, dependsOn);
     }
-    if (
-      this.#opFlags !== null &&
-      dep.model === "flag-and-index" &&
-      dependsOn !== null
-    ) {
-      const bit = this.rules.opFlags.defined.find(
-        (f) => f.name === dep.flag,
-      )!.value;
+    if (this.#opFlags !== null && dep.model === "flag-and-index" && dependsOn !== null) {
+      const bit = this.rules.opFlags.defined.find((f) => f.name === dep.flag)!.value;
       setMember(value, this.#opFlags, bit);
     }
     const bytes = new Uint8Array(codec.size);
@@ -687,11 +670,7 @@ export class CompoundEngine {
   }
 
   /** The op a decoded prefix names as its producer (as sent), or null. */
-  dependencyOf(
-    prefix: object | null,
-    index: number,
-    offset: number,
-  ): number | null {
+  dependencyOf(prefix: object | null, index: number, offset: number): number | null {
     if (prefix === null) return null;
     const f = this.rules.framing.subRequestPrefix!;
     for (const m of membersWith(f, "reserved")) {
@@ -719,12 +698,9 @@ export class CompoundEngine {
     const dep = this.rules.dependencies;
     if (this.#depIndex === null) return null;
     const raw = getMember(prefix, this.#depIndex);
-    if (dep.model === "index")
-      return raw === dep.noDependency!.value ? null : raw;
+    if (dep.model === "index") return raw === dep.noDependency!.value ? null : raw;
     if (dep.model === "flag-and-index") {
-      const bit = this.rules.opFlags.defined.find(
-        (d) => d.name === dep.flag,
-      )!.value;
+      const bit = this.rules.opFlags.defined.find((d) => d.name === dep.flag)!.value;
       if ((opBits & bit) !== 0) return raw;
       if (raw !== 0)
         throw this.error(
@@ -758,21 +734,13 @@ export class CompoundEngine {
       return { error: -errnoValue(dep.invalidReference ?? "EINVAL") };
     const producer = done[dependsOn]!;
     if (producer.error !== 0) {
-      if (dep.producerFailed === "inherit-error")
-        return { error: producer.error };
+      if (dep.producerFailed === "inherit-error") return { error: producer.error };
       return { request };
     }
     let header: Record<string, unknown> = { ...request.header };
     for (const t of dep.threads) {
-      if (
-        !t.producers.includes(
-          this.b.opcodeNames.get(producer.request.opcode) ?? "",
-        )
-      )
-        continue;
-      const part = (producer.reply as Record<string, unknown> | null)?.[
-        t.from.part
-      ];
+      if (!t.producers.includes(this.b.opcodeNames.get(producer.request.opcode) ?? "")) continue;
+      const part = (producer.reply as Record<string, unknown> | null)?.[t.from.part];
       const value =
         part && typeof part === "object"
           ? (part as Record<string, unknown>)[t.from.member]
@@ -794,16 +762,8 @@ export class CompoundEngine {
     const index = entries.length;
     const r = this.rules;
     const what = name ?? `opcode ${entry.opcode}`;
-    if (
-      typeof entry.nodeid !== "bigint" ||
-      entry.nodeid < 0n ||
-      entry.nodeid > U64_MAX
-    ) {
-      throw this.error(
-        "value",
-        `${what}: nodeid must be a 64-bit unsigned bigint`,
-        index,
-      );
+    if (typeof entry.nodeid !== "bigint" || entry.nodeid < 0n || entry.nodeid > U64_MAX) {
+      throw this.error("value", `${what}: nodeid must be a 64-bit unsigned bigint`, index);
     }
     if (r.maxOps !== null && index + 1 > r.maxOps) {
       throw this.error(
@@ -819,10 +779,7 @@ export class CompoundEngine {
         index,
       );
     }
-    if (
-      r.allowedOpcodes !== null &&
-      (name === null || !r.allowedOpcodes.includes(name))
-    ) {
+    if (r.allowedOpcodes !== null && (name === null || !r.allowedOpcodes.includes(name))) {
       throw this.error(
         "not-allowed",
         `${what} is not one of the opcodes allowed in a compound (${r.allowedOpcodes.join(", ")})`,
@@ -831,17 +788,9 @@ export class CompoundEngine {
     }
     const checks = r.subRequestChecks;
     if (checks.rejectOpcodeZero && entry.opcode === 0)
-      throw this.error(
-        "opcode-zero",
-        "the kernel refuses a sub-request with opcode 0",
-        index,
-      );
+      throw this.error("opcode-zero", "the kernel refuses a sub-request with opcode 0", index);
     if (checks.rejectNestedCompound && entry.opcode === this.b.opcode)
-      throw this.error(
-        "nested-compound",
-        "the kernel refuses a compound inside a compound",
-        index,
-      );
+      throw this.error("nested-compound", "the kernel refuses a compound inside a compound", index);
     if (checks.rejectNodeidZero && entry.nodeid === 0n)
       throw this.error(
         "nodeid-zero",
@@ -896,10 +845,7 @@ export class CompoundEngine {
     let sum = 0;
     for (const e of entries) sum += e.outSize;
     return (
-      sum +
-      (this.rules.resultSize?.includesOutHeaders
-        ? entries.length * this.outHeaderSize
-        : 0)
+      sum + (this.rules.resultSize?.includesOutHeaders ? entries.length * this.outHeaderSize : 0)
     );
   }
 
@@ -932,14 +878,7 @@ export class CompoundEngine {
     entries.forEach((e, i) => {
       const sub = this.b.inHeader.zero() as Record<string, unknown>;
       for (const [field, rule] of Object.entries(r.subHeader))
-        sub[field] = this.subHeaderValue(
-          field,
-          rule,
-          e,
-          i,
-          header,
-          limits.nextUnique,
-        );
+        sub[field] = this.subHeaderValue(field, rule, e, i, header, limits.nextUnique);
       uniques.push(sub["unique"] as bigint);
       const encode = this.b.messages.encodeRequest;
       const bytes =
@@ -953,10 +892,7 @@ export class CompoundEngine {
               } as never,
               o as never,
             )
-          : encode(
-              { ...e.body, opcode: e.opcode, header: sub } as never,
-              o as never,
-            );
+          : encode({ ...e.body, opcode: e.opcode, header: sub } as never, o as never);
       const prefix = this.encodePrefix(e.dependsOn, i);
       const size = prefix.length + bytes.length;
       const padded = alignUp(at + size, r.alignment.subRequests) - at;
@@ -970,25 +906,27 @@ export class CompoundEngine {
     if (this.#resultSizeIn !== null)
       setMember(compoundIn, this.#resultSizeIn, this.resultSize(entries));
     if (this.#countIn !== null) setMember(compoundIn, this.#countIn, n);
-    const outer = this.b.inHeader.zero();
-    const request = {
-      op: r.opcode,
+    // fuse_in_header, the compound struct and the sub-requests, written once into one buffer.
+    const head = this.inHeaderSize + this.b.compoundIn.codec.size;
+    const bytes = new Uint8Array(head + at);
+    const outer = {
+      ...this.b.inHeader.zero(),
+      len: bytes.length,
       opcode: this.b.opcode,
-      header: {
-        ...outer,
-        unique: header.unique,
-        uid: header.uid,
-        gid: header.gid,
-        pid: header.pid,
-        nodeid: BigInt(r.outerNodeid),
-      },
-      [this.b.compoundIn.field]: compoundIn,
-      [this.b.compoundIn.dataField]: concat(chunks),
+      unique: header.unique,
+      uid: header.uid,
+      gid: header.gid,
+      pid: header.pid,
+      nodeid: BigInt(r.outerNodeid),
     };
-    return {
-      bytes: this.b.messages.encodeRequest(request as never, o as never),
-      uniques,
-    };
+    this.b.inHeader.encode(outer as never, bytes, 0, o);
+    this.b.compoundIn.codec.encode(compoundIn as never, bytes, this.inHeaderSize, o);
+    let to = head;
+    for (const c of chunks) {
+      bytes.set(c, to);
+      to += c.length;
+    }
+    return { bytes, uniques };
   }
 
   private subHeaderValue(
@@ -1009,8 +947,7 @@ export class CompoundEngine {
       case "zero":
         return field === "unique" || field === "nodeid" ? 0n : 0;
       case "copy-parent":
-        if (field === "uid" || field === "gid" || field === "pid")
-          return header[field];
+        if (field === "uid" || field === "gid" || field === "pid") return header[field];
         break;
       case "fresh-unique":
         return nextUnique(index, header.unique);
@@ -1025,11 +962,7 @@ export class CompoundEngine {
 
   // ---- the reply walk (client side)
 
-  opRef(
-    r: number | CompoundOpRef,
-    index: number,
-    o: MessageOptions,
-  ): CompoundOpRef {
+  opRef(r: number | CompoundOpRef, index: number, o: MessageOptions): CompoundOpRef {
     if (typeof r === "object") return r;
     const spec = this.b.ops.get(r);
     if (!spec)
@@ -1054,11 +987,7 @@ export class CompoundEngine {
     o: MessageOptions,
   ): CompoundReplyBase {
     const refs = ops.map((r, i) => this.opRef(r, i, o));
-    const decoded = this.b.messages.decodeReply(
-      this.b.opcode as never,
-      bytes,
-      o as never,
-    );
+    const decoded = this.b.messages.decodeReply(this.b.opcode as never, bytes, o as never);
     const top = decoded.reply as Record<string, unknown>;
     if ("error" in top)
       return {
@@ -1086,13 +1015,9 @@ export class CompoundEngine {
         "max-payload",
         `${end} bytes of sub-replies, more than the ${budget} the kernel allows (expected out args plus ${n} headers)`,
       );
-    const serverCount =
-      this.#countOut !== null ? getMember(compound, this.#countOut) : null;
+    const serverCount = this.#countOut !== null ? getMember(compound, this.#countOut) : null;
     if (checks.countMustMatch && serverCount !== null && serverCount !== n)
-      throw this.error(
-        "count",
-        `the reply counts ${serverCount} ops, the compound has ${n}`,
-      );
+      throw this.error("count", `the reply counts ${serverCount} ops, the compound has ${n}`);
     // How many sub-replies the kernel walks; null: until the data ends.
     const parsed: number | null =
       checks.opsParsed === "server-count"
@@ -1101,9 +1026,7 @@ export class CompoundEngine {
           ? Math.min(n, serverCount ?? 0)
           : null;
     const walk =
-      parsed !== null && checks.opsBound === "kernel-count"
-        ? Math.min(parsed, n)
-        : parsed;
+      parsed !== null && checks.opsBound === "kernel-count" ? Math.min(parsed, n) : parsed;
     if (walk !== null && walk > n && checks.opsBound === "none") {
       throw this.error(
         "ops-bound",
@@ -1163,11 +1086,7 @@ export class CompoundEngine {
           i,
           at,
         );
-      if (
-        checks.uniqueMustMatch &&
-        ref.unique !== undefined &&
-        h.unique !== ref.unique
-      ) {
+      if (checks.uniqueMustMatch && ref.unique !== undefined && h.unique !== ref.unique) {
         throw this.error(
           "unique",
           `sub-reply ${i} has unique ${h.unique}, its sub-request ${ref.unique}`,
@@ -1209,12 +1128,8 @@ export class CompoundEngine {
         unique: h.unique,
         missing: false,
       });
-      const step =
-        checks.advance === "len"
-          ? h.len
-          : min + (h.len > min ? ref.outSize : 0);
-      at =
-        start0 + alignUp(at - start0 + step, this.rules.alignment.subReplies);
+      const step = checks.advance === "len" ? h.len : min + (h.len > min ? ref.outSize : 0);
+      at = start0 + alignUp(at - start0 + step, this.rules.alignment.subReplies);
     }
     for (let i = results.length; i < n; i++) {
       results.push({
@@ -1247,12 +1162,7 @@ export class CompoundEngine {
   ): unknown {
     if (this.b.noReply.has(opcode) || !spec) return args;
     const msg = new Uint8Array(this.outHeaderSize + args.length);
-    this.b.outHeader.encode(
-      { len: msg.length, error: 0, unique } as never,
-      msg,
-      0,
-      o,
-    );
+    this.b.outHeader.encode({ len: msg.length, error: 0, unique } as never, msg, 0, o);
     msg.set(args, this.outHeaderSize);
     const xattr =
       spec.variable === "xattr" && requested !== undefined
@@ -1286,19 +1196,12 @@ export class CompoundEngine {
     const area = req[this.b.compoundIn.dataField] as Uint8Array;
     for (const m of membersWith(r.framing.request, "reserved")) {
       if (!isZero((compoundIn as Record<string, unknown>)[m]))
-        throw this.error(
-          "reserved",
-          `${r.framing.request.struct}.${m} is reserved and must be 0`,
-        );
+        throw this.error("reserved", `${r.framing.request.struct}.${m} is reserved and must be 0`);
     }
-    const count =
-      this.#countIn !== null ? getMember(compoundIn, this.#countIn) : null;
+    const count = this.#countIn !== null ? getMember(compoundIn, this.#countIn) : null;
     const walk = r.opCountFrom === "count-field" ? (count ?? 0) : null;
     if (walk !== null && r.maxOps !== null && walk > r.maxOps)
-      throw this.error(
-        "too-many-ops",
-        `the compound counts ${walk} ops, more than ${r.maxOps}`,
-      );
+      throw this.error("too-many-ops", `the compound counts ${walk} ops, more than ${r.maxOps}`);
     const requests: AnyRequest[] = [];
     const prefixes: (object | null)[] = [];
     const dependsOn: (number | null)[] = [];
@@ -1342,16 +1245,8 @@ export class CompoundEngine {
           at,
         );
       if (r.maxOps !== null && i + 1 > r.maxOps)
-        throw this.error(
-          "too-many-ops",
-          `more than ${r.maxOps} sub-requests`,
-          i,
-          at,
-        );
-      const sub = this.b.messages.decodeRequest(
-        area.subarray(at, at + h.len),
-        o as never,
-      );
+        throw this.error("too-many-ops", `more than ${r.maxOps} sub-requests`, i, at);
+      const sub = this.b.messages.decodeRequest(area.subarray(at, at + h.len), o as never);
       this.checkSubRequest(sub, i, start);
       requests.push(sub);
       prefixes.push(prefix);
@@ -1371,8 +1266,7 @@ export class CompoundEngine {
         "empty",
         "a compound without sub-requests, which this revision's kernel never sends",
       );
-    const bits =
-      this.#flagsIn !== null ? getMember(compoundIn, this.#flagsIn) : 0;
+    const bits = this.#flagsIn !== null ? getMember(compoundIn, this.#flagsIn) : 0;
     let known = 0;
     for (const d of r.flags.defined) known |= d.value;
     return {
@@ -1443,15 +1337,8 @@ export class CompoundEngine {
         e.reply as never,
         { ...o, opcode: e.opcode } as never,
       );
-      const prefix = this.b.subReplyPrefix
-        ? new Uint8Array(this.replyPrefixSize)
-        : null;
-      if (prefix)
-        this.b.subReplyPrefix!.encode(
-          this.b.subReplyPrefix!.zero() as never,
-          prefix,
-          0,
-        );
+      const prefix = this.b.subReplyPrefix ? new Uint8Array(this.replyPrefixSize) : null;
+      if (prefix) this.b.subReplyPrefix!.encode(this.b.subReplyPrefix!.zero() as never, prefix, 0);
       const size = (prefix?.length ?? 0) + bytes.length;
       const padded = alignUp(at + size, this.rules.alignment.subReplies) - at;
       if (prefix) chunks.push(prefix);
@@ -1460,8 +1347,7 @@ export class CompoundEngine {
       at += padded;
     }
     const compoundOut = this.b.compoundOut.codec.zero();
-    if (this.#countOut !== null)
-      setMember(compoundOut, this.#countOut, entries.length);
+    if (this.#countOut !== null) setMember(compoundOut, this.#countOut, entries.length);
     return this.b.messages.encodeReply(
       unique,
       {
@@ -1547,8 +1433,7 @@ export class CompoundEngine {
     const f = this.rules.fallback;
     if (!f.kernelSplits || f.trigger === null) return false;
     if (f.suppressedBy !== null && flags.includes(f.suppressedBy)) return false;
-    if (f.trigger === "any-failure")
-      return outcome === "bad-reply" || outcome < 0;
+    if (f.trigger === "any-failure") return outcome === "bad-reply" || outcome < 0;
     if (outcome === "bad-reply" || outcome >= 0) return false;
     const effect = this.declineEffect(errnoName(-outcome) ?? "")?.effect;
     return effect === "split" || effect === "disable-and-split";
@@ -1593,10 +1478,7 @@ export class CompoundEngine {
     };
   }
 
-  separateRequests(
-    compound: DecodedCompoundBase,
-    opts: SeparateOptions,
-  ): SeparateRequest[] {
+  separateRequests(compound: DecodedCompoundBase, opts: SeparateOptions): SeparateRequest[] {
     this.checkSplits(compound);
     const { nextUnique, ...message } = opts;
     const o = this.messageOptions(message);
@@ -1618,10 +1500,7 @@ export class CompoundEngine {
    */
   async runSeparately(
     compound: DecodedCompoundBase,
-    send: (
-      request: AnyRequest,
-      bytes: Uint8Array,
-    ) => Uint8Array | Promise<Uint8Array>,
+    send: (request: AnyRequest, bytes: Uint8Array) => Uint8Array | Promise<Uint8Array>,
     opts: SeparateOptions,
   ): Promise<SeparateResult[]> {
     this.checkSplits(compound);
@@ -1639,23 +1518,13 @@ export class CompoundEngine {
     const done: { request: AnyRequest; error: number; reply: unknown }[] = [];
     let stopped = false;
     for (let index = 0; index < compound.requests.length; index++) {
-      const sub = this.separate(
-        compound.requests[index]!,
-        index,
-        compound,
-        next,
-      );
+      const sub = this.separate(compound.requests[index]!, index, compound, next);
       if (stopped) {
         results.push({ index, skipped: true, request: sub });
         done.push({ request: sub, error: 0, reply: null });
         continue;
       }
-      const resolved = this.resolveDependency(
-        index,
-        sub,
-        compound.dependsOn[index] ?? null,
-        done,
-      );
+      const resolved = this.resolveDependency(index, sub, compound.dependsOn[index] ?? null, done);
       if ("error" in resolved) {
         results.push({
           index,
@@ -1693,11 +1562,7 @@ export class CompoundEngine {
         error = h.error;
         if (error === 0) reply = answer.subarray(this.outHeaderSize);
       } else {
-        const d = this.b.messages.decodeReply(
-          request.opcode as never,
-          answer,
-          o as never,
-        );
+        const d = this.b.messages.decodeReply(request.opcode as never, answer, o as never);
         const body = d.reply as Record<string, unknown>;
         error = "error" in body ? (body["error"] as number) : 0;
         if (error === 0) reply = d.reply;
@@ -1732,8 +1597,7 @@ const ERRNO: { readonly [name: string]: number } = {
 /** The value of an errno name of the rules (Linux numbering). */
 export function errnoValue(name: string): number {
   const v = ERRNO[name];
-  if (v === undefined)
-    throw new Error(`errno ${name} is not known to the compound engine`);
+  if (v === undefined) throw new Error(`errno ${name} is not known to the compound engine`);
   return v;
 }
 
@@ -1755,14 +1619,7 @@ export class CompoundBuilderCore {
   #uniques: bigint[] | null = null;
 
   constructor(engine: CompoundEngine, opts: CompoundBuilderOptions = {}) {
-    const {
-      maxPages,
-      pageSize,
-      capacity,
-      nextUnique,
-      allowInvalidDependencies,
-      ...message
-    } = opts;
+    const { maxPages, pageSize, capacity, nextUnique, allowInvalidDependencies, ...message } = opts;
     this.#engine = engine;
     this.#opts = engine.messageOptions(message);
     this.#maxPages = maxPages ?? 32;
@@ -1771,15 +1628,9 @@ export class CompoundBuilderCore {
     this.#nextUnique = nextUnique ?? defaultNextUnique;
     this.#allowInvalid = allowInvalidDependencies ?? false;
     if (!Number.isInteger(this.#maxPages) || this.#maxPages < 1)
-      throw engine.error(
-        "value",
-        `maxPages must be a positive integer, got ${String(maxPages)}`,
-      );
+      throw engine.error("value", `maxPages must be a positive integer, got ${String(maxPages)}`);
     if (!Number.isInteger(this.#pageSize) || this.#pageSize < 1)
-      throw engine.error(
-        "value",
-        `pageSize must be a positive integer, got ${String(pageSize)}`,
-      );
+      throw engine.error("value", `pageSize must be a positive integer, got ${String(pageSize)}`);
   }
 
   /**
@@ -1825,13 +1676,7 @@ export class CompoundBuilderCore {
       requested: spec.variable !== null ? n : null,
       dependsOn: dependsOn ?? null,
     };
-    e.pushEntry(
-      this.#entries,
-      entry,
-      spec.op,
-      this.#capacity,
-      this.#allowInvalid,
-    );
+    e.pushEntry(this.#entries, entry, spec.op, this.#capacity, this.#allowInvalid);
     this.#uniques = null;
   }
 
@@ -1851,15 +1696,9 @@ export class CompoundBuilderCore {
   ): void {
     const e = this.#engine;
     if (!Number.isInteger(opcode) || opcode < 0 || opcode > 0xffffffff)
-      throw e.error(
-        "value",
-        `opcode must be a 32-bit unsigned integer, got ${opcode}`,
-      );
+      throw e.error("value", `opcode must be a 32-bit unsigned integer, got ${opcode}`);
     if (!Number.isInteger(outSize) || outSize < 0)
-      throw e.error(
-        "value",
-        `outSize must be a non-negative integer, got ${outSize}`,
-      );
+      throw e.error("value", `outSize must be a non-negative integer, got ${outSize}`);
     const entry: Entry = {
       opcode,
       nodeid,
@@ -1921,17 +1760,11 @@ export class CompoundBuilderCore {
    *   `reply-budget`; the revision's `FuseMessageError` for a part `encodeRequest` cannot write.
    */
   encode(header: CompoundHeader): Uint8Array {
-    const { bytes, uniques } = this.#engine.encode(
-      this.#entries,
-      this.#flags,
-      header,
-      this.#opts,
-      {
-        maxPages: this.#maxPages,
-        pageSize: this.#pageSize,
-        nextUnique: this.#nextUnique,
-      },
-    );
+    const { bytes, uniques } = this.#engine.encode(this.#entries, this.#flags, header, this.#opts, {
+      maxPages: this.#maxPages,
+      pageSize: this.#pageSize,
+      nextUnique: this.#nextUnique,
+    });
     this.#uniques = uniques;
     return bytes;
   }
