@@ -225,8 +225,17 @@ export type MessagePart =
   /** The rest of the message as records; `count` names the field of the first struct part holding their number. */
   | { kind: "array"; struct: string; count: string; field: string };
 
+/** An error reply the kernel still takes for an opcode that gets no reply (e.g. EAGAIN to an INTERRUPT). */
+export interface ReplyAnswer {
+  name: string;
+  /** The negative errno in fuse_out_header.error. */
+  error: number;
+  means: string;
+}
+
 export type ReplyInfo =
-  | { kind: "none" | "empty" | "dirents" | "direntplus" }
+  | { kind: "none"; answers?: ReplyAnswer[] }
+  | { kind: "empty" | "dirents" | "direntplus" }
   | { kind: "parts"; parts: MessagePart[] }
   | { kind: "data" | "xattr"; what: string };
 

@@ -12,7 +12,7 @@ import { repoRoot } from "./revisions/registry.js";
 import { jsonSchemaValidator } from "./schema-file.js";
 
 type RawPart = { struct: string } | { name: string } | { data: string } | { array: string; count: string };
-type RawReply = { kind: "none" | "empty" | "dirents" | "direntplus" } | { kind: "parts"; parts: RawPart[] } | { kind: "data" | "xattr"; what: string };
+type RawReply = { kind: "none"; answers?: { name: string; error: number; means: string }[] } | { kind: "empty" | "dirents" | "direntplus" } | { kind: "parts"; parts: RawPart[] } | { kind: "data" | "xattr"; what: string };
 type RawOpcode = { request: RawPart[]; reply: RawReply; extensions?: boolean; note?: string } | { reserved: true; note: string };
 type RawNotification = { parts: RawPart[] } | { reserved: true; note: string };
 

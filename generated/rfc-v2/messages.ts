@@ -395,7 +395,9 @@ interface RequestSpec {
 }
 
 type ReplySpec =
-  | { readonly op: string; readonly kind: "none" | "empty" | "data" | "dirents" | "direntplus" }
+  /** `answers`: the errors the kernel still takes as a bare header (e.g. -EAGAIN to an INTERRUPT). */
+  | { readonly op: string; readonly kind: "none"; readonly answers: readonly number[] }
+  | { readonly op: string; readonly kind: "empty" | "data" | "dirents" | "direntplus" }
   | { readonly op: string; readonly kind: "parts"; readonly parts: readonly Part[] }
   | { readonly op: string; readonly kind: "xattr"; readonly size: StructPart };
 
@@ -1274,10 +1276,13 @@ export interface FuseCreateRequest {
 /**
  * `FUSE_INTERRUPT` (36): `fuse_in_header`, then `struct fuse_interrupt_in` as `interrupt_in`.
  *
- * Reply: none: the kernel expects no reply.
+ * Reply: none: the kernel expects no reply, but takes a bare error header with EAGAIN (the
+ * request named is not (yet) known: the kernel queues the interrupt again) or ENOSYS
+ * (interrupts are not supported: the kernel sends none again on this connection).
  *
- * The kernel expects no reply; a server may still answer EAGAIN to ask for the interrupt again
- * later.
+ * The kernel expects no reply; a server may still answer an interrupt with a bare EAGAIN or
+ * ENOSYS header (unique of the INTERRUPT, FUSE_INT_REQ_BIT set), which the kernel takes
+ * (fs/fuse/dev.c, fuse_dev_do_write).
  */
 export interface FuseInterruptRequest {
   op: "FUSE_INTERRUPT";
@@ -3138,7 +3143,7 @@ const REPLIES: ReadonlyMap<number, ReplySpec> = new Map<number, ReplySpec>([
       ],
     },
   ],
-  [2, { op: "FUSE_FORGET", kind: "none" }],
+  [2, { op: "FUSE_FORGET", kind: "none", answers: [] }],
   [
     3,
     {
@@ -3377,7 +3382,7 @@ const REPLIES: ReadonlyMap<number, ReplySpec> = new Map<number, ReplySpec>([
       ],
     },
   ],
-  [36, { op: "FUSE_INTERRUPT", kind: "none" }],
+  [36, { op: "FUSE_INTERRUPT", kind: "none", answers: [-11, -38] }],
   [
     37,
     {
@@ -3416,8 +3421,8 @@ const REPLIES: ReadonlyMap<number, ReplySpec> = new Map<number, ReplySpec>([
       ],
     },
   ],
-  [41, { op: "FUSE_NOTIFY_REPLY", kind: "none" }],
-  [42, { op: "FUSE_BATCH_FORGET", kind: "none" }],
+  [41, { op: "FUSE_NOTIFY_REPLY", kind: "none", answers: [] }],
+  [42, { op: "FUSE_BATCH_FORGET", kind: "none", answers: [] }],
   [43, { op: "FUSE_FALLOCATE", kind: "empty" }],
   [44, { op: "FUSE_READDIRPLUS", kind: "direntplus" }],
   [45, { op: "FUSE_RENAME2", kind: "empty" }],
@@ -3617,7 +3622,17 @@ export function encodeReply<O extends FuseReplyOpcode>(
       0,
       `opcode ${opts.opcode} is not in this revision's protocol table`,
     );
+  const body = reply as unknown as Record<string, unknown>;
   if (spec.kind === "none") {
+    // Only the error answers the kernel takes for this opcode (protocol table `answers`).
+    if (
+      typeof body === "object" &&
+      body !== null &&
+      "error" in body &&
+      spec.answers.includes(body["error"] as number)
+    ) {
+      return errorHeader(ctx, unique, body["error"], opts);
+    }
     return fail(
       ctx,
       "no-reply",
@@ -3625,11 +3640,10 @@ export function encodeReply<O extends FuseReplyOpcode>(
       0,
       0,
       0,
-      `${spec.op} gets no reply (encodeErrorReply writes a bare error header if one is really wanted)`,
+      `${spec.op} gets no reply${spec.answers.length ? ` except the errors ${spec.answers.join(", ")}` : ""}`,
     );
   }
   checkMinor(ctx, opts);
-  const body = reply as unknown as Record<string, unknown>;
   if (typeof body !== "object" || body === null)
     return fail(ctx, "value", null, 0, 0, 0, "the reply must be an object");
   if ("error" in body) return errorHeader(ctx, unique, body["error"], opts);
@@ -3670,7 +3684,8 @@ export function decodeReply<O extends FuseReplyOpcode>(
       0,
       `opcode ${opcode} is not in this revision's protocol table`,
     );
-  if (spec.kind === "none") return fail(ctx, "no-reply", null, 0, 0, 0, `${spec.op} gets no reply`);
+  if (spec.kind === "none" && spec.answers.length === 0)
+    return fail(ctx, "no-reply", null, 0, 0, 0, `${spec.op} gets no reply`);
   checkMinor(ctx, opts);
   checkLength(ctx, OUT_HEADER_SIZE, bytes, "fuse_out_header");
   const header = FuseOutHeaderCodec.decode(bytes, 0, opts);
@@ -3708,8 +3723,29 @@ export function decodeReply<O extends FuseReplyOpcode>(
         `an error reply is fuse_out_header alone, but ${bytes.length - OUT_HEADER_SIZE} bytes follow it`,
       );
     }
+    if (spec.kind === "none" && !spec.answers.includes(header.error)) {
+      fail(
+        ctx,
+        "no-reply",
+        "error",
+        4,
+        0,
+        0,
+        `${spec.op} gets no reply except the errors ${spec.answers.join(", ")}, not ${header.error}`,
+      );
+    }
     return { header, reply: { error: header.error } };
   }
+  if (spec.kind === "none")
+    return fail(
+      ctx,
+      "no-reply",
+      null,
+      0,
+      0,
+      0,
+      `${spec.op} gets no reply except the errors ${spec.answers.join(", ")}`,
+    );
   let form: "size" | "data" = "data";
   if (spec.kind === "xattr")
     form =

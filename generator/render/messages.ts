@@ -298,7 +298,9 @@ function describeParts(notes: string[]): string {
 function replySummary(r: ReplyInfo, b: Builder, where: string): string {
   switch (r.kind) {
     case "none":
-      return "none: the kernel expects no reply.";
+      return r.answers?.length
+        ? `none: the kernel expects no reply, but takes a bare error header with ${r.answers.map((a) => `${a.name} (${a.means})`).join(" or ")}.`
+        : "none: the kernel expects no reply.";
     case "empty":
       return "`fuse_out_header` only.";
     case "parts":
@@ -446,6 +448,8 @@ function replySpec(op: OpcodeInfo, b: Builder, uses: (k: "dirents" | "direntplus
   const opLit = JSON.stringify(op.name);
   switch (r.kind) {
     case "none":
+      // Error replies the kernel still takes (protocol table `answers`), e.g. EAGAIN to an INTERRUPT.
+      return { spec: `{ op: ${opLit}, kind: "none", answers: [${(r.answers ?? []).map((a) => a.error).join(", ")}] }`, type: "Record<string, never>" };
     case "empty":
       return { spec: `{ op: ${opLit}, kind: "${r.kind}" }`, type: "Record<string, never>" };
     case "data":
