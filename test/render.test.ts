@@ -16,6 +16,7 @@ import fc from "fast-check";
 import ts from "typescript";
 import type { Schema } from "../generator/model.js";
 import { renderRevision, revisionName, writeGenerated } from "../generator/render/index.js";
+import { SHARED_RUNTIME_DIR, renderSharedRuntime } from "../generator/render/shared-runtime.js";
 import { wrapLine } from "../generator/render/doc.js";
 import { STRICT } from "./helpers/strict-tsc.js";
 
@@ -29,18 +30,22 @@ async function loadFixture(): Promise<Schema> {
 }
 
 /** Writes the files (plus `package.json` making them ESM) and their transpiled `.js`. */
+/** Writes a rendered revision as `generate -o` lays it out: `<root>/rev/` beside `<root>/_runtime/`; returns the revision folder. */
 async function materialize(files: Map<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "fuse-uapi-render-"));
-  await writeFile(join(dir, "package.json"), '{ "type": "module" }\n');
-  for (const [name, text] of files) {
-    await writeFile(join(dir, name), text);
-    const js = ts.transpileModule(text, {
-      fileName: name,
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-    });
-    await writeFile(join(dir, name.replace(/\.ts$/, ".js")), js.outputText);
+  const root = await mkdtemp(join(tmpdir(), "fuse-uapi-render-"));
+  await writeFile(join(root, "package.json"), '{ "type": "module" }\n');
+  for (const [folder, set] of [["rev", files], [SHARED_RUNTIME_DIR, await renderSharedRuntime("9.9.9-test")]] as const) {
+    await mkdir(join(root, folder));
+    for (const [name, text] of set) {
+      await writeFile(join(root, folder, name), text);
+      const js = ts.transpileModule(text, {
+        fileName: name,
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
+      });
+      await writeFile(join(root, folder, name.replace(/\.ts$/, ".js")), js.outputText);
+    }
   }
-  return dir;
+  return join(root, "rev");
 }
 
 function typeCheck(dir: string, names: string[]): string {
@@ -73,7 +78,7 @@ describe("renderRevision on the hand-made schema", () => {
   });
 
   after(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (dir) await rm(dirname(dir), { recursive: true, force: true });
   });
 
   test("emits the expected files, each with the banner", () => {
@@ -121,7 +126,8 @@ describe("renderRevision on the hand-made schema", () => {
 
   test("each folder is self-contained: imports only its own files", () => {
     for (const [name, text] of files) {
-      for (const m of text.matchAll(/from "([^"]+)"/g)) assert.match(m[1]!, /^\.\/[a-z]+\.js$/, `${name} imports ${m[1]}`);
+      // Its own files, and the runtime shared by every revision of the output.
+      for (const m of text.matchAll(/from "([^"]+)"/g)) assert.match(m[1]!, /^\.\/[a-z]+\.js$|^\.\.\/_runtime\/[a-z-]+\.js$/, `${name} imports ${m[1]}`);
     }
   });
 
@@ -408,7 +414,7 @@ describe("renderer details", () => {
       g.encodeFuseInHeader({ ...g.zeroFuseInHeader(), len: 40, opcode: g.FuseOpcode.FUSE_INIT, unique: 7n }, hdr);
       assert.deepEqual([...hdr.subarray(0, 8)], [40, 0, 0, 0, 26, 0, 0, 0]);
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await rm(dirname(dir), { recursive: true, force: true });
     }
   });
 });

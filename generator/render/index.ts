@@ -6,6 +6,8 @@
  */
 import type { Schema } from "../model.js";
 import { PRIMARY_TARGET } from "../model.js";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { buildCompound } from "./compound.js";
 import { buildConstants } from "./constants.js";
 import { banner } from "./doc.js";
@@ -15,6 +17,7 @@ import { buildLayout } from "./layout-table.js";
 import { buildMessages } from "./messages.js";
 import { ExportNames } from "./naming.js";
 import { buildStructs } from "./structs.js";
+import { sharedRuntimeSourceDir } from "./shared-runtime.js";
 import { loadTemplate } from "./templates.js";
 
 export { revisionName, banner } from "./doc.js";
@@ -40,8 +43,8 @@ function exportedNames(templateText: string): string[] {
 
 export async function renderRevision(schema: Schema, opts: RenderOptions): Promise<Map<string, string>> {
   const names = new ExportNames();
-  const runtime = await loadTemplate("runtime.ts");
-  for (const n of exportedNames(runtime.text)) names.claim(n, "runtime.ts");
+  // runtime.ts re-exports the shared runtime: its names are claimed from the shared source.
+  for (const n of exportedNames(await readFile(join(sharedRuntimeSourceDir(), "runtime.ts"), "utf8"))) names.claim(n, "runtime.ts");
   const layoutTemplate = await loadTemplate("layout.ts");
   for (const n of exportedNames(layoutTemplate.text)) names.claim(n, "layout.ts");
 

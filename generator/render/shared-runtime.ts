@@ -1,6 +1,6 @@
 /**
  * The shared runtime of generated code: the hand-written, tsc-checked modules in
- * `<project>/runtime/` (the compound engine), copied into `<out>/_runtime/` with a
+ * `<project>/runtime/` (the codecs' runtime and the compound engine), copied into `<out>/_runtime/` with a
  * generated banner. Every revision folder of one output imports the same copy, so a
  * CompoundError of one revision is `instanceof` the class another revision exports,
  * and the output stays self-contained wherever `-o` puts it. The folder name cannot
@@ -40,7 +40,7 @@ export async function renderSharedRuntime(toolVersion: string): Promise<Map<stri
   return out;
 }
 
-/** Whether rendered revision files import the shared runtime. */
+/** Whether rendered revision files import the shared runtime (every revision does: runtime.ts re-exports it). */
 export function usesSharedRuntime(files: Map<string, string>): boolean {
   for (const text of files.values()) if (text.includes(`"../${SHARED_RUNTIME_DIR}/`)) return true;
   return false;
