@@ -10,6 +10,7 @@ import { corpusDir, defaultRegistryPath, loadKnownRevisions, loadRevisionHeader,
 import { loadProtocolTable } from "../protocol.js";
 import { sha256 } from "../hash.js";
 import { buildSchema } from "../schema-builder.js";
+import { checkRevisionName } from "../revision-name.js";
 
 export interface SchemaCommandOptions {
   patch: string[];
@@ -19,6 +20,8 @@ export interface SchemaCommandOptions {
 
 /** Build the schema of a header with mails applied in order; nothing is written on error. */
 export async function schemaFromFiles(headerPath: string, opts: SchemaCommandOptions): Promise<{ schema: Schema; text: string }> {
+  // The name becomes `generate`'s output folder: refuse `..`, `a/b` and the like here, where it enters.
+  if (opts.name !== undefined) checkRevisionName(opts.name, "--name");
   let text = readText(headerPath, "header");
   const patches: { file: string; sha256: string }[] = [];
   for (const mailPath of opts.patch) {
