@@ -3,7 +3,7 @@
  * extraction that keeps schema/revisions/ in step with the corpus.
  */
 import { basename, join } from "node:path";
-import { jsonText, readText, writeFileAtomic } from "../io.js";
+import { jsonChunks, jsonText, readText, writeFileAtomic } from "../io.js";
 import type { CompoundInfo, Schema } from "../model.js";
 import { applyMail } from "../revisions/mail.js";
 import { corpusDir, defaultRegistryPath, loadKnownRevisions, loadRevisionHeader, repoRoot } from "../revisions/registry.js";
@@ -41,9 +41,9 @@ export async function schemaFromFiles(headerPath: string, opts: SchemaCommandOpt
 
 export async function schemaCommand(headerPath: string, opts: SchemaCommandOptions): Promise<void> {
   const { schema } = await schemaFromFiles(headerPath, opts);
-  const out = jsonText(schema);
-  if (opts.output && opts.output !== "-") writeFileAtomic(opts.output, out);
-  else process.stdout.write(out);
+  // In pieces: the schema of a big header is too much text for one string (stdout writes are synchronous on Linux).
+  if (opts.output && opts.output !== "-") writeFileAtomic(opts.output, jsonChunks(schema));
+  else for (const piece of jsonChunks(schema)) process.stdout.write(piece);
 }
 
 export function revisionsDir(): string {
