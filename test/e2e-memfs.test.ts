@@ -61,6 +61,7 @@ import {
   type FuseMount,
   type MemoryTransport,
 } from "../server/index.js";
+import { skipOrFail } from "./helpers/skip.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const E2E = join(ROOT, "test/e2e");
@@ -214,7 +215,7 @@ describe("memfs mounted through the kernel", { concurrency: false }, () => {
   const reason = whyNoMount();
 
   test("real programs see the same filesystem on memfs as on tmpfs", { timeout: 600_000 }, async (t) => {
-    if (reason) return t.skip(reason);
+    if (reason) return skipOrFail(t, reason);
     cleanStaleMounts();
     const tmp = await mkdtemp(join(tmpdir(), PREFIX));
     const seed = join(tmp, "seed");
@@ -275,8 +276,8 @@ describe("memfs mounted through the kernel", { concurrency: false }, () => {
   });
 
   test("the CLI (npm run memfs) mounts, serves, and unmounts on SIGTERM", { timeout: 60_000 }, async (t) => {
-    if (reason) return t.skip(reason);
-    if (!existsSync(MAIN)) return t.skip(`${MAIN} not built`);
+    if (reason) return skipOrFail(t, reason);
+    if (!existsSync(MAIN)) return skipOrFail(t, `${MAIN} not built`);
     const tmp = await mkdtemp(join(tmpdir(), PREFIX));
     const mnt = join(tmp, "mnt");
     mkdirSync(mnt);
