@@ -3,15 +3,24 @@
  * beside the target and is renamed over it, so a crash or an error leaves
  * either the old file or the new one, and no output at all when a run fails.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join, basename } from "node:path";
 import { InputError } from "./errors.js";
 
-export function writeFileAtomic(path: string, content: string | Uint8Array): void {
+/** `content` may come in pieces (see jsonChunks): a big output is never one string in memory. */
+export function writeFileAtomic(path: string, content: string | Uint8Array | Iterable<string>): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    writeFileSync(tmp, content);
+    if (typeof content === "string" || content instanceof Uint8Array) writeFileSync(tmp, content);
+    else {
+      const fd = openSync(tmp, "w");
+      try {
+        for (const piece of content) writeSync(fd, piece);
+      } finally {
+        closeSync(fd);
+      }
+    }
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
@@ -34,6 +43,52 @@ export function readText(path: string, what = "file"): string {
 /** Stable JSON text: two-space indent and a final newline, as committed. */
 export function jsonText(value: unknown): string {
   return JSON.stringify(value, null, 2) + "\n";
+}
+
+/**
+ * jsonText(value) in pieces of about `size` characters, byte for byte the same
+ * text: the JSON of a 50 MiB header's schema is over 200 MB, too much to hold
+ * as one string and again as the bytes written. Objects and arrays of the top
+ * two levels are opened here; everything below is stringified per value.
+ */
+export function* jsonChunks(value: unknown, size = 1 << 16): Generator<string> {
+  let buf = "";
+  for (const piece of jsonPieces(value, "", 0)) {
+    buf += piece;
+    if (buf.length >= size) {
+      yield buf;
+      buf = "";
+    }
+  }
+  yield buf + "\n";
+}
+
+function* jsonPieces(value: unknown, indent: string, depth: number): Generator<string> {
+  const plain = (v: unknown) => typeof v === "object" && v !== null && typeof (v as { toJSON?: unknown }).toJSON !== "function";
+  if (depth >= 2 || !plain(value)) {
+    const text = JSON.stringify(value, null, 2);
+    yield text === undefined ? "null" : text.replace(/\n/g, `\n${indent}`);
+    return;
+  }
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return yield "[]";
+    yield "[";
+    for (let i = 0; i < value.length; i++) {
+      yield `${i === 0 ? "" : ","}\n${inner}`;
+      const v: unknown = value[i];
+      yield* jsonPieces(v === undefined || typeof v === "function" || typeof v === "symbol" ? null : v, inner, depth + 1);
+    }
+    return yield `\n${indent}]`;
+  }
+  const entries = Object.entries(value as object).filter(([, v]) => v !== undefined && typeof v !== "function" && typeof v !== "symbol");
+  if (entries.length === 0) return yield "{}";
+  yield "{";
+  for (let i = 0; i < entries.length; i++) {
+    yield `${i === 0 ? "" : ","}\n${inner}${JSON.stringify(entries[i]![0])}: `;
+    yield* jsonPieces(entries[i]![1], inner, depth + 1);
+  }
+  yield `\n${indent}}`;
 }
 
 /** Bytes of a file, or of stdin for `-`/no file: captured messages given to the CLI. */

@@ -3,10 +3,10 @@
  * every target, recognise helper macros, lint the ABI. Deterministic: the same
  * text gives the same schema, byte for byte, in header order.
  */
-import { EvalError, evaluateText } from "./cexpr/evaluate.js";
-import { TokenizeError } from "./cexpr/tokens.js";
+import { EvalError, evaluateExpanded, evaluateText, type ExprEnv, expandMacros, LimitError } from "./cexpr/evaluate.js";
+import { type Token, TokenizeError, tokenize } from "./cexpr/tokens.js";
 import { roundUp } from "./layout/layout.js";
-import { InputError } from "./errors.js";
+import { HeaderError, InputError } from "./errors.js";
 import { abiLint } from "./lint.js";
 import { type ProtocolTable, resolveProtocol } from "./protocol.js";
 import { gitBlobSha1, sha256 } from "./hash.js";
@@ -22,7 +22,7 @@ import {
   type Target,
   TARGETS,
 } from "./model.js";
-import { type ParsedHeader, parseHeader, type RawConstant } from "./parse/header.js";
+import { parseHeader, type RawConstant } from "./parse/header.js";
 import type { DeclScope } from "./parse/scope.js";
 
 export interface BuildOptions {
@@ -42,7 +42,10 @@ export interface BuildOptions {
 
 export async function buildSchema(text: string, opts: BuildOptions): Promise<Schema> {
   const parsed = await parseHeader(text, opts.errorPath ?? opts.file);
-  const constants = parsed.constants.map((c) => evaluateConstant(c, parsed));
+  const errorPath = opts.errorPath ?? opts.file;
+  const constantNames = new Set(parsed.constants.map((c) => c.name));
+  const envs = Object.fromEntries(TARGETS.map((t) => [t, parsed.scope.env(t)])) as Record<Target, ExprEnv>;
+  const constants = parsed.constants.map((c) => evaluateConstant(c, envs, constantNames, errorPath));
   const num = (name: string) => {
     const v = constants.find((c) => c.name === name)?.value;
     return v == null ? null : Number(v);
@@ -80,17 +83,28 @@ export async function buildSchema(text: string, opts: BuildOptions): Promise<Sch
 }
 
 
-function evaluateConstant(c: RawConstant, parsed: ParsedHeader): ConstantDef {
+function evaluateConstant(c: RawConstant, envs: Record<Target, ExprEnv>, constantNames: ReadonlySet<string>, errorPath: string): ConstantDef {
   const base: ConstantDef = { name: c.name, value: null, type: null, expression: c.body, ...(c.doc ? { doc: c.doc } : {}), pos: c.pos };
-  if (/^[A-Za-z_]\w*$/.test(c.body) && parsed.constants.some((o) => o.name === c.body)) base.aliasOf = c.body;
+  if (/^[A-Za-z_]\w*$/.test(c.body) && constantNames.has(c.body)) base.aliasOf = c.body;
   const values: Partial<Record<Target, string | null>> = {};
   const types: Partial<Record<Target, ConstType | null>> = {};
+  // Tokenized and expanded once (both are the same on every target), evaluated per target.
+  let expanded: Token[] | null = null;
+  let failure: unknown = null;
+  try {
+    expanded = expandMacros(tokenize(c.body), envs[PRIMARY_TARGET]);
+  } catch (e) {
+    failure = e;
+  }
   for (const target of TARGETS) {
     try {
-      const v = evaluateText(c.body, parsed.scope.env(target));
+      if (failure !== null) throw failure;
+      const v = evaluateExpanded(expanded!, envs[target]);
       values[target] = v.v.toString();
       types[target] = v.t.name;
     } catch (e) {
+      // Too deep or too big to evaluate is not "no value": the header is refused, pointing at the #define.
+      if (e instanceof LimitError) throw new HeaderError(errorPath, c.pos.line, c.pos.column, `in #define ${c.name}: ${e.message}`);
       if (!(e instanceof EvalError || e instanceof TokenizeError)) throw e;
       // Not an integer on this target (e.g. needs PAGE_SIZE, is a string, or overflows ILP32): no value there.
       values[target] = null;

@@ -21,6 +21,7 @@ import { EvalError, evaluateText } from "../generator/cexpr/evaluate.js";
 import { type ConstantDef, type Target, TARGETS } from "../generator/model.js";
 import { DeclScope } from "../generator/parse/scope.js";
 import { buildSchema } from "../generator/schema-builder.js";
+import { skipOrFail } from "./helpers/skip.js";
 
 const run = promisify(execFile);
 
@@ -382,7 +383,7 @@ describe("random expressions: our value and type equal gcc's", () => {
           }
         }
         if (!cmd) {
-          t.skip(`no compiler for ${target} (tried ${COMPILERS[target].map((c) => c.join(" ")).join(", ")})`);
+          skipOrFail(t, `no compiler for ${target} (tried ${COMPILERS[target].map((c) => c.join(" ")).join(", ")})`);
           return;
         }
         const lines = cases.map(

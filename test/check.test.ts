@@ -15,6 +15,7 @@ import { cLiteral, emitAssertions, type FactKind } from "../generator/check/emit
 import { CheckError, compilerAvailable, resolveCompiler, runCheck, type CheckResult } from "../generator/check/compile.js";
 
 import { buildSchema } from "../generator/schema-builder.js";
+import { skipOrFail } from "./helpers/skip.js";
 
 // ---------------------------------------------------------------------------
 // A tiny header, written for this test, and its schema computed by hand.
@@ -250,7 +251,7 @@ test("emitAssertions: one fact per size, alignment, offset, field size, constant
 for (const target of TARGETS) {
   test(`runCheck(${target}): the hand-computed demo schema is proven`, async (t) => {
     const missing = await missingCompiler(target);
-    if (missing) return t.skip(missing);
+    if (missing) return skipOrFail(t, missing);
     const r = await runCheck(demoSchema(), DEMO_HEADER, { target });
     assert.deepEqual(r.failed, []);
     assert.equal(r.proven, emitAssertions(demoSchema(), target, "demo.h").facts.length);
@@ -263,7 +264,7 @@ test("runCheck: one altered figure fails exactly that fact", async (t) => {
   for (const target of TARGETS) {
     const missing = await missingCompiler(target);
     if (missing) {
-      await t.test(target, (tt) => tt.skip(missing));
+      await t.test(target, (tt) => skipOrFail(tt, missing));
       continue;
     }
     await t.test(target, async () => {
@@ -333,7 +334,7 @@ test("runCheck: one altered figure fails exactly that fact", async (t) => {
 
 test("runCheck: a header that does not compile, or no compiler, is a CheckError", async (t) => {
   const missing = await missingCompiler("x86_64");
-  if (missing) return t.skip(missing);
+  if (missing) return skipOrFail(t, missing);
   await assert.rejects(
     runCheck(demoSchema(), DEMO_HEADER.replace("uint16_t flags;", "uint16_t flags"), { target: "x86_64" }),
     (e: unknown) => e instanceof CheckError && e.target === "x86_64" && /demo\.h:\d+/.test(e.message),
@@ -422,9 +423,9 @@ test("corpus: every header's schema is proven by the compiler on every target", 
     base = headersDir;
   } else {
     await t.test(`corpus not found at ${headersDir} (set FUSE_UAPI_CORPUS)`, (tt) =>
-      tt.skip(`no corpus; checking ${SYSTEM_HEADER} only`),
+      skipOrFail(tt, `no corpus; checking ${SYSTEM_HEADER} only`),
     );
-    if (!existsSync(SYSTEM_HEADER)) return t.skip(`neither the corpus nor ${SYSTEM_HEADER} exists`);
+    if (!existsSync(SYSTEM_HEADER)) return skipOrFail(t, `neither the corpus nor ${SYSTEM_HEADER} exists`);
     paths = [SYSTEM_HEADER];
     base = dirname(SYSTEM_HEADER);
   }
@@ -434,7 +435,7 @@ test("corpus: every header's schema is proven by the compiler on every target", 
   for (const target of TARGETS) {
     await t.test(target, async (tt) => {
       const missing = await missingCompiler(target);
-      if (missing) return tt.skip(missing);
+      if (missing) return skipOrFail(tt, missing);
       const results = await pool(built, 2, async (b) => ({ label: b.label, r: await runCheck(b.schema, b.text, { target }) }));
       const failures = describeFailures(results);
       assert.equal(failures, "", `facts the compiler refutes on ${target}:\n${failures}`);
@@ -458,7 +459,7 @@ test("corpus: every header's schema is proven by the compiler on every target", 
 
 test("corpus 7.45: one deliberately altered offset, size or constant fails exactly that fact", async (t) => {
   const path = join(headersDir, "kernel/fuse-7.45.h");
-  if (!existsSync(path)) return t.skip(`${path} not found (set FUSE_UAPI_CORPUS)`);
+  if (!existsSync(path)) return skipOrFail(t, `${path} not found (set FUSE_UAPI_CORPUS)`);
   const text = readFileSync(path, "utf8");
   const pristine = await buildSchema(text, { file: "fuse-7.45.h" });
   const fresh = () => structuredClone(pristine);
@@ -466,7 +467,7 @@ test("corpus 7.45: one deliberately altered offset, size or constant fails exact
   for (const target of TARGETS) {
     const missing = await missingCompiler(target);
     if (missing) {
-      await t.test(target, (tt) => tt.skip(missing));
+      await t.test(target, (tt) => skipOrFail(tt, missing));
       continue;
     }
     await t.test(target, async () => {

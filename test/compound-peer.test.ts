@@ -25,6 +25,7 @@ import { pathToFileURL } from "node:url";
 import type { CompoundInfo, Schema } from "../generator/model.js";
 import { corpusAvailable, corpusDir, loadKnownRevisions, loadRevisionHeader, repoRoot } from "../generator/revisions/registry.js";
 import { memberWithRole } from "../runtime/compound.js";
+import { skipOrFail } from "./helpers/skip.js";
 
 const ROOT = repoRoot();
 const PEER_SOURCE = join(ROOT, "test", "compound-peer", "compound_peer.c");
@@ -198,7 +199,7 @@ after(async () => {
 
 describe("compound builders and parsers against the C peer, per revision", () => {
   test("the peer compiles for every revision with a compound section", (t) => {
-    if (skipReason) return t.skip(skipReason);
+    if (skipReason) return skipOrFail(t, skipReason);
     assert.deepEqual(
       revs.map((r) => r.name),
       ["rfc-v1", "rfc-v2", "rfc-v3", "v4", "v5", "v6", "v7"],
@@ -206,7 +207,7 @@ describe("compound builders and parsers against the C peer, per revision", () =>
   });
 
   test("builder -> peer: the request passes the peer's checks and equals the peer's own, byte for byte", async (t) => {
-    if (skipReason) return t.skip(skipReason);
+    if (skipReason) return skipOrFail(t, skipReason);
     for (const r of revs) {
       await t.test(r.name, () => {
         const { builder, peerOps, flagBits } = requestScenario(r.g, r.c);
@@ -225,7 +226,7 @@ describe("compound builders and parsers against the C peer, per revision", () =>
   });
 
   test("peer -> server side: decodeCompoundRequest reads the peer's request", async (t) => {
-    if (skipReason) return t.skip(skipReason);
+    if (skipReason) return skipOrFail(t, skipReason);
     for (const r of revs) {
       await t.test(r.name, () => {
         const { builder, peerOps, flagBits } = requestScenario(r.g, r.c);
@@ -253,7 +254,7 @@ describe("compound builders and parsers against the C peer, per revision", () =>
   });
 
   test("peer -> parseCompoundReply: the fixed reply scenario, and encodeCompoundReply writes the same bytes", async (t) => {
-    if (skipReason) return t.skip(skipReason);
+    if (skipReason) return skipOrFail(t, skipReason);
     for (const r of revs) {
       await t.test(r.name, () => {
         const ops = replyOps(r.g);
@@ -286,7 +287,7 @@ describe("compound builders and parsers against the C peer, per revision", () =>
   });
 
   test("encodeCompoundReply -> peer: the peer's kernel-style walk accepts our reply", async (t) => {
-    if (skipReason) return t.skip(skipReason);
+    if (skipReason) return skipOrFail(t, skipReason);
     for (const r of revs) {
       await t.test(r.name, () => {
         const ops = replyOps(r.g);
@@ -301,7 +302,7 @@ describe("compound builders and parsers against the C peer, per revision", () =>
   });
 
   test("the peer catches what the revision forbids (a sanity check of the checker)", async (t) => {
-    if (skipReason) return t.skip(skipReason);
+    if (skipReason) return skipOrFail(t, skipReason);
     for (const r of revs) {
       await t.test(r.name, () => {
         const { builder, peerOps, flagBits } = requestScenario(r.g, r.c);
@@ -348,7 +349,7 @@ describe("`fuse-uapi compound encode` against the C peer, per revision", () => {
   };
 
   test("the CLI's requests pass the peer's checks through the revision's own header structs", async (t) => {
-    if (skipReason) return t.skip(skipReason);
+    if (skipReason) return skipOrFail(t, skipReason);
     for (const r of revs) {
       await t.test(r.name, async () => {
         for (const s of scenarios(r.c)) {

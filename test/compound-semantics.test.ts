@@ -45,6 +45,7 @@ import {
   resolveCompoundPath,
 } from "../generator/revisions/registry.js";
 import { memberWithRole } from "../runtime/compound.js";
+import { skipOrFail } from "./helpers/skip.js";
 
 const ROOT = repoRoot();
 const readJson = async (rel: string): Promise<unknown> => JSON.parse(await readFile(join(ROOT, rel), "utf8"));
@@ -215,7 +216,7 @@ describe("compound entries: what the mails say, pinned", () => {
 describe("compound citations", () => {
   const corpus = corpusDir();
   test("every source names lines that exist in its mail, and each revision cites its own mails", async (t) => {
-    if (!corpusAvailable(corpus)) return t.skip(`corpus not found at ${corpus}`);
+    if (!corpusAvailable(corpus)) return skipOrFail(t, `corpus not found at ${corpus}`);
     const lineCounts = new Map<string, number>();
     for (const [name, c] of compoundRevisions()) {
       const files = [...c.sources.map((s) => s.file), ...c.kernelSequences.map((s) => s.source), ...c.relatedSequences.map((s) => s.source)];

@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { test } from "node:test";
 import { hello } from "../examples/hello/hello.js";
 import { mount } from "../server/index.js";
+import { skipOrFail } from "./helpers/skip.js";
 
 const run = promisify(execFile);
 
@@ -26,7 +27,7 @@ function whyNot(): string | null {
 
 test("hello: the README example mounts and serves /hello", async (t) => {
   const reason = whyNot();
-  if (reason) return t.skip(reason);
+  if (reason) return skipOrFail(t, reason);
   const dir = mkdtempSync(join(tmpdir(), "fuse-uapi-hello-"));
   const m = await mount(dir, hello, { name: "hello" });
   try {

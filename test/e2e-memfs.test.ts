@@ -61,6 +61,7 @@ import {
   type FuseMount,
   type MemoryTransport,
 } from "../server/index.js";
+import { skipOrFail } from "./helpers/skip.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const E2E = join(ROOT, "test/e2e");
@@ -214,7 +215,7 @@ describe("memfs mounted through the kernel", { concurrency: false }, () => {
   const reason = whyNoMount();
 
   test("real programs see the same filesystem on memfs as on tmpfs", { timeout: 600_000 }, async (t) => {
-    if (reason) return t.skip(reason);
+    if (reason) return skipOrFail(t, reason);
     cleanStaleMounts();
     const tmp = await mkdtemp(join(tmpdir(), PREFIX));
     const seed = join(tmp, "seed");
@@ -300,8 +301,8 @@ describe("memfs mounted through the kernel", { concurrency: false }, () => {
   const within = <T,>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), ms))]);
 
   test("the CLI (npm run memfs) mounts, serves, and unmounts on SIGTERM (exit 143) and SIGINT (exit 130)", { timeout: 90_000 }, async (t) => {
-    if (reason) return t.skip(reason);
-    if (!existsSync(MAIN)) return t.skip(`${MAIN} not built`);
+    if (reason) return skipOrFail(t, reason);
+    if (!existsSync(MAIN)) return skipOrFail(t, `${MAIN} not built`);
     for (const [signal, expected] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
       const cli = await startCli();
       try {
@@ -321,8 +322,8 @@ describe("memfs mounted through the kernel", { concurrency: false }, () => {
   });
 
   test("the CLI exits 0 when its filesystem is unmounted from outside", { timeout: 60_000 }, async (t) => {
-    if (reason) return t.skip(reason);
-    if (!existsSync(MAIN)) return t.skip(`${MAIN} not built`);
+    if (reason) return skipOrFail(t, reason);
+    if (!existsSync(MAIN)) return skipOrFail(t, `${MAIN} not built`);
     const cli = await startCli();
     try {
       assert.match(cli.output(), /mounted memfs/);

@@ -11,10 +11,11 @@ import { type CIntType, type CValue, common, intType, literalType, make, wrap } 
 import { type Token, tokenize } from "./tokens.js";
 
 export interface MacroEntry {
-  name: string;
+  readonly name: string;
   /** null for an object-like macro. */
-  params: string[] | null;
-  body: Token[];
+  readonly params: string[] | null;
+  /** The replacement list. */
+  readonly tokens: Token[];
 }
 
 /** A type name as written in a cast, sizeof or offsetof. */
@@ -53,7 +54,33 @@ export class EvalError extends Error {
   }
 }
 
+/**
+ * Input beyond what the evaluator accepts: nesting that would exhaust the call
+ * stack, or an expansion that would exhaust memory. Unlike its parent class it
+ * does not mean "this constant has no value": callers turn it into a
+ * `file:line:col` HeaderError.
+ */
+export class LimitError extends EvalError {
+  constructor(message: string) {
+    super(message);
+    this.name = "LimitError";
+  }
+}
+
 const MAX_EXPANSION_DEPTH = 64;
+/**
+ * Deepest nesting of parentheses, unary operators, casts and `?:` arms the
+ * recursive-descent parser accepts: 4x C's minimum of 63 parenthesized levels
+ * (C11 5.2.4.1), far below what exhausts Node's default stack.
+ */
+export const MAX_EXPR_DEPTH = 256;
+/** Most tokens one evaluation may expand to: macros doubling at each level must not run out of memory. */
+export const MAX_EXPANDED_TOKENS = 1 << 20;
+
+/** `out.push(...more)` without spreading: a spread of 100k+ elements overflows the stack. */
+function append<T>(out: T[], more: readonly T[]): void {
+  for (const x of more) out.push(x);
+}
 
 /** Expand macros in `tokens` (C's rescanning rules; no `#`/`##`, which FUSE headers never use). */
 export function expandMacros(
@@ -62,8 +89,11 @@ export function expandMacros(
   opts: { inIf?: boolean } = {},
   hide: ReadonlySet<string> = new Set(),
   depth = 0,
+  budget: { left: number } = { left: MAX_EXPANDED_TOKENS },
 ): Token[] {
   if (depth > MAX_EXPANSION_DEPTH) throw new EvalError("macro expansion too deep (recursive macro?)");
+  budget.left -= tokens.length;
+  if (budget.left < 0) throw new LimitError(`macro expansion exceeds ${MAX_EXPANDED_TOKENS} tokens`);
   const out: Token[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const tok = tokens[i];
@@ -90,7 +120,7 @@ export function expandMacros(
     }
     const inner = new Set(hide).add(macro.name);
     if (macro.params === null) {
-      out.push(...expandMacros(macro.body, env, opts, inner, depth + 1));
+      append(out, expandMacros(macro.tokens, env, opts, inner, depth + 1, budget));
       continue;
     }
     if (tokens[i + 1]?.text !== "(") {
@@ -100,14 +130,14 @@ export function expandMacros(
     const { args, end } = collectArgs(tokens, i + 1);
     if (args.length !== macro.params.length && !(macro.params.length === 0 && args.length === 1 && args[0].length === 0))
       throw new EvalError(`macro ${macro.name} takes ${macro.params.length} argument(s), got ${args.length}`);
-    const expandedArgs = args.map((a) => expandMacros(a, env, opts, hide, depth + 1));
+    const expandedArgs = args.map((a) => expandMacros(a, env, opts, hide, depth + 1, budget));
     const substituted: Token[] = [];
-    for (const b of macro.body) {
+    for (const b of macro.tokens) {
       const k = b.kind === "ident" ? macro.params.indexOf(b.text) : -1;
-      if (k >= 0) substituted.push(...expandedArgs[k]);
+      if (k >= 0) append(substituted, expandedArgs[k]);
       else substituted.push(b);
     }
-    out.push(...expandMacros(substituted, env, opts, inner, depth + 1));
+    append(out, expandMacros(substituted, env, opts, inner, depth + 1, budget));
     i = end;
   }
   return out;
@@ -136,7 +166,15 @@ export function evaluateText(text: string, env: ExprEnv, opts: { inIf?: boolean 
 }
 
 export function evaluateTokens(tokens: readonly Token[], env: ExprEnv, opts: { inIf?: boolean } = {}): CValue {
-  const expanded = expandMacros(tokens, env, opts);
+  return evaluateExpanded(expandMacros(tokens, env, opts), env, opts);
+}
+
+/**
+ * Evaluate tokens whose macros are already expanded. Expansion depends on the
+ * macros only, not on the target, so a value wanted on every target is
+ * expanded once and evaluated per target.
+ */
+export function evaluateExpanded(expanded: readonly Token[], env: ExprEnv, opts: { inIf?: boolean } = {}): CValue {
   if (expanded.length === 0) throw new EvalError("empty expression");
   const p = new ExprParser(expanded, env, opts.inIf ?? false);
   const v = p.ternary();
@@ -174,8 +212,10 @@ class ExprParser {
    * division by zero or an oversized shift there is not an error.
    */
   private skip = 0;
+  /** Current nesting of unary() and `?:` arms (see unary()). */
+  private depth = 0;
   constructor(
-    private readonly toks: Token[],
+    private readonly toks: readonly Token[],
     private readonly env: ExprEnv,
     private readonly inIf: boolean,
   ) {}
@@ -207,9 +247,9 @@ class ExprParser {
     if (this.peek()?.text !== "?") return cond;
     this.next();
     const taken = asInt(cond, this.env).v !== 0n;
-    const a = asInt(this.skipping(!taken, () => this.ternary()), this.env);
+    const a = asInt(this.skipping(!taken, () => this.nested(() => this.ternary())), this.env);
     this.expect(":");
-    const b = asInt(this.skipping(taken, () => this.ternary()), this.env);
+    const b = asInt(this.skipping(taken, () => this.nested(() => this.ternary())), this.env);
     const t = common(a.t, b.t, this.target);
     return taken ? make(a.v, t) : make(b.v, t);
   }
@@ -276,7 +316,25 @@ class ExprParser {
     throw new EvalError(`operator '${op}' is not supported in constant expressions`);
   }
 
+  /**
+   * Every recursion of the parser passes through unary() (a parenthesis, a
+   * unary operator, a cast, a sizeof operand) or a `?:` arm: both count their
+   * nesting, which bounds the stack the parser can use.
+   */
   private unary(): Value {
+    return this.nested(() => this.unaryAt());
+  }
+
+  private nested<T>(parse: () => T): T {
+    if (++this.depth > MAX_EXPR_DEPTH) throw new LimitError(`expression nested more than ${MAX_EXPR_DEPTH} levels deep`);
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private unaryAt(): Value {
     const t = this.peek();
     if (!t) throw new EvalError("unexpected end of expression");
     if (t.kind === "punct" && ["-", "+", "~", "!"].includes(t.text)) {

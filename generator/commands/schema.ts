@@ -3,13 +3,14 @@
  * extraction that keeps schema/revisions/ in step with the corpus.
  */
 import { basename, join } from "node:path";
-import { jsonText, readText, writeFileAtomic } from "../io.js";
+import { jsonChunks, jsonText, readText, writeFileAtomic } from "../io.js";
 import type { CompoundInfo, Schema } from "../model.js";
 import { applyMail } from "../revisions/mail.js";
 import { corpusDir, defaultRegistryPath, loadKnownRevisions, loadRevisionHeader, repoRoot } from "../revisions/registry.js";
 import { loadProtocolTable } from "../protocol.js";
 import { sha256 } from "../hash.js";
 import { buildSchema } from "../schema-builder.js";
+import { checkRevisionName } from "../revision-name.js";
 
 export interface SchemaCommandOptions {
   patch: string[];
@@ -19,6 +20,8 @@ export interface SchemaCommandOptions {
 
 /** Build the schema of a header with mails applied in order; nothing is written on error. */
 export async function schemaFromFiles(headerPath: string, opts: SchemaCommandOptions): Promise<{ schema: Schema; text: string }> {
+  // The name becomes `generate`'s output folder: refuse `..`, `a/b` and the like here, where it enters.
+  if (opts.name !== undefined) checkRevisionName(opts.name, "--name");
   let text = readText(headerPath, "header");
   const patches: { file: string; sha256: string }[] = [];
   for (const mailPath of opts.patch) {
@@ -38,9 +41,9 @@ export async function schemaFromFiles(headerPath: string, opts: SchemaCommandOpt
 
 export async function schemaCommand(headerPath: string, opts: SchemaCommandOptions): Promise<void> {
   const { schema } = await schemaFromFiles(headerPath, opts);
-  const out = jsonText(schema);
-  if (opts.output && opts.output !== "-") writeFileAtomic(opts.output, out);
-  else process.stdout.write(out);
+  // In pieces: the schema of a big header is too much text for one string (stdout writes are synchronous on Linux).
+  if (opts.output && opts.output !== "-") writeFileAtomic(opts.output, jsonChunks(schema));
+  else for (const piece of jsonChunks(schema)) process.stdout.write(piece);
 }
 
 export function revisionsDir(): string {

@@ -38,26 +38,26 @@ function lastRow(n: Node): number {
 }
 
 /**
- * Doc for `node` among `siblings`: comments directly above it (a run of them,
- * each touching the next) and a trailing comment on its last line.
+ * Doc for `node`, which is `list[i]` (all children of its parent): comments
+ * directly above it (a run of them, each touching the next) and a trailing
+ * comment on its last line.
  */
-export function docFor(node: Node, siblings: readonly Node[]): string | undefined {
-  const i = siblings.findIndex((s) => s.id === node.id);
-  if (i < 0) return undefined;
+export function docFor(node: Node, list: readonly Node[], i: number): string | undefined {
   const above: string[] = [];
   let line = node.startPosition.row;
   for (let k = i - 1; k >= 0; k--) {
-    const s = siblings[k];
+    const s = list[k];
     if (s.type !== "comment" || lastRow(s) < line - 1) break;
     // A trailing comment of the previous declaration is not ours.
-    const prev = siblings[k - 1];
+    const prev = list[k - 1];
     if (prev && prev.type !== "comment" && lastRow(prev) === s.startPosition.row) break;
-    above.unshift(commentText(s.text));
+    above.push(commentText(s.text));
     line = s.startPosition.row;
   }
+  above.reverse(); // collected bottom-up
   const trailing: string[] = [];
-  for (let k = i + 1; k < siblings.length; k++) {
-    const s = siblings[k];
+  for (let k = i + 1; k < list.length; k++) {
+    const s = list[k];
     if (s.type === "comment" && s.startPosition.row === lastRow(node)) trailing.push(commentText(s.text));
     else if (s.type === "," || s.type === ";") continue;
     else break;

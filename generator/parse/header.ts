@@ -5,8 +5,8 @@
  * order, and structs, enums and typedefs are collected with their layout.
  */
 import type { Node } from "web-tree-sitter";
-import { EvalError, evaluateText } from "../cexpr/evaluate.js";
-import { TokenizeError, tokenize } from "../cexpr/tokens.js";
+import { EvalError, evaluateText, type MacroEntry } from "../cexpr/evaluate.js";
+import { type Token, TokenizeError, tokenize } from "../cexpr/tokens.js";
 import { HeaderError } from "../errors.js";
 import { LayoutError, layoutRecord } from "../layout/layout.js";
 import { TARGET_INFO } from "../layout/targets.js";
@@ -23,11 +23,20 @@ import {
   type TypedefDef,
   type TypeRef,
 } from "../model.js";
+import { planChunks } from "./chunks.js";
 import { commentText, docFor, joinDocs } from "./comments.js";
 import { typeText } from "./ctype.js";
 import { DeclScope } from "./scope.js";
 import { fieldKids, kids, named } from "./nodes.js";
 import { cParser } from "./tree-sitter.js";
+
+/**
+ * Deepest nesting of struct/union definitions and of declarator layers (`*`,
+ * `[n]`, parentheses) accepted. Both build types that later stages (layout,
+ * lint, render) walk recursively; 256 is 4x C's minimum limits (C11 5.2.4.1)
+ * and far from exhausting the stack. Deeper input is a HeaderError.
+ */
+export const MAX_NESTING = 256;
 
 /** An object-like macro the header defines, before evaluation. */
 export interface RawConstant {
@@ -49,33 +58,49 @@ export interface ParsedHeader {
   macros: MacroDef[];
 }
 
-export async function parseHeader(text: string, file: string): Promise<ParsedHeader> {
+/**
+ * Parse and walk a header. A big header is parsed in chunks (see chunks.ts),
+ * each tree freed before the next, so memory and time grow linearly with the
+ * header; a header of up to CHUNK_SIZE characters is parsed whole. Each chunk
+ * is checked for syntax errors before it is walked, so in a chunked header an
+ * error the walker finds (an unknown type, say) in an earlier chunk is
+ * reported before a syntax error in a later one.
+ */
+export async function parseHeader(text: string, file: string, opts: { chunkSize?: number } = {}): Promise<ParsedHeader> {
   const parser = await cParser();
-  const tree = parser.parse(text);
-  if (!tree) throw new HeaderError(file, 1, 1, "tree-sitter could not parse the file");
-  try {
-    const bad = firstError(tree.rootNode);
-    if (bad) {
-      const what = bad.isMissing ? `syntax error: missing '${bad.type}'` : `syntax error near '${snippet(bad.text)}'`;
-      throw new HeaderError(file, bad.startPosition.row + 1, bad.startPosition.column + 1, what);
+  const walker = new HeaderWalker(file);
+  for (const ranges of planChunks(text, opts.chunkSize) ?? [null]) {
+    const tree = ranges ? parser.parse(text, null, { includedRanges: ranges }) : parser.parse(text);
+    if (!tree) throw new HeaderError(file, 1, 1, "tree-sitter could not parse the file");
+    try {
+      const bad = firstError(tree.rootNode);
+      if (bad) {
+        const what = bad.isMissing ? `syntax error: missing '${bad.type}'` : `syntax error near '${snippet(bad.text)}'`;
+        throw new HeaderError(file, bad.startPosition.row + 1, bad.startPosition.column + 1, what);
+      }
+      walker.walkItems(tree.rootNode);
+    } finally {
+      tree.delete();
     }
-    const walker = new HeaderWalker(file);
-    walker.walkItems(kids(tree.rootNode));
-    return walker.result();
-  } finally {
-    tree.delete();
   }
+  return walker.result();
 }
 
+/**
+ * The first error in document order. A loop, not recursion: the path to an
+ * error can be as deep as the text's nesting (thousands of parentheses).
+ */
 function firstError(node: Node): Node | undefined {
-  if (node.isMissing) return node;
-  if (node.type === "ERROR") return culprit(node);
-  if (!node.hasError) return undefined;
-  for (const c of kids(node)) {
-    const e = firstError(c);
-    if (e) return e;
+  let at = node;
+  for (;;) {
+    if (at.isMissing) return at;
+    if (at.type === "ERROR") return culprit(at);
+    if (!at.hasError) return undefined; // only the root can get here: we descend into errors only
+    // The first child that is or holds an error; a node whose error is in none of its children is the error.
+    const next = kids(at).find((c) => c.isMissing || c.type === "ERROR" || c.hasError);
+    if (!next) return at;
+    at = next;
   }
-  return node;
 }
 
 /**
@@ -100,35 +125,87 @@ function posOf(node: Node): SourcePos {
   return { line: node.startPosition.row + 1, column: node.startPosition.column + 1 };
 }
 
-/** Children of a conditional's branch: everything but its directive tokens and named parts. */
-function branchBody(node: Node): Node[] {
-  const out: Node[] = [];
-  for (let i = 0; i < node.childCount; i++) {
-    const field = node.fieldNameForChild(i);
-    const c = node.child(i)!;
-    if (field === "name" || field === "condition" || field === "alternative") continue;
-    if (!c.isNamed) continue;
-    out.push(c);
+/**
+ * An item with its place among its siblings (all children of its parent,
+ * tokens included), which decides its doc comments. Carried along instead of
+ * asking tree-sitter for `node.parent`, which costs time linear in the
+ * parent's child count on every call.
+ */
+interface At {
+  node: Node;
+  siblings: readonly Node[];
+  index: number;
+}
+
+/** Which children of a container are items: all of the root's, the named ones of a body or a conditional's branch. */
+type ItemFilter = "all" | "named" | "branch";
+
+/** Indexes of the items among `siblings` (the children of `container`). */
+function itemIndexes(container: Node, siblings: readonly Node[], filter: ItemFilter): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < siblings.length; i++) {
+    if (filter === "all") out.push(i);
+    else if (siblings[i]!.isNamed) {
+      // A branch's own parts are not items: the macro name, the condition, the next branch.
+      const field = filter === "branch" ? container.fieldNameForChild(i) : null;
+      if (field !== "name" && field !== "condition" && field !== "alternative") out.push(i);
+    }
   }
   return out;
 }
 
-interface RawMacroDef {
-  name: string;
-  params: string[] | null;
-  body: string;
-  doc?: string;
-  pos: SourcePos;
+const TOP_LEVEL_CONDITIONALS = new Set(["preproc_ifdef", "preproc_if", "preproc_elif", "preproc_elifdef", "preproc_else"]);
+
+function isTopLevelConditional(node: Node): boolean {
+  return TOP_LEVEL_CONDITIONALS.has(node.type);
 }
+
+function isBodyConditional(node: Node): boolean {
+  return node.type.startsWith("preproc_if") || node.type === "preproc_ifdef";
+}
+
+/**
+ * One #define: what the evaluator expands (MacroEntry) and what the schema
+ * records (RawConstant), in one object, since a big header has a million of
+ * them. Tokenized on each use, not kept: the tokens of every #define would
+ * cost more memory than the rest of the schema, and most are never expanded
+ * by another (tokenizing is cheap next to evaluating).
+ */
+class HeaderMacro implements MacroEntry, RawConstant {
+  constructor(
+    readonly name: string,
+    readonly params: string[] | null,
+    /** The value as written (comments included), what gets tokenized. */
+    private readonly text: string,
+    /** The value without comments, whitespace folded. */
+    readonly body: string,
+    readonly doc: string | undefined,
+    readonly pos: SourcePos,
+  ) {}
+  get tokens(): Token[] {
+    return tokenize(this.text);
+  }
+}
+
 
 class HeaderWalker {
   readonly scope = new DeclScope();
   private readonly includes: IncludeDef[] = [];
   private readonly structs: StructDef[] = [];
   private readonly enums: EnumDef[] = [];
-  private readonly typedefs: TypedefDef[] = [];
+  /** By name, in definition order (a Map: replacing one must not scan the list). */
+  private readonly typedefs = new Map<string, TypedefDef>();
   /** Every #define of the header still in force, by name (insertion order = definition order). */
-  private readonly defines = new Map<string, RawMacroDef>();
+  private readonly defines = new Map<string, HeaderMacro>();
+  /** struct/union bodies open around the current item. */
+  private recordDepth = 0;
+  /**
+   * Decisions of conditionals already walked: start offset of the conditional
+   * -> start offset of the branch taken (-1: none). A chunked header repeats a
+   * conditional's directive lines in every chunk inside it; it is evaluated
+   * once, where it starts, as the preprocessor does.
+   */
+  private readonly decided = new Map<number, number>();
 
   constructor(private readonly file: string) {}
 
@@ -142,37 +219,57 @@ class HeaderWalker {
     const macros: MacroDef[] = [];
     for (const d of this.defines.values()) {
       if (d.params) macros.push({ name: d.name, params: d.params, body: d.body, ...(d.doc ? { doc: d.doc } : {}), pos: d.pos });
-      else if (d.body !== "" && !this.scope.typedefs.has(d.name))
-        constants.push({ name: d.name, body: d.body, ...(d.doc ? { doc: d.doc } : {}), pos: d.pos });
+      else if (d.body !== "" && !this.scope.typedefs.has(d.name)) constants.push(d);
     }
     return {
       scope: this.scope,
       includes: this.includes,
       structs: this.structs,
       enums: this.enums,
-      typedefs: this.typedefs,
+      typedefs: [...this.typedefs.values()],
       constants,
       macros,
     };
   }
 
-  /** Process a list of sibling items, descending into the taken branch of conditionals. */
-  walkItems(items: readonly Node[]): void {
-    for (const node of items) this.walkItem(node);
+  /** Process the items of a tree's root, descending into the taken branch of conditionals. */
+  walkItems(root: Node): void {
+    for (const at of this.taken(root, "all", isTopLevelConditional)) this.walkItem(at);
   }
 
-  private walkItem(node: Node): void {
+  /**
+   * The items of `container` in order with every conditional replaced by the
+   * items of the branch it takes, however deeply conditionals nest (an
+   * explicit stack, not recursion). Lazy: a condition is evaluated only when
+   * reached, so it sees the #defines before it.
+   */
+  private *taken(container: Node, filter: ItemFilter, isConditional: (n: Node) => boolean): Generator<At> {
+    const open = (node: Node, f: ItemFilter) => {
+      const siblings = kids(node);
+      return { siblings, items: itemIndexes(node, siblings, f), next: 0 };
+    };
+    const stack = [open(container, filter)];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.next >= top.items.length) {
+        stack.pop();
+        continue;
+      }
+      const index = top.items[top.next++]!;
+      const node = top.siblings[index]!;
+      if (isConditional(node)) {
+        const branch = this.takenBranch(node);
+        if (branch) stack.push(open(branch, "branch"));
+      } else yield { node, siblings: top.siblings, index };
+    }
+  }
+
+  private walkItem(at: At): void {
+    const node = at.node;
     switch (node.type) {
-      case "preproc_ifdef":
-      case "preproc_if":
-      case "preproc_elif":
-      case "preproc_elifdef":
-      case "preproc_else":
-        this.walkItems(this.takenBranch(node));
-        return;
       case "preproc_def":
       case "preproc_function_def":
-        this.define(node);
+        this.define(at);
         return;
       case "preproc_call":
         this.directive(node);
@@ -185,18 +282,19 @@ class HeaderWalker {
       }
       case "struct_specifier":
       case "union_specifier":
-        this.recordSpecifier(node);
+        this.recordSpecifier(node, at);
         return;
       case "enum_specifier":
-        this.enumSpecifier(node);
+        this.enumSpecifier(node, at);
         return;
       case "type_definition":
-        this.typeDefinition(node);
+        this.typeDefinition(at);
         return;
       case "declaration": {
         // `struct x {...} var;`: keep the type, variables are not part of an ABI header.
         const type = node.childForFieldName("type");
-        if (type) this.walkItem(type);
+        if (type?.type === "struct_specifier" || type?.type === "union_specifier") this.recordSpecifier(type, at);
+        else if (type?.type === "enum_specifier") this.enumSpecifier(type, at);
         return;
       }
       default:
@@ -204,31 +302,51 @@ class HeaderWalker {
     }
   }
 
-  /** The children of the branch a conditional takes (empty when none does). */
-  private takenBranch(node: Node): Node[] {
-    if (node.type === "preproc_else") return branchBody(node);
-    let taken: boolean;
-    const first = node.child(0)!.type;
-    if (node.type === "preproc_ifdef" || node.type === "preproc_elifdef") {
-      const name = node.childForFieldName("name");
-      if (!name) throw this.error(node, `${first} needs a macro name`);
-      const defined = this.scope.macros.has(name.text);
-      taken = first.endsWith("ndef") ? !defined : defined;
-    } else {
-      const cond = node.childForFieldName("condition");
-      if (!cond) throw this.error(node, `${first} needs a condition`);
-      try {
-        taken = evaluateText(cond.text, this.scope.env(PRIMARY_TARGET), { inIf: true }).v !== 0n;
-      } catch (e) {
-        throw this.error(cond, `cannot evaluate ${first} condition: ${(e as Error).message}`);
+  /**
+   * The branch a conditional takes (null when none does): the conditional
+   * itself or one of its `#elif`/`#else` alternatives, whose items are its
+   * named children. An `#elif` chain is a chain of nested alternatives:
+   * followed in a loop.
+   */
+  private takenBranch(conditional: Node): Node | null {
+    const known = this.decided.get(conditional.startIndex);
+    if (known !== undefined) {
+      for (let node: Node | null = conditional; node && known >= 0; node = node.childForFieldName("alternative")) {
+        if (node.startIndex === known) return node;
       }
+      return null;
     }
-    if (taken) return branchBody(node);
-    const alt = node.childForFieldName("alternative");
-    return alt ? this.takenBranch(alt) : [];
+    const branch = this.decide(conditional);
+    this.decided.set(conditional.startIndex, branch ? branch.startIndex : -1);
+    return branch;
   }
 
-  private define(node: Node): void {
+  private decide(conditional: Node): Node | null {
+    for (let node: Node | null = conditional; node; node = node.childForFieldName("alternative")) {
+      if (node.type === "preproc_else") return node;
+      let taken: boolean;
+      const first = node.child(0)!.type;
+      if (node.type === "preproc_ifdef" || node.type === "preproc_elifdef") {
+        const name = node.childForFieldName("name");
+        if (!name) throw this.error(node, `${first} needs a macro name`);
+        const defined = this.scope.macros.has(name.text);
+        taken = first.endsWith("ndef") ? !defined : defined;
+      } else {
+        const cond = node.childForFieldName("condition");
+        if (!cond) throw this.error(node, `${first} needs a condition`);
+        try {
+          taken = evaluateText(cond.text, this.scope.env(PRIMARY_TARGET), { inIf: true }).v !== 0n;
+        } catch (e) {
+          throw this.error(cond, `cannot evaluate ${first} condition: ${(e as Error).message}`);
+        }
+      }
+      if (taken) return node;
+    }
+    return null;
+  }
+
+  private define(at: At): void {
+    const node = at.node;
     const name = node.childForFieldName("name")!.text;
     const valueNode = node.childForFieldName("value");
     const raw = valueNode?.text ?? "";
@@ -248,10 +366,11 @@ class HeaderWalker {
       ...(raw.match(/\/\/.*$|\/\*[\s\S]*?\*\//gm) ?? []).map(commentText),
     ];
     const body = stripComments(raw);
-    const doc = joinDocs(docFor(node, kids(node.parent)), ...inlineComments);
-    this.scope.macros.set(name, { name, params, body: tokens });
+    const doc = joinDocs(docFor(node, at.siblings, at.index), ...inlineComments);
+    const macro = new HeaderMacro(name, params, raw, body, doc, posOf(node));
+    this.scope.macros.set(name, macro);
     this.defines.delete(name); // a redefinition moves to its new place
-    this.defines.set(name, { name, params, body, ...(doc ? { doc } : {}), pos: posOf(node) });
+    this.defines.set(name, macro);
     // `#define __u64 uint64_t`: a macro that names a type acts as a typedef.
     if (params === null && tokens.length > 0 && tokens.every((t) => t.kind === "ident")) {
       const type = this.scope.typeFromWords(tokens.map((t) => t.text));
@@ -275,23 +394,27 @@ class HeaderWalker {
 
   private addTypedef(def: TypedefDef): void {
     this.scope.typedefs.set(def.name, def);
-    const i = this.typedefs.findIndex((t) => t.name === def.name);
-    if (i >= 0) this.typedefs.splice(i, 1);
-    this.typedefs.push(def);
+    this.typedefs.delete(def.name); // a redefinition moves to its new place
+    this.typedefs.set(def.name, def);
   }
 
-  private typeDefinition(node: Node): void {
+  private typeDefinition(at: At): void {
+    const node = at.node;
     const typeNode = node.childForFieldName("type");
     if (!typeNode) return;
-    const base = this.typeOf(typeNode);
+    const base = this.typeOf(typeNode, at);
     for (const d of fieldKids(node, "declarator")) {
       const { name, type } = this.applyDeclarator(d, base);
       if (name) this.addTypedef({ name, type, viaMacro: false, pos: posOf(d) });
     }
   }
 
-  /** A struct/union specifier seen as an item: defines the tag when it has a body. */
-  private recordSpecifier(node: Node): TypeRef {
+  /**
+   * A struct/union specifier: defines the tag when it has a body. `holder` is
+   * the item it appears in (itself, or the declaration, typedef or field that
+   * holds it), whose comments document it.
+   */
+  private recordSpecifier(node: Node, holder: At): TypeRef {
     const kind = node.type === "union_specifier" ? "union" : "struct";
     const nameNode = node.childForFieldName("name");
     const body = node.childForFieldName("body");
@@ -299,7 +422,15 @@ class HeaderWalker {
       if (!nameNode) throw this.error(node, `${kind} without a name or a body`);
       return { kind, name: nameNode.text };
     }
-    const fields = this.fieldList(body, kind === "union");
+    // Records nest by recursion here and in every later stage (layout, lint, render): bound it.
+    if (this.recordDepth >= MAX_NESTING) throw this.error(node, `${kind} definitions nested more than ${MAX_NESTING} levels deep`);
+    this.recordDepth++;
+    let fields: Field[];
+    try {
+      fields = this.fieldList(body, kind === "union");
+    } finally {
+      this.recordDepth--;
+    }
     if (!nameNode) return { kind: "record", union: kind === "union", fields };
     const name = nameNode.text;
     const key = `${kind} ${name}`;
@@ -320,7 +451,7 @@ class HeaderWalker {
       fields,
       layout,
       ...(last && endsFlexible(last, this.scope) ? { flexible: true as const } : {}),
-      ...this.docOf(node),
+      ...docOf(holder),
       pos: posOf(node),
     };
     this.scope.records.set(key, def);
@@ -343,25 +474,15 @@ class HeaderWalker {
     }
   }
 
-  private docOf(node: Node): { doc?: string } {
-    // A specifier's comments are siblings of the declaration that holds it.
-    const holder = node.parent && ["declaration", "type_definition", "field_declaration"].includes(node.parent.type) ? node.parent : node;
-    const doc = docFor(holder, kids(holder.parent));
-    return doc ? { doc } : {};
-  }
-
   /** Fields of a struct/union body, with their layout on every target. */
   private fieldList(body: Node, union: boolean): Field[] {
     const pending: Omit<Field, "offset" | "size" | "align" | "layout">[] = [];
-    const visit = (items: readonly Node[]) => {
-      for (const item of items) {
-        if (item.type === "field_declaration") pending.push(...this.fieldDeclaration(item));
-        else if (item.type.startsWith("preproc_if") || item.type === "preproc_ifdef") visit(this.takenBranch(item));
-        else if (item.type === "preproc_def" || item.type === "preproc_function_def") this.define(item);
-        else if (item.type === "preproc_call") this.directive(item);
-      }
-    };
-    visit(named(body));
+    for (const at of this.taken(body, "named", isBodyConditional)) {
+      const type = at.node.type;
+      if (type === "field_declaration") for (const f of this.fieldDeclaration(at)) pending.push(f);
+      else if (type === "preproc_def" || type === "preproc_function_def") this.define(at);
+      else if (type === "preproc_call") this.directive(at.node);
+    }
     const perTarget = Object.fromEntries(
       TARGETS.map((t) => [t, this.layoutOf(pending as Field[], union, t, body).fields]),
     ) as Record<(typeof TARGETS)[number], { offset: number; size: number; align: number }[]>;
@@ -372,14 +493,15 @@ class HeaderWalker {
     });
   }
 
-  private fieldDeclaration(node: Node): Omit<Field, "offset" | "size" | "align" | "layout">[] {
+  private fieldDeclaration(at: At): Omit<Field, "offset" | "size" | "align" | "layout">[] {
+    const node = at.node;
     const typeNode = node.childForFieldName("type");
     if (!typeNode) throw this.error(node, "field without a type");
     const bitfield = named(node).find((c) => c.type === "bitfield_clause");
     if (bitfield) throw this.error(bitfield, "bit-fields are not supported: their layout is implementation-defined");
-    const base = this.typeOf(typeNode);
+    const base = this.typeOf(typeNode, at);
     const ctype = typeNode.childForFieldName("body") ? `${typeNode.type.split("_")[0]}${typeNode.childForFieldName("name") ? " " + typeNode.childForFieldName("name")!.text : ""}` : typeNode.text.replace(/\s+/g, " ");
-    const doc = docFor(node, kids(node.parent));
+    const doc = docFor(node, at.siblings, at.index);
     const declarators = fieldKids(node, "declarator");
     if (declarators.length === 0) {
       if (base.kind !== "record") throw this.error(node, "declaration does not declare a member");
@@ -407,15 +529,15 @@ class HeaderWalker {
     if (type.kind === "enum" && !this.scope.enums.has(type.name)) throw this.error(at, `field has incomplete type 'enum ${type.name}'`);
   }
 
-  /** The type a specifier node names; defines records/enums that it carries. */
-  private typeOf(node: Node): TypeRef {
+  /** The type a specifier node names; defines records/enums that it carries (documented by `holder`). */
+  private typeOf(node: Node, holder: At): TypeRef {
     switch (node.type) {
       case "struct_specifier":
       case "union_specifier":
-        return this.recordSpecifier(node);
+        return this.recordSpecifier(node, holder);
       case "enum_specifier": {
         const name = node.childForFieldName("name")?.text;
-        if (node.childForFieldName("body")) this.enumSpecifier(node);
+        if (node.childForFieldName("body")) this.enumSpecifier(node, holder);
         // An enum member is stored as its underlying int type.
         return name ? { kind: "enum", name } : { kind: "int", name: "uint32_t", spelled: "enum" };
       }
@@ -433,8 +555,24 @@ class HeaderWalker {
     }
   }
 
-  /** Apply a declarator (`*p`, `a[4]`, `(*f)[2]`) to its base type. */
-  private applyDeclarator(node: Node, base: TypeRef): { name: string | null; type: TypeRef } {
+  /**
+   * Apply a declarator (`*p`, `a[4]`, `(*f)[2]`) to its base type, from the
+   * outside in: each layer wraps the type so far and hands on its inner
+   * declarator (a loop, and at most MAX_NESTING layers, since the types it
+   * builds are walked recursively later).
+   */
+  private applyDeclarator(declarator: Node, base: TypeRef): { name: string | null; type: TypeRef } {
+    let node = declarator;
+    for (let layers = 0; ; layers++) {
+      if (layers > MAX_NESTING) throw this.error(node, `declarator nested more than ${MAX_NESTING} levels deep`);
+      const step = this.declaratorLayer(node, base);
+      if ("name" in step) return step;
+      ({ node, type: base } = step.inner);
+    }
+  }
+
+  /** One layer of a declarator: the declared name, or the inner declarator and the type it applies to. */
+  private declaratorLayer(node: Node, base: TypeRef): { name: string; type: TypeRef } | { inner: { node: Node; type: TypeRef } } {
     switch (node.type) {
       case "field_identifier":
       case "identifier":
@@ -444,10 +582,10 @@ class HeaderWalker {
         return { name: node.text, type: base };
       case "pointer_declarator": {
         const spelled = base.kind === "pointer" ? `${base.spelled}*` : `${typeText(base)} *`;
-        return this.applyDeclarator(node.childForFieldName("declarator")!, { kind: "pointer", to: base, spelled });
+        return { inner: { node: node.childForFieldName("declarator")!, type: { kind: "pointer", to: base, spelled } } };
       }
       case "parenthesized_declarator":
-        return this.applyDeclarator(named(node)[0], base);
+        return { inner: { node: named(node)[0], type: base } };
       case "array_declarator": {
         const sizeNode = node.childForFieldName("size");
         const lengthExpr = sizeNode ? sizeNode.text.replace(/\s+/g, " ") : "";
@@ -456,28 +594,30 @@ class HeaderWalker {
           try {
             length = Number(evaluateText(sizeNode.text, this.scope.env(PRIMARY_TARGET)).v);
           } catch (e) {
-            if (e instanceof EvalError || e instanceof TokenizeError) throw this.error(sizeNode, `array size '${lengthExpr}' is not a constant: ${e.message}`);
+            if (e instanceof EvalError || e instanceof TokenizeError) throw this.error(sizeNode, `array size '${snippet(lengthExpr)}' is not a constant: ${e.message}`);
             throw e;
           }
           if (length < 0) throw this.error(sizeNode, `array size ${length} is negative`);
           if (length === 0) length = null; // GNU zero-length array: the old spelling of a flexible member
         }
         if (base.kind === "int" && base.spelled === "void") throw this.error(node, "array of void");
-        return this.applyDeclarator(node.childForFieldName("declarator")!, { kind: "array", of: base, length, lengthExpr });
+        return { inner: { node: node.childForFieldName("declarator")!, type: { kind: "array", of: base, length, lengthExpr } } };
       }
       default:
         throw this.error(node, `unsupported declarator '${snippet(node.text)}'`);
     }
   }
 
-  private enumSpecifier(node: Node): void {
+  private enumSpecifier(node: Node, holder: At): void {
     const body = node.childForFieldName("body");
     const nameNode = node.childForFieldName("name");
     if (!body) return;
     const members: EnumMember[] = [];
     let next = 0n;
     const env = this.scope.env(PRIMARY_TARGET);
-    for (const e of named(body)) {
+    const siblings = kids(body);
+    for (let index = 0; index < siblings.length; index++) {
+      const e = siblings[index]!;
       if (e.type !== "enumerator") continue;
       const name = e.childForFieldName("name")!.text;
       const valueNode = e.childForFieldName("value");
@@ -489,7 +629,7 @@ class HeaderWalker {
           throw this.error(valueNode, `enumerator ${name}: ${(err as Error).message}`);
         }
       }
-      const doc = docFor(e, kids(body));
+      const doc = docFor(e, siblings, index);
       members.push({
         name,
         value: value.toString(),
@@ -502,10 +642,16 @@ class HeaderWalker {
     }
     const name = nameNode?.text ?? `anonymous_enum_${posOf(node).line}`;
     if (this.scope.enums.has(name)) throw this.error(nameNode ?? node, `redefinition of enum ${name}`);
-    const def: EnumDef = { name, members, ...this.docOf(node), pos: posOf(node) };
+    const def: EnumDef = { name, members, ...docOf(holder), pos: posOf(node) };
     this.scope.enums.set(name, def);
     this.enums.push(def);
   }
+}
+
+/** Doc comments of an item (see docFor). */
+function docOf(at: At): { doc?: string } {
+  const doc = docFor(at.node, at.siblings, at.index);
+  return doc ? { doc } : {};
 }
 
 function specifierWords(node: Node): string[] {

@@ -49,8 +49,8 @@ const ENVIRONMENT_MACROS: Record<string, string | { params: string[]; body: stri
 export function environmentMacros(): Map<string, MacroEntry> {
   const map = new Map<string, MacroEntry>();
   for (const [name, def] of Object.entries(ENVIRONMENT_MACROS)) {
-    if (typeof def === "string") map.set(name, { name, params: null, body: tokenize(def) });
-    else map.set(name, { name, params: def.params, body: tokenize(def.body) });
+    if (typeof def === "string") map.set(name, { name, params: null, tokens: tokenize(def) });
+    else map.set(name, { name, params: def.params, tokens: tokenize(def.body) });
   }
   return map;
 }

@@ -20,7 +20,7 @@ import { PRIMARY_TARGET } from "../model.js";
 import type { ConstantDef, MacroDef, Schema } from "../model.js";
 import { code, commentSafe, jsdoc } from "./doc.js";
 import { tsIntLiteral } from "./literals.js";
-import { isIdentifier, type ExportNames } from "./naming.js";
+import { isIdentifier, propertyKey, type ExportNames } from "./naming.js";
 
 export type ConstItem =
   | { value: { doc: string; name: string; literal: string } }
@@ -30,7 +30,8 @@ export type ConstItem =
 export interface FlagFamilyView {
   doc: string;
   name: string;
-  members: { name: string; literal: string }[];
+  /** `key`: the name as a key of the flag table object (see propertyKey). */
+  members: { name: string; key: string; literal: string }[];
 }
 
 export interface ConstantsModel {
@@ -203,7 +204,7 @@ export function buildConstants(schema: Schema, names: ExportNames): ConstantsMod
           "Values are bigint because some bits are 64-bit; masks are the unsigned bit patterns (`1 << 31` is 0x80000000n here).",
       ),
       name,
-      members: members.map((m) => ({ name: m.name, literal: tsIntLiteral(maskBits(m).toString(), kind, true) })),
+      members: members.map((m) => ({ name: m.name, key: propertyKey(m.name), literal: tsIntLiteral(maskBits(m).toString(), kind, true) })),
     };
   });
   return { items, families };

@@ -6,7 +6,7 @@
  */
 import type { EnumDef, Schema } from "../model.js";
 import { code, jsdoc } from "./doc.js";
-import { camelCase, pascalCase, type ExportNames } from "./naming.js";
+import { camelCase, pascalCase, propertyKey, type ExportNames } from "./naming.js";
 import { tsIntLiteral } from "./literals.js";
 
 export type ValueKind = "number" | "bigint";
@@ -22,6 +22,8 @@ export function enumValueKind(def: EnumDef): ValueKind {
 export interface EnumMemberView {
   doc: string;
   name: string;
+  /** `name` as a key of the enum object (see propertyKey). */
+  key: string;
   literal: string;
 }
 
@@ -69,6 +71,7 @@ export function buildEnums(schema: Schema, names: ExportNames): EnumsModel {
     const members = def.members.map((m) => ({
       doc: memberDoc(def, m, first),
       name: m.name,
+      key: propertyKey(m.name),
       literal: tsIntLiteral(m.value, kind, false),
     }));
     if (!def.name) {

@@ -5,6 +5,7 @@
  */
 import { PRIMARY_TARGET, TARGETS } from "../model.js";
 import type { Schema, StructDef, Target, TypeRef } from "../model.js";
+import { propertyKey } from "./naming.js";
 import type { StructView } from "./structs.js";
 
 export interface LayoutModel {
@@ -13,7 +14,9 @@ export interface LayoutModel {
   structNames: string[];
   structs: {
     cName: string;
-    targets: { target: string; size: number; align: number; offsets: { name: string; expr: string }[] }[];
+    /** cName as a key of STRUCT_LAYOUT (a tag may be `__proto__`). */
+    cKey: string;
+    targets: { target: string; size: number; align: number; offsets: { name: string; key: string; expr: string }[] }[];
   }[];
   differs: { target: string; names: string[] }[];
 }
@@ -65,6 +68,7 @@ export function buildLayout(schema: Schema, views: StructView[]): LayoutModel {
     structNames: views.map((v) => v.cName),
     structs: views.map((v) => ({
       cName: v.cName,
+      cKey: propertyKey(v.cName),
       targets: TARGETS.map((t) => ({ target: t, ...v.targetOffsets[t] })),
     })),
     differs: TARGETS.map((t) => ({ target: t, names: differing(schema, views, t) })),

@@ -28,7 +28,7 @@
 import { InputError } from "../errors.js";
 import type { CompatSize, MessagePart, NotificationInfo, OpcodeInfo, ReplyInfo, Schema, StructDef } from "../model.js";
 import { code, jsdoc } from "./doc.js";
-import { camelCase, isIdentifier, pascalCase, type ExportNames } from "./naming.js";
+import { camelCase, isIdentifier, isPlainKey, pascalCase, type ExportNames } from "./naming.js";
 import type { StructView } from "./structs.js";
 
 /** Struct names the protocol table's own vocabulary refers to (see its `$comment`). */
@@ -493,6 +493,8 @@ function direntsView(schema: Schema, b: Builder, plus: boolean, nameMax: number)
     if (!df || df.name === null || p.def.fields[p.def.fields.length - 1] !== df) {
       throw new InputError(`protocol: ${DIRENTPLUS_STRUCT} must end in a struct ${DIRENT_STRUCT} member`);
     }
+    // The template spreads records with this member name as a bare key: `__proto__` there would vanish.
+    if (!isPlainKey(df.name)) throw new InputError(`protocol: ${DIRENTPLUS_STRUCT} member ${JSON.stringify(df.name)} cannot be a plain property name`);
     for (const f of p.def.fields) {
       if (f !== df && (f.name === null || entryKeys.includes(f.name) || f.name === "name")) {
         throw new InputError(`protocol: ${DIRENTPLUS_STRUCT} member ${f.name ?? "(anonymous)"} clashes with the flattened entry`);

@@ -19,22 +19,27 @@ import { PRIMARY_TARGET, TARGETS } from "../model.js";
 import type { EnumDef, Field, Schema, StructDef, Target, TypeRef } from "../model.js";
 import { code, jsdoc } from "./doc.js";
 import { enumValueKind } from "./enums.js";
-import { pascalCase, type ExportNames } from "./naming.js";
+import { pascalCase, propertyAccess, propertyKey, type ExportNames } from "./naming.js";
 
 export interface PropView {
   doc: string;
   name: string;
+  /** `name` as a key (see propertyKey): what templates print. */
+  key: string;
   optional: boolean;
   type: string;
 }
 
 export interface Entry {
   name: string;
+  /** `name` as a key (see propertyKey): what templates print. */
+  key: string;
   expr: string;
 }
 
 export interface OffsetView {
   name: string;
+  key: string;
   offset: number;
   doc: string;
 }
@@ -207,14 +212,14 @@ class StructBuilder {
       props: out.props,
       size: def.size,
       align: def.align,
-      offsets: out.offsets.map((o) => ({ name: o.name, offset: o.at[PRIMARY_TARGET], doc: o.doc })),
+      offsets: out.offsets.map((o) => ({ name: o.name, key: propertyKey(o.name), offset: o.at[PRIMARY_TARGET], doc: o.doc })),
       targetOffsets: Object.fromEntries(
         TARGETS.map((t) => [
           t,
           {
             size: def.layout[t].size,
             align: def.layout[t].align,
-            offsets: out.offsets.map((o) => ({ name: o.name, expr: String(o.at[t]) })),
+            offsets: out.offsets.map((o) => ({ name: o.name, key: propertyKey(o.name), expr: String(o.at[t]) })),
           },
         ]),
       ) as StructView["targetOffsets"],
@@ -250,7 +255,7 @@ class StructBuilder {
         const decl = cDecl(f);
         out.offsets.push({ name: f.name ?? "", at, doc: jsdoc(`Flexible array member ${code(decl)}.`) });
         out.notes.push(
-          `Ends in the flexible array member ${code(decl)} at offset ${o}: it is not part of the fixed part and has no property; decode it from \`offset + ${this.current}.OFFSETS.${f.name}\`.`,
+          `Ends in the flexible array member ${code(decl)} at offset ${o}: it is not part of the fixed part and has no property; decode it from \`offset + ${propertyAccess(`${this.current}.OFFSETS`, f.name ?? "")}\`.`,
         );
         continue;
       }
@@ -275,11 +280,14 @@ class StructBuilder {
         const conds = inner.units.map((u) => u.cond).filter((c): c is string => c !== null);
         out.units.push({ cond: scope.union && conds.length > 0 ? conds.join(" || ") : null, stmts });
         if (!zeroDone) out.zero.push(...inner.zero);
+        else out.zero.push(...inheritedUndefined(inner.props));
         if (scope.union) zeroDone = true;
         continue;
       }
       const name = f.name;
-      const value = `${scope.path}.${name}`;
+      // Keys and accesses go through propertyKey/propertyAccess: a C member may be named `__proto__`.
+      const key = propertyKey(name);
+      const value = propertyAccess(scope.path, name);
       const offExpr = offsetExpr("o", o);
       const where = `${scope.where}${name}`;
       const diffs = TARGETS.filter((t) => t !== PRIMARY_TARGET)
@@ -306,9 +314,9 @@ class StructBuilder {
           where: `${where}.`,
         });
         type = `{\n${inner.props.map(propLine).join("\n")}\n}`;
-        readExpr = `{ ${inner.read.map((e) => `${e.name}: ${e.expr}`).join(", ")} }`;
+        readExpr = `{ ${inner.read.map((e) => `${e.key}: ${e.expr}`).join(", ")} }`;
         stmts = emitUnits(inner.units, f.type.union);
-        zeroExpr = `{ ${inner.zero.map((e) => `${e.name}: ${e.expr}`).join(", ")} }`;
+        zeroExpr = `{ ${inner.zero.map((e) => `${e.key}: ${e.expr}`).join(", ")} }`;
         if (f.type.union && !out.notes.includes(UNION_RULE)) out.notes.push(UNION_RULE);
         for (const n of inner.notes) if (!out.notes.includes(n)) out.notes.push(n);
       } else {
@@ -317,11 +325,12 @@ class StructBuilder {
         stmts = this.writeStmts(f.type, offExpr, f.size, value, where);
         zeroExpr = this.zeroExpr(f.type, f.size, where);
       }
-      out.props.push({ doc, name, optional: scope.optional, type: scope.optional ? optionalType(type) : type });
-      out.read.push({ name, expr: readExpr });
-      out.units.push({ cond: scope.optional ? `${value} !== undefined` : null, stmts });
+      out.props.push({ doc, name, key, optional: scope.optional, type: scope.optional ? optionalType(type) : type });
+      out.read.push({ name, key, expr: readExpr });
+      out.units.push({ cond: scope.optional ? presentCond(scope.path, name) : null, stmts });
       out.offsets.push({ name, at, doc: jsdoc(`${code(cDecl(f))}`) });
-      if (!zeroDone) out.zero.push({ name, expr: zeroExpr });
+      if (!zeroDone) out.zero.push({ name, key, expr: zeroExpr });
+      else out.zero.push(...inheritedUndefined([{ name, key }]));
       if (scope.union) zeroDone = true;
     }
     return out;
@@ -494,6 +503,28 @@ class StructBuilder {
   }
 }
 
+/**
+ * Names every object inherits from Object.prototype (`toString`, `constructor`,
+ * `__proto__`, ...). An optional (union) member with such a name must not be
+ * read as "present" when only the inherited one is there.
+ */
+const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/** The encoder's test that an optional member is set: an own property for inherited names. */
+function presentCond(object: string, name: string): string {
+  const value = propertyAccess(object, name);
+  return INHERITED.has(name) ? `Object.hasOwn(${object}, ${JSON.stringify(name)}) && ${value} !== undefined` : `${value} !== undefined`;
+}
+
+/**
+ * Explicit `undefined` for the optional members a zero value leaves out whose
+ * names are inherited: TypeScript checks an absent optional property against
+ * the inherited one (`toString: () => string` is no `number`).
+ */
+function inheritedUndefined(members: readonly { name: string; key: string }[]): Entry[] {
+  return members.filter((m) => INHERITED.has(m.name)).map((m) => ({ name: m.name, key: m.key, expr: "undefined" }));
+}
+
 function params(used: boolean, le: boolean, valueType: string | null): string {
   const u = used ? "" : "_";
   const value = valueType === null ? [] : [`${u}v: ${valueType}`];
@@ -537,7 +568,7 @@ export function cDecl(f: Field): string {
 }
 
 function propLine(p: PropView): string {
-  return `${p.doc ? `${p.doc}\n` : ""}${p.name}${p.optional ? "?" : ""}: ${p.type};`;
+  return `${p.doc ? `${p.doc}\n` : ""}${p.key}${p.optional ? "?" : ""}: ${p.type};`;
 }
 
 /** Union members also admit an explicit undefined, so `{ ...v, first: undefined }` works under exactOptionalPropertyTypes. */

@@ -361,7 +361,7 @@ export function defaultRegistryPath(): string {
 // the cross-field rules of compound entries (test/compound-semantics.test.ts keeps
 // the two in step).
 
-const NAME_RE = /^[a-z0-9][a-z0-9.+_-]*$/;
+const NAME_RE = /^[a-z0-9][a-z0-9.+_-]{0,99}$/; // names a folder: a subset of generator/revision-name.ts
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const BLOB_RE = /^[0-9a-f]{7,40}$/;
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
