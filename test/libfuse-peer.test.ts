@@ -54,7 +54,6 @@ import { PeerSession } from "./libfuse-peer/session.js";
 /* eslint-disable @typescript-eslint/no-explicit-any -- revision modules are imported by path */
 type Gen = Record<string, any>;
 
-const CI = Boolean(process.env["CI"]);
 const ENOENT = 2;
 const EINTR = 4;
 const EINVAL = 22;
