@@ -10,8 +10,7 @@
  * round-tripped under those rules. Nothing in the generator is told about toyfuse.
  */
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
@@ -19,9 +18,9 @@ import ts from "typescript";
 import { revisionSchema } from "../generator/commands/schema.js";
 import type { Schema } from "../generator/model.js";
 import { renderRevision } from "../generator/render/index.js";
-import { SHARED_RUNTIME_DIR, renderSharedRuntime } from "../generator/render/shared-runtime.js";
 import { loadKnownRevisions, repoRoot } from "../generator/revisions/registry.js";
 import { assertSchema } from "../generator/schema-file.js";
+import { materialize } from "./helpers/materialize.js";
 import { STRICT } from "./helpers/strict-tsc.js";
 
 const FIXTURE = join(repoRoot(), "test", "fixtures", "compound-revision");
@@ -56,21 +55,8 @@ let dir: string;
 before(async () => {
   schema = await revisionSchema("toy-v1", FROM);
   files = await renderRevision(schema, { toolVersion: "0.0.0-test" });
-  dir = await mkdtemp(join(tmpdir(), "fuse-uapi-new-revision-"));
-  await writeFile(join(dir, "package.json"), '{ "type": "module" }\n');
   // As `generate -o dir` lays it out: the revision's folder beside the shared runtime.
-  const shared = await renderSharedRuntime("0.0.0-test");
-  for (const [folder, set] of [["toy-v1", files], [SHARED_RUNTIME_DIR, shared]] as const) {
-    await mkdir(join(dir, folder), { recursive: true });
-    for (const [name, text] of set) {
-      await writeFile(join(dir, folder, name), text);
-      const js = ts.transpileModule(text, {
-        fileName: name,
-        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-      });
-      await writeFile(join(dir, folder, name.replace(/\.ts$/, ".js")), js.outputText);
-    }
-  }
+  dir = (await materialize({ "toy-v1": files }, "fuse-uapi-new-revision-")).root;
   await writeFile(join(dir, "toy-v1", "usage.ts"), USAGE);
   g = await import(pathToFileURL(join(dir, "toy-v1", "index.js")).href);
 });
@@ -230,16 +216,7 @@ new CompoundBuilder().lookup(1n, "x").getattr(0n, zeroFuseGetattrIn(), { depends
   before(async () => {
     schema2 = await revisionSchema("toy-v2", FROM);
     const files2 = await renderRevision(schema2, { toolVersion: "0.0.0-test" });
-    dir2 = await mkdtemp(join(tmpdir(), "fuse-uapi-new-revision-2-"));
-    await writeFile(join(dir2, "package.json"), '{ "type": "module" }\n');
-    for (const [folder, set] of [["toy-v2", files2], [SHARED_RUNTIME_DIR, await renderSharedRuntime("0.0.0-test")]] as const) {
-      await mkdir(join(dir2, folder), { recursive: true });
-      for (const [name, text] of set) {
-        await writeFile(join(dir2, folder, name), text);
-        const js = ts.transpileModule(text, { fileName: name, compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } });
-        await writeFile(join(dir2, folder, name.replace(/\.ts$/, ".js")), js.outputText);
-      }
-    }
+    dir2 = (await materialize({ "toy-v2": files2 }, "fuse-uapi-new-revision-2-")).root;
     await writeFile(join(dir2, "toy-v2", "usage.ts"), USAGE2);
     g2 = await import(pathToFileURL(join(dir2, "toy-v2", "index.js")).href);
   });

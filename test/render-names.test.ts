@@ -10,8 +10,7 @@
  * type-checked with the strict options and then run.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
@@ -19,6 +18,7 @@ import ts from "typescript";
 import { InputError } from "../generator/errors.js";
 import { renderRevision } from "../generator/render/index.js";
 import { buildSchema } from "../generator/schema-builder.js";
+import { materialize } from "./helpers/materialize.js";
 import { STRICT } from "./helpers/strict-tsc.js";
 
 const HEADER = `#include <stdint.h>
@@ -63,6 +63,7 @@ struct __proto__ {
 type Gen = Record<string, any>;
 
 describe("hazardous C names in generated code", () => {
+  let root: string;
   let dir: string;
   let g: Gen;
   let files: Map<string, string>;
@@ -70,17 +71,13 @@ describe("hazardous C names in generated code", () => {
   before(async () => {
     const schema = await buildSchema(HEADER, { file: "odd.h", revision: "odd" });
     files = await renderRevision(schema, { toolVersion: "test" });
-    dir = await mkdtemp(join(tmpdir(), "fuse-uapi-names-"));
-    await writeFile(join(dir, "package.json"), '{ "type": "module" }\n');
-    for (const [name, text] of files) {
-      await writeFile(join(dir, name), text);
-      const js = ts.transpileModule(text, { fileName: name, compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } });
-      await writeFile(join(dir, name.replace(/\.ts$/, ".js")), js.outputText);
-    }
+    const out = await materialize({ odd: files }, "fuse-uapi-names-");
+    root = out.root;
+    dir = out.dirs["odd"]!;
     g = (await import(pathToFileURL(join(dir, "index.js")).href)) as Gen;
   });
   after(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true });
   });
 
   test("the generated code passes tsc --strict", () => {

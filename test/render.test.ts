@@ -16,8 +16,8 @@ import fc from "fast-check";
 import ts from "typescript";
 import type { Schema } from "../generator/model.js";
 import { renderRevision, revisionName, writeGenerated } from "../generator/render/index.js";
-import { SHARED_RUNTIME_DIR, renderSharedRuntime } from "../generator/render/shared-runtime.js";
 import { wrapLine } from "../generator/render/doc.js";
+import { materialize } from "./helpers/materialize.js";
 import { STRICT } from "./helpers/strict-tsc.js";
 import { corpusDir } from "../generator/revisions/registry.js";
 import { skipOrFail } from "./helpers/skip.js";
@@ -32,22 +32,9 @@ async function loadFixture(): Promise<Schema> {
 }
 
 /** Writes the files (plus `package.json` making them ESM) and their transpiled `.js`. */
-/** Writes a rendered revision as `generate -o` lays it out: `<root>/rev/` beside `<root>/_runtime/`; returns the revision folder. */
-async function materialize(files: Map<string, string>): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), "fuse-uapi-render-"));
-  await writeFile(join(root, "package.json"), '{ "type": "module" }\n');
-  for (const [folder, set] of [["rev", files], [SHARED_RUNTIME_DIR, await renderSharedRuntime("9.9.9-test")]] as const) {
-    await mkdir(join(root, folder));
-    for (const [name, text] of set) {
-      await writeFile(join(root, folder, name), text);
-      const js = ts.transpileModule(text, {
-        fileName: name,
-        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-      });
-      await writeFile(join(root, folder, name.replace(/\.ts$/, ".js")), js.outputText);
-    }
-  }
-  return join(root, "rev");
+/** Writes a rendered revision beside the shared runtime (test/helpers/materialize.ts); returns the revision folder. */
+async function materializeRev(files: Map<string, string>): Promise<string> {
+  return (await materialize({ rev: files }, "fuse-uapi-render-")).dirs["rev"]!;
 }
 
 function typeCheck(dir: string, names: string[]): string {
@@ -75,7 +62,7 @@ describe("renderRevision on the hand-made schema", () => {
   before(async () => {
     schema = await loadFixture();
     files = await renderRevision(schema, { toolVersion: "9.9.9-test" });
-    dir = await materialize(files);
+    dir = await materializeRev(files);
     g = (await import(pathToFileURL(join(dir, "index.js")).href)) as Gen;
   });
 
@@ -401,7 +388,7 @@ describe("renderer details", () => {
     };
     const schema = await buildSchema(await readFile(header, "utf8"), { file: "fuse-7.45.h" });
     const files = await renderRevision(schema, { toolVersion: "0.0.0" });
-    const dir = await materialize(files);
+    const dir = await materializeRev(files);
     try {
       assert.equal(typeCheck(dir, FILES), "");
       const g = (await import(pathToFileURL(join(dir, "index.js")).href)) as Gen;
