@@ -11,7 +11,7 @@
  * costs none of them. Bad input → InputError (exit 2), nothing written.
  */
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { committedRevisions, resolveSchemaArg } from "../diff/resolve.js";
 import { InputError } from "../errors.js";
 import { writeFileAtomic } from "../io.js";
@@ -86,6 +86,7 @@ export async function reportCommand(args: string[], opts: ReportCommandOptions):
   const index = join(out, "index.html");
   const indexChanged = !existsSync(index) || readFileSync(index, "utf8") !== site.index;
   if (indexChanged) writeFileAtomic(index, site.index);
-  const where = relative(process.cwd(), out) || ".";
+  const rel = relative(process.cwd(), out);
+  const where = rel === "" ? "." : rel.startsWith("..") ? resolve(out) : rel;
   process.stdout.write(`${pagesChanged || indexChanged ? "wrote" : "unchanged"} ${where}/ (index.html, ${site.pages.size} pages in ${PAGES_DIR}/)\n`);
 }
