@@ -11,6 +11,8 @@ import { compoundDecodeCommand, type CompoundDecodeOptions, compoundEncodeComman
 import { decodeCommand, DEFAULT_REVISION, type DecodeCommandOptions } from "./commands/decode.js";
 import { diffCommand } from "./commands/diff.js";
 import { generateCommand } from "./commands/generate.js";
+import { layoutCommand } from "./commands/layout.js";
+import { reportCommand } from "./commands/report.js";
 import { revisionsCommand } from "./commands/revisions.js";
 import { schemaCommand } from "./commands/schema.js";
 import { HeaderError, InputError } from "./errors.js";
@@ -78,6 +80,25 @@ function program(): Command {
     .option("-o, --output <file>", "write here (atomically) instead of stdout")
     .action(async (a: string | undefined, b: string | undefined, o: { format?: string; allConsecutive?: boolean; output?: string }) => {
       await diffCommand([a, b].filter((x): x is string => x !== undefined), o);
+    });
+
+  cli
+    .command("layout")
+    .description("pahole-style struct layouts (offsets, sizes, holes, totals) per target, from a revision or schema file")
+    .argument("<schema>", "a revision name (schema/revisions/<name>.json) or a schema .json file")
+    .argument("[struct...]", "structs to show (default: all, in header order)")
+    .option("--target <target>", "x86_64, i386, aarch64 or all (repeatable; default all; identical layouts share a block)", collect, [])
+    .action((schema: string, structs: string[], o: { target: string[] }) => {
+      layoutCommand(schema, structs, o);
+    });
+
+  cli
+    .command("report")
+    .description("static HTML ABI report: byte maps of every struct per target, and each consecutive diff")
+    .argument("[schema...]", "revision names or schema files, oldest first (default: every known revision)")
+    .requiredOption("-o, --output <dir>", "folder to write index.html and pages/ into")
+    .action(async (schemas: string[], o: { output: string }) => {
+      await reportCommand(schemas, o);
     });
 
   cli

@@ -39,7 +39,7 @@ export function loadSchemaFile(path: string): Schema {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`${path}: not JSON: ${(e as Error).message}`);
+    throw new InputError(`${path}: not JSON: ${(e as Error).message.replace(/\s+/g, " ")}`); // one line: V8 quotes the text around the error
   }
   return assertSchema(data, path);
 }
