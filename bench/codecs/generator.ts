@@ -47,7 +47,8 @@ async function runGenerate(root: string, schemas: string[]): Promise<Run> {
     });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (code !== 0) throw new Error(`fuse-uapi generate exited ${code}: ${stderr.trim()}`);
-    const written = readdirSync(join(out, "gen"));
+    // One folder per revision, beside the runtime they share (`_runtime`).
+    const written = readdirSync(join(out, "gen")).filter((n) => !n.startsWith("_"));
     if (written.length !== schemas.length) throw new Error(`fuse-uapi generate wrote ${written.length} folders for ${schemas.length} schemas`);
     return { ms, rssMiB: Number(readFileSync(rssFile, "utf8")) / 1024 };
   } finally {
