@@ -122,9 +122,14 @@ export async function renderedApiSource(schema: Schema, label: string): Promise<
   return { label, files, runtime: usesSharedRuntime(files) ? await renderSharedRuntime(TOOL_VERSION) : new Map() };
 }
 
+/** A revision name, as resolveSchemaArg reads one (no slash, no `.json`). */
+export function isRevisionName(arg: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(arg) && !arg.endsWith(".json");
+}
+
 /** A diff argument: a revision name reads generated/<name>/, a schema file is rendered. */
-export async function apiSourceForArg(arg: string, resolved: { schema: Schema; label: string }, isRevisionName: boolean): Promise<ApiSource> {
-  return isRevisionName ? generatedApiSource(arg) : renderedApiSource(resolved.schema, resolved.label);
+export async function apiSourceForArg(arg: string, resolved: { schema: Schema; label: string }): Promise<ApiSource> {
+  return isRevisionName(arg) ? generatedApiSource(arg) : renderedApiSource(resolved.schema, resolved.label);
 }
 
 // ---------------------------------------------------------------------------
