@@ -138,16 +138,31 @@ export async function apiSourceForArg(arg: string, resolved: { schema: Schema; l
 const PRIVATE_PREFIX = "__private_";
 
 /**
- * `#x` → `__private_x`, and `private`/`protected` modifiers dropped: private
- * state is not API, and TypeScript relates classes with private members
- * nominally, which would make every class of two revisions differ.
+ * Private state is not API, but TypeScript relates classes with private members nominally,
+ * which would make every class of two revisions differ. So before checking: `#x` becomes
+ * `__private_x`, `private`/`protected` modifiers go, and such members become optional
+ * (`__private_x?: T`): an optional property one side lacks does not stop assignability either
+ * way, and explanations skip the prefix. A `private` parameter property becomes a plain
+ * parameter. Types keep working: `this.__private_x` still has its type (plus `undefined`,
+ * which only adds diagnostics nobody reads).
  */
 export function publicizePrivates(text: string, fileName: string): string {
   const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const edits: { start: number; end: number; text: string }[] = [];
+  const hidden = (m: ts.ModifierLike) => m.kind === ts.SyntaxKind.PrivateKeyword || m.kind === ts.SyntaxKind.ProtectedKeyword;
   const visit = (node: ts.Node): void => {
     if (ts.isPrivateIdentifier(node)) edits.push({ start: node.getStart(sf), end: node.end, text: PRIVATE_PREFIX + node.text.slice(1) });
-    else if (node.kind === ts.SyntaxKind.PrivateKeyword || node.kind === ts.SyntaxKind.ProtectedKeyword) edits.push({ start: node.getStart(sf), end: node.end, text: "" });
+    if ((ts.isPropertyDeclaration(node) || ts.isMethodDeclaration(node)) && (ts.isPrivateIdentifier(node.name) || node.modifiers?.some(hidden))) {
+      const bang = ts.isPropertyDeclaration(node) ? node.exclamationToken : undefined;
+      if (bang) edits.push({ start: bang.getStart(sf), end: bang.end, text: "?" });
+      else if (!node.questionToken) edits.push({ start: node.name.end, end: node.name.end, text: "?" });
+    }
+    const modifiers = ts.canHaveModifiers(node) ? (ts.getModifiers(node) ?? []) : [];
+    if (modifiers.some(hidden)) {
+      // A parameter property loses all its modifiers (readonly too): it is a plain parameter then.
+      const drop = ts.isParameter(node) ? modifiers : modifiers.filter(hidden);
+      for (const m of drop) edits.push({ start: m.getStart(sf), end: m.end, text: "" });
+    }
     ts.forEachChild(node, visit);
   };
   visit(sf);
@@ -473,6 +488,17 @@ class Comparer {
     return parts.length ? merge(parts) : this.fallback(path, a, b);
   }
 
+  /**
+   * Optional members or parameters added to types that are still assignable both ways
+   * (`{ a }` → `{ a; b? }`, `(a) => r` → `(a, b?) => r`): no difference TypeScript enforces,
+   * but new API worth listing. Looked for only when the shapes differ in size or text.
+   */
+  additions(a: ts.Type, b: ts.Type, isValue: boolean): string[] {
+    const size = (t: ts.Type) => `${this.checker.getPropertiesOfType(t).length}/${t.getCallSignatures().map((s) => s.getParameters().length).join(",")}`;
+    if (size(a) === size(b) && this.text(a) === this.text(b)) return [];
+    return this.explain(a, b, isValue).items.filter((i) => / added( \(required\))?$|(^|: )gained /.test(i));
+  }
+
   /** "name: 2 → 4", or "name: FuseCompoundIn (changed)" when the texts agree. */
   private fallback(path: string, a: ts.Type, b: ts.Type): Explanation {
     const ta = this.text(a);
@@ -584,6 +610,7 @@ const REASONS = {
   valueLostProperty:
     "the new type is assignable to the old one, but a parameter's object type lost a property: an object literal written with it fails the excess property check",
   valueBreaking: "the new type is not assignable to the old one: a read or call that type-checked may not (a literal type is the value itself)",
+  optionalAdded: "only optional members or parameters were added: old and new types are assignable to each other",
   typeWidened: "it only gained union members or optional properties: values written against the old type still fit (an exhaustive switch needs the new case)",
   typeWidenedBreaking: "the old type fits the new one but not the reverse, and not only by new members: code reading it may not type-check",
   typeNarrowed: "the old type is not assignable to the new one: values built against the old type no longer fit",
@@ -656,7 +683,11 @@ function diffTables(l: Loaded, cmp: Comparer, a: Map<string, ExportInfo>, b: Map
       changes.push({ kind: "ts-meaning-removed", subject: name, detail: `no longer a value (was ${ea.valueKind}); now ${eb.kinds.join("+")}`, severity: "breaking", reason: REASONS.meaningRemoved });
     else if (!ea.value && eb.value)
       changes.push({ kind: "ts-meaning-added", subject: name, detail: `now also a value (${eb.valueKind})`, severity: "compatible", reason: REASONS.meaningAdded });
-    else if (ea.value && eb.value && !cmp.same(ea.value, eb.value) && !(genericFunction(ea.symbol) && texts.same(ea.symbol, eb.symbol))) {
+    else if (ea.value && eb.value && cmp.same(ea.value, eb.value)) {
+      const added = cmp.additions(ea.value, eb.value, true);
+      if (added.length)
+        changes.push({ kind: "ts-value-type-changed", subject: name, detail: `${eb.valueKind}: ${joinItems(added)}`, severity: "compatible", reason: REASONS.optionalAdded });
+    } else if (ea.value && eb.value && !(genericFunction(ea.symbol) && texts.same(ea.symbol, eb.symbol))) {
       const why = cmp.explain(ea.value, eb.value, true);
       // Widened only by literal union members or optional members (a return type gaining an enum
       // member): as compatible as the same change of a type, see the rules at the top.
@@ -688,7 +719,13 @@ function diffTables(l: Loaded, cmp: Comparer, a: Map<string, ExportInfo>, b: Map
         }
         [ta, tb] = probed;
       }
-      if (cmp.same(ta, tb) || ((ea.generic || eb.generic) && texts.same(ea.symbol, eb.symbol))) continue;
+      if (cmp.same(ta, tb)) {
+        const added = cmp.additions(ta, tb, false);
+        if (added.length)
+          changes.push({ kind: "ts-type-changed", subject: name, detail: `${eb.typeKind}: ${joinItems(added)}`, severity: "compatible", reason: REASONS.optionalAdded });
+        continue;
+      }
+      if ((ea.generic || eb.generic) && texts.same(ea.symbol, eb.symbol)) continue;
       const forward = cmp.assignable(ta, tb);
       const backward = cmp.assignable(tb, ta);
       const { items, onlyWidened } = cmp.explain(ta, tb, false);
