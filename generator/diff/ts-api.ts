@@ -20,27 +20,42 @@
  *  - value meaning (code reads the value, calls the function, constructs the
  *    class): compatible iff the new type is assignable to the old one, so every
  *    read or call that type-checked against the old declaration still does
- *    (a const object gaining a member, a function gaining an optional
- *    parameter). A const whose literal type changes (`FUSE_COMPOUND_ATOMIC`
- *    2 → 4) is breaking: its value is its type.
+ *    (a const object gaining a member, a parameter type widening). Two
+ *    exceptions: a parameter whose object type lost a property is breaking
+ *    though assignable (an object literal written with it fails TypeScript's
+ *    excess property check: `encodeFuseCompoundIn({ count, ... })` in v6), and
+ *    a change that only adds enum-like literal members or optional members
+ *    (a return type gaining a flag name) is compatible though not assignable,
+ *    as the same change of a type is. A const whose literal type changes
+ *    (`FUSE_COMPOUND_ATOMIC` 2 → 4) is breaking: its value is its type.
  *  - type meaning (code both builds values of it and reads them):
- *      both directions assignable → no change (a re-spelling is not reported);
- *      only old → new (widened) → compatible when it only gained union members
- *        or optional properties (values written against the old type still fit;
- *        an exhaustive switch needs the new case), otherwise breaking (a
- *        property type that widened breaks readers);
+ *      both directions assignable → no change, except that optional members
+ *        or parameters added are listed as compatible (a re-spelling is not
+ *        reported);
+ *      only old → new (widened) → compatible when it only gained literal union
+ *        members or optional properties (values written against the old type
+ *        still fit; an exhaustive switch needs the new case), otherwise
+ *        breaking (`number` → `number | bigint` breaks arithmetic on it);
  *      only new → old (narrowed, e.g. a required property added) or neither →
  *        breaking: values built against the old type no longer fit.
+ *  Each change says where it happens ("returns: count removed", "parameter
+ *  value: count removed", "[FuseCompoundRequest] compound_in.count removed"),
+ *  and a type that reads the same on both sides names the changed exports it
+ *  refers to.
  *
  * Limits, said where they matter: methods are compared bivariantly by
  * TypeScript itself (a method parameter that narrowed may pass); generic types
  * are compared with their type parameters left open (one shared parameter per
- * position, through a probe interface), so a change visible only for some
- * instantiation is found only when TypeScript can relate the open forms;
- * ECMAScript-private (`#x`) and `private`/`protected` members are not API, and
- * would make two copies of one class nominally distinct, so they are made
- * public-and-ignored before checking (a consumer migrates all its imports at
- * once, so it never mixes two revisions' classes).
+ * position, through a probe interface) and, where TypeScript cannot relate the
+ * open forms, declared equal when their declarations and everything they refer
+ * to read the same (SameText); a change visible only for some instantiation can
+ * be missed. ECMAScript-private (`#x`) and `private`/`protected` members are not
+ * API, and would make two copies of one class nominally distinct, so they are
+ * made optional public members before checking and ignored (a consumer moves
+ * all its imports at once, so it never mixes two revisions' classes).
+ *
+ * Cost: a few seconds and a few hundred MB per pair (two revisions of ~19k lines
+ * each in one checker); `compareApiPairs` loads each revision once for many pairs.
  */
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
