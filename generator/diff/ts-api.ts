@@ -204,14 +204,14 @@ interface Loaded {
   dirs: string[];
 }
 
-/** Exported generic types of a source (its folder and runtime): name → number of type parameters. */
-function genericArity(project: Project, dir: string, runtimeDir: string): Map<string, number> {
-  const out = new Map<string, number>();
+/** Exported generic types of a source (its folder and runtime): name → its type parameters' names. */
+function genericArity(project: Project, dir: string, runtimeDir: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
   for (const sf of project.getSourceFiles([`${dir}/*.ts`, `${runtimeDir}/*.ts`])) {
     for (const d of [...sf.getInterfaces(), ...sf.getTypeAliases(), ...sf.getClasses()]) {
       const name = d.getName();
-      const n = d.getTypeParameters().length;
-      if (name && n > 0 && d.isExported()) out.set(name, n);
+      const params = d.getTypeParameters().map((p) => p.getName());
+      if (name && params.length > 0 && d.isExported()) out.set(name, params);
     }
   }
   return out;
@@ -221,7 +221,7 @@ function genericArity(project: Project, dir: string, runtimeDir: string): Map<st
  * All sources in one program. Sources with the same shared runtime share one copy of it
  * (r<k>/_runtime/), so their compound engine types are the same declarations.
  */
-function load(sources: readonly ApiSource[], pairs: readonly (readonly [number, number])[]): Loaded & { arity: Map<string, number>[] } {
+function load(sources: readonly ApiSource[], pairs: readonly (readonly [number, number])[]): Loaded & { arity: Map<string, string[]>[] } {
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: COMPILER_OPTIONS, skipFileDependencyResolution: true });
   const fs = project.getFileSystem();
   fs.writeFileSync("/api/package.json", '{ "type": "module" }\n');
@@ -247,9 +247,10 @@ function load(sources: readonly ApiSource[], pairs: readonly (readonly [number, 
   // name whose properties are the old and the new type applied to the same parameters.
   for (const [i, j] of pairs) {
     const lines = [`import type * as __a from ".${dirs[i].slice("/api".length)}/index.js";`, `import type * as __b from ".${dirs[j].slice("/api".length)}/index.js";`];
-    for (const [name, n] of arity[i]) {
-      if (arity[j].get(name) !== n) continue;
-      const params = Array.from({ length: n }, (_, k) => `T${k}`).join(", ");
+    for (const [name, names] of arity[i]) {
+      if (arity[j].get(name)?.length !== names.length) continue;
+      // The old declaration's parameter names, so explanations read like the source.
+      const params = names.join(", ");
       lines.push(`export interface __P_${name}<${params}> { a: __a.${name}<${params}>; b: __b.${name}<${params}>; }`);
     }
     project.createSourceFile(probePath(i, j), lines.join("\n") + "\n");
@@ -291,7 +292,7 @@ function declKind(d: ts.Declaration): string | undefined {
   return undefined;
 }
 
-function exportTable(l: Loaded, i: number, arity: Map<string, number>): Map<string, ExportInfo> {
+function exportTable(l: Loaded, i: number, arity: Map<string, string[]>): Map<string, ExportInfo> {
   const { checker } = l;
   const sf = l.project.getSourceFileOrThrow(`${l.dirs[i]}/index.ts`).compilerNode;
   const moduleSymbol = checker.getSymbolAtLocation(sf);
@@ -624,7 +625,8 @@ const REASONS = {
   valueCompatible: "the new type is assignable to the old one: every read or call that type-checked still does",
   valueLostProperty:
     "the new type is assignable to the old one, but a parameter's object type lost a property: an object literal written with it fails the excess property check",
-  valueBreaking: "the new type is not assignable to the old one: a read or call that type-checked may not (a literal type is the value itself)",
+  valueBreaking: "the new type is not assignable to the old one: a read or call that type-checked may not",
+  valueLiteral: "its value changed, and a const's literal type is its value: code that relied on the old value gets the new one, and code typed with the old literal no longer type-checks",
   optionalAdded: "only optional members or parameters were added: old and new types are assignable to each other",
   typeWidened: "it only gained union members or optional properties: values written against the old type still fit (an exhaustive switch needs the new case)",
   typeWidenedBreaking: "the old type fits the new one but not the reverse, and not only by new members: code reading it may not type-check",
@@ -714,7 +716,15 @@ function diffTables(l: Loaded, cmp: Comparer, a: Map<string, ExportInfo>, b: Map
         subject: name,
         detail: `${eb.valueKind}: ${joinItems(why.items)}`,
         severity: compatible ? "compatible" : "breaking",
-        reason: compatible ? (strictly ? REASONS.valueCompatible : REASONS.typeWidened) : assignable ? REASONS.valueLostProperty : REASONS.valueBreaking,
+        reason: compatible
+          ? strictly
+            ? REASONS.valueCompatible
+            : REASONS.typeWidened
+          : assignable
+            ? REASONS.valueLostProperty
+            : ea.value.isLiteral() && eb.value.isLiteral()
+              ? REASONS.valueLiteral
+              : REASONS.valueBreaking,
         texts: `${cmp.text(ea.value)} ${cmp.text(eb.value)}`,
       });
     }
