@@ -9,7 +9,8 @@ import { CheckError } from "./check/compile.js";
 import { checkCommand } from "./commands/check.js";
 import { compoundDecodeCommand, type CompoundDecodeOptions, compoundEncodeCommand, OPS_JSON_HELP } from "./commands/compound.js";
 import { decodeCommand, DEFAULT_REVISION, type DecodeCommandOptions } from "./commands/decode.js";
-import { diffCommand } from "./commands/diff.js";
+import { diffCommand, type DiffCommandOptions } from "./commands/diff.js";
+import type { MigrateCommandOptions } from "./commands/migrate.js";
 import { generateCommand } from "./commands/generate.js";
 import { layoutCommand } from "./commands/layout.js";
 import { reportCommand } from "./commands/report.js";
@@ -72,14 +73,31 @@ function program(): Command {
 
   cli
     .command("diff")
-    .description("ABI changes between two schemas (files or revision names), each breaking or compatible")
-    .argument("[a]", "older schema: a .json file or a revision name (schema/revisions/<name>.json)")
+    .description("ABI changes between two schemas (files or revision names), each breaking or compatible, and the changes of the generated TypeScript API")
+    .argument("[a]", "older schema: a .json file or a revision name (schema/revisions/<name>.json, generated/<name>/)")
     .argument("[b]", "newer schema, likewise")
     .option("--format <format>", "text, md or json (default: text; md with --all-consecutive)")
-    .option("--all-consecutive", "diff every consecutive pair of known revisions (regenerates docs/revisions.md with -o)")
+    .option("--all-consecutive", "diff every consecutive pair of known revisions, C ABI only (regenerates docs/revisions.md with -o)")
+    .option("--no-ts", "leave out the TypeScript API diff (C ABI only, faster)")
+    .option("--fail-on <severity>", "exit 1 when a change is breaking (breaking), when there is any change (compatible), or never (none, the default)")
     .option("-o, --output <file>", "write here (atomically) instead of stdout")
-    .action(async (a: string | undefined, b: string | undefined, o: { format?: string; allConsecutive?: boolean; output?: string }) => {
-      await diffCommand([a, b].filter((x): x is string => x !== undefined), o);
+    .action(async (a: string | undefined, b: string | undefined, o: DiffCommandOptions) => {
+      process.exitCode = await diffCommand([a, b].filter((x): x is string => x !== undefined), o);
+    });
+
+  cli
+    .command("migrate")
+    .description("rewrite a TypeScript project's imports of one revision's generated API to another's; list what cannot be fixed")
+    .argument("[tsconfig]", "the project's tsconfig.json (default: ./tsconfig.json)")
+    .requiredOption("--from <revision>", "the revision the project imports now: a name (generated/<name>/) or a schema .json file")
+    .requiredOption("--to <revision>", "the revision to move to, likewise")
+    .option("--project <tsconfig>", "the project's tsconfig.json (same as the argument)")
+    .option("--write", "apply the plan (default: print it and change nothing)")
+    .option("--format <format>", "text or json (default: text)")
+    .action(async (tsconfig: string | undefined, o: MigrateCommandOptions) => {
+      // Loaded on demand: ts-morph brings its own TypeScript, which no other command needs.
+      const { migrateCommand } = await import("./commands/migrate.js");
+      process.exitCode = await migrateCommand(tsconfig, o);
     });
 
   cli

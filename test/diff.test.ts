@@ -489,7 +489,13 @@ describe("CLI", () => {
   test("--format json and md; schema files as arguments", async () => {
     const json = await cli("diff", "schema/revisions/v5.json", join(repoRoot(), "schema", "revisions", "v6.json"), "--format", "json");
     assert.equal(json.code, 0);
-    assert.deepEqual(JSON.parse(json.stdout), diffRevisions("v5", "v6"));
+    // One array: the ABI changes, then the TypeScript API changes (kinds `ts-…`, test/ts-api-diff.test.ts).
+    const all = JSON.parse(json.stdout) as { kind: string }[];
+    assert.deepEqual(
+      all.filter((c) => !c.kind.startsWith("ts-")),
+      diffRevisions("v5", "v6"),
+    );
+    assert.ok(all.some((c) => c.kind === "ts-export-removed"), "schema files are rendered for the TypeScript part");
     const md = await cli("diff", "v4", "v5", "--format", "md");
     assert.equal(md.code, 0);
     assert.match(md.stdout, /^## v4 → v5\n/);
