@@ -198,7 +198,9 @@ test("index and diff pages render in Chromium: every revision and change listed,
   const revisions = await page.$$eval("table.revisions tbody tr", (rows) => rows.map((r) => r.querySelector("code")?.textContent));
   assert.deepEqual(revisions, ["base-7.45", "rfc-v1", "rfc-v2", "rfc-v3", "v4", "v5", "v6", "v7"]);
   // Follow the v5 → v6 link as a reader would.
+  // isVisible() and url() do not wait for a navigation: wait for the page, then its content.
   await page.getByRole("link", { name: "v5 → v6" }).click();
+  await page.waitForURL(/pages\/diff-v5-to-v6\.html$/, { waitUntil: "load" });
   assert.match(page.url(), /pages\/diff-v5-to-v6\.html$/);
   const rows = await page.locator("table.changes tbody tr").count();
   assert.equal(rows, diffSchemas(resolveSchemaArg("v5").schema, resolveSchemaArg("v6").schema).length);
@@ -208,7 +210,9 @@ test("index and diff pages render in Chromium: every revision and change listed,
   assert.deepEqual(afterSizes, ["16", "16", "16"]);
   // A struct link lands on its section of the v6 page.
   await page.locator("table.changes a", { hasText: "struct fuse_compound_in" }).first().click();
+  await page.waitForURL(/pages\/v6\.html#struct-fuse_compound_in$/, { waitUntil: "load" });
   assert.match(page.url(), /pages\/v6\.html#struct-fuse_compound_in$/);
+  await page.locator("#struct-fuse_compound_in").waitFor({ state: "visible", timeout: 15_000 });
   assert.ok(await page.locator("#struct-fuse_compound_in").isVisible());
   const raw = await page.screenshot();
   const shot = PNG.sync.read(raw);
