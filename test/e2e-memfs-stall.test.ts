@@ -15,8 +15,8 @@
  */
 import assert from "node:assert/strict";
 import { skipOrFail } from "./helpers/skip.js";
-import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -25,6 +25,7 @@ import { fileURLToPath } from "node:url";
 import { FUSE_ATOMIC_O_TRUNC } from "../generated/base-7.45/index.js";
 import { MemFs } from "../examples/memfs/memfs.js";
 import { fuseMounts, mount, type FuseMount } from "../server/index.js";
+import { whyNoFuseMount } from "./helpers/fuse-env.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const SCRIPT = join(ROOT, "test/e2e/stall.py");
@@ -33,16 +34,7 @@ const TiB = 2 ** 40;
 const BOUND_MS = 1000;
 
 function whyNot(): string | undefined {
-  if (process.platform !== "linux") return "FUSE mounts need Linux";
-  if (process.getuid?.() !== 0) return "mounting needs root (mount(2) with -o fd=): run as root";
-  if (!existsSync("/dev/fuse")) return "/dev/fuse is missing (modprobe fuse; in a container: --device /dev/fuse)";
-  try {
-    closeSync(openSync("/dev/fuse", "r+"));
-  } catch (err) {
-    return `cannot open /dev/fuse: ${(err as NodeJS.ErrnoException).code}`;
-  }
-  if (spawnSync("sh", ["-c", "command -v python3"]).status !== 0) return "python3 missing";
-  return undefined;
+  return whyNoFuseMount([{ command: "python3", hint: "install Debian's python3" }]);
 }
 
 /** Runs python3 on the script (never synchronously: it works on our own mount). */

@@ -16,7 +16,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -61,6 +61,7 @@ import {
   type FuseMount,
   type MemoryTransport,
 } from "../server/index.js";
+import { whyNoFuseMount } from "./helpers/fuse-env.js";
 import { skipOrFail } from "./helpers/skip.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -71,18 +72,11 @@ const SCRIPT_TIMEOUT_MS = 180_000;
 
 /** Why a real mount cannot be tested here, or undefined when it can. */
 function whyNoMount(): string | undefined {
-  if (process.platform !== "linux") return "FUSE mounts need Linux";
-  if (process.getuid?.() !== 0) return "mounting needs root (mount(2) with -o fd=): run as root";
-  if (!existsSync("/dev/fuse")) return "/dev/fuse is missing (modprobe fuse; in a container: --device /dev/fuse)";
-  try {
-    closeSync(openSync("/dev/fuse", "r+"));
-  } catch (err) {
-    return `cannot open /dev/fuse: ${(err as NodeJS.ErrnoException).code}`;
-  }
-  for (const tool of ["getfattr", "setfattr"]) {
-    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) return `${tool} missing: install Debian's attr package`;
-  }
-  return undefined;
+  const attr = "install Debian's attr package";
+  return whyNoFuseMount([
+    { command: "getfattr", hint: attr },
+    { command: "setfattr", hint: attr },
+  ]);
 }
 
 /** tmpfs mounts of this test, unmounted at exit if a test dies before its finally. */
