@@ -36,9 +36,7 @@ export function loadCorpus(
     return [];
   }
   return files.map((file) => {
-    const entry = JSON.parse(
-      readFileSync(join(dir, file), "utf8"),
-    ) as CorpusEntry;
+    const entry = JSON.parse(readFileSync(join(dir, file), "utf8")) as CorpusEntry;
     return {
       file,
       entry,
@@ -52,17 +50,11 @@ export function loadCorpus(
 }
 
 /** Writes a counterexample (file name from the target and a hash of the bytes: re-finding it overwrites). */
-export function keep(
-  c: FuzzCase,
-  found: string,
-  why: string,
-  dir = CORPUS_DIR,
-): string {
+export function keep(c: FuzzCase, found: string, why: string, dir = CORPUS_DIR): string {
   mkdirSync(dir, { recursive: true });
   const hex = toHex(c.bytes);
   let h = 0x811c9dc5;
-  for (const ch of `${c.config}:${hex}`)
-    h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
+  for (const ch of `${c.config}:${hex}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
   const file = `${c.target.replace(/\//g, "--")}-${(h >>> 0).toString(16).padStart(8, "0")}.json`;
   const entry: CorpusEntry = {
     target: c.target,

@@ -6,12 +6,7 @@
  */
 import { mutate } from "./mutate.js";
 import { Rng } from "./rng.js";
-import {
-  lastRejection,
-  PropertyFailure,
-  type FailureKind,
-  type Target,
-} from "./targets.js";
+import { lastRejection, PropertyFailure, type FailureKind, type Target } from "./targets.js";
 
 export type Outcome = "accepted" | "rejected" | "untyped" | FailureKind;
 
@@ -36,11 +31,7 @@ const pools = new Map<Target, Map<number, Uint8Array | null>>();
  * Seed `slot` of the class of `config` (all bits but the buffer kind): built once from an Rng of
  * its own, so it is the same whichever input asks first.
  */
-function pooledSeed(
-  target: Target,
-  config: number,
-  slot: number,
-): Uint8Array | null {
+function pooledSeed(target: Target, config: number, slot: number): Uint8Array | null {
   let pool = pools.get(target);
   if (!pool) pools.set(target, (pool = new Map()));
   const key = (config >>> 2) * SLOTS + slot;
@@ -58,12 +49,9 @@ export function makeCase(
   index: number,
 ): { case: FuzzCase; pristine: boolean } {
   const rng = Rng.forInput(seed, index);
-  const config =
-    ((rng.u32() & 0x1ff) | (rng.below(target.selectors) << 9)) >>> 0;
+  const config = ((rng.u32() & 0x1ff) | (rng.below(target.selectors) << 9)) >>> 0;
   const seedOf = (cfg: number): Uint8Array | null =>
-    target.pooled
-      ? pooledSeed(target, cfg, rng.below(SLOTS))
-      : target.seed(rng, cfg);
+    target.pooled ? pooledSeed(target, cfg, rng.below(SLOTS)) : target.seed(rng, cfg);
   let bytes = seedOf(config);
   // An unmutated encoding is "pristine": the decoder must accept it.
   let pristine = bytes !== null;
@@ -75,22 +63,15 @@ export function makeCase(
   return { case: { target: target.id, config, bytes }, pristine };
 }
 
-export function classify(
-  target: Target,
-  c: FuzzCase,
-): { outcome: Outcome; message: string } {
+export function classify(target: Target, c: FuzzCase): { outcome: Outcome; message: string } {
   try {
     return { outcome: target.run(c.bytes, c.config), message: "" };
   } catch (e) {
-    if (e instanceof PropertyFailure)
-      return { outcome: e.kind, message: e.message };
+    if (e instanceof PropertyFailure) return { outcome: e.kind, message: e.message };
     const err = e as Error;
     return {
       outcome: "untyped",
-      message: `${err?.name ?? typeof e}: ${err?.message ?? String(e)}`.slice(
-        0,
-        500,
-      ),
+      message: `${err?.name ?? typeof e}: ${err?.message ?? String(e)}`.slice(0, 500),
     };
   }
 }

@@ -32,35 +32,19 @@ const program = new Command()
   .option("--inputs <n>", "inputs per decoder", "1000000")
   .option("--workers <n>", "worker threads (default: one per core)")
   .option("--seed <n>", "run seed (default: random, printed)")
-  .option(
-    "--only <patterns>",
-    "target ids, * as wildcard, comma-separated (e.g. 'v7/*')",
-  )
-  .option(
-    "--every",
-    "fuzz each revision's decoder even where the generated code is the same",
-  )
-  .option(
-    "--hang-seconds <n>",
-    "a worker silent this long on one input is a hang",
-    "10",
-  )
+  .option("--only <patterns>", "target ids, * as wildcard, comma-separated (e.g. 'v7/*')")
+  .option("--every", "fuzz each revision's decoder even where the generated code is the same")
+  .option("--hang-seconds <n>", "a worker silent this long on one input is a hang", "10")
   .option("--slice <n>", "inputs per work unit", "25000")
   .option("--no-keep", "do not write counterexamples to the corpus")
-  .option(
-    "--out <file>",
-    "results table",
-    join(ROOT, "test", "fuzz", "results.md"),
-  );
+  .option("--out <file>", "results table", join(ROOT, "test", "fuzz", "results.md"));
 
 async function main(): Promise<void> {
   const opts = program.parse().opts();
   const inputs = Number(opts["inputs"]);
   const workers = Number(opts["workers"] ?? availableParallelism());
   const seed =
-    opts["seed"] !== undefined
-      ? Number(opts["seed"]) >>> 0
-      : (Math.random() * 2 ** 32) >>> 0;
+    opts["seed"] !== undefined ? Number(opts["seed"]) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
   const hangMs = Number(opts["hangSeconds"]) * 1000;
   const sliceSize = Number(opts["slice"]);
   const groups = await selectTargets(opts["only"], opts["every"] === true);
@@ -182,21 +166,14 @@ async function main(): Promise<void> {
     };
     const report = (row: Row): void => {
       const s = row.stats;
-      const bad =
-        s.untyped +
-        s.hangs +
-        s.notReencodable +
-        s.validRefused +
-        s.wrongVerdict;
+      const bad = s.untyped + s.hangs + s.notReencodable + s.validRefused + s.wrongVerdict;
       console.log(
         `${bad ? "FAIL" : "ok  "} ${row.group.target.id}: ${s.inputs} inputs, ${bad} failures`,
       );
       if (opts["keep"] !== false) {
         for (const f of row.findings) {
           const target = row.group.target;
-          const c = f.message.startsWith("hang")
-            ? f.case
-            : shrink(target, f.case, f.outcome, 500);
+          const c = f.message.startsWith("hang") ? f.case : shrink(target, f.case, f.outcome, 500);
           const file = keep(c, f.outcome, f.message);
           console.log(`  kept ${file}: ${f.outcome}: ${f.message}`);
         }
@@ -235,8 +212,7 @@ function renderTable(
   const total = emptyStats();
   const lines = rows.map((r) => {
     const s = r.stats;
-    for (const [k, v] of Object.entries(s))
-      (total as unknown as Record<string, number>)[k]! += v;
+    for (const [k, v] of Object.entries(s)) (total as unknown as Record<string, number>)[k]! += v;
     return `| ${r.group.target.id} | ${s.inputs} | ${s.accepted} | ${s.rejected} | ${s.untyped} | ${s.hangs} | ${s.notReencodable} | ${s.validRefused} | ${s.wrongVerdict} | ${r.slowestMs.toFixed(1)} | ${r.group.same.map((x) => x.split("/")[0]).join(", ")} |`;
   });
   const t = total;

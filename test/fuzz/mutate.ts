@@ -6,20 +6,14 @@
  */
 import type { Rng } from "./rng.js";
 
-const EDGE32 = [
-  0, 1, 0x7f, 0x80, 0xff, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffe00,
-];
+const EDGE32 = [0, 1, 0x7f, 0x80, 0xff, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffe00];
 
 function setU32(b: Uint8Array, at: number, v: number, le: boolean): void {
   if (at < 0 || at + 4 > b.length) return;
   new DataView(b.buffer, b.byteOffset, b.byteLength).setUint32(at, v >>> 0, le);
 }
 
-export function mutate(
-  seed: Uint8Array,
-  rng: Rng,
-  other: Uint8Array | null,
-): Uint8Array {
+export function mutate(seed: Uint8Array, rng: Rng, other: Uint8Array | null): Uint8Array {
   let b = seed.slice();
   const rounds = 1 + (rng.chance(0.5) ? 0 : rng.below(4));
   for (let r = 0; r < rounds; r++) {
@@ -47,24 +41,12 @@ export function mutate(
         break;
       }
       case 4: // the header's len lies
-        setU32(
-          b,
-          0,
-          rng.chance(0.5) ? b.length + rng.below(17) - 8 : rng.pick(EDGE32),
-          le,
-        );
+        setU32(b, 0, rng.chance(0.5) ? b.length + rng.below(17) - 8 : rng.pick(EDGE32), le);
         break;
       case 5: {
         // an aligned word somewhere (a count, a size, a sub-header len) set near a length
         const w = rng.below(Math.max(1, b.length >> 2)) * 4;
-        setU32(
-          b,
-          w,
-          rng.chance(0.5)
-            ? rng.pick(EDGE32)
-            : b.length - w + rng.below(33) - 16,
-          le,
-        );
+        setU32(b, w, rng.chance(0.5) ? rng.pick(EDGE32) : b.length - w + rng.below(33) - 16, le);
         break;
       }
       case 6: {
@@ -83,15 +65,8 @@ export function mutate(
         // splice in a piece of another valid message (nests and mixes sub-messages)
         if (!other || other.length === 0) break;
         const from = rng.below(other.length);
-        const piece = other.subarray(
-          from,
-          from + 1 + rng.below(other.length - from),
-        );
-        b = Uint8Array.from([
-          ...b.subarray(0, at),
-          ...piece,
-          ...b.subarray(at),
-        ]);
+        const piece = other.subarray(from, from + 1 + rng.below(other.length - from));
+        b = Uint8Array.from([...b.subarray(0, at), ...piece, ...b.subarray(at)]);
         break;
       }
       case 9: // an edge byte value

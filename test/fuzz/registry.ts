@@ -9,9 +9,7 @@ export interface TargetGroup {
   readonly same: string[];
 }
 
-export async function allTargets(
-  revisions?: readonly string[],
-): Promise<Target[]> {
+export async function allTargets(revisions?: readonly string[]): Promise<Target[]> {
   const revs = await loadRevisions(revisions);
   return revs.flatMap(targetsOf);
 }
@@ -24,15 +22,8 @@ export async function selectTargets(
   const patterns = (only ?? "*")
     .split(",")
     .filter(Boolean)
-    .map(
-      (p) =>
-        new RegExp(
-          `^${p.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`,
-        ),
-    );
-  const all = (await allTargets()).filter((t) =>
-    patterns.some((re) => re.test(t.id)),
-  );
+    .map((p) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`));
+  const all = (await allTargets()).filter((t) => patterns.some((re) => re.test(t.id)));
   const groups = new Map<string, TargetGroup>();
   for (const t of all) {
     const key = every ? t.id : t.impl;

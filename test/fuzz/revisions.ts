@@ -100,12 +100,7 @@ export async function loadRevision(name: string): Promise<Revision> {
   );
   const codecs = new Map<string, StructCodecLike>();
   for (const [k, v] of Object.entries(gen)) {
-    if (
-      k.endsWith("Codec") &&
-      v &&
-      typeof v === "object" &&
-      typeof v.struct === "string"
-    )
+    if (k.endsWith("Codec") && v && typeof v === "object" && typeof v.struct === "string")
       codecs.set(v.struct, v as StructCodecLike);
   }
   const read = (file: string): string | null => {
@@ -124,13 +119,9 @@ export async function loadRevision(name: string): Promise<Revision> {
     notifications: schema.protocol.notifications ?? [],
     codecs,
     sources: {
-      messages:
-        fingerprint(read("messages.ts") ?? "") +
-        fingerprint(read("codecs.ts") ?? ""),
+      messages: fingerprint(read("messages.ts") ?? "") + fingerprint(read("codecs.ts") ?? ""),
       compound:
-        compoundSrc === null
-          ? null
-          : fingerprint(compoundSrc) + fingerprint(read("messages.ts")!),
+        compoundSrc === null ? null : fingerprint(compoundSrc) + fingerprint(read("messages.ts")!),
     },
     hasCompound: typeof gen["decodeCompoundRequest"] === "function",
   };
@@ -138,9 +129,7 @@ export async function loadRevision(name: string): Promise<Revision> {
   return rev;
 }
 
-export async function loadRevisions(
-  only?: readonly string[],
-): Promise<Revision[]> {
+export async function loadRevisions(only?: readonly string[]): Promise<Revision[]> {
   const names = revisionNames().filter((n) => !only || only.includes(n));
   return Promise.all(names.map(loadRevision));
 }
@@ -153,9 +142,5 @@ export const TYPED_ERRORS: ReadonlySet<string> = new Set([
 ]);
 
 export function isTypedError(e: unknown): boolean {
-  return (
-    e instanceof Error &&
-    TYPED_ERRORS.has(e.name) &&
-    e.constructor.name === e.name
-  );
+  return e instanceof Error && TYPED_ERRORS.has(e.name) && e.constructor.name === e.name;
 }

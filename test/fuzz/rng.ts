@@ -13,10 +13,7 @@ export class Rng {
 
   /** The generator of input `index` of a run seeded with `seed`. */
   static forInput(seed: number, index: number): Rng {
-    return new Rng(
-      Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^
-        Math.imul(index + 1, 0xc2b2ae35),
-    );
+    return new Rng(Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35));
   }
 
   u32(): number {

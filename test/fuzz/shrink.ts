@@ -6,23 +6,14 @@
 import { classify, type FuzzCase, type Outcome } from "./engine.js";
 import type { Target } from "./targets.js";
 
-export function shrink(
-  target: Target,
-  c: FuzzCase,
-  outcome: Outcome,
-  budget = 4000,
-): FuzzCase {
+export function shrink(target: Target, c: FuzzCase, outcome: Outcome, budget = 4000): FuzzCase {
   let best = c.bytes;
   let tries = 0;
   const fails = (bytes: Uint8Array): boolean => {
     tries++;
     return classify(target, { ...c, bytes }).outcome === outcome;
   };
-  for (
-    let chunk = best.length >> 1;
-    chunk >= 1 && tries < budget;
-    chunk >>= 1
-  ) {
+  for (let chunk = best.length >> 1; chunk >= 1 && tries < budget; chunk >>= 1) {
     for (let at = best.length - chunk; at >= 0 && tries < budget; at -= chunk) {
       const cand = new Uint8Array(best.length - chunk);
       cand.set(best.subarray(0, at));

@@ -30,8 +30,7 @@ import {
 type Value = Record<string, any>;
 
 export type Verdict = "accepted" | "rejected";
-export type FailureKind =
-  "not-re-encodable" | "valid-refused" | "wrong-verdict";
+export type FailureKind = "not-re-encodable" | "valid-refused" | "wrong-verdict";
 
 /** The property broke (as opposed to the decoder crashing). */
 export class PropertyFailure extends Error {
@@ -83,11 +82,7 @@ export function asView(bytes: Uint8Array, config: number): Uint8Array {
       return b.subarray(3, 3 + bytes.length);
     }
     case 2: {
-      const v = new Uint8Array(
-        new SharedArrayBuffer(bytes.length + 5),
-        1,
-        bytes.length,
-      );
+      const v = new Uint8Array(new SharedArrayBuffer(bytes.length + 5), 1, bytes.length);
       v.set(bytes);
       return v;
     }
@@ -120,8 +115,7 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 function hex(b: Uint8Array, max = 64): string {
   let s = "";
-  for (let i = 0; i < Math.min(b.length, max); i++)
-    s += b[i]!.toString(16).padStart(2, "0");
+  for (let i = 0; i < Math.min(b.length, max); i++) s += b[i]!.toString(16).padStart(2, "0");
   return b.length > max ? `${s}...` : s;
 }
 
@@ -158,8 +152,7 @@ function roundTrip(
     );
   }
   if (equalBytes(again, bytes)) return "accepted";
-  for (const alt of alternatives(decoded))
-    if (equalBytes(alt, bytes)) return "accepted";
+  for (const alt of alternatives(decoded)) if (equalBytes(alt, bytes)) return "accepted";
   const at = firstDiff(again, bytes);
   throw new PropertyFailure(
     "not-re-encodable",
@@ -195,8 +188,7 @@ function structTarget(rev: Revision, s: SchemaStruct): Target | null {
   const size = codec.size;
   const padding = s.layout.x86_64.padding;
   const clearPadding = (b: Uint8Array): void => {
-    for (const p of padding)
-      b.fill(0, p.offset, Math.min(b.length, p.offset + p.size));
+    for (const p of padding) b.fill(0, p.offset, Math.min(b.length, p.offset + p.size));
   };
   return {
     id: `${rev.name}/struct/${s.name}`,
@@ -217,9 +209,7 @@ function structTarget(rev: Revision, s: SchemaStruct): Target | null {
       whole.set(bytes, at);
       const view = asView(whole, config);
       const input: Uint8Array | DataView =
-        config & 4
-          ? new DataView(view.buffer, view.byteOffset, view.byteLength)
-          : view;
+        config & 4 ? new DataView(view.buffer, view.byteOffset, view.byteLength) : view;
       return roundTrip(
         bytes.subarray(0, size),
         () => {
@@ -239,10 +229,7 @@ function structTarget(rev: Revision, s: SchemaStruct): Target | null {
           const again = new Uint8Array(size);
           codec.encode(back, again, 0, { littleEndian: le });
           if (!equalBytes(out, again))
-            throw new PropertyFailure(
-              "not-re-encodable",
-              "decode(encode(v)) differs from v",
-            );
+            throw new PropertyFailure("not-re-encodable", "decode(encode(v)) differs from v");
           // The codec writes implicit padding as zero; the decoder ignores it, by design.
           const given = bytes.slice(0, size);
           clearPadding(given);
@@ -338,11 +325,7 @@ function messageTargets(rev: Revision): Target[] {
       seed(rng, config) {
         const o = messageOpts(config);
         const n = notes[selector(config) % notes.length]!;
-        return g["encodeNotify"](
-          Number(n.value),
-          randomParts(rev, n.parts, rng, o),
-          o,
-        );
+        return g["encodeNotify"](Number(n.value), randomParts(rev, n.parts, rng, o), o);
       },
       run(bytes, config) {
         const o = messageOpts(config);
@@ -373,8 +356,7 @@ function messageTargets(rev: Revision): Target[] {
           () => g[decode](view, { littleEndian: le }),
           (entries: Value[]) => {
             const enc = new Encoder(bytes.length, { littleEndian: le });
-            for (const e of entries)
-              if (!enc.add(e)) throw new Error("the list does not fit");
+            for (const e of entries) if (!enc.add(e)) throw new Error("the list does not fit");
             return enc.finish();
           },
         );
@@ -406,10 +388,7 @@ function nameTarget(rev: Revision): Target {
     seed: (rng) => randomDirentName(rng, max),
     run(bytes, config) {
       const o = messageOpts(config);
-      const name = bytes.subarray(
-        0,
-        bytes.indexOf(0) < 0 ? bytes.length : bytes.indexOf(0),
-      );
+      const name = bytes.subarray(0, bytes.indexOf(0) < 0 ? bytes.length : bytes.indexOf(0));
       // As a request part.
       const req = g["encodeRequest"](
         {
@@ -422,10 +401,7 @@ function nameTarget(rev: Revision): Target {
       ) as Uint8Array;
       const decoded = g["decodeRequest"](asView(req, config), o);
       if (!equalBytes(decoded.name.bytes, name))
-        throw new PropertyFailure(
-          "not-re-encodable",
-          "the name part changed its bytes",
-        );
+        throw new PropertyFailure("not-re-encodable", "the name part changed its bytes");
       let text: string | undefined;
       try {
         text = strict.decode(name);
@@ -438,24 +414,15 @@ function nameTarget(rev: Revision): Target {
           `text is ${decoded.name.text}, UTF-8 says ${text}`,
         );
       if (!decoded.name.equals(g["FuseName"].from(decoded.name)))
-        throw new PropertyFailure(
-          "not-re-encodable",
-          "FuseName.from changed the name",
-        );
+        throw new PropertyFailure("not-re-encodable", "FuseName.from changed the name");
       // As a directory entry name: one record of the whole input, padded with zeros.
       const rec = new Uint8Array(Math.ceil((24 + bytes.length) / 8) * 8);
-      g["FuseDirentCodec"].encode(
-        { ino: 1n, off: 1n, namelen: bytes.length, type: 0 },
-        rec,
-        0,
-        { littleEndian: o.littleEndian },
-      );
+      g["FuseDirentCodec"].encode({ ino: 1n, off: 1n, namelen: bytes.length, type: 0 }, rec, 0, {
+        littleEndian: o.littleEndian,
+      });
       rec.set(bytes, 24);
       const kernelTakes =
-        bytes.length >= 1 &&
-        bytes.length <= max &&
-        !bytes.includes(0) &&
-        !bytes.includes(0x2f);
+        bytes.length >= 1 && bytes.length <= max && !bytes.includes(0) && !bytes.includes(0x2f);
       const verdict = roundTrip(
         rec,
         () =>
@@ -485,11 +452,7 @@ function nameTarget(rev: Revision): Target {
 
 const BIG_PAGES = 1 << 20;
 
-function compoundBuilder(
-  rev: Revision,
-  o: MessageOpts,
-  extra: Value = {},
-): Value {
+function compoundBuilder(rev: Revision, o: MessageOpts, extra: Value = {}): Value {
   return new rev.gen["CompoundBuilder"]({
     ...o,
     maxPages: BIG_PAGES,
@@ -499,21 +462,14 @@ function compoundBuilder(
 
 /** The builder's way to add a decoded sub-request: its parts by the protocol table. */
 function subRequestFields(rev: Revision, req: Value): Value | null {
-  const op = rev.opcodes.find(
-    (x) => opcodeValue(x) === req.opcode && x.name === req.op,
-  );
+  const op = rev.opcodes.find((x) => opcodeValue(x) === req.opcode && x.name === req.op);
   if (!op || !rev.gen["COMPOUND_OPS"].has(req.opcode)) return null;
   const out: Value = {};
   for (const p of op.request) out[p.field] = req[p.field];
   return out;
 }
 
-function randomCompound(
-  rev: Revision,
-  rng: Rng,
-  o: MessageOpts,
-  depth: number,
-): Uint8Array | null {
+function randomCompound(rev: Revision, rng: Rng, o: MessageOpts, depth: number): Uint8Array | null {
   const g = rev.gen;
   const rules = g["COMPOUND_SEMANTICS"];
   const specs = [...(g["COMPOUND_OPS"] as Map<number, Value>).values()];
@@ -521,24 +477,12 @@ function randomCompound(
   const n = rng.chance(0.05) ? 0 : 1 + rng.below(4);
   for (let i = 0; i < n; i++) {
     const dependsOn =
-      rules.dependencies.model !== "none" && i > 0 && rng.chance(0.4)
-        ? rng.below(i)
-        : undefined;
+      rules.dependencies.model !== "none" && i > 0 && rng.chance(0.4) ? rng.below(i) : undefined;
     try {
-      if (
-        depth < 2 &&
-        !rules.subRequestChecks.rejectNestedCompound &&
-        rng.chance(0.08)
-      ) {
+      if (depth < 2 && !rules.subRequestChecks.rejectNestedCompound && rng.chance(0.08)) {
         const inner = randomCompound(rev, rng, o, depth + 1);
         if (inner)
-          b.addRaw(
-            g["COMPOUND_OPCODE"],
-            rng.u64() & 0xffn,
-            inner.subarray(40),
-            0,
-            dependsOn,
-          );
+          b.addRaw(g["COMPOUND_OPCODE"], rng.u64() & 0xffn, inner.subarray(40), 0, dependsOn);
         continue;
       }
       const spec = rng.pick(specs);
@@ -591,13 +535,7 @@ function rebuildCompound(rev: Revision, d: Value, o: MessageOpts): Uint8Array {
       if (take) adjusted = true;
       if (fields === null) {
         const bytes = g["encodeRequest"](req, o) as Uint8Array;
-        b.addRaw(
-          req.opcode,
-          req.header.nodeid,
-          bytes.subarray(40),
-          outSize,
-          dependsOn,
-        );
+        b.addRaw(req.opcode, req.header.nodeid, bytes.subarray(40), outSize, dependsOn);
       } else {
         b.add({
           op: req.op,
@@ -698,9 +636,7 @@ function compoundTargets(rev: Revision): Target[] {
         const entries = (ops as Value[]).map((ref) => {
           const op = rev.opcodes.find((x) => opcodeValue(x) === ref.opcode)!;
           const spec = specs.get(ref.opcode)!;
-          let reply: Value | null = rng.chance(0.2)
-            ? { error: -1 - rng.below(511) }
-            : null;
+          let reply: Value | null = rng.chance(0.2) ? { error: -1 - rng.below(511) } : null;
           if (!reply) {
             reply =
               spec.variable !== null
@@ -732,19 +668,13 @@ function compoundTargets(rev: Revision): Target[] {
         for (const r of first.results as Value[]) {
           if (r.missing) break;
           const spec = specs.get(r.opcode);
-          const reply =
-            r.error !== 0
-              ? { error: r.error }
-              : (r.reply ?? spec?.zeroReply(0));
+          const reply = r.error !== 0 ? { error: r.error } : (r.reply ?? spec?.zeroReply(0));
           if (r.error === 0 && r.reply === null) continue;
           if (r.error > 0 || r.error < -511) return "accepted";
           compare.push(r.index);
           entries.push({ opcode: r.opcode, reply, unique: r.unique });
         }
-        if (
-          entries.length !==
-          first.results.filter((r: Value) => !r.missing).length
-        )
+        if (entries.length !== first.results.filter((r: Value) => !r.missing).length)
           return "accepted";
         let again: Value;
         try {
@@ -774,8 +704,7 @@ function compoundTargets(rev: Revision): Target[] {
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
-  if (a instanceof Uint8Array && b instanceof Uint8Array)
-    return equalBytes(a, b);
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return equalBytes(a, b);
   if (a && b && typeof a === "object" && typeof b === "object") {
     const ka = Object.keys(a);
     if (ka.length !== Object.keys(b).length) return false;

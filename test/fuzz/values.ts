@@ -16,20 +16,14 @@ export interface MessageOpts {
 }
 
 /** A struct with random members in their C ranges (decoded from random bytes), or all zero. */
-export function randomStruct(
-  rev: Revision,
-  struct: string,
-  rng: Rng,
-  opts?: MessageOpts,
-): Value {
+export function randomStruct(rev: Revision, struct: string, rng: Rng, opts?: MessageOpts): Value {
   const codec = rev.codecs.get(struct);
   if (!codec) throw new Error(`${rev.name}: no codec for ${struct}`);
   if (rng.chance(0.15)) return codec.zero();
   const bytes = rng.bytes(codec.size);
   // Small numbers are what real messages carry; keep some members small so counts and sizes
   // land near the values the decoders look at.
-  if (rng.chance(0.5))
-    for (let i = 0; i < bytes.length; i++) if (rng.chance(0.7)) bytes[i] = 0;
+  if (rng.chance(0.5)) for (let i = 0; i < bytes.length; i++) if (rng.chance(0.7)) bytes[i] = 0;
   return codec.decode(bytes, 0, opts);
 }
 
@@ -41,9 +35,7 @@ export function randomName(rng: Rng, allowSlash = true): Uint8Array {
   const out = new Uint8Array(n);
   const text = rng.chance(0.6);
   for (let i = 0; i < n; i++) {
-    let b = text
-      ? ASCII.charCodeAt(rng.below(ASCII.length))
-      : 1 + rng.below(255);
+    let b = text ? ASCII.charCodeAt(rng.below(ASCII.length)) : 1 + rng.below(255);
     if (!allowSlash && b === 0x2f) b = 0x2e;
     out[i] = b;
   }
@@ -79,16 +71,12 @@ export function randomParts(
         out[p.field] = randomName(rng);
         break;
       case "data":
-        out[p.field] = rng.chance(0.3)
-          ? new Uint8Array(0)
-          : rng.bytes(rng.below(48));
+        out[p.field] = rng.chance(0.3) ? new Uint8Array(0) : rng.bytes(rng.below(48));
         break;
       case "array": {
         const n = rng.below(4);
         if (lastStruct) setCount(lastStruct, p.count ?? "count", n);
-        out[p.field] = Array.from({ length: n }, () =>
-          randomStruct(rev, p.struct!, rng, opts),
-        );
+        out[p.field] = Array.from({ length: n }, () => randomStruct(rev, p.struct!, rng, opts));
         break;
       }
     }
@@ -114,17 +102,12 @@ export function randomRequest(
     header,
     ...randomParts(rev, op.request, rng, opts),
   };
-  if (op.extensions && rng.chance(0.3))
-    req["extensions"] = rng.bytes(8 * (1 + rng.below(3)));
+  if (op.extensions && rng.chance(0.3)) req["extensions"] = rng.bytes(8 * (1 + rng.below(3)));
   return req;
 }
 
 /** An opcode this revision does not know (the decoder gives `op: "unknown"`). */
-export function unknownRequest(
-  rev: Revision,
-  rng: Rng,
-  opts: MessageOpts,
-): Value {
+export function unknownRequest(rev: Revision, rng: Rng, opts: MessageOpts): Value {
   const known = new Set(rev.opcodes.map(opcodeValue));
   let opcode = rng.chance(0.5) ? rng.below(100) : rng.u32();
   while (known.has(opcode)) opcode = (opcode + 1) >>> 0;
@@ -137,12 +120,7 @@ export function unknownRequest(
 }
 
 /** A directory listing of random entries, through the revision's list encoder. */
-export function randomDirents(
-  rev: Revision,
-  rng: Rng,
-  plus: boolean,
-  le: boolean,
-): Uint8Array {
+export function randomDirents(rev: Revision, rng: Rng, plus: boolean, le: boolean): Uint8Array {
   const g = rev.gen;
   const max: number = g["DIRENT_NAME_MAX"] ?? 1024;
   const enc = new (plus ? g["DirentplusListEncoder"] : g["DirentListEncoder"])(
@@ -183,20 +161,13 @@ export function randomReply(
     case "dirents":
     case "direntplus":
       return {
-        data: randomDirents(
-          rev,
-          rng,
-          r.kind === "direntplus",
-          opts.littleEndian,
-        ),
+        data: randomDirents(rev, rng, r.kind === "direntplus", opts.littleEndian),
       };
     case "xattr":
       return rng.chance(0.5)
         ? { getxattr_out: randomStruct(rev, "fuse_getxattr_out", rng, opts) }
         : { data: rng.bytes(rng.below(40)) };
     default:
-      throw new Error(
-        `${rev.name}: reply kind ${r.kind} unknown to the fuzzer`,
-      );
+      throw new Error(`${rev.name}: reply kind ${r.kind} unknown to the fuzzer`);
   }
 }

@@ -4,13 +4,7 @@
  * main thread's watchdog can name the input of a worker that went silent.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import {
-  count,
-  emptyStats,
-  runOne,
-  type Finding,
-  type Stats,
-} from "./engine.js";
+import { count, emptyStats, runOne, type Finding, type Stats } from "./engine.js";
 import { allTargets } from "./registry.js";
 import { shrink } from "./shrink.js";
 import type { Target } from "./targets.js";
@@ -37,9 +31,7 @@ async function main(): Promise<void> {
     progress: Int32Array;
     slot: number;
   };
-  const targets = new Map<string, Target>(
-    (await allTargets()).map((t) => [t.id, t]),
-  );
+  const targets = new Map<string, Target>((await allTargets()).map((t) => [t.id, t]));
   parentPort!.on("message", (slice: Slice) => {
     const target = targets.get(slice.target)!;
     const stats = emptyStats();
