@@ -264,7 +264,8 @@ export interface CompoundBinding {
  *   reserved member, or padding between sub-requests, that is not 0), `header` (a
  *   fuse_in_header member the kernel sets by rule differs from it: the compound's nodeid,
  *   total_extlen or padding, a sub-request's members by the `subHeader` rules), and the
- *   builder kinds for what the kernel never sends;
+ *   builder kinds for what the kernel never sends; `flag` (flag bits the revision does not
+ *   define), `result-size` (result_size is not the kernel's sum of the expected out args);
  * - fallback: `no-fallback` (the revision's kernel never splits a compound),
  *   `fallback-suppressed` (a flag forbids splitting).
  */
@@ -294,6 +295,7 @@ export type CompoundErrorKind =
   | "trailing"
   | "reserved"
   | "header"
+  | "result-size"
   | "no-fallback"
   | "fallback-suppressed";
 
@@ -1203,6 +1205,7 @@ export class CompoundEngine {
       if (!isZero((compoundIn as Record<string, unknown>)[m]))
         throw this.error("reserved", `${r.framing.request.struct}.${m} is reserved and must be 0`);
     }
+    this.checkCompoundInPadding(bytes, compoundIn, o);
     const count = this.#countIn !== null ? getMember(compoundIn, this.#countIn) : null;
     const walk = r.opCountFrom === "count-field" ? (count ?? 0) : null;
     if (walk !== null && r.maxOps !== null && walk > r.maxOps)
@@ -1286,6 +1289,14 @@ export class CompoundEngine {
     const bits = this.#flagsIn !== null ? getMember(compoundIn, this.#flagsIn) : 0;
     let known = 0;
     for (const d of r.flags.defined) known |= d.value;
+    // The kernel sets only flags it defines (and the builder can write no others).
+    if ((bits & ~known) !== 0)
+      throw this.error(
+        "flag",
+        `flag bits 0x${((bits & ~known) >>> 0).toString(16)} are not defined by this revision`,
+      );
+    if (this.#resultSizeIn !== null && r.resultSize !== null)
+      this.checkResultSize(getMember(compoundIn, this.#resultSizeIn), requests, o);
     return {
       header: req.header,
       flags: this.flagNamesOf(bits),
@@ -1338,6 +1349,43 @@ export class CompoundEngine {
           at,
         );
     }
+  }
+
+  /** The bytes of fuse_compound_in no member holds (implicit padding) are 0, as the builder writes them. */
+  private checkCompoundInPadding(bytes: Uint8Array, compoundIn: object, o: MessageOptions): void {
+    const codec = this.b.compoundIn.codec;
+    const again = new Uint8Array(codec.size);
+    codec.encode(compoundIn as never, again, 0, o);
+    for (let k = 0; k < codec.size; k++) {
+      if (bytes[this.inHeaderSize + k] !== again[k])
+        throw this.error("reserved", `${codec.struct}: padding byte ${k} is not 0`);
+    }
+  }
+
+  /**
+   * result_size as the kernel computes it (`resultSize`): the sum of the expected out args of
+   * the ops. Exact when every op's reply has a fixed size; at least the fixed part when an op's
+   * reply is variable (its size is the caller's) or the op is one the table does not size.
+   */
+  private checkResultSize(value: number, requests: readonly AnyRequest[], o: MessageOptions): void {
+    let least = 0;
+    let open = false;
+    for (const sub of requests) {
+      const spec = sub.op === "unknown" ? undefined : this.b.ops.get(sub.opcode);
+      if (!spec || spec.variable !== null) {
+        open = true;
+        // An xattr op expects the size struct for 0 bytes, else the bytes asked: at least 1.
+        if (spec?.variable === "xattr") least += 1;
+        continue;
+      }
+      least += this.expectedOutSize(spec, 0, o);
+    }
+    if (this.rules.resultSize?.includesOutHeaders) least += requests.length * this.outHeaderSize;
+    if (open ? value < least : value !== least)
+      throw this.error(
+        "result-size",
+        `result_size is ${value}; the ops' expected out args make ${open ? "at least " : ""}${least}`,
+      );
   }
 
   /** The kernel's pre-send checks and allow-list, applied to what a server receives. */

@@ -811,6 +811,10 @@ function rawCompound(g: Gen, rig: Rig, subs: Uint8Array[], count: number): Uint8
   const compound_in: Record<string, unknown> = { ...g.zeroFuseCompoundIn() };
   const countIn = memberWithRole(sem.framing.request, "count");
   if (countIn !== null) compound_in[countIn] = count;
+  // These compounds hold ops the table does not size (raw, unknown): result_size need only be
+  // at least the fixed part, which this exceeds.
+  const resultSize = memberWithRole(sem.framing.request, "result-size");
+  if (resultSize !== null) compound_in[resultSize] = 1 << 16;
   return g.encodeRequest(
     { op: sem.opcode, opcode: g.COMPOUND_OPCODE, header: { ...g.zeroFuseInHeader(), unique: rig.nextUnique(), ...CALLER }, compound_in, requests } as never,
     rig.opts,

@@ -88,3 +88,41 @@ describe("compound requests: fuse_in_header members set by rule", () => {
     });
   }
 });
+
+describe("compound requests: fuse_compound_in as the kernel fills it", () => {
+  for (const rev of compoundRevisions) {
+    const g = rev.gen;
+    const rules = g["COMPOUND_SEMANTICS"];
+    const offsets = g["STRUCT_LAYOUT"].fuse_compound_in.x86_64.offsets;
+    const member = (role: string): string | undefined =>
+      Object.keys(rules.framing.request.members).find(
+        (m) => rules.framing.request.members[m] === role,
+      );
+    const flags = member("flags");
+    if (flags !== undefined)
+      test(`${rev.name}: flag bits the revision does not define`, () => {
+        const { bytes } = twoGetattrs(g);
+        let known = 0;
+        for (const f of rules.flags.defined) known |= f.value;
+        const bit = [1, 2, 4, 8, 16, 0x80000000].find((b) => (b & known) === 0)!;
+        refuses(g, patched(bytes, 40 + offsets[flags], bit), "flag");
+      });
+    const rs = member("result-size");
+    if (rs !== undefined && rules.resultSize)
+      test(`${rev.name}: result_size other than the sum of the expected out args`, () => {
+        const { bytes } = twoGetattrs(g);
+        const at = 40 + offsets[rs];
+        const sum = new DataView(bytes.buffer).getUint32(at, true);
+        refuses(g, patched(bytes, at, sum + 1), "result-size");
+        refuses(g, patched(bytes, at, sum - 1), "result-size");
+      });
+    const padding = rev.structs.find((s) => s.name === "fuse_compound_in")!.layout.x86_64.padding;
+    if (padding.length)
+      test(`${rev.name}: implicit padding of fuse_compound_in not 0`, () => {
+        const { bytes } = twoGetattrs(g);
+        const out = bytes.slice();
+        out[40 + padding[0]!.offset] = 1;
+        refuses(g, out, "reserved");
+      });
+  }
+});
