@@ -126,3 +126,24 @@ describe("compound requests: fuse_compound_in as the kernel fills it", () => {
       });
   }
 });
+
+describe("messages: struct parts as encoders write them", () => {
+  for (const rev of revisions) {
+    const g = rev.gen;
+    test(`${rev.name}: an INIT reply longer than fuse_init_out is refused (the kernel takes at most the full size)`, () => {
+      const bytes: Uint8Array = g["encodeReply"](
+        1n,
+        { init_out: g["FuseInitOutCodec"].zero() },
+        { opcode: 26, minor: 45 },
+      );
+      const longer = new Uint8Array(bytes.length + 8);
+      longer.set(bytes);
+      new DataView(longer.buffer).setUint32(0, longer.length, true);
+      assert.equal(g["decodeReply"](26, bytes, { minor: 45 }).reply.init_out.major, 0);
+      assert.throws(
+        () => g["decodeReply"](26, longer, { minor: 45 }),
+        (e: any) => e.name === "FuseMessageError" && e.kind === "trailing",
+      );
+    });
+  }
+});

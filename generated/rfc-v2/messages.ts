@@ -410,6 +410,8 @@ interface Ctx {
   /** Message description for error texts: `FUSE_WRITE request`. */
   readonly what: string;
   readonly opcode: number | null;
+  /** A reply: a self-sized struct is at most its full size (the kernel refuses a longer reply). */
+  readonly reply?: boolean;
 }
 
 const DATA_PARTS: readonly Part[] = [{ kind: "data", field: "data" }];
@@ -465,6 +467,18 @@ function sentSize(part: StructPart, opts: FuseMessageOptions): number {
 /** A self-sized struct takes what is there: a listed size, or at least the full size. */
 function selfSize(ctx: Ctx, part: StructPart, at: number, available: number): number {
   const full = part.codec.size;
+  // A request may come from a newer kernel with a longer struct (its extra bytes are ignored);
+  // a reply longer than the full size is one the kernel refuses.
+  if (ctx.reply && available > full)
+    return fail(
+      ctx,
+      "trailing",
+      part.field,
+      at + full,
+      full,
+      available,
+      `${part.field} (${part.codec.struct}) is at most ${full} bytes; ${available} at offset ${at}`,
+    );
   if (available >= full || part.sizes.some((r) => r.size === available)) return available;
   const forms = [...new Set([...part.sizes.map((r) => r.size), full])].sort((a, b) => a - b);
   const needed = forms.find((s) => s > available) ?? full;
@@ -1134,7 +1148,8 @@ export interface FuseInitRequest {
    * the fields past it decode as zero.
    *
    * A negotiation struct at the end of its message: decoders take the size the message has (any
-   * size above, or the full size; a longer one's extra bytes are ignored).
+   * size above, or the full size; in a request a longer one's extra bytes are ignored, a reply
+   * longer than the full size is refused, as the kernel does).
    */
   init_in: FuseInitIn;
 }
@@ -2759,7 +2774,8 @@ export type FuseInitReply = {
    * the reserved tail arrived in 7.23; the fields past it decode as zero.
    *
    * A negotiation struct at the end of its message: decoders take the size the message has (any
-   * size above, or the full size; a longer one's extra bytes are ignored).
+   * size above, or the full size; in a request a longer one's extra bytes are ignored, a reply
+   * longer than the full size is refused, as the kernel does).
    */
   init_out: FuseInitOut;
 };
@@ -3673,7 +3689,11 @@ export function decodeReply<O extends FuseReplyOpcode>(
   opts: FuseDecodeReplyOptions,
 ): FuseDecodedReply<O> {
   const spec = REPLIES.get(opcode);
-  const ctx: Ctx = { what: spec ? `${spec.op} reply` : `reply to opcode ${opcode}`, opcode };
+  const ctx: Ctx = {
+    what: spec ? `${spec.op} reply` : `reply to opcode ${opcode}`,
+    opcode,
+    reply: true,
+  };
   if (!spec)
     return fail(
       ctx,

@@ -228,7 +228,7 @@ class Builder {
               `${code(`struct ${p.struct}`)} (${def.size} bytes).`,
               ...sent,
               selfSized &&
-                "A negotiation struct at the end of its message: decoders take the size the message has (any size above, or the full size; a longer one's extra bytes are ignored).",
+                "A negotiation struct at the end of its message: decoders take the size the message has (any size above, or the full size; in a request a longer one's extra bytes are ignored, a reply longer than the full size is refused, as the kernel does).",
             ),
           });
           specs.push(
