@@ -551,14 +551,32 @@ function rebuildCompound(rev: Revision, d: Value, o: MessageOpts): Uint8Array {
   };
   let b = build(0);
   const rs = d.compound_in?.result_size;
+  let patch: number | null = null;
   if (typeof rs === "number" && rs !== b.resultSize) {
     const want = rs - b.resultSize;
-    // An xattr op asked for 0 bytes expects the size struct: its outSize counts from there.
-    b = build(Math.max(0, want));
-    if (b.resultSize !== rs) b = build(Math.max(0, want + (rs - b.resultSize)));
+    if (want > 1 << 16) {
+      // The builder would take that outSize, but sizing it encodes a zero reply of that many
+      // bytes: build with the smallest and write the decoded value where the builder would.
+      patch = rs;
+    } else {
+      // An xattr op asked for 0 bytes expects the size struct: its outSize counts from there.
+      b = build(Math.max(0, want));
+      if (b.resultSize !== rs) b = build(Math.max(0, want + (rs - b.resultSize)));
+    }
   }
   const h = d.header;
-  return b.encode({ unique: h.unique, uid: h.uid, gid: h.gid, pid: h.pid });
+  const out: Uint8Array = b.encode({ unique: h.unique, uid: h.uid, gid: h.gid, pid: h.pid });
+  if (
+    patch !== null &&
+    d.requests.some(
+      (r: Value) =>
+        subRequestFields(rev, r) === null || g["COMPOUND_OPS"].get(r.opcode)?.variable != null,
+    )
+  ) {
+    const at = 40 + g["STRUCT_LAYOUT"].fuse_compound_in.x86_64.offsets["result_size"];
+    new DataView(out.buffer, out.byteOffset).setUint32(at, patch, o.littleEndian);
+  }
+  return out;
 }
 
 /** A fixed table of op lists per revision (from a fixed seed): what a reply walk is checked against. */
