@@ -163,7 +163,8 @@ import type {
  * - `name`: a name has no terminating NUL, or (encoding) contains a NUL or is a string with a
  *   lone surrogate; a directory entry name is empty, longer than `DIRENT_NAME_MAX` bytes, or
  *   holds a `/` or a NUL (the kernel fails the whole listing with EIO for those);
- * - `padding`: the padding after a directory entry's name is not zero (encoders write zeros);
+ * - `padding`: the padding after a directory entry's name, or the implicit padding inside a
+ *   struct part, is not zero (encoders write zeros);
  * - `count`: the records of an array part do not match the count field that gives their number;
  * - `extensions`: `total_extlen` claims more bytes than follow the header;
  * - `trailing`: bytes are left after the last part (or after an error reply's header);
@@ -375,6 +376,8 @@ interface StructPart {
   readonly sizes: readonly SizeRule[];
   /** Decoders take the size the message has (a negotiation struct ending its message). */
   readonly selfSized: boolean;
+  /** Implicit padding (offset, size): encoders write zeros there, so decoders take nothing else. */
+  readonly padding?: readonly (readonly [number, number])[];
 }
 
 type Part =
@@ -493,6 +496,24 @@ function selfSize(ctx: Ctx, part: StructPart, at: number, available: number): nu
   );
 }
 
+/** The implicit padding of a struct part (within the `size` bytes sent) is zero, as encoders write it. */
+function checkPadding(ctx: Ctx, p: StructPart, bytes: Uint8Array, at: number, size: number): void {
+  for (const [offset, length] of p.padding!) {
+    for (let k = at + offset; k < at + Math.min(size, offset + length); k++) {
+      if (bytes[k] !== 0)
+        fail(
+          ctx,
+          "padding",
+          p.field,
+          k,
+          0,
+          1,
+          `${p.field} (${p.codec.struct}) has a non-zero padding byte at offset ${k}`,
+        );
+    }
+  }
+}
+
 /** Decodes the first `size` bytes of a struct; the fields past them are zero. */
 function decodePrefix(
   codec: StructCodec<unknown>,
@@ -555,6 +576,7 @@ function readParts(
             `${p.field} (${p.codec.struct}) needs ${size} bytes at offset ${at}, ${available} available`,
           );
         }
+        if (p.padding) checkPadding(ctx, p, bytes, at, size);
         out[p.field] = decodePrefix(p.codec, bytes, at, size, opts);
         at += size;
         break;
@@ -2340,6 +2362,7 @@ const REQUESTS: ReadonlyMap<number, RequestSpec> = new Map<number, RequestSpec>(
           codec: FuseCompoundInCodec,
           sizes: [],
           selfSized: false,
+          padding: [[12, 4]],
         },
         { kind: "data", field: "requests" },
       ],
