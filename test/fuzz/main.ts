@@ -23,6 +23,7 @@ interface Row {
   readonly stats: Stats;
   slowestMs: number;
   pending: number;
+  reported?: boolean;
   findings: Finding[];
 }
 
@@ -35,7 +36,11 @@ const program = new Command()
   .option("--only <patterns>", "target ids, * as wildcard, comma-separated (e.g. 'v7/*')")
   .option("--every", "fuzz each revision's decoder even where the generated code is the same")
   .option("--hang-seconds <n>", "a worker silent this long on one input is a hang", "10")
-  .option("--slice <n>", "inputs per work unit", "25000")
+  .option("--slice <n>", "inputs per work unit", "10000")
+  .option(
+    "--minutes <n>",
+    "stop handing out work after this long (the table then says how far each decoder got)",
+  )
   .option("--no-keep", "do not write counterexamples to the corpus")
   .option("--out <file>", "results table", join(ROOT, "test", "fuzz", "results.md"));
 
@@ -53,7 +58,7 @@ async function main(): Promise<void> {
   );
   const rows = new Map<string, Row>();
   const queue: Slice[] = [];
-  for (const group of groups) {
+  for (const group of groups)
     rows.set(group.target.id, {
       group,
       stats: emptyStats(),
@@ -61,17 +66,16 @@ async function main(): Promise<void> {
       pending: 0,
       findings: [],
     });
-    for (let s = 0; s < inputs; s += sliceSize) {
-      queue.push({
-        target: group.target.id,
-        seed,
-        start: s,
-        end: Math.min(inputs, s + sliceSize),
-      });
+  // Round robin over the decoders, so a run cut short by --minutes covers all of them evenly.
+  for (let s = 0; s < inputs; s += sliceSize) {
+    for (const group of groups) {
+      queue.push({ target: group.target.id, seed, start: s, end: Math.min(inputs, s + sliceSize) });
       rows.get(group.target.id)!.pending++;
     }
   }
   const started = Date.now();
+  const deadline =
+    opts["minutes"] !== undefined ? started + Number(opts["minutes"]) * 60_000 : Infinity;
   const progress = new Int32Array(new SharedArrayBuffer(4 * workers));
   let doneSlices = 0;
   const totalSlices = queue.length;
@@ -90,6 +94,11 @@ async function main(): Promise<void> {
       let lastIndex = -1;
       let lastChange = Date.now();
       const next = (): void => {
+        if (Date.now() > deadline && queue.length) {
+          console.log(`deadline: ${queue.length} slices not run`);
+          for (const left of queue.splice(0)) rows.get(left.target)!.pending--;
+          for (const row of rows.values()) if (row.pending === 0) report(row);
+        }
         current = queue.shift() ?? null;
         if (!current) {
           clearInterval(watch);
@@ -165,6 +174,8 @@ async function main(): Promise<void> {
       });
     };
     const report = (row: Row): void => {
+      if (row.reported) return;
+      row.reported = true;
       const s = row.stats;
       const bad = s.untyped + s.hangs + s.notReencodable + s.validRefused + s.wrongVerdict;
       console.log(
@@ -218,7 +229,8 @@ function renderTable(
   const t = total;
   return (
     `# Fuzzing results\n\n` +
-    `\`npm run fuzz -- --inputs ${inputs} --seed ${seed} --workers ${workers}\`: ${rows.length} decoders, ` +
+    `\`npm run fuzz -- --inputs ${inputs} --seed ${seed} --workers ${workers}\`: ${rows.length} decoders ` +
+    `(one per generated implementation; "same code in" lists the revisions sharing it), ` +
     `${t.inputs} inputs in ${seconds.toFixed(0)} s wall time (${new Date().toISOString()}).\n\n` +
     `**Totals:** ${t.inputs} inputs, ${t.accepted} accepted, ${t.rejected} typed rejections, ` +
     `${t.untyped} untyped exceptions, ${t.hangs} hangs, ${t.notReencodable} accepted but not re-encodable, ` +

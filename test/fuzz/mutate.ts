@@ -13,8 +13,20 @@ function setU32(b: Uint8Array, at: number, v: number, le: boolean): void {
   new DataView(b.buffer, b.byteOffset, b.byteLength).setUint32(at, v >>> 0, le);
 }
 
+const EMPTY = new Uint8Array(0);
+
+/** `b` with `remove` bytes at `at` replaced by `insert`. */
+function splice(b: Uint8Array, at: number, remove: number, insert: Uint8Array): Uint8Array {
+  const cut = Math.min(remove, b.length - at);
+  const out = new Uint8Array(b.length - cut + insert.length);
+  out.set(b.subarray(0, at));
+  out.set(insert, at);
+  out.set(b.subarray(at + cut), at + insert.length);
+  return out;
+}
+
 export function mutate(seed: Uint8Array, rng: Rng, other: Uint8Array | null): Uint8Array {
-  let b = seed.slice();
+  let b: Uint8Array = seed.slice();
   const rounds = 1 + (rng.chance(0.5) ? 0 : rng.below(4));
   for (let r = 0; r < rounds; r++) {
     const le = !rng.chance(0.1);
@@ -52,13 +64,12 @@ export function mutate(seed: Uint8Array, rng: Rng, other: Uint8Array | null): Ui
       case 6: {
         // delete a range
         const n = 1 + rng.below(Math.min(16, b.length || 1));
-        b = Uint8Array.from([...b.subarray(0, at), ...b.subarray(at + n)]);
+        b = splice(b, at, n, EMPTY);
         break;
       }
       case 7: {
         // insert bytes
-        const ins = rng.bytes(1 + rng.below(8));
-        b = Uint8Array.from([...b.subarray(0, at), ...ins, ...b.subarray(at)]);
+        b = splice(b, at, 0, rng.bytes(1 + rng.below(8)));
         break;
       }
       case 8: {
@@ -66,7 +77,7 @@ export function mutate(seed: Uint8Array, rng: Rng, other: Uint8Array | null): Ui
         if (!other || other.length === 0) break;
         const from = rng.below(other.length);
         const piece = other.subarray(from, from + 1 + rng.below(other.length - from));
-        b = Uint8Array.from([...b.subarray(0, at), ...piece, ...b.subarray(at)]);
+        b = splice(b, at, 0, piece);
         break;
       }
       case 9: // an edge byte value

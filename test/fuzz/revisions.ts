@@ -119,7 +119,12 @@ export async function loadRevision(name: string): Promise<Revision> {
     notifications: schema.protocol.notifications ?? [],
     codecs,
     sources: {
-      messages: fingerprint(read("messages.ts") ?? "") + fingerprint(read("codecs.ts") ?? ""),
+      // The message engine and tables, and the layouts of the structs its codecs implement.
+      messages:
+        fingerprint(read("messages.ts") ?? "") +
+        fingerprint(
+          `\n${JSON.stringify(schema.structs.map((x: SchemaStruct) => [x.name, x.size, x.layout.x86_64]))}`,
+        ),
       compound:
         compoundSrc === null ? null : fingerprint(compoundSrc) + fingerprint(read("messages.ts")!),
     },

@@ -269,11 +269,21 @@ function messageTargets(rev: Revision): Target[] {
         () => g["decodeRequest"](view, o),
         (req) => g["encodeRequest"](req, o),
         // INIT's struct takes the size the message has (the minor is what INIT negotiates):
-        // it is re-encodable when some minor gives those bytes.
-        (req) =>
-          req.op === "FUSE_INIT" || req.op === "CUSE_INIT"
-            ? MINORS.map((minor) => g["encodeRequest"](req, { ...o, minor }))
-            : [],
+        // it is re-encodable when some minor gives those bytes. A longer one is a newer
+        // kernel's (decoders ignore its extra bytes, by design): the same bytes, len aside.
+        (req) => {
+          if (req.op !== "FUSE_INIT") return [];
+          const forms = MINORS.map(
+            (minor) => g["encodeRequest"](req, { ...o, minor }) as Uint8Array,
+          );
+          const full = forms[0]!;
+          if (bytes.length > full.length) {
+            const longer = bytes.slice();
+            longer.set(full.subarray(4, full.length), 4);
+            forms.push(longer);
+          }
+          return forms;
+        },
       );
     },
   });
