@@ -261,7 +261,11 @@ export interface CompoundBinding {
  *   would index past its per-op arrays), `capacity` (more sub-replies than the capacity),
  *   `extra-reply` (a sub-reply beyond the ops, within the capacity), `unique`;
  * - server side: `not-compound`, `trailing` (bytes after the sub-requests), `reserved` (a
- *   reserved member that is not 0), and the builder kinds for what the kernel never sends;
+ *   reserved member, or padding between sub-requests, that is not 0), `header` (a
+ *   fuse_in_header member the kernel sets by rule differs from it: the compound's nodeid,
+ *   total_extlen or padding, a sub-request's members by the `subHeader` rules), and the
+ *   builder kinds for what the kernel never sends; `flag` (flag bits the revision does not
+ *   define), `result-size` (result_size is not the kernel's sum of the expected out args);
  * - fallback: `no-fallback` (the revision's kernel never splits a compound),
  *   `fallback-suppressed` (a flag forbids splitting).
  */
@@ -290,6 +294,8 @@ export type CompoundErrorKind =
   | "not-compound"
   | "trailing"
   | "reserved"
+  | "header"
+  | "result-size"
   | "no-fallback"
   | "fallback-suppressed";
 
@@ -1192,6 +1198,7 @@ export class CompoundEngine {
         "not-compound",
         `opcode ${req.opcode} is not ${r.opcode} (${this.b.opcode})`,
       );
+    this.checkOuterHeader(req.header);
     const compoundIn = req[this.b.compoundIn.field] as object;
     const area = req[this.b.compoundIn.dataField] as Uint8Array;
     for (const m of membersWith(r.framing.request, "reserved")) {
@@ -1248,11 +1255,23 @@ export class CompoundEngine {
         throw this.error("too-many-ops", `more than ${r.maxOps} sub-requests`, i, at);
       const sub = this.b.messages.decodeRequest(area.subarray(at, at + h.len), o as never);
       this.checkSubRequest(sub, i, start);
+      this.checkSubHeader(sub, req.header, i, start);
       requests.push(sub);
       prefixes.push(prefix);
       dependsOn.push(this.dependencyOf(prefix, i, start));
       offsets.push(start);
-      at = start + alignUp(at - start + h.len, r.alignment.subRequests);
+      const next = start + alignUp(at - start + h.len, r.alignment.subRequests);
+      // The builder pads with zeros up to the alignment.
+      for (let k = at + h.len; k < Math.min(next, area.length); k++) {
+        if (area[k] !== 0)
+          throw this.error(
+            "reserved",
+            `sub-request ${i}: padding byte at offset ${k} is not 0`,
+            i,
+            k,
+          );
+      }
+      at = next;
     }
     if (at < area.length)
       throw this.error(
@@ -1269,6 +1288,14 @@ export class CompoundEngine {
     const bits = this.#flagsIn !== null ? getMember(compoundIn, this.#flagsIn) : 0;
     let known = 0;
     for (const d of r.flags.defined) known |= d.value;
+    // The kernel sets only flags it defines (and the builder can write no others).
+    if ((bits & ~known) !== 0)
+      throw this.error(
+        "flag",
+        `flag bits 0x${((bits & ~known) >>> 0).toString(16)} are not defined by this revision`,
+      );
+    if (this.#resultSizeIn !== null && r.resultSize !== null)
+      this.checkResultSize(getMember(compoundIn, this.#resultSizeIn), requests, o);
     return {
       header: req.header,
       flags: this.flagNamesOf(bits),
@@ -1280,6 +1307,73 @@ export class CompoundEngine {
       offsets,
       [this.b.compoundIn.field]: compoundIn,
     } as DecodedCompoundBase;
+  }
+
+  /**
+   * The compound's own fuse_in_header as the kernel (and the builder) writes it: nodeid
+   * `outerNodeid`, no extensions, padding 0.
+   */
+  private checkOuterHeader(h: InHeader): void {
+    const want = BigInt(this.rules.outerNodeid);
+    if (h.nodeid !== want)
+      throw this.error("header", `fuse_in_header.nodeid is ${h.nodeid}; a compound's is ${want}`);
+    for (const field of ["total_extlen", "padding"]) {
+      if (field in h && !isZero(h[field]))
+        throw this.error(
+          "header",
+          `fuse_in_header.${field} is ${String(h[field])}; a compound's is 0`,
+        );
+    }
+  }
+
+  /**
+   * A sub-request's fuse_in_header against the `subHeader` rules: `zero` members are 0,
+   * `copy-parent` ones equal the compound's, an `op-index` unique is the op's index. (`per-op`
+   * members are the op's own, `fresh-unique` may be any value, `len` is checked by decodeRequest.)
+   */
+  private checkSubHeader(sub: AnyRequest, outer: InHeader, i: number, at: number): void {
+    for (const [field, rule] of Object.entries(this.rules.subHeader)) {
+      if (!(field in sub.header)) continue;
+      const v = sub.header[field];
+      let want: unknown;
+      if (rule === "zero") want = typeof v === "bigint" ? 0n : 0;
+      else if (rule === "copy-parent") want = outer[field];
+      else if (rule === "op-index") want = typeof v === "bigint" ? BigInt(i) : i;
+      else continue;
+      if (v !== want)
+        throw this.error(
+          "header",
+          `sub-request ${i}: fuse_in_header.${field} is ${String(v)}; the rule ${JSON.stringify(rule)} gives ${String(want)}`,
+          i,
+          at,
+        );
+    }
+  }
+
+  /**
+   * result_size as the kernel computes it (`resultSize`): the sum of the expected out args of
+   * the ops. Exact when every op's reply has a fixed size; at least the fixed part when an op's
+   * reply is variable (its size is the caller's) or the op is one the table does not size.
+   */
+  private checkResultSize(value: number, requests: readonly AnyRequest[], o: MessageOptions): void {
+    let least = 0;
+    let open = false;
+    for (const sub of requests) {
+      const spec = sub.op === "unknown" ? undefined : this.b.ops.get(sub.opcode);
+      if (!spec || spec.variable !== null) {
+        open = true;
+        // An xattr op expects the size struct for 0 bytes, else the bytes asked: at least 1.
+        if (spec?.variable === "xattr") least += 1;
+        continue;
+      }
+      least += this.expectedOutSize(spec, 0, o);
+    }
+    if (this.rules.resultSize?.includesOutHeaders) least += requests.length * this.outHeaderSize;
+    if (open ? value < least : value !== least)
+      throw this.error(
+        "result-size",
+        `result_size is ${value}; the ops' expected out args make ${open ? "at least " : ""}${least}`,
+      );
   }
 
   /** The kernel's pre-send checks and allow-list, applied to what a server receives. */

@@ -600,14 +600,15 @@ for (const name of REVISIONS) {
       try {
         const op = g.FuseOpcode;
         const sub = (req: Record<string, unknown> & { op: string; opcode: number }) => g.encodeRequest(req as never, rig.opts);
-        const h = (nodeid: bigint) => ({ ...g.zeroFuseInHeader(), nodeid, ...CALLER });
+        // Sub-request headers as the kernel writes them (the subHeader rules; the decoder checks them).
+        const h = (nodeid: bigint, index: number) => ruleHeader(g, nodeid, index);
         const parts = [
-          sub({ op: "FUSE_FORGET", opcode: op.FUSE_FORGET, header: h(rig.tree.file), forget_in: { nlookup: 1000n } }), // no reply: EINVAL, not run
-          sub({ op: "unknown", opcode: 9999, header: h(1n), body: new Uint8Array(0) }), // unknown: ENOSYS
-          sub({ op: "FUSE_INIT", opcode: op.FUSE_INIT, header: h(1n), init_in: { ...g.zeroFuseInitIn(), major: 7, minor: 45 } }), // the session's: EINVAL
-          sub({ op: "FUSE_GETATTR", opcode: op.FUSE_GETATTR, header: h(rig.tree.file), getattr_in: g.zeroFuseGetattrIn() }),
+          sub({ op: "FUSE_FORGET", opcode: op.FUSE_FORGET, header: h(rig.tree.file, 0), forget_in: { nlookup: 1000n } }), // no reply: EINVAL, not run
+          sub({ op: "unknown", opcode: 9999, header: h(1n, 1), body: new Uint8Array(0) }), // unknown: ENOSYS
+          sub({ op: "FUSE_INIT", opcode: op.FUSE_INIT, header: h(1n, 2), init_in: { ...g.zeroFuseInitIn(), major: 7, minor: 45 } }), // the session's: EINVAL
+          sub({ op: "FUSE_GETATTR", opcode: op.FUSE_GETATTR, header: h(rig.tree.file, 3), getattr_in: g.zeroFuseGetattrIn() }),
         ];
-        const write = sub({ op: "FUSE_WRITE", opcode: op.FUSE_WRITE, header: h(rig.tree.file), write_in: { ...g.zeroFuseWriteIn(), size: 1 }, data: new Uint8Array(1) });
+        const write = sub({ op: "FUSE_WRITE", opcode: op.FUSE_WRITE, header: h(rig.tree.file, 4), write_in: { ...g.zeroFuseWriteIn(), size: 1 }, data: new Uint8Array(1) });
         const writeInCompound = protocol.allowedInCompound(op.FUSE_WRITE);
         if (writeInCompound) {
           parts.push(write);
@@ -777,6 +778,16 @@ for (const name of REVISIONS) {
 }
 
 /** A compound around raw sub-requests (no builder checks), with the count and the (independent) prefixes where the revision has them. */
+/** A sub-request's fuse_in_header as the revision's kernel fills it (`subHeader` rules; `rawCompound` sends CALLER). */
+function ruleHeader(g: Gen, nodeid: bigint, index: number): Record<string, unknown> {
+  const h: Record<string, unknown> = { ...g.zeroFuseInHeader(), nodeid };
+  for (const [field, rule] of Object.entries(g.COMPOUND_SEMANTICS.subHeader as Record<string, string>)) {
+    if (rule === "copy-parent") h[field] = (CALLER as Record<string, number>)[field];
+    if (rule === "op-index") h[field] = BigInt(index);
+  }
+  return h;
+}
+
 function rawCompound(g: Gen, rig: Rig, subs: Uint8Array[], count: number): Uint8Array {
   const sem = g.COMPOUND_SEMANTICS;
   const prefix = sem.framing.subRequestPrefix;
@@ -800,6 +811,10 @@ function rawCompound(g: Gen, rig: Rig, subs: Uint8Array[], count: number): Uint8
   const compound_in: Record<string, unknown> = { ...g.zeroFuseCompoundIn() };
   const countIn = memberWithRole(sem.framing.request, "count");
   if (countIn !== null) compound_in[countIn] = count;
+  // These compounds hold ops the table does not size (raw, unknown): result_size need only be
+  // at least the fixed part, which this exceeds.
+  const resultSize = memberWithRole(sem.framing.request, "result-size");
+  if (resultSize !== null) compound_in[resultSize] = 1 << 16;
   return g.encodeRequest(
     { op: sem.opcode, opcode: g.COMPOUND_OPCODE, header: { ...g.zeroFuseInHeader(), unique: rig.nextUnique(), ...CALLER }, compound_in, requests } as never,
     rig.opts,

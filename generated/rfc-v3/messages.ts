@@ -163,7 +163,8 @@ import type {
  * - `name`: a name has no terminating NUL, or (encoding) contains a NUL or is a string with a
  *   lone surrogate; a directory entry name is empty, longer than `DIRENT_NAME_MAX` bytes, or
  *   holds a `/` or a NUL (the kernel fails the whole listing with EIO for those);
- * - `padding`: the padding after a directory entry's name is not zero (encoders write zeros);
+ * - `padding`: the padding after a directory entry's name, or the implicit padding inside a
+ *   struct part, is not zero (encoders write zeros);
  * - `count`: the records of an array part do not match the count field that gives their number;
  * - `extensions`: `total_extlen` claims more bytes than follow the header;
  * - `trailing`: bytes are left after the last part (or after an error reply's header);
@@ -375,6 +376,8 @@ interface StructPart {
   readonly sizes: readonly SizeRule[];
   /** Decoders take the size the message has (a negotiation struct ending its message). */
   readonly selfSized: boolean;
+  /** Implicit padding (offset, size): encoders write zeros there, so decoders take nothing else. */
+  readonly padding?: readonly (readonly [number, number])[];
 }
 
 type Part =
@@ -410,6 +413,8 @@ interface Ctx {
   /** Message description for error texts: `FUSE_WRITE request`. */
   readonly what: string;
   readonly opcode: number | null;
+  /** A reply: a self-sized struct is at most its full size (the kernel refuses a longer reply). */
+  readonly reply?: boolean;
 }
 
 const DATA_PARTS: readonly Part[] = [{ kind: "data", field: "data" }];
@@ -465,6 +470,18 @@ function sentSize(part: StructPart, opts: FuseMessageOptions): number {
 /** A self-sized struct takes what is there: a listed size, or at least the full size. */
 function selfSize(ctx: Ctx, part: StructPart, at: number, available: number): number {
   const full = part.codec.size;
+  // A request may come from a newer kernel with a longer struct (its extra bytes are ignored);
+  // a reply longer than the full size is one the kernel refuses.
+  if (ctx.reply && available > full)
+    return fail(
+      ctx,
+      "trailing",
+      part.field,
+      at + full,
+      full,
+      available,
+      `${part.field} (${part.codec.struct}) is at most ${full} bytes; ${available} at offset ${at}`,
+    );
   if (available >= full || part.sizes.some((r) => r.size === available)) return available;
   const forms = [...new Set([...part.sizes.map((r) => r.size), full])].sort((a, b) => a - b);
   const needed = forms.find((s) => s > available) ?? full;
@@ -477,6 +494,24 @@ function selfSize(ctx: Ctx, part: StructPart, at: number, available: number): nu
     available,
     `${part.field} (${part.codec.struct}) is sent as ${forms.join(", ")} or more bytes; ${available} at offset ${at}`,
   );
+}
+
+/** The implicit padding of a struct part (within the `size` bytes sent) is zero, as encoders write it. */
+function checkPadding(ctx: Ctx, p: StructPart, bytes: Uint8Array, at: number, size: number): void {
+  for (const [offset, length] of p.padding!) {
+    for (let k = at + offset; k < at + Math.min(size, offset + length); k++) {
+      if (bytes[k] !== 0)
+        fail(
+          ctx,
+          "padding",
+          p.field,
+          k,
+          0,
+          1,
+          `${p.field} (${p.codec.struct}) has a non-zero padding byte at offset ${k}`,
+        );
+    }
+  }
 }
 
 /** Decodes the first `size` bytes of a struct; the fields past them are zero. */
@@ -541,6 +576,7 @@ function readParts(
             `${p.field} (${p.codec.struct}) needs ${size} bytes at offset ${at}, ${available} available`,
           );
         }
+        if (p.padding) checkPadding(ctx, p, bytes, at, size);
         out[p.field] = decodePrefix(p.codec, bytes, at, size, opts);
         at += size;
         break;
@@ -1134,7 +1170,8 @@ export interface FuseInitRequest {
    * the fields past it decode as zero.
    *
    * A negotiation struct at the end of its message: decoders take the size the message has (any
-   * size above, or the full size; a longer one's extra bytes are ignored).
+   * size above, or the full size; in a request a longer one's extra bytes are ignored, a reply
+   * longer than the full size is refused, as the kernel does).
    */
   init_in: FuseInitIn;
 }
@@ -2325,6 +2362,7 @@ const REQUESTS: ReadonlyMap<number, RequestSpec> = new Map<number, RequestSpec>(
           codec: FuseCompoundInCodec,
           sizes: [],
           selfSized: false,
+          padding: [[12, 4]],
         },
         { kind: "data", field: "requests" },
       ],
@@ -2759,7 +2797,8 @@ export type FuseInitReply = {
    * the reserved tail arrived in 7.23; the fields past it decode as zero.
    *
    * A negotiation struct at the end of its message: decoders take the size the message has (any
-   * size above, or the full size; a longer one's extra bytes are ignored).
+   * size above, or the full size; in a request a longer one's extra bytes are ignored, a reply
+   * longer than the full size is refused, as the kernel does).
    */
   init_out: FuseInitOut;
 };
@@ -3673,7 +3712,11 @@ export function decodeReply<O extends FuseReplyOpcode>(
   opts: FuseDecodeReplyOptions,
 ): FuseDecodedReply<O> {
   const spec = REPLIES.get(opcode);
-  const ctx: Ctx = { what: spec ? `${spec.op} reply` : `reply to opcode ${opcode}`, opcode };
+  const ctx: Ctx = {
+    what: spec ? `${spec.op} reply` : `reply to opcode ${opcode}`,
+    opcode,
+    reply: true,
+  };
   if (!spec)
     return fail(
       ctx,

@@ -228,11 +228,14 @@ class Builder {
               `${code(`struct ${p.struct}`)} (${def.size} bytes).`,
               ...sent,
               selfSized &&
-                "A negotiation struct at the end of its message: decoders take the size the message has (any size above, or the full size; a longer one's extra bytes are ignored).",
+                "A negotiation struct at the end of its message: decoders take the size the message has (any size above, or the full size; in a request a longer one's extra bytes are ignored, a reply longer than the full size is refused, as the kernel does).",
             ),
           });
+          // Implicit padding, only where the struct has some (the codec ignores it; the decoder must not).
+          const holes = def.layout.x86_64.padding.map((h) => `[${h.offset}, ${h.size}]`);
+          const padding = holes.length ? `, padding: [${holes.join(", ")}]` : "";
           specs.push(
-            `{ kind: "struct", field: ${JSON.stringify(p.field)}, codec: ${view.codecName}, sizes: [${sizes.join(", ")}], selfSized: ${selfSized} }`,
+            `{ kind: "struct", field: ${JSON.stringify(p.field)}, codec: ${view.codecName}, sizes: [${sizes.join(", ")}], selfSized: ${selfSized}${padding} }`,
           );
           notes.push(`${code(`struct ${p.struct}`)} as ${code(p.field)}`);
           break;
