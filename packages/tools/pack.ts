@@ -1,7 +1,7 @@
 /**
  * Builds and packs the publishable packages the way a release would (`npm pack` of each
  * workspace), for test/packages.test.ts and for measuring them:
- *   node dist/packages/tools/pack.js <out-dir>     # prints one JSON line per tarball
+ *   npm run build:packages && node dist/packages/tools/pack.js <out-dir>   # one JSON line per tarball
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -85,7 +85,6 @@ export async function packPackages(outDir: string, root = repositoryRoot()): Pro
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const out = resolve(process.argv[2] ?? "packed");
-  await buildPackages();
   for (const p of await packPackages(out)) {
     console.log(JSON.stringify({ name: p.name, file: p.file, size: p.size, unpackedSize: p.unpackedSize, files: p.files.length }));
   }
