@@ -180,3 +180,14 @@ test("the generator's tarball runs its CLI: parse a header with the bundled wasm
   assert.ok(readdirSync(join(project, "out", "consumer-rev")).includes("index.ts"));
   assert.ok(readdirSync(join(project, "out", "_runtime")).includes("json.ts"));
 });
+
+test("the README's filesystem in 40 lines is the fixture's code (what the test above mounts)", () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("### A filesystem in 40 lines"));
+  const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(block, "the README has the example");
+  const handlersEnd = (text: string) => text.slice(0, text.indexOf("\n};\n") + 4);
+  const fixture = readFileSync(join(root, "test", "fixtures", "consumer", "src", "hello.ts"), "utf8");
+  const fromImports = fixture.slice(fixture.indexOf('import { zeroFuseAttr'));
+  assert.equal(handlersEnd(fromImports).replace("export const hello", "const hello"), handlersEnd(block));
+});
