@@ -74,7 +74,7 @@ test("tarballs: sizes, and the bindings ship only their code (no test, bench, te
 test("publint and @arethetypeswrong/cli find no problem in any tarball", async (t) => {
   for (const p of tarballs.values()) {
     const lint = await node([devBin("publint", "publint"), "run", "--strict", p.file], work);
-    t.diagnostic(`publint ${p.name}: ${lint.stdout.trim().split("\n").at(-1)}`);
+    t.diagnostic(`publint ${p.name}: ${lint.stdout.replace(/\x1b\[[0-9;]*m/g, "").trim().split("\n").at(-1)}`);
     // ESM-only packages: node10 and require() from CommonJS are out of scope by design.
     const attw = await node([devBin("@arethetypeswrong/cli", "attw"), "--profile", "esm-only", "--format", "table-flipped", "--no-color", p.file], work);
     // attw exits non-zero on a problem outside the ignored resolutions (execFile rejects then);

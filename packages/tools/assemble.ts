@@ -96,6 +96,21 @@ function syncBindingsManifest(root: string, write: boolean): void {
   console.log(`assemble: updated ${relative(root, path)} exports (${revisions.length} revisions)`);
 }
 
+/**
+ * One version for the repository and its packages: the generator prints its package's version
+ * in every generated banner, and the server pins the bindings it was compiled against.
+ */
+function checkVersions(root: string): void {
+  const read = (path: string) => JSON.parse(readFileSync(join(root, path), "utf8")) as { version: string; dependencies?: Record<string, string> };
+  const version = read("package.json").version;
+  for (const dir of ["bindings", "server", "generator"]) {
+    const pkg = read(join("packages", dir, "package.json"));
+    if (pkg.version !== version) throw new Error(`assemble: packages/${dir} is version ${pkg.version}, the repository ${version}`);
+  }
+  const pinned = read(join("packages", "server", "package.json")).dependencies?.[BINDINGS];
+  if (pinned !== version) throw new Error(`assemble: packages/server depends on ${BINDINGS}@${String(pinned)}, not ${version}`);
+}
+
 function freshDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -186,6 +201,7 @@ function assembleGenerator(root: string): void {
 
 function main(argv: readonly string[]): void {
   const root = repositoryRoot();
+  checkVersions(root);
   syncBindingsManifest(root, argv.includes("--write"));
   assembleBindings(root);
   assembleServer(root);
