@@ -218,6 +218,7 @@ export type T = typeof import("fuse-uapi/revisions/demo-b").DEMO_LIMIT;
 describe("input", () => {
   test("import specifiers: the package subpath and relative paths through generated/<name>/", () => {
     assert.equal(rewriteSpecifier("fuse-uapi/revisions/v5", "v5", "v6"), "fuse-uapi/revisions/v6");
+    assert.equal(rewriteSpecifier("@fuse-uapi/bindings/v5", "v5", "v6"), "@fuse-uapi/bindings/v6");
     assert.equal(rewriteSpecifier("../generated/v5/index.js", "v5", "v6"), "../generated/v6/index.js");
     assert.equal(rewriteSpecifier("./generated/v5/compound.js", "v5", "v6"), "./generated/v6/compound.js");
     assert.equal(rewriteSpecifier("fuse-uapi/revisions/v55", "v5", "v6"), undefined);

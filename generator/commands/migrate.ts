@@ -161,6 +161,8 @@ function projectFiles(project: Project, root: string): SourceFile[] {
 /** The specifier with the revision swapped, or undefined when it does not name the old revision. */
 export function rewriteSpecifier(spec: string, from: string, to: string): string | undefined {
   if (spec === `fuse-uapi/revisions/${from}`) return `fuse-uapi/revisions/${to}`;
+  // The published package (packages/bindings): one subpath per revision.
+  if (spec === `@fuse-uapi/bindings/${from}`) return `@fuse-uapi/bindings/${to}`;
   if (!spec.startsWith(".")) return undefined;
   const parts = spec.split("/");
   const k = parts.findIndex((p, i) => p === from && i > 0 && parts[i - 1] === "generated");
