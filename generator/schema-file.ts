@@ -4,18 +4,43 @@
  * with the JSON path of the problem instead of breaking a template later.
  */
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import type { Ajv2020, ValidateFunction } from "ajv/dist/2020.js";
 import { InputError } from "./errors.js";
+import { sha256 } from "./hash.js";
 import { readText } from "./io.js";
 import { SCHEMA_VERSION, type Schema } from "./model.js";
+import { loadPrecompiled, validatorModuleName } from "./precompiled.js";
 import { repoRoot } from "./revisions/registry.js";
+
+/** A validator as ajv's standalone code exports it, with the hash of the schema it was compiled from. */
+type PrecompiledValidator = ValidateFunction & { sourceSha256?: string };
+
+/**
+ * The validator of `schema/<fileName>`: the one compiled at build time when it
+ * was compiled from exactly this schema text (precompiled.ts), else compiled
+ * here with ajv, which is loaded only then (importing and compiling it costs
+ * about a second).
+ */
+function compileValidator(fileName: string): ValidateFunction {
+  const text = readFileSync(join(repoRoot(), "schema", fileName), "utf8");
+  const pre = loadPrecompiled<PrecompiledValidator>(validatorModuleName(fileName));
+  if (pre && pre.sourceSha256 === sha256(text)) return pre;
+  return newAjv().compile(JSON.parse(text));
+}
+
+/** The ajv instance both paths use: the build step compiles with the same options (plus `code.source`). */
+export function newAjv(opts: { source?: boolean } = {}): Ajv2020 {
+  const { Ajv2020: AjvClass } = createRequire(import.meta.url)("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
+  return new AjvClass({ strict: false, ...(opts.source ? { code: { source: true } } : {}) });
+}
 
 /** A validator for one of the JSON Schemas in schema/, compiled once; it returns the first problem, or null. */
 export function jsonSchemaValidator(fileName: string): (data: unknown) => string | null {
   let validate: ValidateFunction | undefined;
   return (data) => {
-    validate ??= new Ajv2020({ strict: false }).compile(JSON.parse(readFileSync(join(repoRoot(), "schema", fileName), "utf8")));
+    validate ??= compileValidator(fileName);
     if (validate(data)) return null;
     const e = validate.errors?.[0];
     return `${e?.instancePath || "/"} ${e?.message ?? "is invalid"}`;

@@ -19,12 +19,15 @@ export interface ToolTiming {
   readonly ms: number[];
   /** Peak RSS in MiB, one per run (child processes only). */
   readonly rssMiB: number[] | null;
+  /** CPU time (user + system, all threads) in milliseconds, one per run. */
+  readonly cpuMs: number[];
   readonly target: string;
 }
 
 interface Run {
   ms: number;
   rssMiB: number;
+  cpuMs: number;
 }
 
 async function runGenerate(root: string, schemas: string[]): Promise<Run> {
@@ -50,7 +53,8 @@ async function runGenerate(root: string, schemas: string[]): Promise<Run> {
     // One folder per revision, beside the runtime they share (`_runtime`).
     const written = readdirSync(join(out, "gen")).filter((n) => !n.startsWith("_"));
     if (written.length !== schemas.length) throw new Error(`fuse-uapi generate wrote ${written.length} folders for ${schemas.length} schemas`);
-    return { ms, rssMiB: Number(readFileSync(rssFile, "utf8")) / 1024 };
+    const usage = JSON.parse(readFileSync(rssFile, "utf8")) as { maxRSS: number; userCPUTime: number; systemCPUTime: number };
+    return { ms, rssMiB: usage.maxRSS / 1024, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000 };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -79,6 +83,7 @@ export async function toolTimings(root: string, opts: { runs: number; smoke: boo
       note: "child process, node startup included, into a fresh folder (every file rendered, formatted, written)",
       ms: runs.map((r) => r.ms),
       rssMiB: runs.map((r) => r.rssMiB),
+      cpuMs: runs.map((r) => r.cpuMs),
       target,
     });
   }
@@ -90,16 +95,21 @@ export async function toolTimings(root: string, opts: { runs: number; smoke: boo
   const firstMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const perCall = opts.smoke ? 1 : 5;
   const ms: number[] = [];
+  const cpuMs: number[] = [];
   for (let i = 0; i < opts.runs; i++) {
     const t = process.hrtime.bigint();
+    const c = process.cpuUsage();
     for (let k = 0; k < perCall; k++) await buildSchema(text, { file: "fuse.h" });
+    const used = process.cpuUsage(c);
     ms.push(Number(process.hrtime.bigint() - t) / 1e6 / perCall);
+    cpuMs.push((used.user + used.system) / 1000 / perCall);
   }
   results.push({
     title: `one header → schema (\`buildSchema\`, ${header})`,
     note: `in this process, warm (the first call, parser start-up included, took ${firstMs.toFixed(0)} ms); a run is the mean of ${perCall} call(s)`,
     ms,
     rssMiB: null,
+    cpuMs,
     target: "≤ 50 ms",
   });
   return results;

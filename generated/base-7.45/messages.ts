@@ -3074,7 +3074,8 @@ export type FuseReplyOpcode = keyof FuseReplyMap;
 
 /** What may answer opcode `O`: its arguments, or an error. */
 export type FuseReply<O extends FuseReplyOpcode = FuseReplyOpcode> =
-  FuseErrorReply | FuseReplyMap[O];
+  | FuseErrorReply
+  | FuseReplyMap[O];
 
 /** Options of {@link encodeReply}: the request's opcode, and what sizes depend on. */
 export interface FuseReplyOptions<

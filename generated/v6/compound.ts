@@ -340,7 +340,9 @@ export const COMPOUND_FLAGS = deepFreeze({
 
 /** A compound flag of this revision. */
 export type CompoundFlagName =
-  "FUSE_COMPOUND_SEPARABLE" | "FUSE_COMPOUND_CONTINUE" | "FUSE_COMPOUND_ATOMIC";
+  | "FUSE_COMPOUND_SEPARABLE"
+  | "FUSE_COMPOUND_CONTINUE"
+  | "FUSE_COMPOUND_ATOMIC";
 
 /** Opcodes that may appear in a compound of this revision (one builder method each). */
 export type CompoundOpcode =

@@ -9,7 +9,7 @@ export function commentSafe(text: string): string {
   return text.replace(/\*\//g, "*\\/");
 }
 
-/** Comment text wraps at this width (prettier leaves comments alone). */
+/** Comment text wraps at this width (the formatter leaves comments alone). */
 const WRAP = 92;
 
 /**

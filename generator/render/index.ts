@@ -1,6 +1,6 @@
 /**
  * Renders one schema into the files of `generated/<revision>/`: view models are
- * built here in TypeScript, templates only print them, prettier formats the
+ * built here in TypeScript, templates only print them, oxfmt (format.ts) formats the
  * result with fixed options. Pure and deterministic: the same schema and tool
  * version give byte-identical files.
  */
