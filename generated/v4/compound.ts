@@ -359,6 +359,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
     },
   ],
   [
@@ -371,6 +372,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ attr_out: FuseAttrOutCodec.zero() }),
+      replyStructs: [{ field: "attr_out", codec: FuseAttrOutCodec }],
     },
   ],
   [
@@ -383,6 +385,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ attr_out: FuseAttrOutCodec.zero() }),
+      replyStructs: [{ field: "attr_out", codec: FuseAttrOutCodec }],
     },
   ],
   [
@@ -395,6 +398,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
     },
   ],
   [
@@ -410,6 +414,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
     },
   ],
   [
@@ -425,6 +430,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
     },
   ],
   [
@@ -440,6 +446,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
     },
   ],
   [
@@ -452,6 +459,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -464,6 +472,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -480,6 +489,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -495,6 +505,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
     },
   ],
   [
@@ -507,6 +518,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [{ field: "open_out", codec: FuseOpenOutCodec }],
     },
   ],
   [
@@ -519,6 +531,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
     },
   ],
   [
@@ -531,6 +544,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ statfs_out: FuseStatfsOutCodec.zero() }),
+      replyStructs: [{ field: "statfs_out", codec: FuseStatfsOutCodec }],
     },
   ],
   [
@@ -543,6 +557,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -555,6 +570,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -571,6 +587,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       outPages: false,
       zeroReply: (n) =>
         n === 0 ? { getxattr_out: FuseGetxattrOutCodec.zero() } : { data: new Uint8Array(n) },
+      replyStructs: null,
     },
   ],
   [
@@ -584,6 +601,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       outPages: false,
       zeroReply: (n) =>
         n === 0 ? { getxattr_out: FuseGetxattrOutCodec.zero() } : { data: new Uint8Array(n) },
+      replyStructs: null,
     },
   ],
   [
@@ -596,6 +614,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -608,6 +627,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -620,6 +640,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ init_out: FuseInitOutCodec.zero() }),
+      replyStructs: [{ field: "init_out", codec: FuseInitOutCodec }],
     },
   ],
   [
@@ -632,6 +653,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [{ field: "open_out", codec: FuseOpenOutCodec }],
     },
   ],
   [
@@ -644,6 +666,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
     },
   ],
   [
@@ -656,6 +679,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -668,6 +692,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -680,6 +705,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ lk_out: FuseLkOutCodec.zero() }),
+      replyStructs: [{ field: "lk_out", codec: FuseLkOutCodec }],
     },
   ],
   [
@@ -692,6 +718,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -704,6 +731,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -716,6 +744,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -731,6 +760,10 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero(), open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [
+        { field: "entry_out", codec: FuseEntryOutCodec },
+        { field: "open_out", codec: FuseOpenOutCodec },
+      ],
     },
   ],
   [
@@ -743,6 +776,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ bmap_out: FuseBmapOutCodec.zero() }),
+      replyStructs: [{ field: "bmap_out", codec: FuseBmapOutCodec }],
     },
   ],
   [
@@ -755,6 +789,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -767,6 +802,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ poll_out: FusePollOutCodec.zero() }),
+      replyStructs: [{ field: "poll_out", codec: FusePollOutCodec }],
     },
   ],
   [
@@ -779,6 +815,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -791,6 +828,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
     },
   ],
   [
@@ -807,6 +845,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -819,6 +858,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ lseek_out: FuseLseekOutCodec.zero() }),
+      replyStructs: [{ field: "lseek_out", codec: FuseLseekOutCodec }],
     },
   ],
   [
@@ -831,6 +871,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ write_out: FuseWriteOutCodec.zero() }),
+      replyStructs: [{ field: "write_out", codec: FuseWriteOutCodec }],
     },
   ],
   [
@@ -843,6 +884,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -858,6 +900,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -870,6 +913,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -885,6 +929,10 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero(), open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [
+        { field: "entry_out", codec: FuseEntryOutCodec },
+        { field: "open_out", codec: FuseOpenOutCodec },
+      ],
     },
   ],
   [
@@ -897,6 +945,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ statx_out: FuseStatxOutCodec.zero() }),
+      replyStructs: [{ field: "statx_out", codec: FuseStatxOutCodec }],
     },
   ],
   [
@@ -909,6 +958,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ copy_file_range_out: FuseCopyFileRangeOutCodec.zero() }),
+      replyStructs: [{ field: "copy_file_range_out", codec: FuseCopyFileRangeOutCodec }],
     },
   ],
   [
@@ -921,6 +971,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ cuse_init_out: CuseInitOutCodec.zero(), dev_info: new Uint8Array(n) }),
+      replyStructs: null,
     },
   ],
 ]);
@@ -1088,7 +1139,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   lookup(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<1>]> {
-    this.addOp({ op: "FUSE_LOOKUP", nodeid, name });
+    this.addArgs(1, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1098,7 +1149,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   getattr(nodeid: bigint, getattr_in: FuseGetattrIn): CompoundBuilder<[...Ops, CompoundOpRef<3>]> {
-    this.addOp({ op: "FUSE_GETATTR", nodeid, getattr_in });
+    this.addArgs(3, nodeid, getattr_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1108,7 +1159,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setattr(nodeid: bigint, setattr_in: FuseSetattrIn): CompoundBuilder<[...Ops, CompoundOpRef<4>]> {
-    this.addOp({ op: "FUSE_SETATTR", nodeid, setattr_in });
+    this.addArgs(4, nodeid, setattr_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1121,7 +1172,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   readlink(nodeid: bigint, outSize: number): CompoundBuilder<[...Ops, CompoundOpRef<5>]> {
-    this.addOp({ op: "FUSE_READLINK", nodeid, outSize });
+    this.addArgs(5, nodeid, undefined, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1135,7 +1186,7 @@ export class CompoundBuilder<
     name: string,
     target: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<6>]> {
-    this.addOp({ op: "FUSE_SYMLINK", nodeid, name, target });
+    this.addArgs(6, nodeid, name, target, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1149,7 +1200,7 @@ export class CompoundBuilder<
     mknod_in: FuseMknodIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<8>]> {
-    this.addOp({ op: "FUSE_MKNOD", nodeid, mknod_in, name });
+    this.addArgs(8, nodeid, mknod_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1163,7 +1214,7 @@ export class CompoundBuilder<
     mkdir_in: FuseMkdirIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<9>]> {
-    this.addOp({ op: "FUSE_MKDIR", nodeid, mkdir_in, name });
+    this.addArgs(9, nodeid, mkdir_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1173,7 +1224,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   unlink(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<10>]> {
-    this.addOp({ op: "FUSE_UNLINK", nodeid, name });
+    this.addArgs(10, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1183,7 +1234,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   rmdir(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<11>]> {
-    this.addOp({ op: "FUSE_RMDIR", nodeid, name });
+    this.addArgs(11, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1198,7 +1249,7 @@ export class CompoundBuilder<
     oldname: string,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<12>]> {
-    this.addOp({ op: "FUSE_RENAME", nodeid, rename_in, oldname, newname });
+    this.addArgs(12, nodeid, rename_in, oldname, newname, undefined, undefined);
     return this as never;
   }
 
@@ -1212,7 +1263,7 @@ export class CompoundBuilder<
     link_in: FuseLinkIn,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<13>]> {
-    this.addOp({ op: "FUSE_LINK", nodeid, link_in, newname });
+    this.addArgs(13, nodeid, link_in, newname, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1222,7 +1273,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   open(nodeid: bigint, open_in: FuseOpenIn): CompoundBuilder<[...Ops, CompoundOpRef<14>]> {
-    this.addOp({ op: "FUSE_OPEN", nodeid, open_in });
+    this.addArgs(14, nodeid, open_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1239,7 +1290,7 @@ export class CompoundBuilder<
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<15>]> {
-    this.addOp({ op: "FUSE_READ", nodeid, read_in, outSize });
+    this.addArgs(15, nodeid, read_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1249,7 +1300,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   statfs(nodeid: bigint): CompoundBuilder<[...Ops, CompoundOpRef<17>]> {
-    this.addOp({ op: "FUSE_STATFS", nodeid });
+    this.addArgs(17, nodeid, undefined, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1259,7 +1310,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   release(nodeid: bigint, release_in: FuseReleaseIn): CompoundBuilder<[...Ops, CompoundOpRef<18>]> {
-    this.addOp({ op: "FUSE_RELEASE", nodeid, release_in });
+    this.addArgs(18, nodeid, release_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1269,7 +1320,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   fsync(nodeid: bigint, fsync_in: FuseFsyncIn): CompoundBuilder<[...Ops, CompoundOpRef<20>]> {
-    this.addOp({ op: "FUSE_FSYNC", nodeid, fsync_in });
+    this.addArgs(20, nodeid, fsync_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1288,7 +1339,7 @@ export class CompoundBuilder<
     name: string,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<22>]> {
-    this.addOp({ op: "FUSE_GETXATTR", nodeid, getxattr_in, name, outSize });
+    this.addArgs(22, nodeid, getxattr_in, name, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1306,7 +1357,7 @@ export class CompoundBuilder<
     getxattr_in: FuseGetxattrIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<23>]> {
-    this.addOp({ op: "FUSE_LISTXATTR", nodeid, getxattr_in, outSize });
+    this.addArgs(23, nodeid, getxattr_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1316,7 +1367,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   removexattr(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<24>]> {
-    this.addOp({ op: "FUSE_REMOVEXATTR", nodeid, name });
+    this.addArgs(24, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1326,7 +1377,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   flush(nodeid: bigint, flush_in: FuseFlushIn): CompoundBuilder<[...Ops, CompoundOpRef<25>]> {
-    this.addOp({ op: "FUSE_FLUSH", nodeid, flush_in });
+    this.addArgs(25, nodeid, flush_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1336,7 +1387,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   init(nodeid: bigint, init_in: FuseInitIn): CompoundBuilder<[...Ops, CompoundOpRef<26>]> {
-    this.addOp({ op: "FUSE_INIT", nodeid, init_in });
+    this.addArgs(26, nodeid, init_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1346,7 +1397,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   opendir(nodeid: bigint, open_in: FuseOpenIn): CompoundBuilder<[...Ops, CompoundOpRef<27>]> {
-    this.addOp({ op: "FUSE_OPENDIR", nodeid, open_in });
+    this.addArgs(27, nodeid, open_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1363,7 +1414,7 @@ export class CompoundBuilder<
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<28>]> {
-    this.addOp({ op: "FUSE_READDIR", nodeid, read_in, outSize });
+    this.addArgs(28, nodeid, read_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1376,7 +1427,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     release_in: FuseReleaseIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<29>]> {
-    this.addOp({ op: "FUSE_RELEASEDIR", nodeid, release_in });
+    this.addArgs(29, nodeid, release_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1386,7 +1437,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   fsyncdir(nodeid: bigint, fsync_in: FuseFsyncIn): CompoundBuilder<[...Ops, CompoundOpRef<30>]> {
-    this.addOp({ op: "FUSE_FSYNCDIR", nodeid, fsync_in });
+    this.addArgs(30, nodeid, fsync_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1396,7 +1447,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   getlk(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<31>]> {
-    this.addOp({ op: "FUSE_GETLK", nodeid, lk_in });
+    this.addArgs(31, nodeid, lk_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1406,7 +1457,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setlk(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<32>]> {
-    this.addOp({ op: "FUSE_SETLK", nodeid, lk_in });
+    this.addArgs(32, nodeid, lk_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1416,7 +1467,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setlkw(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<33>]> {
-    this.addOp({ op: "FUSE_SETLKW", nodeid, lk_in });
+    this.addArgs(33, nodeid, lk_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1426,7 +1477,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   access(nodeid: bigint, access_in: FuseAccessIn): CompoundBuilder<[...Ops, CompoundOpRef<34>]> {
-    this.addOp({ op: "FUSE_ACCESS", nodeid, access_in });
+    this.addArgs(34, nodeid, access_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1440,7 +1491,7 @@ export class CompoundBuilder<
     create_in: FuseCreateIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<35>]> {
-    this.addOp({ op: "FUSE_CREATE", nodeid, create_in, name });
+    this.addArgs(35, nodeid, create_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1450,7 +1501,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   bmap(nodeid: bigint, bmap_in: FuseBmapIn): CompoundBuilder<[...Ops, CompoundOpRef<37>]> {
-    this.addOp({ op: "FUSE_BMAP", nodeid, bmap_in });
+    this.addArgs(37, nodeid, bmap_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1460,7 +1511,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   destroy(nodeid: bigint): CompoundBuilder<[...Ops, CompoundOpRef<38>]> {
-    this.addOp({ op: "FUSE_DESTROY", nodeid });
+    this.addArgs(38, nodeid, undefined, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1470,7 +1521,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   poll(nodeid: bigint, poll_in: FusePollIn): CompoundBuilder<[...Ops, CompoundOpRef<40>]> {
-    this.addOp({ op: "FUSE_POLL", nodeid, poll_in });
+    this.addArgs(40, nodeid, poll_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1483,7 +1534,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     fallocate_in: FuseFallocateIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<43>]> {
-    this.addOp({ op: "FUSE_FALLOCATE", nodeid, fallocate_in });
+    this.addArgs(43, nodeid, fallocate_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1500,7 +1551,7 @@ export class CompoundBuilder<
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<44>]> {
-    this.addOp({ op: "FUSE_READDIRPLUS", nodeid, read_in, outSize });
+    this.addArgs(44, nodeid, read_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1515,7 +1566,7 @@ export class CompoundBuilder<
     oldname: string,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<45>]> {
-    this.addOp({ op: "FUSE_RENAME2", nodeid, rename2_in, oldname, newname });
+    this.addArgs(45, nodeid, rename2_in, oldname, newname, undefined, undefined);
     return this as never;
   }
 
@@ -1525,7 +1576,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   lseek(nodeid: bigint, lseek_in: FuseLseekIn): CompoundBuilder<[...Ops, CompoundOpRef<46>]> {
-    this.addOp({ op: "FUSE_LSEEK", nodeid, lseek_in });
+    this.addArgs(46, nodeid, lseek_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1538,7 +1589,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     copy_file_range_in: FuseCopyFileRangeIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<47>]> {
-    this.addOp({ op: "FUSE_COPY_FILE_RANGE", nodeid, copy_file_range_in });
+    this.addArgs(47, nodeid, copy_file_range_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1551,7 +1602,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     setupmapping_in: FuseSetupmappingIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<48>]> {
-    this.addOp({ op: "FUSE_SETUPMAPPING", nodeid, setupmapping_in });
+    this.addArgs(48, nodeid, setupmapping_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1565,7 +1616,7 @@ export class CompoundBuilder<
     removemapping_in: FuseRemovemappingIn,
     entries: FuseRemovemappingOne[],
   ): CompoundBuilder<[...Ops, CompoundOpRef<49>]> {
-    this.addOp({ op: "FUSE_REMOVEMAPPING", nodeid, removemapping_in, entries });
+    this.addArgs(49, nodeid, removemapping_in, entries, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1575,7 +1626,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   syncfs(nodeid: bigint, syncfs_in: FuseSyncfsIn): CompoundBuilder<[...Ops, CompoundOpRef<50>]> {
-    this.addOp({ op: "FUSE_SYNCFS", nodeid, syncfs_in });
+    this.addArgs(50, nodeid, syncfs_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1589,7 +1640,7 @@ export class CompoundBuilder<
     create_in: FuseCreateIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<51>]> {
-    this.addOp({ op: "FUSE_TMPFILE", nodeid, create_in, name });
+    this.addArgs(51, nodeid, create_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1599,7 +1650,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   statx(nodeid: bigint, statx_in: FuseStatxIn): CompoundBuilder<[...Ops, CompoundOpRef<52>]> {
-    this.addOp({ op: "FUSE_STATX", nodeid, statx_in });
+    this.addArgs(52, nodeid, statx_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1612,7 +1663,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     copy_file_range_in: FuseCopyFileRangeIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<53>]> {
-    this.addOp({ op: "FUSE_COPY_FILE_RANGE_64", nodeid, copy_file_range_in });
+    this.addArgs(53, nodeid, copy_file_range_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1629,7 +1680,7 @@ export class CompoundBuilder<
     cuse_init_in: CuseInitIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<4096>]> {
-    this.addOp({ op: "CUSE_INIT", nodeid, cuse_init_in, outSize });
+    this.addArgs(4096, nodeid, cuse_init_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 

@@ -402,6 +402,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
     },
   ],
   [
@@ -414,6 +415,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ attr_out: FuseAttrOutCodec.zero() }),
+      replyStructs: [{ field: "attr_out", codec: FuseAttrOutCodec }],
     },
   ],
   [
@@ -426,6 +428,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ attr_out: FuseAttrOutCodec.zero() }),
+      replyStructs: [{ field: "attr_out", codec: FuseAttrOutCodec }],
     },
   ],
   [
@@ -438,6 +441,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
     },
   ],
   [
@@ -453,6 +457,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
     },
   ],
   [
@@ -468,6 +473,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
     },
   ],
   [
@@ -483,6 +489,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
     },
   ],
   [
@@ -495,6 +502,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -507,6 +515,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -523,6 +532,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -538,6 +548,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
     },
   ],
   [
@@ -550,6 +561,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [{ field: "open_out", codec: FuseOpenOutCodec }],
     },
   ],
   [
@@ -562,6 +574,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
     },
   ],
   [
@@ -574,6 +587,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ statfs_out: FuseStatfsOutCodec.zero() }),
+      replyStructs: [{ field: "statfs_out", codec: FuseStatfsOutCodec }],
     },
   ],
   [
@@ -586,6 +600,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -598,6 +613,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -614,6 +630,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       outPages: false,
       zeroReply: (n) =>
         n === 0 ? { getxattr_out: FuseGetxattrOutCodec.zero() } : { data: new Uint8Array(n) },
+      replyStructs: null,
     },
   ],
   [
@@ -627,6 +644,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       outPages: false,
       zeroReply: (n) =>
         n === 0 ? { getxattr_out: FuseGetxattrOutCodec.zero() } : { data: new Uint8Array(n) },
+      replyStructs: null,
     },
   ],
   [
@@ -639,6 +657,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -651,6 +670,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -663,6 +683,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ init_out: FuseInitOutCodec.zero() }),
+      replyStructs: [{ field: "init_out", codec: FuseInitOutCodec }],
     },
   ],
   [
@@ -675,6 +696,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [{ field: "open_out", codec: FuseOpenOutCodec }],
     },
   ],
   [
@@ -687,6 +709,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
     },
   ],
   [
@@ -699,6 +722,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -711,6 +735,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -723,6 +748,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ lk_out: FuseLkOutCodec.zero() }),
+      replyStructs: [{ field: "lk_out", codec: FuseLkOutCodec }],
     },
   ],
   [
@@ -735,6 +761,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -747,6 +774,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -759,6 +787,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -774,6 +803,10 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero(), open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [
+        { field: "entry_out", codec: FuseEntryOutCodec },
+        { field: "open_out", codec: FuseOpenOutCodec },
+      ],
     },
   ],
   [
@@ -786,6 +819,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ bmap_out: FuseBmapOutCodec.zero() }),
+      replyStructs: [{ field: "bmap_out", codec: FuseBmapOutCodec }],
     },
   ],
   [
@@ -798,6 +832,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -810,6 +845,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ poll_out: FusePollOutCodec.zero() }),
+      replyStructs: [{ field: "poll_out", codec: FusePollOutCodec }],
     },
   ],
   [
@@ -822,6 +858,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -834,6 +871,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
     },
   ],
   [
@@ -850,6 +888,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -862,6 +901,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ lseek_out: FuseLseekOutCodec.zero() }),
+      replyStructs: [{ field: "lseek_out", codec: FuseLseekOutCodec }],
     },
   ],
   [
@@ -874,6 +914,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ write_out: FuseWriteOutCodec.zero() }),
+      replyStructs: [{ field: "write_out", codec: FuseWriteOutCodec }],
     },
   ],
   [
@@ -886,6 +927,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -901,6 +943,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -913,6 +956,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -928,6 +972,10 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero(), open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [
+        { field: "entry_out", codec: FuseEntryOutCodec },
+        { field: "open_out", codec: FuseOpenOutCodec },
+      ],
     },
   ],
   [
@@ -940,6 +988,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ statx_out: FuseStatxOutCodec.zero() }),
+      replyStructs: [{ field: "statx_out", codec: FuseStatxOutCodec }],
     },
   ],
   [
@@ -952,6 +1001,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ copy_file_range_out: FuseCopyFileRangeOutCodec.zero() }),
+      replyStructs: [{ field: "copy_file_range_out", codec: FuseCopyFileRangeOutCodec }],
     },
   ],
   [
@@ -964,6 +1014,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ cuse_init_out: CuseInitOutCodec.zero(), dev_info: new Uint8Array(n) }),
+      replyStructs: null,
     },
   ],
 ]);
@@ -1131,7 +1182,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   lookup(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<1>]> {
-    this.addOp({ op: "FUSE_LOOKUP", nodeid, name });
+    this.addArgs(1, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1141,7 +1192,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   getattr(nodeid: bigint, getattr_in: FuseGetattrIn): CompoundBuilder<[...Ops, CompoundOpRef<3>]> {
-    this.addOp({ op: "FUSE_GETATTR", nodeid, getattr_in });
+    this.addArgs(3, nodeid, getattr_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1151,7 +1202,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setattr(nodeid: bigint, setattr_in: FuseSetattrIn): CompoundBuilder<[...Ops, CompoundOpRef<4>]> {
-    this.addOp({ op: "FUSE_SETATTR", nodeid, setattr_in });
+    this.addArgs(4, nodeid, setattr_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1164,7 +1215,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   readlink(nodeid: bigint, outSize: number): CompoundBuilder<[...Ops, CompoundOpRef<5>]> {
-    this.addOp({ op: "FUSE_READLINK", nodeid, outSize });
+    this.addArgs(5, nodeid, undefined, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1178,7 +1229,7 @@ export class CompoundBuilder<
     name: string,
     target: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<6>]> {
-    this.addOp({ op: "FUSE_SYMLINK", nodeid, name, target });
+    this.addArgs(6, nodeid, name, target, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1192,7 +1243,7 @@ export class CompoundBuilder<
     mknod_in: FuseMknodIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<8>]> {
-    this.addOp({ op: "FUSE_MKNOD", nodeid, mknod_in, name });
+    this.addArgs(8, nodeid, mknod_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1206,7 +1257,7 @@ export class CompoundBuilder<
     mkdir_in: FuseMkdirIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<9>]> {
-    this.addOp({ op: "FUSE_MKDIR", nodeid, mkdir_in, name });
+    this.addArgs(9, nodeid, mkdir_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1216,7 +1267,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   unlink(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<10>]> {
-    this.addOp({ op: "FUSE_UNLINK", nodeid, name });
+    this.addArgs(10, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1226,7 +1277,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   rmdir(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<11>]> {
-    this.addOp({ op: "FUSE_RMDIR", nodeid, name });
+    this.addArgs(11, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1241,7 +1292,7 @@ export class CompoundBuilder<
     oldname: string,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<12>]> {
-    this.addOp({ op: "FUSE_RENAME", nodeid, rename_in, oldname, newname });
+    this.addArgs(12, nodeid, rename_in, oldname, newname, undefined, undefined);
     return this as never;
   }
 
@@ -1255,7 +1306,7 @@ export class CompoundBuilder<
     link_in: FuseLinkIn,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<13>]> {
-    this.addOp({ op: "FUSE_LINK", nodeid, link_in, newname });
+    this.addArgs(13, nodeid, link_in, newname, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1265,7 +1316,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   open(nodeid: bigint, open_in: FuseOpenIn): CompoundBuilder<[...Ops, CompoundOpRef<14>]> {
-    this.addOp({ op: "FUSE_OPEN", nodeid, open_in });
+    this.addArgs(14, nodeid, open_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1282,7 +1333,7 @@ export class CompoundBuilder<
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<15>]> {
-    this.addOp({ op: "FUSE_READ", nodeid, read_in, outSize });
+    this.addArgs(15, nodeid, read_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1292,7 +1343,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   statfs(nodeid: bigint): CompoundBuilder<[...Ops, CompoundOpRef<17>]> {
-    this.addOp({ op: "FUSE_STATFS", nodeid });
+    this.addArgs(17, nodeid, undefined, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1302,7 +1353,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   release(nodeid: bigint, release_in: FuseReleaseIn): CompoundBuilder<[...Ops, CompoundOpRef<18>]> {
-    this.addOp({ op: "FUSE_RELEASE", nodeid, release_in });
+    this.addArgs(18, nodeid, release_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1312,7 +1363,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   fsync(nodeid: bigint, fsync_in: FuseFsyncIn): CompoundBuilder<[...Ops, CompoundOpRef<20>]> {
-    this.addOp({ op: "FUSE_FSYNC", nodeid, fsync_in });
+    this.addArgs(20, nodeid, fsync_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1331,7 +1382,7 @@ export class CompoundBuilder<
     name: string,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<22>]> {
-    this.addOp({ op: "FUSE_GETXATTR", nodeid, getxattr_in, name, outSize });
+    this.addArgs(22, nodeid, getxattr_in, name, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1349,7 +1400,7 @@ export class CompoundBuilder<
     getxattr_in: FuseGetxattrIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<23>]> {
-    this.addOp({ op: "FUSE_LISTXATTR", nodeid, getxattr_in, outSize });
+    this.addArgs(23, nodeid, getxattr_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1359,7 +1410,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   removexattr(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<24>]> {
-    this.addOp({ op: "FUSE_REMOVEXATTR", nodeid, name });
+    this.addArgs(24, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1369,7 +1420,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   flush(nodeid: bigint, flush_in: FuseFlushIn): CompoundBuilder<[...Ops, CompoundOpRef<25>]> {
-    this.addOp({ op: "FUSE_FLUSH", nodeid, flush_in });
+    this.addArgs(25, nodeid, flush_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1379,7 +1430,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   init(nodeid: bigint, init_in: FuseInitIn): CompoundBuilder<[...Ops, CompoundOpRef<26>]> {
-    this.addOp({ op: "FUSE_INIT", nodeid, init_in });
+    this.addArgs(26, nodeid, init_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1389,7 +1440,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   opendir(nodeid: bigint, open_in: FuseOpenIn): CompoundBuilder<[...Ops, CompoundOpRef<27>]> {
-    this.addOp({ op: "FUSE_OPENDIR", nodeid, open_in });
+    this.addArgs(27, nodeid, open_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1406,7 +1457,7 @@ export class CompoundBuilder<
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<28>]> {
-    this.addOp({ op: "FUSE_READDIR", nodeid, read_in, outSize });
+    this.addArgs(28, nodeid, read_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1419,7 +1470,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     release_in: FuseReleaseIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<29>]> {
-    this.addOp({ op: "FUSE_RELEASEDIR", nodeid, release_in });
+    this.addArgs(29, nodeid, release_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1429,7 +1480,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   fsyncdir(nodeid: bigint, fsync_in: FuseFsyncIn): CompoundBuilder<[...Ops, CompoundOpRef<30>]> {
-    this.addOp({ op: "FUSE_FSYNCDIR", nodeid, fsync_in });
+    this.addArgs(30, nodeid, fsync_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1439,7 +1490,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   getlk(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<31>]> {
-    this.addOp({ op: "FUSE_GETLK", nodeid, lk_in });
+    this.addArgs(31, nodeid, lk_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1449,7 +1500,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setlk(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<32>]> {
-    this.addOp({ op: "FUSE_SETLK", nodeid, lk_in });
+    this.addArgs(32, nodeid, lk_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1459,7 +1510,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setlkw(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<33>]> {
-    this.addOp({ op: "FUSE_SETLKW", nodeid, lk_in });
+    this.addArgs(33, nodeid, lk_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1469,7 +1520,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   access(nodeid: bigint, access_in: FuseAccessIn): CompoundBuilder<[...Ops, CompoundOpRef<34>]> {
-    this.addOp({ op: "FUSE_ACCESS", nodeid, access_in });
+    this.addArgs(34, nodeid, access_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1483,7 +1534,7 @@ export class CompoundBuilder<
     create_in: FuseCreateIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<35>]> {
-    this.addOp({ op: "FUSE_CREATE", nodeid, create_in, name });
+    this.addArgs(35, nodeid, create_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1493,7 +1544,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   bmap(nodeid: bigint, bmap_in: FuseBmapIn): CompoundBuilder<[...Ops, CompoundOpRef<37>]> {
-    this.addOp({ op: "FUSE_BMAP", nodeid, bmap_in });
+    this.addArgs(37, nodeid, bmap_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1503,7 +1554,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   destroy(nodeid: bigint): CompoundBuilder<[...Ops, CompoundOpRef<38>]> {
-    this.addOp({ op: "FUSE_DESTROY", nodeid });
+    this.addArgs(38, nodeid, undefined, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1513,7 +1564,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   poll(nodeid: bigint, poll_in: FusePollIn): CompoundBuilder<[...Ops, CompoundOpRef<40>]> {
-    this.addOp({ op: "FUSE_POLL", nodeid, poll_in });
+    this.addArgs(40, nodeid, poll_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1526,7 +1577,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     fallocate_in: FuseFallocateIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<43>]> {
-    this.addOp({ op: "FUSE_FALLOCATE", nodeid, fallocate_in });
+    this.addArgs(43, nodeid, fallocate_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1543,7 +1594,7 @@ export class CompoundBuilder<
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<44>]> {
-    this.addOp({ op: "FUSE_READDIRPLUS", nodeid, read_in, outSize });
+    this.addArgs(44, nodeid, read_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1558,7 +1609,7 @@ export class CompoundBuilder<
     oldname: string,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<45>]> {
-    this.addOp({ op: "FUSE_RENAME2", nodeid, rename2_in, oldname, newname });
+    this.addArgs(45, nodeid, rename2_in, oldname, newname, undefined, undefined);
     return this as never;
   }
 
@@ -1568,7 +1619,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   lseek(nodeid: bigint, lseek_in: FuseLseekIn): CompoundBuilder<[...Ops, CompoundOpRef<46>]> {
-    this.addOp({ op: "FUSE_LSEEK", nodeid, lseek_in });
+    this.addArgs(46, nodeid, lseek_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1581,7 +1632,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     copy_file_range_in: FuseCopyFileRangeIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<47>]> {
-    this.addOp({ op: "FUSE_COPY_FILE_RANGE", nodeid, copy_file_range_in });
+    this.addArgs(47, nodeid, copy_file_range_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1594,7 +1645,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     setupmapping_in: FuseSetupmappingIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<48>]> {
-    this.addOp({ op: "FUSE_SETUPMAPPING", nodeid, setupmapping_in });
+    this.addArgs(48, nodeid, setupmapping_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1608,7 +1659,7 @@ export class CompoundBuilder<
     removemapping_in: FuseRemovemappingIn,
     entries: FuseRemovemappingOne[],
   ): CompoundBuilder<[...Ops, CompoundOpRef<49>]> {
-    this.addOp({ op: "FUSE_REMOVEMAPPING", nodeid, removemapping_in, entries });
+    this.addArgs(49, nodeid, removemapping_in, entries, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1618,7 +1669,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   syncfs(nodeid: bigint, syncfs_in: FuseSyncfsIn): CompoundBuilder<[...Ops, CompoundOpRef<50>]> {
-    this.addOp({ op: "FUSE_SYNCFS", nodeid, syncfs_in });
+    this.addArgs(50, nodeid, syncfs_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1632,7 +1683,7 @@ export class CompoundBuilder<
     create_in: FuseCreateIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<51>]> {
-    this.addOp({ op: "FUSE_TMPFILE", nodeid, create_in, name });
+    this.addArgs(51, nodeid, create_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1642,7 +1693,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   statx(nodeid: bigint, statx_in: FuseStatxIn): CompoundBuilder<[...Ops, CompoundOpRef<52>]> {
-    this.addOp({ op: "FUSE_STATX", nodeid, statx_in });
+    this.addArgs(52, nodeid, statx_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1655,7 +1706,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     copy_file_range_in: FuseCopyFileRangeIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<53>]> {
-    this.addOp({ op: "FUSE_COPY_FILE_RANGE_64", nodeid, copy_file_range_in });
+    this.addArgs(53, nodeid, copy_file_range_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1672,7 +1723,7 @@ export class CompoundBuilder<
     cuse_init_in: CuseInitIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<4096>]> {
-    this.addOp({ op: "CUSE_INIT", nodeid, cuse_init_in, outSize });
+    this.addArgs(4096, nodeid, cuse_init_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 

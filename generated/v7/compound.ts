@@ -367,6 +367,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
     },
   ],
   [
@@ -379,6 +380,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ attr_out: FuseAttrOutCodec.zero() }),
+      replyStructs: [{ field: "attr_out", codec: FuseAttrOutCodec }],
     },
   ],
   [
@@ -391,6 +393,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ attr_out: FuseAttrOutCodec.zero() }),
+      replyStructs: [{ field: "attr_out", codec: FuseAttrOutCodec }],
     },
   ],
   [
@@ -403,6 +406,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
     },
   ],
   [
@@ -418,6 +422,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
     },
   ],
   [
@@ -433,6 +438,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
     },
   ],
   [
@@ -448,6 +454,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
     },
   ],
   [
@@ -460,6 +467,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -472,6 +480,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -488,6 +497,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -503,6 +513,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
     },
   ],
   [
@@ -515,6 +526,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [{ field: "open_out", codec: FuseOpenOutCodec }],
     },
   ],
   [
@@ -527,6 +539,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
     },
   ],
   [
@@ -539,6 +552,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ statfs_out: FuseStatfsOutCodec.zero() }),
+      replyStructs: [{ field: "statfs_out", codec: FuseStatfsOutCodec }],
     },
   ],
   [
@@ -551,6 +565,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -563,6 +578,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -579,6 +595,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       outPages: false,
       zeroReply: (n) =>
         n === 0 ? { getxattr_out: FuseGetxattrOutCodec.zero() } : { data: new Uint8Array(n) },
+      replyStructs: null,
     },
   ],
   [
@@ -592,6 +609,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       outPages: false,
       zeroReply: (n) =>
         n === 0 ? { getxattr_out: FuseGetxattrOutCodec.zero() } : { data: new Uint8Array(n) },
+      replyStructs: null,
     },
   ],
   [
@@ -604,6 +622,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -616,6 +635,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -628,6 +648,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ init_out: FuseInitOutCodec.zero() }),
+      replyStructs: [{ field: "init_out", codec: FuseInitOutCodec }],
     },
   ],
   [
@@ -640,6 +661,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [{ field: "open_out", codec: FuseOpenOutCodec }],
     },
   ],
   [
@@ -652,6 +674,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
     },
   ],
   [
@@ -664,6 +687,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -676,6 +700,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -688,6 +713,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ lk_out: FuseLkOutCodec.zero() }),
+      replyStructs: [{ field: "lk_out", codec: FuseLkOutCodec }],
     },
   ],
   [
@@ -700,6 +726,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -712,6 +739,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -724,6 +752,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -739,6 +768,10 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero(), open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [
+        { field: "entry_out", codec: FuseEntryOutCodec },
+        { field: "open_out", codec: FuseOpenOutCodec },
+      ],
     },
   ],
   [
@@ -751,6 +784,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ bmap_out: FuseBmapOutCodec.zero() }),
+      replyStructs: [{ field: "bmap_out", codec: FuseBmapOutCodec }],
     },
   ],
   [
@@ -763,6 +797,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -775,6 +810,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ poll_out: FusePollOutCodec.zero() }),
+      replyStructs: [{ field: "poll_out", codec: FusePollOutCodec }],
     },
   ],
   [
@@ -787,6 +823,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -799,6 +836,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
     },
   ],
   [
@@ -815,6 +853,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -827,6 +866,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ lseek_out: FuseLseekOutCodec.zero() }),
+      replyStructs: [{ field: "lseek_out", codec: FuseLseekOutCodec }],
     },
   ],
   [
@@ -839,6 +879,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ write_out: FuseWriteOutCodec.zero() }),
+      replyStructs: [{ field: "write_out", codec: FuseWriteOutCodec }],
     },
   ],
   [
@@ -851,6 +892,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -866,6 +908,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -878,6 +921,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
     },
   ],
   [
@@ -893,6 +937,10 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero(), open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [
+        { field: "entry_out", codec: FuseEntryOutCodec },
+        { field: "open_out", codec: FuseOpenOutCodec },
+      ],
     },
   ],
   [
@@ -905,6 +953,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ statx_out: FuseStatxOutCodec.zero() }),
+      replyStructs: [{ field: "statx_out", codec: FuseStatxOutCodec }],
     },
   ],
   [
@@ -917,6 +966,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ copy_file_range_out: FuseCopyFileRangeOutCodec.zero() }),
+      replyStructs: [{ field: "copy_file_range_out", codec: FuseCopyFileRangeOutCodec }],
     },
   ],
   [
@@ -929,6 +979,7 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ cuse_init_out: CuseInitOutCodec.zero(), dev_info: new Uint8Array(n) }),
+      replyStructs: null,
     },
   ],
 ]);
@@ -1113,7 +1164,7 @@ export class CompoundBuilder<
     name: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<1>]> {
-    this.addOp({ op: "FUSE_LOOKUP", nodeid, name, dependsOn: options?.dependsOn });
+    this.addArgs(1, nodeid, name, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1127,7 +1178,7 @@ export class CompoundBuilder<
     getattr_in: FuseGetattrIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<3>]> {
-    this.addOp({ op: "FUSE_GETATTR", nodeid, getattr_in, dependsOn: options?.dependsOn });
+    this.addArgs(3, nodeid, getattr_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1141,7 +1192,7 @@ export class CompoundBuilder<
     setattr_in: FuseSetattrIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<4>]> {
-    this.addOp({ op: "FUSE_SETATTR", nodeid, setattr_in, dependsOn: options?.dependsOn });
+    this.addArgs(4, nodeid, setattr_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1157,7 +1208,7 @@ export class CompoundBuilder<
     outSize: number,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<5>]> {
-    this.addOp({ op: "FUSE_READLINK", nodeid, outSize, dependsOn: options?.dependsOn });
+    this.addArgs(5, nodeid, undefined, undefined, undefined, outSize, options?.dependsOn);
     return this as never;
   }
 
@@ -1172,7 +1223,7 @@ export class CompoundBuilder<
     target: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<6>]> {
-    this.addOp({ op: "FUSE_SYMLINK", nodeid, name, target, dependsOn: options?.dependsOn });
+    this.addArgs(6, nodeid, name, target, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1187,7 +1238,7 @@ export class CompoundBuilder<
     name: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<8>]> {
-    this.addOp({ op: "FUSE_MKNOD", nodeid, mknod_in, name, dependsOn: options?.dependsOn });
+    this.addArgs(8, nodeid, mknod_in, name, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1202,7 +1253,7 @@ export class CompoundBuilder<
     name: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<9>]> {
-    this.addOp({ op: "FUSE_MKDIR", nodeid, mkdir_in, name, dependsOn: options?.dependsOn });
+    this.addArgs(9, nodeid, mkdir_in, name, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1216,7 +1267,7 @@ export class CompoundBuilder<
     name: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<10>]> {
-    this.addOp({ op: "FUSE_UNLINK", nodeid, name, dependsOn: options?.dependsOn });
+    this.addArgs(10, nodeid, name, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1230,7 +1281,7 @@ export class CompoundBuilder<
     name: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<11>]> {
-    this.addOp({ op: "FUSE_RMDIR", nodeid, name, dependsOn: options?.dependsOn });
+    this.addArgs(11, nodeid, name, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1246,14 +1297,7 @@ export class CompoundBuilder<
     newname: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<12>]> {
-    this.addOp({
-      op: "FUSE_RENAME",
-      nodeid,
-      rename_in,
-      oldname,
-      newname,
-      dependsOn: options?.dependsOn,
-    });
+    this.addArgs(12, nodeid, rename_in, oldname, newname, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1268,7 +1312,7 @@ export class CompoundBuilder<
     newname: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<13>]> {
-    this.addOp({ op: "FUSE_LINK", nodeid, link_in, newname, dependsOn: options?.dependsOn });
+    this.addArgs(13, nodeid, link_in, newname, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1282,7 +1326,7 @@ export class CompoundBuilder<
     open_in: FuseOpenIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<14>]> {
-    this.addOp({ op: "FUSE_OPEN", nodeid, open_in, dependsOn: options?.dependsOn });
+    this.addArgs(14, nodeid, open_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1299,7 +1343,7 @@ export class CompoundBuilder<
     outSize: number,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<15>]> {
-    this.addOp({ op: "FUSE_READ", nodeid, read_in, outSize, dependsOn: options?.dependsOn });
+    this.addArgs(15, nodeid, read_in, undefined, undefined, outSize, options?.dependsOn);
     return this as never;
   }
 
@@ -1312,7 +1356,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<17>]> {
-    this.addOp({ op: "FUSE_STATFS", nodeid, dependsOn: options?.dependsOn });
+    this.addArgs(17, nodeid, undefined, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1326,7 +1370,7 @@ export class CompoundBuilder<
     release_in: FuseReleaseIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<18>]> {
-    this.addOp({ op: "FUSE_RELEASE", nodeid, release_in, dependsOn: options?.dependsOn });
+    this.addArgs(18, nodeid, release_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1340,7 +1384,7 @@ export class CompoundBuilder<
     fsync_in: FuseFsyncIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<20>]> {
-    this.addOp({ op: "FUSE_FSYNC", nodeid, fsync_in, dependsOn: options?.dependsOn });
+    this.addArgs(20, nodeid, fsync_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1359,14 +1403,7 @@ export class CompoundBuilder<
     outSize: number,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<22>]> {
-    this.addOp({
-      op: "FUSE_GETXATTR",
-      nodeid,
-      getxattr_in,
-      name,
-      outSize,
-      dependsOn: options?.dependsOn,
-    });
+    this.addArgs(22, nodeid, getxattr_in, name, undefined, outSize, options?.dependsOn);
     return this as never;
   }
 
@@ -1384,13 +1421,7 @@ export class CompoundBuilder<
     outSize: number,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<23>]> {
-    this.addOp({
-      op: "FUSE_LISTXATTR",
-      nodeid,
-      getxattr_in,
-      outSize,
-      dependsOn: options?.dependsOn,
-    });
+    this.addArgs(23, nodeid, getxattr_in, undefined, undefined, outSize, options?.dependsOn);
     return this as never;
   }
 
@@ -1404,7 +1435,7 @@ export class CompoundBuilder<
     name: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<24>]> {
-    this.addOp({ op: "FUSE_REMOVEXATTR", nodeid, name, dependsOn: options?.dependsOn });
+    this.addArgs(24, nodeid, name, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1418,7 +1449,7 @@ export class CompoundBuilder<
     flush_in: FuseFlushIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<25>]> {
-    this.addOp({ op: "FUSE_FLUSH", nodeid, flush_in, dependsOn: options?.dependsOn });
+    this.addArgs(25, nodeid, flush_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1432,7 +1463,7 @@ export class CompoundBuilder<
     init_in: FuseInitIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<26>]> {
-    this.addOp({ op: "FUSE_INIT", nodeid, init_in, dependsOn: options?.dependsOn });
+    this.addArgs(26, nodeid, init_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1446,7 +1477,7 @@ export class CompoundBuilder<
     open_in: FuseOpenIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<27>]> {
-    this.addOp({ op: "FUSE_OPENDIR", nodeid, open_in, dependsOn: options?.dependsOn });
+    this.addArgs(27, nodeid, open_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1463,7 +1494,7 @@ export class CompoundBuilder<
     outSize: number,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<28>]> {
-    this.addOp({ op: "FUSE_READDIR", nodeid, read_in, outSize, dependsOn: options?.dependsOn });
+    this.addArgs(28, nodeid, read_in, undefined, undefined, outSize, options?.dependsOn);
     return this as never;
   }
 
@@ -1477,7 +1508,7 @@ export class CompoundBuilder<
     release_in: FuseReleaseIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<29>]> {
-    this.addOp({ op: "FUSE_RELEASEDIR", nodeid, release_in, dependsOn: options?.dependsOn });
+    this.addArgs(29, nodeid, release_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1491,7 +1522,7 @@ export class CompoundBuilder<
     fsync_in: FuseFsyncIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<30>]> {
-    this.addOp({ op: "FUSE_FSYNCDIR", nodeid, fsync_in, dependsOn: options?.dependsOn });
+    this.addArgs(30, nodeid, fsync_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1505,7 +1536,7 @@ export class CompoundBuilder<
     lk_in: FuseLkIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<31>]> {
-    this.addOp({ op: "FUSE_GETLK", nodeid, lk_in, dependsOn: options?.dependsOn });
+    this.addArgs(31, nodeid, lk_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1519,7 +1550,7 @@ export class CompoundBuilder<
     lk_in: FuseLkIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<32>]> {
-    this.addOp({ op: "FUSE_SETLK", nodeid, lk_in, dependsOn: options?.dependsOn });
+    this.addArgs(32, nodeid, lk_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1533,7 +1564,7 @@ export class CompoundBuilder<
     lk_in: FuseLkIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<33>]> {
-    this.addOp({ op: "FUSE_SETLKW", nodeid, lk_in, dependsOn: options?.dependsOn });
+    this.addArgs(33, nodeid, lk_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1547,7 +1578,7 @@ export class CompoundBuilder<
     access_in: FuseAccessIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<34>]> {
-    this.addOp({ op: "FUSE_ACCESS", nodeid, access_in, dependsOn: options?.dependsOn });
+    this.addArgs(34, nodeid, access_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1562,7 +1593,7 @@ export class CompoundBuilder<
     name: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<35>]> {
-    this.addOp({ op: "FUSE_CREATE", nodeid, create_in, name, dependsOn: options?.dependsOn });
+    this.addArgs(35, nodeid, create_in, name, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1576,7 +1607,7 @@ export class CompoundBuilder<
     bmap_in: FuseBmapIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<37>]> {
-    this.addOp({ op: "FUSE_BMAP", nodeid, bmap_in, dependsOn: options?.dependsOn });
+    this.addArgs(37, nodeid, bmap_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1589,7 +1620,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<38>]> {
-    this.addOp({ op: "FUSE_DESTROY", nodeid, dependsOn: options?.dependsOn });
+    this.addArgs(38, nodeid, undefined, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1603,7 +1634,7 @@ export class CompoundBuilder<
     poll_in: FusePollIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<40>]> {
-    this.addOp({ op: "FUSE_POLL", nodeid, poll_in, dependsOn: options?.dependsOn });
+    this.addArgs(40, nodeid, poll_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1617,7 +1648,7 @@ export class CompoundBuilder<
     fallocate_in: FuseFallocateIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<43>]> {
-    this.addOp({ op: "FUSE_FALLOCATE", nodeid, fallocate_in, dependsOn: options?.dependsOn });
+    this.addArgs(43, nodeid, fallocate_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1634,7 +1665,7 @@ export class CompoundBuilder<
     outSize: number,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<44>]> {
-    this.addOp({ op: "FUSE_READDIRPLUS", nodeid, read_in, outSize, dependsOn: options?.dependsOn });
+    this.addArgs(44, nodeid, read_in, undefined, undefined, outSize, options?.dependsOn);
     return this as never;
   }
 
@@ -1650,14 +1681,7 @@ export class CompoundBuilder<
     newname: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<45>]> {
-    this.addOp({
-      op: "FUSE_RENAME2",
-      nodeid,
-      rename2_in,
-      oldname,
-      newname,
-      dependsOn: options?.dependsOn,
-    });
+    this.addArgs(45, nodeid, rename2_in, oldname, newname, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1671,7 +1695,7 @@ export class CompoundBuilder<
     lseek_in: FuseLseekIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<46>]> {
-    this.addOp({ op: "FUSE_LSEEK", nodeid, lseek_in, dependsOn: options?.dependsOn });
+    this.addArgs(46, nodeid, lseek_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1685,12 +1709,15 @@ export class CompoundBuilder<
     copy_file_range_in: FuseCopyFileRangeIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<47>]> {
-    this.addOp({
-      op: "FUSE_COPY_FILE_RANGE",
+    this.addArgs(
+      47,
       nodeid,
       copy_file_range_in,
-      dependsOn: options?.dependsOn,
-    });
+      undefined,
+      undefined,
+      undefined,
+      options?.dependsOn,
+    );
     return this as never;
   }
 
@@ -1704,7 +1731,7 @@ export class CompoundBuilder<
     setupmapping_in: FuseSetupmappingIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<48>]> {
-    this.addOp({ op: "FUSE_SETUPMAPPING", nodeid, setupmapping_in, dependsOn: options?.dependsOn });
+    this.addArgs(48, nodeid, setupmapping_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1719,13 +1746,7 @@ export class CompoundBuilder<
     entries: FuseRemovemappingOne[],
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<49>]> {
-    this.addOp({
-      op: "FUSE_REMOVEMAPPING",
-      nodeid,
-      removemapping_in,
-      entries,
-      dependsOn: options?.dependsOn,
-    });
+    this.addArgs(49, nodeid, removemapping_in, entries, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1739,7 +1760,7 @@ export class CompoundBuilder<
     syncfs_in: FuseSyncfsIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<50>]> {
-    this.addOp({ op: "FUSE_SYNCFS", nodeid, syncfs_in, dependsOn: options?.dependsOn });
+    this.addArgs(50, nodeid, syncfs_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1754,7 +1775,7 @@ export class CompoundBuilder<
     name: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<51>]> {
-    this.addOp({ op: "FUSE_TMPFILE", nodeid, create_in, name, dependsOn: options?.dependsOn });
+    this.addArgs(51, nodeid, create_in, name, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1768,7 +1789,7 @@ export class CompoundBuilder<
     statx_in: FuseStatxIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<52>]> {
-    this.addOp({ op: "FUSE_STATX", nodeid, statx_in, dependsOn: options?.dependsOn });
+    this.addArgs(52, nodeid, statx_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1782,12 +1803,15 @@ export class CompoundBuilder<
     copy_file_range_in: FuseCopyFileRangeIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<53>]> {
-    this.addOp({
-      op: "FUSE_COPY_FILE_RANGE_64",
+    this.addArgs(
+      53,
       nodeid,
       copy_file_range_in,
-      dependsOn: options?.dependsOn,
-    });
+      undefined,
+      undefined,
+      undefined,
+      options?.dependsOn,
+    );
     return this as never;
   }
 
@@ -1804,7 +1828,7 @@ export class CompoundBuilder<
     outSize: number,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<4096>]> {
-    this.addOp({ op: "CUSE_INIT", nodeid, cuse_init_in, outSize, dependsOn: options?.dependsOn });
+    this.addArgs(4096, nodeid, cuse_init_in, undefined, undefined, outSize, options?.dependsOn);
     return this as never;
   }
 
