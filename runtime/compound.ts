@@ -211,6 +211,53 @@ export interface CompoundOpSpec {
   readonly replyStructs?: readonly { readonly field: string; readonly codec: StructCodecLike }[] | null;
 }
 
+/** Member name -> offset and C integer type of a header struct. */
+export interface HeaderLayout {
+  readonly [member: string]: { readonly offset: number; readonly type: string };
+}
+
+/** Offsets of the fuse_in_header members the in-place writer sets, when their types are as expected. */
+interface InHeaderAt {
+  readonly len: number;
+  readonly opcode: number;
+  readonly unique: number;
+  readonly nodeid: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly pid: number;
+}
+
+/** Offsets of fuse_out_header's members, when their types are as expected. */
+interface OutHeaderAt {
+  readonly len: number;
+  readonly error: number;
+  readonly unique: number;
+}
+
+/** The offsets of `members` when each has its expected C type, else null. */
+function offsetsOf<K extends string>(
+  layout: HeaderLayout | undefined,
+  members: { readonly [M in K]: string },
+): { readonly [M in K]: number } | null {
+  if (!layout) return null;
+  const out = {} as { [M in K]: number };
+  for (const m in members) {
+    const f = layout[m];
+    if (!f || f.type !== members[m]) return null;
+    out[m] = f.offset;
+  }
+  return out;
+}
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The byte order the codecs use under these options (runtime.ts isLittleEndian). */
+function littleEndian(o: MessageOptions): boolean {
+  const le = o["littleEndian"];
+  if (le !== undefined) return le === true;
+  return o["hostEndian"] === true ? HOST_LITTLE_ENDIAN : true;
+}
+
 /** One revision's codecs and tables, as its generated compound.ts gives them. */
 export interface CompoundBinding {
   readonly revision: string;
@@ -238,6 +285,15 @@ export interface CompoundBinding {
   /** Opcodes that get no reply. */
   readonly noReply: ReadonlySet<number>;
   readonly opcodeNames: ReadonlyMap<number, string>;
+  /**
+   * Where fuse_in_header's and fuse_out_header's members lie (offset and C type, from the
+   * header's layout): the engine writes a sub-request's header and reads a sub-reply's header
+   * in place. Absent, or in other types than the engine expects: it uses the header codecs.
+   */
+  readonly headerLayout?: {
+    readonly in: HeaderLayout;
+    readonly out: HeaderLayout;
+  };
   readonly messages: {
     encodeRequest(request: never, opts: never): Uint8Array;
     decodeRequest(bytes: Uint8Array, opts: never): AnyRequest;
@@ -622,6 +678,14 @@ interface Entry {
   readonly size: number;
 }
 
+/** What the builder remembers of an opcode under one builder's options. */
+interface OpLayout {
+  /** fuse_in_header, full-size structs and one NUL per name; -1: encodeRequest writes the op. */
+  readonly fixed: number;
+  /** The expected out-arg size of an op with a fixed-size reply; -1 for a variable-size one. */
+  readonly out: number;
+}
+
 /** Message options whose sizes a cache may share: only the minor and endianness set (sizes do not depend on endianness). */
 function sizeKey(o: MessageOptions): string | null {
   for (const k in o) if (k !== "minor" && k !== "littleEndian" && k !== "hostEndian") return null;
@@ -645,14 +709,22 @@ export class CompoundEngine {
   readonly #opFlags: string | null;
   readonly #outSizes = new Map<string, number>();
   /** Per size key (`sizeKey`): per opcode, the in-place size of its fixed parts, -1 where encodeRequest must write it. */
-  readonly #layouts = new Map<string, Map<number, number>>();
-  /** Per size key: per opcode, whether its out args decode in place (`replyStructs` at full size). */
-  readonly #replyInPlace = new Map<string, Map<number, boolean>>();
+  readonly #layouts = new Map<string, Map<number, OpLayout>>();
+  /** Per size key: per opcode, the size of its out args when they decode in place (`replyStructs` at full size), else -1. */
+  readonly #replyInPlace = new Map<string, Map<number, number>>();
   /** The sub-header fields whose value changes from op to op (besides len and opcode), by their rule. */
   readonly #perOpFields: readonly { readonly field: string; readonly rule: string }[];
   /** The sub-header rules are all ones the in-place writer knows (else every op goes through encodeRequest). */
   readonly #inPlaceHeader: boolean;
   readonly #allowed: ReadonlySet<string> | null;
+  /** Direct header writes and reads (null: through the header codecs). */
+  readonly #inAt: InHeaderAt | null;
+  readonly #outAt: OutHeaderAt | null;
+  /** The rules of the sub-header's unique and nodeid (the direct writer's per-op members). */
+  readonly #uniqueRule: string;
+  readonly #nodeidRule: string;
+  /** uid, gid and pid are copied from the compound's header (each separately, by its rule). */
+  readonly #copyParent: readonly ("uid" | "gid" | "pid")[];
 
   constructor(binding: CompoundBinding) {
     this.b = binding;
@@ -689,6 +761,43 @@ export class CompoundEngine {
     }
     this.#perOpFields = perOp;
     this.#inPlaceHeader = known;
+    this.#uniqueRule = r.subHeader["unique"] ?? "zero";
+    this.#nodeidRule = r.subHeader["nodeid"] ?? "zero";
+    this.#copyParent = (["uid", "gid", "pid"] as const).filter(
+      (f) => r.subHeader[f] === "copy-parent",
+    );
+    // The direct writer sets len, opcode, unique, nodeid and the copied credentials; every other
+    // member stays 0 in the fresh buffer, which is what their rules ("zero") give.
+    const inAt = offsetsOf(binding.headerLayout?.in, {
+      len: "uint32_t",
+      opcode: "uint32_t",
+      unique: "uint64_t",
+      nodeid: "uint64_t",
+      uid: "uint32_t",
+      gid: "uint32_t",
+      pid: "uint32_t",
+    });
+    const direct = perOp.every((f) => f.field === "unique" || f.field === "nodeid");
+    this.#inAt = direct ? inAt : null;
+    this.#outAt = offsetsOf(binding.headerLayout?.out, {
+      len: "uint32_t",
+      error: "int32_t",
+      unique: "uint64_t",
+    });
+  }
+
+  /** A sub-header member whose rule changes per op (unique, nodeid) as `subHeaderValue` gives it. */
+  #perOpValue(
+    rule: string,
+    e: Entry,
+    index: number,
+    header: CompoundHeader,
+    nextUnique: (index: number, compound: bigint) => bigint,
+  ): bigint {
+    if (rule === "op-index") return BigInt(index);
+    if (rule === "per-op") return e.nodeid;
+    if (rule === "fresh-unique") return nextUnique(index, header.unique);
+    return 0n;
   }
 
   /** Whether raw sub-requests are written in place (the header rules allow it). */
@@ -697,7 +806,7 @@ export class CompoundEngine {
   }
 
   /** Per opcode, the in-place size of a sub-request's fixed parts under `o` (filled as ops are added). */
-  requestLayout(o: MessageOptions): Map<number, number> {
+  requestLayout(o: MessageOptions): Map<number, OpLayout> {
     const key = sizeKey(o);
     if (key === null) return new Map();
     let m = this.#layouts.get(key);
@@ -714,9 +823,11 @@ export class CompoundEngine {
    * encoding a zero request); -1 when it writes something else (a compat size, extensions, an
    * array part): such ops go through encodeRequest.
    */
-  fixedRequestSize(layout: Map<number, number>, spec: CompoundOpSpec, o: MessageOptions): number {
+  opLayout(layout: Map<number, OpLayout>, spec: CompoundOpSpec, o: MessageOptions): OpLayout {
     const known = layout.get(spec.opcode);
     if (known !== undefined) return known;
+    // Throws (uncached) where expectedOutSize always has for such an op.
+    const out = spec.variable === null ? this.expectedOutSize(spec, 0, o) : -1;
     let size = -1;
     if (this.#inPlaceHeader && spec.parts.length <= MAX_POSITIONAL_PARTS) {
       let fixed = this.inHeaderSize;
@@ -745,8 +856,9 @@ export class CompoundEngine {
         }
       }
     }
-    layout.set(spec.opcode, size);
-    return size;
+    const entry = { fixed: size, out };
+    layout.set(spec.opcode, entry);
+    return entry;
   }
 
   /**
@@ -1109,17 +1221,30 @@ export class CompoundEngine {
     if (this.#resultSizeIn !== null)
       setMember(compoundIn, this.#resultSizeIn, this.resultSize(entries));
     if (this.#countIn !== null) setMember(compoundIn, this.#countIn, entries.length);
-    const outer = {
-      ...this.b.inHeader.zero(),
-      len: total,
-      opcode: this.b.opcode,
-      unique: header.unique,
-      uid: header.uid,
-      gid: header.gid,
-      pid: header.pid,
-      nodeid: BigInt(this.rules.outerNodeid),
-    };
-    this.b.inHeader.encode(outer as never, bytes, 0, o);
+    const inAt = this.#inAt;
+    if (inAt !== null && bytes instanceof DataView) {
+      // Into a fresh buffer: the members not written stay 0, as the zero header has them.
+      const le = littleEndian(o);
+      bytes.setUint32(inAt.len, total, le);
+      bytes.setUint32(inAt.opcode, this.b.opcode, le);
+      bytes.setBigUint64(inAt.unique, header.unique, le);
+      bytes.setBigUint64(inAt.nodeid, BigInt(this.rules.outerNodeid), le);
+      bytes.setUint32(inAt.uid, header.uid, le);
+      bytes.setUint32(inAt.gid, header.gid, le);
+      bytes.setUint32(inAt.pid, header.pid, le);
+    } else {
+      const outer = {
+        ...this.b.inHeader.zero(),
+        len: total,
+        opcode: this.b.opcode,
+        unique: header.unique,
+        uid: header.uid,
+        gid: header.gid,
+        pid: header.pid,
+        nodeid: BigInt(this.rules.outerNodeid),
+      };
+      this.b.inHeader.encode(outer as never, bytes, 0, o);
+    }
     this.b.compoundIn.codec.encode(compoundIn as never, bytes, this.inHeaderSize, o);
   }
 
@@ -1142,11 +1267,14 @@ export class CompoundEngine {
     const bytes = new Uint8Array(total);
     const view = new DataView(bytes.buffer, 0, total);
     this.#writeHead(view, total, entries, flags, header, o);
-    const sub = this.b.inHeader.zero() as Record<string, unknown>;
-    for (const [field, rule] of Object.entries(this.rules.subHeader)) {
-      if (rule === "copy-parent") sub[field] = header[field as "uid" | "gid" | "pid"];
-    }
     const perOp = this.#perOpFields;
+    const inAt = this.#inAt;
+    // The codec path's one header object, updated per op (the direct path needs none).
+    const sub = inAt === null ? (this.b.inHeader.zero() as Record<string, unknown>) : {};
+    if (inAt === null)
+      for (const f of this.#copyParent) sub[f] = header[f];
+    const copied = this.#copyParent;
+    const le = littleEndian(o);
     const prefixCodec = this.b.subRequestPrefix;
     const prefix = prefixCodec ? prefixCodec.zero() : null;
     const prefixSize = this.requestPrefixSize;
@@ -1163,19 +1291,32 @@ export class CompoundEngine {
         prefixCodec!.encode(prefix as never, view, at);
         at += prefixSize;
       }
-      for (let k = 0; k < perOp.length; k++) {
-        const f = perOp[k]!;
-        sub[f.field] =
-          f.rule === "per-op"
-            ? e.nodeid
-            : f.rule === "op-index"
-              ? BigInt(i)
-              : nextUnique(i, header.unique);
+      if (inAt !== null) {
+        // Member by member as the header codec writes them (the rest stays 0).
+        const unique = this.#perOpValue(this.#uniqueRule, e, i, header, nextUnique);
+        view.setUint32(at + inAt.len, e.size, le);
+        view.setUint32(at + inAt.opcode, e.opcode, le);
+        view.setBigUint64(at + inAt.unique, unique, le);
+        view.setBigUint64(
+          at + inAt.nodeid,
+          this.#perOpValue(this.#nodeidRule, e, i, header, nextUnique),
+          le,
+        );
+        for (let k = 0; k < copied.length; k++) {
+          const f = copied[k]!;
+          view.setUint32(at + inAt[f], header[f], le);
+        }
+        uniques[i] = unique;
+      } else {
+        for (let k = 0; k < perOp.length; k++) {
+          const f = perOp[k]!;
+          sub[f.field] = this.#perOpValue(f.rule, e, i, header, nextUnique);
+        }
+        sub["len"] = e.size;
+        sub["opcode"] = e.opcode;
+        uniques[i] = sub["unique"] as bigint;
+        inHeader.encode(sub as never, view, at, o);
       }
-      sub["len"] = e.size;
-      sub["opcode"] = e.opcode;
-      uniques[i] = sub["unique"] as bigint;
-      inHeader.encode(sub as never, view, at, o);
       let p = at + this.inHeaderSize;
       if (e.spec === null) {
         bytes.set(e.body as Uint8Array, p);
@@ -1393,6 +1534,8 @@ export class CompoundEngine {
     // One view of the sub-replies for every header and struct read below.
     const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
     const inPlace = this.#replyLayout(o);
+    const outAt = this.#outAt;
+    const le = littleEndian(o);
     const results: CompoundOpResultBase[] = [];
     const min = checks.minOpLen;
     let at = 0;
@@ -1430,36 +1573,48 @@ export class CompoundEngine {
           i,
           at,
         );
-      const h = this.b.outHeader.decode(view, at, o) as unknown as OutHeader;
-      if (h.len < min)
+      let hLen: number;
+      let hError: number;
+      let hUnique: bigint;
+      if (outAt !== null) {
+        hLen = view.getUint32(at + outAt.len, le);
+        hError = view.getInt32(at + outAt.error, le);
+        hUnique = view.getBigUint64(at + outAt.unique, le);
+      } else {
+        const h = this.b.outHeader.decode(view, at, o) as unknown as OutHeader;
+        hLen = h.len;
+        hError = h.error;
+        hUnique = h.unique;
+      }
+      if (hLen < min)
         throw this.error(
           "op-len",
-          `sub-reply ${i} at offset ${at} has len ${h.len}, below ${min}`,
+          `sub-reply ${i} at offset ${at} has len ${hLen}, below ${min}`,
           i,
           at,
         );
-      if (checks.opLenInBounds && at + h.len > end)
+      if (checks.opLenInBounds && at + hLen > end)
         throw this.error(
           "op-bounds",
-          `sub-reply ${i} at offset ${at} has len ${h.len}, past the ${end} bytes of sub-replies`,
+          `sub-reply ${i} at offset ${at} has len ${hLen}, past the ${end} bytes of sub-replies`,
           i,
           at,
         );
-      if (checks.uniqueMustMatch && ref.unique !== undefined && h.unique !== ref.unique) {
+      if (checks.uniqueMustMatch && ref.unique !== undefined && hUnique !== ref.unique) {
         throw this.error(
           "unique",
-          `sub-reply ${i} has unique ${h.unique}, its sub-request ${ref.unique}`,
+          `sub-reply ${i} has unique ${hUnique}, its sub-request ${ref.unique}`,
           i,
           at,
         );
       }
-      const copy = checks.copyWhen === "no-error" ? h.error === 0 : h.len > min;
+      const copy = checks.copyWhen === "no-error" ? hError === 0 : hLen > min;
       const spec = ref.raw ? undefined : this.b.ops.get(ref.opcode);
       let reply: unknown = null;
       if (copy && !(spec?.outPages && this.rules.outPages === "not-copied")) {
         const start = at + this.outHeaderSize;
         const size = spec?.variable
-          ? Math.min(ref.outSize, Math.max(0, h.len - this.outHeaderSize))
+          ? Math.min(ref.outSize, Math.max(0, hLen - this.outHeaderSize))
           : ref.outSize;
         if (start + size > end) {
           throw this.error(
@@ -1475,7 +1630,7 @@ export class CompoundEngine {
             : this.decodeOpReply(
                 ref.opcode,
                 payload.subarray(start, start + size),
-                h.unique,
+                hUnique,
                 spec,
                 ref.requested,
                 o,
@@ -1484,13 +1639,13 @@ export class CompoundEngine {
       results.push({
         index: i,
         opcode: ref.opcode,
-        error: h.error,
+        error: hError,
         reply,
-        len: h.len,
-        unique: h.unique,
+        len: hLen,
+        unique: hUnique,
         missing: false,
       });
-      const step = checks.advance === "len" ? h.len : min + (h.len > min ? ref.outSize : 0);
+      const step = checks.advance === "len" ? hLen : min + (hLen > min ? ref.outSize : 0);
       at = start0 + alignUp(at - start0 + step, this.rules.alignment.subReplies);
     }
     for (let i = results.length; i < n; i++) {
@@ -1514,7 +1669,7 @@ export class CompoundEngine {
   }
 
   /** Per opcode, whether out args decode in place under `o`; null: options no cache may share. */
-  #replyLayout(o: MessageOptions): Map<number, boolean> | null {
+  #replyLayout(o: MessageOptions): Map<number, number> | null {
     const key = sizeKey(o);
     if (key === null) return null;
     let m = this.#replyInPlace.get(key);
@@ -1530,30 +1685,26 @@ export class CompoundEngine {
    * `o` (what decodeReply would read them as): then each struct is decoded where it lies.
    */
   #decodesInPlace(
-    layout: Map<number, boolean>,
+    layout: Map<number, number>,
     spec: CompoundOpSpec,
     size: number,
     o: MessageOptions,
   ): boolean {
     let full = layout.get(spec.opcode);
     if (full === undefined) {
-      full = false;
+      full = -1;
       if (spec.replyStructs != null && spec.variable === null) {
         let sum = 0;
         for (const p of spec.replyStructs) sum += p.codec.size;
         try {
-          full = this.expectedOutSize(spec, 0, o) === sum;
+          if (this.expectedOutSize(spec, 0, o) === sum) full = sum;
         } catch {
-          full = false;
+          full = -1;
         }
       }
       layout.set(spec.opcode, full);
     }
-    if (!full) return false;
-    let sum = 0;
-    const parts = spec.replyStructs!;
-    for (let k = 0; k < parts.length; k++) sum += parts[k]!.codec.size;
-    return sum === size;
+    return full === size;
   }
 
   /** Out args that are struct parts at full size, decoded at their offsets (no copy). */
@@ -2037,7 +2188,7 @@ export class CompoundBuilderCore {
   readonly #allowInvalid: boolean;
   readonly #entries: Entry[] = [];
   /** Per opcode, the in-place size of its fixed parts (shared by builders of the same sizes). */
-  readonly #layout: Map<number, number>;
+  readonly #layout: Map<number, OpLayout>;
   /** Bytes of the sub-request area so far, summed as ops are added; -1 once an op needs encodeRequest. */
   #area = 0;
   #flags = 0;
@@ -2097,7 +2248,7 @@ export class CompoundBuilderCore {
         this.#entries.length,
       );
     }
-    const fixed = e.fixedRequestSize(this.#layout, spec, this.#opts);
+    const layout = e.opLayout(this.#layout, spec, this.#opts);
     const entry: Entry = {
       opcode: spec.opcode,
       nodeid,
@@ -2106,11 +2257,11 @@ export class CompoundBuilderCore {
       a0,
       a1,
       a2,
-      outSize: e.expectedOutSize(spec, n, this.#opts),
+      outSize: layout.out >= 0 ? layout.out : e.expectedOutSize(spec, n, this.#opts),
       raw: false,
       requested: spec.variable !== null ? n : null,
       dependsOn: dependsOn ?? null,
-      size: e.inPlaceSize(fixed, spec, a0, a1, a2),
+      size: e.inPlaceSize(layout.fixed, spec, a0, a1, a2),
     };
     this.#push(entry, spec.op);
   }
@@ -2155,7 +2306,7 @@ export class CompoundBuilderCore {
     for (const k in body) if (k !== "op" && !spec.parts.some((p) => p.field === k)) plain = false;
     const a = spec.parts.map((p) => body[p.field]);
     const size = plain
-      ? e.inPlaceSize(e.fixedRequestSize(this.#layout, spec, this.#opts), spec, a[0], a[1], a[2])
+      ? e.inPlaceSize(e.opLayout(this.#layout, spec, this.#opts).fixed, spec, a[0], a[1], a[2])
       : -1;
     const entry: Entry = {
       opcode: spec.opcode,

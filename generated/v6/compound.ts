@@ -1088,6 +1088,24 @@ const ENGINE = new CompoundEngine({
     [54, "FUSE_COMPOUND"],
     [4096, "CUSE_INIT"],
   ]),
+  headerLayout: {
+    in: {
+      len: { offset: 0, type: "uint32_t" },
+      opcode: { offset: 4, type: "uint32_t" },
+      unique: { offset: 8, type: "uint64_t" },
+      nodeid: { offset: 16, type: "uint64_t" },
+      uid: { offset: 24, type: "uint32_t" },
+      gid: { offset: 28, type: "uint32_t" },
+      pid: { offset: 32, type: "uint32_t" },
+      total_extlen: { offset: 36, type: "uint16_t" },
+      padding: { offset: 38, type: "uint16_t" },
+    },
+    out: {
+      len: { offset: 0, type: "uint32_t" },
+      error: { offset: 4, type: "int32_t" },
+      unique: { offset: 8, type: "uint64_t" },
+    },
+  },
   messages: { encodeRequest, decodeRequest, encodeReply, decodeReply } as never,
 });
 

@@ -116,6 +116,8 @@ export interface CompoundModel {
   noReplyOpcodes: string;
   /** `[value, "NAME"]` entries of every opcode of the protocol table. */
   opcodeNames: string;
+  /** The binding's `headerLayout`: offset and C type of each integer member of fuse_in_header and fuse_out_header. */
+  headerLayout: string;
 }
 
 function replyIsVariable(op: OpcodeInfo): boolean {
@@ -350,7 +352,18 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
     inPagesOpcodes: inPages.join(", "),
     noReplyOpcodes: noReply.join(", "),
     opcodeNames: protocol.opcodes.map((o) => `[${o.value}, ${JSON.stringify(o.name)}]`).join(", "),
+    headerLayout: `{ in: ${headerLayout(inHeader, defs.get(IN_HEADER))}, out: ${headerLayout(outHeader, defs.get(OUT_HEADER))} }`,
   };
+}
+
+/** `{ member: { offset, type } }` of a header struct's integer members (the engine writes and reads them in place). */
+function headerLayout(view: StructView, def: Schema["structs"][number] | undefined): string {
+  const types = new Map((def?.fields ?? []).flatMap((f) => (f.name !== null && f.type.kind === "int" ? [[f.name, f.type.name] as const] : [])));
+  const members = view.offsets.flatMap((o) => {
+    const type = types.get(o.name);
+    return type ? [`${o.key}: { offset: ${o.offset}, type: ${JSON.stringify(type)} }`] : [];
+  });
+  return `{ ${members.join(", ")} }`;
 }
 
 /** Where a generated compound.ts finds the shared engine (written by `generate` as `<out>/_runtime/`). */
