@@ -249,6 +249,36 @@ function offsetsOf<K extends string>(
   return out;
 }
 
+/** An unsigned member of a prefix the engine writes in place: offset and width in bytes. */
+interface PrefixMemberAt {
+  readonly offset: number;
+  readonly width: 1 | 2 | 4;
+}
+
+const UNSIGNED_WIDTH: { readonly [type: string]: 1 | 2 | 4 } = {
+  uint8_t: 1,
+  uint16_t: 2,
+  uint32_t: 4,
+};
+
+/** Where a prefix role's member lies, when it is an unsigned integer of up to 32 bits; undefined otherwise. */
+function prefixMemberAt(
+  layout: HeaderLayout | undefined,
+  member: string | null,
+): PrefixMemberAt | null | undefined {
+  if (member === null) return null;
+  const f = layout?.[member];
+  const width = f ? UNSIGNED_WIDTH[f.type] : undefined;
+  return f && width ? { offset: f.offset, width } : undefined;
+}
+
+/** Writes an unsigned member as a codec does (DataView setters wrap like a C assignment). */
+function setUnsigned(view: DataView, at: number, m: PrefixMemberAt, value: number): void {
+  if (m.width === 1) view.setUint8(at + m.offset, value);
+  else if (m.width === 2) view.setUint16(at + m.offset, value, true);
+  else view.setUint32(at + m.offset, value, true);
+}
+
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** The byte order the codecs use under these options (runtime.ts isLittleEndian). */
@@ -293,6 +323,8 @@ export interface CompoundBinding {
   readonly headerLayout?: {
     readonly in: HeaderLayout;
     readonly out: HeaderLayout;
+    /** The sub-request prefix struct's integer members (where the revision has one). */
+    readonly prefix?: HeaderLayout;
   };
   readonly messages: {
     encodeRequest(request: never, opts: never): Uint8Array;
@@ -723,6 +755,13 @@ export class CompoundEngine {
   /** The rules of the sub-header's unique and nodeid (the direct writer's per-op members). */
   readonly #uniqueRule: string;
   readonly #nodeidRule: string;
+  /** The prefix's dep-index and op-flags members written in place (null: no such member); null: through the prefix codec. */
+  readonly #prefixAt: {
+    readonly depIndex: PrefixMemberAt | null;
+    readonly opFlags: PrefixMemberAt | null;
+  } | null;
+  /** The per-op flag bit that marks a dependency (model flag-and-index), else 0. */
+  readonly #depFlagBit: number;
   /** uid, gid and pid are copied from the compound's header (each separately, by its rule). */
   readonly #copyParent: readonly ("uid" | "gid" | "pid")[];
 
@@ -779,6 +818,19 @@ export class CompoundEngine {
     });
     const direct = perOp.every((f) => f.field === "unique" || f.field === "nodeid");
     this.#inAt = direct ? inAt : null;
+    // The prefix: dep-index and op-flags in place when they are plain unsigned members; the
+    // reserved members stay 0 in the fresh buffer, as the zero prefix has them.
+    const depAt = prefixMemberAt(binding.headerLayout?.prefix, this.#depIndex);
+    const flagsAt = prefixMemberAt(binding.headerLayout?.prefix, this.#opFlags);
+    this.#prefixAt =
+      binding.subRequestPrefix && depAt !== undefined && flagsAt !== undefined
+        ? { depIndex: depAt, opFlags: flagsAt }
+        : null;
+    const dep = r.dependencies;
+    this.#depFlagBit =
+      dep.model === "flag-and-index"
+        ? (r.opFlags.defined.find((f) => f.name === dep.flag)?.value ?? 0)
+        : 0;
     this.#outAt = offsetsOf(binding.headerLayout?.out, {
       len: "uint32_t",
       error: "int32_t",
@@ -1276,7 +1328,12 @@ export class CompoundEngine {
     const copied = this.#copyParent;
     const le = littleEndian(o);
     const prefixCodec = this.b.subRequestPrefix;
-    const prefix = prefixCodec ? prefixCodec.zero() : null;
+    const prefixAt = this.#prefixAt;
+    const prefix = prefixCodec && prefixAt === null ? prefixCodec.zero() : null;
+    const noDep =
+      this.rules.dependencies.model === "index"
+        ? this.rules.dependencies.noDependency!.value
+        : null;
     const prefixSize = this.requestPrefixSize;
     const align = this.rules.alignment.subRequests;
     const inHeader = this.b.inHeader;
@@ -1285,7 +1342,15 @@ export class CompoundEngine {
     for (let i = 0; i < n; i++) {
       const e = entries[i]!;
       const start = at;
-      if (prefix !== null) {
+      if (prefixAt !== null) {
+        // As encodePrefix: the members by the model, at the codec's default (little-endian) order.
+        const dep = e.dependsOn;
+        if (prefixAt.depIndex !== null)
+          setUnsigned(view, at, prefixAt.depIndex, dep ?? (noDep ?? 0));
+        if (prefixAt.opFlags !== null && dep !== null && this.#depFlagBit !== 0)
+          setUnsigned(view, at, prefixAt.opFlags, this.#depFlagBit);
+        at += prefixSize;
+      } else if (prefix !== null) {
         this.#setPrefix(prefix, e.dependsOn);
         // As encodePrefix: the prefix codec at its default options.
         prefixCodec!.encode(prefix as never, view, at);

@@ -116,7 +116,7 @@ export interface CompoundModel {
   noReplyOpcodes: string;
   /** `[value, "NAME"]` entries of every opcode of the protocol table. */
   opcodeNames: string;
-  /** The binding's `headerLayout`: offset and C type of each integer member of fuse_in_header and fuse_out_header. */
+  /** The binding's `headerLayout`: offset and C type of each integer member of fuse_in_header, fuse_out_header and the sub-request prefix. */
   headerLayout: string;
 }
 
@@ -352,7 +352,9 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
     inPagesOpcodes: inPages.join(", "),
     noReplyOpcodes: noReply.join(", "),
     opcodeNames: protocol.opcodes.map((o) => `[${o.value}, ${JSON.stringify(o.name)}]`).join(", "),
-    headerLayout: `{ in: ${headerLayout(inHeader, defs.get(IN_HEADER))}, out: ${headerLayout(outHeader, defs.get(OUT_HEADER))} }`,
+    headerLayout: `{ in: ${headerLayout(inHeader, defs.get(IN_HEADER))}, out: ${headerLayout(outHeader, defs.get(OUT_HEADER))}${
+      c.framing.subRequestPrefix ? `, prefix: ${headerLayout(views.get(c.framing.subRequestPrefix.struct)!, defs.get(c.framing.subRequestPrefix.struct))}` : ""
+    } }`,
   };
 }
 
