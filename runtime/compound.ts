@@ -209,6 +209,8 @@ export interface CompoundOpSpec {
    * struct codecs, instead of through `decodeReply` of a copy.
    */
   readonly replyStructs?: readonly { readonly field: string; readonly codec: StructCodecLike }[] | null;
+  /** `replyStructs` decoded at `at` of one view of the sub-replies, straight-line; null where `replyStructs` is. */
+  readonly decodeInPlace?: ((view: DataView, at: number, opts: object) => object) | null;
 }
 
 /** Member name -> offset and C integer type of a header struct. */
@@ -721,7 +723,7 @@ interface OpLayout {
 /** Message options whose sizes a cache may share: only the minor and endianness set (sizes do not depend on endianness). */
 function sizeKey(o: MessageOptions): string | null {
   for (const k in o) if (k !== "minor" && k !== "littleEndian" && k !== "hostEndian") return null;
-  return Number.isInteger(o.minor) ? String(o.minor) : null;
+  return Number.isInteger(o.minor) && o.minor >= 0 ? String(o.minor) : null;
 }
 
 /** A revision's compound rules bound to its codecs. */
@@ -744,6 +746,8 @@ export class CompoundEngine {
   readonly #layouts = new Map<string, Map<number, OpLayout>>();
   /** Per size key: per opcode, the size of its out args when they decode in place (`replyStructs` at full size), else -1. */
   readonly #replyInPlace = new Map<string, Map<number, number>>();
+  /** Per size key: whether the compound reply's own struct travels at full size. */
+  readonly #frames = new Map<string, boolean>();
   /** The sub-header fields whose value changes from op to op (besides len and opcode), by their rule. */
   readonly #perOpFields: readonly { readonly field: string; readonly rule: string }[];
   /** The sub-header rules are all ones the in-place writer knows (else every op goes through encodeRequest). */
@@ -1549,7 +1553,7 @@ export class CompoundEngine {
     o: MessageOptions,
   ): CompoundReplyBase {
     const refs = ops.map((r, i) => this.opRef(r, i, o));
-    const decoded = this.b.messages.decodeReply(this.b.opcode as never, bytes, o as never);
+    const decoded = this.#replyFrame(bytes, o);
     const top = decoded.reply as Record<string, unknown>;
     if ("error" in top)
       return {
@@ -1691,7 +1695,9 @@ export class CompoundEngine {
         }
         reply =
           spec !== undefined && inPlace !== null && this.#decodesInPlace(inPlace, spec, size, o)
-            ? this.#decodeInPlace(spec.replyStructs!, view!, start, o)
+            ? spec.decodeInPlace
+              ? spec.decodeInPlace(view, start, o)
+              : this.#decodeInPlace(spec.replyStructs!, view, start, o)
             : this.decodeOpReply(
                 ref.opcode,
                 payload.subarray(start, start + size),
@@ -1731,6 +1737,60 @@ export class CompoundEngine {
       results,
       trailing: Math.max(0, end - at),
     };
+  }
+
+  /**
+   * The compound reply's header and parts as `decodeReply` gives them: read in place for a
+   * success whose struct is at full size under `o` (checked once per minor), else by
+   * `decodeReply`, which also throws its errors for a malformed reply.
+   */
+  #replyFrame(
+    bytes: Uint8Array,
+    o: MessageOptions,
+  ): { readonly header: OutHeader; readonly reply: object } {
+    const outAt = this.#outAt;
+    const codec = this.b.compoundOut.codec;
+    const head = this.outHeaderSize + codec.size;
+    const key = outAt !== null && bytes instanceof Uint8Array ? sizeKey(o) : null;
+    if (key !== null && bytes.length >= head && this.#frameFull(key, o)) {
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const le = littleEndian(o);
+      if (
+        view.getUint32(outAt!.len, le) === bytes.length &&
+        view.getInt32(outAt!.error, le) === 0
+      ) {
+        return {
+          header: this.b.outHeader.decode(view, 0, o) as unknown as OutHeader,
+          reply: {
+            [this.b.compoundOut.field]: codec.decode(view, this.outHeaderSize, o),
+            [this.b.compoundOut.dataField]: bytes.subarray(head, bytes.length),
+          },
+        };
+      }
+    }
+    return this.b.messages.decodeReply(this.b.opcode as never, bytes, o as never);
+  }
+
+  /** Whether the compound reply's struct travels at its full size under `o` (what decodeReply reads then). */
+  #frameFull(key: string, o: MessageOptions): boolean {
+    let full = this.#frames.get(key);
+    if (full === undefined) {
+      try {
+        const zero = this.b.messages.encodeReply(
+          0n,
+          {
+            [this.b.compoundOut.field]: this.b.compoundOut.codec.zero(),
+            [this.b.compoundOut.dataField]: new Uint8Array(0),
+          } as never,
+          { ...o, opcode: this.b.opcode } as never,
+        );
+        full = zero.length === this.outHeaderSize + this.b.compoundOut.codec.size;
+      } catch {
+        full = false;
+      }
+      if (this.#frames.size < 64) this.#frames.set(key, full);
+    }
+    return full;
   }
 
   /** Per opcode, whether out args decode in place under `o`; null: options no cache may share. */

@@ -284,6 +284,7 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
         ? [op.value, "nodeid", ...partNames, ...Array<string>(MAX_POSITIONAL_PARTS - partNames.length).fill("undefined"), variable ? "outSize" : "undefined"].join(", ")
         : null;
     const replyStructs = replyStructList(op, (struct, where) => use(struct, where, true));
+    const decodeInPlace = replyDecoder(op, (struct, where) => use(struct, where, true));
     const zero = zeroReply(op, (struct, where) => use(struct, where, true));
     const sig = params.map((p) => `${p.name}: ${p.type}`).join(", ");
     const opLiteral = JSON.stringify(op.name);
@@ -295,7 +296,7 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
       params: sig,
       props: params.map((p) => p.name).join(", "),
       subType: `{ op: ${opLiteral}; ${params.map((p) => `${p.name}: ${p.type};`).join(" ")} }`,
-      spec: `{ op: ${opLiteral}, opcode: ${op.value}, method: ${JSON.stringify(method)}, parts: [${partSpecs.join(", ")}], variable: ${variable ? JSON.stringify(op.reply.kind === "xattr" ? "xattr" : "data") : "null"}, outPages: ${variable && op.reply.kind !== "xattr"}, zeroReply: ${zero}, replyStructs: ${replyStructs} }`,
+      spec: `{ op: ${opLiteral}, opcode: ${op.value}, method: ${JSON.stringify(method)}, parts: [${partSpecs.join(", ")}], variable: ${variable ? JSON.stringify(op.reply.kind === "xattr" ? "xattr" : "data") : "null"}, outPages: ${variable && op.reply.kind !== "xattr"}, zeroReply: ${zero}, replyStructs: ${replyStructs}, decodeInPlace: ${decodeInPlace} }`,
       args,
       doc: jsdoc(
         `Adds a ${code(op.name)} (${op.value}) sub-request for ${code("nodeid")}.`,
@@ -398,6 +399,24 @@ function replyStructList(op: OpcodeInfo, use: (struct: string, where: string) =>
   if (r.kind === "empty") return "[]";
   if (r.kind !== "parts" || !r.parts.every((p) => p.kind === "struct")) return "null";
   return `[${r.parts.map((p) => `{ field: ${JSON.stringify(p.field)}, codec: ${use((p as MessagePart & { kind: "struct" }).struct, `${op.name} reply`).codecName} }`).join(", ")}]`;
+}
+
+/**
+ * `(view, at, opts) => ({ part: Codec.decode(view, at, opts), ... })`: the out args of an op
+ * whose reply is all structs, decoded straight from the sub-reply at full size; else `null`.
+ */
+function replyDecoder(op: OpcodeInfo, use: (struct: string, where: string) => StructView): string {
+  const r = op.reply;
+  if (r.kind === "empty") return "() => ({})";
+  if (r.kind !== "parts" || !r.parts.every((p) => p.kind === "struct")) return "null";
+  let at = 0;
+  const props = r.parts.map((p) => {
+    const v = use((p as MessagePart & { kind: "struct" }).struct, `${op.name} reply`);
+    const expr = `${p.field}: ${v.codecName}.decode(v, ${at === 0 ? "at" : `at + ${at}`}, o)`;
+    at += v.size;
+    return expr;
+  });
+  return `(v, at, o) => ({ ${props.join(", ")} })`;
 }
 
 /** `(n) => reply object`: a zero reply of the op, with `n` bytes in its variable part. */
