@@ -148,8 +148,9 @@ export interface MessageOptions {
 export interface StructCodecLike {
   readonly struct: string;
   readonly size: number;
-  decode(buf: Uint8Array, offset?: number, opts?: object): object;
-  encode(value: never, buf: Uint8Array, offset?: number, opts?: object): number;
+  /** `buf` may be a DataView: the engine hands one view of the whole message to every codec. */
+  decode(buf: Uint8Array | DataView, offset?: number, opts?: object): object;
+  encode(value: never, buf: Uint8Array | DataView, offset?: number, opts?: object): number;
   zero(): object;
 }
 
@@ -202,6 +203,91 @@ export interface CompoundOpSpec {
   readonly outPages: boolean;
   /** A zero reply with `n` bytes in the variable part: its encoded size is the op's expected out-arg size. */
   readonly zeroReply: (n: number) => object;
+  /**
+   * The reply's parts when every one is a struct (an empty reply: none), in order; null for a
+   * reply with a variable part. Lets the reply walk decode such out args in place, with the
+   * struct codecs, instead of through `decodeReply` of a copy.
+   */
+  readonly replyStructs?: readonly { readonly field: string; readonly codec: StructCodecLike }[] | null;
+  /** `replyStructs` decoded at `at` of one view of the sub-replies, straight-line; null where `replyStructs` is. */
+  readonly decodeInPlace?: ((view: DataView, at: number, opts: object) => object) | null;
+}
+
+/** Member name -> offset and C integer type of a header struct. */
+export interface HeaderLayout {
+  readonly [member: string]: { readonly offset: number; readonly type: string };
+}
+
+/** Offsets of the fuse_in_header members the in-place writer sets, when their types are as expected. */
+interface InHeaderAt {
+  readonly len: number;
+  readonly opcode: number;
+  readonly unique: number;
+  readonly nodeid: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly pid: number;
+}
+
+/** Offsets of fuse_out_header's members, when their types are as expected. */
+interface OutHeaderAt {
+  readonly len: number;
+  readonly error: number;
+  readonly unique: number;
+}
+
+/** The offsets of `members` when each has its expected C type, else null. */
+function offsetsOf<K extends string>(
+  layout: HeaderLayout | undefined,
+  members: { readonly [M in K]: string },
+): { readonly [M in K]: number } | null {
+  if (!layout) return null;
+  const out = {} as { [M in K]: number };
+  for (const m in members) {
+    const f = layout[m];
+    if (!f || f.type !== members[m]) return null;
+    out[m] = f.offset;
+  }
+  return out;
+}
+
+/** An unsigned member of a prefix the engine writes in place: offset and width in bytes. */
+interface PrefixMemberAt {
+  readonly offset: number;
+  readonly width: 1 | 2 | 4;
+}
+
+const UNSIGNED_WIDTH: { readonly [type: string]: 1 | 2 | 4 } = {
+  uint8_t: 1,
+  uint16_t: 2,
+  uint32_t: 4,
+};
+
+/** Where a prefix role's member lies, when it is an unsigned integer of up to 32 bits; undefined otherwise. */
+function prefixMemberAt(
+  layout: HeaderLayout | undefined,
+  member: string | null,
+): PrefixMemberAt | null | undefined {
+  if (member === null) return null;
+  const f = layout?.[member];
+  const width = f ? UNSIGNED_WIDTH[f.type] : undefined;
+  return f && width ? { offset: f.offset, width } : undefined;
+}
+
+/** Writes an unsigned member as a codec does (DataView setters wrap like a C assignment). */
+function setUnsigned(view: DataView, at: number, m: PrefixMemberAt, value: number): void {
+  if (m.width === 1) view.setUint8(at + m.offset, value);
+  else if (m.width === 2) view.setUint16(at + m.offset, value, true);
+  else view.setUint32(at + m.offset, value, true);
+}
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The byte order the codecs use under these options (runtime.ts isLittleEndian). */
+function littleEndian(o: MessageOptions): boolean {
+  const le = o["littleEndian"];
+  if (le !== undefined) return le === true;
+  return o["hostEndian"] === true ? HOST_LITTLE_ENDIAN : true;
 }
 
 /** One revision's codecs and tables, as its generated compound.ts gives them. */
@@ -231,6 +317,17 @@ export interface CompoundBinding {
   /** Opcodes that get no reply. */
   readonly noReply: ReadonlySet<number>;
   readonly opcodeNames: ReadonlyMap<number, string>;
+  /**
+   * Where fuse_in_header's and fuse_out_header's members lie (offset and C type, from the
+   * header's layout): the engine writes a sub-request's header and reads a sub-reply's header
+   * in place. Absent, or in other types than the engine expects: it uses the header codecs.
+   */
+  readonly headerLayout?: {
+    readonly in: HeaderLayout;
+    readonly out: HeaderLayout;
+    /** The sub-request prefix struct's integer members (where the revision has one). */
+    readonly prefix?: HeaderLayout;
+  };
   readonly messages: {
     encodeRequest(request: never, opts: never): Uint8Array;
     decodeRequest(bytes: Uint8Array, opts: never): AnyRequest;
@@ -519,6 +616,72 @@ function isZero(v: unknown): boolean {
   return true;
 }
 
+/**
+ * The UTF-8 length of a name a sub-request carries, or -1 when the in-place writer must leave
+ * it to `encodeRequest` (a NUL, or a lone surrogate, which has no UTF-8 form): that path then
+ * throws the message codecs' own error.
+ */
+function nameLength(s: string): number {
+  const n = s.length;
+  let bytes = n;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      if (c === 0) return -1;
+    } else if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdfff) {
+      if (c > 0xdbff || i + 1 >= n) return -1;
+      const d = s.charCodeAt(i + 1);
+      if (d < 0xdc00 || d > 0xdfff) return -1;
+      bytes += 2; // a surrogate pair: 2 UTF-16 units (counted), 4 bytes
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
+/** Writes a well-formed string (checked by `nameLength`) as UTF-8 at `at`; returns the end. */
+function writeUtf8(s: string, out: Uint8Array, at: number): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) out[at++] = c;
+    else if (c < 0x800) {
+      out[at++] = 0xc0 | (c >> 6);
+      out[at++] = 0x80 | (c & 63);
+    } else if (c >= 0xd800 && c <= 0xdbff) {
+      c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
+      out[at++] = 0xf0 | (c >> 18);
+      out[at++] = 0x80 | ((c >> 12) & 63);
+      out[at++] = 0x80 | ((c >> 6) & 63);
+      out[at++] = 0x80 | (c & 63);
+    } else {
+      out[at++] = 0xe0 | (c >> 12);
+      out[at++] = 0x80 | ((c >> 6) & 63);
+      out[at++] = 0x80 | (c & 63);
+    }
+  }
+  return at;
+}
+
+/** The bytes of a name given as bytes or as a FuseName (of any revision), else null. */
+function nameBytes(v: unknown): Uint8Array | null {
+  if (v instanceof Uint8Array) return v;
+  if (typeof v === "object" && v !== null) {
+    const b = (v as { bytes?: unknown }).bytes;
+    if (b instanceof Uint8Array) return b;
+  }
+  return null;
+}
+
+/** Argument `i` of an op added positionally. */
+function argOf(e: Entry, i: number): unknown {
+  return i === 0 ? e.a0 : i === 1 ? e.a1 : e.a2;
+}
+
+/** The most parts a sub-request may have to be added positionally (`addArgs`). */
+export const MAX_POSITIONAL_PARTS = 3;
+
 /** The members of a framing struct with a role. */
 function membersWith(f: FramingStructRules | null, role: string): string[] {
   return f ? Object.keys(f.members).filter((m) => f.members[m] === role) : [];
@@ -536,13 +699,37 @@ export function memberWithRole(f: FramingStructRules | null, role: string): stri
 interface Entry {
   readonly opcode: number;
   readonly nodeid: bigint;
-  /** The request object for encodeRequest (without header), or raw bytes after the header. */
-  readonly body: { readonly op: string; readonly [part: string]: unknown } | Uint8Array;
+  /** The op's table entry; null for an op added as raw bytes. */
+  readonly spec: CompoundOpSpec | null;
+  /**
+   * The request object for encodeRequest (without header) as `add` was given it, raw bytes after
+   * the header (`addRaw`), or null: the typed methods' arguments `a0`..`a2`, by `spec.parts`.
+   */
+  readonly body: { readonly op: string; readonly [part: string]: unknown } | Uint8Array | null;
+  readonly a0: unknown;
+  readonly a1: unknown;
+  readonly a2: unknown;
   readonly outSize: number;
   readonly raw: boolean;
   /** The outSize argument of an op with a variable-size reply, else null. */
   readonly requested: number | null;
   readonly dependsOn: number | null;
+  /** Bytes of the sub-request (fuse_in_header and args) written in place; -1: encodeRequest writes it. */
+  readonly size: number;
+}
+
+/** What the builder remembers of an opcode under one builder's options. */
+interface OpLayout {
+  /** fuse_in_header, full-size structs and one NUL per name; -1: encodeRequest writes the op. */
+  readonly fixed: number;
+  /** The expected out-arg size of an op with a fixed-size reply; -1 for a variable-size one. */
+  readonly out: number;
+}
+
+/** Message options whose sizes a cache may share: only the minor and endianness set (sizes do not depend on endianness). */
+function sizeKey(o: MessageOptions): string | null {
+  for (const k in o) if (k !== "minor" && k !== "littleEndian" && k !== "hostEndian") return null;
+  return Number.isInteger(o.minor) && o.minor >= 0 ? String(o.minor) : null;
 }
 
 /** A revision's compound rules bound to its codecs. */
@@ -561,6 +748,32 @@ export class CompoundEngine {
   readonly #depIndex: string | null;
   readonly #opFlags: string | null;
   readonly #outSizes = new Map<string, number>();
+  /** Per size key (`sizeKey`): per opcode, the in-place size of its fixed parts, -1 where encodeRequest must write it. */
+  readonly #layouts = new Map<string, Map<number, OpLayout>>();
+  /** Per size key: per opcode, the size of its out args when they decode in place (`replyStructs` at full size), else -1. */
+  readonly #replyInPlace = new Map<string, Map<number, number>>();
+  /** Per size key: whether the compound reply's own struct travels at full size. */
+  readonly #frames = new Map<string, boolean>();
+  /** The sub-header fields whose value changes from op to op (besides len and opcode), by their rule. */
+  readonly #perOpFields: readonly { readonly field: string; readonly rule: string }[];
+  /** The sub-header rules are all ones the in-place writer knows (else every op goes through encodeRequest). */
+  readonly #inPlaceHeader: boolean;
+  readonly #allowed: ReadonlySet<string> | null;
+  /** Direct header writes and reads (null: through the header codecs). */
+  readonly #inAt: InHeaderAt | null;
+  readonly #outAt: OutHeaderAt | null;
+  /** The rules of the sub-header's unique and nodeid (the direct writer's per-op members). */
+  readonly #uniqueRule: string;
+  readonly #nodeidRule: string;
+  /** The prefix's dep-index and op-flags members written in place (null: no such member); null: through the prefix codec. */
+  readonly #prefixAt: {
+    readonly depIndex: PrefixMemberAt | null;
+    readonly opFlags: PrefixMemberAt | null;
+  } | null;
+  /** The per-op flag bit that marks a dependency (model flag-and-index), else 0. */
+  readonly #depFlagBit: number;
+  /** uid, gid and pid are copied from the compound's header (each separately, by its rule). */
+  readonly #copyParent: readonly ("uid" | "gid" | "pid")[];
 
   constructor(binding: CompoundBinding) {
     this.b = binding;
@@ -579,6 +792,172 @@ export class CompoundEngine {
     if ((r.framing.subRequestPrefix === null) !== (binding.subRequestPrefix === null)) {
       throw new Error(`${binding.revision}: the sub-request prefix codec does not match the rules`);
     }
+    this.#allowed = r.allowedOpcodes !== null ? new Set(r.allowedOpcodes) : null;
+    // encodeRequest sets len and opcode itself, and total_extlen of ops with extensions: the
+    // in-place writer takes the rules it can reproduce exactly and leaves anything else to it.
+    const perOp: { field: string; rule: string }[] = [];
+    let known = true;
+    for (const [field, rule] of Object.entries(r.subHeader)) {
+      if (field === "len" || field === "opcode") continue;
+      if (field === "total_extlen" && rule !== "zero") known = false;
+      else if (rule === "fresh-unique" || rule === "op-index") perOp.push({ field, rule });
+      else if (rule === "per-op") {
+        if (field === "nodeid") perOp.push({ field, rule });
+        else known = false;
+      } else if (rule === "copy-parent") {
+        if (field !== "uid" && field !== "gid" && field !== "pid") known = false;
+      } else if (rule !== "zero" && rule !== "header-plus-args") known = false;
+    }
+    this.#perOpFields = perOp;
+    this.#inPlaceHeader = known;
+    this.#uniqueRule = r.subHeader["unique"] ?? "zero";
+    this.#nodeidRule = r.subHeader["nodeid"] ?? "zero";
+    this.#copyParent = (["uid", "gid", "pid"] as const).filter(
+      (f) => r.subHeader[f] === "copy-parent",
+    );
+    // The direct writer sets len, opcode, unique, nodeid and the copied credentials; every other
+    // member stays 0 in the fresh buffer, which is what their rules ("zero") give.
+    const inAt = offsetsOf(binding.headerLayout?.in, {
+      len: "uint32_t",
+      opcode: "uint32_t",
+      unique: "uint64_t",
+      nodeid: "uint64_t",
+      uid: "uint32_t",
+      gid: "uint32_t",
+      pid: "uint32_t",
+    });
+    const direct = perOp.every((f) => f.field === "unique" || f.field === "nodeid");
+    this.#inAt = direct ? inAt : null;
+    // The prefix: dep-index and op-flags in place when they are plain unsigned members; the
+    // reserved members stay 0 in the fresh buffer, as the zero prefix has them.
+    const depAt = prefixMemberAt(binding.headerLayout?.prefix, this.#depIndex);
+    const flagsAt = prefixMemberAt(binding.headerLayout?.prefix, this.#opFlags);
+    this.#prefixAt =
+      binding.subRequestPrefix && depAt !== undefined && flagsAt !== undefined
+        ? { depIndex: depAt, opFlags: flagsAt }
+        : null;
+    const dep = r.dependencies;
+    this.#depFlagBit =
+      dep.model === "flag-and-index"
+        ? (r.opFlags.defined.find((f) => f.name === dep.flag)?.value ?? 0)
+        : 0;
+    this.#outAt = offsetsOf(binding.headerLayout?.out, {
+      len: "uint32_t",
+      error: "int32_t",
+      unique: "uint64_t",
+    });
+  }
+
+  /** A sub-header member whose rule changes per op (unique, nodeid) as `subHeaderValue` gives it. */
+  #perOpValue(
+    rule: string,
+    e: Entry,
+    index: number,
+    header: CompoundHeader,
+    nextUnique: (index: number, compound: bigint) => bigint,
+  ): bigint {
+    if (rule === "op-index") return BigInt(index);
+    if (rule === "per-op") return e.nodeid;
+    if (rule === "fresh-unique") return nextUnique(index, header.unique);
+    return 0n;
+  }
+
+  /** Whether raw sub-requests are written in place (the header rules allow it). */
+  get inPlaceRaw(): boolean {
+    return this.#inPlaceHeader;
+  }
+
+  /** Per opcode, the in-place size of a sub-request's fixed parts under `o` (filled as ops are added). */
+  requestLayout(o: MessageOptions): Map<number, OpLayout> {
+    const key = sizeKey(o);
+    if (key === null) return new Map();
+    let m = this.#layouts.get(key);
+    if (!m) {
+      m = new Map();
+      if (this.#layouts.size < 64) this.#layouts.set(key, m);
+    }
+    return m;
+  }
+
+  /**
+   * fuse_in_header plus every struct at its full size plus one NUL per name: the bytes of an op
+   * before its names and data, when that is what encodeRequest writes under `o` (proven once by
+   * encoding a zero request); -1 when it writes something else (a compat size, extensions, an
+   * array part): such ops go through encodeRequest.
+   */
+  opLayout(layout: Map<number, OpLayout>, spec: CompoundOpSpec, o: MessageOptions): OpLayout {
+    const known = layout.get(spec.opcode);
+    if (known !== undefined) return known;
+    // Throws (uncached) where expectedOutSize always has for such an op.
+    const out = spec.variable === null ? this.expectedOutSize(spec, 0, o) : -1;
+    let size = -1;
+    if (this.#inPlaceHeader && spec.parts.length <= MAX_POSITIONAL_PARTS) {
+      let fixed = this.inHeaderSize;
+      const body: Record<string, unknown> = {
+        op: spec.op,
+        opcode: spec.opcode,
+        header: this.b.inHeader.zero(),
+      };
+      for (const p of spec.parts) {
+        if (p.kind === "struct") {
+          fixed += p.codec.size;
+          body[p.field] = p.codec.zero();
+        } else if (p.kind === "name") {
+          fixed += 1;
+          body[p.field] = "";
+        } else if (p.kind === "data") body[p.field] = new Uint8Array(0);
+        else fixed = -1;
+        if (fixed < 0) break;
+      }
+      if (fixed >= 0) {
+        try {
+          if (this.b.messages.encodeRequest(body as never, o as never).length === fixed)
+            size = fixed;
+        } catch {
+          size = -1;
+        }
+      }
+    }
+    const entry = { fixed: size, out };
+    layout.set(spec.opcode, entry);
+    return entry;
+  }
+
+  /**
+   * The in-place size of an op's sub-request with these arguments, or -1 when encodeRequest
+   * must write it (a part the in-place writer does not take, or a value it would refuse).
+   */
+  inPlaceSize(fixed: number, spec: CompoundOpSpec, a0: unknown, a1: unknown, a2: unknown): number {
+    if (fixed < 0) return -1;
+    let size = fixed;
+    const parts = spec.parts;
+    for (let i = 0; i < parts.length; i++) {
+      const v = i === 0 ? a0 : i === 1 ? a1 : a2;
+      switch (parts[i]!.kind) {
+        case "struct":
+          if (typeof v !== "object" || v === null) return -1;
+          break;
+        case "name": {
+          if (typeof v === "string") {
+            const n = nameLength(v);
+            if (n < 0) return -1;
+            size += n;
+          } else {
+            const b = nameBytes(v);
+            if (b === null || b.includes(0)) return -1;
+            size += b.length;
+          }
+          break;
+        }
+        case "data":
+          if (!(v instanceof Uint8Array)) return -1;
+          size += v.length;
+          break;
+        default:
+          return -1;
+      }
+    }
+    return size > 0xffffffff ? -1 : size;
   }
 
   error(
@@ -785,10 +1164,10 @@ export class CompoundEngine {
         index,
       );
     }
-    if (r.allowedOpcodes !== null && (name === null || !r.allowedOpcodes.includes(name))) {
+    if (this.#allowed !== null && (name === null || !this.#allowed.has(name))) {
       throw this.error(
         "not-allowed",
-        `${what} is not one of the opcodes allowed in a compound (${r.allowedOpcodes.join(", ")})`,
+        `${what} is not one of the opcodes allowed in a compound (${r.allowedOpcodes!.join(", ")})`,
         index,
       );
     }
@@ -865,6 +1244,7 @@ export class CompoundEngine {
       pageSize: number;
       nextUnique: (index: number, compound: bigint) => bigint;
     },
+    area: number,
   ): { bytes: Uint8Array; uniques: bigint[] } {
     const r = this.rules;
     const n = entries.length;
@@ -878,13 +1258,215 @@ export class CompoundEngine {
         `the reply may take ${budget} bytes (expected out args plus ${n} headers), more than max_pages ${limits.maxPages} x ${limits.pageSize} = ${limit}`,
       );
     }
+    if (area >= 0) {
+      try {
+        return this.#encodeInPlace(entries, flags, header, o, limits.nextUnique, area);
+      } catch {
+        // A value the codecs refuse: encodeRequest below meets it in the same order and throws
+        // the error the caller has always had from this builder.
+      }
+    }
+    return this.#encodeThrough(entries, flags, header, o, limits.nextUnique);
+  }
+
+  /** The compound's fuse_in_header and compound struct, at the start of `bytes`. */
+  #writeHead(
+    bytes: Uint8Array | DataView,
+    total: number,
+    entries: readonly Entry[],
+    flags: number,
+    header: CompoundHeader,
+    o: MessageOptions,
+  ): void {
+    const compoundIn = this.b.compoundIn.codec.zero();
+    if (this.#flagsIn !== null) setMember(compoundIn, this.#flagsIn, flags);
+    if (this.#resultSizeIn !== null)
+      setMember(compoundIn, this.#resultSizeIn, this.resultSize(entries));
+    if (this.#countIn !== null) setMember(compoundIn, this.#countIn, entries.length);
+    const inAt = this.#inAt;
+    if (inAt !== null && bytes instanceof DataView) {
+      // Into a fresh buffer: the members not written stay 0, as the zero header has them.
+      const le = littleEndian(o);
+      bytes.setUint32(inAt.len, total, le);
+      bytes.setUint32(inAt.opcode, this.b.opcode, le);
+      bytes.setBigUint64(inAt.unique, header.unique, le);
+      bytes.setBigUint64(inAt.nodeid, BigInt(this.rules.outerNodeid), le);
+      bytes.setUint32(inAt.uid, header.uid, le);
+      bytes.setUint32(inAt.gid, header.gid, le);
+      bytes.setUint32(inAt.pid, header.pid, le);
+    } else {
+      const outer = {
+        ...this.b.inHeader.zero(),
+        len: total,
+        opcode: this.b.opcode,
+        unique: header.unique,
+        uid: header.uid,
+        gid: header.gid,
+        pid: header.pid,
+        nodeid: BigInt(this.rules.outerNodeid),
+      };
+      this.b.inHeader.encode(outer as never, bytes, 0, o);
+    }
+    this.b.compoundIn.codec.encode(compoundIn as never, bytes, this.inHeaderSize, o);
+  }
+
+  /**
+   * Every sub-request written straight into one buffer of the size the builder summed as ops
+   * were added (`area`): its prefix, its fuse_in_header (one header object, updated per op) and
+   * its args by the struct codecs, names and data copied in; padding stays zero.
+   */
+  #encodeInPlace(
+    entries: readonly Entry[],
+    flags: number,
+    header: CompoundHeader,
+    o: MessageOptions,
+    nextUnique: (index: number, compound: bigint) => bigint,
+    area: number,
+  ): { bytes: Uint8Array; uniques: bigint[] } {
+    const n = entries.length;
+    const head = this.inHeaderSize + this.b.compoundIn.codec.size;
+    const total = head + area;
+    const bytes = new Uint8Array(total);
+    const view = new DataView(bytes.buffer, 0, total);
+    this.#writeHead(view, total, entries, flags, header, o);
+    const perOp = this.#perOpFields;
+    const inAt = this.#inAt;
+    // The codec path's one header object, updated per op (the direct path needs none).
+    const sub = inAt === null ? (this.b.inHeader.zero() as Record<string, unknown>) : {};
+    if (inAt === null)
+      for (const f of this.#copyParent) sub[f] = header[f];
+    const copied = this.#copyParent;
+    const le = littleEndian(o);
+    const prefixCodec = this.b.subRequestPrefix;
+    const prefixAt = this.#prefixAt;
+    const prefix = prefixCodec && prefixAt === null ? prefixCodec.zero() : null;
+    const noDep =
+      this.rules.dependencies.model === "index"
+        ? this.rules.dependencies.noDependency!.value
+        : null;
+    const prefixSize = this.requestPrefixSize;
+    const align = this.rules.alignment.subRequests;
+    const inHeader = this.b.inHeader;
+    const uniques = new Array<bigint>(n);
+    let at = head;
+    for (let i = 0; i < n; i++) {
+      const e = entries[i]!;
+      const start = at;
+      if (prefixAt !== null) {
+        // As encodePrefix: the members by the model, at the codec's default (little-endian) order.
+        const dep = e.dependsOn;
+        if (prefixAt.depIndex !== null)
+          setUnsigned(view, at, prefixAt.depIndex, dep ?? (noDep ?? 0));
+        if (prefixAt.opFlags !== null && dep !== null && this.#depFlagBit !== 0)
+          setUnsigned(view, at, prefixAt.opFlags, this.#depFlagBit);
+        at += prefixSize;
+      } else if (prefix !== null) {
+        this.#setPrefix(prefix, e.dependsOn);
+        // As encodePrefix: the prefix codec at its default options.
+        prefixCodec!.encode(prefix as never, view, at);
+        at += prefixSize;
+      }
+      if (inAt !== null) {
+        // Member by member as the header codec writes them (the rest stays 0).
+        const unique = this.#perOpValue(this.#uniqueRule, e, i, header, nextUnique);
+        view.setUint32(at + inAt.len, e.size, le);
+        view.setUint32(at + inAt.opcode, e.opcode, le);
+        view.setBigUint64(at + inAt.unique, unique, le);
+        view.setBigUint64(
+          at + inAt.nodeid,
+          this.#perOpValue(this.#nodeidRule, e, i, header, nextUnique),
+          le,
+        );
+        for (let k = 0; k < copied.length; k++) {
+          const f = copied[k]!;
+          view.setUint32(at + inAt[f], header[f], le);
+        }
+        uniques[i] = unique;
+      } else {
+        for (let k = 0; k < perOp.length; k++) {
+          const f = perOp[k]!;
+          sub[f.field] = this.#perOpValue(f.rule, e, i, header, nextUnique);
+        }
+        sub["len"] = e.size;
+        sub["opcode"] = e.opcode;
+        uniques[i] = sub["unique"] as bigint;
+        inHeader.encode(sub as never, view, at, o);
+      }
+      let p = at + this.inHeaderSize;
+      if (e.spec === null) {
+        bytes.set(e.body as Uint8Array, p);
+      } else {
+        const parts = e.spec.parts;
+        const body = e.body as Record<string, unknown> | null;
+        for (let k = 0; k < parts.length; k++) {
+          const part = parts[k]!;
+          const v = body !== null ? body[part.field] : argOf(e, k);
+          if (part.kind === "struct") {
+            p += part.codec.encode(v as never, view, p, o);
+          } else if (part.kind === "name") {
+            if (typeof v === "string") p = writeUtf8(v, bytes, p) + 1;
+            else {
+              const b = nameBytes(v)!;
+              bytes.set(b, p);
+              p += b.length + 1;
+            }
+          } else {
+            const b = v as Uint8Array;
+            bytes.set(b, p);
+            p += b.length;
+          }
+        }
+      }
+      const next = start - head + prefixSize + e.size;
+      at = head + (align === 1 ? next : alignUp(next, align));
+    }
+    return { bytes, uniques };
+  }
+
+  /** The prefix struct's members for one op (as encodePrefix sets them on a zero prefix). */
+  #setPrefix(value: object, dependsOn: number | null): void {
+    const dep = this.rules.dependencies;
+    if (this.#depIndex !== null) {
+      setMember(
+        value,
+        this.#depIndex,
+        dep.model === "index" ? (dependsOn ?? dep.noDependency!.value) : (dependsOn ?? 0),
+      );
+    }
+    if (this.#opFlags !== null) {
+      const bit =
+        dep.model === "flag-and-index" && dependsOn !== null
+          ? this.rules.opFlags.defined.find((f) => f.name === dep.flag)!.value
+          : 0;
+      setMember(value, this.#opFlags, bit);
+    }
+  }
+
+  /** The request object encodeRequest takes for an op added with arguments. */
+  #bodyOf(e: Entry): { readonly op: string; readonly [part: string]: unknown } {
+    if (e.body !== null && !(e.body instanceof Uint8Array)) return e.body;
+    const spec = e.spec!;
+    const body: Record<string, unknown> & { op: string } = { op: spec.op };
+    spec.parts.forEach((p, i) => (body[p.field] = argOf(e, i)));
+    return body;
+  }
+
+  /** Each sub-request by encodeRequest, then copied into the compound (ops the in-place writer does not take). */
+  #encodeThrough(
+    entries: readonly Entry[],
+    flags: number,
+    header: CompoundHeader,
+    o: MessageOptions,
+    nextUnique: (index: number, compound: bigint) => bigint,
+  ): { bytes: Uint8Array; uniques: bigint[] } {
+    const r = this.rules;
     const uniques: bigint[] = [];
     const chunks: Uint8Array[] = [];
     let at = 0;
     entries.forEach((e, i) => {
       const sub = this.b.inHeader.zero() as Record<string, unknown>;
       for (const [field, rule] of Object.entries(r.subHeader))
-        sub[field] = this.subHeaderValue(field, rule, e, i, header, limits.nextUnique);
+        sub[field] = this.subHeaderValue(field, rule, e, i, header, nextUnique);
       uniques.push(sub["unique"] as bigint);
       const encode = this.b.messages.encodeRequest;
       const bytes =
@@ -898,7 +1480,7 @@ export class CompoundEngine {
               } as never,
               o as never,
             )
-          : encode({ ...e.body, opcode: e.opcode, header: sub } as never, o as never);
+          : encode({ ...this.#bodyOf(e), opcode: e.opcode, header: sub } as never, o as never);
       const prefix = this.encodePrefix(e.dependsOn, i);
       const size = prefix.length + bytes.length;
       const padded = alignUp(at + size, r.alignment.subRequests) - at;
@@ -907,26 +1489,10 @@ export class CompoundEngine {
       if (padded > size) chunks.push(new Uint8Array(padded - size));
       at += padded;
     });
-    const compoundIn = this.b.compoundIn.codec.zero();
-    if (this.#flagsIn !== null) setMember(compoundIn, this.#flagsIn, flags);
-    if (this.#resultSizeIn !== null)
-      setMember(compoundIn, this.#resultSizeIn, this.resultSize(entries));
-    if (this.#countIn !== null) setMember(compoundIn, this.#countIn, n);
     // fuse_in_header, the compound struct and the sub-requests, written once into one buffer.
     const head = this.inHeaderSize + this.b.compoundIn.codec.size;
     const bytes = new Uint8Array(head + at);
-    const outer = {
-      ...this.b.inHeader.zero(),
-      len: bytes.length,
-      opcode: this.b.opcode,
-      unique: header.unique,
-      uid: header.uid,
-      gid: header.gid,
-      pid: header.pid,
-      nodeid: BigInt(r.outerNodeid),
-    };
-    this.b.inHeader.encode(outer as never, bytes, 0, o);
-    this.b.compoundIn.codec.encode(compoundIn as never, bytes, this.inHeaderSize, o);
+    this.#writeHead(bytes, bytes.length, entries, flags, header, o);
     let to = head;
     for (const c of chunks) {
       bytes.set(c, to);
@@ -993,7 +1559,7 @@ export class CompoundEngine {
     o: MessageOptions,
   ): CompoundReplyBase {
     const refs = ops.map((r, i) => this.opRef(r, i, o));
-    const decoded = this.b.messages.decodeReply(this.b.opcode as never, bytes, o as never);
+    const decoded = this.#replyFrame(bytes, o);
     const top = decoded.reply as Record<string, unknown>;
     if ("error" in top)
       return {
@@ -1040,6 +1606,11 @@ export class CompoundEngine {
       );
     }
     const cap = capacity ?? n;
+    // One view of the sub-replies for every header and struct read below.
+    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    const inPlace = this.#replyLayout(o);
+    const outAt = this.#outAt;
+    const le = littleEndian(o);
     const results: CompoundOpResultBase[] = [];
     const min = checks.minOpLen;
     let at = 0;
@@ -1077,36 +1648,48 @@ export class CompoundEngine {
           i,
           at,
         );
-      const h = this.b.outHeader.decode(payload, at, o) as unknown as OutHeader;
-      if (h.len < min)
+      let hLen: number;
+      let hError: number;
+      let hUnique: bigint;
+      if (outAt !== null) {
+        hLen = view.getUint32(at + outAt.len, le);
+        hError = view.getInt32(at + outAt.error, le);
+        hUnique = view.getBigUint64(at + outAt.unique, le);
+      } else {
+        const h = this.b.outHeader.decode(view, at, o) as unknown as OutHeader;
+        hLen = h.len;
+        hError = h.error;
+        hUnique = h.unique;
+      }
+      if (hLen < min)
         throw this.error(
           "op-len",
-          `sub-reply ${i} at offset ${at} has len ${h.len}, below ${min}`,
+          `sub-reply ${i} at offset ${at} has len ${hLen}, below ${min}`,
           i,
           at,
         );
-      if (checks.opLenInBounds && at + h.len > end)
+      if (checks.opLenInBounds && at + hLen > end)
         throw this.error(
           "op-bounds",
-          `sub-reply ${i} at offset ${at} has len ${h.len}, past the ${end} bytes of sub-replies`,
+          `sub-reply ${i} at offset ${at} has len ${hLen}, past the ${end} bytes of sub-replies`,
           i,
           at,
         );
-      if (checks.uniqueMustMatch && ref.unique !== undefined && h.unique !== ref.unique) {
+      if (checks.uniqueMustMatch && ref.unique !== undefined && hUnique !== ref.unique) {
         throw this.error(
           "unique",
-          `sub-reply ${i} has unique ${h.unique}, its sub-request ${ref.unique}`,
+          `sub-reply ${i} has unique ${hUnique}, its sub-request ${ref.unique}`,
           i,
           at,
         );
       }
-      const copy = checks.copyWhen === "no-error" ? h.error === 0 : h.len > min;
+      const copy = checks.copyWhen === "no-error" ? hError === 0 : hLen > min;
       const spec = ref.raw ? undefined : this.b.ops.get(ref.opcode);
       let reply: unknown = null;
       if (copy && !(spec?.outPages && this.rules.outPages === "not-copied")) {
         const start = at + this.outHeaderSize;
         const size = spec?.variable
-          ? Math.min(ref.outSize, Math.max(0, h.len - this.outHeaderSize))
+          ? Math.min(ref.outSize, Math.max(0, hLen - this.outHeaderSize))
           : ref.outSize;
         if (start + size > end) {
           throw this.error(
@@ -1116,25 +1699,30 @@ export class CompoundEngine {
             at,
           );
         }
-        reply = this.decodeOpReply(
-          ref.opcode,
-          payload.subarray(start, start + size),
-          h.unique,
-          spec,
-          ref.requested,
-          o,
-        );
+        reply =
+          spec !== undefined && inPlace !== null && this.#decodesInPlace(inPlace, spec, size, o)
+            ? spec.decodeInPlace
+              ? spec.decodeInPlace(view, start, o)
+              : this.#decodeInPlace(spec.replyStructs!, view, start, o)
+            : this.decodeOpReply(
+                ref.opcode,
+                payload.subarray(start, start + size),
+                hUnique,
+                spec,
+                ref.requested,
+                o,
+              );
       }
       results.push({
         index: i,
         opcode: ref.opcode,
-        error: h.error,
+        error: hError,
         reply,
-        len: h.len,
-        unique: h.unique,
+        len: hLen,
+        unique: hUnique,
         missing: false,
       });
-      const step = checks.advance === "len" ? h.len : min + (h.len > min ? ref.outSize : 0);
+      const step = checks.advance === "len" ? hLen : min + (hLen > min ? ref.outSize : 0);
       at = start0 + alignUp(at - start0 + step, this.rules.alignment.subReplies);
     }
     for (let i = results.length; i < n; i++) {
@@ -1155,6 +1743,115 @@ export class CompoundEngine {
       results,
       trailing: Math.max(0, end - at),
     };
+  }
+
+  /**
+   * The compound reply's header and parts as `decodeReply` gives them: read in place for a
+   * success whose struct is at full size under `o` (checked once per minor), else by
+   * `decodeReply`, which also throws its errors for a malformed reply.
+   */
+  #replyFrame(
+    bytes: Uint8Array,
+    o: MessageOptions,
+  ): { readonly header: OutHeader; readonly reply: object } {
+    const outAt = this.#outAt;
+    const codec = this.b.compoundOut.codec;
+    const head = this.outHeaderSize + codec.size;
+    const key = outAt !== null && bytes instanceof Uint8Array ? sizeKey(o) : null;
+    if (key !== null && bytes.length >= head && this.#frameFull(key, o)) {
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const le = littleEndian(o);
+      if (
+        view.getUint32(outAt!.len, le) === bytes.length &&
+        view.getInt32(outAt!.error, le) === 0
+      ) {
+        return {
+          header: this.b.outHeader.decode(view, 0, o) as unknown as OutHeader,
+          reply: {
+            [this.b.compoundOut.field]: codec.decode(view, this.outHeaderSize, o),
+            [this.b.compoundOut.dataField]: bytes.subarray(head, bytes.length),
+          },
+        };
+      }
+    }
+    return this.b.messages.decodeReply(this.b.opcode as never, bytes, o as never);
+  }
+
+  /** Whether the compound reply's struct travels at its full size under `o` (what decodeReply reads then). */
+  #frameFull(key: string, o: MessageOptions): boolean {
+    let full = this.#frames.get(key);
+    if (full === undefined) {
+      try {
+        const zero = this.b.messages.encodeReply(
+          0n,
+          {
+            [this.b.compoundOut.field]: this.b.compoundOut.codec.zero(),
+            [this.b.compoundOut.dataField]: new Uint8Array(0),
+          } as never,
+          { ...o, opcode: this.b.opcode } as never,
+        );
+        full = zero.length === this.outHeaderSize + this.b.compoundOut.codec.size;
+      } catch {
+        full = false;
+      }
+      if (this.#frames.size < 64) this.#frames.set(key, full);
+    }
+    return full;
+  }
+
+  /** Per opcode, whether out args decode in place under `o`; null: options no cache may share. */
+  #replyLayout(o: MessageOptions): Map<number, number> | null {
+    const key = sizeKey(o);
+    if (key === null) return null;
+    let m = this.#replyInPlace.get(key);
+    if (!m) {
+      m = new Map();
+      if (this.#replyInPlace.size < 64) this.#replyInPlace.set(key, m);
+    }
+    return m;
+  }
+
+  /**
+   * Whether `size` bytes of an op's out args are exactly its struct parts at full size under
+   * `o` (what decodeReply would read them as): then each struct is decoded where it lies.
+   */
+  #decodesInPlace(
+    layout: Map<number, number>,
+    spec: CompoundOpSpec,
+    size: number,
+    o: MessageOptions,
+  ): boolean {
+    let full = layout.get(spec.opcode);
+    if (full === undefined) {
+      full = -1;
+      if (spec.replyStructs != null && spec.variable === null) {
+        let sum = 0;
+        for (const p of spec.replyStructs) sum += p.codec.size;
+        try {
+          if (this.expectedOutSize(spec, 0, o) === sum) full = sum;
+        } catch {
+          full = -1;
+        }
+      }
+      layout.set(spec.opcode, full);
+    }
+    return full === size;
+  }
+
+  /** Out args that are struct parts at full size, decoded at their offsets (no copy). */
+  #decodeInPlace(
+    parts: readonly { readonly field: string; readonly codec: StructCodecLike }[],
+    view: DataView,
+    at: number,
+    o: MessageOptions,
+  ): object {
+    const out: Record<string, unknown> = {};
+    for (let k = 0; k < parts.length; k++) {
+      const p = parts[k]!;
+      out[p.field] = p.codec.decode(view, at, o);
+      at += p.codec.size;
+    }
+    return out;
   }
 
   /** Decodes copied out args with the message codecs (a synthetic success reply around them). */
@@ -1709,6 +2406,10 @@ export class CompoundBuilderCore {
   readonly #nextUnique: (index: number, compound: bigint) => bigint;
   readonly #allowInvalid: boolean;
   readonly #entries: Entry[] = [];
+  /** Per opcode, the in-place size of its fixed parts (shared by builders of the same sizes). */
+  readonly #layout: Map<number, OpLayout>;
+  /** Bytes of the sub-request area so far, summed as ops are added; -1 once an op needs encodeRequest. */
+  #area = 0;
   #flags = 0;
   #uniques: bigint[] | null = null;
 
@@ -1725,6 +2426,63 @@ export class CompoundBuilderCore {
       throw engine.error("value", `maxPages must be a positive integer, got ${String(maxPages)}`);
     if (!Number.isInteger(this.#pageSize) || this.#pageSize < 1)
       throw engine.error("value", `pageSize must be a positive integer, got ${String(pageSize)}`);
+    this.#layout = engine.requestLayout(this.#opts);
+  }
+
+  /** Records an op and adds its size to the area (`size` -1: encodeRequest will write it). */
+  #push(entry: Entry, name: string | null): void {
+    const e = this.#engine;
+    e.pushEntry(this.#entries, entry, name, this.#capacity, this.#allowInvalid);
+    if (this.#area >= 0 && entry.size >= 0) {
+      const next = this.#area + e.requestPrefixSize + entry.size;
+      const align = e.rules.alignment.subRequests;
+      this.#area = align === 1 ? next : alignUp(next, align);
+    } else this.#area = -1;
+    this.#uniques = null;
+  }
+
+  /**
+   * Adds a sub-request of a typed method: the op's opcode, nodeid, its request parts in the
+   * order of its table entry (`CompoundOpSpec.parts`, at most {@link MAX_POSITIONAL_PARTS}),
+   * the outSize of a variable-size reply, and its dependency. No object per op but the record.
+   *
+   * @throws {CompoundError} when this revision refuses the op.
+   */
+  protected addArgs(
+    opcode: number,
+    nodeid: bigint,
+    a0: unknown,
+    a1: unknown,
+    a2: unknown,
+    outSize: unknown,
+    dependsOn: number | undefined,
+  ): void {
+    const e = this.#engine;
+    const spec = e.b.ops.get(opcode)!;
+    const n = spec.variable !== null ? outSize : 0;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
+      throw e.error(
+        "value",
+        `${spec.op} needs outSize, a non-negative integer (bytes its reply may take)`,
+        this.#entries.length,
+      );
+    }
+    const layout = e.opLayout(this.#layout, spec, this.#opts);
+    const entry: Entry = {
+      opcode: spec.opcode,
+      nodeid,
+      spec,
+      body: null,
+      a0,
+      a1,
+      a2,
+      outSize: layout.out >= 0 ? layout.out : e.expectedOutSize(spec, n, this.#opts),
+      raw: false,
+      requested: spec.variable !== null ? n : null,
+      dependsOn: dependsOn ?? null,
+      size: e.inPlaceSize(layout.fixed, spec, a0, a1, a2),
+    };
+    this.#push(entry, spec.op);
   }
 
   /**
@@ -1761,17 +2519,29 @@ export class CompoundBuilderCore {
       op: spec.op,
     };
     delete body["outSize"];
+    // In place only when the object holds nothing but the op's parts (encodeRequest reads
+    // anything else it is given, e.g. extensions).
+    let plain = spec.parts.length <= MAX_POSITIONAL_PARTS;
+    for (const k in body) if (k !== "op" && !spec.parts.some((p) => p.field === k)) plain = false;
+    const a = spec.parts.map((p) => body[p.field]);
+    const size = plain
+      ? e.inPlaceSize(e.opLayout(this.#layout, spec, this.#opts).fixed, spec, a[0], a[1], a[2])
+      : -1;
     const entry: Entry = {
       opcode: spec.opcode,
       nodeid,
+      spec,
       body,
+      a0: undefined,
+      a1: undefined,
+      a2: undefined,
       outSize: e.expectedOutSize(spec, n, this.#opts),
       raw: false,
       requested: spec.variable !== null ? n : null,
       dependsOn: dependsOn ?? null,
+      size,
     };
-    e.pushEntry(this.#entries, entry, spec.op, this.#capacity, this.#allowInvalid);
-    this.#uniques = null;
+    this.#push(entry, spec.op);
   }
 
   /**
@@ -1793,23 +2563,25 @@ export class CompoundBuilderCore {
       throw e.error("value", `opcode must be a 32-bit unsigned integer, got ${opcode}`);
     if (!Number.isInteger(outSize) || outSize < 0)
       throw e.error("value", `outSize must be a non-negative integer, got ${outSize}`);
+    const size =
+      body instanceof Uint8Array && e.inPlaceRaw && e.inHeaderSize + body.length <= 0xffffffff
+        ? e.inHeaderSize + body.length
+        : -1;
     const entry: Entry = {
       opcode,
       nodeid,
+      spec: null,
       body,
+      a0: undefined,
+      a1: undefined,
+      a2: undefined,
       outSize,
       raw: true,
       requested: null,
       dependsOn: dependsOn ?? null,
+      size,
     };
-    e.pushEntry(
-      this.#entries,
-      entry,
-      this.#engine.b.opcodeNames.get(opcode) ?? null,
-      this.#capacity,
-      this.#allowInvalid,
-    );
-    this.#uniques = null;
+    this.#push(entry, this.#engine.b.opcodeNames.get(opcode) ?? null);
   }
 
   protected setFlags(names: readonly string[]): void {
@@ -1854,11 +2626,18 @@ export class CompoundBuilderCore {
    *   `reply-budget`; the revision's `FuseMessageError` for a part `encodeRequest` cannot write.
    */
   encode(header: CompoundHeader): Uint8Array {
-    const { bytes, uniques } = this.#engine.encode(this.#entries, this.#flags, header, this.#opts, {
-      maxPages: this.#maxPages,
-      pageSize: this.#pageSize,
-      nextUnique: this.#nextUnique,
-    });
+    const { bytes, uniques } = this.#engine.encode(
+      this.#entries,
+      this.#flags,
+      header,
+      this.#opts,
+      {
+        maxPages: this.#maxPages,
+        pageSize: this.#pageSize,
+        nextUnique: this.#nextUnique,
+      },
+      this.#area,
+    );
     this.#uniques = uniques;
     return bytes;
   }

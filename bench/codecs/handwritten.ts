@@ -555,3 +555,159 @@ export function parseCompoundReply(bytes: Uint8Array, ops: readonly CompoundOpIn
   }
   return { header, error: 0, compound, results, trailing: 0 };
 }
+
+// ---------------------------------------------------------------------------
+// FUSE_COMPOUND as revision v7 defines it (generated/v7/compound.ts): outer header nodeid 0;
+// fuse_compound_in { reserved[2] } (16 bytes, zero); each sub-request is preceded by
+// fuse_compound_req_in { dep_index (255: none), reserved[3] }, then its fuse_in_header
+// (unique = op index, uid/gid/pid zero) and args, back to back. The reply: fuse_compound_out
+// { reserved[2] }, then sub-replies whose unique must echo their sub-request's.
+
+/** An op of the v7 compound: a v6 op and the earlier op whose nodeid it takes, if any. */
+export type CompoundOpV7 = CompoundOp & { readonly dependsOn?: number };
+
+/** A v7 FUSE_COMPOUND request for `ops`, in one exact-size buffer. */
+export function buildCompoundV7(ops: readonly CompoundOpV7[], h: CompoundRequestHeader): Uint8Array {
+  const n = ops.length;
+  const nameLengths = new Array<number>(n);
+  let total = 56;
+  for (let i = 0; i < n; i++) {
+    const op = ops[i]!;
+    checkNodeid(op.nodeid);
+    const dep = op.dependsOn;
+    if (dep !== undefined && (!Number.isInteger(dep) || dep < 0 || dep >= i)) throw new HandError("dependsOn must name an earlier op");
+    switch (op.op) {
+      case "lookup": {
+        const name = op.name;
+        if (name.indexOf("\0") >= 0 || !isWellFormed.call(name)) throw new HandError("bad name");
+        const nl = utf8Length(name);
+        nameLengths[i] = nl;
+        total += 4 + 40 + nl + 1;
+        break;
+      }
+      case "open":
+        total += 4 + 48;
+        break;
+      case "getattr":
+        total += 4 + 56;
+        break;
+      case "release":
+        total += 4 + 64;
+        break;
+    }
+  }
+  const out = new Uint8Array(total);
+  const v = viewOf(out);
+  writeInHeader(v, 0, total, 54, h.unique, 0n, h.uid, h.gid, h.pid);
+  // fuse_compound_in: reserved, zero in the fresh buffer.
+  let o = 56;
+  for (let i = 0; i < n; i++) {
+    const op = ops[i]!;
+    out[o] = op.dependsOn ?? 255;
+    o += 4;
+    switch (op.op) {
+      case "lookup": {
+        const len = 40 + nameLengths[i]! + 1;
+        writeInHeader(v, o, len, 1, BigInt(i), op.nodeid, 0, 0, 0);
+        putName(out, o + 40, op.name, len - 41);
+        o += len;
+        break;
+      }
+      case "open":
+        writeInHeader(v, o, 48, 14, BigInt(i), op.nodeid, 0, 0, 0);
+        v.setUint32(o + 40, op.open_in.flags, LE);
+        v.setUint32(o + 44, op.open_in.open_flags, LE);
+        o += 48;
+        break;
+      case "getattr":
+        writeInHeader(v, o, 56, 3, BigInt(i), op.nodeid, 0, 0, 0);
+        v.setUint32(o + 40, op.getattr_in.getattr_flags, LE);
+        v.setUint32(o + 44, op.getattr_in.dummy, LE);
+        v.setBigUint64(o + 48, op.getattr_in.fh, LE);
+        o += 56;
+        break;
+      case "release":
+        writeInHeader(v, o, 64, 18, BigInt(i), op.nodeid, 0, 0, 0);
+        v.setBigUint64(o + 40, op.release_in.fh, LE);
+        v.setUint32(o + 48, op.release_in.flags, LE);
+        v.setUint32(o + 52, op.release_in.release_flags, LE);
+        v.setBigUint64(o + 56, op.release_in.lock_owner, LE);
+        o += 64;
+        break;
+    }
+  }
+  return out;
+}
+
+export interface HandCompoundReplyV7 {
+  readonly header: FuseOutHeader;
+  readonly error: number;
+  readonly compound: { reserved: BigUint64Array } | null;
+  readonly results: HandOpResult[] | null;
+  readonly trailing: number;
+}
+
+/**
+ * Walks a v7 compound reply as its kernel does: as v6 (sub-replies until the data ends, each
+ * inside it, no more than the ops sent, the whole within the expected out args plus one header
+ * per op), and each sub-reply's unique must be its sub-request's (the op index).
+ */
+export function parseCompoundReplyV7(bytes: Uint8Array, ops: readonly CompoundOpInfo[]): HandCompoundReplyV7 {
+  const n = bytes.length;
+  if (n < 16) fail("fuse_out_header", 0, 16, n);
+  const v = viewOf(bytes);
+  const header = readOutHeader(v, 0);
+  if (header.len !== n) fail("compound reply (len)", 0, header.len, n);
+  if (header.error !== 0) {
+    if (header.error > 0 || header.error < -511 || n !== 16) throw new HandError(`bad error reply ${header.error}`);
+    return { header, error: header.error, compound: null, results: null, trailing: 0 };
+  }
+  if (n < 32) fail("fuse_compound_out", 16, 16, n - 16);
+  const reserved = new BigUint64Array(2);
+  reserved[0] = v.getBigUint64(16, LE);
+  reserved[1] = v.getBigUint64(24, LE);
+  const count = ops.length;
+  let budget = 0;
+  for (let i = 0; i < count; i++) budget += ops[i]!.outSize + 16;
+  if (n - 32 > budget) throw new HandError("more sub-reply bytes than the kernel allows");
+  const results: HandOpResult[] = [];
+  let at = 32;
+  let i = 0;
+  for (; at < n; i++) {
+    if (i >= count) throw new HandError(`sub-reply ${i + 1} has no op`);
+    if (n - at < 16) fail(`sub-reply ${i}`, at - 32, 16, n - at);
+    const len = v.getUint32(at, LE);
+    const error = v.getInt32(at + 4, LE);
+    const unique = v.getBigUint64(at + 8, LE);
+    if (len < 16 || at + len > n) throw new HandError(`sub-reply ${i} has len ${len}`);
+    if (unique !== BigInt(i)) throw new HandError(`sub-reply ${i} has unique ${unique}`);
+    const op = ops[i]!;
+    let reply: object | null = null;
+    if (error === 0) {
+      const start = at + 16;
+      if (start + op.outSize > n) fail(`sub-reply ${i} out args`, start - 32, op.outSize, n - start);
+      switch (op.opcode) {
+        case 1:
+          reply = { entry_out: readEntryOut(v, start) };
+          break;
+        case 14:
+          reply = { open_out: readOpenOut(v, start) };
+          break;
+        case 3:
+          reply = { attr_out: readAttrOut(v, start) };
+          break;
+        case 18:
+          reply = {};
+          break;
+        default:
+          throw new HandError(`opcode ${op.opcode} is not part of this benchmark`);
+      }
+    }
+    results.push({ index: i, opcode: op.opcode, error, reply, len, unique, missing: false });
+    at += len;
+  }
+  for (; i < count; i++) {
+    results.push({ index: i, opcode: ops[i]!.opcode, error: 0, reply: null, len: null, unique: null, missing: true });
+  }
+  return { header, error: 0, compound: { reserved }, results, trailing: 0 };
+}

@@ -10,6 +10,7 @@
 import { deepStrictEqual } from "node:assert/strict";
 import * as g from "../../generated/base-7.45/index.js";
 import * as v6 from "../../generated/v6/index.js";
+import * as v7 from "../../generated/v7/index.js";
 import type { Contender } from "../lib/timing.js";
 import * as hand from "./handwritten.js";
 import { binaryParser, restructure } from "./libraries.js";
@@ -171,6 +172,63 @@ const COMPOUND_REPLY = v6.encodeCompoundReply(
         return {
           opcode: 3,
           reply: { attr_out: { attr_valid: 1n, attr_valid_nsec: 0, dummy: 0, attr: attr(o.nodeid, 4096n) } },
+          unique,
+        };
+      case "release":
+        return { opcode: 18, reply: {}, unique };
+    }
+  }),
+  MSG,
+);
+
+// FUSE_COMPOUND v7: the same 16 ops, each round's OPEN, GETATTR and RELEASE depending on its
+// LOOKUP (nodeid 0: the server threads the looked-up nodeid in).
+const COMPOUND_V7_OPS: hand.CompoundOpV7[] = COMPOUND_OPS.map((o, i) =>
+  i % 4 === 0 ? o : { ...o, nodeid: 0n, dependsOn: i - (i % 4) },
+);
+
+type AnyBuilderV7 = v7.CompoundBuilder<readonly v7.CompoundOpRef[]>;
+
+/** The v7 request as a user builds it: the typed methods, dependents with `{ dependsOn }`. */
+function generatedBuildV7(): { bytes: Uint8Array; builder: AnyBuilderV7 } {
+  let b = new v7.CompoundBuilder({ minor: 45 }) as AnyBuilderV7;
+  for (const o of COMPOUND_V7_OPS) {
+    // The builder's type allows only earlier indexes; the loop's index is a plain number.
+    const dep = (o.dependsOn === undefined ? undefined : { dependsOn: o.dependsOn }) as never;
+    switch (o.op) {
+      case "lookup":
+        b = b.lookup(o.nodeid, o.name, dep) as unknown as AnyBuilderV7;
+        break;
+      case "open":
+        b = b.open(o.nodeid, o.open_in, dep) as unknown as AnyBuilderV7;
+        break;
+      case "getattr":
+        b = b.getattr(o.nodeid, o.getattr_in, dep) as unknown as AnyBuilderV7;
+        break;
+      case "release":
+        b = b.release(o.nodeid, o.release_in, dep) as unknown as AnyBuilderV7;
+        break;
+    }
+  }
+  return { bytes: b.encode(COMPOUND_HEADER), builder: b };
+}
+
+const builtV7 = generatedBuildV7();
+const COMPOUND_V7_REFS = builtV7.builder.ops;
+const COMPOUND_V7_REPLY = v7.encodeCompoundReply(
+  COMPOUND_HEADER.unique,
+  COMPOUND_V7_OPS.map((o, i): v7.CompoundReplyEntry => {
+    const unique = BigInt(i);
+    const ino = 0x1_0000_0100n + BigInt(i >> 2);
+    switch (o.op) {
+      case "lookup":
+        return { opcode: 1, reply: { entry_out: entryOut(ino) }, unique };
+      case "open":
+        return { opcode: 14, reply: { open_out: { fh: 0x7_0000_0000n + BigInt(i >> 2), open_flags: 0, backing_id: 0 } }, unique };
+      case "getattr":
+        return {
+          opcode: 3,
+          reply: { attr_out: { attr_valid: 1n, attr_valid_nsec: 0, dummy: 0, attr: attr(ino, 4096n) } },
           unique,
         };
       case "release":
@@ -399,6 +457,34 @@ export function codecWorkloads(): Workload[] {
     list.push({
       title,
       note: `the ${COMPOUND_REPLY.length}-byte reply to the request above, walked as v6's kernel does, every op's out args decoded`,
+      contenders,
+      verify: () => sameValues(title, contenders, generated),
+    });
+  }
+  {
+    const title = "FUSE_COMPOUND v7, 16 ops with dependencies: build the request";
+    const generated = () => generatedBuildV7().bytes;
+    const contenders: Contender[] = [
+      { name: "hand-written", fn: () => hand.buildCompoundV7(COMPOUND_V7_OPS, COMPOUND_HEADER) },
+      { name: "generated", fn: generated },
+    ];
+    list.push({
+      title,
+      note: "4 × (LOOKUP, then OPEN, GETATTR, RELEASE each depending on that LOOKUP: nodeid 0, dep_index set); generated: CompoundBuilder methods with `{ dependsOn }` + encode",
+      contenders,
+      verify: () => sameBytes(title, contenders, generated),
+    });
+  }
+  {
+    const title = "FUSE_COMPOUND v7, 16 ops with dependencies: parse the reply";
+    const generated = () => v7.parseCompoundReply(COMPOUND_V7_REPLY, { ops: COMPOUND_V7_REFS, minor: 45 });
+    const contenders: Contender[] = [
+      { name: "hand-written", fn: () => hand.parseCompoundReplyV7(COMPOUND_V7_REPLY, COMPOUND_INFO) },
+      { name: "generated", fn: generated },
+    ];
+    list.push({
+      title,
+      note: `the ${COMPOUND_V7_REPLY.length}-byte reply to the request above, walked as v7's kernel does (each sub-reply's unique checked), every op's out args decoded`,
       contenders,
       verify: () => sameValues(title, contenders, generated),
     });

@@ -363,6 +363,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -375,6 +377,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ attr_out: FuseAttrOutCodec.zero() }),
+      replyStructs: [{ field: "attr_out", codec: FuseAttrOutCodec }],
+      decodeInPlace: (v, at, o) => ({ attr_out: FuseAttrOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -387,6 +391,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ attr_out: FuseAttrOutCodec.zero() }),
+      replyStructs: [{ field: "attr_out", codec: FuseAttrOutCodec }],
+      decodeInPlace: (v, at, o) => ({ attr_out: FuseAttrOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -399,6 +405,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -414,6 +422,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -429,6 +439,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -444,6 +456,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -456,6 +470,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -468,6 +484,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -484,6 +502,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -499,6 +519,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -511,6 +533,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [{ field: "open_out", codec: FuseOpenOutCodec }],
+      decodeInPlace: (v, at, o) => ({ open_out: FuseOpenOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -523,6 +547,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -535,6 +561,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ statfs_out: FuseStatfsOutCodec.zero() }),
+      replyStructs: [{ field: "statfs_out", codec: FuseStatfsOutCodec }],
+      decodeInPlace: (v, at, o) => ({ statfs_out: FuseStatfsOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -547,6 +575,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -559,6 +589,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -575,6 +607,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       outPages: false,
       zeroReply: (n) =>
         n === 0 ? { getxattr_out: FuseGetxattrOutCodec.zero() } : { data: new Uint8Array(n) },
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -588,6 +622,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       outPages: false,
       zeroReply: (n) =>
         n === 0 ? { getxattr_out: FuseGetxattrOutCodec.zero() } : { data: new Uint8Array(n) },
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -600,6 +636,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -612,6 +650,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -624,6 +664,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ init_out: FuseInitOutCodec.zero() }),
+      replyStructs: [{ field: "init_out", codec: FuseInitOutCodec }],
+      decodeInPlace: (v, at, o) => ({ init_out: FuseInitOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -636,6 +678,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [{ field: "open_out", codec: FuseOpenOutCodec }],
+      decodeInPlace: (v, at, o) => ({ open_out: FuseOpenOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -648,6 +692,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -660,6 +706,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -672,6 +720,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -684,6 +734,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ lk_out: FuseLkOutCodec.zero() }),
+      replyStructs: [{ field: "lk_out", codec: FuseLkOutCodec }],
+      decodeInPlace: (v, at, o) => ({ lk_out: FuseLkOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -696,6 +748,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -708,6 +762,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -720,6 +776,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -735,6 +793,14 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero(), open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [
+        { field: "entry_out", codec: FuseEntryOutCodec },
+        { field: "open_out", codec: FuseOpenOutCodec },
+      ],
+      decodeInPlace: (v, at, o) => ({
+        entry_out: FuseEntryOutCodec.decode(v, at, o),
+        open_out: FuseOpenOutCodec.decode(v, at + 128, o),
+      }),
     },
   ],
   [
@@ -747,6 +813,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ bmap_out: FuseBmapOutCodec.zero() }),
+      replyStructs: [{ field: "bmap_out", codec: FuseBmapOutCodec }],
+      decodeInPlace: (v, at, o) => ({ bmap_out: FuseBmapOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -759,6 +827,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -771,6 +841,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ poll_out: FusePollOutCodec.zero() }),
+      replyStructs: [{ field: "poll_out", codec: FusePollOutCodec }],
+      decodeInPlace: (v, at, o) => ({ poll_out: FusePollOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -783,6 +855,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -795,6 +869,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -811,6 +887,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -823,6 +901,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ lseek_out: FuseLseekOutCodec.zero() }),
+      replyStructs: [{ field: "lseek_out", codec: FuseLseekOutCodec }],
+      decodeInPlace: (v, at, o) => ({ lseek_out: FuseLseekOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -835,6 +915,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ write_out: FuseWriteOutCodec.zero() }),
+      replyStructs: [{ field: "write_out", codec: FuseWriteOutCodec }],
+      decodeInPlace: (v, at, o) => ({ write_out: FuseWriteOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -847,6 +929,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -862,6 +946,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -874,6 +960,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -889,6 +977,14 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero(), open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [
+        { field: "entry_out", codec: FuseEntryOutCodec },
+        { field: "open_out", codec: FuseOpenOutCodec },
+      ],
+      decodeInPlace: (v, at, o) => ({
+        entry_out: FuseEntryOutCodec.decode(v, at, o),
+        open_out: FuseOpenOutCodec.decode(v, at + 128, o),
+      }),
     },
   ],
   [
@@ -901,6 +997,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ statx_out: FuseStatxOutCodec.zero() }),
+      replyStructs: [{ field: "statx_out", codec: FuseStatxOutCodec }],
+      decodeInPlace: (v, at, o) => ({ statx_out: FuseStatxOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -913,6 +1011,10 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ copy_file_range_out: FuseCopyFileRangeOutCodec.zero() }),
+      replyStructs: [{ field: "copy_file_range_out", codec: FuseCopyFileRangeOutCodec }],
+      decodeInPlace: (v, at, o) => ({
+        copy_file_range_out: FuseCopyFileRangeOutCodec.decode(v, at, o),
+      }),
     },
   ],
   [
@@ -925,6 +1027,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ cuse_init_out: CuseInitOutCodec.zero(), dev_info: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
 ]);
@@ -998,6 +1102,24 @@ const ENGINE = new CompoundEngine({
     [101, "FUSE_COMPOUND"],
     [4096, "CUSE_INIT"],
   ]),
+  headerLayout: {
+    in: {
+      len: { offset: 0, type: "uint32_t" },
+      opcode: { offset: 4, type: "uint32_t" },
+      unique: { offset: 8, type: "uint64_t" },
+      nodeid: { offset: 16, type: "uint64_t" },
+      uid: { offset: 24, type: "uint32_t" },
+      gid: { offset: 28, type: "uint32_t" },
+      pid: { offset: 32, type: "uint32_t" },
+      total_extlen: { offset: 36, type: "uint16_t" },
+      padding: { offset: 38, type: "uint16_t" },
+    },
+    out: {
+      len: { offset: 0, type: "uint32_t" },
+      error: { offset: 4, type: "int32_t" },
+      unique: { offset: 8, type: "uint64_t" },
+    },
+  },
   messages: { encodeRequest, decodeRequest, encodeReply, decodeReply } as never,
 });
 
@@ -1092,7 +1214,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   lookup(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<1>]> {
-    this.addOp({ op: "FUSE_LOOKUP", nodeid, name });
+    this.addArgs(1, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1102,7 +1224,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   getattr(nodeid: bigint, getattr_in: FuseGetattrIn): CompoundBuilder<[...Ops, CompoundOpRef<3>]> {
-    this.addOp({ op: "FUSE_GETATTR", nodeid, getattr_in });
+    this.addArgs(3, nodeid, getattr_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1112,7 +1234,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setattr(nodeid: bigint, setattr_in: FuseSetattrIn): CompoundBuilder<[...Ops, CompoundOpRef<4>]> {
-    this.addOp({ op: "FUSE_SETATTR", nodeid, setattr_in });
+    this.addArgs(4, nodeid, setattr_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1125,7 +1247,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   readlink(nodeid: bigint, outSize: number): CompoundBuilder<[...Ops, CompoundOpRef<5>]> {
-    this.addOp({ op: "FUSE_READLINK", nodeid, outSize });
+    this.addArgs(5, nodeid, undefined, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1139,7 +1261,7 @@ export class CompoundBuilder<
     name: string,
     target: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<6>]> {
-    this.addOp({ op: "FUSE_SYMLINK", nodeid, name, target });
+    this.addArgs(6, nodeid, name, target, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1153,7 +1275,7 @@ export class CompoundBuilder<
     mknod_in: FuseMknodIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<8>]> {
-    this.addOp({ op: "FUSE_MKNOD", nodeid, mknod_in, name });
+    this.addArgs(8, nodeid, mknod_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1167,7 +1289,7 @@ export class CompoundBuilder<
     mkdir_in: FuseMkdirIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<9>]> {
-    this.addOp({ op: "FUSE_MKDIR", nodeid, mkdir_in, name });
+    this.addArgs(9, nodeid, mkdir_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1177,7 +1299,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   unlink(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<10>]> {
-    this.addOp({ op: "FUSE_UNLINK", nodeid, name });
+    this.addArgs(10, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1187,7 +1309,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   rmdir(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<11>]> {
-    this.addOp({ op: "FUSE_RMDIR", nodeid, name });
+    this.addArgs(11, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1202,7 +1324,7 @@ export class CompoundBuilder<
     oldname: string,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<12>]> {
-    this.addOp({ op: "FUSE_RENAME", nodeid, rename_in, oldname, newname });
+    this.addArgs(12, nodeid, rename_in, oldname, newname, undefined, undefined);
     return this as never;
   }
 
@@ -1216,7 +1338,7 @@ export class CompoundBuilder<
     link_in: FuseLinkIn,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<13>]> {
-    this.addOp({ op: "FUSE_LINK", nodeid, link_in, newname });
+    this.addArgs(13, nodeid, link_in, newname, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1226,7 +1348,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   open(nodeid: bigint, open_in: FuseOpenIn): CompoundBuilder<[...Ops, CompoundOpRef<14>]> {
-    this.addOp({ op: "FUSE_OPEN", nodeid, open_in });
+    this.addArgs(14, nodeid, open_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1243,7 +1365,7 @@ export class CompoundBuilder<
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<15>]> {
-    this.addOp({ op: "FUSE_READ", nodeid, read_in, outSize });
+    this.addArgs(15, nodeid, read_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1253,7 +1375,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   statfs(nodeid: bigint): CompoundBuilder<[...Ops, CompoundOpRef<17>]> {
-    this.addOp({ op: "FUSE_STATFS", nodeid });
+    this.addArgs(17, nodeid, undefined, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1263,7 +1385,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   release(nodeid: bigint, release_in: FuseReleaseIn): CompoundBuilder<[...Ops, CompoundOpRef<18>]> {
-    this.addOp({ op: "FUSE_RELEASE", nodeid, release_in });
+    this.addArgs(18, nodeid, release_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1273,7 +1395,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   fsync(nodeid: bigint, fsync_in: FuseFsyncIn): CompoundBuilder<[...Ops, CompoundOpRef<20>]> {
-    this.addOp({ op: "FUSE_FSYNC", nodeid, fsync_in });
+    this.addArgs(20, nodeid, fsync_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1292,7 +1414,7 @@ export class CompoundBuilder<
     name: string,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<22>]> {
-    this.addOp({ op: "FUSE_GETXATTR", nodeid, getxattr_in, name, outSize });
+    this.addArgs(22, nodeid, getxattr_in, name, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1310,7 +1432,7 @@ export class CompoundBuilder<
     getxattr_in: FuseGetxattrIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<23>]> {
-    this.addOp({ op: "FUSE_LISTXATTR", nodeid, getxattr_in, outSize });
+    this.addArgs(23, nodeid, getxattr_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1320,7 +1442,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   removexattr(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<24>]> {
-    this.addOp({ op: "FUSE_REMOVEXATTR", nodeid, name });
+    this.addArgs(24, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1330,7 +1452,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   flush(nodeid: bigint, flush_in: FuseFlushIn): CompoundBuilder<[...Ops, CompoundOpRef<25>]> {
-    this.addOp({ op: "FUSE_FLUSH", nodeid, flush_in });
+    this.addArgs(25, nodeid, flush_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1340,7 +1462,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   init(nodeid: bigint, init_in: FuseInitIn): CompoundBuilder<[...Ops, CompoundOpRef<26>]> {
-    this.addOp({ op: "FUSE_INIT", nodeid, init_in });
+    this.addArgs(26, nodeid, init_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1350,7 +1472,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   opendir(nodeid: bigint, open_in: FuseOpenIn): CompoundBuilder<[...Ops, CompoundOpRef<27>]> {
-    this.addOp({ op: "FUSE_OPENDIR", nodeid, open_in });
+    this.addArgs(27, nodeid, open_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1367,7 +1489,7 @@ export class CompoundBuilder<
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<28>]> {
-    this.addOp({ op: "FUSE_READDIR", nodeid, read_in, outSize });
+    this.addArgs(28, nodeid, read_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1380,7 +1502,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     release_in: FuseReleaseIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<29>]> {
-    this.addOp({ op: "FUSE_RELEASEDIR", nodeid, release_in });
+    this.addArgs(29, nodeid, release_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1390,7 +1512,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   fsyncdir(nodeid: bigint, fsync_in: FuseFsyncIn): CompoundBuilder<[...Ops, CompoundOpRef<30>]> {
-    this.addOp({ op: "FUSE_FSYNCDIR", nodeid, fsync_in });
+    this.addArgs(30, nodeid, fsync_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1400,7 +1522,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   getlk(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<31>]> {
-    this.addOp({ op: "FUSE_GETLK", nodeid, lk_in });
+    this.addArgs(31, nodeid, lk_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1410,7 +1532,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setlk(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<32>]> {
-    this.addOp({ op: "FUSE_SETLK", nodeid, lk_in });
+    this.addArgs(32, nodeid, lk_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1420,7 +1542,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setlkw(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<33>]> {
-    this.addOp({ op: "FUSE_SETLKW", nodeid, lk_in });
+    this.addArgs(33, nodeid, lk_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1430,7 +1552,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   access(nodeid: bigint, access_in: FuseAccessIn): CompoundBuilder<[...Ops, CompoundOpRef<34>]> {
-    this.addOp({ op: "FUSE_ACCESS", nodeid, access_in });
+    this.addArgs(34, nodeid, access_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1444,7 +1566,7 @@ export class CompoundBuilder<
     create_in: FuseCreateIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<35>]> {
-    this.addOp({ op: "FUSE_CREATE", nodeid, create_in, name });
+    this.addArgs(35, nodeid, create_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1454,7 +1576,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   bmap(nodeid: bigint, bmap_in: FuseBmapIn): CompoundBuilder<[...Ops, CompoundOpRef<37>]> {
-    this.addOp({ op: "FUSE_BMAP", nodeid, bmap_in });
+    this.addArgs(37, nodeid, bmap_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1464,7 +1586,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   destroy(nodeid: bigint): CompoundBuilder<[...Ops, CompoundOpRef<38>]> {
-    this.addOp({ op: "FUSE_DESTROY", nodeid });
+    this.addArgs(38, nodeid, undefined, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1474,7 +1596,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   poll(nodeid: bigint, poll_in: FusePollIn): CompoundBuilder<[...Ops, CompoundOpRef<40>]> {
-    this.addOp({ op: "FUSE_POLL", nodeid, poll_in });
+    this.addArgs(40, nodeid, poll_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1487,7 +1609,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     fallocate_in: FuseFallocateIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<43>]> {
-    this.addOp({ op: "FUSE_FALLOCATE", nodeid, fallocate_in });
+    this.addArgs(43, nodeid, fallocate_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1504,7 +1626,7 @@ export class CompoundBuilder<
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<44>]> {
-    this.addOp({ op: "FUSE_READDIRPLUS", nodeid, read_in, outSize });
+    this.addArgs(44, nodeid, read_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1519,7 +1641,7 @@ export class CompoundBuilder<
     oldname: string,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<45>]> {
-    this.addOp({ op: "FUSE_RENAME2", nodeid, rename2_in, oldname, newname });
+    this.addArgs(45, nodeid, rename2_in, oldname, newname, undefined, undefined);
     return this as never;
   }
 
@@ -1529,7 +1651,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   lseek(nodeid: bigint, lseek_in: FuseLseekIn): CompoundBuilder<[...Ops, CompoundOpRef<46>]> {
-    this.addOp({ op: "FUSE_LSEEK", nodeid, lseek_in });
+    this.addArgs(46, nodeid, lseek_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1542,7 +1664,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     copy_file_range_in: FuseCopyFileRangeIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<47>]> {
-    this.addOp({ op: "FUSE_COPY_FILE_RANGE", nodeid, copy_file_range_in });
+    this.addArgs(47, nodeid, copy_file_range_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1555,7 +1677,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     setupmapping_in: FuseSetupmappingIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<48>]> {
-    this.addOp({ op: "FUSE_SETUPMAPPING", nodeid, setupmapping_in });
+    this.addArgs(48, nodeid, setupmapping_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1569,7 +1691,7 @@ export class CompoundBuilder<
     removemapping_in: FuseRemovemappingIn,
     entries: FuseRemovemappingOne[],
   ): CompoundBuilder<[...Ops, CompoundOpRef<49>]> {
-    this.addOp({ op: "FUSE_REMOVEMAPPING", nodeid, removemapping_in, entries });
+    this.addArgs(49, nodeid, removemapping_in, entries, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1579,7 +1701,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   syncfs(nodeid: bigint, syncfs_in: FuseSyncfsIn): CompoundBuilder<[...Ops, CompoundOpRef<50>]> {
-    this.addOp({ op: "FUSE_SYNCFS", nodeid, syncfs_in });
+    this.addArgs(50, nodeid, syncfs_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1593,7 +1715,7 @@ export class CompoundBuilder<
     create_in: FuseCreateIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<51>]> {
-    this.addOp({ op: "FUSE_TMPFILE", nodeid, create_in, name });
+    this.addArgs(51, nodeid, create_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1603,7 +1725,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   statx(nodeid: bigint, statx_in: FuseStatxIn): CompoundBuilder<[...Ops, CompoundOpRef<52>]> {
-    this.addOp({ op: "FUSE_STATX", nodeid, statx_in });
+    this.addArgs(52, nodeid, statx_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1616,7 +1738,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     copy_file_range_in: FuseCopyFileRangeIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<53>]> {
-    this.addOp({ op: "FUSE_COPY_FILE_RANGE_64", nodeid, copy_file_range_in });
+    this.addArgs(53, nodeid, copy_file_range_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1633,7 +1755,7 @@ export class CompoundBuilder<
     cuse_init_in: CuseInitIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<4096>]> {
-    this.addOp({ op: "CUSE_INIT", nodeid, cuse_init_in, outSize });
+    this.addArgs(4096, nodeid, cuse_init_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 

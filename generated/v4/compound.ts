@@ -359,6 +359,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -371,6 +373,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ attr_out: FuseAttrOutCodec.zero() }),
+      replyStructs: [{ field: "attr_out", codec: FuseAttrOutCodec }],
+      decodeInPlace: (v, at, o) => ({ attr_out: FuseAttrOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -383,6 +387,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ attr_out: FuseAttrOutCodec.zero() }),
+      replyStructs: [{ field: "attr_out", codec: FuseAttrOutCodec }],
+      decodeInPlace: (v, at, o) => ({ attr_out: FuseAttrOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -395,6 +401,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -410,6 +418,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -425,6 +435,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -440,6 +452,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -452,6 +466,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -464,6 +480,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -480,6 +498,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -495,6 +515,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -507,6 +529,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [{ field: "open_out", codec: FuseOpenOutCodec }],
+      decodeInPlace: (v, at, o) => ({ open_out: FuseOpenOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -519,6 +543,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -531,6 +557,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ statfs_out: FuseStatfsOutCodec.zero() }),
+      replyStructs: [{ field: "statfs_out", codec: FuseStatfsOutCodec }],
+      decodeInPlace: (v, at, o) => ({ statfs_out: FuseStatfsOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -543,6 +571,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -555,6 +585,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -571,6 +603,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       outPages: false,
       zeroReply: (n) =>
         n === 0 ? { getxattr_out: FuseGetxattrOutCodec.zero() } : { data: new Uint8Array(n) },
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -584,6 +618,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       outPages: false,
       zeroReply: (n) =>
         n === 0 ? { getxattr_out: FuseGetxattrOutCodec.zero() } : { data: new Uint8Array(n) },
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -596,6 +632,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -608,6 +646,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -620,6 +660,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ init_out: FuseInitOutCodec.zero() }),
+      replyStructs: [{ field: "init_out", codec: FuseInitOutCodec }],
+      decodeInPlace: (v, at, o) => ({ init_out: FuseInitOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -632,6 +674,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [{ field: "open_out", codec: FuseOpenOutCodec }],
+      decodeInPlace: (v, at, o) => ({ open_out: FuseOpenOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -644,6 +688,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -656,6 +702,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -668,6 +716,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -680,6 +730,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ lk_out: FuseLkOutCodec.zero() }),
+      replyStructs: [{ field: "lk_out", codec: FuseLkOutCodec }],
+      decodeInPlace: (v, at, o) => ({ lk_out: FuseLkOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -692,6 +744,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -704,6 +758,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -716,6 +772,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -731,6 +789,14 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero(), open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [
+        { field: "entry_out", codec: FuseEntryOutCodec },
+        { field: "open_out", codec: FuseOpenOutCodec },
+      ],
+      decodeInPlace: (v, at, o) => ({
+        entry_out: FuseEntryOutCodec.decode(v, at, o),
+        open_out: FuseOpenOutCodec.decode(v, at + 128, o),
+      }),
     },
   ],
   [
@@ -743,6 +809,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ bmap_out: FuseBmapOutCodec.zero() }),
+      replyStructs: [{ field: "bmap_out", codec: FuseBmapOutCodec }],
+      decodeInPlace: (v, at, o) => ({ bmap_out: FuseBmapOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -755,6 +823,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -767,6 +837,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ poll_out: FusePollOutCodec.zero() }),
+      replyStructs: [{ field: "poll_out", codec: FusePollOutCodec }],
+      decodeInPlace: (v, at, o) => ({ poll_out: FusePollOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -779,6 +851,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -791,6 +865,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -807,6 +883,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -819,6 +897,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ lseek_out: FuseLseekOutCodec.zero() }),
+      replyStructs: [{ field: "lseek_out", codec: FuseLseekOutCodec }],
+      decodeInPlace: (v, at, o) => ({ lseek_out: FuseLseekOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -831,6 +911,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ write_out: FuseWriteOutCodec.zero() }),
+      replyStructs: [{ field: "write_out", codec: FuseWriteOutCodec }],
+      decodeInPlace: (v, at, o) => ({ write_out: FuseWriteOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -843,6 +925,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -858,6 +942,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -870,6 +956,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -885,6 +973,14 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero(), open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [
+        { field: "entry_out", codec: FuseEntryOutCodec },
+        { field: "open_out", codec: FuseOpenOutCodec },
+      ],
+      decodeInPlace: (v, at, o) => ({
+        entry_out: FuseEntryOutCodec.decode(v, at, o),
+        open_out: FuseOpenOutCodec.decode(v, at + 128, o),
+      }),
     },
   ],
   [
@@ -897,6 +993,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ statx_out: FuseStatxOutCodec.zero() }),
+      replyStructs: [{ field: "statx_out", codec: FuseStatxOutCodec }],
+      decodeInPlace: (v, at, o) => ({ statx_out: FuseStatxOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -909,6 +1007,10 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ copy_file_range_out: FuseCopyFileRangeOutCodec.zero() }),
+      replyStructs: [{ field: "copy_file_range_out", codec: FuseCopyFileRangeOutCodec }],
+      decodeInPlace: (v, at, o) => ({
+        copy_file_range_out: FuseCopyFileRangeOutCodec.decode(v, at, o),
+      }),
     },
   ],
   [
@@ -921,6 +1023,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ cuse_init_out: CuseInitOutCodec.zero(), dev_info: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
 ]);
@@ -994,6 +1098,24 @@ const ENGINE = new CompoundEngine({
     [54, "FUSE_COMPOUND"],
     [4096, "CUSE_INIT"],
   ]),
+  headerLayout: {
+    in: {
+      len: { offset: 0, type: "uint32_t" },
+      opcode: { offset: 4, type: "uint32_t" },
+      unique: { offset: 8, type: "uint64_t" },
+      nodeid: { offset: 16, type: "uint64_t" },
+      uid: { offset: 24, type: "uint32_t" },
+      gid: { offset: 28, type: "uint32_t" },
+      pid: { offset: 32, type: "uint32_t" },
+      total_extlen: { offset: 36, type: "uint16_t" },
+      padding: { offset: 38, type: "uint16_t" },
+    },
+    out: {
+      len: { offset: 0, type: "uint32_t" },
+      error: { offset: 4, type: "int32_t" },
+      unique: { offset: 8, type: "uint64_t" },
+    },
+  },
   messages: { encodeRequest, decodeRequest, encodeReply, decodeReply } as never,
 });
 
@@ -1088,7 +1210,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   lookup(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<1>]> {
-    this.addOp({ op: "FUSE_LOOKUP", nodeid, name });
+    this.addArgs(1, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1098,7 +1220,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   getattr(nodeid: bigint, getattr_in: FuseGetattrIn): CompoundBuilder<[...Ops, CompoundOpRef<3>]> {
-    this.addOp({ op: "FUSE_GETATTR", nodeid, getattr_in });
+    this.addArgs(3, nodeid, getattr_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1108,7 +1230,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setattr(nodeid: bigint, setattr_in: FuseSetattrIn): CompoundBuilder<[...Ops, CompoundOpRef<4>]> {
-    this.addOp({ op: "FUSE_SETATTR", nodeid, setattr_in });
+    this.addArgs(4, nodeid, setattr_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1121,7 +1243,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   readlink(nodeid: bigint, outSize: number): CompoundBuilder<[...Ops, CompoundOpRef<5>]> {
-    this.addOp({ op: "FUSE_READLINK", nodeid, outSize });
+    this.addArgs(5, nodeid, undefined, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1135,7 +1257,7 @@ export class CompoundBuilder<
     name: string,
     target: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<6>]> {
-    this.addOp({ op: "FUSE_SYMLINK", nodeid, name, target });
+    this.addArgs(6, nodeid, name, target, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1149,7 +1271,7 @@ export class CompoundBuilder<
     mknod_in: FuseMknodIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<8>]> {
-    this.addOp({ op: "FUSE_MKNOD", nodeid, mknod_in, name });
+    this.addArgs(8, nodeid, mknod_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1163,7 +1285,7 @@ export class CompoundBuilder<
     mkdir_in: FuseMkdirIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<9>]> {
-    this.addOp({ op: "FUSE_MKDIR", nodeid, mkdir_in, name });
+    this.addArgs(9, nodeid, mkdir_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1173,7 +1295,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   unlink(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<10>]> {
-    this.addOp({ op: "FUSE_UNLINK", nodeid, name });
+    this.addArgs(10, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1183,7 +1305,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   rmdir(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<11>]> {
-    this.addOp({ op: "FUSE_RMDIR", nodeid, name });
+    this.addArgs(11, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1198,7 +1320,7 @@ export class CompoundBuilder<
     oldname: string,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<12>]> {
-    this.addOp({ op: "FUSE_RENAME", nodeid, rename_in, oldname, newname });
+    this.addArgs(12, nodeid, rename_in, oldname, newname, undefined, undefined);
     return this as never;
   }
 
@@ -1212,7 +1334,7 @@ export class CompoundBuilder<
     link_in: FuseLinkIn,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<13>]> {
-    this.addOp({ op: "FUSE_LINK", nodeid, link_in, newname });
+    this.addArgs(13, nodeid, link_in, newname, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1222,7 +1344,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   open(nodeid: bigint, open_in: FuseOpenIn): CompoundBuilder<[...Ops, CompoundOpRef<14>]> {
-    this.addOp({ op: "FUSE_OPEN", nodeid, open_in });
+    this.addArgs(14, nodeid, open_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1239,7 +1361,7 @@ export class CompoundBuilder<
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<15>]> {
-    this.addOp({ op: "FUSE_READ", nodeid, read_in, outSize });
+    this.addArgs(15, nodeid, read_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1249,7 +1371,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   statfs(nodeid: bigint): CompoundBuilder<[...Ops, CompoundOpRef<17>]> {
-    this.addOp({ op: "FUSE_STATFS", nodeid });
+    this.addArgs(17, nodeid, undefined, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1259,7 +1381,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   release(nodeid: bigint, release_in: FuseReleaseIn): CompoundBuilder<[...Ops, CompoundOpRef<18>]> {
-    this.addOp({ op: "FUSE_RELEASE", nodeid, release_in });
+    this.addArgs(18, nodeid, release_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1269,7 +1391,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   fsync(nodeid: bigint, fsync_in: FuseFsyncIn): CompoundBuilder<[...Ops, CompoundOpRef<20>]> {
-    this.addOp({ op: "FUSE_FSYNC", nodeid, fsync_in });
+    this.addArgs(20, nodeid, fsync_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1288,7 +1410,7 @@ export class CompoundBuilder<
     name: string,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<22>]> {
-    this.addOp({ op: "FUSE_GETXATTR", nodeid, getxattr_in, name, outSize });
+    this.addArgs(22, nodeid, getxattr_in, name, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1306,7 +1428,7 @@ export class CompoundBuilder<
     getxattr_in: FuseGetxattrIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<23>]> {
-    this.addOp({ op: "FUSE_LISTXATTR", nodeid, getxattr_in, outSize });
+    this.addArgs(23, nodeid, getxattr_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1316,7 +1438,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   removexattr(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<24>]> {
-    this.addOp({ op: "FUSE_REMOVEXATTR", nodeid, name });
+    this.addArgs(24, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1326,7 +1448,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   flush(nodeid: bigint, flush_in: FuseFlushIn): CompoundBuilder<[...Ops, CompoundOpRef<25>]> {
-    this.addOp({ op: "FUSE_FLUSH", nodeid, flush_in });
+    this.addArgs(25, nodeid, flush_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1336,7 +1458,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   init(nodeid: bigint, init_in: FuseInitIn): CompoundBuilder<[...Ops, CompoundOpRef<26>]> {
-    this.addOp({ op: "FUSE_INIT", nodeid, init_in });
+    this.addArgs(26, nodeid, init_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1346,7 +1468,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   opendir(nodeid: bigint, open_in: FuseOpenIn): CompoundBuilder<[...Ops, CompoundOpRef<27>]> {
-    this.addOp({ op: "FUSE_OPENDIR", nodeid, open_in });
+    this.addArgs(27, nodeid, open_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1363,7 +1485,7 @@ export class CompoundBuilder<
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<28>]> {
-    this.addOp({ op: "FUSE_READDIR", nodeid, read_in, outSize });
+    this.addArgs(28, nodeid, read_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1376,7 +1498,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     release_in: FuseReleaseIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<29>]> {
-    this.addOp({ op: "FUSE_RELEASEDIR", nodeid, release_in });
+    this.addArgs(29, nodeid, release_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1386,7 +1508,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   fsyncdir(nodeid: bigint, fsync_in: FuseFsyncIn): CompoundBuilder<[...Ops, CompoundOpRef<30>]> {
-    this.addOp({ op: "FUSE_FSYNCDIR", nodeid, fsync_in });
+    this.addArgs(30, nodeid, fsync_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1396,7 +1518,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   getlk(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<31>]> {
-    this.addOp({ op: "FUSE_GETLK", nodeid, lk_in });
+    this.addArgs(31, nodeid, lk_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1406,7 +1528,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setlk(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<32>]> {
-    this.addOp({ op: "FUSE_SETLK", nodeid, lk_in });
+    this.addArgs(32, nodeid, lk_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1416,7 +1538,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setlkw(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<33>]> {
-    this.addOp({ op: "FUSE_SETLKW", nodeid, lk_in });
+    this.addArgs(33, nodeid, lk_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1426,7 +1548,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   access(nodeid: bigint, access_in: FuseAccessIn): CompoundBuilder<[...Ops, CompoundOpRef<34>]> {
-    this.addOp({ op: "FUSE_ACCESS", nodeid, access_in });
+    this.addArgs(34, nodeid, access_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1440,7 +1562,7 @@ export class CompoundBuilder<
     create_in: FuseCreateIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<35>]> {
-    this.addOp({ op: "FUSE_CREATE", nodeid, create_in, name });
+    this.addArgs(35, nodeid, create_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1450,7 +1572,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   bmap(nodeid: bigint, bmap_in: FuseBmapIn): CompoundBuilder<[...Ops, CompoundOpRef<37>]> {
-    this.addOp({ op: "FUSE_BMAP", nodeid, bmap_in });
+    this.addArgs(37, nodeid, bmap_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1460,7 +1582,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   destroy(nodeid: bigint): CompoundBuilder<[...Ops, CompoundOpRef<38>]> {
-    this.addOp({ op: "FUSE_DESTROY", nodeid });
+    this.addArgs(38, nodeid, undefined, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1470,7 +1592,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   poll(nodeid: bigint, poll_in: FusePollIn): CompoundBuilder<[...Ops, CompoundOpRef<40>]> {
-    this.addOp({ op: "FUSE_POLL", nodeid, poll_in });
+    this.addArgs(40, nodeid, poll_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1483,7 +1605,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     fallocate_in: FuseFallocateIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<43>]> {
-    this.addOp({ op: "FUSE_FALLOCATE", nodeid, fallocate_in });
+    this.addArgs(43, nodeid, fallocate_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1500,7 +1622,7 @@ export class CompoundBuilder<
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<44>]> {
-    this.addOp({ op: "FUSE_READDIRPLUS", nodeid, read_in, outSize });
+    this.addArgs(44, nodeid, read_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1515,7 +1637,7 @@ export class CompoundBuilder<
     oldname: string,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<45>]> {
-    this.addOp({ op: "FUSE_RENAME2", nodeid, rename2_in, oldname, newname });
+    this.addArgs(45, nodeid, rename2_in, oldname, newname, undefined, undefined);
     return this as never;
   }
 
@@ -1525,7 +1647,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   lseek(nodeid: bigint, lseek_in: FuseLseekIn): CompoundBuilder<[...Ops, CompoundOpRef<46>]> {
-    this.addOp({ op: "FUSE_LSEEK", nodeid, lseek_in });
+    this.addArgs(46, nodeid, lseek_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1538,7 +1660,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     copy_file_range_in: FuseCopyFileRangeIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<47>]> {
-    this.addOp({ op: "FUSE_COPY_FILE_RANGE", nodeid, copy_file_range_in });
+    this.addArgs(47, nodeid, copy_file_range_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1551,7 +1673,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     setupmapping_in: FuseSetupmappingIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<48>]> {
-    this.addOp({ op: "FUSE_SETUPMAPPING", nodeid, setupmapping_in });
+    this.addArgs(48, nodeid, setupmapping_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1565,7 +1687,7 @@ export class CompoundBuilder<
     removemapping_in: FuseRemovemappingIn,
     entries: FuseRemovemappingOne[],
   ): CompoundBuilder<[...Ops, CompoundOpRef<49>]> {
-    this.addOp({ op: "FUSE_REMOVEMAPPING", nodeid, removemapping_in, entries });
+    this.addArgs(49, nodeid, removemapping_in, entries, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1575,7 +1697,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   syncfs(nodeid: bigint, syncfs_in: FuseSyncfsIn): CompoundBuilder<[...Ops, CompoundOpRef<50>]> {
-    this.addOp({ op: "FUSE_SYNCFS", nodeid, syncfs_in });
+    this.addArgs(50, nodeid, syncfs_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1589,7 +1711,7 @@ export class CompoundBuilder<
     create_in: FuseCreateIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<51>]> {
-    this.addOp({ op: "FUSE_TMPFILE", nodeid, create_in, name });
+    this.addArgs(51, nodeid, create_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1599,7 +1721,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   statx(nodeid: bigint, statx_in: FuseStatxIn): CompoundBuilder<[...Ops, CompoundOpRef<52>]> {
-    this.addOp({ op: "FUSE_STATX", nodeid, statx_in });
+    this.addArgs(52, nodeid, statx_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1612,7 +1734,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     copy_file_range_in: FuseCopyFileRangeIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<53>]> {
-    this.addOp({ op: "FUSE_COPY_FILE_RANGE_64", nodeid, copy_file_range_in });
+    this.addArgs(53, nodeid, copy_file_range_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1629,7 +1751,7 @@ export class CompoundBuilder<
     cuse_init_in: CuseInitIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<4096>]> {
-    this.addOp({ op: "CUSE_INIT", nodeid, cuse_init_in, outSize });
+    this.addArgs(4096, nodeid, cuse_init_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 

@@ -394,6 +394,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -406,6 +408,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ attr_out: FuseAttrOutCodec.zero() }),
+      replyStructs: [{ field: "attr_out", codec: FuseAttrOutCodec }],
+      decodeInPlace: (v, at, o) => ({ attr_out: FuseAttrOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -418,6 +422,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ attr_out: FuseAttrOutCodec.zero() }),
+      replyStructs: [{ field: "attr_out", codec: FuseAttrOutCodec }],
+      decodeInPlace: (v, at, o) => ({ attr_out: FuseAttrOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -430,6 +436,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -445,6 +453,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -460,6 +470,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -475,6 +487,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -487,6 +501,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -499,6 +515,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -515,6 +533,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -530,6 +550,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -542,6 +564,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [{ field: "open_out", codec: FuseOpenOutCodec }],
+      decodeInPlace: (v, at, o) => ({ open_out: FuseOpenOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -554,6 +578,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -566,6 +592,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ statfs_out: FuseStatfsOutCodec.zero() }),
+      replyStructs: [{ field: "statfs_out", codec: FuseStatfsOutCodec }],
+      decodeInPlace: (v, at, o) => ({ statfs_out: FuseStatfsOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -578,6 +606,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -590,6 +620,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -606,6 +638,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       outPages: false,
       zeroReply: (n) =>
         n === 0 ? { getxattr_out: FuseGetxattrOutCodec.zero() } : { data: new Uint8Array(n) },
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -619,6 +653,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       outPages: false,
       zeroReply: (n) =>
         n === 0 ? { getxattr_out: FuseGetxattrOutCodec.zero() } : { data: new Uint8Array(n) },
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -631,6 +667,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -643,6 +681,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -655,6 +695,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ init_out: FuseInitOutCodec.zero() }),
+      replyStructs: [{ field: "init_out", codec: FuseInitOutCodec }],
+      decodeInPlace: (v, at, o) => ({ init_out: FuseInitOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -667,6 +709,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [{ field: "open_out", codec: FuseOpenOutCodec }],
+      decodeInPlace: (v, at, o) => ({ open_out: FuseOpenOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -679,6 +723,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -691,6 +737,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -703,6 +751,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -715,6 +765,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ lk_out: FuseLkOutCodec.zero() }),
+      replyStructs: [{ field: "lk_out", codec: FuseLkOutCodec }],
+      decodeInPlace: (v, at, o) => ({ lk_out: FuseLkOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -727,6 +779,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -739,6 +793,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -751,6 +807,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -766,6 +824,14 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero(), open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [
+        { field: "entry_out", codec: FuseEntryOutCodec },
+        { field: "open_out", codec: FuseOpenOutCodec },
+      ],
+      decodeInPlace: (v, at, o) => ({
+        entry_out: FuseEntryOutCodec.decode(v, at, o),
+        open_out: FuseOpenOutCodec.decode(v, at + 128, o),
+      }),
     },
   ],
   [
@@ -778,6 +844,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ bmap_out: FuseBmapOutCodec.zero() }),
+      replyStructs: [{ field: "bmap_out", codec: FuseBmapOutCodec }],
+      decodeInPlace: (v, at, o) => ({ bmap_out: FuseBmapOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -790,6 +858,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -802,6 +872,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ poll_out: FusePollOutCodec.zero() }),
+      replyStructs: [{ field: "poll_out", codec: FusePollOutCodec }],
+      decodeInPlace: (v, at, o) => ({ poll_out: FusePollOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -814,6 +886,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -826,6 +900,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -842,6 +918,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -854,6 +932,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ lseek_out: FuseLseekOutCodec.zero() }),
+      replyStructs: [{ field: "lseek_out", codec: FuseLseekOutCodec }],
+      decodeInPlace: (v, at, o) => ({ lseek_out: FuseLseekOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -866,6 +946,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ write_out: FuseWriteOutCodec.zero() }),
+      replyStructs: [{ field: "write_out", codec: FuseWriteOutCodec }],
+      decodeInPlace: (v, at, o) => ({ write_out: FuseWriteOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -878,6 +960,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -893,6 +977,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -905,6 +991,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -920,6 +1008,14 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero(), open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [
+        { field: "entry_out", codec: FuseEntryOutCodec },
+        { field: "open_out", codec: FuseOpenOutCodec },
+      ],
+      decodeInPlace: (v, at, o) => ({
+        entry_out: FuseEntryOutCodec.decode(v, at, o),
+        open_out: FuseOpenOutCodec.decode(v, at + 128, o),
+      }),
     },
   ],
   [
@@ -932,6 +1028,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ statx_out: FuseStatxOutCodec.zero() }),
+      replyStructs: [{ field: "statx_out", codec: FuseStatxOutCodec }],
+      decodeInPlace: (v, at, o) => ({ statx_out: FuseStatxOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -944,6 +1042,10 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ copy_file_range_out: FuseCopyFileRangeOutCodec.zero() }),
+      replyStructs: [{ field: "copy_file_range_out", codec: FuseCopyFileRangeOutCodec }],
+      decodeInPlace: (v, at, o) => ({
+        copy_file_range_out: FuseCopyFileRangeOutCodec.decode(v, at, o),
+      }),
     },
   ],
   [
@@ -956,6 +1058,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ cuse_init_out: CuseInitOutCodec.zero(), dev_info: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
 ]);
@@ -1029,6 +1133,24 @@ const ENGINE = new CompoundEngine({
     [54, "FUSE_COMPOUND"],
     [4096, "CUSE_INIT"],
   ]),
+  headerLayout: {
+    in: {
+      len: { offset: 0, type: "uint32_t" },
+      opcode: { offset: 4, type: "uint32_t" },
+      unique: { offset: 8, type: "uint64_t" },
+      nodeid: { offset: 16, type: "uint64_t" },
+      uid: { offset: 24, type: "uint32_t" },
+      gid: { offset: 28, type: "uint32_t" },
+      pid: { offset: 32, type: "uint32_t" },
+      total_extlen: { offset: 36, type: "uint16_t" },
+      padding: { offset: 38, type: "uint16_t" },
+    },
+    out: {
+      len: { offset: 0, type: "uint32_t" },
+      error: { offset: 4, type: "int32_t" },
+      unique: { offset: 8, type: "uint64_t" },
+    },
+  },
   messages: { encodeRequest, decodeRequest, encodeReply, decodeReply } as never,
 });
 
@@ -1123,7 +1245,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   lookup(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<1>]> {
-    this.addOp({ op: "FUSE_LOOKUP", nodeid, name });
+    this.addArgs(1, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1133,7 +1255,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   getattr(nodeid: bigint, getattr_in: FuseGetattrIn): CompoundBuilder<[...Ops, CompoundOpRef<3>]> {
-    this.addOp({ op: "FUSE_GETATTR", nodeid, getattr_in });
+    this.addArgs(3, nodeid, getattr_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1143,7 +1265,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setattr(nodeid: bigint, setattr_in: FuseSetattrIn): CompoundBuilder<[...Ops, CompoundOpRef<4>]> {
-    this.addOp({ op: "FUSE_SETATTR", nodeid, setattr_in });
+    this.addArgs(4, nodeid, setattr_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1156,7 +1278,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   readlink(nodeid: bigint, outSize: number): CompoundBuilder<[...Ops, CompoundOpRef<5>]> {
-    this.addOp({ op: "FUSE_READLINK", nodeid, outSize });
+    this.addArgs(5, nodeid, undefined, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1170,7 +1292,7 @@ export class CompoundBuilder<
     name: string,
     target: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<6>]> {
-    this.addOp({ op: "FUSE_SYMLINK", nodeid, name, target });
+    this.addArgs(6, nodeid, name, target, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1184,7 +1306,7 @@ export class CompoundBuilder<
     mknod_in: FuseMknodIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<8>]> {
-    this.addOp({ op: "FUSE_MKNOD", nodeid, mknod_in, name });
+    this.addArgs(8, nodeid, mknod_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1198,7 +1320,7 @@ export class CompoundBuilder<
     mkdir_in: FuseMkdirIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<9>]> {
-    this.addOp({ op: "FUSE_MKDIR", nodeid, mkdir_in, name });
+    this.addArgs(9, nodeid, mkdir_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1208,7 +1330,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   unlink(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<10>]> {
-    this.addOp({ op: "FUSE_UNLINK", nodeid, name });
+    this.addArgs(10, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1218,7 +1340,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   rmdir(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<11>]> {
-    this.addOp({ op: "FUSE_RMDIR", nodeid, name });
+    this.addArgs(11, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1233,7 +1355,7 @@ export class CompoundBuilder<
     oldname: string,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<12>]> {
-    this.addOp({ op: "FUSE_RENAME", nodeid, rename_in, oldname, newname });
+    this.addArgs(12, nodeid, rename_in, oldname, newname, undefined, undefined);
     return this as never;
   }
 
@@ -1247,7 +1369,7 @@ export class CompoundBuilder<
     link_in: FuseLinkIn,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<13>]> {
-    this.addOp({ op: "FUSE_LINK", nodeid, link_in, newname });
+    this.addArgs(13, nodeid, link_in, newname, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1257,7 +1379,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   open(nodeid: bigint, open_in: FuseOpenIn): CompoundBuilder<[...Ops, CompoundOpRef<14>]> {
-    this.addOp({ op: "FUSE_OPEN", nodeid, open_in });
+    this.addArgs(14, nodeid, open_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1274,7 +1396,7 @@ export class CompoundBuilder<
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<15>]> {
-    this.addOp({ op: "FUSE_READ", nodeid, read_in, outSize });
+    this.addArgs(15, nodeid, read_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1284,7 +1406,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   statfs(nodeid: bigint): CompoundBuilder<[...Ops, CompoundOpRef<17>]> {
-    this.addOp({ op: "FUSE_STATFS", nodeid });
+    this.addArgs(17, nodeid, undefined, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1294,7 +1416,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   release(nodeid: bigint, release_in: FuseReleaseIn): CompoundBuilder<[...Ops, CompoundOpRef<18>]> {
-    this.addOp({ op: "FUSE_RELEASE", nodeid, release_in });
+    this.addArgs(18, nodeid, release_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1304,7 +1426,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   fsync(nodeid: bigint, fsync_in: FuseFsyncIn): CompoundBuilder<[...Ops, CompoundOpRef<20>]> {
-    this.addOp({ op: "FUSE_FSYNC", nodeid, fsync_in });
+    this.addArgs(20, nodeid, fsync_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1323,7 +1445,7 @@ export class CompoundBuilder<
     name: string,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<22>]> {
-    this.addOp({ op: "FUSE_GETXATTR", nodeid, getxattr_in, name, outSize });
+    this.addArgs(22, nodeid, getxattr_in, name, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1341,7 +1463,7 @@ export class CompoundBuilder<
     getxattr_in: FuseGetxattrIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<23>]> {
-    this.addOp({ op: "FUSE_LISTXATTR", nodeid, getxattr_in, outSize });
+    this.addArgs(23, nodeid, getxattr_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1351,7 +1473,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   removexattr(nodeid: bigint, name: string): CompoundBuilder<[...Ops, CompoundOpRef<24>]> {
-    this.addOp({ op: "FUSE_REMOVEXATTR", nodeid, name });
+    this.addArgs(24, nodeid, name, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1361,7 +1483,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   flush(nodeid: bigint, flush_in: FuseFlushIn): CompoundBuilder<[...Ops, CompoundOpRef<25>]> {
-    this.addOp({ op: "FUSE_FLUSH", nodeid, flush_in });
+    this.addArgs(25, nodeid, flush_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1371,7 +1493,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   init(nodeid: bigint, init_in: FuseInitIn): CompoundBuilder<[...Ops, CompoundOpRef<26>]> {
-    this.addOp({ op: "FUSE_INIT", nodeid, init_in });
+    this.addArgs(26, nodeid, init_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1381,7 +1503,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   opendir(nodeid: bigint, open_in: FuseOpenIn): CompoundBuilder<[...Ops, CompoundOpRef<27>]> {
-    this.addOp({ op: "FUSE_OPENDIR", nodeid, open_in });
+    this.addArgs(27, nodeid, open_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1398,7 +1520,7 @@ export class CompoundBuilder<
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<28>]> {
-    this.addOp({ op: "FUSE_READDIR", nodeid, read_in, outSize });
+    this.addArgs(28, nodeid, read_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1411,7 +1533,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     release_in: FuseReleaseIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<29>]> {
-    this.addOp({ op: "FUSE_RELEASEDIR", nodeid, release_in });
+    this.addArgs(29, nodeid, release_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1421,7 +1543,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   fsyncdir(nodeid: bigint, fsync_in: FuseFsyncIn): CompoundBuilder<[...Ops, CompoundOpRef<30>]> {
-    this.addOp({ op: "FUSE_FSYNCDIR", nodeid, fsync_in });
+    this.addArgs(30, nodeid, fsync_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1431,7 +1553,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   getlk(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<31>]> {
-    this.addOp({ op: "FUSE_GETLK", nodeid, lk_in });
+    this.addArgs(31, nodeid, lk_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1441,7 +1563,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setlk(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<32>]> {
-    this.addOp({ op: "FUSE_SETLK", nodeid, lk_in });
+    this.addArgs(32, nodeid, lk_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1451,7 +1573,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   setlkw(nodeid: bigint, lk_in: FuseLkIn): CompoundBuilder<[...Ops, CompoundOpRef<33>]> {
-    this.addOp({ op: "FUSE_SETLKW", nodeid, lk_in });
+    this.addArgs(33, nodeid, lk_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1461,7 +1583,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   access(nodeid: bigint, access_in: FuseAccessIn): CompoundBuilder<[...Ops, CompoundOpRef<34>]> {
-    this.addOp({ op: "FUSE_ACCESS", nodeid, access_in });
+    this.addArgs(34, nodeid, access_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1475,7 +1597,7 @@ export class CompoundBuilder<
     create_in: FuseCreateIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<35>]> {
-    this.addOp({ op: "FUSE_CREATE", nodeid, create_in, name });
+    this.addArgs(35, nodeid, create_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1485,7 +1607,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   bmap(nodeid: bigint, bmap_in: FuseBmapIn): CompoundBuilder<[...Ops, CompoundOpRef<37>]> {
-    this.addOp({ op: "FUSE_BMAP", nodeid, bmap_in });
+    this.addArgs(37, nodeid, bmap_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1495,7 +1617,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   destroy(nodeid: bigint): CompoundBuilder<[...Ops, CompoundOpRef<38>]> {
-    this.addOp({ op: "FUSE_DESTROY", nodeid });
+    this.addArgs(38, nodeid, undefined, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1505,7 +1627,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   poll(nodeid: bigint, poll_in: FusePollIn): CompoundBuilder<[...Ops, CompoundOpRef<40>]> {
-    this.addOp({ op: "FUSE_POLL", nodeid, poll_in });
+    this.addArgs(40, nodeid, poll_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1518,7 +1640,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     fallocate_in: FuseFallocateIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<43>]> {
-    this.addOp({ op: "FUSE_FALLOCATE", nodeid, fallocate_in });
+    this.addArgs(43, nodeid, fallocate_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1535,7 +1657,7 @@ export class CompoundBuilder<
     read_in: FuseReadIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<44>]> {
-    this.addOp({ op: "FUSE_READDIRPLUS", nodeid, read_in, outSize });
+    this.addArgs(44, nodeid, read_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 
@@ -1550,7 +1672,7 @@ export class CompoundBuilder<
     oldname: string,
     newname: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<45>]> {
-    this.addOp({ op: "FUSE_RENAME2", nodeid, rename2_in, oldname, newname });
+    this.addArgs(45, nodeid, rename2_in, oldname, newname, undefined, undefined);
     return this as never;
   }
 
@@ -1560,7 +1682,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   lseek(nodeid: bigint, lseek_in: FuseLseekIn): CompoundBuilder<[...Ops, CompoundOpRef<46>]> {
-    this.addOp({ op: "FUSE_LSEEK", nodeid, lseek_in });
+    this.addArgs(46, nodeid, lseek_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1573,7 +1695,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     copy_file_range_in: FuseCopyFileRangeIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<47>]> {
-    this.addOp({ op: "FUSE_COPY_FILE_RANGE", nodeid, copy_file_range_in });
+    this.addArgs(47, nodeid, copy_file_range_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1586,7 +1708,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     setupmapping_in: FuseSetupmappingIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<48>]> {
-    this.addOp({ op: "FUSE_SETUPMAPPING", nodeid, setupmapping_in });
+    this.addArgs(48, nodeid, setupmapping_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1600,7 +1722,7 @@ export class CompoundBuilder<
     removemapping_in: FuseRemovemappingIn,
     entries: FuseRemovemappingOne[],
   ): CompoundBuilder<[...Ops, CompoundOpRef<49>]> {
-    this.addOp({ op: "FUSE_REMOVEMAPPING", nodeid, removemapping_in, entries });
+    this.addArgs(49, nodeid, removemapping_in, entries, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1610,7 +1732,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   syncfs(nodeid: bigint, syncfs_in: FuseSyncfsIn): CompoundBuilder<[...Ops, CompoundOpRef<50>]> {
-    this.addOp({ op: "FUSE_SYNCFS", nodeid, syncfs_in });
+    this.addArgs(50, nodeid, syncfs_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1624,7 +1746,7 @@ export class CompoundBuilder<
     create_in: FuseCreateIn,
     name: string,
   ): CompoundBuilder<[...Ops, CompoundOpRef<51>]> {
-    this.addOp({ op: "FUSE_TMPFILE", nodeid, create_in, name });
+    this.addArgs(51, nodeid, create_in, name, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1634,7 +1756,7 @@ export class CompoundBuilder<
    * @throws {CompoundError} when this revision refuses the op (see the class).
    */
   statx(nodeid: bigint, statx_in: FuseStatxIn): CompoundBuilder<[...Ops, CompoundOpRef<52>]> {
-    this.addOp({ op: "FUSE_STATX", nodeid, statx_in });
+    this.addArgs(52, nodeid, statx_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1647,7 +1769,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     copy_file_range_in: FuseCopyFileRangeIn,
   ): CompoundBuilder<[...Ops, CompoundOpRef<53>]> {
-    this.addOp({ op: "FUSE_COPY_FILE_RANGE_64", nodeid, copy_file_range_in });
+    this.addArgs(53, nodeid, copy_file_range_in, undefined, undefined, undefined, undefined);
     return this as never;
   }
 
@@ -1664,7 +1786,7 @@ export class CompoundBuilder<
     cuse_init_in: CuseInitIn,
     outSize: number,
   ): CompoundBuilder<[...Ops, CompoundOpRef<4096>]> {
-    this.addOp({ op: "CUSE_INIT", nodeid, cuse_init_in, outSize });
+    this.addArgs(4096, nodeid, cuse_init_in, undefined, undefined, outSize, undefined);
     return this as never;
   }
 

@@ -367,6 +367,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -379,6 +381,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ attr_out: FuseAttrOutCodec.zero() }),
+      replyStructs: [{ field: "attr_out", codec: FuseAttrOutCodec }],
+      decodeInPlace: (v, at, o) => ({ attr_out: FuseAttrOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -391,6 +395,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ attr_out: FuseAttrOutCodec.zero() }),
+      replyStructs: [{ field: "attr_out", codec: FuseAttrOutCodec }],
+      decodeInPlace: (v, at, o) => ({ attr_out: FuseAttrOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -403,6 +409,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -418,6 +426,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -433,6 +443,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -448,6 +460,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -460,6 +474,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -472,6 +488,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -488,6 +506,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -503,6 +523,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero() }),
+      replyStructs: [{ field: "entry_out", codec: FuseEntryOutCodec }],
+      decodeInPlace: (v, at, o) => ({ entry_out: FuseEntryOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -515,6 +537,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [{ field: "open_out", codec: FuseOpenOutCodec }],
+      decodeInPlace: (v, at, o) => ({ open_out: FuseOpenOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -527,6 +551,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -539,6 +565,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ statfs_out: FuseStatfsOutCodec.zero() }),
+      replyStructs: [{ field: "statfs_out", codec: FuseStatfsOutCodec }],
+      decodeInPlace: (v, at, o) => ({ statfs_out: FuseStatfsOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -551,6 +579,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -563,6 +593,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -579,6 +611,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       outPages: false,
       zeroReply: (n) =>
         n === 0 ? { getxattr_out: FuseGetxattrOutCodec.zero() } : { data: new Uint8Array(n) },
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -592,6 +626,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       outPages: false,
       zeroReply: (n) =>
         n === 0 ? { getxattr_out: FuseGetxattrOutCodec.zero() } : { data: new Uint8Array(n) },
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -604,6 +640,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -616,6 +654,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -628,6 +668,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ init_out: FuseInitOutCodec.zero() }),
+      replyStructs: [{ field: "init_out", codec: FuseInitOutCodec }],
+      decodeInPlace: (v, at, o) => ({ init_out: FuseInitOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -640,6 +682,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [{ field: "open_out", codec: FuseOpenOutCodec }],
+      decodeInPlace: (v, at, o) => ({ open_out: FuseOpenOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -652,6 +696,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -664,6 +710,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -676,6 +724,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -688,6 +738,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ lk_out: FuseLkOutCodec.zero() }),
+      replyStructs: [{ field: "lk_out", codec: FuseLkOutCodec }],
+      decodeInPlace: (v, at, o) => ({ lk_out: FuseLkOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -700,6 +752,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -712,6 +766,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -724,6 +780,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -739,6 +797,14 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero(), open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [
+        { field: "entry_out", codec: FuseEntryOutCodec },
+        { field: "open_out", codec: FuseOpenOutCodec },
+      ],
+      decodeInPlace: (v, at, o) => ({
+        entry_out: FuseEntryOutCodec.decode(v, at, o),
+        open_out: FuseOpenOutCodec.decode(v, at + 128, o),
+      }),
     },
   ],
   [
@@ -751,6 +817,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ bmap_out: FuseBmapOutCodec.zero() }),
+      replyStructs: [{ field: "bmap_out", codec: FuseBmapOutCodec }],
+      decodeInPlace: (v, at, o) => ({ bmap_out: FuseBmapOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -763,6 +831,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -775,6 +845,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ poll_out: FusePollOutCodec.zero() }),
+      replyStructs: [{ field: "poll_out", codec: FusePollOutCodec }],
+      decodeInPlace: (v, at, o) => ({ poll_out: FusePollOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -787,6 +859,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -799,6 +873,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ data: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
   [
@@ -815,6 +891,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -827,6 +905,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ lseek_out: FuseLseekOutCodec.zero() }),
+      replyStructs: [{ field: "lseek_out", codec: FuseLseekOutCodec }],
+      decodeInPlace: (v, at, o) => ({ lseek_out: FuseLseekOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -839,6 +919,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ write_out: FuseWriteOutCodec.zero() }),
+      replyStructs: [{ field: "write_out", codec: FuseWriteOutCodec }],
+      decodeInPlace: (v, at, o) => ({ write_out: FuseWriteOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -851,6 +933,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -866,6 +950,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -878,6 +964,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({}),
+      replyStructs: [],
+      decodeInPlace: () => ({}),
     },
   ],
   [
@@ -893,6 +981,14 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ entry_out: FuseEntryOutCodec.zero(), open_out: FuseOpenOutCodec.zero() }),
+      replyStructs: [
+        { field: "entry_out", codec: FuseEntryOutCodec },
+        { field: "open_out", codec: FuseOpenOutCodec },
+      ],
+      decodeInPlace: (v, at, o) => ({
+        entry_out: FuseEntryOutCodec.decode(v, at, o),
+        open_out: FuseOpenOutCodec.decode(v, at + 128, o),
+      }),
     },
   ],
   [
@@ -905,6 +1001,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ statx_out: FuseStatxOutCodec.zero() }),
+      replyStructs: [{ field: "statx_out", codec: FuseStatxOutCodec }],
+      decodeInPlace: (v, at, o) => ({ statx_out: FuseStatxOutCodec.decode(v, at, o) }),
     },
   ],
   [
@@ -917,6 +1015,10 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: null,
       outPages: false,
       zeroReply: () => ({ copy_file_range_out: FuseCopyFileRangeOutCodec.zero() }),
+      replyStructs: [{ field: "copy_file_range_out", codec: FuseCopyFileRangeOutCodec }],
+      decodeInPlace: (v, at, o) => ({
+        copy_file_range_out: FuseCopyFileRangeOutCodec.decode(v, at, o),
+      }),
     },
   ],
   [
@@ -929,6 +1031,8 @@ export const COMPOUND_OPS: ReadonlyMap<number, CompoundOpSpec> = new Map<number,
       variable: "data",
       outPages: true,
       zeroReply: (n) => ({ cuse_init_out: CuseInitOutCodec.zero(), dev_info: new Uint8Array(n) }),
+      replyStructs: null,
+      decodeInPlace: null,
     },
   ],
 ]);
@@ -1002,6 +1106,25 @@ const ENGINE = new CompoundEngine({
     [54, "FUSE_COMPOUND"],
     [4096, "CUSE_INIT"],
   ]),
+  headerLayout: {
+    in: {
+      len: { offset: 0, type: "uint32_t" },
+      opcode: { offset: 4, type: "uint32_t" },
+      unique: { offset: 8, type: "uint64_t" },
+      nodeid: { offset: 16, type: "uint64_t" },
+      uid: { offset: 24, type: "uint32_t" },
+      gid: { offset: 28, type: "uint32_t" },
+      pid: { offset: 32, type: "uint32_t" },
+      total_extlen: { offset: 36, type: "uint16_t" },
+      padding: { offset: 38, type: "uint16_t" },
+    },
+    out: {
+      len: { offset: 0, type: "uint32_t" },
+      error: { offset: 4, type: "int32_t" },
+      unique: { offset: 8, type: "uint64_t" },
+    },
+    prefix: { dep_index: { offset: 0, type: "uint8_t" } },
+  },
   messages: { encodeRequest, decodeRequest, encodeReply, decodeReply } as never,
 });
 
@@ -1113,7 +1236,7 @@ export class CompoundBuilder<
     name: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<1>]> {
-    this.addOp({ op: "FUSE_LOOKUP", nodeid, name, dependsOn: options?.dependsOn });
+    this.addArgs(1, nodeid, name, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1127,7 +1250,7 @@ export class CompoundBuilder<
     getattr_in: FuseGetattrIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<3>]> {
-    this.addOp({ op: "FUSE_GETATTR", nodeid, getattr_in, dependsOn: options?.dependsOn });
+    this.addArgs(3, nodeid, getattr_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1141,7 +1264,7 @@ export class CompoundBuilder<
     setattr_in: FuseSetattrIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<4>]> {
-    this.addOp({ op: "FUSE_SETATTR", nodeid, setattr_in, dependsOn: options?.dependsOn });
+    this.addArgs(4, nodeid, setattr_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1157,7 +1280,7 @@ export class CompoundBuilder<
     outSize: number,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<5>]> {
-    this.addOp({ op: "FUSE_READLINK", nodeid, outSize, dependsOn: options?.dependsOn });
+    this.addArgs(5, nodeid, undefined, undefined, undefined, outSize, options?.dependsOn);
     return this as never;
   }
 
@@ -1172,7 +1295,7 @@ export class CompoundBuilder<
     target: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<6>]> {
-    this.addOp({ op: "FUSE_SYMLINK", nodeid, name, target, dependsOn: options?.dependsOn });
+    this.addArgs(6, nodeid, name, target, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1187,7 +1310,7 @@ export class CompoundBuilder<
     name: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<8>]> {
-    this.addOp({ op: "FUSE_MKNOD", nodeid, mknod_in, name, dependsOn: options?.dependsOn });
+    this.addArgs(8, nodeid, mknod_in, name, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1202,7 +1325,7 @@ export class CompoundBuilder<
     name: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<9>]> {
-    this.addOp({ op: "FUSE_MKDIR", nodeid, mkdir_in, name, dependsOn: options?.dependsOn });
+    this.addArgs(9, nodeid, mkdir_in, name, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1216,7 +1339,7 @@ export class CompoundBuilder<
     name: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<10>]> {
-    this.addOp({ op: "FUSE_UNLINK", nodeid, name, dependsOn: options?.dependsOn });
+    this.addArgs(10, nodeid, name, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1230,7 +1353,7 @@ export class CompoundBuilder<
     name: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<11>]> {
-    this.addOp({ op: "FUSE_RMDIR", nodeid, name, dependsOn: options?.dependsOn });
+    this.addArgs(11, nodeid, name, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1246,14 +1369,7 @@ export class CompoundBuilder<
     newname: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<12>]> {
-    this.addOp({
-      op: "FUSE_RENAME",
-      nodeid,
-      rename_in,
-      oldname,
-      newname,
-      dependsOn: options?.dependsOn,
-    });
+    this.addArgs(12, nodeid, rename_in, oldname, newname, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1268,7 +1384,7 @@ export class CompoundBuilder<
     newname: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<13>]> {
-    this.addOp({ op: "FUSE_LINK", nodeid, link_in, newname, dependsOn: options?.dependsOn });
+    this.addArgs(13, nodeid, link_in, newname, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1282,7 +1398,7 @@ export class CompoundBuilder<
     open_in: FuseOpenIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<14>]> {
-    this.addOp({ op: "FUSE_OPEN", nodeid, open_in, dependsOn: options?.dependsOn });
+    this.addArgs(14, nodeid, open_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1299,7 +1415,7 @@ export class CompoundBuilder<
     outSize: number,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<15>]> {
-    this.addOp({ op: "FUSE_READ", nodeid, read_in, outSize, dependsOn: options?.dependsOn });
+    this.addArgs(15, nodeid, read_in, undefined, undefined, outSize, options?.dependsOn);
     return this as never;
   }
 
@@ -1312,7 +1428,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<17>]> {
-    this.addOp({ op: "FUSE_STATFS", nodeid, dependsOn: options?.dependsOn });
+    this.addArgs(17, nodeid, undefined, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1326,7 +1442,7 @@ export class CompoundBuilder<
     release_in: FuseReleaseIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<18>]> {
-    this.addOp({ op: "FUSE_RELEASE", nodeid, release_in, dependsOn: options?.dependsOn });
+    this.addArgs(18, nodeid, release_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1340,7 +1456,7 @@ export class CompoundBuilder<
     fsync_in: FuseFsyncIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<20>]> {
-    this.addOp({ op: "FUSE_FSYNC", nodeid, fsync_in, dependsOn: options?.dependsOn });
+    this.addArgs(20, nodeid, fsync_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1359,14 +1475,7 @@ export class CompoundBuilder<
     outSize: number,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<22>]> {
-    this.addOp({
-      op: "FUSE_GETXATTR",
-      nodeid,
-      getxattr_in,
-      name,
-      outSize,
-      dependsOn: options?.dependsOn,
-    });
+    this.addArgs(22, nodeid, getxattr_in, name, undefined, outSize, options?.dependsOn);
     return this as never;
   }
 
@@ -1384,13 +1493,7 @@ export class CompoundBuilder<
     outSize: number,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<23>]> {
-    this.addOp({
-      op: "FUSE_LISTXATTR",
-      nodeid,
-      getxattr_in,
-      outSize,
-      dependsOn: options?.dependsOn,
-    });
+    this.addArgs(23, nodeid, getxattr_in, undefined, undefined, outSize, options?.dependsOn);
     return this as never;
   }
 
@@ -1404,7 +1507,7 @@ export class CompoundBuilder<
     name: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<24>]> {
-    this.addOp({ op: "FUSE_REMOVEXATTR", nodeid, name, dependsOn: options?.dependsOn });
+    this.addArgs(24, nodeid, name, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1418,7 +1521,7 @@ export class CompoundBuilder<
     flush_in: FuseFlushIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<25>]> {
-    this.addOp({ op: "FUSE_FLUSH", nodeid, flush_in, dependsOn: options?.dependsOn });
+    this.addArgs(25, nodeid, flush_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1432,7 +1535,7 @@ export class CompoundBuilder<
     init_in: FuseInitIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<26>]> {
-    this.addOp({ op: "FUSE_INIT", nodeid, init_in, dependsOn: options?.dependsOn });
+    this.addArgs(26, nodeid, init_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1446,7 +1549,7 @@ export class CompoundBuilder<
     open_in: FuseOpenIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<27>]> {
-    this.addOp({ op: "FUSE_OPENDIR", nodeid, open_in, dependsOn: options?.dependsOn });
+    this.addArgs(27, nodeid, open_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1463,7 +1566,7 @@ export class CompoundBuilder<
     outSize: number,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<28>]> {
-    this.addOp({ op: "FUSE_READDIR", nodeid, read_in, outSize, dependsOn: options?.dependsOn });
+    this.addArgs(28, nodeid, read_in, undefined, undefined, outSize, options?.dependsOn);
     return this as never;
   }
 
@@ -1477,7 +1580,7 @@ export class CompoundBuilder<
     release_in: FuseReleaseIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<29>]> {
-    this.addOp({ op: "FUSE_RELEASEDIR", nodeid, release_in, dependsOn: options?.dependsOn });
+    this.addArgs(29, nodeid, release_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1491,7 +1594,7 @@ export class CompoundBuilder<
     fsync_in: FuseFsyncIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<30>]> {
-    this.addOp({ op: "FUSE_FSYNCDIR", nodeid, fsync_in, dependsOn: options?.dependsOn });
+    this.addArgs(30, nodeid, fsync_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1505,7 +1608,7 @@ export class CompoundBuilder<
     lk_in: FuseLkIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<31>]> {
-    this.addOp({ op: "FUSE_GETLK", nodeid, lk_in, dependsOn: options?.dependsOn });
+    this.addArgs(31, nodeid, lk_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1519,7 +1622,7 @@ export class CompoundBuilder<
     lk_in: FuseLkIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<32>]> {
-    this.addOp({ op: "FUSE_SETLK", nodeid, lk_in, dependsOn: options?.dependsOn });
+    this.addArgs(32, nodeid, lk_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1533,7 +1636,7 @@ export class CompoundBuilder<
     lk_in: FuseLkIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<33>]> {
-    this.addOp({ op: "FUSE_SETLKW", nodeid, lk_in, dependsOn: options?.dependsOn });
+    this.addArgs(33, nodeid, lk_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1547,7 +1650,7 @@ export class CompoundBuilder<
     access_in: FuseAccessIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<34>]> {
-    this.addOp({ op: "FUSE_ACCESS", nodeid, access_in, dependsOn: options?.dependsOn });
+    this.addArgs(34, nodeid, access_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1562,7 +1665,7 @@ export class CompoundBuilder<
     name: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<35>]> {
-    this.addOp({ op: "FUSE_CREATE", nodeid, create_in, name, dependsOn: options?.dependsOn });
+    this.addArgs(35, nodeid, create_in, name, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1576,7 +1679,7 @@ export class CompoundBuilder<
     bmap_in: FuseBmapIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<37>]> {
-    this.addOp({ op: "FUSE_BMAP", nodeid, bmap_in, dependsOn: options?.dependsOn });
+    this.addArgs(37, nodeid, bmap_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1589,7 +1692,7 @@ export class CompoundBuilder<
     nodeid: bigint,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<38>]> {
-    this.addOp({ op: "FUSE_DESTROY", nodeid, dependsOn: options?.dependsOn });
+    this.addArgs(38, nodeid, undefined, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1603,7 +1706,7 @@ export class CompoundBuilder<
     poll_in: FusePollIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<40>]> {
-    this.addOp({ op: "FUSE_POLL", nodeid, poll_in, dependsOn: options?.dependsOn });
+    this.addArgs(40, nodeid, poll_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1617,7 +1720,7 @@ export class CompoundBuilder<
     fallocate_in: FuseFallocateIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<43>]> {
-    this.addOp({ op: "FUSE_FALLOCATE", nodeid, fallocate_in, dependsOn: options?.dependsOn });
+    this.addArgs(43, nodeid, fallocate_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1634,7 +1737,7 @@ export class CompoundBuilder<
     outSize: number,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<44>]> {
-    this.addOp({ op: "FUSE_READDIRPLUS", nodeid, read_in, outSize, dependsOn: options?.dependsOn });
+    this.addArgs(44, nodeid, read_in, undefined, undefined, outSize, options?.dependsOn);
     return this as never;
   }
 
@@ -1650,14 +1753,7 @@ export class CompoundBuilder<
     newname: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<45>]> {
-    this.addOp({
-      op: "FUSE_RENAME2",
-      nodeid,
-      rename2_in,
-      oldname,
-      newname,
-      dependsOn: options?.dependsOn,
-    });
+    this.addArgs(45, nodeid, rename2_in, oldname, newname, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1671,7 +1767,7 @@ export class CompoundBuilder<
     lseek_in: FuseLseekIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<46>]> {
-    this.addOp({ op: "FUSE_LSEEK", nodeid, lseek_in, dependsOn: options?.dependsOn });
+    this.addArgs(46, nodeid, lseek_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1685,12 +1781,15 @@ export class CompoundBuilder<
     copy_file_range_in: FuseCopyFileRangeIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<47>]> {
-    this.addOp({
-      op: "FUSE_COPY_FILE_RANGE",
+    this.addArgs(
+      47,
       nodeid,
       copy_file_range_in,
-      dependsOn: options?.dependsOn,
-    });
+      undefined,
+      undefined,
+      undefined,
+      options?.dependsOn,
+    );
     return this as never;
   }
 
@@ -1704,7 +1803,7 @@ export class CompoundBuilder<
     setupmapping_in: FuseSetupmappingIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<48>]> {
-    this.addOp({ op: "FUSE_SETUPMAPPING", nodeid, setupmapping_in, dependsOn: options?.dependsOn });
+    this.addArgs(48, nodeid, setupmapping_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1719,13 +1818,7 @@ export class CompoundBuilder<
     entries: FuseRemovemappingOne[],
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<49>]> {
-    this.addOp({
-      op: "FUSE_REMOVEMAPPING",
-      nodeid,
-      removemapping_in,
-      entries,
-      dependsOn: options?.dependsOn,
-    });
+    this.addArgs(49, nodeid, removemapping_in, entries, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1739,7 +1832,7 @@ export class CompoundBuilder<
     syncfs_in: FuseSyncfsIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<50>]> {
-    this.addOp({ op: "FUSE_SYNCFS", nodeid, syncfs_in, dependsOn: options?.dependsOn });
+    this.addArgs(50, nodeid, syncfs_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1754,7 +1847,7 @@ export class CompoundBuilder<
     name: string,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<51>]> {
-    this.addOp({ op: "FUSE_TMPFILE", nodeid, create_in, name, dependsOn: options?.dependsOn });
+    this.addArgs(51, nodeid, create_in, name, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1768,7 +1861,7 @@ export class CompoundBuilder<
     statx_in: FuseStatxIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<52>]> {
-    this.addOp({ op: "FUSE_STATX", nodeid, statx_in, dependsOn: options?.dependsOn });
+    this.addArgs(52, nodeid, statx_in, undefined, undefined, undefined, options?.dependsOn);
     return this as never;
   }
 
@@ -1782,12 +1875,15 @@ export class CompoundBuilder<
     copy_file_range_in: FuseCopyFileRangeIn,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<53>]> {
-    this.addOp({
-      op: "FUSE_COPY_FILE_RANGE_64",
+    this.addArgs(
+      53,
       nodeid,
       copy_file_range_in,
-      dependsOn: options?.dependsOn,
-    });
+      undefined,
+      undefined,
+      undefined,
+      options?.dependsOn,
+    );
     return this as never;
   }
 
@@ -1804,7 +1900,7 @@ export class CompoundBuilder<
     outSize: number,
     options?: CompoundOpOptions<Ops>,
   ): CompoundBuilder<[...Ops, CompoundOpRef<4096>]> {
-    this.addOp({ op: "CUSE_INIT", nodeid, cuse_init_in, outSize, dependsOn: options?.dependsOn });
+    this.addArgs(4096, nodeid, cuse_init_in, undefined, undefined, outSize, options?.dependsOn);
     return this as never;
   }
 

@@ -23,6 +23,7 @@ import { InputError } from "../errors.js";
 import type { CompoundInfo, MessagePart, OpcodeInfo, Schema } from "../model.js";
 import { code, jsdoc } from "./doc.js";
 import { camelCase, isIdentifier, type ExportNames } from "./naming.js";
+import { MAX_POSITIONAL_PARTS } from "../../runtime/compound.js";
 import type { StructView } from "./structs.js";
 
 /** Struct names of the protocol table's vocabulary (as in render/messages.ts). */
@@ -36,6 +37,7 @@ const RESERVED_METHODS = new Set([
   "addRaw",
   "addOp",
   "addRawOp",
+  "addArgs",
   "setFlags",
   "opRefs",
   "flags",
@@ -68,6 +70,11 @@ export interface CompoundOpView {
   subType: string;
   /** TypeScript expression of the op's descriptor in COMPOUND_OPS. */
   spec: string;
+  /**
+   * The positional arguments of `addArgs` before the dependency (`1, nodeid, name, undefined,
+   * undefined, undefined`), or null for an op with more parts than the engine takes that way.
+   */
+  args: string | null;
 }
 
 export interface CompoundFlagView {
@@ -109,6 +116,8 @@ export interface CompoundModel {
   noReplyOpcodes: string;
   /** `[value, "NAME"]` entries of every opcode of the protocol table. */
   opcodeNames: string;
+  /** The binding's `headerLayout`: offset and C type of each integer member of fuse_in_header, fuse_out_header and the sub-request prefix. */
+  headerLayout: string;
 }
 
 function replyIsVariable(op: OpcodeInfo): boolean {
@@ -269,6 +278,13 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
     }
     const variable = replyIsVariable(op);
     if (variable) params.push({ name: "outSize", type: "number" });
+    const partNames = op.request.map((p) => p.field);
+    const args =
+      partNames.length <= MAX_POSITIONAL_PARTS
+        ? [op.value, "nodeid", ...partNames, ...Array<string>(MAX_POSITIONAL_PARTS - partNames.length).fill("undefined"), variable ? "outSize" : "undefined"].join(", ")
+        : null;
+    const replyStructs = replyStructList(op, (struct, where) => use(struct, where, true));
+    const decodeInPlace = replyDecoder(op, (struct, where) => use(struct, where, true));
     const zero = zeroReply(op, (struct, where) => use(struct, where, true));
     const sig = params.map((p) => `${p.name}: ${p.type}`).join(", ");
     const opLiteral = JSON.stringify(op.name);
@@ -280,7 +296,8 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
       params: sig,
       props: params.map((p) => p.name).join(", "),
       subType: `{ op: ${opLiteral}; ${params.map((p) => `${p.name}: ${p.type};`).join(" ")} }`,
-      spec: `{ op: ${opLiteral}, opcode: ${op.value}, method: ${JSON.stringify(method)}, parts: [${partSpecs.join(", ")}], variable: ${variable ? JSON.stringify(op.reply.kind === "xattr" ? "xattr" : "data") : "null"}, outPages: ${variable && op.reply.kind !== "xattr"}, zeroReply: ${zero} }`,
+      spec: `{ op: ${opLiteral}, opcode: ${op.value}, method: ${JSON.stringify(method)}, parts: [${partSpecs.join(", ")}], variable: ${variable ? JSON.stringify(op.reply.kind === "xattr" ? "xattr" : "data") : "null"}, outPages: ${variable && op.reply.kind !== "xattr"}, zeroReply: ${zero}, replyStructs: ${replyStructs}, decodeInPlace: ${decodeInPlace} }`,
+      args,
       doc: jsdoc(
         `Adds a ${code(op.name)} (${op.value}) sub-request for ${code("nodeid")}.`,
         variable &&
@@ -336,7 +353,20 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
     inPagesOpcodes: inPages.join(", "),
     noReplyOpcodes: noReply.join(", "),
     opcodeNames: protocol.opcodes.map((o) => `[${o.value}, ${JSON.stringify(o.name)}]`).join(", "),
+    headerLayout: `{ in: ${headerLayout(inHeader, defs.get(IN_HEADER))}, out: ${headerLayout(outHeader, defs.get(OUT_HEADER))}${
+      c.framing.subRequestPrefix ? `, prefix: ${headerLayout(views.get(c.framing.subRequestPrefix.struct)!, defs.get(c.framing.subRequestPrefix.struct))}` : ""
+    } }`,
   };
+}
+
+/** `{ member: { offset, type } }` of a header struct's integer members (the engine writes and reads them in place). */
+function headerLayout(view: StructView, def: Schema["structs"][number] | undefined): string {
+  const types = new Map((def?.fields ?? []).flatMap((f) => (f.name !== null && f.type.kind === "int" ? [[f.name, f.type.name] as const] : [])));
+  const members = view.offsets.flatMap((o) => {
+    const type = types.get(o.name);
+    return type ? [`${o.key}: { offset: ${o.offset}, type: ${JSON.stringify(type)} }`] : [];
+  });
+  return `{ ${members.join(", ")} }`;
 }
 
 /** Where a generated compound.ts finds the shared engine (written by `generate` as `<out>/_runtime/`). */
@@ -361,6 +391,32 @@ function exampleCalls(ops: CompoundOpView[], deps: boolean): string {
   if (has("open") && has("getattr")) return `open(5n, { flags: 0, open_flags: 0 }).getattr(5n, zeroFuseGetattrIn())`;
   const first = ops[0]!;
   return `${first.method}(/* ${first.params} */)`;
+}
+
+/** `[{ field, codec }, ...]` when every part of the op's reply is a struct (`[]`: an empty reply), else `null`. */
+function replyStructList(op: OpcodeInfo, use: (struct: string, where: string) => StructView): string {
+  const r = op.reply;
+  if (r.kind === "empty") return "[]";
+  if (r.kind !== "parts" || !r.parts.every((p) => p.kind === "struct")) return "null";
+  return `[${r.parts.map((p) => `{ field: ${JSON.stringify(p.field)}, codec: ${use((p as MessagePart & { kind: "struct" }).struct, `${op.name} reply`).codecName} }`).join(", ")}]`;
+}
+
+/**
+ * `(view, at, opts) => ({ part: Codec.decode(view, at, opts), ... })`: the out args of an op
+ * whose reply is all structs, decoded straight from the sub-reply at full size; else `null`.
+ */
+function replyDecoder(op: OpcodeInfo, use: (struct: string, where: string) => StructView): string {
+  const r = op.reply;
+  if (r.kind === "empty") return "() => ({})";
+  if (r.kind !== "parts" || !r.parts.every((p) => p.kind === "struct")) return "null";
+  let at = 0;
+  const props = r.parts.map((p) => {
+    const v = use((p as MessagePart & { kind: "struct" }).struct, `${op.name} reply`);
+    const expr = `${p.field}: ${v.codecName}.decode(v, ${at === 0 ? "at" : `at + ${at}`}, o)`;
+    at += v.size;
+    return expr;
+  });
+  return `(v, at, o) => ({ ${props.join(", ")} })`;
 }
 
 /** `(n) => reply object`: a zero reply of the op, with `n` bytes in its variable part. */
