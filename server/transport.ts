@@ -4,7 +4,7 @@
  * /dev/fuse, over any byte stream (a socket, a pipe pair) or over an in-memory
  * pair in tests, without a mount.
  */
-import { read as fsRead, writeSync } from "node:fs";
+import { read as fsRead, writeSync, writevSync } from "node:fs";
 import type { Duplex } from "node:stream";
 import { Errno } from "./errno.js";
 
@@ -18,6 +18,19 @@ export interface Transport {
   read(): Promise<Uint8Array | null>;
   /** Sends one whole message. Returns false if the peer no longer wants it (an aborted request). */
   write(message: Uint8Array): boolean | Promise<boolean>;
+  /**
+   * Sends one whole message given in parts (header, then data), as one write:
+   * the data never has to be copied next to its header. Optional; without it
+   * the parts are joined and sent with {@link write}.
+   */
+  writev?(parts: readonly Uint8Array[]): boolean | Promise<boolean>;
+  /**
+   * Gives back the buffer of a message {@link read} returned, once nothing
+   * uses it any more (its reply is sent). Optional: a transport whose
+   * messages are views of its own read buffers has it, and until the message
+   * is released its bytes stay as they were read.
+   */
+  release?(message: Uint8Array): void;
   /** Releases the channel; pending reads end with null. */
   close(): void;
 }
@@ -30,12 +43,16 @@ function errnoOf(err: unknown): number | undefined {
 /**
  * /dev/fuse (or any fd with the same one-message-per-read contract). Reads go
  * through libuv's thread pool (fs.read), so a blocked read never blocks the
- * event loop; each outstanding read has its own buffer, and the message is
- * copied out so the buffer can serve the next read at once. Writes are
- * synchronous: the kernel takes a reply in one write without waiting.
+ * event loop. Each outstanding read has its own buffer, and the message is a
+ * view of that buffer (a WRITE's payload reaches the filesystem without a
+ * copy); the buffer serves another read once the session {@link release}s the
+ * message. Writes are synchronous: the kernel takes a reply in one write
+ * without waiting, and header + data go out in one writev.
  */
 export class FdTransport implements Transport {
-  private readonly free: Buffer[] = [];
+  private readonly free: Uint8Array[] = [];
+  /** Buffers of this transport (release() takes back only those). */
+  private readonly owned = new WeakSet<ArrayBufferLike>();
   private closed = false;
 
   /**
@@ -47,8 +64,17 @@ export class FdTransport implements Transport {
     readonly bufferSize: number,
   ) {}
 
+  private buffer(): Uint8Array {
+    const reused = this.free.pop();
+    if (reused) return reused;
+    const buf = new Uint8Array(this.bufferSize);
+    this.owned.add(buf.buffer);
+    return buf;
+  }
+
   async read(): Promise<Uint8Array | null> {
-    const buf = this.free.pop() ?? Buffer.allocUnsafe(this.bufferSize);
+    const buf = this.buffer();
+    let message: Uint8Array | null = null;
     try {
       for (;;) {
         if (this.closed) return null;
@@ -57,7 +83,8 @@ export class FdTransport implements Transport {
             fsRead(this.fd, buf, 0, buf.length, null, (err, bytes) => (err ? reject(err) : resolve(bytes))),
           );
           if (n === 0) return null;
-          return Uint8Array.prototype.slice.call(buf, 0, n);
+          message = buf.subarray(0, n);
+          return message;
         } catch (err) {
           const e = errnoOf(err);
           // ENODEV: unmounted or aborted. EBADF: we closed the fd ourselves.
@@ -68,14 +95,27 @@ export class FdTransport implements Transport {
         }
       }
     } finally {
-      this.free.push(buf);
+      if (message === null) this.free.push(buf);
     }
   }
 
+  release(message: Uint8Array): void {
+    if (!this.owned.has(message.buffer)) return;
+    this.free.push(message.byteOffset === 0 && message.length === this.bufferSize ? message : new Uint8Array(message.buffer, 0, this.bufferSize));
+  }
+
   write(message: Uint8Array): boolean {
+    return this.send(() => writeSync(this.fd, message));
+  }
+
+  writev(parts: readonly Uint8Array[]): boolean {
+    return this.send(() => writevSync(this.fd, parts as Uint8Array[]));
+  }
+
+  private send(write: () => void): boolean {
     if (this.closed) return false;
     try {
-      writeSync(this.fd, message);
+      write();
       return true;
     } catch (err) {
       const e = errnoOf(err);
