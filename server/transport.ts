@@ -6,7 +6,9 @@
  */
 import { read as fsRead, writeSync, writevSync } from "node:fs";
 import type { Duplex } from "node:stream";
+import { Worker } from "node:worker_threads";
 import { Errno } from "./errno.js";
+import { CTRL, slotLayout, type ReaderThreadData } from "./reader-layout.js";
 
 /** A message-oriented channel: each read is exactly one request, each write one reply. */
 export interface Transport {
@@ -105,28 +107,144 @@ export class FdTransport implements Transport {
   }
 
   write(message: Uint8Array): boolean {
-    return this.send(() => writeSync(this.fd, message));
+    return !this.closed && sendTo(() => writeSync(this.fd, message));
   }
 
   writev(parts: readonly Uint8Array[]): boolean {
-    return this.send(() => writevSync(this.fd, parts as Uint8Array[]));
-  }
-
-  private send(write: () => void): boolean {
-    if (this.closed) return false;
-    try {
-      write();
-      return true;
-    } catch (err) {
-      const e = errnoOf(err);
-      // ENOENT: the kernel dropped the request (interrupted); ENODEV: unmounted.
-      if (e === Errno.ENOENT || e === Errno.ENODEV) return false;
-      throw err;
-    }
+    return !this.closed && sendTo(() => writevSync(this.fd, parts as Uint8Array[]));
   }
 
   close(): void {
     this.closed = true;
+  }
+}
+
+/** Runs a synchronous reply write; false when the kernel no longer wants the reply. */
+function sendTo(write: () => void): boolean {
+  try {
+    write();
+    return true;
+  } catch (err) {
+    const e = errnoOf(err);
+    // ENOENT: the kernel dropped the request (interrupted); ENODEV: unmounted.
+    if (e === Errno.ENOENT || e === Errno.ENODEV) return false;
+    throw err;
+  }
+}
+
+/**
+ * /dev/fuse read by a thread of its own (server/reader-thread.ts) with
+ * blocking reads, into slots of one SharedArrayBuffer. The reader reads the
+ * next request while the main thread handles the last one, and the main
+ * thread is woken once per batch rather than once per message, and never
+ * issues a read itself (no thread-pool round trip per request). A message is
+ * a view of its slot (a WRITE's payload is never copied); the slot is read into
+ * again after the session {@link release}s it, so at most `slots` requests are
+ * in the server at once. Replies are written by the main thread, synchronously
+ * (header + data in one writev).
+ *
+ * The reader ends when the connection does (ENODEV after unmount): close the
+ * transport after unmounting, as {@link FuseMount.close} does.
+ */
+export class ThreadFdTransport implements Transport {
+  private readonly worker: Worker;
+  private readonly c: Int32Array;
+  private readonly bytes: Uint8Array;
+  private readonly layout: ReturnType<typeof slotLayout>;
+  private consumed = 0;
+  private readonly queued: Uint8Array[] = [];
+  private readonly waiters: Array<{ resolve: (m: Uint8Array | null) => void; reject: (e: Error) => void }> = [];
+  private ended = false;
+  private failure: Error | undefined;
+
+  /**
+   * @param fd an open /dev/fuse descriptor (not closed by this class)
+   * @param bufferSize bytes per slot: at least max_write + room for the request header and fuse_write_in
+   * @param slots messages read ahead or being handled at once
+   */
+  constructor(
+    readonly fd: number,
+    readonly bufferSize: number,
+    readonly slots = 16,
+  ) {
+    this.layout = slotLayout(slots);
+    const control = new SharedArrayBuffer(this.layout.words * 4);
+    const data = new SharedArrayBuffer(bufferSize * slots);
+    this.c = new Int32Array(control);
+    this.bytes = new Uint8Array(data);
+    this.c[CTRL.IDLE] = 1; // Nothing drained yet: the first message wakes us.
+    const workerData: ReaderThreadData = { fd, bufferSize, slots, control, data };
+    this.worker = new Worker(new URL("./reader-thread.js", import.meta.url), { workerData });
+    this.worker.on("message", (m: 0 | { end: true; error?: string }) => {
+      this.drain();
+      if (m !== 0) this.end(m.error === undefined ? undefined : new Error(`reading ${fd}: ${m.error}`));
+    });
+    this.worker.on("error", (err) => this.end(err));
+    this.worker.on("exit", () => this.end(undefined));
+  }
+
+  /** Takes every published message, then tells the reader to wake us for the next one. */
+  private drain(): void {
+    const { c, layout } = this;
+    for (;;) {
+      const produced = Atomics.load(c, CTRL.PRODUCED);
+      while (this.consumed < produced) {
+        const slot = c[layout.ring + (this.consumed % this.slots)]!;
+        const length = c[layout.length + slot]!;
+        this.consumed++;
+        const start = slot * this.bufferSize;
+        this.deliver(this.bytes.subarray(start, start + length));
+      }
+      Atomics.store(c, CTRL.IDLE, 1);
+      // A message published between the last look and going idle would wake nobody: look again.
+      if (Atomics.load(c, CTRL.PRODUCED) === this.consumed) return;
+      Atomics.store(c, CTRL.IDLE, 0);
+    }
+  }
+
+  private deliver(message: Uint8Array): void {
+    const w = this.waiters.shift();
+    if (w) w.resolve(message);
+    else this.queued.push(message);
+  }
+
+  private end(err: Error | undefined): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.failure = err;
+    for (const w of this.waiters.splice(0)) (err ? w.reject(err) : w.resolve(null));
+    this.worker.unref();
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const m = this.queued.shift();
+    if (m) return Promise.resolve(m);
+    if (this.ended) return this.failure ? Promise.reject(this.failure) : Promise.resolve(null);
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  release(message: Uint8Array): void {
+    if (message.buffer !== this.bytes.buffer) return;
+    const slot = Math.floor(message.byteOffset / this.bufferSize);
+    Atomics.store(this.c, this.layout.state + slot, 0);
+    Atomics.add(this.c, CTRL.FREE_SEQ, 1);
+    if (Atomics.load(this.c, CTRL.WAITING) !== 0) Atomics.notify(this.c, CTRL.FREE_SEQ);
+  }
+
+  write(message: Uint8Array): boolean {
+    return !this.ended && sendTo(() => writeSync(this.fd, message));
+  }
+
+  writev(parts: readonly Uint8Array[]): boolean {
+    return !this.ended && sendTo(() => writevSync(this.fd, parts as Uint8Array[]));
+  }
+
+  /** Pending reads end with null; the reader thread ends with the connection (it may sit in a read until then). */
+  close(): void {
+    Atomics.store(this.c, CTRL.CLOSED, 1);
+    Atomics.notify(this.c, CTRL.FREE_SEQ);
+    this.queued.length = 0;
+    this.end(undefined);
   }
 }
 

@@ -31,6 +31,7 @@ async function main(): Promise<number> {
         capacity: { type: "string" },
         "allow-other": { type: "boolean" },
         "writeback-cache": { type: "boolean" },
+        reader: { type: "string" },
         debug: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -63,6 +64,7 @@ async function main(): Promise<number> {
     flags: BigInt(MEMFS_INIT_FLAGS) | (values["writeback-cache"] ? BigInt(FUSE_WRITEBACK_CACHE) : 0n),
     protocol,
     compounds: values["decline-compounds"] ? "decline" : "execute",
+    reader: values.reader === "pool" ? "pool" : "thread",
     onRequest: values.debug
       ? (bytes) => {
           const h = protocol.decodeHeader(bytes);
