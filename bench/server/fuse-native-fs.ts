@@ -343,7 +343,12 @@ function main(): void {
   }
   const fsname = args.includes("--big-writes") ? "fuse-native-bench,big_writes" : "fuse-native-bench";
   // No per-op timeout: a slow op under load must not turn into an error.
-  const fuse = new Fuse(mnt, ops, { fsname, timeout: false });
+  // default_permissions, as memfs is mounted (the server's default): the kernel checks
+  // permissions from the attributes for both, and refreshes a directory's attributes after
+  // every change in it in both, so the two do the same round trips for the same work.
+  // (fuse-native takes defaultPermissions; bench/types declares only the options used before.)
+  const options = { fsname, timeout: false, defaultPermissions: true } as const;
+  const fuse = new Fuse(mnt, ops, options);
   let closing = false;
   const close = () => {
     if (closing) return;

@@ -99,7 +99,10 @@ export class FileData {
       const base = c * CHUNK_SIZE;
       const lo = Math.max(offset, base);
       const hi = Math.min(end, base + CHUNK_SIZE);
-      this.chunkFor(c, hi - base).set(data.subarray(lo - offset, hi - offset), lo - base);
+      const bytes = data.subarray(lo - offset, hi - offset);
+      // A new chunk the write fills from its start needs no zeroing first: every byte of it is written.
+      if (lo === base && !this.chunks.has(c) && isChunkSize(hi - base)) this.chunks.set(c, uninitialized(hi - base));
+      this.chunkFor(c, hi - base).set(bytes, lo - base);
     }
     this.size = Math.max(this.size, end);
     return taken;
@@ -200,6 +203,18 @@ export class FileData {
     const p = this.written.nextOut(Math.floor(offset / PAGE_SIZE));
     return Math.min(this.size, Math.max(offset, p * PAGE_SIZE));
   }
+}
+
+/** A plain Uint8Array of `n` bytes whose contents are left as they were (no zero-fill). */
+function uninitialized(n: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
+/** Whether a chunk buffer can be exactly `bytes` long (chunkFor grows them by doubling from one page). */
+function isChunkSize(bytes: number): boolean {
+  for (let size = PAGE_SIZE; size <= CHUNK_SIZE; size *= 2) if (size === bytes) return true;
+  return false;
 }
 
 /** The pages [a, b) that bytes [offset, offset + length) touch (length > 0). */
