@@ -344,7 +344,7 @@ function format(
   return [
     "## Server",
     "",
-    `memfs = \`examples/memfs\` on our server (\`server/\`, default options, \`--capacity\` raised for the big files); fuse-native = an in-memory filesystem on fuse-native 2.2.6 (\`bench/server/fuse-native-fs.ts\`, libfuse 2 defaults plus default_permissions, as memfs has it); tmpfs = the kernel's. ${o.nativeStatus ? `${o.nativeStatus}.` : ""} The I/O runs in a separate process (\`bench/server/io.ts\`, synchronous fs calls, coreutils for ls/tar/find/grep/rm). ${how}`,
+    `memfs = \`examples/memfs\` on our server (\`server/\`, default options, \`--capacity\` raised for the big files); fuse-native = an in-memory filesystem on fuse-native 2.2.6 (\`bench/server/fuse-native-fs.ts\`, libfuse 2 defaults plus default_permissions and a getxattr that answers ENODATA, as memfs has them, so the kernel asks both the same); tmpfs = the kernel's. ${o.nativeStatus ? `${o.nativeStatus}.` : ""} The I/O runs in a separate process (\`bench/server/io.ts\`, synchronous fs calls, coreutils for ls/tar/find/grep/rm). ${how}`,
     "",
     "Ratios are speed ratios: the other filesystem's time ÷ memfs's time for the same work (above 1: memfs is faster).",
     "",

@@ -11,10 +11,9 @@
  * they move. A 16 TiB sparse file answers as fast as a small one, so one
  * request on it never holds up the others (the server has one thread).
  *
- * The bytes live in chunks of {@link CHUNK_SIZE} (32 pages), not one buffer per
- * page: a write of 1 MiB is 8 copies instead of 256 page allocations, and a
- * read inside one chunk (the kernel's read-ahead asks for aligned 128 KiB) is a
- * view of the chunk, no copy. A chunk's buffer only grows as far as its pages
+ * The bytes live in chunks of {@link CHUNK_SIZE} (1 MiB), not one buffer per
+ * page: a write of 1 MiB is one copy instead of 256 page allocations, and a
+ * read inside one chunk is a view of the chunk, no copy. A chunk's buffer only grows as far as its pages
  * are written (doubling, like a growing Buffer), so a small file takes pages,
  * not a chunk. Invariant: inside a chunk's buffer, every byte that is not data
  * (holes, the tail past the end of file) is zero, so a view reads right.
@@ -22,9 +21,15 @@
 import { RangeSet } from "./extents.js";
 
 export const PAGE_SIZE = 4096;
-/** Pages per storage chunk. */
-const CHUNK_PAGES = 32;
-/** Bytes per storage chunk: the kernel's usual read-ahead request. */
+/**
+ * Pages per storage chunk (1 MiB). A read is a view when it lies inside one
+ * chunk; the kernel's read-ahead asks for up to 128 KiB at page offsets that
+ * need not be aligned to anything, so about one read in eight spans two chunks
+ * and is copied. A chunk grows by doubling from one page, so small files take
+ * only what they use.
+ */
+const CHUNK_PAGES = 256;
+/** Bytes per storage chunk. */
 export const CHUNK_SIZE = CHUNK_PAGES * PAGE_SIZE;
 
 /** A page number beyond any file (offsets stay below 2^53). */
