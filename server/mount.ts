@@ -16,7 +16,7 @@ import { constants as osConstants } from "node:os";
 import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import type { FuseHandlers } from "./handlers.js";
 import { Session, type Connection, type SessionOptions } from "./session.js";
-import { FdTransport } from "./transport.js";
+import { FdTransport, ThreadFdTransport, type Transport } from "./transport.js";
 
 export interface MountOptions extends SessionOptions {
   /** Filesystem name: mounted as type `fuse.<name>` with source `<name>`. Default "fuse-ts". */
@@ -37,6 +37,12 @@ export interface MountOptions extends SessionOptions {
   handleSignals?: boolean;
   /** Limit for mount(8), umount(8) and for the kernel's INIT (ms). Default 10000. */
   timeoutMs?: number;
+  /**
+   * How /dev/fuse is read: `"thread"` (default), a reader thread of its own
+   * that reads ahead into shared slots ({@link ThreadFdTransport}); `"pool"`,
+   * reads through libuv's thread pool ({@link FdTransport}).
+   */
+  reader?: "thread" | "pool";
 }
 
 interface CommandResult {
@@ -138,7 +144,7 @@ export class FuseMount {
     readonly mountpoint: string,
     readonly session: Session,
     readonly fd: number,
-    private readonly transport: FdTransport,
+    private readonly transport: Transport,
     private readonly timeoutMs: number,
   ) {
     this.done = session.run(transport).finally(() => this.closeFd());
@@ -287,7 +293,11 @@ export async function mount(mountpoint: string, handlers: FuseHandlers, options:
   }
 
   const session = new Session(handlers, options);
-  const m = new FuseMount(mnt, session, fd, new FdTransport(fd, session.bufferSize), timeoutMs);
+  const transport =
+    options.reader === "pool"
+      ? new FdTransport(fd, session.bufferSize)
+      : new ThreadFdTransport(fd, session.bufferSize, Math.max(2, Math.min(session.options.maxInFlight, 16)));
+  const m = new FuseMount(mnt, session, fd, transport, timeoutMs);
   m.connectionId = fuseMounts().find((x) => x.mountpoint === mnt)?.minor;
   active.add(m);
   signalsWanted ||= options.handleSignals ?? true;

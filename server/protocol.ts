@@ -21,6 +21,7 @@
  * so nothing else needs to.
  */
 import { readdirSync } from "node:fs";
+import { endianness } from "node:os";
 import * as base from "../generated/base-7.45/index.js";
 import type {
   CodecOptions,
@@ -211,6 +212,13 @@ export class Protocol {
   readonly sessionOpcodes: ReadonlySet<number>;
   readonly opcodes: { readonly [name: string]: number };
   private readonly handlerNames = new Map<number, string>();
+  /**
+   * Opcodes whose reply, when it is `{ data }`, is the out header followed by
+   * the data bytes as they are (READ, READLINK, READDIR, READDIRPLUS, and the
+   * data form of GETXATTR/LISTXATTR): the session sends the header and the
+   * data in one writev, never copying the data into a new message.
+   */
+  readonly rawDataReplyOpcodes: ReadonlySet<number>;
 
   /**
    * @param revision the revision's name (a folder of generated/), for messages and `--revision`
@@ -240,6 +248,7 @@ export class Protocol {
     if (!(messages.NO_REPLY_OPCODES instanceof Set)) throw new Error(`generated/${revision}/index.js lacks NO_REPLY_OPCODES: is it generated code of this project?`);
     this.noReplyOpcodes = messages.NO_REPLY_OPCODES;
     this.sessionOpcodes = codes(["FUSE_INIT", "FUSE_INTERRUPT"]);
+    this.rawDataReplyOpcodes = codes(["FUSE_READ", "FUSE_READLINK", "FUSE_READDIR", "FUSE_READDIRPLUS", "FUSE_GETXATTR", "FUSE_LISTXATTR"]);
     for (const [name, code] of Object.entries(messages.FuseOpcode)) {
       if (name.startsWith("FUSE_") && !this.handlerNames.has(code)) this.handlerNames.set(code, name.slice(5).toLowerCase());
     }
@@ -279,6 +288,15 @@ export class Protocol {
   /** An error reply to any request (a negative errno). */
   encodeError(unique: bigint, error: number): Uint8Array {
     return this.messages.encodeErrorReply(unique, error, HOST);
+  }
+
+  /**
+   * The parts of a successful reply that is the out header and `data` as is
+   * (an opcode of {@link rawDataReplyOpcodes}): written together they are
+   * exactly what {@link encodeReply} makes of `{ data }`, without copying data.
+   */
+  dataReplyParts(unique: bigint, data: Uint8Array): [Uint8Array, Uint8Array] {
+    return [outHeader(OUT_HEADER_SIZE + data.length, unique), data];
   }
 
   /** A READDIR reply filler for `size` bytes: `add` says false once the next entry does not fit. */
@@ -339,6 +357,19 @@ export class Protocol {
     );
     return this.compound.encodeCompoundReply(unique, fixed, { ...HOST, minor });
   }
+}
+
+/** fuse_out_header: len u32, error i32, unique u64 (the same in every revision). */
+const OUT_HEADER_SIZE = 16;
+const LITTLE = endianness() === "LE";
+
+/** A success out header (error 0) in host byte order. */
+function outHeader(len: number, unique: bigint): Uint8Array {
+  const b = new Uint8Array(OUT_HEADER_SIZE);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, len, LITTLE);
+  v.setBigUint64(8, unique, LITTLE);
+  return b;
 }
 
 /** The default revision, loaded statically (no compound). */

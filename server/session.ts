@@ -30,9 +30,12 @@ import {
 } from "./protocol.js";
 import type { FuseInHeader, FuseInitOut, FuseRequest } from "../generated/base-7.45/index.js";
 
+import type { Transport } from "./transport.js";
+
 /** What a handler may return: reply parts, `{ error }`, or nothing for a bare header. */
 type FuseReply = object | void;
-import type { Transport } from "./transport.js";
+/** An encoded reply: one message, or its parts in order (header, data) to send as one. */
+type WireReply = Uint8Array | readonly Uint8Array[];
 
 const PAGE_SIZE = 4096;
 
@@ -60,9 +63,13 @@ export interface SessionOptions {
   minor?: number;
   /** Timestamp granularity in ns reported to the kernel. Default 1. */
   timeGran?: number;
-  /** Every raw request as read, before anything else happens to it (tests capture the kernel's traffic). */
+  /**
+   * Every raw request as read, before anything else happens to it (tests
+   * capture the kernel's traffic). It gets a copy: the request itself is a view
+   * of a read buffer that serves the next read once the request is answered.
+   */
   onRequest?: (bytes: Uint8Array) => void;
-  /** Every raw reply just before it is written. */
+  /** Every raw reply just before it is written (as one message, also when it is sent in parts). */
   onReply?: (bytes: Uint8Array) => void;
   /** A handler threw something other than FuseError (answered with EIO). Default: print to stderr. */
   onError?: (err: unknown, header: FuseInHeader) => void;
@@ -135,6 +142,41 @@ class Slots {
   }
 }
 
+/**
+ * The context of one request. Its AbortSignal is made only when a handler asks
+ * for it or an INTERRUPT comes: most requests never need one, and an
+ * AbortController per request costs more than the rest of the bookkeeping.
+ */
+class Context implements RequestContext {
+  private controller: AbortController | undefined;
+  private aborted = false;
+
+  constructor(
+    readonly unique: bigint,
+    readonly uid: number,
+    readonly gid: number,
+    readonly pid: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  /** Whether the request was interrupted (without making a signal). */
+  get interrupted(): boolean {
+    return this.aborted;
+  }
+
+  abort(): void {
+    this.aborted = true;
+    this.controller?.abort();
+  }
+}
+
 /** Remembers interrupts that arrived before their request was seen (reads complete out of order). */
 const MAX_EARLY_INTERRUPTS = 1024;
 
@@ -147,7 +189,7 @@ export class Session {
   private conn: Connection | undefined;
   /** An INIT is being negotiated or has been: a second one is refused (see {@link handle}). */
   private initTaken = false;
-  private readonly inFlight = new Map<bigint, AbortController>();
+  private readonly inFlight = new Map<bigint, Context>();
   private readonly earlyInterrupts = new Set<bigint>();
   private readonly running = new Set<Promise<void>>();
   private transport: Transport | undefined;
@@ -209,6 +251,8 @@ export class Session {
           return;
         }
         const p = this.serve(message, transport).finally(() => {
+          // The message's bytes (a view of the read buffer) are no longer used: the buffer may serve the next read.
+          transport.release?.(message);
           slots.release();
           this.running.delete(p);
         });
@@ -228,11 +272,13 @@ export class Session {
   }
 
   private async serve(message: Uint8Array, transport: Transport): Promise<void> {
-    const reply = await this.handle(message);
+    const reply = await this.respond(message);
     if (reply === null) return;
-    this.opts.onReply?.(reply);
+    if (this.opts.onReply) this.opts.onReply(joinParts(reply));
     try {
-      await transport.write(reply);
+      if (reply instanceof Uint8Array) await transport.write(reply);
+      else if (transport.writev) await transport.writev(reply);
+      else await transport.write(joinParts(reply));
     } catch (err) {
       // The kernel refused the reply (e.g. EINVAL for a malformed one): the
       // request would hang, so answer it again with a bare EIO.
@@ -256,7 +302,13 @@ export class Session {
    * transports can drive the same dispatcher.
    */
   async handle(message: Uint8Array): Promise<Uint8Array | null> {
-    this.opts.onRequest?.(message);
+    const reply = await this.respond(message);
+    return reply === null ? null : joinParts(reply);
+  }
+
+  /** {@link handle}, with a data reply left in its parts (header, data) so the data is never copied. */
+  private async respond(message: Uint8Array): Promise<WireReply | null> {
+    if (this.opts.onRequest) this.opts.onRequest(message.slice());
     let header: FuseInHeader;
     try {
       header = this.protocol.decodeHeader(message);
@@ -267,7 +319,7 @@ export class Session {
     const op = header.opcode;
     const ops = this.protocol.opcodes;
     const noReply = this.protocol.noReplyOpcodes.has(op);
-    const answer = (reply: FuseReply): Uint8Array | null => (noReply ? null : this.encode(header, reply));
+    const answer = (reply: FuseReply): WireReply | null => (noReply ? null : this.encode(header, reply, true));
 
     if (op === ops.FUSE_INIT) {
       // INIT is negotiated once per connection: like libfuse, answer another one EIO and keep
@@ -301,7 +353,11 @@ export class Session {
     if (req.op === "unknown") return answer({ error: -Errno.ENOSYS });
     const ctx = this.contextFor(header);
     try {
-      return answer(await this.call(method, req, ctx, header));
+      const result = method.call(this.handlers, req, ctx);
+      // A synchronous handler's reply is encoded at once, without another turn of promises.
+      return answer(isPromise(result) ? await this.settle(result, header, ctx) : result as FuseReply);
+    } catch (err) {
+      return answer({ error: -this.errnoFor(err, header, ctx) });
     } finally {
       this.inFlight.delete(header.unique);
     }
@@ -312,6 +368,15 @@ export class Session {
     if (this.protocol.sessionOpcodes.has(opcode)) return undefined;
     const name = this.protocol.handlerNameOf(opcode);
     return name === undefined ? undefined : (this.handlers as Record<string, Handler | undefined>)[name];
+  }
+
+  /** A handler's promise: its result, or `{ error }` for what it rejected with. */
+  private async settle(result: Promise<unknown>, header: FuseInHeader, ctx: RequestContext): Promise<FuseReply> {
+    try {
+      return (await result) as FuseReply;
+    } catch (err) {
+      return { error: -this.errnoFor(err, header, ctx) };
+    }
   }
 
   /** Runs a handler: its result, or `{ error }` for what it threw. */
@@ -432,24 +497,33 @@ export class Session {
   // ---- plumbing --------------------------------------------------------------
 
   private contextFor(header: FuseInHeader): RequestContext {
-    const abort = new AbortController();
-    this.inFlight.set(header.unique, abort);
-    if (this.earlyInterrupts.delete(header.unique)) abort.abort();
-    return { unique: header.unique, uid: header.uid, gid: header.gid, pid: header.pid, signal: abort.signal };
+    const ctx = new Context(header.unique, header.uid, header.gid, header.pid);
+    this.inFlight.set(header.unique, ctx);
+    if (this.earlyInterrupts.size > 0 && this.earlyInterrupts.delete(header.unique)) ctx.abort();
+    return ctx;
   }
 
   private errnoFor(err: unknown, header: FuseInHeader, ctx: RequestContext): number {
     if (err instanceof FuseError) return err.errno;
-    if (ctx.signal.aborted && (err as Error | null)?.name === "AbortError") return Errno.EINTR;
+    const interrupted = ctx instanceof Context ? ctx.interrupted : ctx.signal.aborted;
+    if (interrupted && (err as Error | null)?.name === "AbortError") return Errno.EINTR;
     this.reportError(err, header);
     return Errno.EIO;
   }
 
-  /** Encodes a reply; an unusable one (bad errno, unencodable value) becomes EIO so the request never hangs. */
-  private encode(header: FuseInHeader, reply: FuseReply): Uint8Array {
+  /**
+   * Encodes a reply; an unusable one (bad errno, unencodable value) becomes EIO so the request never hangs.
+   * With `parts`, a data reply comes back as [header, data] (see {@link Protocol.dataReplyParts}).
+   */
+  private encode(header: FuseInHeader, reply: FuseReply, parts: true): WireReply;
+  private encode(header: FuseInHeader, reply: FuseReply): Uint8Array;
+  private encode(header: FuseInHeader, reply: FuseReply, parts = false): WireReply {
     try {
       const body = reply ?? {};
       if ("error" in body) return this.protocol.encodeError(header.unique, validErrno((body as { error: unknown }).error, this.protocol.messages.REPLY_ERROR_MIN));
+      if (parts && isDataReply(body) && this.protocol.rawDataReplyOpcodes.has(header.opcode)) {
+        return this.protocol.dataReplyParts(header.unique, body.data);
+      }
       return this.protocol.encodeReply(header.unique, header.opcode, body, this.minor);
     } catch (err) {
       this.reportError(err, header);
@@ -473,9 +547,9 @@ export class Session {
     } catch {
       return;
     }
-    const abort = this.inFlight.get(target);
-    if (abort) {
-      abort.abort();
+    const ctx = this.inFlight.get(target);
+    if (ctx) {
+      ctx.abort();
       return;
     }
     // The interrupted request may still be on its way through another read.
@@ -592,6 +666,30 @@ export class Session {
     this.readyResolve(conn);
     return { init_out };
   }
+}
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
+/** `{ data }` and nothing else, data a byte array: the reply form that can go out as header + data. */
+function isDataReply(body: object): body is { data: Uint8Array } {
+  const data = (body as { data?: unknown }).data;
+  if (!(data instanceof Uint8Array)) return false;
+  for (const key in body) if (key !== "data") return false;
+  return true;
+}
+
+/** One message from a reply's parts (for hooks and transports without writev). */
+function joinParts(reply: WireReply): Uint8Array {
+  if (reply instanceof Uint8Array) return reply;
+  const out = new Uint8Array(reply.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of reply) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** A negative errno the kernel accepts (-1..min, the protocol's REPLY_ERROR_MIN); anything else becomes -EIO, or the request would hang. */

@@ -4,9 +4,11 @@
  * /dev/fuse, over any byte stream (a socket, a pipe pair) or over an in-memory
  * pair in tests, without a mount.
  */
-import { read as fsRead, writeSync } from "node:fs";
+import { read as fsRead, writeSync, writevSync } from "node:fs";
 import type { Duplex } from "node:stream";
+import { Worker } from "node:worker_threads";
 import { Errno } from "./errno.js";
+import { CTRL, slotLayout, type ReaderThreadData } from "./reader-layout.js";
 
 /** A message-oriented channel: each read is exactly one request, each write one reply. */
 export interface Transport {
@@ -18,6 +20,19 @@ export interface Transport {
   read(): Promise<Uint8Array | null>;
   /** Sends one whole message. Returns false if the peer no longer wants it (an aborted request). */
   write(message: Uint8Array): boolean | Promise<boolean>;
+  /**
+   * Sends one whole message given in parts (header, then data), as one write:
+   * the data never has to be copied next to its header. Optional; without it
+   * the parts are joined and sent with {@link write}.
+   */
+  writev?(parts: readonly Uint8Array[]): boolean | Promise<boolean>;
+  /**
+   * Gives back the buffer of a message {@link read} returned, once nothing
+   * uses it any more (its reply is sent). Optional: a transport whose
+   * messages are views of its own read buffers has it, and until the message
+   * is released its bytes stay as they were read.
+   */
+  release?(message: Uint8Array): void;
   /** Releases the channel; pending reads end with null. */
   close(): void;
 }
@@ -30,12 +45,16 @@ function errnoOf(err: unknown): number | undefined {
 /**
  * /dev/fuse (or any fd with the same one-message-per-read contract). Reads go
  * through libuv's thread pool (fs.read), so a blocked read never blocks the
- * event loop; each outstanding read has its own buffer, and the message is
- * copied out so the buffer can serve the next read at once. Writes are
- * synchronous: the kernel takes a reply in one write without waiting.
+ * event loop. Each outstanding read has its own buffer, and the message is a
+ * view of that buffer (a WRITE's payload reaches the filesystem without a
+ * copy); the buffer serves another read once the session {@link release}s the
+ * message. Writes are synchronous: the kernel takes a reply in one write
+ * without waiting, and header + data go out in one writev.
  */
 export class FdTransport implements Transport {
-  private readonly free: Buffer[] = [];
+  private readonly free: Uint8Array[] = [];
+  /** Buffers of this transport (release() takes back only those). */
+  private readonly owned = new WeakSet<ArrayBufferLike>();
   private closed = false;
 
   /**
@@ -47,8 +66,17 @@ export class FdTransport implements Transport {
     readonly bufferSize: number,
   ) {}
 
+  private buffer(): Uint8Array {
+    const reused = this.free.pop();
+    if (reused) return reused;
+    const buf = new Uint8Array(this.bufferSize);
+    this.owned.add(buf.buffer);
+    return buf;
+  }
+
   async read(): Promise<Uint8Array | null> {
-    const buf = this.free.pop() ?? Buffer.allocUnsafe(this.bufferSize);
+    const buf = this.buffer();
+    let message: Uint8Array | null = null;
     try {
       for (;;) {
         if (this.closed) return null;
@@ -57,7 +85,8 @@ export class FdTransport implements Transport {
             fsRead(this.fd, buf, 0, buf.length, null, (err, bytes) => (err ? reject(err) : resolve(bytes))),
           );
           if (n === 0) return null;
-          return Uint8Array.prototype.slice.call(buf, 0, n);
+          message = buf.subarray(0, n);
+          return message;
         } catch (err) {
           const e = errnoOf(err);
           // ENODEV: unmounted or aborted. EBADF: we closed the fd ourselves.
@@ -68,25 +97,154 @@ export class FdTransport implements Transport {
         }
       }
     } finally {
-      this.free.push(buf);
+      if (message === null) this.free.push(buf);
     }
   }
 
+  release(message: Uint8Array): void {
+    if (!this.owned.has(message.buffer)) return;
+    this.free.push(message.byteOffset === 0 && message.length === this.bufferSize ? message : new Uint8Array(message.buffer, 0, this.bufferSize));
+  }
+
   write(message: Uint8Array): boolean {
-    if (this.closed) return false;
-    try {
-      writeSync(this.fd, message);
-      return true;
-    } catch (err) {
-      const e = errnoOf(err);
-      // ENOENT: the kernel dropped the request (interrupted); ENODEV: unmounted.
-      if (e === Errno.ENOENT || e === Errno.ENODEV) return false;
-      throw err;
-    }
+    return !this.closed && sendTo(() => writeSync(this.fd, message));
+  }
+
+  writev(parts: readonly Uint8Array[]): boolean {
+    return !this.closed && sendTo(() => writevSync(this.fd, parts as Uint8Array[]));
   }
 
   close(): void {
     this.closed = true;
+  }
+}
+
+/** Runs a synchronous reply write; false when the kernel no longer wants the reply. */
+function sendTo(write: () => void): boolean {
+  try {
+    write();
+    return true;
+  } catch (err) {
+    const e = errnoOf(err);
+    // ENOENT: the kernel dropped the request (interrupted); ENODEV: unmounted.
+    if (e === Errno.ENOENT || e === Errno.ENODEV) return false;
+    throw err;
+  }
+}
+
+/**
+ * /dev/fuse read by a thread of its own (server/reader-thread.ts) with
+ * blocking reads, into slots of one SharedArrayBuffer. The reader reads the
+ * next request while the main thread handles the last one, and the main
+ * thread is woken once per batch rather than once per message, and never
+ * issues a read itself (no thread-pool round trip per request). A message is
+ * a view of its slot (a WRITE's payload is never copied); the slot is read into
+ * again after the session {@link release}s it, so at most `slots` requests are
+ * in the server at once. Replies are written by the main thread, synchronously
+ * (header + data in one writev).
+ *
+ * The reader ends when the connection does (ENODEV after unmount): close the
+ * transport after unmounting, as {@link FuseMount.close} does.
+ */
+export class ThreadFdTransport implements Transport {
+  private readonly worker: Worker;
+  private readonly c: Int32Array;
+  private readonly bytes: Uint8Array;
+  private readonly layout: ReturnType<typeof slotLayout>;
+  private consumed = 0;
+  private readonly queued: Uint8Array[] = [];
+  private readonly waiters: Array<{ resolve: (m: Uint8Array | null) => void; reject: (e: Error) => void }> = [];
+  private ended = false;
+  private failure: Error | undefined;
+
+  /**
+   * @param fd an open /dev/fuse descriptor (not closed by this class)
+   * @param bufferSize bytes per slot: at least max_write + room for the request header and fuse_write_in
+   * @param slots messages read ahead or being handled at once
+   */
+  constructor(
+    readonly fd: number,
+    readonly bufferSize: number,
+    readonly slots = 16,
+  ) {
+    this.layout = slotLayout(slots);
+    const control = new SharedArrayBuffer(this.layout.words * 4);
+    const data = new SharedArrayBuffer(bufferSize * slots);
+    this.c = new Int32Array(control);
+    this.bytes = new Uint8Array(data);
+    this.c[CTRL.IDLE] = 1; // Nothing drained yet: the first message wakes us.
+    const workerData: ReaderThreadData = { fd, bufferSize, slots, control, data };
+    this.worker = new Worker(new URL("./reader-thread.js", import.meta.url), { workerData });
+    this.worker.on("message", (m: 0 | { end: true; error?: string }) => {
+      this.drain();
+      if (m !== 0) this.end(m.error === undefined ? undefined : new Error(`reading ${fd}: ${m.error}`));
+    });
+    this.worker.on("error", (err) => this.end(err));
+    this.worker.on("exit", () => this.end(undefined));
+  }
+
+  /** Takes every published message, then tells the reader to wake us for the next one. */
+  private drain(): void {
+    const { c, layout } = this;
+    for (;;) {
+      const produced = Atomics.load(c, CTRL.PRODUCED);
+      while (this.consumed < produced) {
+        const slot = c[layout.ring + (this.consumed % this.slots)]!;
+        const length = c[layout.length + slot]!;
+        this.consumed++;
+        const start = slot * this.bufferSize;
+        this.deliver(this.bytes.subarray(start, start + length));
+      }
+      Atomics.store(c, CTRL.IDLE, 1);
+      // A message published between the last look and going idle would wake nobody: look again.
+      if (Atomics.load(c, CTRL.PRODUCED) === this.consumed) return;
+      Atomics.store(c, CTRL.IDLE, 0);
+    }
+  }
+
+  private deliver(message: Uint8Array): void {
+    const w = this.waiters.shift();
+    if (w) w.resolve(message);
+    else this.queued.push(message);
+  }
+
+  private end(err: Error | undefined): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.failure = err;
+    for (const w of this.waiters.splice(0)) (err ? w.reject(err) : w.resolve(null));
+    this.worker.unref();
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const m = this.queued.shift();
+    if (m) return Promise.resolve(m);
+    if (this.ended) return this.failure ? Promise.reject(this.failure) : Promise.resolve(null);
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  release(message: Uint8Array): void {
+    if (message.buffer !== this.bytes.buffer) return;
+    const slot = Math.floor(message.byteOffset / this.bufferSize);
+    Atomics.store(this.c, this.layout.state + slot, 0);
+    Atomics.add(this.c, CTRL.FREE_SEQ, 1);
+    if (Atomics.load(this.c, CTRL.WAITING) !== 0) Atomics.notify(this.c, CTRL.FREE_SEQ);
+  }
+
+  write(message: Uint8Array): boolean {
+    return !this.ended && sendTo(() => writeSync(this.fd, message));
+  }
+
+  writev(parts: readonly Uint8Array[]): boolean {
+    return !this.ended && sendTo(() => writevSync(this.fd, parts as Uint8Array[]));
+  }
+
+  /** Pending reads end with null; the reader thread ends with the connection (it may sit in a read until then). */
+  close(): void {
+    Atomics.store(this.c, CTRL.CLOSED, 1);
+    Atomics.notify(this.c, CTRL.FREE_SEQ);
+    this.queued.length = 0;
+    this.end(undefined);
   }
 }
 

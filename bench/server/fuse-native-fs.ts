@@ -13,6 +13,8 @@
  * contents in a Buffer that grows by doubling, no per-call copies beyond the one
  * the API makes), so the comparison is of the servers, not of a careless
  * filesystem. fuse-native is path based: every call walks the path from the root.
+ * It is mounted with default_permissions and answers getxattr (ENODATA), as memfs does, so the
+ * kernel sends both the same requests for the same work.
  * `--big-writes` adds libfuse's big_writes option (writes up to 128 KiB instead
  * of 4 KiB); fuse-native has no option for it, but passes fsname through to
  * libfuse's option string unescaped, so ",big_writes" rides along with it.
@@ -51,6 +53,12 @@ const ENOTDIR = -20;
 const EISDIR = -21;
 const EINVAL = -22;
 const ENOTEMPTY = -39;
+const ENODATA = -61;
+
+/** fuse-native's getxattr (not in bench/types: only what this file uses is declared there). */
+interface XattrHandlers {
+  getxattr(path: string, name: string, position: number, cb: (err: number, value?: Buffer) => void): void;
+}
 
 let nextIno = 1;
 function makeNode(mode: number, uid = 0, gid = 0): Node {
@@ -149,7 +157,7 @@ function open(node: Node): number {
   return fh;
 }
 
-const ops: Handlers = {
+const ops: Handlers & XattrHandlers = {
   getattr(path: string, cb: (err: number, stat?: Stat) => void) {
     const n = lookup(path);
     if (!n) return cb(ENOENT);
@@ -163,6 +171,13 @@ const ops: Handlers = {
   statfs(_path, cb) {
     const blocks = 4 * 2 ** 30 / 4096; // 4 GiB, like the capacity memfs is given
     cb(0, { bsize: 4096, frsize: 4096, blocks, bfree: blocks, bavail: blocks, files: 1e6, ffree: 1e6, favail: 1e6, fsid: 0, flag: 0, namemax: 255 });
+  },
+  // As memfs (and tmpfs) answer for a file without extended attributes. Without it libfuse
+  // answers ENOSYS once and the kernel never asks again, while memfs, which keeps xattrs, is
+  // asked twice per file by `ls -l` (security.selinux, system.posix_acl_access): the same
+  // questions for both, so the comparison is of the servers.
+  getxattr(path: string, _name: string, _position: number, cb: (err: number, value?: Buffer) => void) {
+    cb(lookup(path) ? ENODATA : ENOENT);
   },
   readdir(path: string, cb: (err: number, names?: string[]) => void) {
     const n = lookup(path);
@@ -343,7 +358,12 @@ function main(): void {
   }
   const fsname = args.includes("--big-writes") ? "fuse-native-bench,big_writes" : "fuse-native-bench";
   // No per-op timeout: a slow op under load must not turn into an error.
-  const fuse = new Fuse(mnt, ops, { fsname, timeout: false });
+  // default_permissions, as memfs is mounted (the server's default): the kernel checks
+  // permissions from the attributes for both, and refreshes a directory's attributes after
+  // every change in it in both, so the two do the same round trips for the same work.
+  // (fuse-native takes defaultPermissions; bench/types declares only the options used before.)
+  const options = { fsname, timeout: false, defaultPermissions: true } as const;
+  const fuse = new Fuse(mnt, ops, options);
   let closing = false;
   const close = () => {
     if (closing) return;

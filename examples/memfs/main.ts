@@ -1,7 +1,7 @@
 /**
  * Command line: mount memfs until Ctrl-C (or `umount <mountpoint>`).
  *
- *   npm run memfs -- <mountpoint> [--revision NAME] [--decline-compounds] [--cache-seconds N] [--capacity BYTES] [--allow-other] [--debug]
+ *   npm run memfs -- <mountpoint> [--revision NAME] [--decline-compounds] [--cache-seconds N] [--capacity BYTES] [--writeback-cache] [--allow-other] [--debug]
  *
  * `--revision` picks the protocol revision the server speaks (a folder of
  * generated/, default base-7.45); revisions with FUSE_COMPOUND answer
@@ -12,12 +12,12 @@
  * kernel's INIT is answered, so scripts can wait for it.
  */
 import { parseArgs } from "node:util";
-import { FUSE_ATOMIC_O_TRUNC } from "../../generated/base-7.45/index.js";
+import { FUSE_WRITEBACK_CACHE } from "../../generated/base-7.45/index.js";
 import { DEFAULT_REVISION, availableRevisions, loadProtocol, mount } from "../../server/index.js";
-import { MemFs } from "./memfs.js";
+import { MEMFS_INIT_FLAGS, MemFs } from "./memfs.js";
 
 const USAGE =
-  "usage: npm run memfs -- <mountpoint> [--revision NAME] [--decline-compounds] [--cache-seconds N] [--capacity BYTES] [--allow-other] [--debug]";
+  "usage: npm run memfs -- <mountpoint> [--revision NAME] [--decline-compounds] [--cache-seconds N] [--capacity BYTES] [--writeback-cache] [--allow-other] [--debug]";
 
 async function main(): Promise<number> {
   let args;
@@ -30,6 +30,8 @@ async function main(): Promise<number> {
         "cache-seconds": { type: "string" },
         capacity: { type: "string" },
         "allow-other": { type: "boolean" },
+        "writeback-cache": { type: "boolean" },
+        reader: { type: "string" },
         debug: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -58,9 +60,11 @@ async function main(): Promise<number> {
   const m = await mount(mountpoint, fs, {
     name: "memfs",
     allowOther: values["allow-other"],
-    flags: BigInt(FUSE_ATOMIC_O_TRUNC),
+    // --writeback-cache: the kernel gathers small writes in its page cache and sends big ones.
+    flags: BigInt(MEMFS_INIT_FLAGS) | (values["writeback-cache"] ? BigInt(FUSE_WRITEBACK_CACHE) : 0n),
     protocol,
     compounds: values["decline-compounds"] ? "decline" : "execute",
+    reader: values.reader === "pool" ? "pool" : "thread",
     onRequest: values.debug
       ? (bytes) => {
           const h = protocol.decodeHeader(bytes);

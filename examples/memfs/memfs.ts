@@ -21,6 +21,9 @@ import {
   FATTR_MTIME_NOW,
   FATTR_SIZE,
   FATTR_UID,
+  FUSE_ATOMIC_O_TRUNC,
+  FUSE_HANDLE_KILLPRIV_V2,
+  FUSE_OPEN_KILL_SUIDGID,
   FUSE_WRITE_KILL_SUIDGID,
   zeroFuseAttr,
   zeroFuseEntryOut,
@@ -115,6 +118,16 @@ export interface Inode {
   /** Open file and directory handles. */
   opens: number;
 }
+
+/**
+ * INIT flags to mount memfs with (`mount(..., { flags: BigInt(MEMFS_INIT_FLAGS) })`):
+ * promises memfs keeps. FUSE_ATOMIC_O_TRUNC: open(O_TRUNC) truncates in
+ * `open` (with the default `atomicOTrunc`). FUSE_HANDLE_KILLPRIV_V2: memfs
+ * clears setuid/setgid itself when a WRITE, SETATTR or OPEN says so (the
+ * KILL_SUIDGID flags), so the kernel does not ask for security.capability
+ * before every write.
+ */
+export const MEMFS_INIT_FLAGS = FUSE_ATOMIC_O_TRUNC | FUSE_HANDLE_KILLPRIV_V2;
 
 export interface MemFsOptions {
   /** Capacity in bytes (statfs, ENOSPC). Default 1 GiB. */
@@ -476,7 +489,7 @@ export class MemFs implements FuseHandlers {
   }
 
   symlink(req: RequestOf<"FUSE_SYMLINK">, ctx: RequestContext): ReplyOf<"FUSE_SYMLINK"> {
-    const target = req.target.bytes; // Already a copy of the request's bytes.
+    const target = req.target.bytes.slice(); // Kept: never a view of the request's buffer.
     if (target.length >= PATH_MAX) fail(Errno.ENAMETOOLONG);
     if (target.length >= SHORT_SYMLINK_LEN) this.reservePages(1);
     const i = this.createInode(this.dir(req.header.nodeid), keyOf(req.name), S_IFLNK | 0o777, ctx, (n) => (n.target = target));
@@ -620,6 +633,8 @@ export class MemFs implements FuseHandlers {
       const freed = i.data.clear();
       this.usedPages -= freed;
       i.mtime = i.ctime = nowNs();
+      // FUSE_HANDLE_KILLPRIV_V2: a truncating open by someone without CAP_FSETID drops setuid/setgid.
+      if (req.open_in.open_flags & FUSE_OPEN_KILL_SUIDGID) this.killSuid(i);
     }
     return { open_out: { fh: this.openHandle(i, flags), open_flags: 0, backing_id: 0 } };
   }
@@ -644,6 +659,7 @@ export class MemFs implements FuseHandlers {
   read(req: RequestOf<"FUSE_READ">): ReplyOf<"FUSE_READ"> {
     const i = this.byHandle(req.header.nodeid, req.read_in.fh);
     if (!i.data) fail(Errno.EISDIR);
+    // Usually a view of the file's bytes (no copy): the session sends it before anything can change them.
     const data = i.data!.read(Number(req.read_in.offset), req.read_in.size);
     // relatime, as tmpfs is mounted by default: only when atime is older than mtime/ctime or a day old.
     const t = nowNs();
@@ -657,6 +673,7 @@ export class MemFs implements FuseHandlers {
     const offset = Number(req.write_in.offset);
     if (!Number.isSafeInteger(offset + req.data.length)) fail(Errno.EFBIG);
     this.reservePages(i.data!.pagesNeeded(offset, req.data.length));
+    // req.data is a view of the request as read from /dev/fuse: copied into the file's pages here, never kept.
     this.usedPages += i.data!.write(offset, req.data);
     if (req.write_in.write_flags & FUSE_WRITE_KILL_SUIDGID) this.killSuid(i);
     i.mtime = i.ctime = nowNs();

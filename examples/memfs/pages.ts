@@ -10,10 +10,27 @@
  * file and the k they touch, and reads and writes cost that plus the bytes
  * they move. A 16 TiB sparse file answers as fast as a small one, so one
  * request on it never holds up the others (the server has one thread).
+ *
+ * The bytes live in chunks of {@link CHUNK_SIZE} (1 MiB), not one buffer per
+ * page: a write of 1 MiB is one copy instead of 256 page allocations, and a
+ * read inside one chunk is a view of the chunk, no copy. A chunk's buffer only grows as far as its pages
+ * are written (doubling, like a growing Buffer), so a small file takes pages,
+ * not a chunk. Invariant: inside a chunk's buffer, every byte that is not data
+ * (holes, the tail past the end of file) is zero, so a view reads right.
  */
 import { RangeSet } from "./extents.js";
 
 export const PAGE_SIZE = 4096;
+/**
+ * Pages per storage chunk (1 MiB). A read is a view when it lies inside one
+ * chunk; the kernel's read-ahead asks for up to 128 KiB at page offsets that
+ * need not be aligned to anything, so about one read in eight spans two chunks
+ * and is copied. A chunk grows by doubling from one page, so small files take
+ * only what they use.
+ */
+const CHUNK_PAGES = 256;
+/** Bytes per storage chunk. */
+export const CHUNK_SIZE = CHUNK_PAGES * PAGE_SIZE;
 
 /** A page number beyond any file (offsets stay below 2^53). */
 const NO_END = Math.ceil(Number.MAX_SAFE_INTEGER / PAGE_SIZE) + 1;
@@ -27,9 +44,10 @@ export class FileData {
    * fallocated page it has not initialised, and need no memory).
    */
   private readonly allocated = new RangeSet();
-  /** Pages that hold data: a subset of `allocated`, each with its bytes in `buffers`. */
+  /** Pages that hold data: a subset of `allocated`, each with its bytes in a chunk of `chunks`. */
   private readonly written = new RangeSet();
-  private readonly buffers = new Map<number, Uint8Array>();
+  /** Chunk number -> its bytes from the chunk's start (shorter than CHUNK_SIZE until written further). */
+  private readonly chunks = new Map<number, Uint8Array>();
 
   /** Pages that take space (st_blocks = this * 8). */
   get allocatedPages(): number {
@@ -48,20 +66,29 @@ export class FileData {
     return b - a - this.allocated.covered(a, b);
   }
 
-  /** Up to `length` bytes from `offset`, cut at end of file; holes read as zeros. */
+  /**
+   * Up to `length` bytes from `offset`, cut at end of file; holes read as zeros.
+   * Inside one chunk the result is a view of the file's own bytes, valid until
+   * the file is next changed: send it or copy it, never keep it.
+   */
   read(offset: number, length: number): Uint8Array {
     const end = Math.min(this.size, offset + length);
     if (offset >= end) return new Uint8Array(0);
+    const first = Math.floor(offset / CHUNK_SIZE);
+    const last = Math.floor((end - 1) / CHUNK_SIZE);
+    if (first === last) {
+      const chunk = this.chunks.get(first);
+      const base = first * CHUNK_SIZE;
+      if (chunk && end - base <= chunk.length) return chunk.subarray(offset - base, end - base);
+    }
     const out = new Uint8Array(end - offset);
-    const [a, b] = pageSpan(offset, end - offset);
-    for (const [from, to] of this.written.within(a, b)) {
-      for (let p = from; p < to; p++) {
-        const page = this.buffers.get(p)!;
-        const pageStart = p * PAGE_SIZE;
-        const lo = Math.max(offset, pageStart);
-        const hi = Math.min(end, pageStart + PAGE_SIZE);
-        out.set(page.subarray(lo - pageStart, hi - pageStart), lo - offset);
-      }
+    for (let c = first; c <= last; c++) {
+      const chunk = this.chunks.get(c);
+      if (!chunk) continue; // a hole: zeros
+      const base = c * CHUNK_SIZE;
+      const lo = Math.max(offset, base);
+      const hi = Math.min(end, base + chunk.length);
+      if (hi > lo) out.set(chunk.subarray(lo - base, hi - base), lo - offset);
     }
     return out;
   }
@@ -72,19 +99,42 @@ export class FileData {
     const [a, b] = pageSpan(offset, data.length);
     const taken = this.allocated.add(a, b);
     this.written.add(a, b);
-    for (let p = a; p < b; p++) {
-      let page = this.buffers.get(p);
-      if (!page) {
-        page = new Uint8Array(PAGE_SIZE);
-        this.buffers.set(p, page);
-      }
-      const pageStart = p * PAGE_SIZE;
-      const lo = Math.max(offset, pageStart);
-      const hi = Math.min(offset + data.length, pageStart + PAGE_SIZE);
-      page.set(data.subarray(lo - offset, hi - offset), lo - pageStart);
+    const end = offset + data.length;
+    for (let c = Math.floor(offset / CHUNK_SIZE), last = Math.floor((end - 1) / CHUNK_SIZE); c <= last; c++) {
+      const base = c * CHUNK_SIZE;
+      const lo = Math.max(offset, base);
+      const hi = Math.min(end, base + CHUNK_SIZE);
+      const bytes = data.subarray(lo - offset, hi - offset);
+      // A new chunk the write fills from its start needs no zeroing first: every byte of it is written.
+      if (lo === base && !this.chunks.has(c) && isChunkSize(hi - base)) this.chunks.set(c, uninitialized(hi - base));
+      this.chunkFor(c, hi - base).set(bytes, lo - base);
     }
-    this.size = Math.max(this.size, offset + data.length);
+    this.size = Math.max(this.size, end);
     return taken;
+  }
+
+  /** Chunk `c` with room for its first `bytes` bytes (whole pages): made or grown as needed. */
+  private chunkFor(c: number, bytes: number): Uint8Array {
+    const chunk = this.chunks.get(c);
+    if (chunk && chunk.length >= bytes) return chunk;
+    let size = chunk ? chunk.length * 2 : PAGE_SIZE;
+    while (size < bytes) size *= 2;
+    const grown = new Uint8Array(Math.min(size, CHUNK_SIZE));
+    if (chunk) grown.set(chunk);
+    this.chunks.set(c, grown);
+    return grown;
+  }
+
+  /** Zeroes bytes [from, to) where a chunk holds them (the invariant: non-data bytes are zero). */
+  private zero(from: number, to: number): void {
+    for (let c = Math.floor(from / CHUNK_SIZE), last = Math.floor((to - 1) / CHUNK_SIZE); c <= last && from < to; c++) {
+      const chunk = this.chunks.get(c);
+      if (!chunk) continue;
+      const base = c * CHUNK_SIZE;
+      const lo = Math.max(from, base) - base;
+      const hi = Math.min(to - base, chunk.length);
+      if (hi > lo) chunk.fill(0, lo, hi);
+    }
   }
 
   /** Sets the size; shrinking frees whole pages past the end and zeroes the tail of the last one. */
@@ -92,8 +142,7 @@ export class FileData {
     if (size < this.size) {
       const keep = Math.ceil(size / PAGE_SIZE);
       this.drop(keep, NO_END);
-      const last = this.buffers.get(keep - 1);
-      if (last && size % PAGE_SIZE !== 0) last.fill(0, size % PAGE_SIZE);
+      if (size % PAGE_SIZE !== 0) this.zero(size, keep * PAGE_SIZE);
     }
     this.size = size;
   }
@@ -112,22 +161,26 @@ export class FileData {
     const wholeFrom = Math.ceil(offset / PAGE_SIZE);
     const wholeTo = Math.floor(end / PAGE_SIZE);
     // The pages at either end that the range covers only in part keep their space: zero the part.
-    const zero = (p: number, lo: number, hi: number) => this.buffers.get(p)?.fill(0, lo - p * PAGE_SIZE, hi - p * PAGE_SIZE);
     if (wholeFrom > wholeTo) {
-      const p = Math.floor(offset / PAGE_SIZE);
-      zero(p, offset, end);
+      this.zero(offset, end);
       return 0;
     }
-    if (offset < wholeFrom * PAGE_SIZE) zero(wholeFrom - 1, offset, wholeFrom * PAGE_SIZE);
-    if (end > wholeTo * PAGE_SIZE) zero(wholeTo, wholeTo * PAGE_SIZE, end);
+    if (offset < wholeFrom * PAGE_SIZE) this.zero(offset, wholeFrom * PAGE_SIZE);
+    if (end > wholeTo * PAGE_SIZE) this.zero(wholeTo * PAGE_SIZE, end);
     return this.drop(wholeFrom, wholeTo);
   }
 
   /** Frees pages [a, b) with their bytes; returns how many took space. */
   private drop(a: number, b: number): number {
-    this.written.remove(a, b, (from, to) => {
-      for (let p = from; p < to; p++) this.buffers.delete(p);
-    });
+    const gone: Array<[number, number]> = [];
+    this.written.remove(a, b, (from, to) => gone.push([from, to]));
+    for (const [from, to] of gone) {
+      this.zero(from * PAGE_SIZE, to * PAGE_SIZE);
+      // A chunk none of whose pages holds data any more goes.
+      for (let c = Math.floor(from / CHUNK_PAGES), last = Math.floor((to - 1) / CHUNK_PAGES); c <= last; c++) {
+        if (this.chunks.has(c) && this.written.covered(c * CHUNK_PAGES, (c + 1) * CHUNK_PAGES) === 0) this.chunks.delete(c);
+      }
+    }
     return this.allocated.remove(a, b);
   }
 
@@ -136,7 +189,7 @@ export class FileData {
     const n = this.allocated.total;
     this.allocated.clear();
     this.written.clear();
-    this.buffers.clear();
+    this.chunks.clear();
     this.size = 0;
     return n;
   }
@@ -155,6 +208,18 @@ export class FileData {
     const p = this.written.nextOut(Math.floor(offset / PAGE_SIZE));
     return Math.min(this.size, Math.max(offset, p * PAGE_SIZE));
   }
+}
+
+/** A plain Uint8Array of `n` bytes whose contents are left as they were (no zero-fill). */
+function uninitialized(n: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
+/** Whether a chunk buffer can be exactly `bytes` long (chunkFor grows them by doubling from one page). */
+function isChunkSize(bytes: number): boolean {
+  for (let size = PAGE_SIZE; size <= CHUNK_SIZE; size *= 2) if (size === bytes) return true;
+  return false;
 }
 
 /** The pages [a, b) that bytes [offset, offset + length) touch (length > 0). */
