@@ -127,6 +127,8 @@ import {
   writeFuseBmapOutAt,
   writeFuseCompoundOutAt,
   writeFuseCopyFileRangeOutAt,
+  writeFuseDirentAt,
+  writeFuseDirentplusAt,
   writeFuseEntryOutAt,
   writeFuseInitOutAt,
   writeFuseIoctlOutAt,
@@ -138,6 +140,8 @@ import {
   writeFuseStatfsOutAt,
   writeFuseStatxOutAt,
   writeFuseWriteOutAt,
+  zeroFuseDirent,
+  zeroFuseDirentplus,
 } from "./codecs.js";
 import type {
   CuseInitIn,
@@ -6553,32 +6557,82 @@ function decodeRecords<T>(
 }
 
 /**
+ * The byte length of a name that is a string of 1 to `DIRENT_NAME_MAX` ASCII characters
+ * without `/` or NUL (most names: written byte by byte, no encoding step), else -1 (the
+ * checked path through {@link direntName} decides).
+ */
+function asciiNameLength(name: unknown): number {
+  if (typeof name !== "string") return -1;
+  const n = name.length;
+  if (n === 0 || n > DIRENT_NAME_MAX) return -1;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 0x80 || c === SLASH || c === 0) return -1;
+  }
+  return n;
+}
+
+/** Writes a record's name (ASCII string or bytes) at `at` and zeroes its padding up to `end`. */
+function putDirentName(
+  buf: Uint8Array,
+  at: number,
+  end: number,
+  name: unknown,
+  bytes: Uint8Array | null,
+  length: number,
+): void {
+  if (bytes === null) {
+    const text = name as string;
+    for (let i = 0; i < length; i++) buf[at + i] = text.charCodeAt(i);
+  } else {
+    buf.set(bytes, at);
+  }
+  for (let k = at + length; k < end; k++) buf[k] = 0;
+}
+
+/**
  * Fills a READDIR reply: `add` appends one `fuse_dirent` record (name padded to
  * 8 bytes) while it fits in `size` bytes (the request's `read_in.size`) and says
  * false, writing nothing, when it does not. `finish()` gives the records for
- * `encodeReply(unique, { data: list.finish() }, ...)`.
+ * `encodeReply(unique, { data: list.finish() }, ...)`; or, with no copy, `finishReply(unique)`
+ * writes the reply's `fuse_out_header` in front of the records in the encoder's own buffer and
+ * returns the message length (the message is `buffer.subarray(0, length)`). `reset()` empties
+ * the encoder for the next listing, so one encoder (and its buffer) serves them all.
  */
 export class DirentListEncoder {
   /** The most bytes the records may take. */
   readonly size: number;
+  /** The reply message: room for `fuse_out_header`, then the records. */
   readonly #buf: Uint8Array;
-  readonly #opts: CodecOptions | undefined;
+  readonly #view: DataView;
+  readonly #le: boolean;
+  /** One record value, refilled by every `add` (no object per entry). */
+  readonly #dirent: FuseDirent = zeroFuseDirent();
   #used = 0;
   #count = 0;
 
   constructor(size: number, opts?: CodecOptions) {
     this.size = size;
-    this.#buf = new Uint8Array(size);
-    this.#opts = opts;
+    this.#buf = new Uint8Array(OUT_HEADER_SIZE + size);
+    this.#view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
+    this.#le = isLittleEndian(opts);
   }
 
   /** Appends one record; false (nothing written) when it would exceed `size`. @throws {FuseMessageError} for a bad name. */
   add(entry: DirentEntryInput): boolean {
-    const name = direntName(DIRENTS_CTX, this.#used, entry.name);
-    const size = direntAlign(DIRENT_NAME_OFFSET + name.length);
+    let length = asciiNameLength(entry.name);
+    const bytes = length < 0 ? direntName(DIRENTS_CTX, this.#used, entry.name) : null;
+    if (bytes !== null) length = bytes.length;
+    const size = direntAlign(DIRENT_NAME_OFFSET + length);
     if (this.#used + size > this.size) return false;
-    FuseDirentCodec.encode({ ...entry, namelen: name.length }, this.#buf, this.#used, this.#opts);
-    this.#buf.set(name, this.#used + DIRENT_NAME_OFFSET);
+    const at = OUT_HEADER_SIZE + this.#used;
+    const d = this.#dirent;
+    d.ino = entry.ino;
+    d.off = entry.off;
+    d.type = entry.type;
+    d.namelen = length;
+    writeFuseDirentAt(this.#view, at, d, this.#le);
+    putDirentName(this.#buf, at + DIRENT_NAME_OFFSET, at + size, entry.name, bytes, length);
     this.#used += size;
     this.#count++;
     return true;
@@ -6596,7 +6650,25 @@ export class DirentListEncoder {
 
   /** The records so far: a view of the encoder's buffer (no copy). */
   finish(): Uint8Array {
-    return this.#buf.subarray(0, this.#used);
+    return this.#buf.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + this.#used);
+  }
+
+  /** Writes the reply's `fuse_out_header` (error 0) before the records; returns the message length. */
+  finishReply(unique: bigint): number {
+    const len = OUT_HEADER_SIZE + this.#used;
+    writeOutHeader(this.#view, 0, len, 0, unique, this.#le);
+    return len;
+  }
+
+  /** The encoder's buffer: after {@link DirentListEncoder.finishReply}, the reply is its first `length` bytes. */
+  get buffer(): Uint8Array {
+    return this.#buf;
+  }
+
+  /** Empties the encoder for the next listing (the buffer is reused). */
+  reset(): void {
+    this.#used = 0;
+    this.#count = 0;
   }
 }
 
@@ -6635,28 +6707,38 @@ export class DirentplusListEncoder {
   /** The most bytes the records may take. */
   readonly size: number;
   readonly #buf: Uint8Array;
-  readonly #opts: CodecOptions | undefined;
+  readonly #view: DataView;
+  readonly #le: boolean;
+  readonly #dirent: FuseDirent = zeroFuseDirent();
+  /** One record value, refilled by every `add`; its `dirent` is `#dirent`. */
+  readonly #plus: FuseDirentplus = { ...zeroFuseDirentplus(), dirent: this.#dirent };
   #used = 0;
   #count = 0;
 
   constructor(size: number, opts?: CodecOptions) {
     this.size = size;
-    this.#buf = new Uint8Array(size);
-    this.#opts = opts;
+    this.#buf = new Uint8Array(OUT_HEADER_SIZE + size);
+    this.#view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
+    this.#le = isLittleEndian(opts);
   }
 
   /** Appends one record; false (nothing written) when it would exceed `size`. @throws {FuseMessageError} for a bad name. */
   add(entry: DirentplusEntryInput): boolean {
-    const name = direntName(DIRENTPLUS_CTX, this.#used, entry.name);
-    const size = direntAlign(DIRENTPLUS_NAME_OFFSET + name.length);
+    let length = asciiNameLength(entry.name);
+    const bytes = length < 0 ? direntName(DIRENTPLUS_CTX, this.#used, entry.name) : null;
+    if (bytes !== null) length = bytes.length;
+    const size = direntAlign(DIRENTPLUS_NAME_OFFSET + length);
     if (this.#used + size > this.size) return false;
-    FuseDirentplusCodec.encode(
-      { ...entry, dirent: { ...entry, namelen: name.length } },
-      this.#buf,
-      this.#used,
-      this.#opts,
-    );
-    this.#buf.set(name, this.#used + DIRENTPLUS_NAME_OFFSET);
+    const at = OUT_HEADER_SIZE + this.#used;
+    const d = this.#dirent;
+    d.ino = entry.ino;
+    d.off = entry.off;
+    d.type = entry.type;
+    d.namelen = length;
+    const p = this.#plus;
+    p.entry_out = entry.entry_out;
+    writeFuseDirentplusAt(this.#view, at, p, this.#le);
+    putDirentName(this.#buf, at + DIRENTPLUS_NAME_OFFSET, at + size, entry.name, bytes, length);
     this.#used += size;
     this.#count++;
     return true;
@@ -6674,7 +6756,25 @@ export class DirentplusListEncoder {
 
   /** The records so far: a view of the encoder's buffer (no copy). */
   finish(): Uint8Array {
-    return this.#buf.subarray(0, this.#used);
+    return this.#buf.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + this.#used);
+  }
+
+  /** Writes the reply's `fuse_out_header` (error 0) before the records; returns the message length. */
+  finishReply(unique: bigint): number {
+    const len = OUT_HEADER_SIZE + this.#used;
+    writeOutHeader(this.#view, 0, len, 0, unique, this.#le);
+    return len;
+  }
+
+  /** The encoder's buffer: after {@link DirentplusListEncoder.finishReply}, the reply is its first `length` bytes. */
+  get buffer(): Uint8Array {
+    return this.#buf;
+  }
+
+  /** Empties the encoder for the next listing (the buffer is reused). */
+  reset(): void {
+    this.#used = 0;
+    this.#count = 0;
   }
 }
 

@@ -111,6 +111,9 @@ export interface DirentView {
   nameOffset: number;
   /** C name of the record struct, for messages. */
   cNameLiteral: string;
+  /** The struct's unchecked writer and zero value (the list encoders reuse one value per encoder). */
+  writeName: string;
+  zeroName: string;
 }
 
 export interface DirentsView {
@@ -123,7 +126,7 @@ export interface DirentsView {
   /** Members of fuse_dirent other than the name length, i.e. what a caller supplies. */
   entryKeys: string[];
   /** The fuse_direntplus member holding the fuse_dirent, and its other members. */
-  plus: (DirentView & { direntField: string; direntOffset: number; otherType: string }) | null;
+  plus: (DirentView & { direntField: string; direntOffset: number; otherType: string; otherKeys: string[] }) | null;
   plusEntryDoc: string;
   namelenField: string;
 }
@@ -490,7 +493,14 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
       "Names are bytes, as Linux has them: decoders give each name (and directory entry name) as a `FuseName` (`bytes`, and `text` when they are valid UTF-8), encoders take a string, bytes or a `FuseName` (`EncodeInput<T>`), so a decoded message always re-encodes to the same bytes. Raw data parts are views of the message (no copy). Every malformed message is a `FuseMessageError` naming the opcode, part, offset and byte counts.",
       `No reply: ${noReply.map(code).join(", ") || "none"}.`,
     ),
-    codecImports: [...b.codecs, ...usedAccessors(structViews, requests, replySpecs, [inHeader.readName, outHeader.writeName])].sort(),
+    codecImports: [
+      ...new Set([
+        ...b.codecs,
+        ...usedAccessors(structViews, requests, replySpecs, [inHeader.readName, outHeader.writeName]),
+        ...(dirents ? [dirents.dirent.writeName, dirents.dirent.zeroName] : []),
+        ...(dirents?.plus ? [dirents.plus.writeName, dirents.plus.zeroName] : []),
+      ]),
+    ].sort(),
     typeImports: [...b.types].sort(),
     defaultMinor: minor,
     replyErrorMin: protocol.replyErrorMin,
@@ -558,6 +568,11 @@ function replySpec(
   }
 }
 
+function plainKey(name: string): string {
+  if (!isPlainKey(name)) throw new InputError(`protocol: directory entry member ${JSON.stringify(name)} cannot be a plain property name`);
+  return name;
+}
+
 function direntsView(schema: Schema, b: Builder, plus: boolean, nameMax: number): DirentsView {
   const macro = schema.macros.find((m) => m.name === DIRENT_ALIGN_MACRO);
   if (!macro || macro.helper?.kind !== "align") {
@@ -567,7 +582,8 @@ function direntsView(schema: Schema, b: Builder, plus: boolean, nameMax: number)
   const nameField = d.def.fields.find((f) => f.flexible);
   if (!nameField || nameField.name === null) throw new InputError(`protocol: ${DIRENT_STRUCT} has no flexible name member`);
   if (!d.def.fields.some((f) => f.name === DIRENT_NAMELEN)) throw new InputError(`protocol: ${DIRENT_STRUCT} has no ${DIRENT_NAMELEN}`);
-  const entryKeys = d.def.fields.filter((f) => !f.flexible && f.name !== DIRENT_NAMELEN).map((f) => f.name ?? "");
+  // The list encoders copy these members by name (`d.ino = entry.ino`): they must be plain keys.
+  const entryKeys = d.def.fields.filter((f) => !f.flexible && f.name !== DIRENT_NAMELEN).map((f) => plainKey(f.name ?? ""));
   let plusView: DirentsView["plus"] = null;
   if (plus) {
     const p = b.use(DIRENTPLUS_STRUCT, "direntplus");
@@ -584,6 +600,9 @@ function direntsView(schema: Schema, b: Builder, plus: boolean, nameMax: number)
     }
     plusView = {
       structType: p.view.tsName,
+      writeName: p.view.writeName,
+      zeroName: p.view.zeroName,
+      otherKeys: p.def.fields.filter((f) => f !== df).map((f) => plainKey(f.name ?? "")),
       codec: p.view.codecName,
       nameOffset: df.offset + nameField.offset,
       cNameLiteral: JSON.stringify(DIRENTPLUS_STRUCT),
@@ -599,7 +618,14 @@ function direntsView(schema: Schema, b: Builder, plus: boolean, nameMax: number)
     nameMaxDoc: jsdoc(
       `The longest directory entry name, in bytes, the kernel takes (protocol table ${code("direntNames")}): a longer name, an empty one, or one holding ${code("/")} fails the whole listing with EIO, so encoders refuse them and decoders too.`,
     ),
-    dirent: { structType: d.view.tsName, codec: d.view.codecName, nameOffset: nameField.offset, cNameLiteral: JSON.stringify(DIRENT_STRUCT) },
+    dirent: {
+      structType: d.view.tsName,
+      codec: d.view.codecName,
+      nameOffset: nameField.offset,
+      cNameLiteral: JSON.stringify(DIRENT_STRUCT),
+      writeName: d.view.writeName,
+      zeroName: d.view.zeroName,
+    },
     entryKeys,
     plus: plusView,
     plusEntryDoc: plusView
