@@ -135,7 +135,6 @@ import {
   writeFuseLkOutAt,
   writeFuseLseekOutAt,
   writeFuseOpenOutAt,
-  writeFuseOutHeaderAt,
   writeFusePollOutAt,
   writeFuseStatfsOutAt,
   writeFuseStatxOutAt,
@@ -298,7 +297,10 @@ interface TextCodecs {
     label: string,
     opts: { fatal: boolean; ignoreBOM: boolean },
   ) => { decode(input: Uint8Array): string };
-  TextEncoder: new () => { encode(input: string): Uint8Array };
+  TextEncoder: new () => {
+    encode(input: string): Uint8Array;
+    encodeInto(input: string, dest: Uint8Array): { read: number; written: number };
+  };
 }
 const TEXT = globalThis as unknown as TextCodecs;
 // ignoreBOM keeps a leading U+FEFF in the text: it is part of the name, not a byte-order mark.
@@ -771,7 +773,9 @@ function writeOutHeader(
   unique: bigint,
   le: boolean,
 ): void {
-  writeFuseOutHeaderAt(view, at, { len, error, unique }, le);
+  view.setUint32(at, len, le);
+  view.setInt32(at + 4, error, le);
+  view.setBigUint64(at + 8, unique, le);
 }
 
 /** A name part: its bytes and the terminating NUL. */
@@ -6557,22 +6561,37 @@ function decodeRecords<T>(
 }
 
 /**
- * The byte length of a name that is a string of 1 to `DIRENT_NAME_MAX` ASCII characters
- * without `/` or NUL (most names: written byte by byte, no encoding step), else -1 (the
- * checked path through {@link direntName} decides).
+ * The UTF-8 length of a name given as a string the kernel takes (1 to `DIRENT_NAME_MAX` bytes,
+ * no `/` or NUL, no lone surrogate), counted without encoding it; -1 for anything else (the
+ * checked path through {@link direntName} decides, and names the problem).
  */
-function asciiNameLength(name: unknown): number {
+function stringNameLength(name: unknown): number {
   if (typeof name !== "string") return -1;
   const n = name.length;
-  if (n === 0 || n > DIRENT_NAME_MAX) return -1;
+  if (n === 0) return -1;
+  let bytes = 0;
   for (let i = 0; i < n; i++) {
     const c = name.charCodeAt(i);
-    if (c >= 0x80 || c === SLASH || c === 0) return -1;
+    if (c < 0x80) {
+      if (c === SLASH || c === 0) return -1;
+      bytes += 1;
+    } else if (c < 0x800) {
+      bytes += 2;
+    } else if (c >= 0xd800 && c <= 0xdbff) {
+      const low = i + 1 < n ? name.charCodeAt(i + 1) : 0;
+      if (low < 0xdc00 || low > 0xdfff) return -1;
+      bytes += 4;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) {
+      return -1;
+    } else {
+      bytes += 3;
+    }
   }
-  return n;
+  return bytes > DIRENT_NAME_MAX ? -1 : bytes;
 }
 
-/** Writes a record's name (ASCII string or bytes) at `at` and zeroes its padding up to `end`. */
+/** Writes a record's name (a string {@link stringNameLength} took, or bytes) at `at` and zeroes its padding up to `end`. */
 function putDirentName(
   buf: Uint8Array,
   at: number,
@@ -6583,7 +6602,9 @@ function putDirentName(
 ): void {
   if (bytes === null) {
     const text = name as string;
-    for (let i = 0; i < length; i++) buf[at + i] = text.charCodeAt(i);
+    // ASCII byte by byte (cheaper than a call into the encoder for short names).
+    if (length === text.length) for (let i = 0; i < length; i++) buf[at + i] = text.charCodeAt(i);
+    else UTF8_ENCODER.encodeInto(text, buf.subarray(at, at + length));
   } else {
     buf.set(bytes, at);
   }
@@ -6620,7 +6641,7 @@ export class DirentListEncoder {
 
   /** Appends one record; false (nothing written) when it would exceed `size`. @throws {FuseMessageError} for a bad name. */
   add(entry: DirentEntryInput): boolean {
-    let length = asciiNameLength(entry.name);
+    let length = stringNameLength(entry.name);
     const bytes = length < 0 ? direntName(DIRENTS_CTX, this.#used, entry.name) : null;
     if (bytes !== null) length = bytes.length;
     const size = direntAlign(DIRENT_NAME_OFFSET + length);
@@ -6724,7 +6745,7 @@ export class DirentplusListEncoder {
 
   /** Appends one record; false (nothing written) when it would exceed `size`. @throws {FuseMessageError} for a bad name. */
   add(entry: DirentplusEntryInput): boolean {
-    let length = asciiNameLength(entry.name);
+    let length = stringNameLength(entry.name);
     const bytes = length < 0 ? direntName(DIRENTPLUS_CTX, this.#used, entry.name) : null;
     if (bytes !== null) length = bytes.length;
     const size = direntAlign(DIRENTPLUS_NAME_OFFSET + length);

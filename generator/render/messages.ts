@@ -144,7 +144,7 @@ export interface MessagesModel {
   defaultMinor: number;
   replyErrorMin: number;
   inHeader: { codec: string; type: string; size: number; readName: string };
-  outHeader: { codec: string; type: string; size: number; writeName: string };
+  outHeader: { codec: string; type: string; size: number; writeName: string; writes: string[] };
   flagOptions: FlagOptionView[];
   requests: RequestView[];
   replies: ReplyView[];
@@ -496,7 +496,10 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
     codecImports: [
       ...new Set([
         ...b.codecs,
-        ...usedAccessors(structViews, requests, replySpecs, [inHeader.readName, outHeader.writeName]),
+        ...usedAccessors(structViews, requests, replySpecs, [inHeader.readName]),
+        ...(outHeaderWrites(b.struct(OUT_HEADER, "headers").def, outHeader.writeName).some((w) => w.startsWith(`${outHeader.writeName}(`))
+          ? [outHeader.writeName]
+          : []),
         ...(dirents ? [dirents.dirent.writeName, dirents.dirent.zeroName] : []),
         ...(dirents?.plus ? [dirents.plus.writeName, dirents.plus.zeroName] : []),
       ]),
@@ -505,7 +508,13 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
     defaultMinor: minor,
     replyErrorMin: protocol.replyErrorMin,
     inHeader: { codec: inHeader.codecName, type: inHeader.tsName, size: inHeader.size, readName: inHeader.readName },
-    outHeader: { codec: outHeader.codecName, type: outHeader.tsName, size: outHeader.size, writeName: outHeader.writeName },
+    outHeader: {
+      codec: outHeader.codecName,
+      type: outHeader.tsName,
+      size: outHeader.size,
+      writeName: outHeader.writeName,
+      writes: outHeaderWrites(b.struct(OUT_HEADER, "headers").def, outHeader.writeName),
+    },
     flagOptions,
     requests,
     replies,
@@ -516,6 +525,25 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
       `Reply arguments per opcode value, for opcodes that get a reply (${code("FuseReplyMap[typeof FuseOpcode.<NAME>]")}). Opcodes without a reply (${noReply.map(code).join(", ") || "none"}) are not keys.`,
     ),
   };
+}
+
+/**
+ * The body of `writeOutHeader(view, at, len, error, unique, le)`: one write per member (the
+ * header's members are the protocol table's `len`, `error`, `unique`), so a reply's header
+ * needs no object; a header with other members goes through its struct writer.
+ */
+function outHeaderWrites(def: StructDef, writeName: string): string[] {
+  const params = new Set(["len", "error", "unique"]);
+  const writes: string[] = [];
+  for (const f of def.fields) {
+    const width = f.type.kind === "int" ? Number(f.type.name.replace(/\D/g, "")) : 0;
+    if (f.name === null || !params.has(f.name) || f.type.kind !== "int" || ![32, 64].includes(width)) {
+      return [`${writeName}(view, at, { len, error, unique }, le);`];
+    }
+    const acc = `${width === 64 ? "Big" : ""}${f.type.name.startsWith("u") ? "Uint" : "Int"}${width}`;
+    writes.push(`view.set${acc}(at${f.offset ? ` + ${f.offset}` : ""}, ${f.name}, le);`);
+  }
+  return writes;
 }
 
 /** The struct readers and writers the straight-line code calls (codecs.ts exports them). */
