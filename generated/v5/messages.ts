@@ -212,7 +212,8 @@ import type {
 /**
  * What is wrong with a message:
  * - `length`: `len` in the header differs from the message's size, or the message is shorter
- *   than its header;
+ *   than its header; encoding into a caller's buffer (`encodeReplyInto`), the message does not
+ *   fit;
  * - `truncated`: a struct part (or a directory record) is shorter than the negotiated minor
  *   requires;
  * - `name`: a name has no terminating NUL, or (encoding) contains a NUL or is a string with a
