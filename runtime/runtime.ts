@@ -32,9 +32,39 @@ export function toDataView(buf: Bytes): DataView {
   return buf instanceof DataView ? buf : new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
+const BUFFER_VIEWS = new WeakMap<ArrayBufferLike, DataView>();
+
+/**
+ * One DataView over all of `buffer`, made on first use and cached (weakly: it goes with the
+ * buffer). Codecs read a Uint8Array through it at `byteOffset + offset`, so decoding or encoding
+ * from a Uint8Array makes no DataView per call.
+ */
+export function viewOfBuffer(buffer: ArrayBufferLike): DataView {
+  let view = BUFFER_VIEWS.get(buffer);
+  if (view === undefined) {
+    view = new DataView(buffer);
+    BUFFER_VIEWS.set(buffer, view);
+  }
+  return view;
+}
+
+/** The error a decoder throws when `needed` bytes are not there at `offset` (its bounds check failed). */
+export function decodeBoundsError(buf: Bytes, offset: number, needed: number, struct: string): FuseDecodeError {
+  return new FuseDecodeError(struct, offset, needed, availableIn(buf.byteLength, offset));
+}
+
+/** The error an encoder throws when `needed` bytes are not there at `offset` (its bounds check failed). */
+export function encodeBoundsError(buf: Bytes, offset: number, needed: number, struct: string): FuseEncodeError {
+  return new FuseEncodeError(struct, offset, needed, availableIn(buf.byteLength, offset));
+}
+
+function availableIn(length: number, offset: number): number {
+  return Number.isInteger(offset) && offset >= 0 ? Math.max(0, length - offset) : 0;
+}
+
 /** Bytes from `offset` to the end of `view`; 0 for an offset outside it. */
 export function availableBytes(view: DataView, offset: number): number {
-  return Number.isInteger(offset) && offset >= 0 ? Math.max(0, view.byteLength - offset) : 0;
+  return availableIn(view.byteLength, offset);
 }
 
 function describe(
@@ -125,7 +155,7 @@ function tooLong(
   return new FuseEncodeError(where, offset, length * width, count * width);
 }
 
-/** Copies `value` into a C array of `count` bytes; a shorter value leaves the rest as is (zero). */
+/** Copies `value` into a C array of `count` bytes; the rest of a shorter value's array is written as zero. */
 export function writeBytes(
   view: DataView,
   offset: number,
@@ -134,7 +164,9 @@ export function writeBytes(
   where: string,
 ): void {
   if (value.length > count) throw tooLong(where, offset, value.length, count, 1);
-  new Uint8Array(view.buffer, view.byteOffset + offset, count).set(value);
+  const out = new Uint8Array(view.buffer, view.byteOffset + offset, count);
+  out.set(value);
+  if (value.length < count) out.fill(0, value.length);
 }
 
 export function readInt8Array(view: DataView, offset: number, count: number): Int8Array {
@@ -149,11 +181,14 @@ export function writeInt8Array(
   where: string,
 ): void {
   if (value.length > count) throw tooLong(where, offset, value.length, count, 1);
-  new Int8Array(view.buffer, view.byteOffset + offset, count).set(value);
+  const out = new Int8Array(view.buffer, view.byteOffset + offset, count);
+  out.set(value);
+  if (value.length < count) out.fill(0, value.length);
 }
 
 // Wider elements go through DataView one by one: typed-array views would use the
-// host's byte order and need aligned offsets.
+// host's byte order and need aligned offsets. Writers write all `count` elements (missing
+// ones as zero), so an encoder needs no zero-fill pass.
 
 export function readUint16Array(
   view: DataView,
@@ -175,7 +210,7 @@ export function writeUint16Array(
   where: string,
 ): void {
   if (value.length > count) throw tooLong(where, offset, value.length, count, 2);
-  value.forEach((x, i) => view.setUint16(offset + i * 2, x, le));
+  for (let i = 0; i < count; i++) view.setUint16(offset + i * 2, i < value.length ? value[i]! : 0, le);
 }
 
 export function readInt16Array(
@@ -198,7 +233,7 @@ export function writeInt16Array(
   where: string,
 ): void {
   if (value.length > count) throw tooLong(where, offset, value.length, count, 2);
-  value.forEach((x, i) => view.setInt16(offset + i * 2, x, le));
+  for (let i = 0; i < count; i++) view.setInt16(offset + i * 2, i < value.length ? value[i]! : 0, le);
 }
 
 export function readUint32Array(
@@ -221,7 +256,7 @@ export function writeUint32Array(
   where: string,
 ): void {
   if (value.length > count) throw tooLong(where, offset, value.length, count, 4);
-  value.forEach((x, i) => view.setUint32(offset + i * 4, x, le));
+  for (let i = 0; i < count; i++) view.setUint32(offset + i * 4, i < value.length ? value[i]! : 0, le);
 }
 
 export function readInt32Array(
@@ -244,7 +279,7 @@ export function writeInt32Array(
   where: string,
 ): void {
   if (value.length > count) throw tooLong(where, offset, value.length, count, 4);
-  value.forEach((x, i) => view.setInt32(offset + i * 4, x, le));
+  for (let i = 0; i < count; i++) view.setInt32(offset + i * 4, i < value.length ? value[i]! : 0, le);
 }
 
 export function readBigUint64Array(
@@ -267,7 +302,7 @@ export function writeBigUint64Array(
   where: string,
 ): void {
   if (value.length > count) throw tooLong(where, offset, value.length, count, 8);
-  value.forEach((x, i) => view.setBigUint64(offset + i * 8, x, le));
+  for (let i = 0; i < count; i++) view.setBigUint64(offset + i * 8, i < value.length ? value[i]! : 0n, le);
 }
 
 export function readBigInt64Array(
@@ -290,7 +325,7 @@ export function writeBigInt64Array(
   where: string,
 ): void {
   if (value.length > count) throw tooLong(where, offset, value.length, count, 8);
-  value.forEach((x, i) => view.setBigInt64(offset + i * 8, x, le));
+  for (let i = 0; i < count; i++) view.setBigInt64(offset + i * 8, i < value.length ? value[i]! : 0n, le);
 }
 
 /** Reads `count` elements of `stride` bytes (arrays of structs, arrays of arrays). */

@@ -325,7 +325,7 @@ export function codecWorkloads(): Workload[] {
   }
   {
     const title = "encode LOOKUP reply (`fuse_out_header` + `fuse_entry_out`, 144 B), per-struct codecs, view cached";
-    const bufs = [0, 1, 2].map(() => new Uint8Array(144));
+    const bufs = [0, 1, 2, 3].map(() => new Uint8Array(144));
     const views = bufs.map(viewOf);
     const generated = () => {
       g.encodeFuseOutHeader({ len: 144, error: 0, unique: UNIQUE }, views[1]!, 0);
@@ -343,11 +343,15 @@ export function codecWorkloads(): Workload[] {
           return bufs[2]!;
         },
       },
+      {
+        name: "generated, encodeReplyInto",
+        fn: () => (g.encodeReplyInto(bufs[3]!, 0, UNIQUE, { entry_out: ENTRY }, { opcode: g.FuseOpcode.FUSE_LOOKUP, minor: 45 }), bufs[3]!),
+      },
       { name: "restructure", fn: () => restructure.encodeLookupReply(UNIQUE, ENTRY) },
     ];
     list.push({
       title,
-      note: "into a 144-byte buffer the caller keeps (restructure can only allocate one: `toBuffer`)",
+      note: "into a 144-byte buffer the caller keeps (restructure can only allocate one: `toBuffer`); the `encodeReplyInto` variant is the message-level entry point into the caller's buffer",
       contenders,
       verify: () => sameBytes(title, contenders, generated, bufs),
     });
@@ -398,7 +402,14 @@ export function codecWorkloads(): Workload[] {
   }
   {
     const title = "encode a READDIRPLUS reply of 100 entries";
+    // A server keeps one list encoder and reuses its buffer for every listing.
+    const encoder = new g.DirentplusListEncoder(DIR_SIZE);
     const generated = () => {
+      encoder.reset();
+      for (const e of DIRENTPLUS) if (!encoder.add(e)) break;
+      return encoder.buffer.subarray(0, encoder.finishReply(UNIQUE));
+    };
+    const fresh = () => {
       const l = new g.DirentplusListEncoder(DIR_SIZE);
       for (const e of DIRENTPLUS) if (!l.add(e)) break;
       return g.encodeReply(UNIQUE, { data: l.finish() }, { opcode: g.FuseOpcode.FUSE_READDIRPLUS, minor: 45 });
@@ -406,18 +417,25 @@ export function codecWorkloads(): Workload[] {
     const contenders: Contender[] = [
       { name: "hand-written", fn: () => hand.encodeReaddirplusReply(UNIQUE, DIRENTPLUS, DIR_SIZE) },
       { name: "generated", fn: generated },
+      { name: "generated, new encoder + encodeReply", fn: fresh },
       { name: "restructure", fn: () => restructure.encodeReaddirplusReply(UNIQUE, DIRENTPLUS, DIR_SIZE) },
     ];
     list.push({
       title,
-      note: "the whole message (out header + records, names checked and padded); generated: DirentplusListEncoder + encodeReply",
+      note: "the whole message (out header + records, names checked and padded); generated: one DirentplusListEncoder reused (reset, add, finishReply: the message in its buffer, no copy); the variant makes a new encoder per reply and copies the records with encodeReply; hand-written allocates an exact-size message",
       contenders,
       verify: () => sameBytes(title, contenders, generated),
     });
   }
   {
     const title = "encode a READDIR reply of 100 entries";
+    const encoder = new g.DirentListEncoder(DIR_SIZE);
     const generated = () => {
+      encoder.reset();
+      for (const e of DIRENTS) if (!encoder.add(e)) break;
+      return encoder.buffer.subarray(0, encoder.finishReply(UNIQUE));
+    };
+    const fresh = () => {
       const l = new g.DirentListEncoder(DIR_SIZE);
       for (const e of DIRENTS) if (!l.add(e)) break;
       return g.encodeReply(UNIQUE, { data: l.finish() }, { opcode: g.FuseOpcode.FUSE_READDIR, minor: 45 });
@@ -425,6 +443,7 @@ export function codecWorkloads(): Workload[] {
     const contenders: Contender[] = [
       { name: "hand-written", fn: () => hand.encodeReaddirReply(UNIQUE, DIRENTS, DIR_SIZE) },
       { name: "generated", fn: generated },
+      { name: "generated, new encoder + encodeReply", fn: fresh },
     ];
     list.push({
       title,

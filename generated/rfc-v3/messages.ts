@@ -20,7 +20,7 @@
  *
  * No reply: `FUSE_FORGET`, `FUSE_INTERRUPT`, `FUSE_NOTIFY_REPLY`, `FUSE_BATCH_FORGET`.
  */
-import type { CodecOptions, StructCodec } from "./runtime.js";
+import { isLittleEndian, viewOfBuffer, type CodecOptions, type StructCodec } from "./runtime.js";
 import {
   CuseInitInCodec,
   CuseInitOutCodec,
@@ -86,6 +86,61 @@ import {
   FuseSyncfsInCodec,
   FuseWriteInCodec,
   FuseWriteOutCodec,
+  readCuseInitInAt,
+  readFuseAccessInAt,
+  readFuseBatchForgetInAt,
+  readFuseBmapInAt,
+  readFuseCompoundInAt,
+  readFuseCopyFileRangeInAt,
+  readFuseCreateInAt,
+  readFuseFallocateInAt,
+  readFuseFlushInAt,
+  readFuseForgetInAt,
+  readFuseFsyncInAt,
+  readFuseGetattrInAt,
+  readFuseGetxattrInAt,
+  readFuseInHeaderAt,
+  readFuseInitInAt,
+  readFuseInterruptInAt,
+  readFuseIoctlInAt,
+  readFuseLinkInAt,
+  readFuseLkInAt,
+  readFuseLseekInAt,
+  readFuseMkdirInAt,
+  readFuseMknodInAt,
+  readFuseNotifyRetrieveInAt,
+  readFuseOpenInAt,
+  readFusePollInAt,
+  readFuseReadInAt,
+  readFuseReleaseInAt,
+  readFuseRemovemappingInAt,
+  readFuseRename2InAt,
+  readFuseRenameInAt,
+  readFuseSetattrInAt,
+  readFuseSetupmappingInAt,
+  readFuseSetxattrInAt,
+  readFuseStatxInAt,
+  readFuseSyncfsInAt,
+  readFuseWriteInAt,
+  writeCuseInitOutAt,
+  writeFuseAttrOutAt,
+  writeFuseBmapOutAt,
+  writeFuseCompoundOutAt,
+  writeFuseCopyFileRangeOutAt,
+  writeFuseDirentAt,
+  writeFuseDirentplusAt,
+  writeFuseEntryOutAt,
+  writeFuseInitOutAt,
+  writeFuseIoctlOutAt,
+  writeFuseLkOutAt,
+  writeFuseLseekOutAt,
+  writeFuseOpenOutAt,
+  writeFusePollOutAt,
+  writeFuseStatfsOutAt,
+  writeFuseStatxOutAt,
+  writeFuseWriteOutAt,
+  zeroFuseDirent,
+  zeroFuseDirentplus,
 } from "./codecs.js";
 import type {
   CuseInitIn,
@@ -157,7 +212,8 @@ import type {
 /**
  * What is wrong with a message:
  * - `length`: `len` in the header differs from the message's size, or the message is shorter
- *   than its header;
+ *   than its header; encoding into a caller's buffer (`encodeReplyInto`), the message does not
+ *   fit;
  * - `truncated`: a struct part (or a directory record) is shorter than the negotiated minor
  *   requires;
  * - `name`: a name has no terminating NUL, or (encoding) contains a NUL or is a string with a
@@ -243,7 +299,10 @@ interface TextCodecs {
     label: string,
     opts: { fatal: boolean; ignoreBOM: boolean },
   ) => { decode(input: Uint8Array): string };
-  TextEncoder: new () => { encode(input: string): Uint8Array };
+  TextEncoder: new () => {
+    encode(input: string): Uint8Array;
+    encodeInto(input: string, dest: Uint8Array): { read: number; written: number };
+  };
 }
 const TEXT = globalThis as unknown as TextCodecs;
 // ignoreBOM keeps a leading U+FEFF in the text: it is part of the name, not a byte-order mark.
@@ -380,16 +439,15 @@ interface StructPart {
   readonly padding?: readonly (readonly [number, number])[];
 }
 
-type Part =
-  | StructPart
-  | { readonly kind: "name" | "data"; readonly field: string }
-  | {
-      readonly kind: "array";
-      readonly field: string;
-      readonly codec: StructCodec<unknown>;
-      readonly countFrom: string;
-      readonly countField: string;
-    };
+interface ArrayPart {
+  readonly kind: "array";
+  readonly field: string;
+  readonly codec: StructCodec<unknown>;
+  readonly countFrom: string;
+  readonly countField: string;
+}
+
+type Part = StructPart | { readonly kind: "name" | "data"; readonly field: string } | ArrayPart;
 
 interface RequestSpec {
   readonly op: string;
@@ -403,6 +461,8 @@ type ReplySpec =
   | { readonly op: string; readonly kind: "empty" | "data" | "dirents" | "direntplus" }
   | { readonly op: string; readonly kind: "parts"; readonly parts: readonly Part[] }
   | { readonly op: string; readonly kind: "xattr"; readonly size: StructPart };
+
+type PartsReplySpec = Extract<ReplySpec, { kind: "parts" }>;
 
 interface NotifySpec {
   readonly name: string;
@@ -437,8 +497,12 @@ function fail(
   });
 }
 
+function minorOk(minor: number): boolean {
+  return Number.isInteger(minor) && minor >= 0;
+}
+
 function checkMinor(ctx: Ctx, opts: FuseMessageOptions): void {
-  if (!Number.isInteger(opts.minor) || opts.minor < 0) {
+  if (!minorOk(opts.minor)) {
     fail(
       ctx,
       "value",
@@ -561,81 +625,194 @@ function readParts(
     const available = end - at;
     switch (p.kind) {
       case "struct": {
-        const size =
-          p.selfSized && i === parts.length - 1
-            ? selfSize(ctx, p, at, available)
-            : sentSize(p, opts);
-        if (available < size) {
-          fail(
-            ctx,
-            "truncated",
-            p.field,
-            at,
-            size,
-            available,
-            `${p.field} (${p.codec.struct}) needs ${size} bytes at offset ${at}, ${available} available`,
-          );
-        }
+        const size = partSize(ctx, p, at, available, p.selfSized && i === parts.length - 1, opts);
         if (p.padding) checkPadding(ctx, p, bytes, at, size);
         out[p.field] = decodePrefix(p.codec, bytes, at, size, opts);
         at += size;
         break;
       }
       case "name": {
-        const nul = bytes.subarray(at, end).indexOf(0);
-        if (nul < 0) {
-          fail(
-            ctx,
-            "name",
-            p.field,
-            at,
-            available + 1,
-            available,
-            `${p.field} at offset ${at} has no terminating NUL in the ${available} bytes left`,
-          );
-        }
-        out[p.field] = readName(bytes, at, nul);
-        at += nul + 1;
+        const nul = nameEnd(ctx, p.field, bytes, at, end);
+        out[p.field] = readName(bytes, at, nul - at);
+        at = nul + 1;
         break;
       }
       case "data":
         out[p.field] = bytes.subarray(at, end);
         at = end;
         break;
-      case "array": {
-        const count = countOf(out, p);
-        const needed = count * p.codec.size;
-        if (needed !== available) {
-          fail(
-            ctx,
-            "count",
-            p.field,
-            at,
-            needed,
-            available,
-            `${p.countFrom}.${p.countField} is ${count}: ${p.field} needs ${needed} bytes at offset ${at}, ${available} left`,
-          );
-        }
-        const list: unknown[] = [];
-        for (let k = 0; k < count; k++)
-          list.push(p.codec.decode(bytes, at + k * p.codec.size, opts));
-        out[p.field] = list;
+      case "array":
+        out[p.field] = readArrayPart(ctx, p, bytes, at, end, countOf(out, p), opts);
         at = end;
         break;
-      }
     }
   }
-  if (at !== end)
+  if (at !== end) trailingBytes(ctx, at, end);
+  return out;
+}
+
+// Pieces of the engine the per-opcode straight-line code below calls too (one place per rule).
+
+function truncatedStruct(
+  ctx: Ctx,
+  p: StructPart,
+  at: number,
+  size: number,
+  available: number,
+): never {
+  return fail(
+    ctx,
+    "truncated",
+    p.field,
+    at,
+    size,
+    available,
+    `${p.field} (${p.codec.struct}) needs ${size} bytes at offset ${at}, ${available} available`,
+  );
+}
+
+/** The size struct part `p` has at `at` (self-sized: what the message has; else what `opts` implies); fails when it is not all there. */
+function partSize(
+  ctx: Ctx,
+  p: StructPart,
+  at: number,
+  available: number,
+  selfSized: boolean,
+  opts: FuseMessageOptions,
+): number {
+  const size = selfSized ? selfSize(ctx, p, at, available) : sentSize(p, opts);
+  if (available < size) truncatedStruct(ctx, p, at, size, available);
+  return size;
+}
+
+/** Where the NUL ending the name at `at` is; fails when there is none before `end`. */
+function nameEnd(ctx: Ctx, field: string, bytes: Uint8Array, at: number, end: number): number {
+  const nul = bytes.indexOf(0, at);
+  if (nul < 0 || nul >= end) {
+    const available = end - at;
     fail(
       ctx,
-      "trailing",
-      null,
+      "name",
+      field,
       at,
-      0,
-      end - at,
-      `${end - at} bytes left after the last part at offset ${at}`,
+      available + 1,
+      available,
+      `${field} at offset ${at} has no terminating NUL in the ${available} bytes left`,
     );
-  return out;
+  }
+  return nul;
+}
+
+/** `count` records of an array part filling `bytes[at, end)` exactly. */
+function readArrayPart(
+  ctx: Ctx,
+  p: ArrayPart,
+  bytes: Uint8Array,
+  at: number,
+  end: number,
+  count: number,
+  opts: CodecOptions,
+): unknown[] {
+  const available = end - at;
+  const needed = count * p.codec.size;
+  if (needed !== available) {
+    fail(
+      ctx,
+      "count",
+      p.field,
+      at,
+      needed,
+      available,
+      `${p.countFrom}.${p.countField} is ${count}: ${p.field} needs ${needed} bytes at offset ${at}, ${available} left`,
+    );
+  }
+  const list: unknown[] = [];
+  for (let k = 0; k < count; k++) list.push(p.codec.decode(bytes, at + k * p.codec.size, opts));
+  return list;
+}
+
+function countValue(v: number | bigint): number {
+  return typeof v === "bigint" ? Number(v) : v;
+}
+
+function trailingBytes(ctx: Ctx, at: number, end: number): never {
+  return fail(
+    ctx,
+    "trailing",
+    null,
+    at,
+    0,
+    end - at,
+    `${end - at} bytes left after the last part at offset ${at}`,
+  );
+}
+
+function missingPart(ctx: Ctx, field: string, at: number): never {
+  return fail(ctx, "value", field, at, 0, 0, `${field} is missing`);
+}
+
+function notBytes(ctx: Ctx, field: string, at: number): never {
+  return fail(ctx, "value", field, at, 0, 0, `${field} must be a Uint8Array`);
+}
+
+/** Writes the first `size` bytes of a struct (a compat size of an older minor) at `at` of `view`. */
+function writePrefix(
+  codec: StructCodec<unknown>,
+  value: unknown,
+  view: DataView,
+  at: number,
+  size: number,
+  opts: CodecOptions,
+): void {
+  const full = new Uint8Array(codec.size);
+  codec.encode(value, full, 0, opts);
+  new Uint8Array(view.buffer, view.byteOffset + at, size).set(full.subarray(0, size));
+}
+
+/** The DataView to write a message of `len` bytes at `offset` of `buf`; fails (kind `length`) when it does not fit. */
+function roomFor(ctx: Ctx, buf: Uint8Array, offset: number, len: number): DataView {
+  if (!(offset >= 0 && offset + len <= buf.length && Number.isInteger(offset))) {
+    const available =
+      Number.isInteger(offset) && offset >= 0 ? Math.max(0, buf.length - offset) : 0;
+    fail(
+      ctx,
+      "length",
+      null,
+      offset,
+      len,
+      available,
+      `the message needs ${len} bytes at offset ${offset} of the buffer, ${available} available`,
+    );
+  }
+  return viewOfBuffer(buf.buffer);
+}
+
+function messageLength(ctx: Ctx, len: number): number {
+  if (len > 0xffffffff)
+    fail(
+      ctx,
+      "value",
+      null,
+      0,
+      len,
+      0xffffffff,
+      `the message would be ${len} bytes; len is 32 bits`,
+    );
+  return len;
+}
+
+/** `fuse_out_header` at `at` of `view`. */
+function writeOutHeader(
+  view: DataView,
+  at: number,
+  len: number,
+  error: number,
+  unique: bigint,
+  le: boolean,
+): void {
+  view.setUint32(at, len, le);
+  view.setInt32(at + 4, error, le);
+  view.setBigUint64(at + 8, unique, le);
 }
 
 /** A name part: its bytes and the terminating NUL. */
@@ -710,26 +887,24 @@ function assemble(
   chunks: readonly Uint8Array[],
   header: (buf: Uint8Array, len: number) => void,
 ): Uint8Array {
-  let len = headerSize;
-  for (const c of chunks) len += c.length;
-  if (len > 0xffffffff)
-    fail(
-      ctx,
-      "value",
-      null,
-      0,
-      len,
-      0xffffffff,
-      `the message would be ${len} bytes; len is 32 bits`,
-    );
+  const len = chunksLength(ctx, headerSize, chunks);
   const out = new Uint8Array(len);
   header(out, len);
-  let at = headerSize;
+  copyChunks(out, headerSize, chunks);
+  return out;
+}
+
+function chunksLength(ctx: Ctx, headerSize: number, chunks: readonly Uint8Array[]): number {
+  let len = headerSize;
+  for (const c of chunks) len += c.length;
+  return messageLength(ctx, len);
+}
+
+function copyChunks(out: Uint8Array, at: number, chunks: readonly Uint8Array[]): void {
   for (const c of chunks) {
     out.set(c, at);
     at += c.length;
   }
-  return out;
 }
 
 function checkLength(ctx: Ctx, headerSize: number, bytes: Uint8Array, headerName: string): void {
@@ -1720,672 +1895,1777 @@ export type RequestOf<K extends FuseRequestOp> = Extract<FuseKnownRequest, { op:
 /** A request as {@link encodeRequest} takes it: names may be strings, bytes or FuseNames. */
 export type FuseRequestInput = EncodeInput<FuseRequest>;
 
+const REQUEST_1: RequestSpec = {
+  op: "FUSE_LOOKUP",
+  parts: [{ kind: "name", field: "name" }],
+  extensions: false,
+};
+const REQUEST_1_CTX: Ctx = { what: "FUSE_LOOKUP request", opcode: 1 };
+const REQUEST_2: RequestSpec = {
+  op: "FUSE_FORGET",
+  parts: [
+    { kind: "struct", field: "forget_in", codec: FuseForgetInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_2_CTX: Ctx = { what: "FUSE_FORGET request", opcode: 2 };
+const REQUEST_3: RequestSpec = {
+  op: "FUSE_GETATTR",
+  parts: [
+    { kind: "struct", field: "getattr_in", codec: FuseGetattrInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_3_CTX: Ctx = { what: "FUSE_GETATTR request", opcode: 3 };
+const REQUEST_4: RequestSpec = {
+  op: "FUSE_SETATTR",
+  parts: [
+    { kind: "struct", field: "setattr_in", codec: FuseSetattrInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_4_CTX: Ctx = { what: "FUSE_SETATTR request", opcode: 4 };
+const REQUEST_5: RequestSpec = { op: "FUSE_READLINK", parts: [], extensions: false };
+const REQUEST_5_CTX: Ctx = { what: "FUSE_READLINK request", opcode: 5 };
+const REQUEST_6: RequestSpec = {
+  op: "FUSE_SYMLINK",
+  parts: [
+    { kind: "name", field: "name" },
+    { kind: "name", field: "target" },
+  ],
+  extensions: true,
+};
+const REQUEST_6_CTX: Ctx = { what: "FUSE_SYMLINK request", opcode: 6 };
+const REQUEST_8: RequestSpec = {
+  op: "FUSE_MKNOD",
+  parts: [
+    {
+      kind: "struct",
+      field: "mknod_in",
+      codec: FuseMknodInCodec,
+      sizes: [{ size: 8, minorBelow: 12, flag: null }],
+      selfSized: false,
+    },
+    { kind: "name", field: "name" },
+  ],
+  extensions: true,
+};
+const REQUEST_8_CTX: Ctx = { what: "FUSE_MKNOD request", opcode: 8 };
+const REQUEST_9: RequestSpec = {
+  op: "FUSE_MKDIR",
+  parts: [
+    { kind: "struct", field: "mkdir_in", codec: FuseMkdirInCodec, sizes: [], selfSized: false },
+    { kind: "name", field: "name" },
+  ],
+  extensions: true,
+};
+const REQUEST_9_CTX: Ctx = { what: "FUSE_MKDIR request", opcode: 9 };
+const REQUEST_10: RequestSpec = {
+  op: "FUSE_UNLINK",
+  parts: [{ kind: "name", field: "name" }],
+  extensions: false,
+};
+const REQUEST_10_CTX: Ctx = { what: "FUSE_UNLINK request", opcode: 10 };
+const REQUEST_11: RequestSpec = {
+  op: "FUSE_RMDIR",
+  parts: [{ kind: "name", field: "name" }],
+  extensions: false,
+};
+const REQUEST_11_CTX: Ctx = { what: "FUSE_RMDIR request", opcode: 11 };
+const REQUEST_12: RequestSpec = {
+  op: "FUSE_RENAME",
+  parts: [
+    { kind: "struct", field: "rename_in", codec: FuseRenameInCodec, sizes: [], selfSized: false },
+    { kind: "name", field: "oldname" },
+    { kind: "name", field: "newname" },
+  ],
+  extensions: false,
+};
+const REQUEST_12_CTX: Ctx = { what: "FUSE_RENAME request", opcode: 12 };
+const REQUEST_13: RequestSpec = {
+  op: "FUSE_LINK",
+  parts: [
+    { kind: "struct", field: "link_in", codec: FuseLinkInCodec, sizes: [], selfSized: false },
+    { kind: "name", field: "newname" },
+  ],
+  extensions: false,
+};
+const REQUEST_13_CTX: Ctx = { what: "FUSE_LINK request", opcode: 13 };
+const REQUEST_14: RequestSpec = {
+  op: "FUSE_OPEN",
+  parts: [
+    { kind: "struct", field: "open_in", codec: FuseOpenInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_14_CTX: Ctx = { what: "FUSE_OPEN request", opcode: 14 };
+const REQUEST_15: RequestSpec = {
+  op: "FUSE_READ",
+  parts: [
+    { kind: "struct", field: "read_in", codec: FuseReadInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_15_CTX: Ctx = { what: "FUSE_READ request", opcode: 15 };
+const REQUEST_16: RequestSpec = {
+  op: "FUSE_WRITE",
+  parts: [
+    {
+      kind: "struct",
+      field: "write_in",
+      codec: FuseWriteInCodec,
+      sizes: [{ size: 24, minorBelow: 9, flag: null }],
+      selfSized: false,
+    },
+    { kind: "data", field: "data" },
+  ],
+  extensions: false,
+};
+const REQUEST_16_CTX: Ctx = { what: "FUSE_WRITE request", opcode: 16 };
+const REQUEST_17: RequestSpec = { op: "FUSE_STATFS", parts: [], extensions: false };
+const REQUEST_17_CTX: Ctx = { what: "FUSE_STATFS request", opcode: 17 };
+const REQUEST_18: RequestSpec = {
+  op: "FUSE_RELEASE",
+  parts: [
+    { kind: "struct", field: "release_in", codec: FuseReleaseInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_18_CTX: Ctx = { what: "FUSE_RELEASE request", opcode: 18 };
+const REQUEST_20: RequestSpec = {
+  op: "FUSE_FSYNC",
+  parts: [
+    { kind: "struct", field: "fsync_in", codec: FuseFsyncInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_20_CTX: Ctx = { what: "FUSE_FSYNC request", opcode: 20 };
+const REQUEST_21: RequestSpec = {
+  op: "FUSE_SETXATTR",
+  parts: [
+    {
+      kind: "struct",
+      field: "setxattr_in",
+      codec: FuseSetxattrInCodec,
+      sizes: [{ size: 8, minorBelow: null, flag: "setxattrExt" }],
+      selfSized: false,
+    },
+    { kind: "name", field: "name" },
+    { kind: "data", field: "value" },
+  ],
+  extensions: false,
+};
+const REQUEST_21_CTX: Ctx = { what: "FUSE_SETXATTR request", opcode: 21 };
+const REQUEST_22: RequestSpec = {
+  op: "FUSE_GETXATTR",
+  parts: [
+    {
+      kind: "struct",
+      field: "getxattr_in",
+      codec: FuseGetxattrInCodec,
+      sizes: [],
+      selfSized: false,
+    },
+    { kind: "name", field: "name" },
+  ],
+  extensions: false,
+};
+const REQUEST_22_CTX: Ctx = { what: "FUSE_GETXATTR request", opcode: 22 };
+const REQUEST_23: RequestSpec = {
+  op: "FUSE_LISTXATTR",
+  parts: [
+    {
+      kind: "struct",
+      field: "getxattr_in",
+      codec: FuseGetxattrInCodec,
+      sizes: [],
+      selfSized: false,
+    },
+  ],
+  extensions: false,
+};
+const REQUEST_23_CTX: Ctx = { what: "FUSE_LISTXATTR request", opcode: 23 };
+const REQUEST_24: RequestSpec = {
+  op: "FUSE_REMOVEXATTR",
+  parts: [{ kind: "name", field: "name" }],
+  extensions: false,
+};
+const REQUEST_24_CTX: Ctx = { what: "FUSE_REMOVEXATTR request", opcode: 24 };
+const REQUEST_25: RequestSpec = {
+  op: "FUSE_FLUSH",
+  parts: [
+    { kind: "struct", field: "flush_in", codec: FuseFlushInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_25_CTX: Ctx = { what: "FUSE_FLUSH request", opcode: 25 };
+const REQUEST_26: RequestSpec = {
+  op: "FUSE_INIT",
+  parts: [
+    {
+      kind: "struct",
+      field: "init_in",
+      codec: FuseInitInCodec,
+      sizes: [
+        { size: 8, minorBelow: 6, flag: null },
+        { size: 16, minorBelow: 36, flag: null },
+      ],
+      selfSized: true,
+    },
+  ],
+  extensions: false,
+};
+const REQUEST_26_CTX: Ctx = { what: "FUSE_INIT request", opcode: 26 };
+const REQUEST_27: RequestSpec = {
+  op: "FUSE_OPENDIR",
+  parts: [
+    { kind: "struct", field: "open_in", codec: FuseOpenInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_27_CTX: Ctx = { what: "FUSE_OPENDIR request", opcode: 27 };
+const REQUEST_28: RequestSpec = {
+  op: "FUSE_READDIR",
+  parts: [
+    { kind: "struct", field: "read_in", codec: FuseReadInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_28_CTX: Ctx = { what: "FUSE_READDIR request", opcode: 28 };
+const REQUEST_29: RequestSpec = {
+  op: "FUSE_RELEASEDIR",
+  parts: [
+    { kind: "struct", field: "release_in", codec: FuseReleaseInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_29_CTX: Ctx = { what: "FUSE_RELEASEDIR request", opcode: 29 };
+const REQUEST_30: RequestSpec = {
+  op: "FUSE_FSYNCDIR",
+  parts: [
+    { kind: "struct", field: "fsync_in", codec: FuseFsyncInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_30_CTX: Ctx = { what: "FUSE_FSYNCDIR request", opcode: 30 };
+const REQUEST_31: RequestSpec = {
+  op: "FUSE_GETLK",
+  parts: [{ kind: "struct", field: "lk_in", codec: FuseLkInCodec, sizes: [], selfSized: false }],
+  extensions: false,
+};
+const REQUEST_31_CTX: Ctx = { what: "FUSE_GETLK request", opcode: 31 };
+const REQUEST_32: RequestSpec = {
+  op: "FUSE_SETLK",
+  parts: [{ kind: "struct", field: "lk_in", codec: FuseLkInCodec, sizes: [], selfSized: false }],
+  extensions: false,
+};
+const REQUEST_32_CTX: Ctx = { what: "FUSE_SETLK request", opcode: 32 };
+const REQUEST_33: RequestSpec = {
+  op: "FUSE_SETLKW",
+  parts: [{ kind: "struct", field: "lk_in", codec: FuseLkInCodec, sizes: [], selfSized: false }],
+  extensions: false,
+};
+const REQUEST_33_CTX: Ctx = { what: "FUSE_SETLKW request", opcode: 33 };
+const REQUEST_34: RequestSpec = {
+  op: "FUSE_ACCESS",
+  parts: [
+    { kind: "struct", field: "access_in", codec: FuseAccessInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_34_CTX: Ctx = { what: "FUSE_ACCESS request", opcode: 34 };
+const REQUEST_35: RequestSpec = {
+  op: "FUSE_CREATE",
+  parts: [
+    {
+      kind: "struct",
+      field: "create_in",
+      codec: FuseCreateInCodec,
+      sizes: [{ size: 8, minorBelow: 12, flag: null }],
+      selfSized: false,
+    },
+    { kind: "name", field: "name" },
+  ],
+  extensions: true,
+};
+const REQUEST_35_CTX: Ctx = { what: "FUSE_CREATE request", opcode: 35 };
+const REQUEST_36: RequestSpec = {
+  op: "FUSE_INTERRUPT",
+  parts: [
+    {
+      kind: "struct",
+      field: "interrupt_in",
+      codec: FuseInterruptInCodec,
+      sizes: [],
+      selfSized: false,
+    },
+  ],
+  extensions: false,
+};
+const REQUEST_36_CTX: Ctx = { what: "FUSE_INTERRUPT request", opcode: 36 };
+const REQUEST_37: RequestSpec = {
+  op: "FUSE_BMAP",
+  parts: [
+    { kind: "struct", field: "bmap_in", codec: FuseBmapInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_37_CTX: Ctx = { what: "FUSE_BMAP request", opcode: 37 };
+const REQUEST_38: RequestSpec = { op: "FUSE_DESTROY", parts: [], extensions: false };
+const REQUEST_38_CTX: Ctx = { what: "FUSE_DESTROY request", opcode: 38 };
+const REQUEST_39: RequestSpec = {
+  op: "FUSE_IOCTL",
+  parts: [
+    { kind: "struct", field: "ioctl_in", codec: FuseIoctlInCodec, sizes: [], selfSized: false },
+    { kind: "data", field: "in_data" },
+  ],
+  extensions: false,
+};
+const REQUEST_39_CTX: Ctx = { what: "FUSE_IOCTL request", opcode: 39 };
+const REQUEST_40: RequestSpec = {
+  op: "FUSE_POLL",
+  parts: [
+    { kind: "struct", field: "poll_in", codec: FusePollInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_40_CTX: Ctx = { what: "FUSE_POLL request", opcode: 40 };
+const REQUEST_41: RequestSpec = {
+  op: "FUSE_NOTIFY_REPLY",
+  parts: [
+    {
+      kind: "struct",
+      field: "notify_retrieve_in",
+      codec: FuseNotifyRetrieveInCodec,
+      sizes: [],
+      selfSized: false,
+    },
+    { kind: "data", field: "data" },
+  ],
+  extensions: false,
+};
+const REQUEST_41_CTX: Ctx = { what: "FUSE_NOTIFY_REPLY request", opcode: 41 };
+const REQUEST_42: RequestSpec = {
+  op: "FUSE_BATCH_FORGET",
+  parts: [
+    {
+      kind: "struct",
+      field: "batch_forget_in",
+      codec: FuseBatchForgetInCodec,
+      sizes: [],
+      selfSized: false,
+    },
+    {
+      kind: "array",
+      field: "entries",
+      codec: FuseForgetOneCodec,
+      countFrom: "batch_forget_in",
+      countField: "count",
+    },
+  ],
+  extensions: false,
+};
+const REQUEST_42_CTX: Ctx = { what: "FUSE_BATCH_FORGET request", opcode: 42 };
+const REQUEST_43: RequestSpec = {
+  op: "FUSE_FALLOCATE",
+  parts: [
+    {
+      kind: "struct",
+      field: "fallocate_in",
+      codec: FuseFallocateInCodec,
+      sizes: [],
+      selfSized: false,
+    },
+  ],
+  extensions: false,
+};
+const REQUEST_43_CTX: Ctx = { what: "FUSE_FALLOCATE request", opcode: 43 };
+const REQUEST_44: RequestSpec = {
+  op: "FUSE_READDIRPLUS",
+  parts: [
+    { kind: "struct", field: "read_in", codec: FuseReadInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_44_CTX: Ctx = { what: "FUSE_READDIRPLUS request", opcode: 44 };
+const REQUEST_45: RequestSpec = {
+  op: "FUSE_RENAME2",
+  parts: [
+    { kind: "struct", field: "rename2_in", codec: FuseRename2InCodec, sizes: [], selfSized: false },
+    { kind: "name", field: "oldname" },
+    { kind: "name", field: "newname" },
+  ],
+  extensions: false,
+};
+const REQUEST_45_CTX: Ctx = { what: "FUSE_RENAME2 request", opcode: 45 };
+const REQUEST_46: RequestSpec = {
+  op: "FUSE_LSEEK",
+  parts: [
+    { kind: "struct", field: "lseek_in", codec: FuseLseekInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_46_CTX: Ctx = { what: "FUSE_LSEEK request", opcode: 46 };
+const REQUEST_47: RequestSpec = {
+  op: "FUSE_COPY_FILE_RANGE",
+  parts: [
+    {
+      kind: "struct",
+      field: "copy_file_range_in",
+      codec: FuseCopyFileRangeInCodec,
+      sizes: [],
+      selfSized: false,
+    },
+  ],
+  extensions: false,
+};
+const REQUEST_47_CTX: Ctx = { what: "FUSE_COPY_FILE_RANGE request", opcode: 47 };
+const REQUEST_48: RequestSpec = {
+  op: "FUSE_SETUPMAPPING",
+  parts: [
+    {
+      kind: "struct",
+      field: "setupmapping_in",
+      codec: FuseSetupmappingInCodec,
+      sizes: [],
+      selfSized: false,
+    },
+  ],
+  extensions: false,
+};
+const REQUEST_48_CTX: Ctx = { what: "FUSE_SETUPMAPPING request", opcode: 48 };
+const REQUEST_49: RequestSpec = {
+  op: "FUSE_REMOVEMAPPING",
+  parts: [
+    {
+      kind: "struct",
+      field: "removemapping_in",
+      codec: FuseRemovemappingInCodec,
+      sizes: [],
+      selfSized: false,
+    },
+    {
+      kind: "array",
+      field: "entries",
+      codec: FuseRemovemappingOneCodec,
+      countFrom: "removemapping_in",
+      countField: "count",
+    },
+  ],
+  extensions: false,
+};
+const REQUEST_49_CTX: Ctx = { what: "FUSE_REMOVEMAPPING request", opcode: 49 };
+const REQUEST_50: RequestSpec = {
+  op: "FUSE_SYNCFS",
+  parts: [
+    { kind: "struct", field: "syncfs_in", codec: FuseSyncfsInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_50_CTX: Ctx = { what: "FUSE_SYNCFS request", opcode: 50 };
+const REQUEST_51: RequestSpec = {
+  op: "FUSE_TMPFILE",
+  parts: [
+    { kind: "struct", field: "create_in", codec: FuseCreateInCodec, sizes: [], selfSized: false },
+    { kind: "name", field: "name" },
+  ],
+  extensions: true,
+};
+const REQUEST_51_CTX: Ctx = { what: "FUSE_TMPFILE request", opcode: 51 };
+const REQUEST_52: RequestSpec = {
+  op: "FUSE_STATX",
+  parts: [
+    { kind: "struct", field: "statx_in", codec: FuseStatxInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_52_CTX: Ctx = { what: "FUSE_STATX request", opcode: 52 };
+const REQUEST_53: RequestSpec = {
+  op: "FUSE_COPY_FILE_RANGE_64",
+  parts: [
+    {
+      kind: "struct",
+      field: "copy_file_range_in",
+      codec: FuseCopyFileRangeInCodec,
+      sizes: [],
+      selfSized: false,
+    },
+  ],
+  extensions: false,
+};
+const REQUEST_53_CTX: Ctx = { what: "FUSE_COPY_FILE_RANGE_64 request", opcode: 53 };
+const REQUEST_101: RequestSpec = {
+  op: "FUSE_COMPOUND",
+  parts: [
+    {
+      kind: "struct",
+      field: "compound_in",
+      codec: FuseCompoundInCodec,
+      sizes: [],
+      selfSized: false,
+      padding: [[12, 4]],
+    },
+    { kind: "data", field: "requests" },
+  ],
+  extensions: false,
+};
+const REQUEST_101_CTX: Ctx = { what: "FUSE_COMPOUND request", opcode: 101 };
+const REQUEST_4096: RequestSpec = {
+  op: "CUSE_INIT",
+  parts: [
+    { kind: "struct", field: "cuse_init_in", codec: CuseInitInCodec, sizes: [], selfSized: false },
+  ],
+  extensions: false,
+};
+const REQUEST_4096_CTX: Ctx = { what: "CUSE_INIT request", opcode: 4096 };
+
 const REQUESTS: ReadonlyMap<number, RequestSpec> = new Map<number, RequestSpec>([
-  [1, { op: "FUSE_LOOKUP", parts: [{ kind: "name", field: "name" }], extensions: false }],
-  [
-    2,
-    {
-      op: "FUSE_FORGET",
-      parts: [
-        {
-          kind: "struct",
-          field: "forget_in",
-          codec: FuseForgetInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    3,
-    {
-      op: "FUSE_GETATTR",
-      parts: [
-        {
-          kind: "struct",
-          field: "getattr_in",
-          codec: FuseGetattrInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    4,
-    {
-      op: "FUSE_SETATTR",
-      parts: [
-        {
-          kind: "struct",
-          field: "setattr_in",
-          codec: FuseSetattrInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-      extensions: false,
-    },
-  ],
-  [5, { op: "FUSE_READLINK", parts: [], extensions: false }],
-  [
-    6,
-    {
-      op: "FUSE_SYMLINK",
-      parts: [
-        { kind: "name", field: "name" },
-        { kind: "name", field: "target" },
-      ],
-      extensions: true,
-    },
-  ],
-  [
-    8,
-    {
-      op: "FUSE_MKNOD",
-      parts: [
-        {
-          kind: "struct",
-          field: "mknod_in",
-          codec: FuseMknodInCodec,
-          sizes: [{ size: 8, minorBelow: 12, flag: null }],
-          selfSized: false,
-        },
-        { kind: "name", field: "name" },
-      ],
-      extensions: true,
-    },
-  ],
-  [
-    9,
-    {
-      op: "FUSE_MKDIR",
-      parts: [
-        { kind: "struct", field: "mkdir_in", codec: FuseMkdirInCodec, sizes: [], selfSized: false },
-        { kind: "name", field: "name" },
-      ],
-      extensions: true,
-    },
-  ],
-  [10, { op: "FUSE_UNLINK", parts: [{ kind: "name", field: "name" }], extensions: false }],
-  [11, { op: "FUSE_RMDIR", parts: [{ kind: "name", field: "name" }], extensions: false }],
-  [
-    12,
-    {
-      op: "FUSE_RENAME",
-      parts: [
-        {
-          kind: "struct",
-          field: "rename_in",
-          codec: FuseRenameInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-        { kind: "name", field: "oldname" },
-        { kind: "name", field: "newname" },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    13,
-    {
-      op: "FUSE_LINK",
-      parts: [
-        { kind: "struct", field: "link_in", codec: FuseLinkInCodec, sizes: [], selfSized: false },
-        { kind: "name", field: "newname" },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    14,
-    {
-      op: "FUSE_OPEN",
-      parts: [
-        { kind: "struct", field: "open_in", codec: FuseOpenInCodec, sizes: [], selfSized: false },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    15,
-    {
-      op: "FUSE_READ",
-      parts: [
-        { kind: "struct", field: "read_in", codec: FuseReadInCodec, sizes: [], selfSized: false },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    16,
-    {
-      op: "FUSE_WRITE",
-      parts: [
-        {
-          kind: "struct",
-          field: "write_in",
-          codec: FuseWriteInCodec,
-          sizes: [{ size: 24, minorBelow: 9, flag: null }],
-          selfSized: false,
-        },
-        { kind: "data", field: "data" },
-      ],
-      extensions: false,
-    },
-  ],
-  [17, { op: "FUSE_STATFS", parts: [], extensions: false }],
-  [
-    18,
-    {
-      op: "FUSE_RELEASE",
-      parts: [
-        {
-          kind: "struct",
-          field: "release_in",
-          codec: FuseReleaseInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    20,
-    {
-      op: "FUSE_FSYNC",
-      parts: [
-        { kind: "struct", field: "fsync_in", codec: FuseFsyncInCodec, sizes: [], selfSized: false },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    21,
-    {
-      op: "FUSE_SETXATTR",
-      parts: [
-        {
-          kind: "struct",
-          field: "setxattr_in",
-          codec: FuseSetxattrInCodec,
-          sizes: [{ size: 8, minorBelow: null, flag: "setxattrExt" }],
-          selfSized: false,
-        },
-        { kind: "name", field: "name" },
-        { kind: "data", field: "value" },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    22,
-    {
-      op: "FUSE_GETXATTR",
-      parts: [
-        {
-          kind: "struct",
-          field: "getxattr_in",
-          codec: FuseGetxattrInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-        { kind: "name", field: "name" },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    23,
-    {
-      op: "FUSE_LISTXATTR",
-      parts: [
-        {
-          kind: "struct",
-          field: "getxattr_in",
-          codec: FuseGetxattrInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-      extensions: false,
-    },
-  ],
-  [24, { op: "FUSE_REMOVEXATTR", parts: [{ kind: "name", field: "name" }], extensions: false }],
-  [
-    25,
-    {
-      op: "FUSE_FLUSH",
-      parts: [
-        { kind: "struct", field: "flush_in", codec: FuseFlushInCodec, sizes: [], selfSized: false },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    26,
-    {
-      op: "FUSE_INIT",
-      parts: [
-        {
-          kind: "struct",
-          field: "init_in",
-          codec: FuseInitInCodec,
-          sizes: [
-            { size: 8, minorBelow: 6, flag: null },
-            { size: 16, minorBelow: 36, flag: null },
-          ],
-          selfSized: true,
-        },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    27,
-    {
-      op: "FUSE_OPENDIR",
-      parts: [
-        { kind: "struct", field: "open_in", codec: FuseOpenInCodec, sizes: [], selfSized: false },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    28,
-    {
-      op: "FUSE_READDIR",
-      parts: [
-        { kind: "struct", field: "read_in", codec: FuseReadInCodec, sizes: [], selfSized: false },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    29,
-    {
-      op: "FUSE_RELEASEDIR",
-      parts: [
-        {
-          kind: "struct",
-          field: "release_in",
-          codec: FuseReleaseInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    30,
-    {
-      op: "FUSE_FSYNCDIR",
-      parts: [
-        { kind: "struct", field: "fsync_in", codec: FuseFsyncInCodec, sizes: [], selfSized: false },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    31,
-    {
-      op: "FUSE_GETLK",
-      parts: [
-        { kind: "struct", field: "lk_in", codec: FuseLkInCodec, sizes: [], selfSized: false },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    32,
-    {
-      op: "FUSE_SETLK",
-      parts: [
-        { kind: "struct", field: "lk_in", codec: FuseLkInCodec, sizes: [], selfSized: false },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    33,
-    {
-      op: "FUSE_SETLKW",
-      parts: [
-        { kind: "struct", field: "lk_in", codec: FuseLkInCodec, sizes: [], selfSized: false },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    34,
-    {
-      op: "FUSE_ACCESS",
-      parts: [
-        {
-          kind: "struct",
-          field: "access_in",
-          codec: FuseAccessInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    35,
-    {
-      op: "FUSE_CREATE",
-      parts: [
-        {
-          kind: "struct",
-          field: "create_in",
-          codec: FuseCreateInCodec,
-          sizes: [{ size: 8, minorBelow: 12, flag: null }],
-          selfSized: false,
-        },
-        { kind: "name", field: "name" },
-      ],
-      extensions: true,
-    },
-  ],
-  [
-    36,
-    {
-      op: "FUSE_INTERRUPT",
-      parts: [
-        {
-          kind: "struct",
-          field: "interrupt_in",
-          codec: FuseInterruptInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    37,
-    {
-      op: "FUSE_BMAP",
-      parts: [
-        { kind: "struct", field: "bmap_in", codec: FuseBmapInCodec, sizes: [], selfSized: false },
-      ],
-      extensions: false,
-    },
-  ],
-  [38, { op: "FUSE_DESTROY", parts: [], extensions: false }],
-  [
-    39,
-    {
-      op: "FUSE_IOCTL",
-      parts: [
-        { kind: "struct", field: "ioctl_in", codec: FuseIoctlInCodec, sizes: [], selfSized: false },
-        { kind: "data", field: "in_data" },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    40,
-    {
-      op: "FUSE_POLL",
-      parts: [
-        { kind: "struct", field: "poll_in", codec: FusePollInCodec, sizes: [], selfSized: false },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    41,
-    {
-      op: "FUSE_NOTIFY_REPLY",
-      parts: [
-        {
-          kind: "struct",
-          field: "notify_retrieve_in",
-          codec: FuseNotifyRetrieveInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-        { kind: "data", field: "data" },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    42,
-    {
-      op: "FUSE_BATCH_FORGET",
-      parts: [
-        {
-          kind: "struct",
-          field: "batch_forget_in",
-          codec: FuseBatchForgetInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-        {
-          kind: "array",
-          field: "entries",
-          codec: FuseForgetOneCodec,
-          countFrom: "batch_forget_in",
-          countField: "count",
-        },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    43,
-    {
-      op: "FUSE_FALLOCATE",
-      parts: [
-        {
-          kind: "struct",
-          field: "fallocate_in",
-          codec: FuseFallocateInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    44,
-    {
-      op: "FUSE_READDIRPLUS",
-      parts: [
-        { kind: "struct", field: "read_in", codec: FuseReadInCodec, sizes: [], selfSized: false },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    45,
-    {
-      op: "FUSE_RENAME2",
-      parts: [
-        {
-          kind: "struct",
-          field: "rename2_in",
-          codec: FuseRename2InCodec,
-          sizes: [],
-          selfSized: false,
-        },
-        { kind: "name", field: "oldname" },
-        { kind: "name", field: "newname" },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    46,
-    {
-      op: "FUSE_LSEEK",
-      parts: [
-        { kind: "struct", field: "lseek_in", codec: FuseLseekInCodec, sizes: [], selfSized: false },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    47,
-    {
-      op: "FUSE_COPY_FILE_RANGE",
-      parts: [
-        {
-          kind: "struct",
-          field: "copy_file_range_in",
-          codec: FuseCopyFileRangeInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    48,
-    {
-      op: "FUSE_SETUPMAPPING",
-      parts: [
-        {
-          kind: "struct",
-          field: "setupmapping_in",
-          codec: FuseSetupmappingInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    49,
-    {
-      op: "FUSE_REMOVEMAPPING",
-      parts: [
-        {
-          kind: "struct",
-          field: "removemapping_in",
-          codec: FuseRemovemappingInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-        {
-          kind: "array",
-          field: "entries",
-          codec: FuseRemovemappingOneCodec,
-          countFrom: "removemapping_in",
-          countField: "count",
-        },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    50,
-    {
-      op: "FUSE_SYNCFS",
-      parts: [
-        {
-          kind: "struct",
-          field: "syncfs_in",
-          codec: FuseSyncfsInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    51,
-    {
-      op: "FUSE_TMPFILE",
-      parts: [
-        {
-          kind: "struct",
-          field: "create_in",
-          codec: FuseCreateInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-        { kind: "name", field: "name" },
-      ],
-      extensions: true,
-    },
-  ],
-  [
-    52,
-    {
-      op: "FUSE_STATX",
-      parts: [
-        { kind: "struct", field: "statx_in", codec: FuseStatxInCodec, sizes: [], selfSized: false },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    53,
-    {
-      op: "FUSE_COPY_FILE_RANGE_64",
-      parts: [
-        {
-          kind: "struct",
-          field: "copy_file_range_in",
-          codec: FuseCopyFileRangeInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    101,
-    {
-      op: "FUSE_COMPOUND",
-      parts: [
-        {
-          kind: "struct",
-          field: "compound_in",
-          codec: FuseCompoundInCodec,
-          sizes: [],
-          selfSized: false,
-          padding: [[12, 4]],
-        },
-        { kind: "data", field: "requests" },
-      ],
-      extensions: false,
-    },
-  ],
-  [
-    4096,
-    {
-      op: "CUSE_INIT",
-      parts: [
-        {
-          kind: "struct",
-          field: "cuse_init_in",
-          codec: CuseInitInCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-      extensions: false,
-    },
-  ],
+  [1, REQUEST_1],
+  [2, REQUEST_2],
+  [3, REQUEST_3],
+  [4, REQUEST_4],
+  [5, REQUEST_5],
+  [6, REQUEST_6],
+  [8, REQUEST_8],
+  [9, REQUEST_9],
+  [10, REQUEST_10],
+  [11, REQUEST_11],
+  [12, REQUEST_12],
+  [13, REQUEST_13],
+  [14, REQUEST_14],
+  [15, REQUEST_15],
+  [16, REQUEST_16],
+  [17, REQUEST_17],
+  [18, REQUEST_18],
+  [20, REQUEST_20],
+  [21, REQUEST_21],
+  [22, REQUEST_22],
+  [23, REQUEST_23],
+  [24, REQUEST_24],
+  [25, REQUEST_25],
+  [26, REQUEST_26],
+  [27, REQUEST_27],
+  [28, REQUEST_28],
+  [29, REQUEST_29],
+  [30, REQUEST_30],
+  [31, REQUEST_31],
+  [32, REQUEST_32],
+  [33, REQUEST_33],
+  [34, REQUEST_34],
+  [35, REQUEST_35],
+  [36, REQUEST_36],
+  [37, REQUEST_37],
+  [38, REQUEST_38],
+  [39, REQUEST_39],
+  [40, REQUEST_40],
+  [41, REQUEST_41],
+  [42, REQUEST_42],
+  [43, REQUEST_43],
+  [44, REQUEST_44],
+  [45, REQUEST_45],
+  [46, REQUEST_46],
+  [47, REQUEST_47],
+  [48, REQUEST_48],
+  [49, REQUEST_49],
+  [50, REQUEST_50],
+  [51, REQUEST_51],
+  [52, REQUEST_52],
+  [53, REQUEST_53],
+  [101, REQUEST_101],
+  [4096, REQUEST_4096],
 ]);
+
+const REQUEST_CTX: Ctx = { what: "request", opcode: null };
+
+/** Where a request's parts end: before the `total_extlen * 8` bytes of extensions. */
+function extensionsStart(ctx: Ctx, header: FuseInHeader, length: number): number {
+  const ext = header.total_extlen * 8;
+  if (ext > length - IN_HEADER_SIZE) {
+    fail(
+      ctx,
+      "extensions",
+      "extensions",
+      IN_HEADER_SIZE,
+      ext,
+      length - IN_HEADER_SIZE,
+      `total_extlen ${header.total_extlen} means ${ext} bytes of extensions, but only ${length - IN_HEADER_SIZE} bytes follow the header`,
+    );
+  }
+  return length - ext;
+}
+
+// One straight-line decoder per opcode (printed from the protocol table): each part at the
+// offset the previous parts leave, structs through their unchecked readers after one bounds test.
+
+function decodeFuseLookupRequest(
+  bytes: Uint8Array,
+  _view: DataView,
+  _base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  _le: boolean,
+): FuseLookupRequest {
+  const ctx = REQUEST_1_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  const n0 = nameEnd(ctx, "name", bytes, at, end);
+  const p_name = readName(bytes, at, n0 - at);
+  at = n0 + 1;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_LOOKUP", opcode: 1, header, name: p_name };
+}
+
+function decodeFuseForgetRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseForgetRequest {
+  const ctx = REQUEST_2_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 8) truncatedStruct(ctx, REQUEST_2.parts[0] as StructPart, at, 8, end - at);
+  const p_forget_in = readFuseForgetInAt(view, base + at, le);
+  at += 8;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_FORGET", opcode: 2, header, forget_in: p_forget_in };
+}
+
+function decodeFuseGetattrRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseGetattrRequest {
+  const ctx = REQUEST_3_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 16) truncatedStruct(ctx, REQUEST_3.parts[0] as StructPart, at, 16, end - at);
+  const p_getattr_in = readFuseGetattrInAt(view, base + at, le);
+  at += 16;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_GETATTR", opcode: 3, header, getattr_in: p_getattr_in };
+}
+
+function decodeFuseSetattrRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseSetattrRequest {
+  const ctx = REQUEST_4_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 88) truncatedStruct(ctx, REQUEST_4.parts[0] as StructPart, at, 88, end - at);
+  const p_setattr_in = readFuseSetattrInAt(view, base + at, le);
+  at += 88;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_SETATTR", opcode: 4, header, setattr_in: p_setattr_in };
+}
+
+function decodeFuseReadlinkRequest(
+  bytes: Uint8Array,
+  _view: DataView,
+  _base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  _le: boolean,
+): FuseReadlinkRequest {
+  const ctx = REQUEST_5_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_READLINK", opcode: 5, header };
+}
+
+function decodeFuseSymlinkRequest(
+  bytes: Uint8Array,
+  _view: DataView,
+  _base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  _le: boolean,
+): FuseSymlinkRequest {
+  const ctx = REQUEST_6_CTX;
+  checkMinor(ctx, opts);
+  const end = extensionsStart(ctx, header, bytes.length);
+  let at = IN_HEADER_SIZE;
+  const n0 = nameEnd(ctx, "name", bytes, at, end);
+  const p_name = readName(bytes, at, n0 - at);
+  at = n0 + 1;
+  const n1 = nameEnd(ctx, "target", bytes, at, end);
+  const p_target = readName(bytes, at, n1 - at);
+  at = n1 + 1;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return {
+    op: "FUSE_SYMLINK",
+    opcode: 6,
+    header,
+    name: p_name,
+    target: p_target,
+    extensions: bytes.subarray(end),
+  };
+}
+
+function decodeFuseMknodRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseMknodRequest {
+  const ctx = REQUEST_8_CTX;
+  checkMinor(ctx, opts);
+  const end = extensionsStart(ctx, header, bytes.length);
+  let at = IN_HEADER_SIZE;
+  const s0 = partSize(ctx, REQUEST_8.parts[0] as StructPart, at, end - at, false, opts);
+  const p_mknod_in =
+    s0 >= 16
+      ? readFuseMknodInAt(view, base + at, le)
+      : (decodePrefix(FuseMknodInCodec, bytes, at, s0, opts) as FuseMknodIn);
+  at += s0;
+  const n1 = nameEnd(ctx, "name", bytes, at, end);
+  const p_name = readName(bytes, at, n1 - at);
+  at = n1 + 1;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return {
+    op: "FUSE_MKNOD",
+    opcode: 8,
+    header,
+    mknod_in: p_mknod_in,
+    name: p_name,
+    extensions: bytes.subarray(end),
+  };
+}
+
+function decodeFuseMkdirRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseMkdirRequest {
+  const ctx = REQUEST_9_CTX;
+  checkMinor(ctx, opts);
+  const end = extensionsStart(ctx, header, bytes.length);
+  let at = IN_HEADER_SIZE;
+  if (end - at < 8) truncatedStruct(ctx, REQUEST_9.parts[0] as StructPart, at, 8, end - at);
+  const p_mkdir_in = readFuseMkdirInAt(view, base + at, le);
+  at += 8;
+  const n1 = nameEnd(ctx, "name", bytes, at, end);
+  const p_name = readName(bytes, at, n1 - at);
+  at = n1 + 1;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return {
+    op: "FUSE_MKDIR",
+    opcode: 9,
+    header,
+    mkdir_in: p_mkdir_in,
+    name: p_name,
+    extensions: bytes.subarray(end),
+  };
+}
+
+function decodeFuseUnlinkRequest(
+  bytes: Uint8Array,
+  _view: DataView,
+  _base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  _le: boolean,
+): FuseUnlinkRequest {
+  const ctx = REQUEST_10_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  const n0 = nameEnd(ctx, "name", bytes, at, end);
+  const p_name = readName(bytes, at, n0 - at);
+  at = n0 + 1;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_UNLINK", opcode: 10, header, name: p_name };
+}
+
+function decodeFuseRmdirRequest(
+  bytes: Uint8Array,
+  _view: DataView,
+  _base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  _le: boolean,
+): FuseRmdirRequest {
+  const ctx = REQUEST_11_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  const n0 = nameEnd(ctx, "name", bytes, at, end);
+  const p_name = readName(bytes, at, n0 - at);
+  at = n0 + 1;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_RMDIR", opcode: 11, header, name: p_name };
+}
+
+function decodeFuseRenameRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseRenameRequest {
+  const ctx = REQUEST_12_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 8) truncatedStruct(ctx, REQUEST_12.parts[0] as StructPart, at, 8, end - at);
+  const p_rename_in = readFuseRenameInAt(view, base + at, le);
+  at += 8;
+  const n1 = nameEnd(ctx, "oldname", bytes, at, end);
+  const p_oldname = readName(bytes, at, n1 - at);
+  at = n1 + 1;
+  const n2 = nameEnd(ctx, "newname", bytes, at, end);
+  const p_newname = readName(bytes, at, n2 - at);
+  at = n2 + 1;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return {
+    op: "FUSE_RENAME",
+    opcode: 12,
+    header,
+    rename_in: p_rename_in,
+    oldname: p_oldname,
+    newname: p_newname,
+  };
+}
+
+function decodeFuseLinkRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseLinkRequest {
+  const ctx = REQUEST_13_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 8) truncatedStruct(ctx, REQUEST_13.parts[0] as StructPart, at, 8, end - at);
+  const p_link_in = readFuseLinkInAt(view, base + at, le);
+  at += 8;
+  const n1 = nameEnd(ctx, "newname", bytes, at, end);
+  const p_newname = readName(bytes, at, n1 - at);
+  at = n1 + 1;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_LINK", opcode: 13, header, link_in: p_link_in, newname: p_newname };
+}
+
+function decodeFuseOpenRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseOpenRequest {
+  const ctx = REQUEST_14_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 8) truncatedStruct(ctx, REQUEST_14.parts[0] as StructPart, at, 8, end - at);
+  const p_open_in = readFuseOpenInAt(view, base + at, le);
+  at += 8;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_OPEN", opcode: 14, header, open_in: p_open_in };
+}
+
+function decodeFuseReadRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseReadRequest {
+  const ctx = REQUEST_15_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 40) truncatedStruct(ctx, REQUEST_15.parts[0] as StructPart, at, 40, end - at);
+  const p_read_in = readFuseReadInAt(view, base + at, le);
+  at += 40;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_READ", opcode: 15, header, read_in: p_read_in };
+}
+
+function decodeFuseWriteRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseWriteRequest {
+  const ctx = REQUEST_16_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  const s0 = partSize(ctx, REQUEST_16.parts[0] as StructPart, at, end - at, false, opts);
+  const p_write_in =
+    s0 >= 40
+      ? readFuseWriteInAt(view, base + at, le)
+      : (decodePrefix(FuseWriteInCodec, bytes, at, s0, opts) as FuseWriteIn);
+  at += s0;
+  const p_data = bytes.subarray(at, end);
+  at = end;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_WRITE", opcode: 16, header, write_in: p_write_in, data: p_data };
+}
+
+function decodeFuseStatfsRequest(
+  bytes: Uint8Array,
+  _view: DataView,
+  _base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  _le: boolean,
+): FuseStatfsRequest {
+  const ctx = REQUEST_17_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_STATFS", opcode: 17, header };
+}
+
+function decodeFuseReleaseRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseReleaseRequest {
+  const ctx = REQUEST_18_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 24) truncatedStruct(ctx, REQUEST_18.parts[0] as StructPart, at, 24, end - at);
+  const p_release_in = readFuseReleaseInAt(view, base + at, le);
+  at += 24;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_RELEASE", opcode: 18, header, release_in: p_release_in };
+}
+
+function decodeFuseFsyncRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseFsyncRequest {
+  const ctx = REQUEST_20_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 16) truncatedStruct(ctx, REQUEST_20.parts[0] as StructPart, at, 16, end - at);
+  const p_fsync_in = readFuseFsyncInAt(view, base + at, le);
+  at += 16;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_FSYNC", opcode: 20, header, fsync_in: p_fsync_in };
+}
+
+function decodeFuseSetxattrRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseSetxattrRequest {
+  const ctx = REQUEST_21_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  const s0 = partSize(ctx, REQUEST_21.parts[0] as StructPart, at, end - at, false, opts);
+  const p_setxattr_in =
+    s0 >= 16
+      ? readFuseSetxattrInAt(view, base + at, le)
+      : (decodePrefix(FuseSetxattrInCodec, bytes, at, s0, opts) as FuseSetxattrIn);
+  at += s0;
+  const n1 = nameEnd(ctx, "name", bytes, at, end);
+  const p_name = readName(bytes, at, n1 - at);
+  at = n1 + 1;
+  const p_value = bytes.subarray(at, end);
+  at = end;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return {
+    op: "FUSE_SETXATTR",
+    opcode: 21,
+    header,
+    setxattr_in: p_setxattr_in,
+    name: p_name,
+    value: p_value,
+  };
+}
+
+function decodeFuseGetxattrRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseGetxattrRequest {
+  const ctx = REQUEST_22_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 8) truncatedStruct(ctx, REQUEST_22.parts[0] as StructPart, at, 8, end - at);
+  const p_getxattr_in = readFuseGetxattrInAt(view, base + at, le);
+  at += 8;
+  const n1 = nameEnd(ctx, "name", bytes, at, end);
+  const p_name = readName(bytes, at, n1 - at);
+  at = n1 + 1;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_GETXATTR", opcode: 22, header, getxattr_in: p_getxattr_in, name: p_name };
+}
+
+function decodeFuseListxattrRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseListxattrRequest {
+  const ctx = REQUEST_23_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 8) truncatedStruct(ctx, REQUEST_23.parts[0] as StructPart, at, 8, end - at);
+  const p_getxattr_in = readFuseGetxattrInAt(view, base + at, le);
+  at += 8;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_LISTXATTR", opcode: 23, header, getxattr_in: p_getxattr_in };
+}
+
+function decodeFuseRemovexattrRequest(
+  bytes: Uint8Array,
+  _view: DataView,
+  _base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  _le: boolean,
+): FuseRemovexattrRequest {
+  const ctx = REQUEST_24_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  const n0 = nameEnd(ctx, "name", bytes, at, end);
+  const p_name = readName(bytes, at, n0 - at);
+  at = n0 + 1;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_REMOVEXATTR", opcode: 24, header, name: p_name };
+}
+
+function decodeFuseFlushRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseFlushRequest {
+  const ctx = REQUEST_25_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 24) truncatedStruct(ctx, REQUEST_25.parts[0] as StructPart, at, 24, end - at);
+  const p_flush_in = readFuseFlushInAt(view, base + at, le);
+  at += 24;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_FLUSH", opcode: 25, header, flush_in: p_flush_in };
+}
+
+function decodeFuseInitRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseInitRequest {
+  const ctx = REQUEST_26_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  const s0 = partSize(ctx, REQUEST_26.parts[0] as StructPart, at, end - at, true, opts);
+  const p_init_in =
+    s0 >= 64
+      ? readFuseInitInAt(view, base + at, le)
+      : (decodePrefix(FuseInitInCodec, bytes, at, s0, opts) as FuseInitIn);
+  at += s0;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_INIT", opcode: 26, header, init_in: p_init_in };
+}
+
+function decodeFuseOpendirRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseOpendirRequest {
+  const ctx = REQUEST_27_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 8) truncatedStruct(ctx, REQUEST_27.parts[0] as StructPart, at, 8, end - at);
+  const p_open_in = readFuseOpenInAt(view, base + at, le);
+  at += 8;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_OPENDIR", opcode: 27, header, open_in: p_open_in };
+}
+
+function decodeFuseReaddirRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseReaddirRequest {
+  const ctx = REQUEST_28_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 40) truncatedStruct(ctx, REQUEST_28.parts[0] as StructPart, at, 40, end - at);
+  const p_read_in = readFuseReadInAt(view, base + at, le);
+  at += 40;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_READDIR", opcode: 28, header, read_in: p_read_in };
+}
+
+function decodeFuseReleasedirRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseReleasedirRequest {
+  const ctx = REQUEST_29_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 24) truncatedStruct(ctx, REQUEST_29.parts[0] as StructPart, at, 24, end - at);
+  const p_release_in = readFuseReleaseInAt(view, base + at, le);
+  at += 24;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_RELEASEDIR", opcode: 29, header, release_in: p_release_in };
+}
+
+function decodeFuseFsyncdirRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseFsyncdirRequest {
+  const ctx = REQUEST_30_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 16) truncatedStruct(ctx, REQUEST_30.parts[0] as StructPart, at, 16, end - at);
+  const p_fsync_in = readFuseFsyncInAt(view, base + at, le);
+  at += 16;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_FSYNCDIR", opcode: 30, header, fsync_in: p_fsync_in };
+}
+
+function decodeFuseGetlkRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseGetlkRequest {
+  const ctx = REQUEST_31_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 48) truncatedStruct(ctx, REQUEST_31.parts[0] as StructPart, at, 48, end - at);
+  const p_lk_in = readFuseLkInAt(view, base + at, le);
+  at += 48;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_GETLK", opcode: 31, header, lk_in: p_lk_in };
+}
+
+function decodeFuseSetlkRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseSetlkRequest {
+  const ctx = REQUEST_32_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 48) truncatedStruct(ctx, REQUEST_32.parts[0] as StructPart, at, 48, end - at);
+  const p_lk_in = readFuseLkInAt(view, base + at, le);
+  at += 48;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_SETLK", opcode: 32, header, lk_in: p_lk_in };
+}
+
+function decodeFuseSetlkwRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseSetlkwRequest {
+  const ctx = REQUEST_33_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 48) truncatedStruct(ctx, REQUEST_33.parts[0] as StructPart, at, 48, end - at);
+  const p_lk_in = readFuseLkInAt(view, base + at, le);
+  at += 48;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_SETLKW", opcode: 33, header, lk_in: p_lk_in };
+}
+
+function decodeFuseAccessRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseAccessRequest {
+  const ctx = REQUEST_34_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 8) truncatedStruct(ctx, REQUEST_34.parts[0] as StructPart, at, 8, end - at);
+  const p_access_in = readFuseAccessInAt(view, base + at, le);
+  at += 8;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_ACCESS", opcode: 34, header, access_in: p_access_in };
+}
+
+function decodeFuseCreateRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseCreateRequest {
+  const ctx = REQUEST_35_CTX;
+  checkMinor(ctx, opts);
+  const end = extensionsStart(ctx, header, bytes.length);
+  let at = IN_HEADER_SIZE;
+  const s0 = partSize(ctx, REQUEST_35.parts[0] as StructPart, at, end - at, false, opts);
+  const p_create_in =
+    s0 >= 16
+      ? readFuseCreateInAt(view, base + at, le)
+      : (decodePrefix(FuseCreateInCodec, bytes, at, s0, opts) as FuseCreateIn);
+  at += s0;
+  const n1 = nameEnd(ctx, "name", bytes, at, end);
+  const p_name = readName(bytes, at, n1 - at);
+  at = n1 + 1;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return {
+    op: "FUSE_CREATE",
+    opcode: 35,
+    header,
+    create_in: p_create_in,
+    name: p_name,
+    extensions: bytes.subarray(end),
+  };
+}
+
+function decodeFuseInterruptRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseInterruptRequest {
+  const ctx = REQUEST_36_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 8) truncatedStruct(ctx, REQUEST_36.parts[0] as StructPart, at, 8, end - at);
+  const p_interrupt_in = readFuseInterruptInAt(view, base + at, le);
+  at += 8;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_INTERRUPT", opcode: 36, header, interrupt_in: p_interrupt_in };
+}
+
+function decodeFuseBmapRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseBmapRequest {
+  const ctx = REQUEST_37_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 16) truncatedStruct(ctx, REQUEST_37.parts[0] as StructPart, at, 16, end - at);
+  const p_bmap_in = readFuseBmapInAt(view, base + at, le);
+  at += 16;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_BMAP", opcode: 37, header, bmap_in: p_bmap_in };
+}
+
+function decodeFuseDestroyRequest(
+  bytes: Uint8Array,
+  _view: DataView,
+  _base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  _le: boolean,
+): FuseDestroyRequest {
+  const ctx = REQUEST_38_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_DESTROY", opcode: 38, header };
+}
+
+function decodeFuseIoctlRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseIoctlRequest {
+  const ctx = REQUEST_39_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 32) truncatedStruct(ctx, REQUEST_39.parts[0] as StructPart, at, 32, end - at);
+  const p_ioctl_in = readFuseIoctlInAt(view, base + at, le);
+  at += 32;
+  const p_in_data = bytes.subarray(at, end);
+  at = end;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_IOCTL", opcode: 39, header, ioctl_in: p_ioctl_in, in_data: p_in_data };
+}
+
+function decodeFusePollRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FusePollRequest {
+  const ctx = REQUEST_40_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 24) truncatedStruct(ctx, REQUEST_40.parts[0] as StructPart, at, 24, end - at);
+  const p_poll_in = readFusePollInAt(view, base + at, le);
+  at += 24;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_POLL", opcode: 40, header, poll_in: p_poll_in };
+}
+
+function decodeFuseNotifyReplyRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseNotifyReplyRequest {
+  const ctx = REQUEST_41_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 40) truncatedStruct(ctx, REQUEST_41.parts[0] as StructPart, at, 40, end - at);
+  const p_notify_retrieve_in = readFuseNotifyRetrieveInAt(view, base + at, le);
+  at += 40;
+  const p_data = bytes.subarray(at, end);
+  at = end;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return {
+    op: "FUSE_NOTIFY_REPLY",
+    opcode: 41,
+    header,
+    notify_retrieve_in: p_notify_retrieve_in,
+    data: p_data,
+  };
+}
+
+function decodeFuseBatchForgetRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseBatchForgetRequest {
+  const ctx = REQUEST_42_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 8) truncatedStruct(ctx, REQUEST_42.parts[0] as StructPart, at, 8, end - at);
+  const p_batch_forget_in = readFuseBatchForgetInAt(view, base + at, le);
+  at += 8;
+  const p_entries = readArrayPart(
+    ctx,
+    REQUEST_42.parts[1] as ArrayPart,
+    bytes,
+    at,
+    end,
+    countValue(p_batch_forget_in.count),
+    opts,
+  ) as FuseForgetOne[];
+  at = end;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return {
+    op: "FUSE_BATCH_FORGET",
+    opcode: 42,
+    header,
+    batch_forget_in: p_batch_forget_in,
+    entries: p_entries,
+  };
+}
+
+function decodeFuseFallocateRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseFallocateRequest {
+  const ctx = REQUEST_43_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 32) truncatedStruct(ctx, REQUEST_43.parts[0] as StructPart, at, 32, end - at);
+  const p_fallocate_in = readFuseFallocateInAt(view, base + at, le);
+  at += 32;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_FALLOCATE", opcode: 43, header, fallocate_in: p_fallocate_in };
+}
+
+function decodeFuseReaddirplusRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseReaddirplusRequest {
+  const ctx = REQUEST_44_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 40) truncatedStruct(ctx, REQUEST_44.parts[0] as StructPart, at, 40, end - at);
+  const p_read_in = readFuseReadInAt(view, base + at, le);
+  at += 40;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_READDIRPLUS", opcode: 44, header, read_in: p_read_in };
+}
+
+function decodeFuseRename2Request(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseRename2Request {
+  const ctx = REQUEST_45_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 16) truncatedStruct(ctx, REQUEST_45.parts[0] as StructPart, at, 16, end - at);
+  const p_rename2_in = readFuseRename2InAt(view, base + at, le);
+  at += 16;
+  const n1 = nameEnd(ctx, "oldname", bytes, at, end);
+  const p_oldname = readName(bytes, at, n1 - at);
+  at = n1 + 1;
+  const n2 = nameEnd(ctx, "newname", bytes, at, end);
+  const p_newname = readName(bytes, at, n2 - at);
+  at = n2 + 1;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return {
+    op: "FUSE_RENAME2",
+    opcode: 45,
+    header,
+    rename2_in: p_rename2_in,
+    oldname: p_oldname,
+    newname: p_newname,
+  };
+}
+
+function decodeFuseLseekRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseLseekRequest {
+  const ctx = REQUEST_46_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 24) truncatedStruct(ctx, REQUEST_46.parts[0] as StructPart, at, 24, end - at);
+  const p_lseek_in = readFuseLseekInAt(view, base + at, le);
+  at += 24;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_LSEEK", opcode: 46, header, lseek_in: p_lseek_in };
+}
+
+function decodeFuseCopyFileRangeRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseCopyFileRangeRequest {
+  const ctx = REQUEST_47_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 56) truncatedStruct(ctx, REQUEST_47.parts[0] as StructPart, at, 56, end - at);
+  const p_copy_file_range_in = readFuseCopyFileRangeInAt(view, base + at, le);
+  at += 56;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return {
+    op: "FUSE_COPY_FILE_RANGE",
+    opcode: 47,
+    header,
+    copy_file_range_in: p_copy_file_range_in,
+  };
+}
+
+function decodeFuseSetupmappingRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseSetupmappingRequest {
+  const ctx = REQUEST_48_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 40) truncatedStruct(ctx, REQUEST_48.parts[0] as StructPart, at, 40, end - at);
+  const p_setupmapping_in = readFuseSetupmappingInAt(view, base + at, le);
+  at += 40;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_SETUPMAPPING", opcode: 48, header, setupmapping_in: p_setupmapping_in };
+}
+
+function decodeFuseRemovemappingRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseRemovemappingRequest {
+  const ctx = REQUEST_49_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 4) truncatedStruct(ctx, REQUEST_49.parts[0] as StructPart, at, 4, end - at);
+  const p_removemapping_in = readFuseRemovemappingInAt(view, base + at, le);
+  at += 4;
+  const p_entries = readArrayPart(
+    ctx,
+    REQUEST_49.parts[1] as ArrayPart,
+    bytes,
+    at,
+    end,
+    countValue(p_removemapping_in.count),
+    opts,
+  ) as FuseRemovemappingOne[];
+  at = end;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return {
+    op: "FUSE_REMOVEMAPPING",
+    opcode: 49,
+    header,
+    removemapping_in: p_removemapping_in,
+    entries: p_entries,
+  };
+}
+
+function decodeFuseSyncfsRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseSyncfsRequest {
+  const ctx = REQUEST_50_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 8) truncatedStruct(ctx, REQUEST_50.parts[0] as StructPart, at, 8, end - at);
+  const p_syncfs_in = readFuseSyncfsInAt(view, base + at, le);
+  at += 8;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_SYNCFS", opcode: 50, header, syncfs_in: p_syncfs_in };
+}
+
+function decodeFuseTmpfileRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseTmpfileRequest {
+  const ctx = REQUEST_51_CTX;
+  checkMinor(ctx, opts);
+  const end = extensionsStart(ctx, header, bytes.length);
+  let at = IN_HEADER_SIZE;
+  if (end - at < 16) truncatedStruct(ctx, REQUEST_51.parts[0] as StructPart, at, 16, end - at);
+  const p_create_in = readFuseCreateInAt(view, base + at, le);
+  at += 16;
+  const n1 = nameEnd(ctx, "name", bytes, at, end);
+  const p_name = readName(bytes, at, n1 - at);
+  at = n1 + 1;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return {
+    op: "FUSE_TMPFILE",
+    opcode: 51,
+    header,
+    create_in: p_create_in,
+    name: p_name,
+    extensions: bytes.subarray(end),
+  };
+}
+
+function decodeFuseStatxRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseStatxRequest {
+  const ctx = REQUEST_52_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 24) truncatedStruct(ctx, REQUEST_52.parts[0] as StructPart, at, 24, end - at);
+  const p_statx_in = readFuseStatxInAt(view, base + at, le);
+  at += 24;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "FUSE_STATX", opcode: 52, header, statx_in: p_statx_in };
+}
+
+function decodeFuseCopyFileRange64Request(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseCopyFileRange64Request {
+  const ctx = REQUEST_53_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 56) truncatedStruct(ctx, REQUEST_53.parts[0] as StructPart, at, 56, end - at);
+  const p_copy_file_range_in = readFuseCopyFileRangeInAt(view, base + at, le);
+  at += 56;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return {
+    op: "FUSE_COPY_FILE_RANGE_64",
+    opcode: 53,
+    header,
+    copy_file_range_in: p_copy_file_range_in,
+  };
+}
+
+function decodeFuseCompoundRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): FuseCompoundRequest {
+  const ctx = REQUEST_101_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 24) truncatedStruct(ctx, REQUEST_101.parts[0] as StructPart, at, 24, end - at);
+  const p_compound_in = readFuseCompoundInAt(view, base + at, le);
+  checkPadding(ctx, REQUEST_101.parts[0] as StructPart, bytes, at, 24);
+  at += 24;
+  const p_requests = bytes.subarray(at, end);
+  at = end;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return {
+    op: "FUSE_COMPOUND",
+    opcode: 101,
+    header,
+    compound_in: p_compound_in,
+    requests: p_requests,
+  };
+}
+
+function decodeCuseInitRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  base: number,
+  header: FuseInHeader,
+  opts: FuseMessageOptions,
+  le: boolean,
+): CuseInitRequest {
+  const ctx = REQUEST_4096_CTX;
+  checkMinor(ctx, opts);
+  const end = bytes.length;
+  let at = IN_HEADER_SIZE;
+  if (end - at < 16) truncatedStruct(ctx, REQUEST_4096.parts[0] as StructPart, at, 16, end - at);
+  const p_cuse_init_in = readCuseInitInAt(view, base + at, le);
+  at += 16;
+  if (at !== end) trailingBytes(ctx, at, end);
+  return { op: "CUSE_INIT", opcode: 4096, header, cuse_init_in: p_cuse_init_in };
+}
 
 /**
  * Decodes one request (one read of /dev/fuse): `fuse_in_header`, then the opcode's parts,
@@ -2401,14 +3681,18 @@ const REQUESTS: ReadonlyMap<number, RequestSpec> = new Map<number, RequestSpec>(
  *   the message, or bytes are left over.
  */
 export function decodeRequest(bytes: Uint8Array, opts: FuseMessageOptions): FuseRequest {
-  checkLength({ what: "request", opcode: null }, IN_HEADER_SIZE, bytes, "fuse_in_header");
-  const header = FuseInHeaderCodec.decode(bytes, 0, opts);
-  const spec = REQUESTS.get(header.opcode);
-  const ctx: Ctx = {
-    what: spec ? `${spec.op} request` : `request with opcode ${header.opcode}`,
-    opcode: header.opcode,
-  };
+  if (bytes.length < IN_HEADER_SIZE)
+    checkLength(REQUEST_CTX, IN_HEADER_SIZE, bytes, "fuse_in_header");
+  const le = isLittleEndian(opts);
+  const view = viewOfBuffer(bytes.buffer);
+  const base = bytes.byteOffset;
+  const header = readFuseInHeaderAt(view, base, le);
   if (header.len !== bytes.length) {
+    const spec = REQUESTS.get(header.opcode);
+    const ctx: Ctx = {
+      what: spec ? `${spec.op} request` : `request with opcode ${header.opcode}`,
+      opcode: header.opcode,
+    };
     fail(
       ctx,
       "length",
@@ -2419,29 +3703,116 @@ export function decodeRequest(bytes: Uint8Array, opts: FuseMessageOptions): Fuse
       `fuse_in_header.len is ${header.len} but the message has ${bytes.length} bytes`,
     );
   }
-  if (!spec)
-    return { op: "unknown", opcode: header.opcode, header, body: bytes.subarray(IN_HEADER_SIZE) };
-  checkMinor(ctx, opts);
-  let end = bytes.length;
-  if (spec.extensions) {
-    const ext = header.total_extlen * 8;
-    if (ext > end - IN_HEADER_SIZE) {
-      fail(
-        ctx,
-        "extensions",
-        "extensions",
-        IN_HEADER_SIZE,
-        ext,
-        end - IN_HEADER_SIZE,
-        `total_extlen ${header.total_extlen} means ${ext} bytes of extensions, but only ${end - IN_HEADER_SIZE} bytes follow the header`,
-      );
-    }
-    end -= ext;
+  switch (header.opcode) {
+    case 1:
+      return decodeFuseLookupRequest(bytes, view, base, header, opts, le);
+    case 2:
+      return decodeFuseForgetRequest(bytes, view, base, header, opts, le);
+    case 3:
+      return decodeFuseGetattrRequest(bytes, view, base, header, opts, le);
+    case 4:
+      return decodeFuseSetattrRequest(bytes, view, base, header, opts, le);
+    case 5:
+      return decodeFuseReadlinkRequest(bytes, view, base, header, opts, le);
+    case 6:
+      return decodeFuseSymlinkRequest(bytes, view, base, header, opts, le);
+    case 8:
+      return decodeFuseMknodRequest(bytes, view, base, header, opts, le);
+    case 9:
+      return decodeFuseMkdirRequest(bytes, view, base, header, opts, le);
+    case 10:
+      return decodeFuseUnlinkRequest(bytes, view, base, header, opts, le);
+    case 11:
+      return decodeFuseRmdirRequest(bytes, view, base, header, opts, le);
+    case 12:
+      return decodeFuseRenameRequest(bytes, view, base, header, opts, le);
+    case 13:
+      return decodeFuseLinkRequest(bytes, view, base, header, opts, le);
+    case 14:
+      return decodeFuseOpenRequest(bytes, view, base, header, opts, le);
+    case 15:
+      return decodeFuseReadRequest(bytes, view, base, header, opts, le);
+    case 16:
+      return decodeFuseWriteRequest(bytes, view, base, header, opts, le);
+    case 17:
+      return decodeFuseStatfsRequest(bytes, view, base, header, opts, le);
+    case 18:
+      return decodeFuseReleaseRequest(bytes, view, base, header, opts, le);
+    case 20:
+      return decodeFuseFsyncRequest(bytes, view, base, header, opts, le);
+    case 21:
+      return decodeFuseSetxattrRequest(bytes, view, base, header, opts, le);
+    case 22:
+      return decodeFuseGetxattrRequest(bytes, view, base, header, opts, le);
+    case 23:
+      return decodeFuseListxattrRequest(bytes, view, base, header, opts, le);
+    case 24:
+      return decodeFuseRemovexattrRequest(bytes, view, base, header, opts, le);
+    case 25:
+      return decodeFuseFlushRequest(bytes, view, base, header, opts, le);
+    case 26:
+      return decodeFuseInitRequest(bytes, view, base, header, opts, le);
+    case 27:
+      return decodeFuseOpendirRequest(bytes, view, base, header, opts, le);
+    case 28:
+      return decodeFuseReaddirRequest(bytes, view, base, header, opts, le);
+    case 29:
+      return decodeFuseReleasedirRequest(bytes, view, base, header, opts, le);
+    case 30:
+      return decodeFuseFsyncdirRequest(bytes, view, base, header, opts, le);
+    case 31:
+      return decodeFuseGetlkRequest(bytes, view, base, header, opts, le);
+    case 32:
+      return decodeFuseSetlkRequest(bytes, view, base, header, opts, le);
+    case 33:
+      return decodeFuseSetlkwRequest(bytes, view, base, header, opts, le);
+    case 34:
+      return decodeFuseAccessRequest(bytes, view, base, header, opts, le);
+    case 35:
+      return decodeFuseCreateRequest(bytes, view, base, header, opts, le);
+    case 36:
+      return decodeFuseInterruptRequest(bytes, view, base, header, opts, le);
+    case 37:
+      return decodeFuseBmapRequest(bytes, view, base, header, opts, le);
+    case 38:
+      return decodeFuseDestroyRequest(bytes, view, base, header, opts, le);
+    case 39:
+      return decodeFuseIoctlRequest(bytes, view, base, header, opts, le);
+    case 40:
+      return decodeFusePollRequest(bytes, view, base, header, opts, le);
+    case 41:
+      return decodeFuseNotifyReplyRequest(bytes, view, base, header, opts, le);
+    case 42:
+      return decodeFuseBatchForgetRequest(bytes, view, base, header, opts, le);
+    case 43:
+      return decodeFuseFallocateRequest(bytes, view, base, header, opts, le);
+    case 44:
+      return decodeFuseReaddirplusRequest(bytes, view, base, header, opts, le);
+    case 45:
+      return decodeFuseRename2Request(bytes, view, base, header, opts, le);
+    case 46:
+      return decodeFuseLseekRequest(bytes, view, base, header, opts, le);
+    case 47:
+      return decodeFuseCopyFileRangeRequest(bytes, view, base, header, opts, le);
+    case 48:
+      return decodeFuseSetupmappingRequest(bytes, view, base, header, opts, le);
+    case 49:
+      return decodeFuseRemovemappingRequest(bytes, view, base, header, opts, le);
+    case 50:
+      return decodeFuseSyncfsRequest(bytes, view, base, header, opts, le);
+    case 51:
+      return decodeFuseTmpfileRequest(bytes, view, base, header, opts, le);
+    case 52:
+      return decodeFuseStatxRequest(bytes, view, base, header, opts, le);
+    case 53:
+      return decodeFuseCopyFileRange64Request(bytes, view, base, header, opts, le);
+    case 101:
+      return decodeFuseCompoundRequest(bytes, view, base, header, opts, le);
+    case 4096:
+      return decodeCuseInitRequest(bytes, view, base, header, opts, le);
+    default:
+      return { op: "unknown", opcode: header.opcode, header, body: bytes.subarray(IN_HEADER_SIZE) };
   }
-  const req: Record<string, unknown> = { op: spec.op, opcode: header.opcode, header };
-  Object.assign(req, readParts(ctx, bytes, IN_HEADER_SIZE, end, spec.parts, opts));
-  if (spec.extensions) req["extensions"] = bytes.subarray(end);
-  return req as unknown as FuseRequest;
 }
 
 /**
@@ -3166,424 +4537,368 @@ export function isErrorReply(reply: object): reply is FuseErrorReply {
   return "error" in reply && typeof (reply as { error: unknown }).error === "number";
 }
 
+const REPLY_1: ReplySpec = {
+  op: "FUSE_LOOKUP",
+  kind: "parts",
+  parts: [
+    {
+      kind: "struct",
+      field: "entry_out",
+      codec: FuseEntryOutCodec,
+      sizes: [{ size: 120, minorBelow: 9, flag: null }],
+      selfSized: false,
+    },
+  ],
+};
+const REPLY_2: ReplySpec = { op: "FUSE_FORGET", kind: "none", answers: [] };
+const REPLY_3: ReplySpec = {
+  op: "FUSE_GETATTR",
+  kind: "parts",
+  parts: [
+    {
+      kind: "struct",
+      field: "attr_out",
+      codec: FuseAttrOutCodec,
+      sizes: [{ size: 96, minorBelow: 9, flag: null }],
+      selfSized: false,
+    },
+  ],
+};
+const REPLY_4: ReplySpec = {
+  op: "FUSE_SETATTR",
+  kind: "parts",
+  parts: [
+    {
+      kind: "struct",
+      field: "attr_out",
+      codec: FuseAttrOutCodec,
+      sizes: [{ size: 96, minorBelow: 9, flag: null }],
+      selfSized: false,
+    },
+  ],
+};
+const REPLY_5: ReplySpec = { op: "FUSE_READLINK", kind: "data" };
+const REPLY_6: ReplySpec = {
+  op: "FUSE_SYMLINK",
+  kind: "parts",
+  parts: [
+    {
+      kind: "struct",
+      field: "entry_out",
+      codec: FuseEntryOutCodec,
+      sizes: [{ size: 120, minorBelow: 9, flag: null }],
+      selfSized: false,
+    },
+  ],
+};
+const REPLY_8: ReplySpec = {
+  op: "FUSE_MKNOD",
+  kind: "parts",
+  parts: [
+    {
+      kind: "struct",
+      field: "entry_out",
+      codec: FuseEntryOutCodec,
+      sizes: [{ size: 120, minorBelow: 9, flag: null }],
+      selfSized: false,
+    },
+  ],
+};
+const REPLY_9: ReplySpec = {
+  op: "FUSE_MKDIR",
+  kind: "parts",
+  parts: [
+    {
+      kind: "struct",
+      field: "entry_out",
+      codec: FuseEntryOutCodec,
+      sizes: [{ size: 120, minorBelow: 9, flag: null }],
+      selfSized: false,
+    },
+  ],
+};
+const REPLY_10: ReplySpec = { op: "FUSE_UNLINK", kind: "empty" };
+const REPLY_11: ReplySpec = { op: "FUSE_RMDIR", kind: "empty" };
+const REPLY_12: ReplySpec = { op: "FUSE_RENAME", kind: "empty" };
+const REPLY_13: ReplySpec = {
+  op: "FUSE_LINK",
+  kind: "parts",
+  parts: [
+    {
+      kind: "struct",
+      field: "entry_out",
+      codec: FuseEntryOutCodec,
+      sizes: [{ size: 120, minorBelow: 9, flag: null }],
+      selfSized: false,
+    },
+  ],
+};
+const REPLY_14: ReplySpec = {
+  op: "FUSE_OPEN",
+  kind: "parts",
+  parts: [
+    { kind: "struct", field: "open_out", codec: FuseOpenOutCodec, sizes: [], selfSized: false },
+  ],
+};
+const REPLY_15: ReplySpec = { op: "FUSE_READ", kind: "data" };
+const REPLY_16: ReplySpec = {
+  op: "FUSE_WRITE",
+  kind: "parts",
+  parts: [
+    { kind: "struct", field: "write_out", codec: FuseWriteOutCodec, sizes: [], selfSized: false },
+  ],
+};
+const REPLY_17: ReplySpec = {
+  op: "FUSE_STATFS",
+  kind: "parts",
+  parts: [
+    {
+      kind: "struct",
+      field: "statfs_out",
+      codec: FuseStatfsOutCodec,
+      sizes: [{ size: 48, minorBelow: 4, flag: null }],
+      selfSized: false,
+    },
+  ],
+};
+const REPLY_18: ReplySpec = { op: "FUSE_RELEASE", kind: "empty" };
+const REPLY_20: ReplySpec = { op: "FUSE_FSYNC", kind: "empty" };
+const REPLY_21: ReplySpec = { op: "FUSE_SETXATTR", kind: "empty" };
+const REPLY_22: ReplySpec = {
+  op: "FUSE_GETXATTR",
+  kind: "xattr",
+  size: {
+    kind: "struct",
+    field: "getxattr_out",
+    codec: FuseGetxattrOutCodec,
+    sizes: [],
+    selfSized: false,
+  },
+};
+const REPLY_23: ReplySpec = {
+  op: "FUSE_LISTXATTR",
+  kind: "xattr",
+  size: {
+    kind: "struct",
+    field: "getxattr_out",
+    codec: FuseGetxattrOutCodec,
+    sizes: [],
+    selfSized: false,
+  },
+};
+const REPLY_24: ReplySpec = { op: "FUSE_REMOVEXATTR", kind: "empty" };
+const REPLY_25: ReplySpec = { op: "FUSE_FLUSH", kind: "empty" };
+const REPLY_26: ReplySpec = {
+  op: "FUSE_INIT",
+  kind: "parts",
+  parts: [
+    {
+      kind: "struct",
+      field: "init_out",
+      codec: FuseInitOutCodec,
+      sizes: [
+        { size: 8, minorBelow: 5, flag: null },
+        { size: 24, minorBelow: 23, flag: null },
+      ],
+      selfSized: true,
+    },
+  ],
+};
+const REPLY_27: ReplySpec = {
+  op: "FUSE_OPENDIR",
+  kind: "parts",
+  parts: [
+    { kind: "struct", field: "open_out", codec: FuseOpenOutCodec, sizes: [], selfSized: false },
+  ],
+};
+const REPLY_28: ReplySpec = { op: "FUSE_READDIR", kind: "dirents" };
+const REPLY_29: ReplySpec = { op: "FUSE_RELEASEDIR", kind: "empty" };
+const REPLY_30: ReplySpec = { op: "FUSE_FSYNCDIR", kind: "empty" };
+const REPLY_31: ReplySpec = {
+  op: "FUSE_GETLK",
+  kind: "parts",
+  parts: [{ kind: "struct", field: "lk_out", codec: FuseLkOutCodec, sizes: [], selfSized: false }],
+};
+const REPLY_32: ReplySpec = { op: "FUSE_SETLK", kind: "empty" };
+const REPLY_33: ReplySpec = { op: "FUSE_SETLKW", kind: "empty" };
+const REPLY_34: ReplySpec = { op: "FUSE_ACCESS", kind: "empty" };
+const REPLY_35: ReplySpec = {
+  op: "FUSE_CREATE",
+  kind: "parts",
+  parts: [
+    {
+      kind: "struct",
+      field: "entry_out",
+      codec: FuseEntryOutCodec,
+      sizes: [{ size: 120, minorBelow: 9, flag: null }],
+      selfSized: false,
+    },
+    { kind: "struct", field: "open_out", codec: FuseOpenOutCodec, sizes: [], selfSized: false },
+  ],
+};
+const REPLY_36: ReplySpec = { op: "FUSE_INTERRUPT", kind: "none", answers: [-11, -38] };
+const REPLY_37: ReplySpec = {
+  op: "FUSE_BMAP",
+  kind: "parts",
+  parts: [
+    { kind: "struct", field: "bmap_out", codec: FuseBmapOutCodec, sizes: [], selfSized: false },
+  ],
+};
+const REPLY_38: ReplySpec = { op: "FUSE_DESTROY", kind: "empty" };
+const REPLY_39: ReplySpec = {
+  op: "FUSE_IOCTL",
+  kind: "parts",
+  parts: [
+    { kind: "struct", field: "ioctl_out", codec: FuseIoctlOutCodec, sizes: [], selfSized: false },
+    { kind: "data", field: "out_data" },
+  ],
+};
+const REPLY_40: ReplySpec = {
+  op: "FUSE_POLL",
+  kind: "parts",
+  parts: [
+    { kind: "struct", field: "poll_out", codec: FusePollOutCodec, sizes: [], selfSized: false },
+  ],
+};
+const REPLY_41: ReplySpec = { op: "FUSE_NOTIFY_REPLY", kind: "none", answers: [] };
+const REPLY_42: ReplySpec = { op: "FUSE_BATCH_FORGET", kind: "none", answers: [] };
+const REPLY_43: ReplySpec = { op: "FUSE_FALLOCATE", kind: "empty" };
+const REPLY_44: ReplySpec = { op: "FUSE_READDIRPLUS", kind: "direntplus" };
+const REPLY_45: ReplySpec = { op: "FUSE_RENAME2", kind: "empty" };
+const REPLY_46: ReplySpec = {
+  op: "FUSE_LSEEK",
+  kind: "parts",
+  parts: [
+    { kind: "struct", field: "lseek_out", codec: FuseLseekOutCodec, sizes: [], selfSized: false },
+  ],
+};
+const REPLY_47: ReplySpec = {
+  op: "FUSE_COPY_FILE_RANGE",
+  kind: "parts",
+  parts: [
+    { kind: "struct", field: "write_out", codec: FuseWriteOutCodec, sizes: [], selfSized: false },
+  ],
+};
+const REPLY_48: ReplySpec = { op: "FUSE_SETUPMAPPING", kind: "empty" };
+const REPLY_49: ReplySpec = { op: "FUSE_REMOVEMAPPING", kind: "empty" };
+const REPLY_50: ReplySpec = { op: "FUSE_SYNCFS", kind: "empty" };
+const REPLY_51: ReplySpec = {
+  op: "FUSE_TMPFILE",
+  kind: "parts",
+  parts: [
+    {
+      kind: "struct",
+      field: "entry_out",
+      codec: FuseEntryOutCodec,
+      sizes: [{ size: 120, minorBelow: 9, flag: null }],
+      selfSized: false,
+    },
+    { kind: "struct", field: "open_out", codec: FuseOpenOutCodec, sizes: [], selfSized: false },
+  ],
+};
+const REPLY_52: ReplySpec = {
+  op: "FUSE_STATX",
+  kind: "parts",
+  parts: [
+    { kind: "struct", field: "statx_out", codec: FuseStatxOutCodec, sizes: [], selfSized: false },
+  ],
+};
+const REPLY_53: ReplySpec = {
+  op: "FUSE_COPY_FILE_RANGE_64",
+  kind: "parts",
+  parts: [
+    {
+      kind: "struct",
+      field: "copy_file_range_out",
+      codec: FuseCopyFileRangeOutCodec,
+      sizes: [],
+      selfSized: false,
+    },
+  ],
+};
+const REPLY_101: ReplySpec = {
+  op: "FUSE_COMPOUND",
+  kind: "parts",
+  parts: [
+    {
+      kind: "struct",
+      field: "compound_out",
+      codec: FuseCompoundOutCodec,
+      sizes: [],
+      selfSized: false,
+    },
+    { kind: "data", field: "replies" },
+  ],
+};
+const REPLY_4096: ReplySpec = {
+  op: "CUSE_INIT",
+  kind: "parts",
+  parts: [
+    {
+      kind: "struct",
+      field: "cuse_init_out",
+      codec: CuseInitOutCodec,
+      sizes: [],
+      selfSized: false,
+    },
+    { kind: "data", field: "dev_info" },
+  ],
+};
+
 const REPLIES: ReadonlyMap<number, ReplySpec> = new Map<number, ReplySpec>([
-  [
-    1,
-    {
-      op: "FUSE_LOOKUP",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "entry_out",
-          codec: FuseEntryOutCodec,
-          sizes: [{ size: 120, minorBelow: 9, flag: null }],
-          selfSized: false,
-        },
-      ],
-    },
-  ],
-  [2, { op: "FUSE_FORGET", kind: "none", answers: [] }],
-  [
-    3,
-    {
-      op: "FUSE_GETATTR",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "attr_out",
-          codec: FuseAttrOutCodec,
-          sizes: [{ size: 96, minorBelow: 9, flag: null }],
-          selfSized: false,
-        },
-      ],
-    },
-  ],
-  [
-    4,
-    {
-      op: "FUSE_SETATTR",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "attr_out",
-          codec: FuseAttrOutCodec,
-          sizes: [{ size: 96, minorBelow: 9, flag: null }],
-          selfSized: false,
-        },
-      ],
-    },
-  ],
-  [5, { op: "FUSE_READLINK", kind: "data" }],
-  [
-    6,
-    {
-      op: "FUSE_SYMLINK",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "entry_out",
-          codec: FuseEntryOutCodec,
-          sizes: [{ size: 120, minorBelow: 9, flag: null }],
-          selfSized: false,
-        },
-      ],
-    },
-  ],
-  [
-    8,
-    {
-      op: "FUSE_MKNOD",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "entry_out",
-          codec: FuseEntryOutCodec,
-          sizes: [{ size: 120, minorBelow: 9, flag: null }],
-          selfSized: false,
-        },
-      ],
-    },
-  ],
-  [
-    9,
-    {
-      op: "FUSE_MKDIR",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "entry_out",
-          codec: FuseEntryOutCodec,
-          sizes: [{ size: 120, minorBelow: 9, flag: null }],
-          selfSized: false,
-        },
-      ],
-    },
-  ],
-  [10, { op: "FUSE_UNLINK", kind: "empty" }],
-  [11, { op: "FUSE_RMDIR", kind: "empty" }],
-  [12, { op: "FUSE_RENAME", kind: "empty" }],
-  [
-    13,
-    {
-      op: "FUSE_LINK",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "entry_out",
-          codec: FuseEntryOutCodec,
-          sizes: [{ size: 120, minorBelow: 9, flag: null }],
-          selfSized: false,
-        },
-      ],
-    },
-  ],
-  [
-    14,
-    {
-      op: "FUSE_OPEN",
-      kind: "parts",
-      parts: [
-        { kind: "struct", field: "open_out", codec: FuseOpenOutCodec, sizes: [], selfSized: false },
-      ],
-    },
-  ],
-  [15, { op: "FUSE_READ", kind: "data" }],
-  [
-    16,
-    {
-      op: "FUSE_WRITE",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "write_out",
-          codec: FuseWriteOutCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-    },
-  ],
-  [
-    17,
-    {
-      op: "FUSE_STATFS",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "statfs_out",
-          codec: FuseStatfsOutCodec,
-          sizes: [{ size: 48, minorBelow: 4, flag: null }],
-          selfSized: false,
-        },
-      ],
-    },
-  ],
-  [18, { op: "FUSE_RELEASE", kind: "empty" }],
-  [20, { op: "FUSE_FSYNC", kind: "empty" }],
-  [21, { op: "FUSE_SETXATTR", kind: "empty" }],
-  [
-    22,
-    {
-      op: "FUSE_GETXATTR",
-      kind: "xattr",
-      size: {
-        kind: "struct",
-        field: "getxattr_out",
-        codec: FuseGetxattrOutCodec,
-        sizes: [],
-        selfSized: false,
-      },
-    },
-  ],
-  [
-    23,
-    {
-      op: "FUSE_LISTXATTR",
-      kind: "xattr",
-      size: {
-        kind: "struct",
-        field: "getxattr_out",
-        codec: FuseGetxattrOutCodec,
-        sizes: [],
-        selfSized: false,
-      },
-    },
-  ],
-  [24, { op: "FUSE_REMOVEXATTR", kind: "empty" }],
-  [25, { op: "FUSE_FLUSH", kind: "empty" }],
-  [
-    26,
-    {
-      op: "FUSE_INIT",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "init_out",
-          codec: FuseInitOutCodec,
-          sizes: [
-            { size: 8, minorBelow: 5, flag: null },
-            { size: 24, minorBelow: 23, flag: null },
-          ],
-          selfSized: true,
-        },
-      ],
-    },
-  ],
-  [
-    27,
-    {
-      op: "FUSE_OPENDIR",
-      kind: "parts",
-      parts: [
-        { kind: "struct", field: "open_out", codec: FuseOpenOutCodec, sizes: [], selfSized: false },
-      ],
-    },
-  ],
-  [28, { op: "FUSE_READDIR", kind: "dirents" }],
-  [29, { op: "FUSE_RELEASEDIR", kind: "empty" }],
-  [30, { op: "FUSE_FSYNCDIR", kind: "empty" }],
-  [
-    31,
-    {
-      op: "FUSE_GETLK",
-      kind: "parts",
-      parts: [
-        { kind: "struct", field: "lk_out", codec: FuseLkOutCodec, sizes: [], selfSized: false },
-      ],
-    },
-  ],
-  [32, { op: "FUSE_SETLK", kind: "empty" }],
-  [33, { op: "FUSE_SETLKW", kind: "empty" }],
-  [34, { op: "FUSE_ACCESS", kind: "empty" }],
-  [
-    35,
-    {
-      op: "FUSE_CREATE",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "entry_out",
-          codec: FuseEntryOutCodec,
-          sizes: [{ size: 120, minorBelow: 9, flag: null }],
-          selfSized: false,
-        },
-        { kind: "struct", field: "open_out", codec: FuseOpenOutCodec, sizes: [], selfSized: false },
-      ],
-    },
-  ],
-  [36, { op: "FUSE_INTERRUPT", kind: "none", answers: [-11, -38] }],
-  [
-    37,
-    {
-      op: "FUSE_BMAP",
-      kind: "parts",
-      parts: [
-        { kind: "struct", field: "bmap_out", codec: FuseBmapOutCodec, sizes: [], selfSized: false },
-      ],
-    },
-  ],
-  [38, { op: "FUSE_DESTROY", kind: "empty" }],
-  [
-    39,
-    {
-      op: "FUSE_IOCTL",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "ioctl_out",
-          codec: FuseIoctlOutCodec,
-          sizes: [],
-          selfSized: false,
-        },
-        { kind: "data", field: "out_data" },
-      ],
-    },
-  ],
-  [
-    40,
-    {
-      op: "FUSE_POLL",
-      kind: "parts",
-      parts: [
-        { kind: "struct", field: "poll_out", codec: FusePollOutCodec, sizes: [], selfSized: false },
-      ],
-    },
-  ],
-  [41, { op: "FUSE_NOTIFY_REPLY", kind: "none", answers: [] }],
-  [42, { op: "FUSE_BATCH_FORGET", kind: "none", answers: [] }],
-  [43, { op: "FUSE_FALLOCATE", kind: "empty" }],
-  [44, { op: "FUSE_READDIRPLUS", kind: "direntplus" }],
-  [45, { op: "FUSE_RENAME2", kind: "empty" }],
-  [
-    46,
-    {
-      op: "FUSE_LSEEK",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "lseek_out",
-          codec: FuseLseekOutCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-    },
-  ],
-  [
-    47,
-    {
-      op: "FUSE_COPY_FILE_RANGE",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "write_out",
-          codec: FuseWriteOutCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-    },
-  ],
-  [48, { op: "FUSE_SETUPMAPPING", kind: "empty" }],
-  [49, { op: "FUSE_REMOVEMAPPING", kind: "empty" }],
-  [50, { op: "FUSE_SYNCFS", kind: "empty" }],
-  [
-    51,
-    {
-      op: "FUSE_TMPFILE",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "entry_out",
-          codec: FuseEntryOutCodec,
-          sizes: [{ size: 120, minorBelow: 9, flag: null }],
-          selfSized: false,
-        },
-        { kind: "struct", field: "open_out", codec: FuseOpenOutCodec, sizes: [], selfSized: false },
-      ],
-    },
-  ],
-  [
-    52,
-    {
-      op: "FUSE_STATX",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "statx_out",
-          codec: FuseStatxOutCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-    },
-  ],
-  [
-    53,
-    {
-      op: "FUSE_COPY_FILE_RANGE_64",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "copy_file_range_out",
-          codec: FuseCopyFileRangeOutCodec,
-          sizes: [],
-          selfSized: false,
-        },
-      ],
-    },
-  ],
-  [
-    101,
-    {
-      op: "FUSE_COMPOUND",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "compound_out",
-          codec: FuseCompoundOutCodec,
-          sizes: [],
-          selfSized: false,
-        },
-        { kind: "data", field: "replies" },
-      ],
-    },
-  ],
-  [
-    4096,
-    {
-      op: "CUSE_INIT",
-      kind: "parts",
-      parts: [
-        {
-          kind: "struct",
-          field: "cuse_init_out",
-          codec: CuseInitOutCodec,
-          sizes: [],
-          selfSized: false,
-        },
-        { kind: "data", field: "dev_info" },
-      ],
-    },
-  ],
+  [1, REPLY_1],
+  [2, REPLY_2],
+  [3, REPLY_3],
+  [4, REPLY_4],
+  [5, REPLY_5],
+  [6, REPLY_6],
+  [8, REPLY_8],
+  [9, REPLY_9],
+  [10, REPLY_10],
+  [11, REPLY_11],
+  [12, REPLY_12],
+  [13, REPLY_13],
+  [14, REPLY_14],
+  [15, REPLY_15],
+  [16, REPLY_16],
+  [17, REPLY_17],
+  [18, REPLY_18],
+  [20, REPLY_20],
+  [21, REPLY_21],
+  [22, REPLY_22],
+  [23, REPLY_23],
+  [24, REPLY_24],
+  [25, REPLY_25],
+  [26, REPLY_26],
+  [27, REPLY_27],
+  [28, REPLY_28],
+  [29, REPLY_29],
+  [30, REPLY_30],
+  [31, REPLY_31],
+  [32, REPLY_32],
+  [33, REPLY_33],
+  [34, REPLY_34],
+  [35, REPLY_35],
+  [36, REPLY_36],
+  [37, REPLY_37],
+  [38, REPLY_38],
+  [39, REPLY_39],
+  [40, REPLY_40],
+  [41, REPLY_41],
+  [42, REPLY_42],
+  [43, REPLY_43],
+  [44, REPLY_44],
+  [45, REPLY_45],
+  [46, REPLY_46],
+  [47, REPLY_47],
+  [48, REPLY_48],
+  [49, REPLY_49],
+  [50, REPLY_50],
+  [51, REPLY_51],
+  [52, REPLY_52],
+  [53, REPLY_53],
+  [101, REPLY_101],
+  [4096, REPLY_4096],
 ]);
 
 /** Opcodes the kernel expects no reply to (protocol table reply kind `none`). */
@@ -3591,12 +4906,7 @@ export const NO_REPLY_OPCODES: ReadonlySet<number> = new Set(
   [...REPLIES].filter(([, spec]) => spec.kind === "none").map(([opcode]) => opcode),
 );
 
-function errorHeader(
-  ctx: Ctx,
-  unique: bigint,
-  error: unknown,
-  opts: CodecOptions | undefined,
-): Uint8Array {
+function checkedError(ctx: Ctx, error: unknown): number {
   if (
     typeof error !== "number" ||
     !Number.isInteger(error) ||
@@ -3613,8 +4923,22 @@ function errorHeader(
       `error must be a negative errno from -1 to ${REPLY_ERROR_MIN} (e.g. -2 for ENOENT), got ${String(error)}`,
     );
   }
+  return error;
+}
+
+function errorHeader(
+  ctx: Ctx,
+  unique: bigint,
+  error: unknown,
+  opts: CodecOptions | undefined,
+): Uint8Array {
   const out = new Uint8Array(OUT_HEADER_SIZE);
-  FuseOutHeaderCodec.encode({ len: OUT_HEADER_SIZE, error, unique }, out, 0, opts);
+  FuseOutHeaderCodec.encode(
+    { len: OUT_HEADER_SIZE, error: checkedError(ctx, error), unique },
+    out,
+    0,
+    opts,
+  );
   return out;
 }
 
@@ -3647,14 +4971,451 @@ export function encodeReply<O extends FuseReplyOpcode>(
   reply: NoInfer<FuseReply<O>>,
   opts: FuseReplyOptions<O>,
 ): Uint8Array {
+  const body = reply as unknown as Record<string, unknown>;
+  const checked = checkReply(body, opts);
+  if (typeof checked === "number") return errorHeader(replyCtx(opts.opcode), unique, checked, opts);
+  const le = isLittleEndian(opts);
+  switch (opts.opcode) {
+    case 1: {
+      const len = sizeFuseLookupReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseLookupReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 3: {
+      const len = sizeFuseGetattrReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseGetattrReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 4: {
+      const len = sizeFuseSetattrReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseSetattrReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 6: {
+      const len = sizeFuseSymlinkReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseSymlinkReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 8: {
+      const len = sizeFuseMknodReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseMknodReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 9: {
+      const len = sizeFuseMkdirReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseMkdirReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 13: {
+      const len = sizeFuseLinkReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseLinkReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 14: {
+      const len = sizeFuseOpenReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseOpenReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 16: {
+      const len = sizeFuseWriteReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseWriteReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 17: {
+      const len = sizeFuseStatfsReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseStatfsReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 26: {
+      const len = sizeFuseInitReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseInitReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 27: {
+      const len = sizeFuseOpendirReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseOpendirReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 31: {
+      const len = sizeFuseGetlkReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseGetlkReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 35: {
+      const len = sizeFuseCreateReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseCreateReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 37: {
+      const len = sizeFuseBmapReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseBmapReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 39: {
+      const len = sizeFuseIoctlReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseIoctlReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 40: {
+      const len = sizeFusePollReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFusePollReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 46: {
+      const len = sizeFuseLseekReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseLseekReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 47: {
+      const len = sizeFuseCopyFileRangeReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseCopyFileRangeReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 51: {
+      const len = sizeFuseTmpfileReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseTmpfileReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 52: {
+      const len = sizeFuseStatxReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseStatxReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 53: {
+      const len = sizeFuseCopyFileRange64Reply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseCopyFileRange64Reply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 101: {
+      const len = sizeFuseCompoundReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeFuseCompoundReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+    case 4096: {
+      const len = sizeCuseInitReply(body, opts);
+      const out = new Uint8Array(len);
+      const view = new DataView(out.buffer);
+      writeOutHeader(view, 0, len, 0, unique, le);
+      writeCuseInitReply(view, OUT_HEADER_SIZE, body, opts, le);
+      return out;
+    }
+  }
+  const ctx = replyCtx(opts.opcode);
+  const chunks = replyChunks(ctx, checked, body, opts);
+  return assemble(ctx, OUT_HEADER_SIZE, chunks, (buf, len) => {
+    FuseOutHeaderCodec.encode({ len, error: 0, unique }, buf, 0, opts);
+  });
+}
+
+/**
+ * {@link encodeReply} into a buffer the caller owns (e.g. one reused for every reply): writes the
+ * message at `offset` of `buf` and returns its length. Allocates nothing for replies made of
+ * structs (the common ones) and error replies.
+ *
+ * @throws {FuseMessageError} as {@link encodeReply}, and kind `length` when the message does
+ *   not fit in `buf` from `offset` on (nothing is written then).
+ */
+export function encodeReplyInto<O extends FuseReplyOpcode>(
+  buf: Uint8Array,
+  offset: number,
+  unique: bigint,
+  reply: NoInfer<FuseReply<O>>,
+  opts: FuseReplyOptions<O>,
+): number {
+  const body = reply as unknown as Record<string, unknown>;
+  const checked = checkReply(body, opts);
+  const le = isLittleEndian(opts);
+  if (typeof checked === "number") {
+    const view = roomFor(replyCtx(opts.opcode), buf, offset, OUT_HEADER_SIZE);
+    writeOutHeader(view, buf.byteOffset + offset, OUT_HEADER_SIZE, checked, unique, le);
+    return OUT_HEADER_SIZE;
+  }
+  switch (opts.opcode) {
+    case 1: {
+      const len = sizeFuseLookupReply(body, opts);
+      const view = roomFor(REPLY_1_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseLookupReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 3: {
+      const len = sizeFuseGetattrReply(body, opts);
+      const view = roomFor(REPLY_3_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseGetattrReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 4: {
+      const len = sizeFuseSetattrReply(body, opts);
+      const view = roomFor(REPLY_4_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseSetattrReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 6: {
+      const len = sizeFuseSymlinkReply(body, opts);
+      const view = roomFor(REPLY_6_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseSymlinkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 8: {
+      const len = sizeFuseMknodReply(body, opts);
+      const view = roomFor(REPLY_8_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseMknodReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 9: {
+      const len = sizeFuseMkdirReply(body, opts);
+      const view = roomFor(REPLY_9_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseMkdirReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 13: {
+      const len = sizeFuseLinkReply(body, opts);
+      const view = roomFor(REPLY_13_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseLinkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 14: {
+      const len = sizeFuseOpenReply(body, opts);
+      const view = roomFor(REPLY_14_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseOpenReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 16: {
+      const len = sizeFuseWriteReply(body, opts);
+      const view = roomFor(REPLY_16_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseWriteReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 17: {
+      const len = sizeFuseStatfsReply(body, opts);
+      const view = roomFor(REPLY_17_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseStatfsReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 26: {
+      const len = sizeFuseInitReply(body, opts);
+      const view = roomFor(REPLY_26_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseInitReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 27: {
+      const len = sizeFuseOpendirReply(body, opts);
+      const view = roomFor(REPLY_27_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseOpendirReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 31: {
+      const len = sizeFuseGetlkReply(body, opts);
+      const view = roomFor(REPLY_31_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseGetlkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 35: {
+      const len = sizeFuseCreateReply(body, opts);
+      const view = roomFor(REPLY_35_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseCreateReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 37: {
+      const len = sizeFuseBmapReply(body, opts);
+      const view = roomFor(REPLY_37_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseBmapReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 39: {
+      const len = sizeFuseIoctlReply(body, opts);
+      const view = roomFor(REPLY_39_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseIoctlReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 40: {
+      const len = sizeFusePollReply(body, opts);
+      const view = roomFor(REPLY_40_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFusePollReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 46: {
+      const len = sizeFuseLseekReply(body, opts);
+      const view = roomFor(REPLY_46_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseLseekReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 47: {
+      const len = sizeFuseCopyFileRangeReply(body, opts);
+      const view = roomFor(REPLY_47_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseCopyFileRangeReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 51: {
+      const len = sizeFuseTmpfileReply(body, opts);
+      const view = roomFor(REPLY_51_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseTmpfileReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 52: {
+      const len = sizeFuseStatxReply(body, opts);
+      const view = roomFor(REPLY_52_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseStatxReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 53: {
+      const len = sizeFuseCopyFileRange64Reply(body, opts);
+      const view = roomFor(REPLY_53_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseCopyFileRange64Reply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 101: {
+      const len = sizeFuseCompoundReply(body, opts);
+      const view = roomFor(REPLY_101_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeFuseCompoundReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+    case 4096: {
+      const len = sizeCuseInitReply(body, opts);
+      const view = roomFor(REPLY_4096_CTX, buf, offset, len);
+      const at = buf.byteOffset + offset;
+      writeOutHeader(view, at, len, 0, unique, le);
+      writeCuseInitReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+      return len;
+    }
+  }
+  const ctx = replyCtx(opts.opcode);
+  const chunks = replyChunks(ctx, checked, body, opts);
+  const len = chunksLength(ctx, OUT_HEADER_SIZE, chunks);
+  const view = roomFor(ctx, buf, offset, len);
+  writeOutHeader(view, buf.byteOffset + offset, len, 0, unique, le);
+  copyChunks(buf, offset + OUT_HEADER_SIZE, chunks);
+  return len;
+}
+
+function replyCtx(opcode: number): Ctx {
+  const spec = REPLIES.get(opcode);
+  return { what: spec ? `${spec.op} reply` : `reply to opcode ${opcode}`, opcode };
+}
+
+/**
+ * The checks every reply gets: the opcode's spec for a reply with arguments, or the error of
+ * an error reply (in range, and one the opcode takes).
+ */
+function checkReply(body: Record<string, unknown>, opts: FuseReplyOptions): ReplySpec | number {
   const spec = REPLIES.get(opts.opcode);
-  const ctx: Ctx = {
-    what: spec ? `${spec.op} reply` : `reply to opcode ${opts.opcode}`,
-    opcode: opts.opcode,
-  };
   if (!spec)
     return fail(
-      ctx,
+      replyCtx(opts.opcode),
       "unknown",
       null,
       0,
@@ -3662,7 +5423,6 @@ export function encodeReply<O extends FuseReplyOpcode>(
       0,
       `opcode ${opts.opcode} is not in this revision's protocol table`,
     );
-  const body = reply as unknown as Record<string, unknown>;
   if (spec.kind === "none") {
     // Only the error answers the kernel takes for this opcode (protocol table `answers`).
     if (
@@ -3671,10 +5431,10 @@ export function encodeReply<O extends FuseReplyOpcode>(
       "error" in body &&
       spec.answers.includes(body["error"] as number)
     ) {
-      return errorHeader(ctx, unique, body["error"], opts);
+      return checkedError(replyCtx(opts.opcode), body["error"]);
     }
     return fail(
-      ctx,
+      replyCtx(opts.opcode),
       "no-reply",
       null,
       0,
@@ -3683,15 +5443,609 @@ export function encodeReply<O extends FuseReplyOpcode>(
       `${spec.op} gets no reply${spec.answers.length ? ` except the errors ${spec.answers.join(", ")}` : ""}`,
     );
   }
-  checkMinor(ctx, opts);
+  if (!minorOk(opts.minor)) checkMinor(replyCtx(opts.opcode), opts);
   if (typeof body !== "object" || body === null)
-    return fail(ctx, "value", null, 0, 0, 0, "the reply must be an object");
-  if ("error" in body) return errorHeader(ctx, unique, body["error"], opts);
+    return fail(replyCtx(opts.opcode), "value", null, 0, 0, 0, "the reply must be an object");
+  if ("error" in body) return checkedError(replyCtx(opts.opcode), body["error"]);
+  return spec;
+}
+
+/** The parts of a reply the straight-line writers do not handle, as chunks. */
+function replyChunks(
+  ctx: Ctx,
+  spec: ReplySpec,
+  body: Record<string, unknown>,
+  opts: FuseMessageOptions,
+): Uint8Array[] {
   const form = spec.kind === "xattr" && spec.size.field in body ? "size" : "data";
-  const chunks = writeParts(ctx, body, replyParts(spec, form), opts, OUT_HEADER_SIZE);
-  return assemble(ctx, OUT_HEADER_SIZE, chunks, (buf, len) => {
-    FuseOutHeaderCodec.encode({ len, error: 0, unique }, buf, 0, opts);
-  });
+  return writeParts(ctx, body, replyParts(spec, form), opts, OUT_HEADER_SIZE);
+}
+
+// Straight-line size functions and writers of the replies made of structs (printed from the
+// protocol table); the writers run after the size function has checked every part.
+
+const REPLY_1_CTX: Ctx = { what: "FUSE_LOOKUP reply", opcode: 1 };
+
+function sizeFuseLookupReply(body: Record<string, unknown>, opts: FuseMessageOptions): number {
+  const ctx = REPLY_1_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
+    missingPart(ctx, "entry_out", len);
+  len += sentSize((REPLY_1 as PartsReplySpec).parts[0] as StructPart, opts);
+  return messageLength(ctx, len);
+}
+
+function writeFuseLookupReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  const s0 = sentSize((REPLY_1 as PartsReplySpec).parts[0] as StructPart, opts);
+  if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
+  else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
+  at += s0;
+}
+
+const REPLY_3_CTX: Ctx = { what: "FUSE_GETATTR reply", opcode: 3 };
+
+function sizeFuseGetattrReply(body: Record<string, unknown>, opts: FuseMessageOptions): number {
+  const ctx = REPLY_3_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["attr_out"] !== "object" || body["attr_out"] === null)
+    missingPart(ctx, "attr_out", len);
+  len += sentSize((REPLY_3 as PartsReplySpec).parts[0] as StructPart, opts);
+  return messageLength(ctx, len);
+}
+
+function writeFuseGetattrReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  const s0 = sentSize((REPLY_3 as PartsReplySpec).parts[0] as StructPart, opts);
+  if (s0 >= 104) writeFuseAttrOutAt(view, at, body["attr_out"] as FuseAttrOut, le);
+  else writePrefix(FuseAttrOutCodec, body["attr_out"], view, at, s0, opts);
+  at += s0;
+}
+
+const REPLY_4_CTX: Ctx = { what: "FUSE_SETATTR reply", opcode: 4 };
+
+function sizeFuseSetattrReply(body: Record<string, unknown>, opts: FuseMessageOptions): number {
+  const ctx = REPLY_4_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["attr_out"] !== "object" || body["attr_out"] === null)
+    missingPart(ctx, "attr_out", len);
+  len += sentSize((REPLY_4 as PartsReplySpec).parts[0] as StructPart, opts);
+  return messageLength(ctx, len);
+}
+
+function writeFuseSetattrReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  const s0 = sentSize((REPLY_4 as PartsReplySpec).parts[0] as StructPart, opts);
+  if (s0 >= 104) writeFuseAttrOutAt(view, at, body["attr_out"] as FuseAttrOut, le);
+  else writePrefix(FuseAttrOutCodec, body["attr_out"], view, at, s0, opts);
+  at += s0;
+}
+
+const REPLY_6_CTX: Ctx = { what: "FUSE_SYMLINK reply", opcode: 6 };
+
+function sizeFuseSymlinkReply(body: Record<string, unknown>, opts: FuseMessageOptions): number {
+  const ctx = REPLY_6_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
+    missingPart(ctx, "entry_out", len);
+  len += sentSize((REPLY_6 as PartsReplySpec).parts[0] as StructPart, opts);
+  return messageLength(ctx, len);
+}
+
+function writeFuseSymlinkReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  const s0 = sentSize((REPLY_6 as PartsReplySpec).parts[0] as StructPart, opts);
+  if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
+  else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
+  at += s0;
+}
+
+const REPLY_8_CTX: Ctx = { what: "FUSE_MKNOD reply", opcode: 8 };
+
+function sizeFuseMknodReply(body: Record<string, unknown>, opts: FuseMessageOptions): number {
+  const ctx = REPLY_8_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
+    missingPart(ctx, "entry_out", len);
+  len += sentSize((REPLY_8 as PartsReplySpec).parts[0] as StructPart, opts);
+  return messageLength(ctx, len);
+}
+
+function writeFuseMknodReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  const s0 = sentSize((REPLY_8 as PartsReplySpec).parts[0] as StructPart, opts);
+  if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
+  else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
+  at += s0;
+}
+
+const REPLY_9_CTX: Ctx = { what: "FUSE_MKDIR reply", opcode: 9 };
+
+function sizeFuseMkdirReply(body: Record<string, unknown>, opts: FuseMessageOptions): number {
+  const ctx = REPLY_9_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
+    missingPart(ctx, "entry_out", len);
+  len += sentSize((REPLY_9 as PartsReplySpec).parts[0] as StructPart, opts);
+  return messageLength(ctx, len);
+}
+
+function writeFuseMkdirReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  const s0 = sentSize((REPLY_9 as PartsReplySpec).parts[0] as StructPart, opts);
+  if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
+  else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
+  at += s0;
+}
+
+const REPLY_13_CTX: Ctx = { what: "FUSE_LINK reply", opcode: 13 };
+
+function sizeFuseLinkReply(body: Record<string, unknown>, opts: FuseMessageOptions): number {
+  const ctx = REPLY_13_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
+    missingPart(ctx, "entry_out", len);
+  len += sentSize((REPLY_13 as PartsReplySpec).parts[0] as StructPart, opts);
+  return messageLength(ctx, len);
+}
+
+function writeFuseLinkReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  const s0 = sentSize((REPLY_13 as PartsReplySpec).parts[0] as StructPart, opts);
+  if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
+  else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
+  at += s0;
+}
+
+const REPLY_14_CTX: Ctx = { what: "FUSE_OPEN reply", opcode: 14 };
+
+function sizeFuseOpenReply(body: Record<string, unknown>, _opts: FuseMessageOptions): number {
+  const ctx = REPLY_14_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["open_out"] !== "object" || body["open_out"] === null)
+    missingPart(ctx, "open_out", len);
+  len += 16;
+  return messageLength(ctx, len);
+}
+
+function writeFuseOpenReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  _opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  writeFuseOpenOutAt(view, at, body["open_out"] as FuseOpenOut, le);
+  at += 16;
+}
+
+const REPLY_16_CTX: Ctx = { what: "FUSE_WRITE reply", opcode: 16 };
+
+function sizeFuseWriteReply(body: Record<string, unknown>, _opts: FuseMessageOptions): number {
+  const ctx = REPLY_16_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["write_out"] !== "object" || body["write_out"] === null)
+    missingPart(ctx, "write_out", len);
+  len += 8;
+  return messageLength(ctx, len);
+}
+
+function writeFuseWriteReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  _opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  writeFuseWriteOutAt(view, at, body["write_out"] as FuseWriteOut, le);
+  at += 8;
+}
+
+const REPLY_17_CTX: Ctx = { what: "FUSE_STATFS reply", opcode: 17 };
+
+function sizeFuseStatfsReply(body: Record<string, unknown>, opts: FuseMessageOptions): number {
+  const ctx = REPLY_17_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["statfs_out"] !== "object" || body["statfs_out"] === null)
+    missingPart(ctx, "statfs_out", len);
+  len += sentSize((REPLY_17 as PartsReplySpec).parts[0] as StructPart, opts);
+  return messageLength(ctx, len);
+}
+
+function writeFuseStatfsReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  const s0 = sentSize((REPLY_17 as PartsReplySpec).parts[0] as StructPart, opts);
+  if (s0 >= 80) writeFuseStatfsOutAt(view, at, body["statfs_out"] as FuseStatfsOut, le);
+  else writePrefix(FuseStatfsOutCodec, body["statfs_out"], view, at, s0, opts);
+  at += s0;
+}
+
+const REPLY_26_CTX: Ctx = { what: "FUSE_INIT reply", opcode: 26 };
+
+function sizeFuseInitReply(body: Record<string, unknown>, opts: FuseMessageOptions): number {
+  const ctx = REPLY_26_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["init_out"] !== "object" || body["init_out"] === null)
+    missingPart(ctx, "init_out", len);
+  len += sentSize((REPLY_26 as PartsReplySpec).parts[0] as StructPart, opts);
+  return messageLength(ctx, len);
+}
+
+function writeFuseInitReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  const s0 = sentSize((REPLY_26 as PartsReplySpec).parts[0] as StructPart, opts);
+  if (s0 >= 64) writeFuseInitOutAt(view, at, body["init_out"] as FuseInitOut, le);
+  else writePrefix(FuseInitOutCodec, body["init_out"], view, at, s0, opts);
+  at += s0;
+}
+
+const REPLY_27_CTX: Ctx = { what: "FUSE_OPENDIR reply", opcode: 27 };
+
+function sizeFuseOpendirReply(body: Record<string, unknown>, _opts: FuseMessageOptions): number {
+  const ctx = REPLY_27_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["open_out"] !== "object" || body["open_out"] === null)
+    missingPart(ctx, "open_out", len);
+  len += 16;
+  return messageLength(ctx, len);
+}
+
+function writeFuseOpendirReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  _opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  writeFuseOpenOutAt(view, at, body["open_out"] as FuseOpenOut, le);
+  at += 16;
+}
+
+const REPLY_31_CTX: Ctx = { what: "FUSE_GETLK reply", opcode: 31 };
+
+function sizeFuseGetlkReply(body: Record<string, unknown>, _opts: FuseMessageOptions): number {
+  const ctx = REPLY_31_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["lk_out"] !== "object" || body["lk_out"] === null)
+    missingPart(ctx, "lk_out", len);
+  len += 24;
+  return messageLength(ctx, len);
+}
+
+function writeFuseGetlkReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  _opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  writeFuseLkOutAt(view, at, body["lk_out"] as FuseLkOut, le);
+  at += 24;
+}
+
+const REPLY_35_CTX: Ctx = { what: "FUSE_CREATE reply", opcode: 35 };
+
+function sizeFuseCreateReply(body: Record<string, unknown>, opts: FuseMessageOptions): number {
+  const ctx = REPLY_35_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
+    missingPart(ctx, "entry_out", len);
+  len += sentSize((REPLY_35 as PartsReplySpec).parts[0] as StructPart, opts);
+  if (typeof body["open_out"] !== "object" || body["open_out"] === null)
+    missingPart(ctx, "open_out", len);
+  len += 16;
+  return messageLength(ctx, len);
+}
+
+function writeFuseCreateReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  const s0 = sentSize((REPLY_35 as PartsReplySpec).parts[0] as StructPart, opts);
+  if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
+  else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
+  at += s0;
+  writeFuseOpenOutAt(view, at, body["open_out"] as FuseOpenOut, le);
+  at += 16;
+}
+
+const REPLY_37_CTX: Ctx = { what: "FUSE_BMAP reply", opcode: 37 };
+
+function sizeFuseBmapReply(body: Record<string, unknown>, _opts: FuseMessageOptions): number {
+  const ctx = REPLY_37_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["bmap_out"] !== "object" || body["bmap_out"] === null)
+    missingPart(ctx, "bmap_out", len);
+  len += 8;
+  return messageLength(ctx, len);
+}
+
+function writeFuseBmapReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  _opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  writeFuseBmapOutAt(view, at, body["bmap_out"] as FuseBmapOut, le);
+  at += 8;
+}
+
+const REPLY_39_CTX: Ctx = { what: "FUSE_IOCTL reply", opcode: 39 };
+
+function sizeFuseIoctlReply(body: Record<string, unknown>, _opts: FuseMessageOptions): number {
+  const ctx = REPLY_39_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["ioctl_out"] !== "object" || body["ioctl_out"] === null)
+    missingPart(ctx, "ioctl_out", len);
+  len += 16;
+  const d1 = body["out_data"];
+  if (!(d1 instanceof Uint8Array)) return notBytes(ctx, "out_data", len);
+  len += d1.length;
+  return messageLength(ctx, len);
+}
+
+function writeFuseIoctlReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  _opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  writeFuseIoctlOutAt(view, at, body["ioctl_out"] as FuseIoctlOut, le);
+  at += 16;
+  const d1 = body["out_data"] as Uint8Array;
+  new Uint8Array(view.buffer, at, d1.length).set(d1);
+  at += d1.length;
+}
+
+const REPLY_40_CTX: Ctx = { what: "FUSE_POLL reply", opcode: 40 };
+
+function sizeFusePollReply(body: Record<string, unknown>, _opts: FuseMessageOptions): number {
+  const ctx = REPLY_40_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["poll_out"] !== "object" || body["poll_out"] === null)
+    missingPart(ctx, "poll_out", len);
+  len += 8;
+  return messageLength(ctx, len);
+}
+
+function writeFusePollReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  _opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  writeFusePollOutAt(view, at, body["poll_out"] as FusePollOut, le);
+  at += 8;
+}
+
+const REPLY_46_CTX: Ctx = { what: "FUSE_LSEEK reply", opcode: 46 };
+
+function sizeFuseLseekReply(body: Record<string, unknown>, _opts: FuseMessageOptions): number {
+  const ctx = REPLY_46_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["lseek_out"] !== "object" || body["lseek_out"] === null)
+    missingPart(ctx, "lseek_out", len);
+  len += 8;
+  return messageLength(ctx, len);
+}
+
+function writeFuseLseekReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  _opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  writeFuseLseekOutAt(view, at, body["lseek_out"] as FuseLseekOut, le);
+  at += 8;
+}
+
+const REPLY_47_CTX: Ctx = { what: "FUSE_COPY_FILE_RANGE reply", opcode: 47 };
+
+function sizeFuseCopyFileRangeReply(
+  body: Record<string, unknown>,
+  _opts: FuseMessageOptions,
+): number {
+  const ctx = REPLY_47_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["write_out"] !== "object" || body["write_out"] === null)
+    missingPart(ctx, "write_out", len);
+  len += 8;
+  return messageLength(ctx, len);
+}
+
+function writeFuseCopyFileRangeReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  _opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  writeFuseWriteOutAt(view, at, body["write_out"] as FuseWriteOut, le);
+  at += 8;
+}
+
+const REPLY_51_CTX: Ctx = { what: "FUSE_TMPFILE reply", opcode: 51 };
+
+function sizeFuseTmpfileReply(body: Record<string, unknown>, opts: FuseMessageOptions): number {
+  const ctx = REPLY_51_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
+    missingPart(ctx, "entry_out", len);
+  len += sentSize((REPLY_51 as PartsReplySpec).parts[0] as StructPart, opts);
+  if (typeof body["open_out"] !== "object" || body["open_out"] === null)
+    missingPart(ctx, "open_out", len);
+  len += 16;
+  return messageLength(ctx, len);
+}
+
+function writeFuseTmpfileReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  const s0 = sentSize((REPLY_51 as PartsReplySpec).parts[0] as StructPart, opts);
+  if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
+  else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
+  at += s0;
+  writeFuseOpenOutAt(view, at, body["open_out"] as FuseOpenOut, le);
+  at += 16;
+}
+
+const REPLY_52_CTX: Ctx = { what: "FUSE_STATX reply", opcode: 52 };
+
+function sizeFuseStatxReply(body: Record<string, unknown>, _opts: FuseMessageOptions): number {
+  const ctx = REPLY_52_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["statx_out"] !== "object" || body["statx_out"] === null)
+    missingPart(ctx, "statx_out", len);
+  len += 288;
+  return messageLength(ctx, len);
+}
+
+function writeFuseStatxReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  _opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  writeFuseStatxOutAt(view, at, body["statx_out"] as FuseStatxOut, le);
+  at += 288;
+}
+
+const REPLY_53_CTX: Ctx = { what: "FUSE_COPY_FILE_RANGE_64 reply", opcode: 53 };
+
+function sizeFuseCopyFileRange64Reply(
+  body: Record<string, unknown>,
+  _opts: FuseMessageOptions,
+): number {
+  const ctx = REPLY_53_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["copy_file_range_out"] !== "object" || body["copy_file_range_out"] === null)
+    missingPart(ctx, "copy_file_range_out", len);
+  len += 8;
+  return messageLength(ctx, len);
+}
+
+function writeFuseCopyFileRange64Reply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  _opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  writeFuseCopyFileRangeOutAt(view, at, body["copy_file_range_out"] as FuseCopyFileRangeOut, le);
+  at += 8;
+}
+
+const REPLY_101_CTX: Ctx = { what: "FUSE_COMPOUND reply", opcode: 101 };
+
+function sizeFuseCompoundReply(body: Record<string, unknown>, _opts: FuseMessageOptions): number {
+  const ctx = REPLY_101_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["compound_out"] !== "object" || body["compound_out"] === null)
+    missingPart(ctx, "compound_out", len);
+  len += 16;
+  const d1 = body["replies"];
+  if (!(d1 instanceof Uint8Array)) return notBytes(ctx, "replies", len);
+  len += d1.length;
+  return messageLength(ctx, len);
+}
+
+function writeFuseCompoundReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  _opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  writeFuseCompoundOutAt(view, at, body["compound_out"] as FuseCompoundOut, le);
+  at += 16;
+  const d1 = body["replies"] as Uint8Array;
+  new Uint8Array(view.buffer, at, d1.length).set(d1);
+  at += d1.length;
+}
+
+const REPLY_4096_CTX: Ctx = { what: "CUSE_INIT reply", opcode: 4096 };
+
+function sizeCuseInitReply(body: Record<string, unknown>, _opts: FuseMessageOptions): number {
+  const ctx = REPLY_4096_CTX;
+  let len = OUT_HEADER_SIZE;
+  if (typeof body["cuse_init_out"] !== "object" || body["cuse_init_out"] === null)
+    missingPart(ctx, "cuse_init_out", len);
+  len += 72;
+  const d1 = body["dev_info"];
+  if (!(d1 instanceof Uint8Array)) return notBytes(ctx, "dev_info", len);
+  len += d1.length;
+  return messageLength(ctx, len);
+}
+
+function writeCuseInitReply(
+  view: DataView,
+  at: number,
+  body: Record<string, unknown>,
+  _opts: FuseMessageOptions,
+  le: boolean,
+): void {
+  writeCuseInitOutAt(view, at, body["cuse_init_out"] as CuseInitOut, le);
+  at += 72;
+  const d1 = body["dev_info"] as Uint8Array;
+  new Uint8Array(view.buffer, at, d1.length).set(d1);
+  at += d1.length;
 }
 
 /** An error reply (header only) to any request, known opcode or not: `-ENOSYS` for an {@link UnknownRequest}. */
@@ -4253,32 +6607,99 @@ function decodeRecords<T>(
 }
 
 /**
+ * The UTF-8 length of a name given as a string the kernel takes (1 to `DIRENT_NAME_MAX` bytes,
+ * no `/` or NUL, no lone surrogate), counted without encoding it; -1 for anything else (the
+ * checked path through {@link direntName} decides, and names the problem).
+ */
+function stringNameLength(name: unknown): number {
+  if (typeof name !== "string") return -1;
+  const n = name.length;
+  if (n === 0) return -1;
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x80) {
+      if (c === SLASH || c === 0) return -1;
+      bytes += 1;
+    } else if (c < 0x800) {
+      bytes += 2;
+    } else if (c >= 0xd800 && c <= 0xdbff) {
+      const low = i + 1 < n ? name.charCodeAt(i + 1) : 0;
+      if (low < 0xdc00 || low > 0xdfff) return -1;
+      bytes += 4;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) {
+      return -1;
+    } else {
+      bytes += 3;
+    }
+  }
+  return bytes > DIRENT_NAME_MAX ? -1 : bytes;
+}
+
+/** Writes a record's name (a string {@link stringNameLength} took, or bytes) at `at` and zeroes its padding up to `end`. */
+function putDirentName(
+  buf: Uint8Array,
+  at: number,
+  end: number,
+  name: unknown,
+  bytes: Uint8Array | null,
+  length: number,
+): void {
+  if (bytes === null) {
+    const text = name as string;
+    // ASCII byte by byte (cheaper than a call into the encoder for short names).
+    if (length === text.length) for (let i = 0; i < length; i++) buf[at + i] = text.charCodeAt(i);
+    else UTF8_ENCODER.encodeInto(text, buf.subarray(at, at + length));
+  } else {
+    buf.set(bytes, at);
+  }
+  for (let k = at + length; k < end; k++) buf[k] = 0;
+}
+
+/**
  * Fills a READDIR reply: `add` appends one `fuse_dirent` record (name padded to
  * 8 bytes) while it fits in `size` bytes (the request's `read_in.size`) and says
  * false, writing nothing, when it does not. `finish()` gives the records for
- * `encodeReply(unique, { data: list.finish() }, ...)`.
+ * `encodeReply(unique, { data: list.finish() }, ...)`; or, with no copy, `finishReply(unique)`
+ * writes the reply's `fuse_out_header` in front of the records in the encoder's own buffer and
+ * returns the message length (the message is `buffer.subarray(0, length)`). `reset()` empties
+ * the encoder for the next listing, so one encoder (and its buffer) serves them all.
  */
 export class DirentListEncoder {
   /** The most bytes the records may take. */
   readonly size: number;
+  /** The reply message: room for `fuse_out_header`, then the records. */
   readonly #buf: Uint8Array;
-  readonly #opts: CodecOptions | undefined;
+  readonly #view: DataView;
+  readonly #le: boolean;
+  /** One record value, refilled by every `add` (no object per entry). */
+  readonly #dirent: FuseDirent = zeroFuseDirent();
   #used = 0;
   #count = 0;
 
   constructor(size: number, opts?: CodecOptions) {
     this.size = size;
-    this.#buf = new Uint8Array(size);
-    this.#opts = opts;
+    this.#buf = new Uint8Array(OUT_HEADER_SIZE + size);
+    this.#view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
+    this.#le = isLittleEndian(opts);
   }
 
   /** Appends one record; false (nothing written) when it would exceed `size`. @throws {FuseMessageError} for a bad name. */
   add(entry: DirentEntryInput): boolean {
-    const name = direntName(DIRENTS_CTX, this.#used, entry.name);
-    const size = direntAlign(DIRENT_NAME_OFFSET + name.length);
+    let length = stringNameLength(entry.name);
+    const bytes = length < 0 ? direntName(DIRENTS_CTX, this.#used, entry.name) : null;
+    if (bytes !== null) length = bytes.length;
+    const size = direntAlign(DIRENT_NAME_OFFSET + length);
     if (this.#used + size > this.size) return false;
-    FuseDirentCodec.encode({ ...entry, namelen: name.length }, this.#buf, this.#used, this.#opts);
-    this.#buf.set(name, this.#used + DIRENT_NAME_OFFSET);
+    const at = OUT_HEADER_SIZE + this.#used;
+    const d = this.#dirent;
+    d.ino = entry.ino;
+    d.off = entry.off;
+    d.type = entry.type;
+    d.namelen = length;
+    writeFuseDirentAt(this.#view, at, d, this.#le);
+    putDirentName(this.#buf, at + DIRENT_NAME_OFFSET, at + size, entry.name, bytes, length);
     this.#used += size;
     this.#count++;
     return true;
@@ -4296,7 +6717,25 @@ export class DirentListEncoder {
 
   /** The records so far: a view of the encoder's buffer (no copy). */
   finish(): Uint8Array {
-    return this.#buf.subarray(0, this.#used);
+    return this.#buf.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + this.#used);
+  }
+
+  /** Writes the reply's `fuse_out_header` (error 0) before the records; returns the message length. */
+  finishReply(unique: bigint): number {
+    const len = OUT_HEADER_SIZE + this.#used;
+    writeOutHeader(this.#view, 0, len, 0, unique, this.#le);
+    return len;
+  }
+
+  /** The encoder's buffer: after {@link DirentListEncoder.finishReply}, the reply is its first `length` bytes. */
+  get buffer(): Uint8Array {
+    return this.#buf;
+  }
+
+  /** Empties the encoder for the next listing (the buffer is reused). */
+  reset(): void {
+    this.#used = 0;
+    this.#count = 0;
   }
 }
 
@@ -4335,28 +6774,38 @@ export class DirentplusListEncoder {
   /** The most bytes the records may take. */
   readonly size: number;
   readonly #buf: Uint8Array;
-  readonly #opts: CodecOptions | undefined;
+  readonly #view: DataView;
+  readonly #le: boolean;
+  readonly #dirent: FuseDirent = zeroFuseDirent();
+  /** One record value, refilled by every `add`; its `dirent` is `#dirent`. */
+  readonly #plus: FuseDirentplus = { ...zeroFuseDirentplus(), dirent: this.#dirent };
   #used = 0;
   #count = 0;
 
   constructor(size: number, opts?: CodecOptions) {
     this.size = size;
-    this.#buf = new Uint8Array(size);
-    this.#opts = opts;
+    this.#buf = new Uint8Array(OUT_HEADER_SIZE + size);
+    this.#view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
+    this.#le = isLittleEndian(opts);
   }
 
   /** Appends one record; false (nothing written) when it would exceed `size`. @throws {FuseMessageError} for a bad name. */
   add(entry: DirentplusEntryInput): boolean {
-    const name = direntName(DIRENTPLUS_CTX, this.#used, entry.name);
-    const size = direntAlign(DIRENTPLUS_NAME_OFFSET + name.length);
+    let length = stringNameLength(entry.name);
+    const bytes = length < 0 ? direntName(DIRENTPLUS_CTX, this.#used, entry.name) : null;
+    if (bytes !== null) length = bytes.length;
+    const size = direntAlign(DIRENTPLUS_NAME_OFFSET + length);
     if (this.#used + size > this.size) return false;
-    FuseDirentplusCodec.encode(
-      { ...entry, dirent: { ...entry, namelen: name.length } },
-      this.#buf,
-      this.#used,
-      this.#opts,
-    );
-    this.#buf.set(name, this.#used + DIRENTPLUS_NAME_OFFSET);
+    const at = OUT_HEADER_SIZE + this.#used;
+    const d = this.#dirent;
+    d.ino = entry.ino;
+    d.off = entry.off;
+    d.type = entry.type;
+    d.namelen = length;
+    const p = this.#plus;
+    p.entry_out = entry.entry_out;
+    writeFuseDirentplusAt(this.#view, at, p, this.#le);
+    putDirentName(this.#buf, at + DIRENTPLUS_NAME_OFFSET, at + size, entry.name, bytes, length);
     this.#used += size;
     this.#count++;
     return true;
@@ -4374,7 +6823,25 @@ export class DirentplusListEncoder {
 
   /** The records so far: a view of the encoder's buffer (no copy). */
   finish(): Uint8Array {
-    return this.#buf.subarray(0, this.#used);
+    return this.#buf.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + this.#used);
+  }
+
+  /** Writes the reply's `fuse_out_header` (error 0) before the records; returns the message length. */
+  finishReply(unique: bigint): number {
+    const len = OUT_HEADER_SIZE + this.#used;
+    writeOutHeader(this.#view, 0, len, 0, unique, this.#le);
+    return len;
+  }
+
+  /** The encoder's buffer: after {@link DirentplusListEncoder.finishReply}, the reply is its first `length` bytes. */
+  get buffer(): Uint8Array {
+    return this.#buf;
+  }
+
+  /** Empties the encoder for the next listing (the buffer is reused). */
+  reset(): void {
+    this.#used = 0;
+    this.#count = 0;
   }
 }
 

@@ -30,6 +30,7 @@ import type { CompatSize, MessagePart, NotificationInfo, OpcodeInfo, ReplyInfo, 
 import { code, jsdoc } from "./doc.js";
 import { camelCase, isIdentifier, isPlainKey, pascalCase, type ExportNames } from "./naming.js";
 import type { StructView } from "./structs.js";
+import { hasReplyWriter, paramList, replySizeBody, replyWriterBody, requestDecoderBody, type PartInfo } from "./message-code.js";
 
 /** Struct names the protocol table's own vocabulary refers to (see its `$comment`). */
 const IN_HEADER = "fuse_in_header";
@@ -56,6 +57,15 @@ export interface RequestView {
   props: MessagePropView[];
   /** TypeScript expression of the request descriptor. */
   spec: string;
+  /** Module constant holding the descriptor, and the straight-line decoder's name and body. */
+  specName: string;
+  ctxLiteral: string;
+  decoderName: string;
+  decoderBody: string[];
+  decoderParams: string;
+  extensions: boolean;
+  /** Locals the decoder returns, as `field: p_field`. */
+  returnProps: string[];
 }
 
 export interface ReplyView {
@@ -69,6 +79,17 @@ export interface ReplyView {
 export interface ReplySpecView {
   opcode: string;
   spec: string;
+  specName: string;
+  /** Straight-line size function and writer, for replies of structs (and a trailing data part). */
+  writer: {
+    ctxLiteral: string;
+    sizeName: string;
+    sizeParams: string;
+    sizeBody: string[];
+    writeName: string;
+    writeParams: string;
+    writeBody: string[];
+  } | null;
 }
 
 export interface NotificationView {
@@ -90,6 +111,9 @@ export interface DirentView {
   nameOffset: number;
   /** C name of the record struct, for messages. */
   cNameLiteral: string;
+  /** The struct's unchecked writer and zero value (the list encoders reuse one value per encoder). */
+  writeName: string;
+  zeroName: string;
 }
 
 export interface DirentsView {
@@ -102,7 +126,7 @@ export interface DirentsView {
   /** Members of fuse_dirent other than the name length, i.e. what a caller supplies. */
   entryKeys: string[];
   /** The fuse_direntplus member holding the fuse_dirent, and its other members. */
-  plus: (DirentView & { direntField: string; direntOffset: number; otherType: string }) | null;
+  plus: (DirentView & { direntField: string; direntOffset: number; otherType: string; otherKeys: string[] }) | null;
   plusEntryDoc: string;
   namelenField: string;
 }
@@ -119,8 +143,8 @@ export interface MessagesModel {
   typeImports: string[];
   defaultMinor: number;
   replyErrorMin: number;
-  inHeader: { codec: string; type: string; size: number };
-  outHeader: { codec: string; type: string; size: number };
+  inHeader: { codec: string; type: string; size: number; readName: string };
+  outHeader: { codec: string; type: string; size: number; writeName: string; writes: string[] };
   flagOptions: FlagOptionView[];
   requests: RequestView[];
   replies: ReplyView[];
@@ -188,7 +212,12 @@ class Builder {
     return isInt("major") && isInt("minor");
   }
 
-  parts(parts: MessagePart[], where: string, opcode: string | undefined): { props: MessagePropView[]; spec: string; notes: string[] } {
+  parts(
+    parts: MessagePart[],
+    where: string,
+    opcode: string | undefined,
+  ): { props: MessagePropView[]; spec: string; notes: string[]; info: PartInfo[] } {
+    const info: PartInfo[] = [];
     const props: MessagePropView[] = [];
     const specs: string[] = [];
     const notes: string[] = [];
@@ -238,6 +267,7 @@ class Builder {
             `{ kind: "struct", field: ${JSON.stringify(p.field)}, codec: ${view.codecName}, sizes: [${sizes.join(", ")}], selfSized: ${selfSized}${padding} }`,
           );
           notes.push(`${code(`struct ${p.struct}`)} as ${code(p.field)}`);
+          info.push({ kind: "struct", field: p.field, view, compat: rules.length > 0, selfSized, padded: holes.length > 0 });
           break;
         }
         case "name":
@@ -250,6 +280,7 @@ class Builder {
           });
           specs.push(`{ kind: "name", field: ${JSON.stringify(p.field)} }`);
           notes.push(`a NUL-terminated name as ${code(p.field)}`);
+          info.push({ kind: "name", field: p.field });
           break;
         case "data":
           props.push({
@@ -259,6 +290,7 @@ class Builder {
           });
           specs.push(`{ kind: "data", field: ${JSON.stringify(p.field)} }`);
           notes.push(`the rest of the message as ${code(p.field)}`);
+          info.push({ kind: "data", field: p.field });
           break;
         case "array": {
           const { view } = this.use(p.struct, where);
@@ -281,11 +313,12 @@ class Builder {
             `{ kind: "array", field: ${JSON.stringify(p.field)}, codec: ${view.codecName}, countFrom: ${JSON.stringify(first.field)}, countField: ${JSON.stringify(p.count)} }`,
           );
           notes.push(`${code(`${first.field}.${p.count}`)} records of ${code(`struct ${p.struct}`)} as ${code(p.field)}`);
+          info.push({ kind: "array", field: p.field, view, countFrom: first.field, countField: p.count });
           break;
         }
       }
     });
-    return { props, spec: `[${specs.join(", ")}]`, notes };
+    return { props, spec: `[${specs.join(", ")}]`, notes, info };
   }
 }
 
@@ -383,9 +416,44 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
         op.note,
       ),
       spec: `{ op: ${JSON.stringify(op.name)}, parts: ${req.spec}, extensions: ${op.extensions} }`,
+      specName: `REQUEST_${op.value}`,
+      ctxLiteral: `{ what: ${JSON.stringify(`${op.name} request`)}, opcode: ${op.value} }`,
+      decoderName: `decode${base}Request`,
+      decoderBody: requestDecoderBody(req.info, `REQUEST_${op.value}`),
+      decoderParams: "",
+      extensions: op.extensions,
+      returnProps: req.info.map((p) => `${p.field}: p_${p.field}`),
     });
+    const decoder = requests[requests.length - 1]!;
+    decoder.decoderParams = paramList(
+      [["bytes", "Uint8Array"], ["view", "DataView"], ["base", "number"], ["header", inHeader.tsName], ["opts", "FuseMessageOptions"], ["le", "boolean"]],
+      // checkMinor(ctx, opts), the length of `bytes` and the header are always used.
+      ["bytes header opts", ...decoder.decoderBody],
+    );
     const rs = replySpec(op, b, (k) => (k === "dirents" ? (usesDirents = true) : (usesDirentplus = true)));
-    replySpecs.push({ opcode: op.value, spec: rs.spec });
+    const specName = `REPLY_${op.value}`;
+    const sizeBody = rs.info ? replySizeBody(rs.info, `(${specName} as PartsReplySpec)`) : [];
+    const writeBody = rs.info ? replyWriterBody(rs.info, `(${specName} as PartsReplySpec)`) : [];
+    replySpecs.push({
+      opcode: op.value,
+      spec: rs.spec,
+      specName,
+      writer:
+        rs.info && hasReplyWriter(rs.info)
+          ? {
+              ctxLiteral: `{ what: ${JSON.stringify(`${op.name} reply`)}, opcode: ${op.value} }`,
+              sizeName: `size${base}Reply`,
+              sizeParams: paramList([["body", "Record<string, unknown>"], ["opts", "FuseMessageOptions"]], sizeBody),
+              sizeBody,
+              writeName: `write${base}Reply`,
+              writeParams: paramList(
+                [["view", "DataView"], ["at", "number"], ["body", "Record<string, unknown>"], ["opts", "FuseMessageOptions"], ["le", "boolean"]],
+                writeBody,
+              ),
+              writeBody,
+            }
+          : null,
+    });
     if (op.reply.kind === "none") {
       noReply.push(op.name);
       continue;
@@ -428,12 +496,28 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
       "Names are bytes, as Linux has them: decoders give each name (and directory entry name) as a `FuseName` (`bytes`, and `text` when they are valid UTF-8), encoders take a string, bytes or a `FuseName` (`EncodeInput<T>`), so a decoded message always re-encodes to the same bytes. Raw data parts are views of the message (no copy). Every malformed message is a `FuseMessageError` naming the opcode, part, offset and byte counts.",
       `No reply: ${noReply.map(code).join(", ") || "none"}.`,
     ),
-    codecImports: [...b.codecs].sort(),
+    codecImports: [
+      ...new Set([
+        ...b.codecs,
+        ...usedAccessors(structViews, requests, replySpecs, [inHeader.readName]),
+        ...(outHeaderWrites(b.struct(OUT_HEADER, "headers").def, outHeader.writeName).some((w) => w.startsWith(`${outHeader.writeName}(`))
+          ? [outHeader.writeName]
+          : []),
+        ...(dirents ? [dirents.dirent.writeName, dirents.dirent.zeroName] : []),
+        ...(dirents?.plus ? [dirents.plus.writeName, dirents.plus.zeroName] : []),
+      ]),
+    ].sort(),
     typeImports: [...b.types].sort(),
     defaultMinor: minor,
     replyErrorMin: protocol.replyErrorMin,
-    inHeader: { codec: inHeader.codecName, type: inHeader.tsName, size: inHeader.size },
-    outHeader: { codec: outHeader.codecName, type: outHeader.tsName, size: outHeader.size },
+    inHeader: { codec: inHeader.codecName, type: inHeader.tsName, size: inHeader.size, readName: inHeader.readName },
+    outHeader: {
+      codec: outHeader.codecName,
+      type: outHeader.tsName,
+      size: outHeader.size,
+      writeName: outHeader.writeName,
+      writes: outHeaderWrites(b.struct(OUT_HEADER, "headers").def, outHeader.writeName),
+    },
     flagOptions,
     requests,
     replies,
@@ -446,7 +530,43 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
   };
 }
 
-function replySpec(op: OpcodeInfo, b: Builder, uses: (k: "dirents" | "direntplus") => void): { spec: string; type: string } {
+/**
+ * The body of `writeOutHeader(view, at, len, error, unique, le)`: one write per member (the
+ * header's members are the protocol table's `len`, `error`, `unique`), so a reply's header
+ * needs no object; a header with other members goes through its struct writer.
+ */
+function outHeaderWrites(def: StructDef, writeName: string): string[] {
+  const params = new Set(["len", "error", "unique"]);
+  const writes: string[] = [];
+  for (const f of def.fields) {
+    const width = f.type.kind === "int" ? Number(f.type.name.replace(/\D/g, "")) : 0;
+    if (f.name === null || !params.has(f.name) || f.type.kind !== "int" || ![32, 64].includes(width)) {
+      return [`${writeName}(view, at, { len, error, unique }, le);`];
+    }
+    const acc = `${width === 64 ? "Big" : ""}${f.type.name.startsWith("u") ? "Uint" : "Int"}${width}`;
+    writes.push(`view.set${acc}(at${f.offset ? ` + ${f.offset}` : ""}, ${f.name}, le);`);
+  }
+  return writes;
+}
+
+/** The struct readers and writers the straight-line code calls (codecs.ts exports them). */
+function usedAccessors(views: StructView[], requests: RequestView[], replies: ReplySpecView[], always: string[]): string[] {
+  const text = [
+    ...requests.flatMap((r) => r.decoderBody),
+    ...replies.flatMap((r) => (r.writer ? r.writer.writeBody : [])),
+  ].join("\n");
+  const used = new Set(always);
+  for (const v of views) {
+    for (const name of [v.readName, v.writeName]) if (text.includes(`${name}(`)) used.add(name);
+  }
+  return [...used];
+}
+
+function replySpec(
+  op: OpcodeInfo,
+  b: Builder,
+  uses: (k: "dirents" | "direntplus") => void,
+): { spec: string; type: string; info?: PartInfo[] } {
   const r = op.reply;
   const opLit = JSON.stringify(op.name);
   switch (r.kind) {
@@ -474,9 +594,14 @@ function replySpec(op: OpcodeInfo, b: Builder, uses: (k: "dirents" | "direntplus
     }
     case "parts": {
       const p = b.parts(r.parts, `${op.name} reply`, op.name);
-      return { spec: `{ op: ${opLit}, kind: "parts", parts: ${p.spec} }`, type: objectType(p.props) };
+      return { spec: `{ op: ${opLit}, kind: "parts", parts: ${p.spec} }`, type: objectType(p.props), info: p.info };
     }
   }
+}
+
+function plainKey(name: string): string {
+  if (!isPlainKey(name)) throw new InputError(`protocol: directory entry member ${JSON.stringify(name)} cannot be a plain property name`);
+  return name;
 }
 
 function direntsView(schema: Schema, b: Builder, plus: boolean, nameMax: number): DirentsView {
@@ -488,7 +613,8 @@ function direntsView(schema: Schema, b: Builder, plus: boolean, nameMax: number)
   const nameField = d.def.fields.find((f) => f.flexible);
   if (!nameField || nameField.name === null) throw new InputError(`protocol: ${DIRENT_STRUCT} has no flexible name member`);
   if (!d.def.fields.some((f) => f.name === DIRENT_NAMELEN)) throw new InputError(`protocol: ${DIRENT_STRUCT} has no ${DIRENT_NAMELEN}`);
-  const entryKeys = d.def.fields.filter((f) => !f.flexible && f.name !== DIRENT_NAMELEN).map((f) => f.name ?? "");
+  // The list encoders copy these members by name (`d.ino = entry.ino`): they must be plain keys.
+  const entryKeys = d.def.fields.filter((f) => !f.flexible && f.name !== DIRENT_NAMELEN).map((f) => plainKey(f.name ?? ""));
   let plusView: DirentsView["plus"] = null;
   if (plus) {
     const p = b.use(DIRENTPLUS_STRUCT, "direntplus");
@@ -505,6 +631,9 @@ function direntsView(schema: Schema, b: Builder, plus: boolean, nameMax: number)
     }
     plusView = {
       structType: p.view.tsName,
+      writeName: p.view.writeName,
+      zeroName: p.view.zeroName,
+      otherKeys: p.def.fields.filter((f) => f !== df).map((f) => plainKey(f.name ?? "")),
       codec: p.view.codecName,
       nameOffset: df.offset + nameField.offset,
       cNameLiteral: JSON.stringify(DIRENTPLUS_STRUCT),
@@ -520,7 +649,14 @@ function direntsView(schema: Schema, b: Builder, plus: boolean, nameMax: number)
     nameMaxDoc: jsdoc(
       `The longest directory entry name, in bytes, the kernel takes (protocol table ${code("direntNames")}): a longer name, an empty one, or one holding ${code("/")} fails the whole listing with EIO, so encoders refuse them and decoders too.`,
     ),
-    dirent: { structType: d.view.tsName, codec: d.view.codecName, nameOffset: nameField.offset, cNameLiteral: JSON.stringify(DIRENT_STRUCT) },
+    dirent: {
+      structType: d.view.tsName,
+      codec: d.view.codecName,
+      nameOffset: nameField.offset,
+      cNameLiteral: JSON.stringify(DIRENT_STRUCT),
+      writeName: d.view.writeName,
+      zeroName: d.view.zeroName,
+    },
     entryKeys,
     plus: plusView,
     plusEntryDoc: plusView

@@ -149,7 +149,7 @@ class StructBuilder {
   private readonly structs = new Map<string, StructDef>();
   private readonly enums = new Map<string, EnumDef>();
   readonly enumImports = new Set<string>();
-  readonly runtime = new Set<string>(["checkDecode", "checkEncode", "isLittleEndian", "toDataView", "zeroFill"]);
+  readonly runtime = new Set<string>(["decodeBoundsError", "encodeBoundsError", "isLittleEndian", "viewOfBuffer"]);
   /** Set while building one struct: its code passes the byte order flag somewhere. */
   private usesLe = false;
   private depth = 0;
@@ -171,8 +171,8 @@ class StructBuilder {
       encodeName: names.claim(`encode${tsName}`, what),
       zeroName: names.claim(`zero${tsName}`, what),
       codecName: names.claim(`${tsName}Codec`, what),
-      readName: readFn(def.name),
-      writeName: writeFn(def.name),
+      readName: names.claim(readFn(def.name), what),
+      writeName: names.claim(writeFn(def.name), what),
     };
     this.usesLe = false;
     this.depth = 0;
@@ -186,7 +186,11 @@ class StructBuilder {
       note: null,
       where: `${def.name}.`,
     });
-    const stmts = emitUnits(out.units, def.union);
+    // writeAt writes every byte of the struct (so encoders need no zero-fill pass): a union
+    // starts from zero (members may be undefined), implicit padding is written as zero.
+    const stmts = def.union
+      ? [`zeroFill(view, o, ${def.size});`, ...emitUnits(out.units, true)]
+      : [...emitUnits(out.units, false), ...zeroGaps(def)];
     const cRef = `${kw(def)} ${def.name}`;
     const primary = def.layout[PRIMARY_TARGET];
     const sizeDiffs = TARGETS.filter((t) => t !== PRIMARY_TARGET)
@@ -276,7 +280,7 @@ class StructBuilder {
         out.read.push(...inner.read);
         out.offsets.push(...inner.offsets);
         for (const n of inner.notes) if (!out.notes.includes(n)) out.notes.push(n);
-        const stmts = emitUnits(inner.units, f.type.union);
+        const stmts = unionStart(f.type.union, offExprAt(o), f.size, emitUnits(inner.units, f.type.union));
         const conds = inner.units.map((u) => u.cond).filter((c): c is string => c !== null);
         out.units.push({ cond: scope.union && conds.length > 0 ? conds.join(" || ") : null, stmts });
         if (!zeroDone) out.zero.push(...inner.zero);
@@ -315,7 +319,7 @@ class StructBuilder {
         });
         type = `{\n${inner.props.map(propLine).join("\n")}\n}`;
         readExpr = `{ ${inner.read.map((e) => `${e.key}: ${e.expr}`).join(", ")} }`;
-        stmts = emitUnits(inner.units, f.type.union);
+        stmts = unionStart(f.type.union, offExpr, f.size, emitUnits(inner.units, f.type.union));
         zeroExpr = `{ ${inner.zero.map((e) => `${e.key}: ${e.expr}`).join(", ")} }`;
         if (f.type.union && !out.notes.includes(UNION_RULE)) out.notes.push(UNION_RULE);
         for (const n of inner.notes) if (!out.notes.includes(n)) out.notes.push(n);
@@ -472,11 +476,13 @@ class StructBuilder {
           return [`${fn}(view, ${off}, ${n}, ${value}, le, ${label});`];
         }
         this.runtime.add("writeEach");
+        this.runtime.add("zeroFill");
         const d = this.depth++;
         const inner = this.writeStmts(type.of, `at${d}`, el, `e${d}`, where);
         this.depth--;
         const body = inner.length === 1 ? inner[0]!.replace(/;$/, "") : `{ ${inner.join(" ")} }`;
-        return [`writeEach(${value}, ${n}, ${off}, ${el}, ${label}, (e${d}, at${d}) => ${body});`];
+        // Elements the value does not supply are zero: the array starts from zero.
+        return [`zeroFill(view, ${off}, ${size});`, `writeEach(${value}, ${n}, ${off}, ${el}, ${label}, (e${d}, at${d}) => ${body});`];
       }
       default:
         throw new InputError(`${where}: cannot encode C type ${type.kind}`);
@@ -528,20 +534,62 @@ function inheritedUndefined(members: readonly { name: string; key: string }[]): 
 function params(used: boolean, le: boolean, valueType: string | null): string {
   const u = used ? "" : "_";
   const value = valueType === null ? [] : [`${u}v: ${valueType}`];
-  return [`${u}view: DataView`, `${u}o: number`, ...value, `${le && used ? "" : "_"}le: boolean`].join(", ");
+  return [`${u}view: DataView`, `${u}o: number`, ...value, `${le && used ? "" : "_"}le = true`].join(", ");
 }
 
 function kw(def: StructDef): string {
   return def.union ? "union" : "struct";
 }
 
-/** Internal (not exported) reader/writer names; `At` keeps them apart from runtime helpers. */
+/** Unchecked reader/writer names (exported for callers that keep a DataView); `At` keeps them apart from runtime helpers. */
 function readFn(cName: string): string {
   return `read${pascalCase(cName)}At`;
 }
 
 function writeFn(cName: string): string {
   return `write${pascalCase(cName)}At`;
+}
+
+function offExprAt(add: number): string {
+  return offsetExpr("o", add);
+}
+
+/** A union's writes start from zero: its members may be undefined, and they overlap. */
+function unionStart(union: boolean, off: string, size: number, stmts: string[]): string[] {
+  return union && stmts.length > 0 ? [`zeroFill(view, ${off}, ${size});`, ...stmts] : stmts;
+}
+
+/** Byte ranges [start, end) of `fields` that their writes cover (primary target). */
+function coveredRanges(fields: Field[], base: number, out: [number, number][]): void {
+  for (const f of fields) {
+    if (f.flexible || (f.type.kind === "array" && f.type.length === null)) continue;
+    const at = base + f.layout[PRIMARY_TARGET].offset;
+    // A struct member written inline is covered member by member; everything else (scalars,
+    // arrays, unions, struct types with their own writer) writes all its bytes.
+    if (f.type.kind === "record" && !f.type.union) coveredRanges(f.type.fields, at, out);
+    else out.push([at, at + f.size]);
+  }
+}
+
+/** Zero writes for the bytes no member covers (implicit padding), widest first. */
+function zeroGaps(def: StructDef): string[] {
+  const ranges: [number, number][] = [];
+  coveredRanges(def.fields, 0, ranges);
+  ranges.sort((a, b) => a[0] - b[0]);
+  const stmts: string[] = [];
+  let at = 0;
+  const fill = (from: number, to: number) => {
+    let k = from;
+    for (const [w, acc] of [[4, "setUint32"], [2, "setUint16"], [1, "setUint8"]] as const) {
+      for (; to - k >= w; k += w) stmts.push(`view.${acc}(${offsetExpr("o", k)}, 0);`);
+    }
+  };
+  for (const [s, e] of ranges) {
+    if (s > at) fill(at, s);
+    at = Math.max(at, e);
+  }
+  if (at < def.size) fill(at, def.size);
+  return stmts;
 }
 
 function offsetExpr(base: string, add: number): string {
@@ -592,6 +640,7 @@ function emitUnits(units: WriteUnit[], union: boolean): string[] {
 export function buildStructs(schema: Schema, names: ExportNames): StructsModel {
   const b = new StructBuilder(schema);
   const structs = schema.structs.map((s) => b.build(s, names));
+  if (structs.some((s) => s.writeStmts.some((w) => w.includes("zeroFill(")))) b.runtime.add("zeroFill");
   // A header without structs gets an empty codecs.ts: no imports (noUnusedLocals).
   const none = structs.length === 0;
   return {
