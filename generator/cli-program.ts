@@ -127,6 +127,7 @@ export function program(): Command {
     .description("decode one captured FUSE message (binary) with a revision's generated codecs; print JSON")
     .argument("[file]", "message file, or - (default) for stdin")
     .option("--revision <name>", "revision whose generated/<name>/messages.js decodes", DEFAULT_REVISION)
+    .option("--schema <file>", "decode with the codecs rendered from this schema file instead (any schema with a protocol section)")
     .option("--minor <n>", "negotiated minor version (default: the revision's FUSE_KERNEL_MINOR_VERSION)")
     .option("--request", "the message is a request (fuse_in_header ...)")
     .option("--reply", "the message is a reply (fuse_out_header ...) to a request of --opcode")

@@ -90,7 +90,7 @@ export async function watchGenerate(args: string[], opts: GenerateCommandOptions
     new Promise((done) => {
       const child = spawn(process.execPath, childArgs(args, opts), { stdio: "inherit" });
       child.on("exit", (code) => {
-        process.stdout.write(`fuse-uapi: watch: ${code === 0 ? "generated" : `generate failed (exit ${code})`}; waiting for changes\n`);
+        process.stdout.write(`fuse-uapi: watch: ${code === 0 ? "generated" : `generate failed (exit ${code})`}\n`);
         done();
       });
       child.on("error", () => done());
@@ -106,8 +106,11 @@ export async function watchGenerate(args: string[], opts: GenerateCommandOptions
       running = runOnce();
       await running;
       running = null;
-      if (!stopping) await arm(); // the config (and so the inputs) may have changed
+      // The config (and so the inputs) may have changed. Watchers armed before the run saw
+      // any edit made during it (then `again` is set); the new ones are ready before we say so.
+      if (!stopping) await arm();
     } while (again && !stopping);
+    if (!stopping) process.stdout.write("fuse-uapi: watch: waiting for changes\n");
   };
 
   function schedule() {
@@ -116,6 +119,7 @@ export async function watchGenerate(args: string[], opts: GenerateCommandOptions
     timer = setTimeout(() => void cycle(), DEBOUNCE_MS);
   }
 
+  await arm();
   await cycle();
   await new Promise<void>((stop) => {
     const onSignal = () => {
