@@ -126,7 +126,8 @@ async function loadSchemaCodecs(path: string): Promise<LoadedCodecs> {
 function withNames(decoded: Record<string, unknown>, schema: Schema | null, isInit: boolean, isReply: boolean): Record<string, unknown> {
   const bits = schema && isInit ? initFlagBits(schema) : [];
   const visit = (value: unknown, depth: number): unknown => {
-    if (typeof value !== "object" || value === null || ArrayBuffer.isView(value) || Array.isArray(value) || depth > 2) return value;
+    // Only plain records: a FuseName or a typed array prints itself (toJson).
+    if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype || depth > 2) return value;
     const out: Record<string, unknown> = {};
     const entries = Object.entries(value);
     const hasFlags2 = entries.some(([k]) => k === "flags2");
