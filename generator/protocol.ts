@@ -42,15 +42,34 @@ export interface ResolvedProtocol {
   protocol: ProtocolInfo | null;
   /** Why it does not fit: opcodes without an entry, structs the header lacks, unknown constants. */
   problems: string[];
+  /**
+   * The opcodes and notification codes of the header the table has no entry for
+   * (`FUSE_FOO (99)`), also listed in `problems` unless `rawUnknown` gave them raw entries.
+   */
+  unknown: { kind: "opcode" | "notification"; name: string; value: string }[];
 }
+
+/**
+ * Entries given, with `rawUnknown`, to what the table does not describe: the
+ * arguments travel as raw bytes both ways, so the message codecs stay complete
+ * (never a silently missing module) while the caller is warned.
+ */
+const rawOpcode = (name: string): RawOpcode => ({
+  request: [{ data: "data" }],
+  reply: { kind: "data", what: `the raw reply arguments (${name} is not in the protocol table)` },
+  note: `raw: ${name} is not in the protocol table, so its arguments are raw bytes; describe it in a protocol-table overlay to get typed arguments`,
+});
+const RAW_NOTIFICATION: RawNotification = { parts: [{ data: "data" }] };
 
 export function resolveProtocol(
   table: ProtocolTable,
   header: { enums: EnumDef[]; structs: StructDef[]; constants: ConstantDef[] },
+  opts: { rawUnknown?: boolean } = {},
 ): ResolvedProtocol {
   const problems: string[] = [];
+  const unknown: ResolvedProtocol["unknown"] = [];
   const opcodeEnum = header.enums.find((e) => e.name === "fuse_opcode");
-  if (!opcodeEnum) return { protocol: null, problems: ["the header has no enum fuse_opcode"] };
+  if (!opcodeEnum) return { protocol: null, problems: ["the header has no enum fuse_opcode"], unknown };
   const structs = new Map(header.structs.map((s) => [s.name, s]));
   const reserved: string[] = [];
 
@@ -76,10 +95,14 @@ export function resolveProtocol(
 
   const opcodes: OpcodeInfo[] = [];
   for (const m of opcodeEnum.members) {
-    const entry = table.opcodes[m.name];
+    let entry = table.opcodes[m.name];
     if (!entry) {
-      problems.push(`opcode ${m.name} (${m.value}) has no entry in the protocol table`);
-      continue;
+      unknown.push({ kind: "opcode", name: m.name, value: String(m.value) });
+      if (!opts.rawUnknown) {
+        problems.push(`opcode ${m.name} (${m.value}) has no entry in the protocol table`);
+        continue;
+      }
+      entry = rawOpcode(m.name);
     }
     if ("reserved" in entry) {
       reserved.push(m.name);
@@ -98,10 +121,14 @@ export function resolveProtocol(
 
   const notifications: NotificationInfo[] = [];
   for (const m of header.enums.find((e) => e.name === "fuse_notify_code")?.members ?? []) {
-    const entry = table.notifications[m.name];
+    let entry = table.notifications[m.name];
     if (!entry) {
-      problems.push(`notification ${m.name} (${m.value}) has no entry in the protocol table`);
-      continue;
+      unknown.push({ kind: "notification", name: m.name, value: String(m.value) });
+      if (!opts.rawUnknown) {
+        problems.push(`notification ${m.name} (${m.value}) has no entry in the protocol table`);
+        continue;
+      }
+      entry = RAW_NOTIFICATION;
     }
     if ("reserved" in entry) {
       reserved.push(m.name);
@@ -136,5 +163,6 @@ export function resolveProtocol(
   return {
     protocol: problems.length ? null : { opcodes, notifications, compatSizes, reserved, replyErrorMin: table.replyErrors.min, direntNameMax: table.direntNames.maxBytes },
     problems,
+    unknown,
   };
 }

@@ -9,6 +9,7 @@ import { roundUp } from "./layout/layout.js";
 import { HeaderError, InputError } from "./errors.js";
 import { abiLint } from "./lint.js";
 import { type ProtocolTable, resolveProtocol } from "./protocol.js";
+import { unknownOpcodesError } from "./protocol-overlay.js";
 import { gitBlobSha1, sha256 } from "./hash.js";
 import {
   type ConstantDef,
@@ -37,7 +38,22 @@ export interface BuildOptions {
    * does not fit is an error (shipped revisions); otherwise it is left out and
    * `onProtocolProblems` hears why.
    */
-  protocol?: { table: ProtocolTable; required: boolean; onProtocolProblems?: (problems: string[]) => void };
+  protocol?: {
+    table: ProtocolTable;
+    required: boolean;
+    onProtocolProblems?: (problems: string[]) => void;
+    /**
+     * An opcode or notification code the table does not know is an error (a
+     * messages.ts without it would be silently incomplete) unless `rawUnknownOpcodes`
+     * (raw codecs, `onWarning` hears which) or `lenient` (only `check`, which proves
+     * the layout and never renders messages: they are then reported as problems).
+     */
+    rawUnknownOpcodes?: boolean;
+    lenient?: boolean;
+    /** Where the error tells the user to describe unknown opcodes (an overlay file of theirs). */
+    overlayHint?: string;
+    onWarning?: (warning: string) => void;
+  };
 }
 
 export async function buildSchema(text: string, opts: BuildOptions): Promise<Schema> {
@@ -62,7 +78,11 @@ export async function buildSchema(text: string, opts: BuildOptions): Promise<Sch
   const structs = parsed.structs;
   let protocol: ProtocolInfo | null = null;
   if (opts.protocol) {
-    const r = resolveProtocol(opts.protocol.table, { enums: parsed.enums, structs, constants });
+    const r = resolveProtocol(opts.protocol.table, { enums: parsed.enums, structs, constants }, { rawUnknown: opts.protocol.rawUnknownOpcodes === true });
+    if (r.unknown.length && !opts.protocol.lenient) {
+      if (!opts.protocol.rawUnknownOpcodes) throw unknownOpcodesError(errorPath, r.unknown, opts.protocol.overlayHint);
+      opts.protocol.onWarning?.(`${errorPath}: raw codecs (untyped bytes) for ${r.unknown.map((u) => `${u.name} (${u.value})`).join(", ")}: not in the protocol table`);
+    }
     if (r.problems.length && opts.protocol.required)
       throw new InputError(`${opts.errorPath ?? opts.file}: the protocol table does not fit this header:\n  ${r.problems.join("\n  ")}`);
     if (r.problems.length) opts.protocol.onProtocolProblems?.(r.problems);

@@ -83,8 +83,8 @@ test("a reply needs the request's opcode; xattr form; INIT reply to minor 22", (
   assert.ok(json.reply.init_out.unused.length > 0 && json.reply.init_out.unused.every((x: number) => x === 0), "typed arrays print as arrays");
 
   const err = base.encodeReply(9n, { error: -2 }, { opcode: base.FuseOpcode.FUSE_LOOKUP, minor: 45 });
-  assert.deepEqual(JSON.parse(run(["--reply", "--opcode", "lookup"], err).out).reply, { error: -2 });
-  assert.deepEqual(JSON.parse(run(["--reply", "--opcode", "1"], err).out).reply, { error: -2 });
+  assert.deepEqual(JSON.parse(run(["--reply", "--opcode", "lookup"], err).out).reply, { error: -2, errorName: "ENOENT" });
+  assert.deepEqual(JSON.parse(run(["--reply", "--opcode", "1"], err).out).header, { len: 16, error: -2, errorName: "ENOENT", unique: "9" });
 
   const value = base.encodeReply(1n, { data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) }, { opcode: base.FuseOpcode.FUSE_GETXATTR, minor: 45 });
   assert.deepEqual(JSON.parse(run(["--reply", "--opcode", "GETXATTR"], value).out).reply, { getxattr_out: { size: 0x04030201, padding: 0x08070605 } });
@@ -140,4 +140,46 @@ test("garbage and misuse: exit 2 with one line, nothing on stdout", () => {
   assertBadInput(run(["--request", "--revision", "../etc"], bytes), /unknown revision '\.\.\/etc' \(known: base-7\.45, /);
   assertBadInput(run(["--request", "--minor", "x"], bytes), /--minor must be a number/);
   assertBadInput(run(["--reply", "--opcode", "LOOKUP", "--xattr", "maybe"], bytes), /--xattr must be size or data/);
+});
+
+test("INIT flags by name (flags | flags2 << 32), errors by name", () => {
+  const flags2 = Number(base.FUSE_OVER_IO_URING >> 32n);
+  const init = base.encodeReply(9n, { init_out: { ...base.zeroFuseInitOut(), major: 7, minor: 45, flags: base.FUSE_ASYNC_READ | base.FUSE_INIT_EXT, flags2: flags2 | 0x80000000 } }, { opcode: base.FuseOpcode.FUSE_INIT, minor: 45 });
+  const reply = JSON.parse(run(["--reply", "--opcode", "FUSE_INIT", file("init-flags.bin", init)]).out);
+  // A bit no constant names prints as hex.
+  assert.deepEqual(reply.reply.init_out.flagNames, ["FUSE_ASYNC_READ", "FUSE_INIT_EXT", "FUSE_OVER_IO_URING", "0x8000000000000000"]);
+  const request = base.encodeRequest({
+    op: "FUSE_INIT",
+    opcode: base.FuseOpcode.FUSE_INIT,
+    header: base.zeroFuseInHeader(),
+    init_in: { ...base.zeroFuseInitIn(), major: 7, minor: 45, flags: base.FUSE_POSIX_LOCKS | base.FUSE_INIT_RESERVED },
+  });
+  assert.deepEqual(JSON.parse(run(["--request"], request).out).init_in.flagNames, ["FUSE_POSIX_LOCKS", "FUSE_INIT_RESERVED"]);
+  const eacces = base.encodeReply(3n, { error: -13 }, { opcode: base.FuseOpcode.FUSE_OPEN, minor: 45 });
+  assert.equal(JSON.parse(run(["--reply", "--opcode", "OPEN"], eacces).out).header.errorName, "EACCES");
+});
+
+test("--schema: any schema file, e.g. one with a downstream opcode from a protocol-table overlay", () => {
+  const fixtures = join(repoRoot(), "test", "fixtures", "overlay");
+  const schemaPath = join(work, "frob.json");
+  const cli = spawnSync(process.execPath, [CLI, "schema", join(fixtures, "frob-fuse.h"), "--overlay", join(fixtures, "frob.overlay.json"), "-o", schemaPath], { encoding: "utf8" });
+  assert.equal(cli.status, 0, cli.stderr);
+  // fuse_in_header (40 bytes) then frob_in { fh, level, padding }, little-endian.
+  const bytes = new Uint8Array(56);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, 56, true);
+  view.setUint32(4, 4242, true);
+  view.setBigUint64(8, 7n, true);
+  view.setBigUint64(40, 3n, true);
+  view.setUint32(48, 2, true);
+  const r = run(["--request", "--schema", schemaPath], bytes);
+  assert.equal(r.code, 0, r.err);
+  const json = JSON.parse(r.out);
+  assert.equal(json.op, "FUSE_FROB");
+  assert.deepEqual(json.frob_in, { fh: "3", level: 2, padding: 0 });
+  // A shipped revision's schema file decodes like the revision itself.
+  const init = base.encodeReply(9n, { error: -2 }, { opcode: base.FuseOpcode.FUSE_LOOKUP, minor: 45 });
+  assert.equal(run(["--reply", "--opcode", "LOOKUP", "--schema", join(repoRoot(), "schema", "revisions", "v6.json")], init).out, run(["--reply", "--opcode", "LOOKUP", "--revision", "v6"], init).out);
+  assertBadInput(run(["--request", "--schema", join(work, "nope.json")], bytes), /nope\.json: no such schema file/);
+  assertBadInput(run(["--request", "--schema", schemaPath, "--revision", "v6"], bytes), /--revision or --schema, not both/);
 });

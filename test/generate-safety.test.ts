@@ -189,7 +189,8 @@ describe("generate -o stays inside -o", () => {
     const outside = parentWithContent("mirror-link-target");
     symlinkSync(outside, join(out, "linked"));
     const beforeOutside = snapshot(outside);
-    const r = run(["generate", "-o", out]);
+    // The repository's config (inputs: schema/revisions/, prune on), into -o instead of generated/.
+    const r = run(["generate", "--config", join(repoRoot(), "fuse-uapi.config.json"), "-o", out]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /removed stale .*stale-rev\//);
     assert.match(r.err, /kept .*user-folder\/: it holds "a\.txt", which fuse-uapi did not generate/);

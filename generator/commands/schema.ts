@@ -8,6 +8,7 @@ import type { CompoundInfo, Schema } from "../model.js";
 import { applyMail } from "../revisions/mail.js";
 import { corpusDir, defaultRegistryPath, loadKnownRevisions, loadRevisionHeader, repoRoot } from "../revisions/registry.js";
 import { loadProtocolTable } from "../protocol.js";
+import { protocolTableWith } from "../protocol-overlay.js";
 import { sha256 } from "../hash.js";
 import { buildSchema } from "../schema-builder.js";
 import { checkRevisionName } from "../revision-name.js";
@@ -16,6 +17,12 @@ export interface SchemaCommandOptions {
   patch: string[];
   name?: string;
   output?: string;
+  /** Protocol-table overlay files merged over schema/protocol.json, in order. */
+  overlay?: string[];
+  /** Raw codecs (with a warning) for opcodes the table does not know, instead of an error. */
+  rawUnknownOpcodes?: boolean;
+  /** Only `check`: unknown opcodes are a note, not an error (it proves layouts, not messages). */
+  lenientProtocol?: boolean;
 }
 
 /** Build the schema of a header with mails applied in order; nothing is written on error. */
@@ -30,11 +37,17 @@ export async function schemaFromFiles(headerPath: string, opts: SchemaCommandOpt
     patches.push({ file: basename(mailPath), sha256: sha256(mail) });
   }
   // Errors in a patched text point at the header's name: its lines are the patched ones.
+  const overlays = opts.overlay ?? [];
   const protocol = {
-    table: loadProtocolTable(),
+    table: protocolTableWith(overlays),
     required: false,
+    rawUnknownOpcodes: opts.rawUnknownOpcodes === true,
+    lenient: opts.lenientProtocol === true,
+    ...(overlays.length ? { overlayHint: overlays[overlays.length - 1] } : {}),
+    onWarning: (warning: string) => process.stderr.write(`fuse-uapi: warning: ${warning}\n`),
+    // A header the table does not fit for other reasons (an old one, before the structs the table names) has no message codecs.
     onProtocolProblems: (problems: string[]) =>
-      process.stderr.write(`fuse-uapi: note: ${headerPath}: no protocol section (${problems.length} mismatch(es) with schema/protocol.json, first: ${problems[0]})\n`),
+      process.stderr.write(`fuse-uapi: note: ${headerPath}: no protocol section, so no messages.ts (${problems.length} mismatch(es) with schema/protocol.json, first: ${problems[0]})\n`),
   };
   return { schema: await buildSchema(text, { file: basename(headerPath), errorPath: headerPath, revision: opts.name ?? null, patches, protocol }), text };
 }
