@@ -29,9 +29,12 @@ function writeModule(dir: string, name: string, code: string): void {
 function precompileValidators(dir: string): string[] {
   const schemaDir = join(repoRoot(), "schema");
   const names = readdirSync(schemaDir).filter((f) => f.endsWith(".schema.json")).sort();
+  const texts = new Map(names.map((file) => [file, readFileSync(join(schemaDir, file), "utf8")]));
   for (const file of names) {
-    const text = readFileSync(join(schemaDir, file), "utf8");
+    const text = texts.get(file)!;
     const ajv = newAjv({ source: true });
+    // A schema may $ref a sibling (protocol-overlay → protocol): every other one is known by its $id.
+    for (const [other, otherText] of texts) if (other !== file) ajv.addSchema(JSON.parse(otherText));
     const code = standalone.default(ajv, ajv.compile(JSON.parse(text)));
     writeModule(dir, validatorModuleName(file), `${code}\nmodule.exports.sourceSha256 = ${JSON.stringify(sha256(text))};\n`);
   }
