@@ -4,29 +4,20 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { test } from "node:test";
 import { hello } from "../examples/hello/hello.js";
 import { mount } from "../server/index.js";
+import { whyNoFuseMount } from "./helpers/fuse-env.js";
 import { skipOrFail } from "./helpers/skip.js";
 
 const run = promisify(execFile);
 
-function whyNot(): string | null {
-  if (process.getuid?.() !== 0) return "needs root to mount";
-  try {
-    accessSync("/dev/fuse", constants.R_OK | constants.W_OK);
-  } catch {
-    return "/dev/fuse is not available";
-  }
-  return null;
-}
-
 test("hello: the README example mounts and serves /hello", async (t) => {
-  const reason = whyNot();
+  const reason = whyNoFuseMount();
   if (reason) return skipOrFail(t, reason);
   const dir = mkdtempSync(join(tmpdir(), "fuse-uapi-hello-"));
   const m = await mount(dir, hello, { name: "hello" });

@@ -169,7 +169,9 @@ describe("an opcode the protocol table does not know", () => {
     assert.equal(r.code, 0, r.err);
     assert.match(r.err, /warning: .*raw codecs \(untyped bytes\) for FUSE_FROB \(4242\)/);
     const messages = readFileSync(join(work, "raw", "7.45", "messages.ts"), "utf8");
-    assert.match(messages, /\[4242, \{ op: "FUSE_FROB", parts: \[\{ kind: "data", field: "data" \}\]/);
+    // The request spec (a constant per opcode, mapped from 4242) has one raw data part.
+    assert.match(messages, /const REQUEST_4242: RequestSpec = \{\s*op: "FUSE_FROB",\s*parts: \[\{ kind: "data", field: "data" \}\]/);
+    assert.match(messages, /\[4242, REQUEST_4242\]/);
     assert.match(messages, /raw: FUSE_FROB is not in the protocol table/);
   });
 

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
-import { accessSync, constants, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -16,6 +16,7 @@ import { promisify } from "node:util";
 import * as esbuild from "esbuild";
 import { repositoryRoot } from "../packages/tools/assemble.js";
 import { buildPackages, devBin, packPackages, type PackageDir, type PackedTarball } from "../packages/tools/pack.js";
+import { whyNoFuseMount } from "./helpers/fuse-env.js";
 import { skipOrFail } from "./helpers/skip.js";
 
 const run = promisify(execFile);
@@ -138,19 +139,9 @@ test(`esbuild: one codec import bundles to at most ${MAX_ONE_CODEC_BUNDLE} bytes
   assert.ok(bundle.contents.length <= MAX_ONE_CODEC_BUNDLE, `bundle is ${bundle.contents.length} B`);
 });
 
-function mountUnavailable(): string | null {
-  if (process.getuid?.() !== 0) return "needs root to mount";
-  try {
-    accessSync("/dev/fuse", constants.R_OK | constants.W_OK);
-  } catch {
-    return "/dev/fuse is not available";
-  }
-  return null;
-}
-
 test("the README's filesystem in 40 lines mounts from the installed packages", async (t) => {
   assert.ok(consumer, "the consumer fixture is installed and compiled");
-  const reason = mountUnavailable();
+  const reason = whyNoFuseMount();
   if (reason) return skipOrFail(t, reason);
   const mnt = mkdtempSync(join(tmpdir(), "fuse-uapi-consumer-mnt-"));
   try {

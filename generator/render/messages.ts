@@ -154,6 +154,11 @@ export interface MessagesModel {
   dirents: DirentsView | null;
   /** Doc of FuseReplyMap (names the no-reply opcodes). */
   replyMapDoc: string;
+  /**
+   * Helpers only some protocols need, printed only when the straight-line code calls them
+   * (an unused function fails `noUnusedLocals` in a small revision's messages.ts).
+   */
+  uses: { countValue: boolean; extensionsStart: boolean };
 }
 
 class Builder {
@@ -524,6 +529,10 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
     replySpecs,
     notifications,
     dirents,
+    uses: {
+      countValue: requests.some((r) => r.decoderBody.some((line) => line.includes("countValue("))),
+      extensionsStart: requests.some((r) => r.extensions),
+    },
     replyMapDoc: jsdoc(
       `Reply arguments per opcode value, for opcodes that get a reply (${code("FuseReplyMap[typeof FuseOpcode.<NAME>]")}). Opcodes without a reply (${noReply.map(code).join(", ") || "none"}) are not keys.`,
     ),
