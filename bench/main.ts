@@ -16,7 +16,8 @@ import { runCodecs } from "./codecs/run.js";
 import { machineLine, writeSection } from "./lib/results.js";
 import { runServer } from "./server/run.js";
 
-const USAGE = "usage: node dist/bench/main.js [--smoke] [--only codecs|server] [--out FILE] [--size BYTES]";
+const USAGE =
+  "usage: node dist/bench/main.js [--smoke] [--only codecs|server] [--out FILE] [--size BYTES]";
 
 async function main(): Promise<number> {
   let values;
@@ -45,12 +46,17 @@ async function main(): Promise<number> {
   }
   const size = values.size !== undefined ? Number(values.size) : undefined;
   if (size !== undefined && (!Number.isInteger(size) || size < 1 << 20)) {
-    console.error(`--size takes a whole number of bytes, at least 1 MiB, got ${JSON.stringify(values.size)}`);
+    console.error(
+      `--size takes a whole number of bytes, at least 1 MiB, got ${JSON.stringify(values.size)}`,
+    );
     return 2;
   }
-  const smoke = values.smoke === true || ["1", "true", "yes"].includes(process.env["BENCH_SMOKE"] ?? "");
+  const smoke =
+    values.smoke === true || ["1", "true", "yes"].includes(process.env["BENCH_SMOKE"] ?? "");
   const root = repoRoot();
-  const out = values.out ?? (smoke ? join(tmpdir(), "fuse-uapi-bench-smoke.md") : join(root, "bench", "results.md"));
+  const out =
+    values.out ??
+    (smoke ? join(tmpdir(), "fuse-uapi-bench-smoke.md") : join(root, "bench", "results.md"));
   const log = (s: string) => process.stdout.write(`${s}\n`);
   const started = Date.now();
   const failures: string[] = [];
@@ -71,7 +77,9 @@ async function main(): Promise<number> {
   }
   log(`wrote ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (failures.length) {
-    console.error(`bench: ${failures.length} failure(s):\n${failures.map((f) => `  ${f}`).join("\n")}`);
+    console.error(
+      `bench: ${failures.length} failure(s):\n${failures.map((f) => `  ${f}`).join("\n")}`,
+    );
     return 1;
   }
   return 0;

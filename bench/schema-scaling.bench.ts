@@ -20,7 +20,10 @@ export function definesHeader(n: number): string {
     const name = `BENCH_CONST_${String(i).padStart(7, "0")}`;
     if (i % 5 === 0) out.push(`/** Doc comment for constant ${i}. */`, `#define ${name} ${i}`);
     else if (i % 5 === 1) out.push(`#define ${name} (1U << ${i % 31})  /* bit ${i % 31} */`);
-    else if (i % 5 === 2) out.push(`#define ${name} (BENCH_CONST_${String(i - 1).padStart(7, "0")} | 0x${(i & 0xffff).toString(16)})`);
+    else if (i % 5 === 2)
+      out.push(
+        `#define ${name} (BENCH_CONST_${String(i - 1).padStart(7, "0")} | 0x${(i & 0xffff).toString(16)})`,
+      );
     else if (i % 5 === 3) out.push(`#define ${name} ((uint64_t)${i} * 4096ULL)`);
     else out.push(`#define ${name} ${i}L`);
   }
@@ -29,7 +32,10 @@ export function definesHeader(n: number): string {
 }
 
 /** Runs `schema` on `header` in a child process that reports its own resource usage. */
-function measure(header: string, out: string): { wall: number; cpu: number; rssMiB: number; code: number | null } {
+function measure(
+  header: string,
+  out: string,
+): { wall: number; cpu: number; rssMiB: number; code: number | null } {
   const cli = join(repoRoot(), "dist", "generator", "cli.js");
   // The child imports the CLI (which runs on import) and prints its usage when it exits.
   const script = `
@@ -37,7 +43,10 @@ function measure(header: string, out: string): { wall: number; cpu: number; rssM
     process.on("exit", () => { const u = process.resourceUsage(); process.stderr.write("\\nUSAGE " + JSON.stringify({ cpu: (u.userCPUTime + u.systemCPUTime) / 1e6, rss: u.maxRSS })); });
     await import(${JSON.stringify(cli)});`;
   const start = performance.now();
-  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", maxBuffer: 1 << 20 });
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+  });
   const wall = (performance.now() - start) / 1000;
   const m = /USAGE (\{.*\})/.exec(r.stderr);
   const usage = m ? (JSON.parse(m[1]!) as { cpu: number; rss: number }) : { cpu: NaN, rss: NaN };
@@ -65,7 +74,9 @@ try {
   for (const [label, path] of runs) {
     const r = measure(path, join(dir, "out.json"));
     const size = statSync(path).size / 2 ** 20;
-    rows.push(`| ${label} | ${size.toFixed(2)} MiB | ${r.wall.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${r.rssMiB.toFixed(0)} MiB | ${r.code} |`);
+    rows.push(
+      `| ${label} | ${size.toFixed(2)} MiB | ${r.wall.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${r.rssMiB.toFixed(0)} MiB | ${r.code} |`,
+    );
   }
   process.stdout.write(
     [

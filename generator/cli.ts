@@ -30,7 +30,12 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = e.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (e instanceof HeaderError || e instanceof InputError || e instanceof PatchError || e instanceof RevisionError) {
+    if (
+      e instanceof HeaderError ||
+      e instanceof InputError ||
+      e instanceof PatchError ||
+      e instanceof RevisionError
+    ) {
       process.stderr.write(`fuse-uapi: ${e.message}\n`);
       process.exitCode = 2;
       return;

@@ -34,7 +34,12 @@ export interface GenerateConfig {
 
 interface RawConfig {
   output: string;
-  inputs: ({ header: string; name?: string; patches?: string[] } | { schema: string } | { schemas: string } | { revision: string })[];
+  inputs: (
+    | { header: string; name?: string; patches?: string[] }
+    | { schema: string }
+    | { schemas: string }
+    | { revision: string }
+  )[];
   overlays?: string[];
   options?: { prune?: boolean; rawUnknownOpcodes?: boolean };
 }
@@ -46,7 +51,9 @@ export function findConfig(explicit: string | undefined, cwd = process.cwd()): s
   if (explicit !== undefined) return resolve(cwd, explicit);
   const path = resolve(cwd, CONFIG_FILE);
   if (!existsSync(path)) {
-    throw new InputError(`no ${CONFIG_FILE} in ${cwd}: write one (see the README), give --config <file>, or name schema files and -o <dir>`);
+    throw new InputError(
+      `no ${CONFIG_FILE} in ${cwd}: write one (see the README), give --config <file>, or name schema files and -o <dir>`,
+    );
   }
   return path;
 }
@@ -68,7 +75,13 @@ export function loadConfig(path: string): GenerateConfig {
     path,
     output: at(raw.output),
     inputs: raw.inputs.map((i): GenerateInput => {
-      if ("header" in i) return { kind: "header", path: at(i.header), ...(i.name !== undefined ? { name: i.name } : {}), patches: (i.patches ?? []).map(at) };
+      if ("header" in i)
+        return {
+          kind: "header",
+          path: at(i.header),
+          ...(i.name !== undefined ? { name: i.name } : {}),
+          patches: (i.patches ?? []).map(at),
+        };
       if ("schema" in i) return { kind: "schema", path: at(i.schema) };
       if ("schemas" in i) return { kind: "schemas", path: at(i.schemas) };
       return { kind: "revision", name: i.revision };

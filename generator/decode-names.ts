@@ -17,7 +17,9 @@ export function initFlagBits(schema: Schema): [string, bigint][] {
   const isBit = (v: bigint) => v > 0n && (v & (v - 1n)) === 0n;
   // The header lists them in the doc comment of the first one ("INIT request/reply flags ... FUSE_X: what").
   const listing = schema.constants.find((c) => c.doc?.startsWith("INIT request/reply flags"));
-  const listed = new Set([...(listing?.doc ?? "").matchAll(/^(FUSE_[A-Z0-9_]+):/gm)].map((m) => m[1]!));
+  const listed = new Set(
+    [...(listing?.doc ?? "").matchAll(/^(FUSE_[A-Z0-9_]+):/gm)].map((m) => m[1]!),
+  );
   const out: [string, bigint][] = [];
   for (const c of schema.constants) {
     if (!listed.has(c.name) || !single(c)) continue;
@@ -47,7 +49,8 @@ export function flagNames(bits: [string, bigint][], flags: bigint): string[] {
 }
 
 const ERRNO_NAMES = new Map<number, string>();
-for (const [name, value] of Object.entries(constants.errno)) if (!ERRNO_NAMES.has(value)) ERRNO_NAMES.set(value, name);
+for (const [name, value] of Object.entries(constants.errno))
+  if (!ERRNO_NAMES.has(value)) ERRNO_NAMES.set(value, name);
 
 /** `-2` → `ENOENT`; undefined for 0 or a value without a name. */
 export function errnoName(error: number): string | undefined {

@@ -47,15 +47,23 @@ export async function inputFiles(input: GenerateInput): Promise<string[]> {
       try {
         names = await readdir(input.path);
       } catch (e) {
-        throw new InputError(`${input.path}: cannot list the schema folder: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new InputError(
+          `${input.path}: cannot list the schema folder: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        );
       }
-      return names.filter((f) => f.endsWith(".json")).sort().map((f) => join(input.path, f));
+      return names
+        .filter((f) => f.endsWith(".json"))
+        .sort()
+        .map((f) => join(input.path, f));
     }
     case "revision": {
       const name = checkRevisionName(input.name, "revision input");
       const path = join(shippedRevisionsDir(), `${name}.json`);
       if (!existsSync(path)) {
-        const known = (await readdir(shippedRevisionsDir())).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).sort();
+        const known = (await readdir(shippedRevisionsDir()))
+          .filter((f) => f.endsWith(".json"))
+          .map((f) => f.slice(0, -5))
+          .sort();
         throw new InputError(`unknown revision '${input.name}' (known: ${known.join(", ")})`);
       }
       return [path];
@@ -63,7 +71,10 @@ export async function inputFiles(input: GenerateInput): Promise<string[]> {
   }
 }
 
-export async function loadInputs(inputs: GenerateInput[], opts: InputOptions): Promise<LoadedInput[]> {
+export async function loadInputs(
+  inputs: GenerateInput[],
+  opts: InputOptions,
+): Promise<LoadedInput[]> {
   const out: LoadedInput[] = [];
   const table = opts.overlays.length ? protocolTableWith(opts.overlays) : null;
   for (const input of inputs) {
@@ -77,7 +88,8 @@ export async function loadInputs(inputs: GenerateInput[], opts: InputOptions): P
       out.push({ origin: input.path, schema });
       continue;
     }
-    for (const path of await inputFiles(input)) out.push({ origin: path, schema: refit(loadSchemaFile(path), path, table, opts) });
+    for (const path of await inputFiles(input))
+      out.push({ origin: path, schema: refit(loadSchemaFile(path), path, table, opts) });
   }
   return out;
 }
@@ -88,15 +100,31 @@ export async function loadInputs(inputs: GenerateInput[], opts: InputOptions): P
  * schema without overlays keeps its section as written, except one whose
  * header has opcodes but no section: that would silently render no messages.ts.
  */
-function refit(schema: Schema, origin: string, overlaid: ReturnType<typeof protocolTableWith> | null, opts: InputOptions): Schema {
+function refit(
+  schema: Schema,
+  origin: string,
+  overlaid: ReturnType<typeof protocolTableWith> | null,
+  opts: InputOptions,
+): Schema {
   const hasOpcodes = schema.enums.some((e) => e.name === "fuse_opcode");
   if (!hasOpcodes || (overlaid === null && schema.protocol)) return schema;
-  const r = resolveProtocol(overlaid ?? protocolTableWith([]), schema, { rawUnknown: opts.rawUnknownOpcodes });
-  if (r.unknown.length && !opts.rawUnknownOpcodes) throw unknownOpcodesError(origin, r.unknown, opts.overlays.at(-1));
-  if (r.unknown.length) opts.warn(`${origin}: raw codecs (untyped bytes) for ${r.unknown.map((u) => `${u.name} (${u.value})`).join(", ")}: not in the protocol table`);
+  const r = resolveProtocol(overlaid ?? protocolTableWith([]), schema, {
+    rawUnknown: opts.rawUnknownOpcodes,
+  });
+  if (r.unknown.length && !opts.rawUnknownOpcodes)
+    throw unknownOpcodesError(origin, r.unknown, opts.overlays.at(-1));
+  if (r.unknown.length)
+    opts.warn(
+      `${origin}: raw codecs (untyped bytes) for ${r.unknown.map((u) => `${u.name} (${u.value})`).join(", ")}: not in the protocol table`,
+    );
   if (!r.protocol) {
-    if (overlaid !== null) throw new InputError(`${origin}: the protocol table with the overlays does not fit this schema: ${r.problems.join("; ")}`);
-    opts.warn(`${origin}: no protocol section, so no messages.ts (${r.problems.length} mismatch(es) with schema/protocol.json, first: ${r.problems[0]})`);
+    if (overlaid !== null)
+      throw new InputError(
+        `${origin}: the protocol table with the overlays does not fit this schema: ${r.problems.join("; ")}`,
+      );
+    opts.warn(
+      `${origin}: no protocol section, so no messages.ts (${r.problems.length} mismatch(es) with schema/protocol.json, first: ${r.problems[0]})`,
+    );
     return schema;
   }
   return { ...schema, protocol: r.protocol };

@@ -9,7 +9,13 @@ export { assertSchema, loadSchemaFile } from "./schema-file.js";
 export { loadProtocolTable, type ProtocolTable } from "./protocol.js";
 export { layoutRecord, roundUp, typeLayout } from "./layout/layout.js";
 export { TARGET_INFO, type TargetInfo } from "./layout/targets.js";
-export { runCheck, CheckError, type CheckOptions, type CheckResult, type FailedFact } from "./check/compile.js";
+export {
+  runCheck,
+  CheckError,
+  type CheckOptions,
+  type CheckResult,
+  type FailedFact,
+} from "./check/compile.js";
 export { renderRevision, writeGenerated, type RenderOptions } from "./render/index.js";
 export { diffSchemas, summary, type Change, type ChangeKind, type Severity } from "./diff/index.js";
 export { HeaderError, InputError } from "./errors.js";

@@ -3,12 +3,24 @@
  * beside the target and is renamed over it, so a crash or an error leaves
  * either the old file or the new one, and no output at all when a run fails.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { dirname, join, basename } from "node:path";
 import { InputError } from "./errors.js";
 
 /** `content` may come in pieces (see jsonChunks): a big output is never one string in memory. */
-export function writeFileAtomic(path: string, content: string | Uint8Array | Iterable<string>): void {
+export function writeFileAtomic(
+  path: string,
+  content: string | Uint8Array | Iterable<string>,
+): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
@@ -64,7 +76,8 @@ export function* jsonChunks(value: unknown, size = 1 << 16): Generator<string> {
 }
 
 function* jsonPieces(value: unknown, indent: string, depth: number): Generator<string> {
-  const plain = (v: unknown) => typeof v === "object" && v !== null && typeof (v as { toJSON?: unknown }).toJSON !== "function";
+  const plain = (v: unknown) =>
+    typeof v === "object" && v !== null && typeof (v as { toJSON?: unknown }).toJSON !== "function";
   if (depth >= 2 || !plain(value)) {
     const text = JSON.stringify(value, null, 2);
     yield text === undefined ? "null" : text.replace(/\n/g, `\n${indent}`);
@@ -77,11 +90,17 @@ function* jsonPieces(value: unknown, indent: string, depth: number): Generator<s
     for (let i = 0; i < value.length; i++) {
       yield `${i === 0 ? "" : ","}\n${inner}`;
       const v: unknown = value[i];
-      yield* jsonPieces(v === undefined || typeof v === "function" || typeof v === "symbol" ? null : v, inner, depth + 1);
+      yield* jsonPieces(
+        v === undefined || typeof v === "function" || typeof v === "symbol" ? null : v,
+        inner,
+        depth + 1,
+      );
     }
     return yield `\n${indent}]`;
   }
-  const entries = Object.entries(value as object).filter(([, v]) => v !== undefined && typeof v !== "function" && typeof v !== "symbol");
+  const entries = Object.entries(value as object).filter(
+    ([, v]) => v !== undefined && typeof v !== "function" && typeof v !== "symbol",
+  );
   if (entries.length === 0) return yield "{}";
   yield "{";
   for (let i = 0; i < entries.length; i++) {
@@ -92,7 +111,10 @@ function* jsonPieces(value: unknown, indent: string, depth: number): Generator<s
 }
 
 /** Bytes of a file, or of stdin for `-`/no file: captured messages given to the CLI. */
-export async function readBinaryInput(file: string | undefined, what = "message file"): Promise<Uint8Array> {
+export async function readBinaryInput(
+  file: string | undefined,
+  what = "message file",
+): Promise<Uint8Array> {
   if (file === undefined || file === "-") {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

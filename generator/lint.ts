@@ -12,7 +12,12 @@ export function abiLint(structs: readonly StructDef[]): LintEntry[] {
     const kind = s.union ? "union" : "struct";
     for (const t of TARGETS) {
       for (const hole of s.layout[t].padding) {
-        const where = hole.after === null ? (s.union ? "at the tail" : "before the first member") : `after ${hole.after}`;
+        const where =
+          hole.after === null
+            ? s.union
+              ? "at the tail"
+              : "before the first member"
+            : `after ${hole.after}`;
         out.push({
           kind: "implicit-padding",
           struct: s.name,
@@ -24,7 +29,12 @@ export function abiLint(structs: readonly StructDef[]): LintEntry[] {
     }
     const sizes = perTarget((t) => s.layout[t].size);
     if (new Set(Object.values(sizes)).size > 1)
-      out.push({ kind: "size-differs", struct: s.name, message: `${kind} ${s.name}: size differs between targets (${fmt(sizes)})`, detail: sizes });
+      out.push({
+        kind: "size-differs",
+        struct: s.name,
+        message: `${kind} ${s.name}: size differs between targets (${fmt(sizes)})`,
+        detail: sizes,
+      });
     for (const f of s.fields) {
       const offsets = perTarget((t) => f.layout[t].offset);
       if (new Set(Object.values(offsets)).size > 1)

@@ -131,7 +131,13 @@ export interface EnumDef {
 }
 
 /** The C type of an integer constant expression's value (C's usual rules, LP64). */
-export type ConstType = "int" | "unsigned int" | "long" | "unsigned long" | "long long" | "unsigned long long";
+export type ConstType =
+  | "int"
+  | "unsigned int"
+  | "long"
+  | "unsigned long"
+  | "long long"
+  | "unsigned long long";
 
 export interface ConstantDef {
   name: string;

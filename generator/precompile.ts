@@ -17,7 +17,8 @@ import { COMPILE_OPTIONS, templatesDir } from "./render/templates.js";
 import { repoRoot } from "./revisions/registry.js";
 import { newAjv } from "./schema-file.js";
 
-const HEADER = "// Compiled by `npm run build` (generator/precompile.ts); used only while its sha256 matches the source.\n";
+const HEADER =
+  "// Compiled by `npm run build` (generator/precompile.ts); used only while its sha256 matches the source.\n";
 
 /** Writes via a temp file and rename, so a concurrent `generate` never loads half a module. */
 function writeModule(dir: string, name: string, code: string): void {
@@ -28,22 +29,31 @@ function writeModule(dir: string, name: string, code: string): void {
 
 function precompileValidators(dir: string): string[] {
   const schemaDir = join(repoRoot(), "schema");
-  const names = readdirSync(schemaDir).filter((f) => f.endsWith(".schema.json")).sort();
+  const names = readdirSync(schemaDir)
+    .filter((f) => f.endsWith(".schema.json"))
+    .sort();
   const texts = new Map(names.map((file) => [file, readFileSync(join(schemaDir, file), "utf8")]));
   for (const file of names) {
     const text = texts.get(file)!;
     const ajv = newAjv({ source: true });
     // A schema may $ref a sibling (protocol-overlay → protocol): every other one is known by its $id.
-    for (const [other, otherText] of texts) if (other !== file) ajv.addSchema(JSON.parse(otherText));
+    for (const [other, otherText] of texts)
+      if (other !== file) ajv.addSchema(JSON.parse(otherText));
     const code = standalone.default(ajv, ajv.compile(JSON.parse(text)));
-    writeModule(dir, validatorModuleName(file), `${code}\nmodule.exports.sourceSha256 = ${JSON.stringify(sha256(text))};\n`);
+    writeModule(
+      dir,
+      validatorModuleName(file),
+      `${code}\nmodule.exports.sourceSha256 = ${JSON.stringify(sha256(text))};\n`,
+    );
   }
   return names;
 }
 
 function precompileTemplates(dir: string): string[] {
   const src = templatesDir();
-  const names = readdirSync(src).filter((f) => f.endsWith(".hbs")).sort();
+  const names = readdirSync(src)
+    .filter((f) => f.endsWith(".hbs"))
+    .sort();
   const entries = names.map((file) => {
     const text = readFileSync(join(src, file), "utf8");
     const spec = Handlebars.precompile(text, COMPILE_OPTIONS) as unknown as string;
@@ -57,4 +67,6 @@ const dir = precompiledDir();
 mkdirSync(dir, { recursive: true });
 const validators = precompileValidators(dir);
 const templates = precompileTemplates(dir);
-process.stdout.write(`precompiled ${validators.length} validators and ${templates.length} templates into ${dir}\n`);
+process.stdout.write(
+  `precompiled ${validators.length} validators and ${templates.length} templates into ${dir}\n`,
+);

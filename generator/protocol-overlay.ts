@@ -14,14 +14,17 @@ import { readText } from "./io.js";
 import { loadProtocolTable, type ProtocolTable } from "./protocol.js";
 import { repoRoot } from "./revisions/registry.js";
 
-export type ProtocolOverlay = Partial<Pick<ProtocolTable, "opcodes" | "notifications" | "compatSizes">>;
+export type ProtocolOverlay = Partial<
+  Pick<ProtocolTable, "opcodes" | "notifications" | "compatSizes">
+>;
 
 let validate: ValidateFunction | undefined;
 
 /** The overlay schema refers to the table's own definitions, so both are given to one ajv. */
 function overlayValidator(): ValidateFunction {
   if (validate) return validate;
-  const read = (name: string): object => JSON.parse(readFileSync(join(repoRoot(), "schema", name), "utf8")) as object;
+  const read = (name: string): object =>
+    JSON.parse(readFileSync(join(repoRoot(), "schema", name), "utf8")) as object;
   const ajv = new Ajv2020({ strict: false });
   ajv.addSchema(read("protocol.schema.json"));
   validate = ajv.compile(read("protocol-overlay.schema.json"));
@@ -40,14 +43,21 @@ export function loadOverlay(path: string): ProtocolOverlay {
   const check = overlayValidator();
   if (!check(data)) {
     const e = check.errors?.[0];
-    throw new InputError(`${path}: not a protocol-table overlay: ${e?.instancePath || "/"} ${e?.message ?? "is invalid"}`);
+    throw new InputError(
+      `${path}: not a protocol-table overlay: ${e?.instancePath || "/"} ${e?.message ?? "is invalid"}`,
+    );
   }
   return data as ProtocolOverlay;
 }
 
 /** `base` with each overlay merged over it in order (a new object; `base` is not changed). */
 export function mergeOverlays(base: ProtocolTable, overlays: ProtocolOverlay[]): ProtocolTable {
-  const merged: ProtocolTable = { ...base, opcodes: { ...base.opcodes }, notifications: { ...base.notifications }, compatSizes: [...base.compatSizes] };
+  const merged: ProtocolTable = {
+    ...base,
+    opcodes: { ...base.opcodes },
+    notifications: { ...base.notifications },
+    compatSizes: [...base.compatSizes],
+  };
   for (const o of overlays) {
     Object.assign(merged.opcodes, o.opcodes ?? {});
     Object.assign(merged.notifications, o.notifications ?? {});
@@ -69,11 +79,24 @@ export const SUGGESTED_OVERLAY = "fuse-protocol.overlay.json";
  * One line naming what the table lacks and the overlay to write, with a
  * skeleton entry to fill in, and the explicit way out (raw codecs).
  */
-export function unknownOpcodesError(origin: string, unknown: { kind: "opcode" | "notification"; name: string; value: string }[], overlay = SUGGESTED_OVERLAY): InputError {
+export function unknownOpcodesError(
+  origin: string,
+  unknown: { kind: "opcode" | "notification"; name: string; value: string }[],
+  overlay = SUGGESTED_OVERLAY,
+): InputError {
   const listed = unknown.map((u) => `${u.kind} ${u.name} (${u.value})`).join(", ");
-  const opcodes = unknown.filter((u) => u.kind === "opcode").map((u) => `${JSON.stringify(u.name)}: {"request": [...], "reply": {...}}`);
-  const notifications = unknown.filter((u) => u.kind === "notification").map((u) => `${JSON.stringify(u.name)}: {"parts": [...]}`);
-  const skeleton = [opcodes.length ? `"opcodes": {${opcodes.join(", ")}}` : "", notifications.length ? `"notifications": {${notifications.join(", ")}}` : ""].filter(Boolean).join(", ");
+  const opcodes = unknown
+    .filter((u) => u.kind === "opcode")
+    .map((u) => `${JSON.stringify(u.name)}: {"request": [...], "reply": {...}}`);
+  const notifications = unknown
+    .filter((u) => u.kind === "notification")
+    .map((u) => `${JSON.stringify(u.name)}: {"parts": [...]}`);
+  const skeleton = [
+    opcodes.length ? `"opcodes": {${opcodes.join(", ")}}` : "",
+    notifications.length ? `"notifications": {${notifications.join(", ")}}` : "",
+  ]
+    .filter(Boolean)
+    .join(", ");
   return new InputError(
     `${origin}: the protocol table has no entry for ${listed}: describe ${unknown.length === 1 ? "it" : "them"} in the protocol-table overlay ${overlay} ({${skeleton}}, vocabulary of schema/protocol.json) named in fuse-uapi.config.json "overlays" or by --overlay, or pass --raw-unknown-opcodes for raw-byte codecs`,
   );

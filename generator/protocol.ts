@@ -7,19 +7,46 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "./errors.js";
-import type { CompatSize, ConstantDef, EnumDef, MessagePart, NotificationInfo, OpcodeInfo, ProtocolInfo, ReplyInfo, StructDef } from "./model.js";
+import type {
+  CompatSize,
+  ConstantDef,
+  EnumDef,
+  MessagePart,
+  NotificationInfo,
+  OpcodeInfo,
+  ProtocolInfo,
+  ReplyInfo,
+  StructDef,
+} from "./model.js";
 import { repoRoot } from "./revisions/registry.js";
 import { jsonSchemaValidator } from "./schema-file.js";
 
-type RawPart = { struct: string } | { name: string } | { data: string } | { array: string; count: string };
-type RawReply = { kind: "none"; answers?: { name: string; error: number; means: string }[] } | { kind: "empty" | "dirents" | "direntplus" } | { kind: "parts"; parts: RawPart[] } | { kind: "data" | "xattr"; what: string };
-type RawOpcode = { request: RawPart[]; reply: RawReply; extensions?: boolean; note?: string } | { reserved: true; note: string };
+type RawPart =
+  | { struct: string }
+  | { name: string }
+  | { data: string }
+  | { array: string; count: string };
+type RawReply =
+  | { kind: "none"; answers?: { name: string; error: number; means: string }[] }
+  | { kind: "empty" | "dirents" | "direntplus" }
+  | { kind: "parts"; parts: RawPart[] }
+  | { kind: "data" | "xattr"; what: string };
+type RawOpcode =
+  | { request: RawPart[]; reply: RawReply; extensions?: boolean; note?: string }
+  | { reserved: true; note: string };
 type RawNotification = { parts: RawPart[] } | { reserved: true; note: string };
 
 export interface ProtocolTable {
   opcodes: Record<string, RawOpcode>;
   notifications: Record<string, RawNotification>;
-  compatSizes: { struct: string; size: string | number; minorBelow?: number; flagAbsent?: string; opcodes?: string[]; why: string }[];
+  compatSizes: {
+    struct: string;
+    size: string | number;
+    minorBelow?: number;
+    flagAbsent?: string;
+    opcodes?: string[];
+    why: string;
+  }[];
   replyErrors: { min: number; why: string };
   direntNames: { maxBytes: number; why: string };
 }
@@ -28,7 +55,9 @@ const tableProblem = jsonSchemaValidator("protocol.schema.json");
 const loaded = new Map<string, ProtocolTable>();
 
 /** Load and validate a protocol table (default schema/protocol.json) against protocol.schema.json; once per path. */
-export function loadProtocolTable(path = join(repoRoot(), "schema", "protocol.json")): ProtocolTable {
+export function loadProtocolTable(
+  path = join(repoRoot(), "schema", "protocol.json"),
+): ProtocolTable {
   const known = loaded.get(path);
   if (known) return known;
   const data: unknown = JSON.parse(readFileSync(path, "utf8"));
@@ -69,19 +98,24 @@ export function resolveProtocol(
   const problems: string[] = [];
   const unknown: ResolvedProtocol["unknown"] = [];
   const opcodeEnum = header.enums.find((e) => e.name === "fuse_opcode");
-  if (!opcodeEnum) return { protocol: null, problems: ["the header has no enum fuse_opcode"], unknown };
+  if (!opcodeEnum)
+    return { protocol: null, problems: ["the header has no enum fuse_opcode"], unknown };
   const structs = new Map(header.structs.map((s) => [s.name, s]));
   const reserved: string[] = [];
 
   const part = (where: string, p: RawPart, first: StructDef | undefined): MessagePart | null => {
     if ("struct" in p) {
-      if (!structs.has(p.struct)) return problems.push(`${where}: struct ${p.struct} is not in the header`), null;
+      if (!structs.has(p.struct))
+        return (problems.push(`${where}: struct ${p.struct} is not in the header`), null);
       return { kind: "struct", struct: p.struct, field: p.struct.replace(/^fuse_/, "") };
     }
     if ("array" in p) {
-      if (!structs.has(p.array)) return problems.push(`${where}: struct ${p.array} is not in the header`), null;
+      if (!structs.has(p.array))
+        return (problems.push(`${where}: struct ${p.array} is not in the header`), null);
       if (!first?.fields.some((f) => f.name === p.count))
-        return problems.push(`${where}: the count field ${p.count} is not in the request's struct`), null;
+        return (
+          problems.push(`${where}: the count field ${p.count} is not in the request's struct`), null
+        );
       return { kind: "array", struct: p.array, count: p.count, field: "entries" };
     }
     if ("name" in p) return { kind: "name", field: p.name };
@@ -108,7 +142,10 @@ export function resolveProtocol(
       reserved.push(m.name);
       continue;
     }
-    const reply: ReplyInfo = entry.reply.kind === "parts" ? { kind: "parts", parts: parts(`${m.name} reply`, entry.reply.parts) } : entry.reply;
+    const reply: ReplyInfo =
+      entry.reply.kind === "parts"
+        ? { kind: "parts", parts: parts(`${m.name} reply`, entry.reply.parts) }
+        : entry.reply;
     opcodes.push({
       name: m.name,
       value: m.value,
@@ -161,7 +198,16 @@ export function resolveProtocol(
     });
   }
   return {
-    protocol: problems.length ? null : { opcodes, notifications, compatSizes, reserved, replyErrorMin: table.replyErrors.min, direntNameMax: table.direntNames.maxBytes },
+    protocol: problems.length
+      ? null
+      : {
+          opcodes,
+          notifications,
+          compatSizes,
+          reserved,
+          replyErrorMin: table.replyErrors.min,
+          direntNameMax: table.direntNames.maxBytes,
+        },
     problems,
     unknown,
   };

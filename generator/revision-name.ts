@@ -21,7 +21,9 @@ export const REVISION_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._+-]*$";
 const REVISION_NAME_RE = new RegExp(REVISION_NAME_PATTERN);
 
 export function isSafeRevisionName(name: unknown): name is string {
-  return typeof name === "string" && name.length <= REVISION_NAME_MAX && REVISION_NAME_RE.test(name);
+  return (
+    typeof name === "string" && name.length <= REVISION_NAME_MAX && REVISION_NAME_RE.test(name)
+  );
 }
 
 /** Throws InputError (exit 2) naming `what` unless `name` is a safe revision name. */

@@ -3,7 +3,14 @@
  * every target, recognise helper macros, lint the ABI. Deterministic: the same
  * text gives the same schema, byte for byte, in header order.
  */
-import { EvalError, evaluateExpanded, evaluateText, type ExprEnv, expandMacros, LimitError } from "./cexpr/evaluate.js";
+import {
+  EvalError,
+  evaluateExpanded,
+  evaluateText,
+  type ExprEnv,
+  expandMacros,
+  LimitError,
+} from "./cexpr/evaluate.js";
 import { type Token, TokenizeError, tokenize } from "./cexpr/tokens.js";
 import { roundUp } from "./layout/layout.js";
 import { HeaderError, InputError } from "./errors.js";
@@ -60,8 +67,13 @@ export async function buildSchema(text: string, opts: BuildOptions): Promise<Sch
   const parsed = await parseHeader(text, opts.errorPath ?? opts.file);
   const errorPath = opts.errorPath ?? opts.file;
   const constantNames = new Set(parsed.constants.map((c) => c.name));
-  const envs = Object.fromEntries(TARGETS.map((t) => [t, parsed.scope.env(t)])) as Record<Target, ExprEnv>;
-  const constants = parsed.constants.map((c) => evaluateConstant(c, envs, constantNames, errorPath));
+  const envs = Object.fromEntries(TARGETS.map((t) => [t, parsed.scope.env(t)])) as Record<
+    Target,
+    ExprEnv
+  >;
+  const constants = parsed.constants.map((c) =>
+    evaluateConstant(c, envs, constantNames, errorPath),
+  );
   const num = (name: string) => {
     const v = constants.find((c) => c.name === name)?.value;
     return v == null ? null : Number(v);
@@ -78,13 +90,22 @@ export async function buildSchema(text: string, opts: BuildOptions): Promise<Sch
   const structs = parsed.structs;
   let protocol: ProtocolInfo | null = null;
   if (opts.protocol) {
-    const r = resolveProtocol(opts.protocol.table, { enums: parsed.enums, structs, constants }, { rawUnknown: opts.protocol.rawUnknownOpcodes === true });
+    const r = resolveProtocol(
+      opts.protocol.table,
+      { enums: parsed.enums, structs, constants },
+      { rawUnknown: opts.protocol.rawUnknownOpcodes === true },
+    );
     if (r.unknown.length && !opts.protocol.lenient) {
-      if (!opts.protocol.rawUnknownOpcodes) throw unknownOpcodesError(errorPath, r.unknown, opts.protocol.overlayHint);
-      opts.protocol.onWarning?.(`${errorPath}: raw codecs (untyped bytes) for ${r.unknown.map((u) => `${u.name} (${u.value})`).join(", ")}: not in the protocol table`);
+      if (!opts.protocol.rawUnknownOpcodes)
+        throw unknownOpcodesError(errorPath, r.unknown, opts.protocol.overlayHint);
+      opts.protocol.onWarning?.(
+        `${errorPath}: raw codecs (untyped bytes) for ${r.unknown.map((u) => `${u.name} (${u.value})`).join(", ")}: not in the protocol table`,
+      );
     }
     if (r.problems.length && opts.protocol.required)
-      throw new InputError(`${opts.errorPath ?? opts.file}: the protocol table does not fit this header:\n  ${r.problems.join("\n  ")}`);
+      throw new InputError(
+        `${opts.errorPath ?? opts.file}: the protocol table does not fit this header:\n  ${r.problems.join("\n  ")}`,
+      );
     if (r.problems.length) opts.protocol.onProtocolProblems?.(r.problems);
     protocol = r.protocol;
   }
@@ -102,9 +123,20 @@ export async function buildSchema(text: string, opts: BuildOptions): Promise<Sch
   };
 }
 
-
-function evaluateConstant(c: RawConstant, envs: Record<Target, ExprEnv>, constantNames: ReadonlySet<string>, errorPath: string): ConstantDef {
-  const base: ConstantDef = { name: c.name, value: null, type: null, expression: c.body, ...(c.doc ? { doc: c.doc } : {}), pos: c.pos };
+function evaluateConstant(
+  c: RawConstant,
+  envs: Record<Target, ExprEnv>,
+  constantNames: ReadonlySet<string>,
+  errorPath: string,
+): ConstantDef {
+  const base: ConstantDef = {
+    name: c.name,
+    value: null,
+    type: null,
+    expression: c.body,
+    ...(c.doc ? { doc: c.doc } : {}),
+    pos: c.pos,
+  };
   if (/^[A-Za-z_]\w*$/.test(c.body) && constantNames.has(c.body)) base.aliasOf = c.body;
   const values: Partial<Record<Target, string | null>> = {};
   const types: Partial<Record<Target, ConstType | null>> = {};
@@ -124,7 +156,13 @@ function evaluateConstant(c: RawConstant, envs: Record<Target, ExprEnv>, constan
       types[target] = v.t.name;
     } catch (e) {
       // Too deep or too big to evaluate is not "no value": the header is refused, pointing at the #define.
-      if (e instanceof LimitError) throw new HeaderError(errorPath, c.pos.line, c.pos.column, `in #define ${c.name}: ${e.message}`);
+      if (e instanceof LimitError)
+        throw new HeaderError(
+          errorPath,
+          c.pos.line,
+          c.pos.column,
+          `in #define ${c.name}: ${e.message}`,
+        );
       if (!(e instanceof EvalError || e instanceof TokenizeError)) throw e;
       // Not an integer on this target (e.g. needs PAGE_SIZE, is a string, or overflows ILP32): no value there.
       values[target] = null;
@@ -136,9 +174,11 @@ function evaluateConstant(c: RawConstant, envs: Record<Target, ExprEnv>, constan
   base.value = values[PRIMARY_TARGET] ?? null;
   base.type = types[PRIMARY_TARGET] ?? null;
   const valueDiffers = TARGETS.filter((t) => values[t] !== base.value);
-  if (valueDiffers.length) base.targetValues = Object.fromEntries(valueDiffers.map((t) => [t, values[t] ?? null]));
+  if (valueDiffers.length)
+    base.targetValues = Object.fromEntries(valueDiffers.map((t) => [t, values[t] ?? null]));
   const typeDiffers = TARGETS.filter((t) => types[t] !== base.type);
-  if (typeDiffers.length) base.targetTypes = Object.fromEntries(typeDiffers.map((t) => [t, types[t] ?? null]));
+  if (typeDiffers.length)
+    base.targetTypes = Object.fromEntries(typeDiffers.map((t) => [t, types[t] ?? null]));
   // Unresolved only explains a value that is missing somewhere.
   if (!TARGETS.some((t) => values[t] === null)) delete base.unresolved;
   return orderKeys(base);
@@ -146,7 +186,18 @@ function evaluateConstant(c: RawConstant, envs: Record<Target, ExprEnv>, constan
 
 /** Keep a stable key order in the JSON whatever order fields were set in. */
 function orderKeys(c: ConstantDef): ConstantDef {
-  const { name, value, type, targetValues, targetTypes, expression, unresolved, aliasOf, doc, pos } = c;
+  const {
+    name,
+    value,
+    type,
+    targetValues,
+    targetTypes,
+    expression,
+    unresolved,
+    aliasOf,
+    doc,
+    pos,
+  } = c;
   return {
     name,
     value,
@@ -179,5 +230,12 @@ function withHelper(m: MacroDef, scope: DeclScope): MacroDef {
   const n = at(1);
   if (n === null || n < 1 || (n & (n - 1)) !== 0 || at(0) !== 0) return m;
   for (let x = 0; x <= 4 * n; x++) if (at(x) !== roundUp(x, n)) return m;
-  return { name: m.name, params: m.params, body: m.body, helper: { kind: "align", alignment: n }, ...(m.doc ? { doc: m.doc } : {}), pos: m.pos };
+  return {
+    name: m.name,
+    params: m.params,
+    body: m.body,
+    helper: { kind: "align", alignment: n },
+    ...(m.doc ? { doc: m.doc } : {}),
+    pos: m.pos,
+  };
 }

@@ -32,7 +32,9 @@ function compileValidator(fileName: string): ValidateFunction {
 
 /** The ajv instance both paths use: the build step compiles with the same options (plus `code.source`). */
 export function newAjv(opts: { source?: boolean } = {}): Ajv2020 {
-  const { Ajv2020: AjvClass } = createRequire(import.meta.url)("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
+  const { Ajv2020: AjvClass } = createRequire(import.meta.url)(
+    "ajv/dist/2020.js",
+  ) as typeof import("ajv/dist/2020.js");
   return new AjvClass({ strict: false, ...(opts.source ? { code: { source: true } } : {}) });
 }
 
@@ -51,8 +53,14 @@ const schemaProblem = jsonSchemaValidator("fuse-uapi.schema.json");
 
 /** Throws InputError naming the first problem; returns the data typed. */
 export function assertSchema(data: unknown, origin: string): Schema {
-  if (typeof data === "object" && data && (data as { schemaVersion?: unknown }).schemaVersion !== SCHEMA_VERSION)
-    throw new InputError(`${origin}: schemaVersion ${JSON.stringify((data as { schemaVersion?: unknown }).schemaVersion)} is not ${SCHEMA_VERSION}; re-extract it with \`fuse-uapi schema\``);
+  if (
+    typeof data === "object" &&
+    data &&
+    (data as { schemaVersion?: unknown }).schemaVersion !== SCHEMA_VERSION
+  )
+    throw new InputError(
+      `${origin}: schemaVersion ${JSON.stringify((data as { schemaVersion?: unknown }).schemaVersion)} is not ${SCHEMA_VERSION}; re-extract it with \`fuse-uapi schema\``,
+    );
   const problem = schemaProblem(data);
   if (problem) throw new InputError(`${origin}: not a fuse-uapi schema: ${problem}`);
   return data as Schema;

@@ -208,7 +208,9 @@ export interface CompoundOpSpec {
    * reply with a variable part. Lets the reply walk decode such out args in place, with the
    * struct codecs, instead of through `decodeReply` of a copy.
    */
-  readonly replyStructs?: readonly { readonly field: string; readonly codec: StructCodecLike }[] | null;
+  readonly replyStructs?:
+    | readonly { readonly field: string; readonly codec: StructCodecLike }[]
+    | null;
   /** `replyStructs` decoded at `at` of one view of the sub-replies, straight-line; null where `replyStructs` is. */
   readonly decodeInPlace?: ((view: DataView, at: number, opts: object) => object) | null;
 }
@@ -1333,8 +1335,7 @@ export class CompoundEngine {
     const inAt = this.#inAt;
     // The codec path's one header object, updated per op (the direct path needs none).
     const sub = inAt === null ? (this.b.inHeader.zero() as Record<string, unknown>) : {};
-    if (inAt === null)
-      for (const f of this.#copyParent) sub[f] = header[f];
+    if (inAt === null) for (const f of this.#copyParent) sub[f] = header[f];
     const copied = this.#copyParent;
     const le = littleEndian(o);
     const prefixCodec = this.b.subRequestPrefix;
@@ -1355,8 +1356,7 @@ export class CompoundEngine {
       if (prefixAt !== null) {
         // As encodePrefix: the members by the model, at the codec's default (little-endian) order.
         const dep = e.dependsOn;
-        if (prefixAt.depIndex !== null)
-          setUnsigned(view, at, prefixAt.depIndex, dep ?? (noDep ?? 0));
+        if (prefixAt.depIndex !== null) setUnsigned(view, at, prefixAt.depIndex, dep ?? noDep ?? 0);
         if (prefixAt.opFlags !== null && dep !== null && this.#depFlagBit !== 0)
           setUnsigned(view, at, prefixAt.opFlags, this.#depFlagBit);
         at += prefixSize;

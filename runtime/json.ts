@@ -22,7 +22,9 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
   if (typeof value === "bigint") return value.toString();
   if (value instanceof Uint8Array) return hex(value);
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-    return Array.from(value as unknown as ArrayLike<number | bigint>, (x) => (typeof x === "bigint" ? x.toString() : x));
+    return Array.from(value as unknown as ArrayLike<number | bigint>, (x) =>
+      typeof x === "bigint" ? x.toString() : x,
+    );
   }
   return value;
 }

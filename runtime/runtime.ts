@@ -49,12 +49,22 @@ export function viewOfBuffer(buffer: ArrayBufferLike): DataView {
 }
 
 /** The error a decoder throws when `needed` bytes are not there at `offset` (its bounds check failed). */
-export function decodeBoundsError(buf: Bytes, offset: number, needed: number, struct: string): FuseDecodeError {
+export function decodeBoundsError(
+  buf: Bytes,
+  offset: number,
+  needed: number,
+  struct: string,
+): FuseDecodeError {
   return new FuseDecodeError(struct, offset, needed, availableIn(buf.byteLength, offset));
 }
 
 /** The error an encoder throws when `needed` bytes are not there at `offset` (its bounds check failed). */
-export function encodeBoundsError(buf: Bytes, offset: number, needed: number, struct: string): FuseEncodeError {
+export function encodeBoundsError(
+  buf: Bytes,
+  offset: number,
+  needed: number,
+  struct: string,
+): FuseEncodeError {
   return new FuseEncodeError(struct, offset, needed, availableIn(buf.byteLength, offset));
 }
 
@@ -210,7 +220,8 @@ export function writeUint16Array(
   where: string,
 ): void {
   if (value.length > count) throw tooLong(where, offset, value.length, count, 2);
-  for (let i = 0; i < count; i++) view.setUint16(offset + i * 2, i < value.length ? value[i]! : 0, le);
+  for (let i = 0; i < count; i++)
+    view.setUint16(offset + i * 2, i < value.length ? value[i]! : 0, le);
 }
 
 export function readInt16Array(
@@ -233,7 +244,8 @@ export function writeInt16Array(
   where: string,
 ): void {
   if (value.length > count) throw tooLong(where, offset, value.length, count, 2);
-  for (let i = 0; i < count; i++) view.setInt16(offset + i * 2, i < value.length ? value[i]! : 0, le);
+  for (let i = 0; i < count; i++)
+    view.setInt16(offset + i * 2, i < value.length ? value[i]! : 0, le);
 }
 
 export function readUint32Array(
@@ -256,7 +268,8 @@ export function writeUint32Array(
   where: string,
 ): void {
   if (value.length > count) throw tooLong(where, offset, value.length, count, 4);
-  for (let i = 0; i < count; i++) view.setUint32(offset + i * 4, i < value.length ? value[i]! : 0, le);
+  for (let i = 0; i < count; i++)
+    view.setUint32(offset + i * 4, i < value.length ? value[i]! : 0, le);
 }
 
 export function readInt32Array(
@@ -279,7 +292,8 @@ export function writeInt32Array(
   where: string,
 ): void {
   if (value.length > count) throw tooLong(where, offset, value.length, count, 4);
-  for (let i = 0; i < count; i++) view.setInt32(offset + i * 4, i < value.length ? value[i]! : 0, le);
+  for (let i = 0; i < count; i++)
+    view.setInt32(offset + i * 4, i < value.length ? value[i]! : 0, le);
 }
 
 export function readBigUint64Array(
@@ -302,7 +316,8 @@ export function writeBigUint64Array(
   where: string,
 ): void {
   if (value.length > count) throw tooLong(where, offset, value.length, count, 8);
-  for (let i = 0; i < count; i++) view.setBigUint64(offset + i * 8, i < value.length ? value[i]! : 0n, le);
+  for (let i = 0; i < count; i++)
+    view.setBigUint64(offset + i * 8, i < value.length ? value[i]! : 0n, le);
 }
 
 export function readBigInt64Array(
@@ -325,7 +340,8 @@ export function writeBigInt64Array(
   where: string,
 ): void {
   if (value.length > count) throw tooLong(where, offset, value.length, count, 8);
-  for (let i = 0; i < count; i++) view.setBigInt64(offset + i * 8, i < value.length ? value[i]! : 0n, le);
+  for (let i = 0; i < count; i++)
+    view.setBigInt64(offset + i * 8, i < value.length ? value[i]! : 0n, le);
 }
 
 /** Reads `count` elements of `stride` bytes (arrays of structs, arrays of arrays). */

@@ -13,7 +13,17 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { constants as osConstants } from "node:os";
-import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import type { FuseHandlers } from "./handlers.js";
 import { Session, type Connection, type SessionOptions } from "./session.js";
 import { FdTransport, ThreadFdTransport, type Transport } from "./transport.js";
@@ -60,7 +70,9 @@ function run(cmd: string, args: string[], timeoutMs: number, fd?: number): Promi
     child.stdout?.resume();
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", (err) => resolve({ code: null, stderr: String(err) }));
-    child.on("close", (code, signal) => resolve({ code, stderr: signal ? `${stderr}killed by ${signal}` : stderr }));
+    child.on("close", (code, signal) =>
+      resolve({ code, stderr: signal ? `${stderr}killed by ${signal}` : stderr }),
+    );
   });
 }
 
@@ -117,7 +129,11 @@ function abortConnection(id: number | undefined): boolean {
   let mountedHere = false;
   try {
     if (!existsSync(file) && !fusectlAvailable() && existsSync(FUSECTL)) {
-      mountedHere = spawnSync("mount", ["-t", "fusectl", "fusectl", FUSECTL], { stdio: "ignore", timeout: 3000 }).status === 0;
+      mountedHere =
+        spawnSync("mount", ["-t", "fusectl", "fusectl", FUSECTL], {
+          stdio: "ignore",
+          timeout: 3000,
+        }).status === 0;
     }
     if (!existsSync(file)) return false;
     writeFileSync(file, "1");
@@ -176,7 +192,9 @@ export class FuseMount {
           busy = true;
           const lazy = await run("umount", ["-c", "-l", this.mountpoint], this.timeoutMs);
           if (lazy.code !== 0 && isFuseMounted(this.mountpoint)) {
-            console.error(`fuse: could not unmount ${this.mountpoint}: ${r.stderr.trim()} / ${lazy.stderr.trim()}`);
+            console.error(
+              `fuse: could not unmount ${this.mountpoint}: ${r.stderr.trim()} / ${lazy.stderr.trim()}`,
+            );
           }
         }
       }
@@ -184,9 +202,17 @@ export class FuseMount {
       // ENODEV; a lazily unmounted, still busy mount keeps it alive until the
       // last user leaves, so that one is aborted after a short grace period.
       const grace = busy ? Math.min(1000, this.timeoutMs) : this.timeoutMs;
-      if ((await withTimeout(this.done.catch(() => {}), grace)) === "timeout") {
+      if (
+        (await withTimeout(
+          this.done.catch(() => {}),
+          grace,
+        )) === "timeout"
+      ) {
         abortConnection(this.connectionId);
-        await withTimeout(this.done.catch(() => {}), this.timeoutMs);
+        await withTimeout(
+          this.done.catch(() => {}),
+          this.timeoutMs,
+        );
       }
     } finally {
       this.transport.close();
@@ -210,7 +236,11 @@ export class FuseMount {
   /** For exit paths where nothing asynchronous runs any more: lazy unmount, abort, close. */
   closeSync(): void {
     if (isFuseMounted(this.mountpoint)) {
-      spawnSync("umount", ["-c", "-l", this.mountpoint], { stdio: "ignore", timeout: 3000, killSignal: "SIGKILL" });
+      spawnSync("umount", ["-c", "-l", this.mountpoint], {
+        stdio: "ignore",
+        timeout: 3000,
+        killSignal: "SIGKILL",
+      });
     }
     abortConnection(this.connectionId);
     this.transport.close();
@@ -263,11 +293,16 @@ function updateProcessHooks(): void {
 }
 
 /** Mounts `handlers` at `mountpoint` and resolves once the kernel's INIT has been answered. */
-export async function mount(mountpoint: string, handlers: FuseHandlers, options: MountOptions = {}): Promise<FuseMount> {
+export async function mount(
+  mountpoint: string,
+  handlers: FuseHandlers,
+  options: MountOptions = {},
+): Promise<FuseMount> {
   if (process.platform !== "linux") throw new Error("FUSE mounting needs Linux");
   const timeoutMs = options.timeoutMs ?? 10000;
   const name = options.name ?? "fuse-ts";
-  if (!/^[A-Za-z0-9_.+-]+$/.test(name)) throw new Error(`filesystem name ${JSON.stringify(name)}: use [A-Za-z0-9_.+-]`);
+  if (!/^[A-Za-z0-9_.+-]+$/.test(name))
+    throw new Error(`filesystem name ${JSON.stringify(name)}: use [A-Za-z0-9_.+-]`);
   const mnt = realpathSync(mountpoint);
   if (!statSync(mnt).isDirectory()) throw new Error(`${mnt} is not a directory`);
   if (isFuseMounted(mnt)) throw new Error(`${mnt} already has a FUSE filesystem mounted`);
@@ -275,9 +310,11 @@ export async function mount(mountpoint: string, handlers: FuseHandlers, options:
   const device = options.device ?? "/dev/fuse";
   let fd: number;
   try {
-    fd = openSync(device, constants.O_RDWR) // libuv adds O_CLOEXEC; spawn dup2s it to fd 3 for mount(8) only;
+    fd = openSync(device, constants.O_RDWR); // libuv adds O_CLOEXEC; spawn dup2s it to fd 3 for mount(8) only;
   } catch (err) {
-    throw new Error(`cannot open ${device} (${(err as NodeJS.ErrnoException).code}): is the fuse module loaded and are we root?`);
+    throw new Error(
+      `cannot open ${device} (${(err as NodeJS.ErrnoException).code}): is the fuse module loaded and are we root?`,
+    );
   }
 
   const uid = process.getuid?.() ?? 0;
@@ -286,7 +323,12 @@ export async function mount(mountpoint: string, handlers: FuseHandlers, options:
   if (options.defaultPermissions ?? true) o.push("default_permissions");
   if (options.allowOther) o.push("allow_other");
   o.push(...(options.extraOptions ?? []));
-  const r = await run("mount", ["-i", "-t", `fuse.${name}`, "-o", o.join(","), name, mnt], timeoutMs, fd);
+  const r = await run(
+    "mount",
+    ["-i", "-t", `fuse.${name}`, "-o", o.join(","), name, mnt],
+    timeoutMs,
+    fd,
+  );
   if (r.code !== 0) {
     closeSync(fd);
     throw new Error(`mount of ${mnt} failed (exit ${r.code}): ${r.stderr.trim()}`);
@@ -296,7 +338,11 @@ export async function mount(mountpoint: string, handlers: FuseHandlers, options:
   const transport =
     options.reader === "pool"
       ? new FdTransport(fd, session.bufferSize)
-      : new ThreadFdTransport(fd, session.bufferSize, Math.max(2, Math.min(session.options.maxInFlight, 16)));
+      : new ThreadFdTransport(
+          fd,
+          session.bufferSize,
+          Math.max(2, Math.min(session.options.maxInFlight, 16)),
+        );
   const m = new FuseMount(mnt, session, fd, transport, timeoutMs);
   m.connectionId = fuseMounts().find((x) => x.mountpoint === mnt)?.minor;
   active.add(m);
@@ -304,12 +350,17 @@ export async function mount(mountpoint: string, handlers: FuseHandlers, options:
   updateProcessHooks();
 
   const ready = await withTimeout(
-    Promise.race([session.ready, m.done.then(() => Promise.reject(new Error("session ended before INIT")))]),
+    Promise.race([
+      session.ready,
+      m.done.then(() => Promise.reject(new Error("session ended before INIT"))),
+    ]),
     timeoutMs,
   ).catch((err: unknown) => err);
   if (ready === "timeout" || ready instanceof Error) {
     await m.close().catch(() => {});
-    throw new Error(`FUSE INIT did not complete on ${mnt}: ${ready === "timeout" ? "timed out" : ready.message}`);
+    throw new Error(
+      `FUSE INIT did not complete on ${mnt}: ${ready === "timeout" ? "timed out" : ready.message}`,
+    );
   }
   return m;
 }
@@ -320,7 +371,11 @@ export function unmountAllUnder(dir: string): string[] {
   const gone: string[] = [];
   for (const m of fuseMounts()) {
     if (m.mountpoint === dir || m.mountpoint.startsWith(prefix)) {
-      spawnSync("umount", ["-c", "-l", m.mountpoint], { stdio: "ignore", timeout: 3000, killSignal: "SIGKILL" });
+      spawnSync("umount", ["-c", "-l", m.mountpoint], {
+        stdio: "ignore",
+        timeout: 3000,
+        killSignal: "SIGKILL",
+      });
       abortConnection(m.minor);
       gone.push(m.mountpoint);
     }

@@ -116,7 +116,10 @@ export interface GeneratedMessages {
 /** A READDIR reply filler (the public face of a revision's DirentListEncoder). */
 export type DirentFiller = Pick<DirentListEncoder, "size" | "add" | "length" | "count" | "finish">;
 /** A READDIRPLUS reply filler (the public face of a revision's DirentplusListEncoder). */
-export type DirentplusFiller = Pick<DirentplusListEncoder, "size" | "add" | "length" | "count" | "finish">;
+export type DirentplusFiller = Pick<
+  DirentplusListEncoder,
+  "size" | "add" | "length" | "count" | "finish"
+>;
 
 /** The rules of `COMPOUND_SEMANTICS` the server acts on (the whole entry is in the generated module). */
 export interface CompoundRules {
@@ -126,7 +129,9 @@ export interface CompoundRules {
   /** How a server may decline, per errno (`any`: every error), and what the kernel then does. */
   readonly decline: readonly { readonly errno: string; readonly effect: string }[];
   readonly fallback: { readonly callerFallbackErrno: string | null };
-  readonly flags: { readonly defined: readonly { readonly name: string; readonly value: number }[] };
+  readonly flags: {
+    readonly defined: readonly { readonly name: string; readonly value: number }[];
+  };
 }
 
 /** A compound as generated/<rev>/compound.js decodes it (its `DecodedCompound`, the fields the server reads). */
@@ -155,15 +160,41 @@ export interface GeneratedCompound {
   /** Opcodes that may appear in a compound of the revision. */
   readonly COMPOUND_OPS: ReadonlyMap<number, unknown>;
   decodeCompoundRequest(bytes: Uint8Array, opts: Partial<MessageOptions>): CompoundRequestView;
-  encodeCompoundReply(unique: bigint, entries: readonly CompoundSubReply[], opts: Partial<MessageOptions>): Uint8Array;
+  encodeCompoundReply(
+    unique: bigint,
+    entries: readonly CompoundSubReply[],
+    opts: Partial<MessageOptions>,
+  ): Uint8Array;
   /** Runs the ops in order by the revision's dependency rules (a dependent gets its producer's nodeid, or fails by rule). */
   runCompound(
     compound: CompoundRequestView,
-    run: (request: AnyRequest, index: number) => Promise<{ readonly error: number; readonly reply: unknown }>,
-  ): Promise<readonly ({ readonly skipped: false; readonly request: AnyRequest; readonly error: number; readonly reply: unknown } | { readonly skipped: true })[]>;
+    run: (
+      request: AnyRequest,
+      index: number,
+    ) => Promise<{ readonly error: number; readonly reply: unknown }>,
+  ): Promise<
+    readonly (
+      | {
+          readonly skipped: false;
+          readonly request: AnyRequest;
+          readonly error: number;
+          readonly reply: unknown;
+        }
+      | { readonly skipped: true }
+    )[]
+  >;
 }
 
-const MESSAGE_FUNCTIONS = ["fuseOpcodeName", "decodeFuseInHeader", "decodeRequest", "encodeReply", "encodeErrorReply", "DirentListEncoder", "DirentplusListEncoder", "FuseMessageError"] as const;
+const MESSAGE_FUNCTIONS = [
+  "fuseOpcodeName",
+  "decodeFuseInHeader",
+  "decodeRequest",
+  "encodeReply",
+  "encodeErrorReply",
+  "DirentListEncoder",
+  "DirentplusListEncoder",
+  "FuseMessageError",
+] as const;
 const MESSAGE_NUMBERS = [
   "FUSE_KERNEL_VERSION",
   "FUSE_KERNEL_MINOR_VERSION",
@@ -180,12 +211,18 @@ const MESSAGE_NUMBERS = [
 ] as const;
 const COMPOUND_FUNCTIONS = ["decodeCompoundRequest", "encodeCompoundReply", "runCompound"] as const;
 
-function checkShape(what: string, mod: Record<string, unknown>, functions: readonly string[], numbers: readonly string[]): void {
+function checkShape(
+  what: string,
+  mod: Record<string, unknown>,
+  functions: readonly string[],
+  numbers: readonly string[],
+): void {
   const missing = [
     ...functions.filter((k) => typeof mod[k] !== "function"),
     ...numbers.filter((k) => typeof mod[k] !== "number"),
   ];
-  if (missing.length) throw new Error(`${what} lacks ${missing.join(", ")}: is it generated code of this project?`);
+  if (missing.length)
+    throw new Error(`${what} lacks ${missing.join(", ")}: is it generated code of this project?`);
 }
 
 /** A compound a filesystem may decide to decline (see `SessionOptions.compounds`). */
@@ -230,27 +267,53 @@ export class Protocol {
     readonly messages: GeneratedMessages,
     readonly compound: GeneratedCompound | null = null,
   ) {
-    checkShape(`generated/${revision}/index.js`, messages as unknown as Record<string, unknown>, MESSAGE_FUNCTIONS, MESSAGE_NUMBERS);
+    checkShape(
+      `generated/${revision}/index.js`,
+      messages as unknown as Record<string, unknown>,
+      MESSAGE_FUNCTIONS,
+      MESSAGE_NUMBERS,
+    );
     if (compound) {
-      checkShape(`generated/${revision}/compound.js`, compound as unknown as Record<string, unknown>, COMPOUND_FUNCTIONS, ["COMPOUND_OPCODE"]);
+      checkShape(
+        `generated/${revision}/compound.js`,
+        compound as unknown as Record<string, unknown>,
+        COMPOUND_FUNCTIONS,
+        ["COMPOUND_OPCODE"],
+      );
       if (compound.COMPOUND_REVISION !== revision) {
-        throw new Error(`generated/${revision}/compound.js belongs to revision ${compound.COMPOUND_REVISION}`);
+        throw new Error(
+          `generated/${revision}/compound.js belongs to revision ${compound.COMPOUND_REVISION}`,
+        );
       }
       if (messages.FuseOpcode[compound.COMPOUND_SEMANTICS.opcode] !== compound.COMPOUND_OPCODE) {
-        throw new Error(`generated/${revision}: compound opcode ${compound.COMPOUND_OPCODE} is not ${compound.COMPOUND_SEMANTICS.opcode} of its messages`);
+        throw new Error(
+          `generated/${revision}: compound opcode ${compound.COMPOUND_OPCODE} is not ${compound.COMPOUND_SEMANTICS.opcode} of its messages`,
+        );
       }
     }
     this.major = messages.FUSE_KERNEL_VERSION;
     this.minor = messages.FUSE_KERNEL_MINOR_VERSION;
     this.minReadBuffer = messages.FUSE_MIN_READ_BUFFER;
     this.opcodes = messages.FuseOpcode;
-    const codes = (names: string[]) => new Set(names.map((n) => messages.FuseOpcode[n]).filter((c): c is number => c !== undefined));
-    if (!(messages.NO_REPLY_OPCODES instanceof Set)) throw new Error(`generated/${revision}/index.js lacks NO_REPLY_OPCODES: is it generated code of this project?`);
+    const codes = (names: string[]) =>
+      new Set(names.map((n) => messages.FuseOpcode[n]).filter((c): c is number => c !== undefined));
+    if (!(messages.NO_REPLY_OPCODES instanceof Set))
+      throw new Error(
+        `generated/${revision}/index.js lacks NO_REPLY_OPCODES: is it generated code of this project?`,
+      );
     this.noReplyOpcodes = messages.NO_REPLY_OPCODES;
     this.sessionOpcodes = codes(["FUSE_INIT", "FUSE_INTERRUPT"]);
-    this.rawDataReplyOpcodes = codes(["FUSE_READ", "FUSE_READLINK", "FUSE_READDIR", "FUSE_READDIRPLUS", "FUSE_GETXATTR", "FUSE_LISTXATTR"]);
+    this.rawDataReplyOpcodes = codes([
+      "FUSE_READ",
+      "FUSE_READLINK",
+      "FUSE_READDIR",
+      "FUSE_READDIRPLUS",
+      "FUSE_GETXATTR",
+      "FUSE_LISTXATTR",
+    ]);
     for (const [name, code] of Object.entries(messages.FuseOpcode)) {
-      if (name.startsWith("FUSE_") && !this.handlerNames.has(code)) this.handlerNames.set(code, name.slice(5).toLowerCase());
+      if (name.startsWith("FUSE_") && !this.handlerNames.has(code))
+        this.handlerNames.set(code, name.slice(5).toLowerCase());
     }
   }
 
@@ -272,7 +335,11 @@ export class Protocol {
    * @throws {FuseMessageError} for a malformed request (see its `kind`)
    */
   decodeRequest(bytes: Uint8Array, opts: DecodeOptions): FuseRequest {
-    return this.messages.decodeRequest(bytes, { ...HOST, minor: opts.minor, setxattrExt: opts.setxattrExt ?? false }) as FuseRequest;
+    return this.messages.decodeRequest(bytes, {
+      ...HOST,
+      minor: opts.minor,
+      setxattrExt: opts.setxattrExt ?? false,
+    }) as FuseRequest;
   }
 
   /**
@@ -340,20 +407,30 @@ export class Protocol {
    */
   decodeCompound(bytes: Uint8Array, opts: DecodeOptions): CompoundRequestView {
     if (!this.compound) throw new Error(`revision ${this.revision} has no compound codecs`);
-    return this.compound.decodeCompoundRequest(bytes, { ...HOST, minor: opts.minor, setxattrExt: opts.setxattrExt ?? false });
+    return this.compound.decodeCompoundRequest(bytes, {
+      ...HOST,
+      minor: opts.minor,
+      setxattrExt: opts.setxattrExt ?? false,
+    });
   }
 
   /**
    * A compound reply: one sub-reply per entry, in order.
    * @throws {FuseMessageError} for a sub-reply it cannot write
    */
-  encodeCompoundReply(unique: bigint, entries: readonly CompoundSubReply[], minor: number): Uint8Array {
+  encodeCompoundReply(
+    unique: bigint,
+    entries: readonly CompoundSubReply[],
+    minor: number,
+  ): Uint8Array {
     if (!this.compound) throw new Error(`revision ${this.revision} has no compound codecs`);
     // An error sub-reply is a bare header whatever the opcode, but the generated encoder looks
     // the opcode up and refuses unknown and no-reply ones: give those errors a stand-in opcode.
     const standIn = this.compound.COMPOUND_OPS.keys().next().value;
     const fixed = entries.map((e) =>
-      "error" in e.reply && !this.allowedInCompound(e.opcode) && standIn !== undefined ? { ...e, opcode: standIn } : e,
+      "error" in e.reply && !this.allowedInCompound(e.opcode) && standIn !== undefined
+        ? { ...e, opcode: standIn }
+        : e,
     );
     return this.compound.encodeCompoundReply(unique, fixed, { ...HOST, minor });
   }
@@ -381,7 +458,10 @@ const GENERATED = new URL("../generated/", import.meta.url);
 export function availableRevisions(): string[] {
   try {
     return readdirSync(GENERATED, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && readdirSync(new URL(`${d.name}/`, GENERATED)).includes("index.js"))
+      .filter(
+        (d) =>
+          d.isDirectory() && readdirSync(new URL(`${d.name}/`, GENERATED)).includes("index.js"),
+      )
       .map((d) => d.name)
       .sort();
   } catch {
@@ -397,12 +477,16 @@ export function availableRevisions(): string[] {
 export async function loadProtocol(revision: string = DEFAULT_REVISION): Promise<Protocol> {
   const known = availableRevisions();
   if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(revision) || !known.includes(revision)) {
-    throw new Error(`unknown revision ${JSON.stringify(revision)} (generated: ${known.join(", ") || "none"})`);
+    throw new Error(
+      `unknown revision ${JSON.stringify(revision)} (generated: ${known.join(", ") || "none"})`,
+    );
   }
   const dir = new URL(`${revision}/`, GENERATED);
   const messages = (await import(new URL("index.js", dir).href)) as GeneratedMessages;
   const hasCompound = readdirSync(dir).includes("compound.js");
-  const compound = hasCompound ? ((await import(new URL("compound.js", dir).href)) as GeneratedCompound) : null;
+  const compound = hasCompound
+    ? ((await import(new URL("compound.js", dir).href)) as GeneratedCompound)
+    : null;
   return new Protocol(revision, messages, compound);
 }
 
@@ -423,7 +507,12 @@ export function decodeRequest(bytes: Uint8Array, opts: DecodeOptions): FuseReque
 }
 
 /** {@link Protocol.encodeReply} of the default revision. */
-export function encodeReply(unique: bigint, opcode: number, reply: object, minor: number): Uint8Array {
+export function encodeReply(
+  unique: bigint,
+  opcode: number,
+  reply: object,
+  minor: number,
+): Uint8Array {
   return BASE_PROTOCOL.encodeReply(unique, opcode, reply, minor);
 }
 

@@ -20,7 +20,12 @@ export const CTRL = {
 } as const;
 
 /** Where the per-slot arrays start: state (0 free, 1 holds a message), message length, and the ring of published slots. */
-export function slotLayout(slots: number): { state: number; length: number; ring: number; words: number } {
+export function slotLayout(slots: number): {
+  state: number;
+  length: number;
+  ring: number;
+  words: number;
+} {
   const state = 8;
   return { state, length: state + slots, ring: state + 2 * slots, words: state + 3 * slots };
 }

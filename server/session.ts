@@ -98,7 +98,10 @@ export interface SessionOptions {
 }
 
 /** See {@link SessionOptions.compounds}. */
-export type CompoundPolicy = "execute" | "decline" | ((compound: CompoundRequestInfo) => "execute" | "decline");
+export type CompoundPolicy =
+  | "execute"
+  | "decline"
+  | ((compound: CompoundRequestInfo) => "execute" | "decline");
 
 /** What INIT settled. */
 export interface Connection {
@@ -118,7 +121,10 @@ export interface Connection {
 }
 
 /** Largest request a read can return for a given max_write: header + fuse_write_in + data, with slack. */
-export function readBufferSize(maxWrite: number, minReadBuffer = BASE_PROTOCOL.minReadBuffer): number {
+export function readBufferSize(
+  maxWrite: number,
+  minReadBuffer = BASE_PROTOCOL.minReadBuffer,
+): number {
   return Math.max(minReadBuffer, maxWrite + 2 * PAGE_SIZE);
 }
 
@@ -183,7 +189,12 @@ const MAX_EARLY_INTERRUPTS = 1024;
 type Handler = (req: unknown, ctx: RequestContext) => unknown;
 
 export class Session {
-  readonly options: Required<Pick<SessionOptions, "maxWrite" | "maxReadahead" | "readers" | "maxInFlight" | "minor" | "timeGran">>;
+  readonly options: Required<
+    Pick<
+      SessionOptions,
+      "maxWrite" | "maxReadahead" | "readers" | "maxInFlight" | "minor" | "timeGran"
+    >
+  >;
   /** The revision this session speaks. */
   readonly protocol: Protocol;
   private conn: Connection | undefined;
@@ -319,7 +330,8 @@ export class Session {
     const op = header.opcode;
     const ops = this.protocol.opcodes;
     const noReply = this.protocol.noReplyOpcodes.has(op);
-    const answer = (reply: FuseReply): WireReply | null => (noReply ? null : this.encode(header, reply, true));
+    const answer = (reply: FuseReply): WireReply | null =>
+      noReply ? null : this.encode(header, reply, true);
 
     if (op === ops.FUSE_INIT) {
       // INIT is negotiated once per connection: like libfuse, answer another one EIO and keep
@@ -346,7 +358,10 @@ export class Session {
     if (!method) return answer({ error: -Errno.ENOSYS });
     let req: FuseRequest;
     try {
-      req = this.protocol.decodeRequest(message, { minor: this.conn.minor, setxattrExt: this.conn.setxattrExt });
+      req = this.protocol.decodeRequest(message, {
+        minor: this.conn.minor,
+        setxattrExt: this.conn.setxattrExt,
+      });
     } catch (err) {
       return answer(this.malformed(err, header));
     }
@@ -355,7 +370,9 @@ export class Session {
     try {
       const result = method.call(this.handlers, req, ctx);
       // A synchronous handler's reply is encoded at once, without another turn of promises.
-      return answer(isPromise(result) ? await this.settle(result, header, ctx) : result as FuseReply);
+      return answer(
+        isPromise(result) ? await this.settle(result, header, ctx) : (result as FuseReply),
+      );
     } catch (err) {
       return answer({ error: -this.errnoFor(err, header, ctx) });
     } finally {
@@ -367,11 +384,17 @@ export class Session {
   private methodFor(opcode: number): Handler | undefined {
     if (this.protocol.sessionOpcodes.has(opcode)) return undefined;
     const name = this.protocol.handlerNameOf(opcode);
-    return name === undefined ? undefined : (this.handlers as Record<string, Handler | undefined>)[name];
+    return name === undefined
+      ? undefined
+      : (this.handlers as Record<string, Handler | undefined>)[name];
   }
 
   /** A handler's promise: its result, or `{ error }` for what it rejected with. */
-  private async settle(result: Promise<unknown>, header: FuseInHeader, ctx: RequestContext): Promise<FuseReply> {
+  private async settle(
+    result: Promise<unknown>,
+    header: FuseInHeader,
+    ctx: RequestContext,
+  ): Promise<FuseReply> {
     try {
       return (await result) as FuseReply;
     } catch (err) {
@@ -380,7 +403,12 @@ export class Session {
   }
 
   /** Runs a handler: its result, or `{ error }` for what it threw. */
-  private async call(method: Handler, req: unknown, ctx: RequestContext, header: FuseInHeader): Promise<FuseReply> {
+  private async call(
+    method: Handler,
+    req: unknown,
+    ctx: RequestContext,
+    header: FuseInHeader,
+  ): Promise<FuseReply> {
     try {
       return (await method.call(this.handlers, req, ctx)) as FuseReply;
     } catch (err) {
@@ -408,7 +436,10 @@ export class Session {
     const conn = this.conn!;
     let compound: CompoundRequestView;
     try {
-      compound = this.protocol.decodeCompound(message, { minor: conn.minor, setxattrExt: conn.setxattrExt });
+      compound = this.protocol.decodeCompound(message, {
+        minor: conn.minor,
+        setxattrExt: conn.setxattrExt,
+      });
     } catch (err) {
       // Truncated sub-requests, lengths past the end, too many ops, trailing bytes: the compound as a whole fails.
       return this.encode(header, this.malformed(err, header));
@@ -422,19 +453,32 @@ export class Session {
       // The revision's dependency rules decide what a dependent runs with (runCompound).
       const results = await this.protocol.compound!.runCompound(compound, async (sub) => {
         const reply = (await this.subRequest(sub as FuseRequest, header, ctx)) ?? {};
-        if ("error" in reply) return { error: validErrno((reply as { error: unknown }).error, this.protocol.messages.REPLY_ERROR_MIN), reply: null };
+        if ("error" in reply)
+          return {
+            error: validErrno(
+              (reply as { error: unknown }).error,
+              this.protocol.messages.REPLY_ERROR_MIN,
+            ),
+            reply: null,
+          };
         return { error: 0, reply };
       });
       const entries: CompoundSubReply[] = results.map((r, i) => {
         const sub = compound.requests[i]!;
-        const body = r.skipped || r.error !== 0 ? { error: r.skipped ? -Errno.EIO : r.error } : (r.reply as object);
+        const body =
+          r.skipped || r.error !== 0
+            ? { error: r.skipped ? -Errno.EIO : r.error }
+            : (r.reply as object);
         return { opcode: sub.opcode, reply: body, unique: sub.header.unique };
       });
       try {
         return this.protocol.encodeCompoundReply(header.unique, entries, this.minor);
       } catch {
         // A handler returned a reply its opcode cannot carry: that op alone becomes EIO.
-        const checked = entries.map((e, i) => ({ ...e, reply: this.subReply(compound.requests[i]!.header, e.opcode, e.reply) }));
+        const checked = entries.map((e, i) => ({
+          ...e,
+          reply: this.subReply(compound.requests[i]!.header, e.opcode, e.reply),
+        }));
         return this.protocol.encodeCompoundReply(header.unique, checked, this.minor);
       }
     } catch (err) {
@@ -449,7 +493,10 @@ export class Session {
     const policy = this.opts.compounds ?? "execute";
     if (typeof policy !== "function") return policy === "decline";
     try {
-      return policy({ header, flags: compound.flags, ops: compound.requests.map((r) => r.op) }) === "decline";
+      return (
+        policy({ header, flags: compound.flags, ops: compound.requests.map((r) => r.op) }) ===
+        "decline"
+      );
     } catch (err) {
       this.reportError(err, header);
       return true;
@@ -464,10 +511,18 @@ export class Session {
    * revision (no reply, the session's own, nested compounds, page payloads)
    * are answered EINVAL without running.
    */
-  private async subRequest(sub: FuseRequest, outer: FuseInHeader, ctx: RequestContext): Promise<FuseReply> {
+  private async subRequest(
+    sub: FuseRequest,
+    outer: FuseInHeader,
+    ctx: RequestContext,
+  ): Promise<FuseReply> {
     if (sub.op === "unknown") return { error: -Errno.ENOSYS };
     const op = sub.opcode;
-    if (this.protocol.sessionOpcodes.has(op) || this.protocol.isCompound(op) || !this.protocol.allowedInCompound(op)) {
+    if (
+      this.protocol.sessionOpcodes.has(op) ||
+      this.protocol.isCompound(op) ||
+      !this.protocol.allowedInCompound(op)
+    ) {
       return { error: -Errno.EINVAL };
     }
     const method = this.methodFor(op);
@@ -478,7 +533,13 @@ export class Session {
       if (rules[field] === "zero") header[field] = outer[field];
     }
     const req = { ...sub, header } as FuseRequest;
-    const subCtx: RequestContext = { unique: ctx.unique, uid: header.uid, gid: header.gid, pid: header.pid, signal: ctx.signal };
+    const subCtx: RequestContext = {
+      unique: ctx.unique,
+      uid: header.uid,
+      gid: header.gid,
+      pid: header.pid,
+      signal: ctx.signal,
+    };
     return this.call(method, req, subCtx, header);
   }
 
@@ -520,7 +581,11 @@ export class Session {
   private encode(header: FuseInHeader, reply: FuseReply, parts = false): WireReply {
     try {
       const body = reply ?? {};
-      if ("error" in body) return this.protocol.encodeError(header.unique, validErrno((body as { error: unknown }).error, this.protocol.messages.REPLY_ERROR_MIN));
+      if ("error" in body)
+        return this.protocol.encodeError(
+          header.unique,
+          validErrno((body as { error: unknown }).error, this.protocol.messages.REPLY_ERROR_MIN),
+        );
       if (parts && isDataReply(body) && this.protocol.rawDataReplyOpcodes.has(header.opcode)) {
         return this.protocol.dataReplyParts(header.unique, body.data);
       }
@@ -536,14 +601,18 @@ export class Session {
       this.opts.onError(err, header ?? ({} as FuseInHeader));
       return;
     }
-    const what = header ? `${this.protocol.opcodeName(header.opcode) ?? header.opcode} (unique ${header.unique})` : "message";
+    const what = header
+      ? `${this.protocol.opcodeName(header.opcode) ?? header.opcode} (unique ${header.unique})`
+      : "message";
     console.error(`fuse: ${what} failed:`, err);
   }
 
   private interrupt(message: Uint8Array): void {
     let target: bigint;
     try {
-      target = (this.protocol.decodeRequest(message, { minor: this.minor }) as RequestOf<"FUSE_INTERRUPT">).interrupt_in.unique;
+      target = (
+        this.protocol.decodeRequest(message, { minor: this.minor }) as RequestOf<"FUSE_INTERRUPT">
+      ).interrupt_in.unique;
     } catch {
       return;
     }
@@ -562,7 +631,9 @@ export class Session {
     const forget = this.handlers.forget!;
     const opcode = this.protocol.opcodes.FUSE_FORGET!;
     try {
-      const req = this.protocol.decodeRequest(message, { minor: this.minor }) as RequestOf<"FUSE_BATCH_FORGET">;
+      const req = this.protocol.decodeRequest(message, {
+        minor: this.minor,
+      }) as RequestOf<"FUSE_BATCH_FORGET">;
       for (const one of req.entries) {
         const single = {
           op: "FUSE_FORGET",
@@ -582,7 +653,9 @@ export class Session {
   /** Flags this server asks for, given its handlers and options. */
   wantedFlags(): bigint {
     const m = this.protocol.messages;
-    let f = BigInt(m.FUSE_ASYNC_READ | m.FUSE_BIG_WRITES | m.FUSE_MAX_PAGES | m.FUSE_PARALLEL_DIROPS);
+    let f = BigInt(
+      m.FUSE_ASYNC_READ | m.FUSE_BIG_WRITES | m.FUSE_MAX_PAGES | m.FUSE_PARALLEL_DIROPS,
+    );
     if (this.handlers.readdirplus) f |= BigInt(m.FUSE_DO_READDIRPLUS | m.FUSE_READDIRPLUS_AUTO);
     if (this.handlers.setxattr) f |= BigInt(m.FUSE_SETXATTR_EXT);
     f |= this.opts.flags ?? 0n;
@@ -600,7 +673,9 @@ export class Session {
     const major = this.protocol.major;
     let req: RequestOf<"FUSE_INIT">;
     try {
-      req = this.protocol.decodeRequest(message, { minor: this.options.minor }) as RequestOf<"FUSE_INIT">;
+      req = this.protocol.decodeRequest(message, {
+        minor: this.options.minor,
+      }) as RequestOf<"FUSE_INIT">;
     } catch (err) {
       this.reportError(err, header);
       return { error: -Errno.EIO };
@@ -711,19 +786,32 @@ function compoundDeclineErrno(protocol: Protocol, wanted: number | undefined): n
   const rules = protocol.compound?.COMPOUND_SEMANTICS;
   if (!rules) return null;
   if (!SERVER_POLICIES.has(rules.onOpError.serverPolicy)) {
-    throw new Error(`revision ${protocol.revision}: compound per-op error policy ${JSON.stringify(rules.onOpError.serverPolicy)} is not implemented`);
+    throw new Error(
+      `revision ${protocol.revision}: compound per-op error policy ${JSON.stringify(rules.onOpError.serverPolicy)} is not implemented`,
+    );
   }
   if (rules.decline.length === 0) return null;
-  const named = (name: string | null) => (name !== null && name in Errno ? Errno[name as keyof typeof Errno] : undefined);
+  const named = (name: string | null) =>
+    name !== null && name in Errno ? Errno[name as keyof typeof Errno] : undefined;
   for (const d of rules.decline) {
-    if (d.errno !== "any" && named(d.errno) === undefined) throw new Error(`revision ${protocol.revision}: decline errno ${JSON.stringify(d.errno)} is not an errno of this platform`);
+    if (d.errno !== "any" && named(d.errno) === undefined)
+      throw new Error(
+        `revision ${protocol.revision}: decline errno ${JSON.stringify(d.errno)} is not an errno of this platform`,
+      );
   }
   // The filesystem's choice where the revision takes it (that errno, or any error).
-  if (wanted !== undefined && Number.isInteger(wanted) && wanted >= 1 && wanted <= -protocol.messages.REPLY_ERROR_MIN) {
+  if (
+    wanted !== undefined &&
+    Number.isInteger(wanted) &&
+    wanted >= 1 &&
+    wanted <= -protocol.messages.REPLY_ERROR_MIN
+  ) {
     if (rules.decline.some((d) => d.errno === "any" || named(d.errno) === wanted)) return wanted;
   }
   // Else the errno that declines this compound alone (effect "split") before one that turns compounds off.
-  const pick = rules.decline.find((d) => d.errno !== "any" && d.effect === "split") ?? rules.decline.find((d) => d.errno !== "any");
+  const pick =
+    rules.decline.find((d) => d.errno !== "any" && d.effect === "split") ??
+    rules.decline.find((d) => d.errno !== "any");
   if (pick) return named(pick.errno)!;
   return named(rules.fallback.callerFallbackErrno) ?? Errno.ENOSYS;
 }

@@ -82,7 +82,9 @@ export class FdTransport implements Transport {
         if (this.closed) return null;
         try {
           const n = await new Promise<number>((resolve, reject) =>
-            fsRead(this.fd, buf, 0, buf.length, null, (err, bytes) => (err ? reject(err) : resolve(bytes))),
+            fsRead(this.fd, buf, 0, buf.length, null, (err, bytes) =>
+              err ? reject(err) : resolve(bytes),
+            ),
           );
           if (n === 0) return null;
           message = buf.subarray(0, n);
@@ -103,7 +105,11 @@ export class FdTransport implements Transport {
 
   release(message: Uint8Array): void {
     if (!this.owned.has(message.buffer)) return;
-    this.free.push(message.byteOffset === 0 && message.length === this.bufferSize ? message : new Uint8Array(message.buffer, 0, this.bufferSize));
+    this.free.push(
+      message.byteOffset === 0 && message.length === this.bufferSize
+        ? message
+        : new Uint8Array(message.buffer, 0, this.bufferSize),
+    );
   }
 
   write(message: Uint8Array): boolean {
@@ -153,7 +159,10 @@ export class ThreadFdTransport implements Transport {
   private readonly layout: ReturnType<typeof slotLayout>;
   private consumed = 0;
   private readonly queued: Uint8Array[] = [];
-  private readonly waiters: Array<{ resolve: (m: Uint8Array | null) => void; reject: (e: Error) => void }> = [];
+  private readonly waiters: Array<{
+    resolve: (m: Uint8Array | null) => void;
+    reject: (e: Error) => void;
+  }> = [];
   private ended = false;
   private failure: Error | undefined;
 
@@ -177,7 +186,8 @@ export class ThreadFdTransport implements Transport {
     this.worker = new Worker(new URL("./reader-thread.js", import.meta.url), { workerData });
     this.worker.on("message", (m: 0 | { end: true; error?: string }) => {
       this.drain();
-      if (m !== 0) this.end(m.error === undefined ? undefined : new Error(`reading ${fd}: ${m.error}`));
+      if (m !== 0)
+        this.end(m.error === undefined ? undefined : new Error(`reading ${fd}: ${m.error}`));
     });
     this.worker.on("error", (err) => this.end(err));
     this.worker.on("exit", () => this.end(undefined));
@@ -212,7 +222,7 @@ export class ThreadFdTransport implements Transport {
     if (this.ended) return;
     this.ended = true;
     this.failure = err;
-    for (const w of this.waiters.splice(0)) (err ? w.reject(err) : w.resolve(null));
+    for (const w of this.waiters.splice(0)) err ? w.reject(err) : w.resolve(null);
     this.worker.unref();
   }
 

@@ -26,7 +26,11 @@ import { skipOrFail } from "./helpers/skip.js";
 const run = promisify(execFile);
 
 /** Value (decimal) and C type of `text` on `target`. */
-function ev(text: string, target: Target = "x86_64", opts: { inIf?: boolean } = {}): { v: string; t: string } {
+function ev(
+  text: string,
+  target: Target = "x86_64",
+  opts: { inIf?: boolean } = {},
+): { v: string; t: string } {
   const r = evaluateText(text, new DeclScope().env(target), opts);
   return { v: r.v.toString(), t: r.t.name };
 }
@@ -84,7 +88,10 @@ describe("operators follow C's typing rules", () => {
   test("1U << 31 and 1ULL << 63 stay unsigned", () => {
     assert.deepEqual(ev("(1U << 31)"), { v: "2147483648", t: "unsigned int" });
     assert.deepEqual(ev("(1ULL << 63)"), { v: "9223372036854775808", t: "unsigned long long" });
-    assert.deepEqual(ev("(1ULL << 63)", "i386"), { v: "9223372036854775808", t: "unsigned long long" });
+    assert.deepEqual(ev("(1ULL << 63)", "i386"), {
+      v: "9223372036854775808",
+      t: "unsigned long long",
+    });
   });
   test("a shift has the type of its left operand only", () => {
     assert.deepEqual(ev("1 << 2ULL"), { v: "4", t: "int" });
@@ -107,7 +114,10 @@ describe("operators follow C's typing rules", () => {
   });
   test("casts to long and size_t follow the target's width", () => {
     assert.deepEqual(ev("((unsigned long)-1)"), { v: "18446744073709551615", t: "unsigned long" });
-    assert.deepEqual(ev("((size_t)-1)", "aarch64"), { v: "18446744073709551615", t: "unsigned long" });
+    assert.deepEqual(ev("((size_t)-1)", "aarch64"), {
+      v: "18446744073709551615",
+      t: "unsigned long",
+    });
     assert.deepEqual(ev("((size_t)-1)", "i386"), { v: "4294967295", t: "unsigned int" }); // i386 size_t is unsigned int
   });
   test("a cast keeps the named type, not just its width", () => {
@@ -115,7 +125,10 @@ describe("operators follow C's typing rules", () => {
     assert.deepEqual(ev("((unsigned long)-1)", "i386"), { v: "4294967295", t: "unsigned long" });
     assert.deepEqual(ev("((long)-1)", "i386"), { v: "-1", t: "long" });
     assert.deepEqual(ev("((long long)1)"), { v: "1", t: "long long" });
-    assert.deepEqual(ev("((unsigned long long)1 << 63)"), { v: "9223372036854775808", t: "unsigned long long" });
+    assert.deepEqual(ev("((unsigned long long)1 << 63)"), {
+      v: "9223372036854775808",
+      t: "unsigned long long",
+    });
   });
   test("sizeof is unsigned long on LP64 targets and unsigned int on i386", () => {
     assert.deepEqual(ev("sizeof(int)"), { v: "4", t: "unsigned long" });
@@ -171,7 +184,10 @@ describe("operators follow C's typing rules", () => {
     assert.deepEqual(ev("1 ? 2 : 1 / 0"), { v: "2", t: "int" });
     assert.deepEqual(ev("0 && 1 / 0"), { v: "0", t: "int" });
     assert.deepEqual(ev("1 || 1 / 0"), { v: "1", t: "int" });
-    assert.deepEqual(ev("(sizeof(long) == 8 ? (1UL << 40) : 0)", "i386"), { v: "0", t: "unsigned long" });
+    assert.deepEqual(ev("(sizeof(long) == 8 ? (1UL << 40) : 0)", "i386"), {
+      v: "0",
+      t: "unsigned long",
+    });
   });
   test("an identifier with no definition is not a constant, and is named", () => {
     assert.throws(
@@ -182,7 +198,10 @@ describe("operators follow C's typing rules", () => {
   test("ioctl macros from <linux/ioctl.h> are known", () => {
     // dir READ=2 at bit 30 | size 4 at bit 16 | type 'E'=0x45 at bit 8 | nr 1.
     assert.deepEqual(ev("_IOR('E', 1, uint32_t)"), { v: String(0x80044501), t: "unsigned long" });
-    assert.deepEqual(ev("_IOR('E', 1, uint32_t)", "i386"), { v: String(0x80044501), t: "unsigned int" });
+    assert.deepEqual(ev("_IOR('E', 1, uint32_t)", "i386"), {
+      v: String(0x80044501),
+      t: "unsigned int",
+    });
     assert.deepEqual(ev("_IO('E', 2)"), { v: String(0x4502), t: "unsigned int" });
   });
 });
@@ -256,7 +275,10 @@ describe("constants in a header (buildSchema)", () => {
 
   test("a per-target choice made with ?: has a value on every target", async () => {
     // gcc: x86_64 and aarch64 1099511627776, i386 0 (the shift is in the arm not taken).
-    const c = await constant("#define DEMO_PICK (sizeof(long) == 8 ? (1UL << 40) : 0)\n", "DEMO_PICK");
+    const c = await constant(
+      "#define DEMO_PICK (sizeof(long) == 8 ? (1UL << 40) : 0)\n",
+      "DEMO_PICK",
+    );
     assert.equal(c.value, "1099511627776");
     assert.equal(c.type, "unsigned long");
     assert.deepEqual(c.targetValues, { i386: "0" });
@@ -265,9 +287,17 @@ describe("constants in a header (buildSchema)", () => {
   test("an enumerator past INT_MAX has its enum's type (unsigned int here), as gcc gives it", async () => {
     // gcc: enum { DEMO_BIG = 0x80000000 } makes DEMO_BIG an unsigned int, so
     // -DEMO_BIG is 2147483648 and DEMO_BIG << 1 wraps to 0, on every target.
-    const text = ["enum demo_big { DEMO_BIG = 0x80000000 };", "#define DEMO_NEG (-DEMO_BIG)", "#define DEMO_DOUBLE (DEMO_BIG << 1)", ""].join("\n");
+    const text = [
+      "enum demo_big { DEMO_BIG = 0x80000000 };",
+      "#define DEMO_NEG (-DEMO_BIG)",
+      "#define DEMO_DOUBLE (DEMO_BIG << 1)",
+      "",
+    ].join("\n");
     const neg = await constant(text, "DEMO_NEG");
-    assert.deepEqual([neg.value, neg.type, neg.targetValues], ["2147483648", "unsigned int", undefined]);
+    assert.deepEqual(
+      [neg.value, neg.type, neg.targetValues],
+      ["2147483648", "unsigned int", undefined],
+    );
     const dbl = await constant(text, "DEMO_DOUBLE");
     assert.deepEqual([dbl.value, dbl.type, dbl.targetValues], ["0", "unsigned int", undefined]);
   });
@@ -275,13 +305,22 @@ describe("constants in a header (buildSchema)", () => {
   test("an enumerator of a mixed-sign enum is 64-bit on every target", async () => {
     // gcc: enum { -1, 0x80000000 } has type long on LP64 and long long on i386,
     // so the value stays 2147483648 on i386 too.
-    const text = ["enum demo_mixed { DEMO_M_NEG = -1, DEMO_M_BIG = 0x80000000 };", "#define DEMO_M (DEMO_M_BIG)", ""].join("\n");
+    const text = [
+      "enum demo_mixed { DEMO_M_NEG = -1, DEMO_M_BIG = 0x80000000 };",
+      "#define DEMO_M (DEMO_M_BIG)",
+      "",
+    ].join("\n");
     const c = await constant(text, "DEMO_M");
     assert.deepEqual([c.value, c.type, c.targetValues], ["2147483648", "long", undefined]);
   });
 
   test("alias and unresolved constants", async () => {
-    const text = ["#define DEMO_A 3", "#define DEMO_B DEMO_A", "#define DEMO_PAGES (DEMO_A * PAGE_SIZE)", ""].join("\n");
+    const text = [
+      "#define DEMO_A 3",
+      "#define DEMO_B DEMO_A",
+      "#define DEMO_PAGES (DEMO_A * PAGE_SIZE)",
+      "",
+    ].join("\n");
     const alias = await constant(text, "DEMO_B");
     assert.equal(alias.aliasOf, "DEMO_A");
     assert.equal(alias.value, "3");
@@ -298,12 +337,16 @@ describe("constants in a header (buildSchema)", () => {
 const COMPILERS: Record<Target, string[][]> = {
   x86_64: process.arch === "x64" ? [["cc"], ["x86_64-linux-gnu-gcc"]] : [["x86_64-linux-gnu-gcc"]],
   i386: [["i686-linux-gnu-gcc"], ["cc", "-m32"]],
-  aarch64: process.arch === "arm64" ? [["cc"], ["aarch64-linux-gnu-gcc"]] : [["aarch64-linux-gnu-gcc"]],
+  aarch64:
+    process.arch === "arm64" ? [["cc"], ["aarch64-linux-gnu-gcc"]] : [["aarch64-linux-gnu-gcc"]],
 };
 
 async function compiles(cmd: string[], file: string): Promise<{ ok: boolean; stderr: string }> {
   try {
-    await run(cmd[0], [...cmd.slice(1), "-std=gnu11", "-fsyntax-only", "-w", file], { timeout: 60_000, maxBuffer: 16 << 20 });
+    await run(cmd[0], [...cmd.slice(1), "-std=gnu11", "-fsyntax-only", "-w", file], {
+      timeout: 60_000,
+      maxBuffer: 16 << 20,
+    });
     return { ok: true, stderr: "" };
   } catch (e) {
     const err = e as { stderr?: string; message: string };
@@ -313,8 +356,35 @@ async function compiles(cmd: string[], file: string): Promise<{ ok: boolean; std
 
 const U64_MAX = (1n << 64n) - 1n;
 const I64_MAX = (1n << 63n) - 1n;
-const BOUNDARIES = [0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, I64_MAX, 1n << 63n, U64_MAX, 0xffn, 0x8000n, 0xffffn];
-const SUFFIXES = ["", "", "", "u", "U", "l", "L", "ul", "UL", "lu", "ll", "LL", "ull", "ULL", "llu"];
+const BOUNDARIES = [
+  0x7fffffffn,
+  0x80000000n,
+  0xffffffffn,
+  0x100000000n,
+  I64_MAX,
+  1n << 63n,
+  U64_MAX,
+  0xffn,
+  0x8000n,
+  0xffffn,
+];
+const SUFFIXES = [
+  "",
+  "",
+  "",
+  "u",
+  "U",
+  "l",
+  "L",
+  "ul",
+  "UL",
+  "lu",
+  "ll",
+  "LL",
+  "ull",
+  "ULL",
+  "llu",
+];
 
 /** A C integer literal: random value (small or near a type boundary), base and suffix. */
 const literal: fc.Arbitrary<string> = fc
@@ -326,7 +396,14 @@ const literal: fc.Arbitrary<string> = fc
   // An unsuffixed (or only-L) decimal past LLONG_MAX has no standard type: gcc extends it.
   .filter(({ value, base, suffix }) => !(base === "dec" && !/u/i.test(suffix) && value > I64_MAX))
   .map(({ value, base, suffix }) => {
-    const digits = base === "hex" ? "0x" + value.toString(16) : base === "oct" ? (value === 0n ? "0" : "0" + value.toString(8)) : value.toString();
+    const digits =
+      base === "hex"
+        ? "0x" + value.toString(16)
+        : base === "oct"
+          ? value === 0n
+            ? "0"
+            : "0" + value.toString(8)
+          : value.toString();
     return digits + suffix;
   });
 
@@ -339,9 +416,22 @@ function expression(depth: number): fc.Arbitrary<string> {
   const sub = expression(depth - 1);
   return fc.oneof(
     { weight: 2, arbitrary: literal },
-    { weight: 4, arbitrary: fc.tuple(sub, fc.constantFrom("+", "-", "*", "&", "|", "^"), sub).map(([a, op, b]) => `(${a} ${op} ${b})`) },
-    { weight: 2, arbitrary: fc.tuple(sub, fc.constantFrom("<<", ">>"), shiftCount).map(([a, op, n]) => `(${a} ${op} ${n})`) },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom("-", "~"), sub).map(([op, a]) => `${op}(${a})`) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(sub, fc.constantFrom("+", "-", "*", "&", "|", "^"), sub)
+        .map(([a, op, b]) => `(${a} ${op} ${b})`),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(sub, fc.constantFrom("<<", ">>"), shiftCount)
+        .map(([a, op, n]) => `(${a} ${op} ${n})`),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(fc.constantFrom("-", "~"), sub).map(([op, a]) => `${op}(${a})`),
+    },
   );
 }
 
@@ -369,7 +459,10 @@ describe("random expressions: our value and type equal gcc's", () => {
           if (!(e instanceof EvalError)) throw e; // shift counts out of range: undefined in C, skipped
         }
       }
-      assert.ok(cases.length >= exprs.length / 4, `too few evaluable expressions (${cases.length} of ${exprs.length})`);
+      assert.ok(
+        cases.length >= exprs.length / 4,
+        `too few evaluable expressions (${cases.length} of ${exprs.length})`,
+      );
 
       const tmp = await mkdtemp(join(tmpdir(), "fuse-uapi-cexpr-"));
       try {
@@ -383,22 +476,30 @@ describe("random expressions: our value and type equal gcc's", () => {
           }
         }
         if (!cmd) {
-          skipOrFail(t, `no compiler for ${target} (tried ${COMPILERS[target].map((c) => c.join(" ")).join(", ")})`);
+          skipOrFail(
+            t,
+            `no compiler for ${target} (tried ${COMPILERS[target].map((c) => c.join(" ")).join(", ")})`,
+          );
           return;
         }
         const lines = cases.map(
-          (c, i) => `_Static_assert((${c.expr}) == ${lit(c.v)} && _Generic(+(${c.expr}), ${c.t}: 1, default: 0), "case ${i}");`,
+          (c, i) =>
+            `_Static_assert((${c.expr}) == ${lit(c.v)} && _Generic(+(${c.expr}), ${c.t}: 1, default: 0), "case ${i}");`,
         );
         const file = join(tmp, `random.${target}.c`);
         await writeFile(file, lines.join("\n") + "\n");
         const r = await compiles(cmd, file);
         if (!r.ok) {
-          const failed = [...new Set([...r.stderr.matchAll(/"case (\d+)"/g)].map((m) => Number(m[1])))];
+          const failed = [
+            ...new Set([...r.stderr.matchAll(/"case (\d+)"/g)].map((m) => Number(m[1]))),
+          ];
           const detail = failed
             .slice(0, 10)
             .map((i) => `  ${cases[i].expr}\n    ours: ${cases[i].t} ${cases[i].v}`)
             .join("\n");
-          assert.fail(`gcc (${cmd.join(" ")}) disagrees on ${failed.length} of ${cases.length} expressions (seed ${seed}):\n${detail || r.stderr.slice(0, 2000)}`);
+          assert.fail(
+            `gcc (${cmd.join(" ")}) disagrees on ${failed.length} of ${cases.length} expressions (seed ${seed}):\n${detail || r.stderr.slice(0, 2000)}`,
+          );
         }
       } finally {
         await rm(tmp, { recursive: true, force: true });

@@ -10,9 +10,22 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { TARGETS, type Field, type Schema, type StructDef, type Target, type TypeRef } from "../generator/model.js";
+import {
+  TARGETS,
+  type Field,
+  type Schema,
+  type StructDef,
+  type Target,
+  type TypeRef,
+} from "../generator/model.js";
 import { cLiteral, emitAssertions, type FactKind } from "../generator/check/emit-asserts.js";
-import { CheckError, compilerAvailable, resolveCompiler, runCheck, type CheckResult } from "../generator/check/compile.js";
+import {
+  CheckError,
+  compilerAvailable,
+  resolveCompiler,
+  runCheck,
+  type CheckResult,
+} from "../generator/check/compile.js";
 
 import { buildSchema } from "../generator/schema-builder.js";
 import { skipOrFail } from "./helpers/skip.js";
@@ -63,7 +76,13 @@ type Fig = [offset: number, size: number, align: number];
 /** Figures for x86_64 and aarch64 (LP64, same here), then i386. */
 type Figs = { lp64: Fig; i386: Fig };
 
-function field(name: string | null, type: TypeRef, ctype: string, f: Figs, extra: Partial<Field> = {}): Field {
+function field(
+  name: string | null,
+  type: TypeRef,
+  ctype: string,
+  f: Figs,
+  extra: Partial<Field> = {},
+): Field {
   const l = ([offset, size, align]: Fig) => ({ offset, size, align });
   return {
     name,
@@ -79,7 +98,13 @@ function field(name: string | null, type: TypeRef, ctype: string, f: Figs, extra
   };
 }
 
-function struct(name: string, union: boolean, fields: Field[], lp64: [number, number], i386: [number, number]): StructDef {
+function struct(
+  name: string,
+  union: boolean,
+  fields: Field[],
+  lp64: [number, number],
+  i386: [number, number],
+): StructDef {
   const rl = ([size, align]: [number, number]) => ({ size, align, padding: [] });
   return {
     name,
@@ -128,7 +153,10 @@ function demoSchema(): Schema {
     "demo_msg",
     false,
     [
-      field("hdr", { kind: "struct", name: "demo_hdr" }, "struct demo_hdr", { lp64: [0, 16, 8], i386: [0, 12, 4] }),
+      field("hdr", { kind: "struct", name: "demo_hdr" }, "struct demo_hdr", {
+        lp64: [0, 16, 8],
+        i386: [0, 12, 4],
+      }),
       field(null, anonUnion, "union", { lp64: [16, 8, 8], i386: [12, 8, 4] }),
       field("flags", u16, "uint16_t", { lp64: [24, 2, 2], i386: [20, 2, 2] }),
       field(
@@ -143,7 +171,12 @@ function demoSchema(): Schema {
     [24, 4],
   );
   msg.flexible = true;
-  const c = (name: string, value: string | null, type: Schema["constants"][number]["type"], more = {}) => ({
+  const c = (
+    name: string,
+    value: string | null,
+    type: Schema["constants"][number]["type"],
+    more = {},
+  ) => ({
     name,
     value,
     type,
@@ -153,7 +186,15 @@ function demoSchema(): Schema {
   });
   return {
     schemaVersion: 2,
-    source: { file: "demo.h", sha256: "", gitBlob: "", kernelVersion: null, minorVersion: null, revision: null, patches: [] },
+    source: {
+      file: "demo.h",
+      sha256: "",
+      gitBlob: "",
+      kernelVersion: null,
+      minorVersion: null,
+      revision: null,
+      patches: [],
+    },
     includes: [{ path: "stdint.h", system: true, pos }],
     typedefs: [
       { name: "demo_len_t", type: u16, viaMacro: true, pos },
@@ -178,7 +219,10 @@ function demoSchema(): Schema {
       c("DEMO_ALL_ONES", "4294967295", "unsigned int"),
       // _IOR's size field is sizeof(struct demo_hdr): 16 on LP64, 12 on i386; sizeof makes it
       // unsigned long on LP64 and unsigned int (size_t) on i386.
-      c("DEMO_IOC_GET", "2148563457", "unsigned long", { targetValues: { i386: "2148301313" }, targetTypes: { i386: "unsigned int" } }),
+      c("DEMO_IOC_GET", "2148563457", "unsigned long", {
+        targetValues: { i386: "2148301313" },
+        targetTypes: { i386: "unsigned int" },
+      }),
       c("DEMO_NEEDS_PAGE", null, null, { unresolved: "PAGE_SIZE" }),
     ],
     macros: [],
@@ -239,7 +283,7 @@ test("emitAssertions: one fact per size, alignment, offset, field size, constant
   assert.deepEqual(skipped, [{ name: "DEMO_NEEDS_PAGE", reason: "unresolved: PAGE_SIZE" }]);
   assert.ok(messages.includes("typedef demo_len_t x86_64 == uint16_t"));
   // typedefs + 2 structs x (size + align) + fields (offset + size) + constants (value + type) + enum members.
-  assert.equal(facts.length, 2 + 4 + (2 * 2) + (6 * 2 - 1) + 5 * 2 + 3);
+  assert.equal(facts.length, 2 + 4 + 2 * 2 + (6 * 2 - 1) + 5 * 2 + 3);
   // i386 uses its own figures, types included (targetTypes).
   const i386 = emitAssertions(demoSchema(), "i386", "demo.h").facts.map((f) => f.message);
   assert.ok(i386.includes("DEMO_IOC_GET i386 == 2148301313"));
@@ -270,9 +314,21 @@ test("runCheck: one altered figure fails exactly that fact", async (t) => {
     await t.test(target, async () => {
       const total = emitAssertions(demoSchema(), target, "demo.h").facts.length;
       const cases: [string, (s: Schema) => void, string][] = [
-        ["struct size", (s) => s.structs[1].layout[target].size++, `sizeof(struct demo_msg) ${target} == `],
-        ["struct align", (s) => (s.structs[0].layout[target].align = 2), `_Alignof(struct demo_hdr) ${target} == 2`],
-        ["field offset", (s) => s.structs[0].fields[1].layout[target].offset--, `offsetof(struct demo_hdr, stamp) ${target} == `],
+        [
+          "struct size",
+          (s) => s.structs[1].layout[target].size++,
+          `sizeof(struct demo_msg) ${target} == `,
+        ],
+        [
+          "struct align",
+          (s) => (s.structs[0].layout[target].align = 2),
+          `_Alignof(struct demo_hdr) ${target} == 2`,
+        ],
+        [
+          "field offset",
+          (s) => s.structs[0].fields[1].layout[target].offset--,
+          `offsetof(struct demo_hdr, stamp) ${target} == `,
+        ],
         [
           "offset inside an anonymous member",
           (s) => {
@@ -282,22 +338,45 @@ test("runCheck: one altered figure fails exactly that fact", async (t) => {
           },
           `offsetof(struct demo_msg, hi) ${target} == `,
         ],
-        ["field size", (s) => (s.structs[1].fields[2].layout[target].size = 4), `sizeof(struct demo_msg.flags) ${target} == 4`],
+        [
+          "field size",
+          (s) => (s.structs[1].fields[2].layout[target].size = 4),
+          `sizeof(struct demo_msg.flags) ${target} == 4`,
+        ],
         ["constant", (s) => (s.constants[0].value = "123"), `DEMO_MAGIC ${target} == 123`],
         // The sign test: -5 must not pass as an unsigned value, nor 4294967295U as -1.
         ["constant sign", (s) => (s.constants[2].value = "5"), `DEMO_NEG ${target} == 5`],
-        ["unsigned as negative", (s) => (s.constants[3].value = "-1"), `DEMO_ALL_ONES ${target} == -1`],
+        [
+          "unsigned as negative",
+          (s) => (s.constants[3].value = "-1"),
+          `DEMO_ALL_ONES ${target} == -1`,
+        ],
         [
           "per-target constant",
           (s) => (s.constants[4].targetValues = { ...s.constants[4].targetValues, [target]: "1" }),
           `DEMO_IOC_GET ${target} == 1`,
         ],
-        ["enum member", (s) => (s.enums[0].members[1].value = "3"), `enum demo_op DEMO_OP_B ${target} == 3`],
+        [
+          "enum member",
+          (s) => (s.enums[0].members[1].value = "3"),
+          `enum demo_op DEMO_OP_B ${target} == 3`,
+        ],
         // Same size, other type: only an exact type match catches it.
-        ["typedef", (s) => (s.typedefs[1].type = { kind: "int", name: "int32_t", spelled: "__s32" }), `typedef demo_id_t ${target} == int32_t`],
+        [
+          "typedef",
+          (s) => (s.typedefs[1].type = { kind: "int", name: "int32_t", spelled: "__s32" }),
+          `typedef demo_id_t ${target} == int32_t`,
+        ],
         [
           "constant not in the header",
-          (s) => s.constants.push({ name: "DEMO_NOT_THERE", value: "1", type: null, expression: "1", pos }),
+          (s) =>
+            s.constants.push({
+              name: "DEMO_NOT_THERE",
+              value: "1",
+              type: null,
+              expression: "1",
+              pos,
+            }),
           `DEMO_NOT_THERE ${target} == 1`,
         ],
         [
@@ -306,7 +385,11 @@ test("runCheck: one altered figure fails exactly that fact", async (t) => {
           `offsetof(struct demo_hdr, ghost) ${target} == `,
         ],
       ];
-      cases.push(["constant type", (s) => (s.constants[0].type = "long"), `type of DEMO_MAGIC ${target} == long`]);
+      cases.push([
+        "constant type",
+        (s) => (s.constants[0].type = "long"),
+        `type of DEMO_MAGIC ${target} == long`,
+      ]);
       for (const [what, alter, expected] of cases) {
         const schema = demoSchema();
         alter(schema);
@@ -315,13 +398,23 @@ test("runCheck: one altered figure fails exactly that fact", async (t) => {
           // Both facts about the member fail (its offset and its size), nothing else.
           assert.deepEqual(
             r.failed.map((f) => [f.fact.kind, f.fact.subject]),
-            [["field-offset", "demo_hdr.ghost"], ["field-size", "demo_hdr.ghost"]],
+            [
+              ["field-offset", "demo_hdr.ghost"],
+              ["field-size", "demo_hdr.ghost"],
+            ],
           );
           assert.match(r.failed[0].message, /no member named 'ghost'/);
           continue;
         }
-        assert.equal(r.failed.length, 1, `${what}: ${r.failed.map((f) => f.fact.message).join("; ")}`);
-        assert.ok(r.failed[0].fact.message.startsWith(expected), `${what}: got ${r.failed[0].fact.message}`);
+        assert.equal(
+          r.failed.length,
+          1,
+          `${what}: ${r.failed.map((f) => f.fact.message).join("; ")}`,
+        );
+        assert.ok(
+          r.failed[0].fact.message.startsWith(expected),
+          `${what}: got ${r.failed[0].fact.message}`,
+        );
         assert.equal(r.failed[0].fact.target, target);
         assert.ok(r.failed[0].message.length > 0);
         const facts = emitAssertions(schema, target, "demo.h").facts.length;
@@ -336,15 +429,21 @@ test("runCheck: a header that does not compile, or no compiler, is a CheckError"
   const missing = await missingCompiler("x86_64");
   if (missing) return skipOrFail(t, missing);
   await assert.rejects(
-    runCheck(demoSchema(), DEMO_HEADER.replace("uint16_t flags;", "uint16_t flags"), { target: "x86_64" }),
-    (e: unknown) => e instanceof CheckError && e.target === "x86_64" && /demo\.h:\d+/.test(e.message),
+    runCheck(demoSchema(), DEMO_HEADER.replace("uint16_t flags;", "uint16_t flags"), {
+      target: "x86_64",
+    }),
+    (e: unknown) =>
+      e instanceof CheckError && e.target === "x86_64" && /demo\.h:\d+/.test(e.message),
   );
   await assert.rejects(
     runCheck(demoSchema(), DEMO_HEADER, { target: "x86_64", cc: "/nonexistent/fuse-uapi-cc" }),
     (e: unknown) => e instanceof CheckError && e.compiler === "/nonexistent/fuse-uapi-cc",
   );
   // A compiler for another target would prove the wrong ABI: refused.
-  await assert.rejects(runCheck(demoSchema(), DEMO_HEADER, { target: "x86_64", cc: "cc -m32" }), CheckError);
+  await assert.rejects(
+    runCheck(demoSchema(), DEMO_HEADER, { target: "x86_64", cc: "cc -m32" }),
+    CheckError,
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -392,7 +491,11 @@ function corpusSchemas(paths: string[], base: string): Promise<Built[]> {
     const out: Built[] = [];
     for (const p of paths) {
       const text = readFileSync(p, "utf8");
-      out.push({ label: relative(base, p), text, schema: await buildSchema(text, { file: p.split("/").pop()! }) });
+      out.push({
+        label: relative(base, p),
+        text,
+        schema: await buildSchema(text, { file: p.split("/").pop()! }),
+      });
     }
     return out;
   })();
@@ -425,7 +528,8 @@ test("corpus: every header's schema is proven by the compiler on every target", 
     await t.test(`corpus not found at ${headersDir} (set FUSE_UAPI_CORPUS)`, (tt) =>
       skipOrFail(tt, `no corpus; checking ${SYSTEM_HEADER} only`),
     );
-    if (!existsSync(SYSTEM_HEADER)) return skipOrFail(t, `neither the corpus nor ${SYSTEM_HEADER} exists`);
+    if (!existsSync(SYSTEM_HEADER))
+      return skipOrFail(t, `neither the corpus nor ${SYSTEM_HEADER} exists`);
     paths = [SYSTEM_HEADER];
     base = dirname(SYSTEM_HEADER);
   }
@@ -436,13 +540,19 @@ test("corpus: every header's schema is proven by the compiler on every target", 
     await t.test(target, async (tt) => {
       const missing = await missingCompiler(target);
       if (missing) return skipOrFail(tt, missing);
-      const results = await pool(built, 2, async (b) => ({ label: b.label, r: await runCheck(b.schema, b.text, { target }) }));
+      const results = await pool(built, 2, async (b) => ({
+        label: b.label,
+        r: await runCheck(b.schema, b.text, { target }),
+      }));
       const failures = describeFailures(results);
       assert.equal(failures, "", `facts the compiler refutes on ${target}:\n${failures}`);
-      for (const { label, r } of results) assert.ok(r.proven > 0, `${label}: nothing proven on ${target}`);
+      for (const { label, r } of results)
+        assert.ok(r.proven > 0, `${label}: nothing proven on ${target}`);
       const proven = results.reduce((n, { r }) => n + r.proven, 0);
       const skipped = results.reduce((n, { r }) => n + r.skipped.length, 0);
-      tt.diagnostic(`${target}: ${results.length} headers, ${proven} facts proven, ${skipped} constants skipped (${results[0].r.compiler})`);
+      tt.diagnostic(
+        `${target}: ${results.length} headers, ${proven} facts proven, ${skipped} constants skipped (${results[0].r.compiler})`,
+      );
       const k745 = built.find(({ label }) => label === "kernel/fuse-7.45.h");
       if (k745 && target !== "i386") {
         const { facts } = emitAssertions(k745.schema, target, "fuse.h");
@@ -450,7 +560,10 @@ test("corpus: every header's schema is proven by the compiler on every target", 
         assert.ok(r.proven >= MIN_TOTAL_745, `7.45 proved only ${r.proven} facts on ${target}`);
         for (const [kind, min] of Object.entries(MIN_FACTS_745)) {
           const n = facts.filter((f) => f.kind === kind).length;
-          assert.ok(n >= min!, `7.45 has only ${n} ${kind} facts on ${target} (expected >= ${min})`);
+          assert.ok(
+            n >= min!,
+            `7.45 has only ${n} ${kind} facts on ${target} (expected >= ${min})`,
+          );
         }
       }
     });
@@ -472,15 +585,30 @@ test("corpus 7.45: one deliberately altered offset, size or constant fails exact
     }
     await t.test(target, async () => {
       const cases: [(s: Schema) => void, string][] = [
-        [(s) => (byName(s, "fuse_write_in").fields.find((f) => f.name === "offset")!.layout[target].offset += 4), "offsetof(struct fuse_write_in, offset)"],
-        [(s) => (byName(s, "fuse_init_out").layout[target].size += 8), "sizeof(struct fuse_init_out)"],
-        [(s) => (s.constants.find((c) => c.name === "FUSE_ROOT_ID")!.value = "2"), `FUSE_ROOT_ID ${target} == 2`],
+        [
+          (s) =>
+            (byName(s, "fuse_write_in").fields.find((f) => f.name === "offset")!.layout[
+              target
+            ].offset += 4),
+          "offsetof(struct fuse_write_in, offset)",
+        ],
+        [
+          (s) => (byName(s, "fuse_init_out").layout[target].size += 8),
+          "sizeof(struct fuse_init_out)",
+        ],
+        [
+          (s) => (s.constants.find((c) => c.name === "FUSE_ROOT_ID")!.value = "2"),
+          `FUSE_ROOT_ID ${target} == 2`,
+        ],
       ];
       for (const [alter, expected] of cases) {
         const schema = fresh();
         alter(schema);
         const r = await runCheck(schema, text, { target });
-        assert.deepEqual(r.failed.map((f) => f.fact.message.split(` ${target} `)[0]), [expected.split(` ${target} `)[0]]);
+        assert.deepEqual(
+          r.failed.map((f) => f.fact.message.split(` ${target} `)[0]),
+          [expected.split(` ${target} `)[0]],
+        );
         assert.ok(r.failed[0].fact.message.startsWith(expected), r.failed[0].fact.message);
         assert.match(r.failed[0].message, /static assertion failed/);
         assert.equal(r.proven, emitAssertions(schema, target, "fuse.h").facts.length - 1);

@@ -18,7 +18,10 @@ const CLI = join(repoRoot(), "dist", "generator", "cli.js");
 function commands(cmd: Command, prefix: string[] = []): [string, Command][] {
   return cmd.commands.flatMap((c) => {
     const path = [...prefix, c.name()];
-    return [...(c.commands.length ? [] : [[path.join(" "), c] as [string, Command]]), ...commands(c, path)];
+    return [
+      ...(c.commands.length ? [] : [[path.join(" "), c] as [string, Command]]),
+      ...commands(c, path),
+    ];
   });
 }
 
@@ -28,14 +31,21 @@ test("the README's CLI table lists every option of every command", () => {
   const all = commands(program());
   assert.ok(all.length >= 11, `commands: ${all.map(([n]) => n).join(", ")}`);
   for (const [name, cmd] of all) {
-    const row = readme.split("\n").find((line) => line.startsWith(`| \`fuse-uapi ${name} `) || line.startsWith(`| \`fuse-uapi ${name}\``));
+    const row = readme
+      .split("\n")
+      .find(
+        (line) =>
+          line.startsWith(`| \`fuse-uapi ${name} `) || line.startsWith(`| \`fuse-uapi ${name}\``),
+      );
     if (row === undefined) {
       missing.push(`${name}: no row`);
       continue;
     }
     for (const option of cmd.options) {
       const forms = [option.long, option.short].filter((f): f is string => f !== undefined);
-      const listed = forms.some((f) => new RegExp(`${f.replace(/[-]/g, "\\-")}(?![\\w-])`).test(row));
+      const listed = forms.some((f) =>
+        new RegExp(`${f.replace(/[-]/g, "\\-")}(?![\\w-])`).test(row),
+      );
       if (!listed) missing.push(`${name}: ${forms.join(", ")}`);
     }
   }
@@ -44,11 +54,19 @@ test("the README's CLI table lists every option of every command", () => {
 
 test("`fuse-uapi … | head -1` ends quietly: no EPIPE trace", () => {
   // layout of every struct of a revision prints far more than a pipe holds.
-  const r = spawnSync("sh", ["-c", `"${process.execPath}" "${CLI}" layout v6 | head -1 >/dev/null; echo "status $?" >&2`], { encoding: "utf8" });
+  const r = spawnSync(
+    "sh",
+    ["-c", `"${process.execPath}" "${CLI}" layout v6 | head -1 >/dev/null; echo "status $?" >&2`],
+    { encoding: "utf8" },
+  );
   assert.doesNotMatch(r.stderr, /EPIPE|Error|\n\s+at /, r.stderr);
   assert.match(r.stderr, /^status 0$/m);
   // The same with `set -o pipefail` semantics: the CLI's own exit status is 0.
-  const own = spawnSync("bash", ["-c", `set -o pipefail; "${process.execPath}" "${CLI}" layout v6 | head -1 >/dev/null`], { encoding: "utf8" });
+  const own = spawnSync(
+    "bash",
+    ["-c", `set -o pipefail; "${process.execPath}" "${CLI}" layout v6 | head -1 >/dev/null`],
+    { encoding: "utf8" },
+  );
   assert.equal(own.stderr, "");
   assert.equal(own.status, 0);
 });

@@ -27,7 +27,10 @@ function header(name: string, text: string): string {
 }
 
 test("schema: a valid header gives schema JSON on stdout and atomically into -o", () => {
-  const h = header("ok.h", "#include <stdint.h>\n/** A demo. */\nstruct demo { uint32_t a; uint64_t b; };\n#define DEMO_MAX 16\n");
+  const h = header(
+    "ok.h",
+    "#include <stdint.h>\n/** A demo. */\nstruct demo { uint32_t a; uint64_t b; };\n#define DEMO_MAX 16\n",
+  );
   const r = run(["schema", h]);
   assert.equal(r.code, 0, r.err);
   const schema = JSON.parse(r.out);
@@ -37,13 +40,21 @@ test("schema: a valid header gives schema JSON on stdout and atomically into -o"
   const out = join(work, "ok.json");
   assert.equal(run(["schema", h, "-o", out]).code, 0);
   assert.equal(readFileSync(out, "utf8"), r.out);
-  assert.deepEqual(readdirSync(work).filter((f) => f.endsWith(".tmp")), [], "no temporary file left behind");
+  assert.deepEqual(
+    readdirSync(work).filter((f) => f.endsWith(".tmp")),
+    [],
+    "no temporary file left behind",
+  );
 });
 
 test("schema: syntax error and unknown type give file:line:col, exit 2, and no output file", () => {
   const cases: [string, string, RegExp][] = [
     ["syntax.h", "struct a {\n\tint x\n\tint y;\n};\n", /syntax\.h:2:7: syntax error: missing ';'/],
-    ["unknown.h", "struct a {\n\tuint32_t x;\n\tfoo_t y;\n};\n", /unknown\.h:3:2: unknown type 'foo_t'/],
+    [
+      "unknown.h",
+      "struct a {\n\tuint32_t x;\n\tfoo_t y;\n};\n",
+      /unknown\.h:3:2: unknown type 'foo_t'/,
+    ],
   ];
   for (const [name, text, message] of cases) {
     const out = join(work, `${name}.json`);
@@ -61,7 +72,10 @@ test("schema: a missing file and a bad patch are one-line errors with exit 2", (
   assert.match(r.err, /nope\.h: no such header/);
   const h = header("base.h", "#define A 1\n");
   const mail = join(work, "bad.patch");
-  writeFileSync(mail, "Subject: [PATCH] nothing for fuse.h\n\n---\ndiff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+b\n");
+  writeFileSync(
+    mail,
+    "Subject: [PATCH] nothing for fuse.h\n\n---\ndiff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+b\n",
+  );
   r = run(["schema", h, "--patch", mail]);
   assert.equal(r.code, 2);
   assert.match(r.err, /bad\.patch/);
@@ -79,7 +93,8 @@ test("revisions: lists every known revision", () => {
   const r = run(["revisions", "--json"]);
   assert.equal(r.code, 0, r.err);
   const names = (JSON.parse(r.out) as { name: string }[]).map((x) => x.name);
-  for (const n of ["base-7.45", "rfc-v1", "rfc-v2", "rfc-v3", "v4", "v5", "v6"]) assert.ok(names.includes(n), n);
+  for (const n of ["base-7.45", "rfc-v1", "rfc-v2", "rfc-v3", "v4", "v5", "v6"])
+    assert.ok(names.includes(n), n);
 });
 
 test("generate: renders a schema into <dir>/<revision>/ and is deterministic", () => {
@@ -90,9 +105,15 @@ test("generate: renders a schema into <dir>/<revision>/ and is deterministic", (
   assert.equal(run(["generate", schema, "-o", b]).code, 0);
   const files = readdirSync(join(a, "v6")).sort();
   assert.ok(files.includes("structs.ts") && files.includes("codecs.ts"));
-  for (const f of files) assert.equal(readFileSync(join(a, "v6", f), "utf8"), readFileSync(join(b, "v6", f), "utf8"), f);
+  for (const f of files)
+    assert.equal(readFileSync(join(a, "v6", f), "utf8"), readFileSync(join(b, "v6", f), "utf8"), f);
   // ... and identical to the committed folder.
-  for (const f of files) assert.equal(readFileSync(join(a, "v6", f), "utf8"), readFileSync(join(repoRoot(), "generated", "v6", f), "utf8"), f);
+  for (const f of files)
+    assert.equal(
+      readFileSync(join(a, "v6", f), "utf8"),
+      readFileSync(join(repoRoot(), "generated", "v6", f), "utf8"),
+      f,
+    );
 });
 
 test("generate: a file that is not a schema is refused (exit 2), nothing written", () => {
@@ -106,14 +127,20 @@ test("generate: a file that is not a schema is refused (exit 2), nothing written
 });
 
 test("check: --emit-c keeps a C file that compiles on its own", (t) => {
-  const h = header("emit.h", "#include <stdint.h>\nstruct e { uint8_t a; uint64_t b; };\n#define E_MAX (1ULL << 40)\n");
+  const h = header(
+    "emit.h",
+    "#include <stdint.h>\nstruct e { uint8_t a; uint64_t b; };\n#define E_MAX (1ULL << 40)\n",
+  );
   const dir = join(work, "emit");
   const r = run(["check", h, "--target", "x86_64", "--emit-c", dir]);
-  if (r.code !== 0 && /no working x86_64 compiler/.test(r.err)) return skipOrFail(t, "no C compiler");
+  if (r.code !== 0 && /no working x86_64 compiler/.test(r.err))
+    return skipOrFail(t, "no C compiler");
   assert.equal(r.code, 0, r.err + r.out);
   assert.match(r.out, /emit\.h x86_64: (\d+)\/\1 facts proven \(100\.0%\)/);
   const c = readFileSync(join(dir, "check-x86_64.c"), "utf8");
   assert.match(c, /_Static_assert/);
-  const cc = spawnSync("cc", ["-fsyntax-only", "-std=gnu11", join(dir, "check-x86_64.c")], { encoding: "utf8" });
+  const cc = spawnSync("cc", ["-fsyntax-only", "-std=gnu11", join(dir, "check-x86_64.c")], {
+    encoding: "utf8",
+  });
   assert.equal(cc.status, 0, cc.stderr);
 });

@@ -24,9 +24,16 @@ const NAME = "ñame-✓-😀.txt";
 
 before(async () => {
   for (const r of await loadKnownRevisions()) {
-    const schema = JSON.parse(readFileSync(join(ROOT, "schema", "revisions", `${r.name}.json`), "utf8")) as { compound?: unknown };
+    const schema = JSON.parse(
+      readFileSync(join(ROOT, "schema", "revisions", `${r.name}.json`), "utf8"),
+    ) as { compound?: unknown };
     if (!schema.compound) continue;
-    revs.push({ name: r.name, g: (await import(pathToFileURL(join(ROOT, "dist", "generated", r.name, "index.js")).href)) as Gen });
+    revs.push({
+      name: r.name,
+      g: (await import(
+        pathToFileURL(join(ROOT, "dist", "generated", r.name, "index.js")).href
+      )) as Gen,
+    });
   }
 });
 
@@ -53,7 +60,9 @@ test("the in-place builder writes what encodeRequest writes, for every op of eve
   assert.ok(revs.length > 0);
   for (const { name, g } of revs) {
     const specs = [...(g["COMPOUND_OPS"] as ReadonlyMap<number, CompoundOpSpec>).values()];
-    const deps = (g["COMPOUND_SEMANTICS"] as { dependencies: { model: string } }).dependencies.model !== "none";
+    const deps =
+      (g["COMPOUND_SEMANTICS"] as { dependencies: { model: string } }).dependencies.model !==
+      "none";
     const max = (g["COMPOUND_SEMANTICS"] as { maxOps: number | null }).maxOps ?? specs.length;
     for (let from = 0; from < specs.length; from += max) {
       const chunk = specs.slice(from, from + max);
@@ -62,8 +71,13 @@ test("the in-place builder writes what encodeRequest writes, for every op of eve
       chunk.forEach((spec, i) => {
         const sub = subRequest(spec, i, deps);
         // The typed method where the op has one, as a user calls it.
-        const args = [sub["nodeid"], ...spec.parts.map((p) => sub[p.field]), ...(spec.variable !== null ? [sub["outSize"]] : [])];
-        if (deps) args.push(sub["dependsOn"] === undefined ? undefined : { dependsOn: sub["dependsOn"] });
+        const args = [
+          sub["nodeid"],
+          ...spec.parts.map((p) => sub[p.field]),
+          ...(spec.variable !== null ? [sub["outSize"]] : []),
+        ];
+        if (deps)
+          args.push(sub["dependsOn"] === undefined ? undefined : { dependsOn: sub["dependsOn"] });
         fast[spec.method](...args);
         // `extensions: undefined` is read by encodeRequest only: the whole compound goes through it.
         through.add(i === 0 ? { ...sub, extensions: undefined } : sub);
@@ -72,7 +86,11 @@ test("the in-place builder writes what encodeRequest writes, for every op of eve
       through.flags();
       const a = fast.encode(HEADER) as Uint8Array;
       const b = through.encode(HEADER) as Uint8Array;
-      assert.deepEqual(Buffer.from(a).toString("hex"), Buffer.from(b).toString("hex"), `${name}: ops ${from}..`);
+      assert.deepEqual(
+        Buffer.from(a).toString("hex"),
+        Buffer.from(b).toString("hex"),
+        `${name}: ops ${from}..`,
+      );
       assert.deepEqual(fast.ops, through.ops, `${name}: op refs`);
       // And the server side reads back every op as given.
       const decoded = g["decodeCompoundRequest"](a, { minor: 45 });
@@ -87,7 +105,9 @@ test("a raw sub-request and a name given as bytes are written in place as encode
     const lookup = specs.find((s) => s.op === "FUSE_LOOKUP");
     if (!lookup) continue;
     const bytes = new TextEncoder().encode(NAME);
-    const fast = new g["CompoundBuilder"]({ minor: 45 }).lookup(5n, bytes).addRaw(lookup.opcode, 6n, new Uint8Array([0x61, 0x62, 0]), 128);
+    const fast = new g["CompoundBuilder"]({ minor: 45 })
+      .lookup(5n, bytes)
+      .addRaw(lookup.opcode, 6n, new Uint8Array([0x61, 0x62, 0]), 128);
     const through = new g["CompoundBuilder"]({ minor: 45 })
       .add({ op: "FUSE_LOOKUP", nodeid: 5n, name: bytes, extensions: undefined })
       .addRaw(lookup.opcode, 6n, new Uint8Array([0x61, 0x62, 0]), 128);
@@ -99,15 +119,25 @@ test("a name the codecs refuse throws the message codecs' error, as before", () 
   for (const { name, g } of revs) {
     if (!(g["COMPOUND_OPS"] as ReadonlyMap<number, CompoundOpSpec>).has(1)) continue;
     const b = new g["CompoundBuilder"]({ minor: 45 }).lookup(5n, "a\0b");
-    assert.throws(() => b.encode(HEADER), (e: Error) => e.name === "FuseMessageError" && /NUL/.test(e.message), name);
+    assert.throws(
+      () => b.encode(HEADER),
+      (e: Error) => e.name === "FuseMessageError" && /NUL/.test(e.message),
+      name,
+    );
     const lone = new g["CompoundBuilder"]({ minor: 45 }).lookup(5n, "\ud800x");
-    assert.throws(() => lone.encode(HEADER), (e: Error) => e.name === "FuseMessageError", name);
+    assert.throws(
+      () => lone.encode(HEADER),
+      (e: Error) => e.name === "FuseMessageError",
+      name,
+    );
   }
 });
 
 test("the in-place reply walk decodes what decodeReply decodes, for every fixed-size reply of every revision", () => {
   for (const { name, g } of revs) {
-    const specs = [...(g["COMPOUND_OPS"] as ReadonlyMap<number, CompoundOpSpec>).values()].filter((s) => s.variable === null);
+    const specs = [...(g["COMPOUND_OPS"] as ReadonlyMap<number, CompoundOpSpec>).values()].filter(
+      (s) => s.variable === null,
+    );
     const max = (g["COMPOUND_SEMANTICS"] as { maxOps: number | null }).maxOps ?? specs.length;
     for (let from = 0; from < specs.length; from += max) {
       const chunk = specs.slice(from, from + max);
@@ -115,7 +145,11 @@ test("the in-place reply walk decodes what decodeReply decodes, for every fixed-
       for (const spec of chunk) b.add(subRequest(spec, 1, false));
       b.encode(HEADER);
       const refs = b.ops as { opcode: number; unique?: bigint }[];
-      const entries = chunk.map((spec, i) => ({ opcode: spec.opcode, reply: spec.zeroReply(0), unique: refs[i]!.unique ?? 0n }));
+      const entries = chunk.map((spec, i) => ({
+        opcode: spec.opcode,
+        reply: spec.zeroReply(0),
+        unique: refs[i]!.unique ?? 0n,
+      }));
       let reply: Uint8Array;
       try {
         reply = g["encodeCompoundReply"](HEADER.unique, entries, { minor: 45 });
@@ -125,7 +159,11 @@ test("the in-place reply walk decodes what decodeReply decodes, for every fixed-
       const parsed = g["parseCompoundReply"](reply, { ops: refs, minor: 45 });
       parsed.results.forEach((r: { opcode: number; reply: unknown; error: number }, i: number) => {
         if (r.error !== 0 || r.reply === null) return;
-        const want = g["decodeReply"](r.opcode, g["encodeReply"](0n, entries[i]!.reply, { minor: 45, opcode: r.opcode }), { minor: 45 }).reply;
+        const want = g["decodeReply"](
+          r.opcode,
+          g["encodeReply"](0n, entries[i]!.reply, { minor: 45, opcode: r.opcode }),
+          { minor: 45 },
+        ).reply;
         assert.deepEqual(r.reply, want, `${name}: ${chunk[i]!.op}`);
       });
     }

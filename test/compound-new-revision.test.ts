@@ -24,8 +24,10 @@ import { materialize } from "./helpers/materialize.js";
 import { STRICT } from "./helpers/strict-tsc.js";
 
 const FIXTURE = join(repoRoot(), "test", "fixtures", "compound-revision");
-const FROM = { corpus: join(FIXTURE, "corpus"), registryPath: join(FIXTURE, "known-revisions.json") };
-
+const FROM = {
+  corpus: join(FIXTURE, "corpus"),
+  registryPath: join(FIXTURE, "known-revisions.json"),
+};
 
 /** A consumer of the new revision's API: typed per op, flags checked by the compiler. */
 const USAGE = `
@@ -98,7 +100,11 @@ describe("a compound revision added by data alone (toyfuse)", () => {
     });
     assert.equal(diags, "");
     const text = await readFile(join(dir, "toy-v1", "compound.ts"), "utf8");
-    assert.doesNotMatch(text, /=== "toy-v1"|COMPOUND_REVISION ===/, "no test of the revision's name in the generated code");
+    assert.doesNotMatch(
+      text,
+      /=== "toy-v1"|COMPOUND_REVISION ===/,
+      "no test of the revision's name in the generated code",
+    );
   });
 
   test("builder methods: the allow-list minus page payloads", () => {
@@ -110,18 +116,37 @@ describe("a compound revision added by data alone (toyfuse)", () => {
   });
 
   test("a compound round-trips under the new rules", () => {
-    const b = new g.CompoundBuilder().lookup(1n, "hello").getattr(0n, g.zeroFuseGetattrIn()).open(0n, { ...g.zeroFuseOpenIn(), flags: 2 }).flags("FUSE_COMPOUND_IN_ORDER");
+    const b = new g.CompoundBuilder()
+      .lookup(1n, "hello")
+      .getattr(0n, g.zeroFuseGetattrIn())
+      .open(0n, { ...g.zeroFuseOpenIn(), flags: 2 })
+      .flags("FUSE_COMPOUND_IN_ORDER");
     const outSizes = [size("fuse_entry_out"), size("fuse_attr_out"), size("fuse_open_out")];
-    assert.equal(b.resultSize, outSizes.reduce((a, x) => a + x + 16, 0), "headers count in result_size");
+    assert.equal(
+      b.resultSize,
+      outSizes.reduce((a, x) => a + x + 16, 0),
+      "headers count in result_size",
+    );
     const bytes = b.encode(HEADER);
     const d = g.decodeCompoundRequest(bytes);
     assert.equal(d.header.nodeid, 1n, "outer nodeid 1");
     assert.equal(d.count, 3);
     assert.equal(d.compound_in.nops, 3);
     assert.deepEqual(d.flags, ["FUSE_COMPOUND_IN_ORDER"]);
-    assert.deepEqual(d.offsets, [0, 48, 104], "LOOKUP (40 + 6 bytes) is padded to 48, then GETATTR (40 + 16)");
     assert.deepEqual(
-      d.requests.map((q: any) => [q.op, q.header.unique, q.header.uid, q.header.gid, q.header.pid, q.header.nodeid]),
+      d.offsets,
+      [0, 48, 104],
+      "LOOKUP (40 + 6 bytes) is padded to 48, then GETATTR (40 + 16)",
+    );
+    assert.deepEqual(
+      d.requests.map((q: any) => [
+        q.op,
+        q.header.unique,
+        q.header.uid,
+        q.header.gid,
+        q.header.pid,
+        q.header.nodeid,
+      ]),
       [
         ["FUSE_LOOKUP", 0n, 10, 0, 30, 1n],
         ["FUSE_GETATTR", 1n, 10, 0, 30, 0n],
@@ -151,20 +176,49 @@ describe("a compound revision added by data alone (toyfuse)", () => {
     assert.equal(p.results[2].reply.open_out.fh, 7n);
 
     // Checks this revision has and no real one does.
-    const wrongUnique = g.encodeCompoundReply(HEADER.unique, [entries[0], { ...entries[1], unique: 5n }, entries[2]]);
-    assert.throws(() => g.parseCompoundReply(wrongUnique, { ops: b.ops }), (e: any) => e.kind === "unique" && e.index === 1);
+    const wrongUnique = g.encodeCompoundReply(HEADER.unique, [
+      entries[0],
+      { ...entries[1], unique: 5n },
+      entries[2],
+    ]);
+    assert.throws(
+      () => g.parseCompoundReply(wrongUnique, { ops: b.ops }),
+      (e: any) => e.kind === "unique" && e.index === 1,
+    );
     const short = g.encodeCompoundReply(HEADER.unique, entries.slice(0, 2));
-    assert.throws(() => g.parseCompoundReply(short, { ops: b.ops }), (e: any) => e.kind === "count");
+    assert.throws(
+      () => g.parseCompoundReply(short, { ops: b.ops }),
+      (e: any) => e.kind === "count",
+    );
   });
 
   test("the limits and checks of the new rules", () => {
-    const four = () => new g.CompoundBuilder().lookup(1n, "a").lookup(1n, "b").lookup(1n, "c").lookup(1n, "d");
-    assert.throws(() => four().lookup(1n, "e"), (e: any) => e.kind === "too-many-ops");
-    assert.throws(() => new g.CompoundBuilder().encode(HEADER), (e: any) => e.kind === "empty");
-    assert.throws(() => new g.CompoundBuilder().addRaw(0, 1n, new Uint8Array(0)), (e: any) => e.kind === "not-allowed");
-    assert.throws(() => new g.CompoundBuilder().addRaw(18, 1n, new Uint8Array(16)), (e: any) => e.kind === "not-allowed");
-    assert.throws(() => new g.CompoundBuilder().addRaw(16, 1n, new Uint8Array(24)), (e: any) => e.kind === "in-pages");
-    assert.doesNotThrow(() => new g.CompoundBuilder().getattr(0n, g.zeroFuseGetattrIn()), "nodeid 0 is allowed here");
+    const four = () =>
+      new g.CompoundBuilder().lookup(1n, "a").lookup(1n, "b").lookup(1n, "c").lookup(1n, "d");
+    assert.throws(
+      () => four().lookup(1n, "e"),
+      (e: any) => e.kind === "too-many-ops",
+    );
+    assert.throws(
+      () => new g.CompoundBuilder().encode(HEADER),
+      (e: any) => e.kind === "empty",
+    );
+    assert.throws(
+      () => new g.CompoundBuilder().addRaw(0, 1n, new Uint8Array(0)),
+      (e: any) => e.kind === "not-allowed",
+    );
+    assert.throws(
+      () => new g.CompoundBuilder().addRaw(18, 1n, new Uint8Array(16)),
+      (e: any) => e.kind === "not-allowed",
+    );
+    assert.throws(
+      () => new g.CompoundBuilder().addRaw(16, 1n, new Uint8Array(24)),
+      (e: any) => e.kind === "in-pages",
+    );
+    assert.doesNotThrow(
+      () => new g.CompoundBuilder().getattr(0n, g.zeroFuseGetattrIn()),
+      "nodeid 0 is allowed here",
+    );
   });
 
   test("the fallback stops at a failure unless CONTINUE is set", async () => {
@@ -172,15 +226,30 @@ describe("a compound revision added by data alone (toyfuse)", () => {
       req.op === "FUSE_GETATTR"
         ? g.encodeErrorReply(req.header.unique, -5)
         : req.op === "FUSE_LOOKUP"
-          ? g.encodeReply(req.header.unique, { entry_out: g.zeroFuseEntryOut() }, { opcode: 1, minor: 90 })
-          : g.encodeReply(req.header.unique, { open_out: g.zeroFuseOpenOut() }, { opcode: 14, minor: 90 });
-    const build = () => new g.CompoundBuilder().lookup(1n, "a").getattr(0n, g.zeroFuseGetattrIn()).open(0n, g.zeroFuseOpenIn());
+          ? g.encodeReply(
+              req.header.unique,
+              { entry_out: g.zeroFuseEntryOut() },
+              { opcode: 1, minor: 90 },
+            )
+          : g.encodeReply(
+              req.header.unique,
+              { open_out: g.zeroFuseOpenOut() },
+              { opcode: 14, minor: 90 },
+            );
+    const build = () =>
+      new g.CompoundBuilder()
+        .lookup(1n, "a")
+        .getattr(0n, g.zeroFuseGetattrIn())
+        .open(0n, g.zeroFuseOpenIn());
     const stop = await g.runSeparately(g.decodeCompoundRequest(build().encode(HEADER)), send);
     assert.deepEqual(
       stop.map((r: any) => r.skipped),
       [false, false, true],
     );
-    const cont = await g.runSeparately(g.decodeCompoundRequest(build().flags("FUSE_COMPOUND_CONTINUE").encode(HEADER)), send);
+    const cont = await g.runSeparately(
+      g.decodeCompoundRequest(build().flags("FUSE_COMPOUND_CONTINUE").encode(HEADER)),
+      send,
+    );
     assert.deepEqual(
       cont.map((r: any) => [r.skipped, r.error]),
       [
@@ -226,16 +295,29 @@ new CompoundBuilder().lookup(1n, "x").getattr(0n, zeroFuseGetattrIn(), { depends
 
   test("the schema carries the entry, and the folder compiles strict with typed dependencies", () => {
     assert.equal(schema2.compound!.dependencies.model, "flag-and-index");
-    assert.deepEqual(schema2.compound!.framing.subRequestPrefix?.members, { op_flags: "op-flags", dep: "dep-index", spare: "reserved" });
-    const program = ts.createProgram([join(dir2, "toy-v2", "index.ts"), join(dir2, "toy-v2", "usage.ts")], STRICT);
-    const diags = ts.formatDiagnostics(ts.getPreEmitDiagnostics(program), { getCanonicalFileName: (f) => f, getCurrentDirectory: () => dir2, getNewLine: () => "\n" });
+    assert.deepEqual(schema2.compound!.framing.subRequestPrefix?.members, {
+      op_flags: "op-flags",
+      dep: "dep-index",
+      spare: "reserved",
+    });
+    const program = ts.createProgram(
+      [join(dir2, "toy-v2", "index.ts"), join(dir2, "toy-v2", "usage.ts")],
+      STRICT,
+    );
+    const diags = ts.formatDiagnostics(ts.getPreEmitDiagnostics(program), {
+      getCanonicalFileName: (f) => f,
+      getCurrentDirectory: () => dir2,
+      getNewLine: () => "\n",
+    });
     assert.equal(diags, "");
     // WRITE is allowed here (no rejectInPages): a builder method exists.
     assert.ok([...g2.COMPOUND_OPS.values()].some((o: any) => o.method === "write"));
   });
 
   test("the prefix: op flag and index for a dependent, all zero for an independent op", () => {
-    const b = new g2.CompoundBuilder().lookup(1n, "hello").getattr(0n, g2.zeroFuseGetattrIn(), { dependsOn: 0 });
+    const b = new g2.CompoundBuilder()
+      .lookup(1n, "hello")
+      .getattr(0n, g2.zeroFuseGetattrIn(), { dependsOn: 0 });
     const bytes: Uint8Array = b.encode({ unique: 900n, uid: 10, gid: 20, pid: 30 });
     const view = new DataView(bytes.buffer, bytes.byteOffset);
     const area = 40 + sizeOf("fuse_compound_in");
@@ -264,19 +346,29 @@ new CompoundBuilder().lookup(1n, "x").getattr(0n, zeroFuseGetattrIn(), { depends
     // A dep without the flag, or an unknown op flag, is not what the encoder writes: refused.
     const noFlag = bytes.slice();
     new DataView(noFlag.buffer).setUint16(area + 4, 3, true);
-    assert.throws(() => g2.decodeCompoundRequest(noFlag), (e: any) => e.kind === "dependency");
+    assert.throws(
+      () => g2.decodeCompoundRequest(noFlag),
+      (e: any) => e.kind === "dependency",
+    );
     const unknownFlag = bytes.slice();
     new DataView(unknownFlag.buffer).setUint32(area, 4, true);
-    assert.throws(() => g2.decodeCompoundRequest(unknownFlag), (e: any) => e.kind === "flag");
+    assert.throws(
+      () => g2.decodeCompoundRequest(unknownFlag),
+      (e: any) => e.kind === "flag",
+    );
   });
 
   test("run-anyway: a failed producer's dependent still runs, with its own nodeid", async () => {
-    const b = new g2.CompoundBuilder().lookup(1n, "missing").getattr(7n, g2.zeroFuseGetattrIn(), { dependsOn: 0 });
+    const b = new g2.CompoundBuilder()
+      .lookup(1n, "missing")
+      .getattr(7n, g2.zeroFuseGetattrIn(), { dependsOn: 0 });
     const d = g2.decodeCompoundRequest(b.encode({ unique: 1n, uid: 0, gid: 0, pid: 0 }));
     const seen: [string, bigint][] = [];
     const results = await g2.runCompound(d, async (req: any) => {
       seen.push([req.op, req.header.nodeid]);
-      return req.op === "FUSE_LOOKUP" ? { error: -2, reply: null } : { error: 0, reply: { attr_out: g2.zeroFuseAttrOut() } };
+      return req.op === "FUSE_LOOKUP"
+        ? { error: -2, reply: null }
+        : { error: 0, reply: { attr_out: g2.zeroFuseAttrOut() } };
     });
     assert.deepEqual(seen, [
       ["FUSE_LOOKUP", 1n],
@@ -301,7 +393,9 @@ new CompoundBuilder().lookup(1n, "x").getattr(0n, zeroFuseGetattrIn(), { depends
     const entry = { ...g2.zeroFuseEntryOut(), nodeid: 42n };
     const r2 = await g2.runCompound(ok, async (req: any) => {
       threaded.push(req.header.nodeid);
-      return req.op === "FUSE_LOOKUP" ? { error: 0, reply: { entry_out: entry } } : { error: 0, reply: { attr_out: g2.zeroFuseAttrOut() } };
+      return req.op === "FUSE_LOOKUP"
+        ? { error: 0, reply: { entry_out: entry } }
+        : { error: 0, reply: { attr_out: g2.zeroFuseAttrOut() } };
     });
     assert.deepEqual(threaded, [1n, 42n]);
     assert.deepEqual(

@@ -23,7 +23,13 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import type { CompoundInfo, Schema } from "../generator/model.js";
-import { corpusAvailable, corpusDir, loadKnownRevisions, loadRevisionHeader, repoRoot } from "../generator/revisions/registry.js";
+import {
+  corpusAvailable,
+  corpusDir,
+  loadKnownRevisions,
+  loadRevisionHeader,
+  repoRoot,
+} from "../generator/revisions/registry.js";
 import { memberWithRole } from "../runtime/compound.js";
 import { skipOrFail } from "./helpers/skip.js";
 
@@ -95,14 +101,25 @@ function ruleFlags(c: CompoundInfo): string[] {
 // ---- the scenarios ----
 
 const HEADER = { unique: 0x1234n, uid: 1000, gid: 1001, pid: 4242 };
-const headerFlags = [`--unique=${HEADER.unique}`, `--uid=${HEADER.uid}`, `--gid=${HEADER.gid}`, `--pid=${HEADER.pid}`];
+const headerFlags = [
+  `--unique=${HEADER.unique}`,
+  `--uid=${HEADER.uid}`,
+  `--gid=${HEADER.gid}`,
+  `--pid=${HEADER.pid}`,
+];
 /** Fresh uniques where the revision draws them from the connection's counter. */
 const nextUnique = (i: number) => 0x9000n + 2n * BigInt(i);
 
 /** The request scenario: builder calls and the same ops as peer --op flags. */
-function requestScenario(g: Gen, c: CompoundInfo): { builder: any; peerOps: string[]; flagBits: number } {
+function requestScenario(
+  g: Gen,
+  c: CompoundInfo,
+): { builder: any; peerOps: string[]; flagBits: number } {
   const flags = c.kernelSequences[0]!.flags;
-  const flagBits = flags.reduce((bits, name) => bits | c.flags.defined.find((f) => f.name === name)!.value, 0);
+  const flagBits = flags.reduce(
+    (bits, name) => bits | c.flags.defined.find((f) => f.name === name)!.value,
+    0,
+  );
   // Where ops may depend on each other, ACCESS takes the node CREATE makes (op 4).
   const deps = c.dependencies.model !== "none";
   const builder = new g.CompoundBuilder({ nextUnique })
@@ -127,12 +144,19 @@ function requestScenario(g: Gen, c: CompoundInfo): { builder: any; peerOps: stri
 /** The reply scenario (fixed in the peer): OPEN ok, GETATTR -EACCES, LOOKUP ok. */
 const EACCES = 13;
 function replyOps(g: Gen): any {
-  return new g.CompoundBuilder({ nextUnique }).open(5n, g.zeroFuseOpenIn()).getattr(5n, g.zeroFuseGetattrIn()).lookup(1n, "hello.txt");
+  return new g.CompoundBuilder({ nextUnique })
+    .open(5n, g.zeroFuseOpenIn())
+    .getattr(5n, g.zeroFuseGetattrIn())
+    .lookup(1n, "hello.txt");
 }
 function replyScenario(g: Gen, uniques: bigint[]): any[] {
   const entry = g.zeroFuseEntryOut();
   return [
-    { opcode: 14, unique: uniques[0], reply: { open_out: { ...g.zeroFuseOpenOut(), fh: 0x1122334455667788n, open_flags: 2 } } },
+    {
+      opcode: 14,
+      unique: uniques[0],
+      reply: { open_out: { ...g.zeroFuseOpenOut(), fh: 0x1122334455667788n, open_flags: 2 } },
+    },
     { opcode: 3, unique: uniques[1], reply: { error: -EACCES } },
     {
       opcode: 1,
@@ -144,15 +168,30 @@ function replyScenario(g: Gen, uniques: bigint[]): any[] {
           generation: 7n,
           entry_valid: 1n,
           attr_valid: 2n,
-          attr: { ...entry.attr, ino: 42n, size: 11n, mode: 0o100644, nlink: 1, uid: 1000, gid: 1000 },
+          attr: {
+            ...entry.attr,
+            ino: 42n,
+            size: 11n,
+            mode: 0o100644,
+            nlink: 1,
+            uid: 1000,
+            gid: 1000,
+          },
         },
       },
     },
   ];
 }
 
-function runPeer(peer: string, args: string[], input?: Uint8Array): { status: number | null; stdout: Buffer; stderr: string } {
-  const r = spawnSync(peer, args, { input: input ? Buffer.from(input) : Buffer.alloc(0), maxBuffer: 1 << 24 });
+function runPeer(
+  peer: string,
+  args: string[],
+  input?: Uint8Array,
+): { status: number | null; stdout: Buffer; stderr: string } {
+  const r = spawnSync(peer, args, {
+    input: input ? Buffer.from(input) : Buffer.alloc(0),
+    maxBuffer: 1 << 24,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
 }
 
@@ -179,16 +218,37 @@ before(async () => {
   }
   dir = await mkdtemp(join(tmpdir(), "fuse-uapi-compound-peer-"));
   for (const r of await loadKnownRevisions()) {
-    const schema = JSON.parse(readFileSync(join(ROOT, "schema", "revisions", `${r.name}.json`), "utf8")) as Schema;
+    const schema = JSON.parse(
+      readFileSync(join(ROOT, "schema", "revisions", `${r.name}.json`), "utf8"),
+    ) as Schema;
     if (!schema.compound) continue;
     const revDir = join(dir, r.name);
     await mkdir(revDir);
     const header = join(revDir, "fuse.h");
     await writeFile(header, (await loadRevisionHeader(r.name)).text);
     const peer = join(revDir, "compound_peer");
-    const cr: { status: number | null; stderr: string } = spawnSync(cc, ["-std=gnu11", "-Wall", "-Wextra", "-Werror", ...ccDefines(schema.compound, header), "-o", peer, PEER_SOURCE], { encoding: "utf8" });
-    assert.equal(cr.status, 0, `${r.name}: the peer does not compile against the revision's header:\n${cr.stderr}`);
-    const g = (await import(pathToFileURL(join(ROOT, "dist", "generated", r.name, "index.js")).href)) as Gen;
+    const cr: { status: number | null; stderr: string } = spawnSync(
+      cc,
+      [
+        "-std=gnu11",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        ...ccDefines(schema.compound, header),
+        "-o",
+        peer,
+        PEER_SOURCE,
+      ],
+      { encoding: "utf8" },
+    );
+    assert.equal(
+      cr.status,
+      0,
+      `${r.name}: the peer does not compile against the revision's header:\n${cr.stderr}`,
+    );
+    const g = (await import(
+      pathToFileURL(join(ROOT, "dist", "generated", r.name, "index.js")).href
+    )) as Gen;
     revs.push({ name: r.name, c: schema.compound, g, peer });
   }
 });
@@ -213,14 +273,25 @@ describe("compound builders and parsers against the C peer, per revision", () =>
         const { builder, peerOps, flagBits } = requestScenario(r.g, r.c);
         const bytes: Uint8Array = builder.encode(HEADER);
         const uniques = (builder.ops as { unique: bigint }[]).map((o) => o.unique);
-        const args = [...headerFlags, ...ruleFlags(r.c), `--flags=${flagBits}`, `--fresh-uniques=${uniques.join(",")}`, ...peerOps];
+        const args = [
+          ...headerFlags,
+          ...ruleFlags(r.c),
+          `--flags=${flagBits}`,
+          `--fresh-uniques=${uniques.join(",")}`,
+          ...peerOps,
+        ];
         const checked = runPeer(r.peer, ["check-request", ...args], bytes);
         assert.equal(checked.status, 0, `${r.name}: peer check failed:\n${checked.stderr}`);
         assert.match(checked.stdout.toString(), /^ok: request with 6 sub-requests/);
         const written = runPeer(r.peer, ["write-request", ...args]);
         assert.equal(written.status, 0, written.stderr);
-        assert.deepEqual(new Uint8Array(written.stdout), bytes, `${r.name}: the peer's request differs from the builder's`);
-        if (r.c.subHeader.unique === "fresh-unique") assert.deepEqual(uniques, [0, 1, 2, 3, 4, 5].map(nextUnique));
+        assert.deepEqual(
+          new Uint8Array(written.stdout),
+          bytes,
+          `${r.name}: the peer's request differs from the builder's`,
+        );
+        if (r.c.subHeader.unique === "fresh-unique")
+          assert.deepEqual(uniques, [0, 1, 2, 3, 4, 5].map(nextUnique));
       });
     }
   });
@@ -232,7 +303,13 @@ describe("compound builders and parsers against the C peer, per revision", () =>
         const { builder, peerOps, flagBits } = requestScenario(r.g, r.c);
         builder.encode(HEADER);
         const uniques = (builder.ops as { unique: bigint }[]).map((o) => o.unique);
-        const args = [...headerFlags, ...ruleFlags(r.c), `--flags=${flagBits}`, `--fresh-uniques=${uniques.join(",")}`, ...peerOps];
+        const args = [
+          ...headerFlags,
+          ...ruleFlags(r.c),
+          `--flags=${flagBits}`,
+          `--fresh-uniques=${uniques.join(",")}`,
+          ...peerOps,
+        ];
         const written = runPeer(r.peer, ["write-request", ...args]);
         const d = r.g.decodeCompoundRequest(new Uint8Array(written.stdout));
         assert.deepEqual(
@@ -280,8 +357,15 @@ describe("compound builders and parsers against the C peer, per revision", () =>
         assert.equal(parsed.results[2].reply.entry_out.nodeid, 42n);
         assert.equal(parsed.results[2].reply.entry_out.attr.mode, 0o100644);
         assert.equal(parsed.trailing, 0);
-        const ours: Uint8Array = r.g.encodeCompoundReply(HEADER.unique, replyScenario(r.g, uniques));
-        assert.deepEqual(ours, bytes, `${r.name}: encodeCompoundReply differs from the peer's reply`);
+        const ours: Uint8Array = r.g.encodeCompoundReply(
+          HEADER.unique,
+          replyScenario(r.g, uniques),
+        );
+        assert.deepEqual(
+          ours,
+          bytes,
+          `${r.name}: encodeCompoundReply differs from the peer's reply`,
+        );
       });
     }
   });
@@ -293,8 +377,20 @@ describe("compound builders and parsers against the C peer, per revision", () =>
         const ops = replyOps(r.g);
         ops.encode(HEADER);
         const uniques = (ops.ops as { unique: bigint }[]).map((o) => o.unique);
-        const ours: Uint8Array = r.g.encodeCompoundReply(HEADER.unique, replyScenario(r.g, uniques));
-        const checked = runPeer(r.peer, ["check-reply", ...headerFlags, ...ruleFlags(r.c), `--fresh-uniques=${uniques.join(",")}`], ours);
+        const ours: Uint8Array = r.g.encodeCompoundReply(
+          HEADER.unique,
+          replyScenario(r.g, uniques),
+        );
+        const checked = runPeer(
+          r.peer,
+          [
+            "check-reply",
+            ...headerFlags,
+            ...ruleFlags(r.c),
+            `--fresh-uniques=${uniques.join(",")}`,
+          ],
+          ours,
+        );
         assert.equal(checked.status, 0, `${r.name}: peer reply check failed:\n${checked.stderr}`);
         assert.match(checked.stdout.toString(), /^ok: reply with 3 sub-replies, errors 0 -13 0/);
       });
@@ -308,11 +404,20 @@ describe("compound builders and parsers against the C peer, per revision", () =>
         const { builder, peerOps, flagBits } = requestScenario(r.g, r.c);
         const bytes: Uint8Array = builder.encode(HEADER);
         const uniques = (builder.ops as { unique: bigint }[]).map((o) => o.unique);
-        const args = [...headerFlags, ...ruleFlags(r.c), `--flags=${flagBits}`, `--fresh-uniques=${uniques.join(",")}`, ...peerOps];
+        const args = [
+          ...headerFlags,
+          ...ruleFlags(r.c),
+          `--flags=${flagBits}`,
+          `--fresh-uniques=${uniques.join(",")}`,
+          ...peerOps,
+        ];
         // A sub-request's uid changed: the revision's credential rule catches it.
         const bad = bytes.slice();
         const prefix = r.c.framing.subRequestPrefix;
-        const prefixSize = prefix ? (Object.values(r.g).find((v: any) => v?.struct === prefix.struct) as { size: number }).size : 0;
+        const prefixSize = prefix
+          ? (Object.values(r.g).find((v: any) => v?.struct === prefix.struct) as { size: number })
+              .size
+          : 0;
         const firstSub = 40 + (r.g.FuseCompoundInCodec.size as number) + prefixSize;
         new DataView(bad.buffer).setUint32(firstSub + 24, 4321, true);
         const checked = runPeer(r.peer, ["check-request", ...args], bad);
@@ -343,7 +448,10 @@ describe("`fuse-uapi compound encode` against the C peer, per revision", () => {
           { op: "FUSE_LOOKUP", nodeid: 1, name: "hello.txt" },
           { op: "getattr", nodeid: deps ? 0 : 7, ...(deps ? { dependsOn: 0 } : {}) },
         ],
-        peer: ["--op=FUSE_LOOKUP:nodeid=1:name=hello.txt", deps ? "--op=FUSE_GETATTR:nodeid=0:dep=0" : "--op=FUSE_GETATTR:nodeid=7"],
+        peer: [
+          "--op=FUSE_LOOKUP:nodeid=1:name=hello.txt",
+          deps ? "--op=FUSE_GETATTR:nodeid=0:dep=0" : "--op=FUSE_GETATTR:nodeid=7",
+        ],
       },
     ];
   };
@@ -353,14 +461,49 @@ describe("`fuse-uapi compound encode` against the C peer, per revision", () => {
     for (const r of revs) {
       await t.test(r.name, async () => {
         for (const s of scenarios(r.c)) {
-          const file = join(dir!, r.name, `ops-${s.ops.length}-${s.what.replace(/\W+/g, "_")}.json`);
-          await writeFile(file, JSON.stringify({ header: { unique: String(HEADER.unique), uid: HEADER.uid, gid: HEADER.gid, pid: HEADER.pid }, ops: s.ops }));
-          const enc = spawnSync(process.execPath, [CLI, "compound", "encode", "--revision", r.name, file], { maxBuffer: 1 << 24 });
+          const file = join(
+            dir!,
+            r.name,
+            `ops-${s.ops.length}-${s.what.replace(/\W+/g, "_")}.json`,
+          );
+          await writeFile(
+            file,
+            JSON.stringify({
+              header: {
+                unique: String(HEADER.unique),
+                uid: HEADER.uid,
+                gid: HEADER.gid,
+                pid: HEADER.pid,
+              },
+              ops: s.ops,
+            }),
+          );
+          const enc = spawnSync(
+            process.execPath,
+            [CLI, "compound", "encode", "--revision", r.name, file],
+            { maxBuffer: 1 << 24 },
+          );
           assert.equal(enc.status, 0, `${r.name} ${s.what}: ${enc.stderr}`);
           const bytes = new Uint8Array(enc.stdout);
-          const uniques = (g(r).decodeCompoundRequest(bytes).requests as { header: { unique: bigint } }[]).map((q) => q.header.unique);
-          const checked = runPeer(r.peer, ["check-request", ...headerFlags, ...ruleFlags(r.c), `--fresh-uniques=${uniques.join(",")}`, ...s.peer], bytes);
-          assert.equal(checked.status, 0, `${r.name} ${s.what}: the peer refuses the CLI's request:\n${checked.stderr}`);
+          const uniques = (
+            g(r).decodeCompoundRequest(bytes).requests as { header: { unique: bigint } }[]
+          ).map((q) => q.header.unique);
+          const checked = runPeer(
+            r.peer,
+            [
+              "check-request",
+              ...headerFlags,
+              ...ruleFlags(r.c),
+              `--fresh-uniques=${uniques.join(",")}`,
+              ...s.peer,
+            ],
+            bytes,
+          );
+          assert.equal(
+            checked.status,
+            0,
+            `${r.name} ${s.what}: the peer refuses the CLI's request:\n${checked.stderr}`,
+          );
           assert.match(checked.stdout.toString(), /^ok: request with 2 sub-requests/);
         }
       });

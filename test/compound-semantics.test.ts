@@ -48,14 +48,16 @@ import { memberWithRole } from "../runtime/compound.js";
 import { skipOrFail } from "./helpers/skip.js";
 
 const ROOT = repoRoot();
-const readJson = async (rel: string): Promise<unknown> => JSON.parse(await readFile(join(ROOT, rel), "utf8"));
+const readJson = async (rel: string): Promise<unknown> =>
+  JSON.parse(await readFile(join(ROOT, rel), "utf8"));
 
 let revisions: KnownRevision[];
 const schemas = new Map<string, Schema>();
 
 before(async () => {
   revisions = await loadKnownRevisions();
-  for (const r of revisions) schemas.set(r.name, (await readJson(`schema/revisions/${r.name}.json`)) as Schema);
+  for (const r of revisions)
+    schemas.set(r.name, (await readJson(`schema/revisions/${r.name}.json`)) as Schema);
 });
 
 // ---- helpers over a revision schema ----
@@ -72,7 +74,9 @@ const constant = (s: Schema, name: string) => s.constants.find((c) => c.name ===
 
 /** Revisions with a compound entry, as [name, entry, schema]. */
 function compoundRevisions(): [string, CompoundSemantics, Schema][] {
-  return revisions.filter((r) => r.compound).map((r) => [r.name, r.compound as CompoundSemantics, schemas.get(r.name)!]);
+  return revisions
+    .filter((r) => r.compound)
+    .map((r) => [r.name, r.compound as CompoundSemantics, schemas.get(r.name)!]);
 }
 
 describe("compound entries cover exactly the revisions with FUSE_COMPOUND", () => {
@@ -80,8 +84,16 @@ describe("compound entries cover exactly the revisions with FUSE_COMPOUND", () =
     for (const r of revisions) {
       const s = schemas.get(r.name)!;
       const has = hasOpcode(s, "FUSE_COMPOUND");
-      if (has) assert.ok(r.compound, `${r.name}: header has FUSE_COMPOUND but the registry entry has no "compound"`);
-      else assert.ok(r.compound === undefined || r.compound === null, `${r.name}: "compound" given but the header has no FUSE_COMPOUND`);
+      if (has)
+        assert.ok(
+          r.compound,
+          `${r.name}: header has FUSE_COMPOUND but the registry entry has no "compound"`,
+        );
+      else
+        assert.ok(
+          r.compound === undefined || r.compound === null,
+          `${r.name}: "compound" given but the header has no FUSE_COMPOUND`,
+        );
     }
     // The series as of this writing: the base has none, every posting has one.
     assert.deepEqual(
@@ -95,12 +107,31 @@ describe("compound entries agree with their revision's header", () => {
   test("opcode exists, and the framing gives a role to exactly the members of each struct", () => {
     for (const [name, c, s] of compoundRevisions()) {
       assert.ok(hasOpcode(s, c.opcode), `${name}: opcode ${c.opcode} not in enum fuse_opcode`);
-      const framed = [c.framing.request, c.framing.reply, c.framing.subRequestPrefix, c.framing.subReplyPrefix].filter((f) => f !== null);
-      for (const f of framed) assert.deepEqual(Object.keys(f.members).sort(), fieldNames(s, f.struct).sort(), `${name}: ${f.struct} roles`);
+      const framed = [
+        c.framing.request,
+        c.framing.reply,
+        c.framing.subRequestPrefix,
+        c.framing.subReplyPrefix,
+      ].filter((f) => f !== null);
+      for (const f of framed)
+        assert.deepEqual(
+          Object.keys(f.members).sort(),
+          fieldNames(s, f.struct).sort(),
+          `${name}: ${f.struct} roles`,
+        );
       // A count travels in both directions or in neither; a header constant names the dependency sentinel.
-      assert.equal(memberWithRole(c.framing.request, "count") !== null, memberWithRole(c.framing.reply, "count") !== null, name);
+      assert.equal(
+        memberWithRole(c.framing.request, "count") !== null,
+        memberWithRole(c.framing.reply, "count") !== null,
+        name,
+      );
       const none = c.dependencies.noDependency;
-      if (none?.constant) assert.equal(Number(constant(s, none.constant)?.value), none.value, `${name}: ${none.constant}`);
+      if (none?.constant)
+        assert.equal(
+          Number(constant(s, none.constant)?.value),
+          none.value,
+          `${name}: ${none.constant}`,
+        );
     }
   });
 
@@ -111,7 +142,11 @@ describe("compound entries agree with their revision's header", () => {
         assert.equal(c.maxOpsSource, "FUSE_MAX_COMPOUND_OPS", name);
         assert.equal(c.maxOps, Number(k.value), `${name}: maxOps must equal FUSE_MAX_COMPOUND_OPS`);
       } else {
-        assert.equal(c.maxOps, null, `${name}: no FUSE_MAX_COMPOUND_OPS in the header, so maxOps must be null`);
+        assert.equal(
+          c.maxOps,
+          null,
+          `${name}: no FUSE_MAX_COMPOUND_OPS in the header, so maxOps must be null`,
+        );
         assert.notEqual(c.maxOpsSource, "FUSE_MAX_COMPOUND_OPS", name);
       }
     }
@@ -120,27 +155,45 @@ describe("compound entries agree with their revision's header", () => {
   test("flags.defined lists exactly the header's FUSE_COMPOUND_* flag constants, with their values", () => {
     for (const [name, c, s] of compoundRevisions()) {
       const sentinel = c.dependencies.noDependency?.constant;
-      const inHeader = s.constants.filter((k) => k.name.startsWith("FUSE_COMPOUND_") && k.name !== sentinel).map((k) => [k.name, Number(k.value)]);
+      const inHeader = s.constants
+        .filter((k) => k.name.startsWith("FUSE_COMPOUND_") && k.name !== sentinel)
+        .map((k) => [k.name, Number(k.value)]);
       const listed = c.flags.defined.map((f) => [f.name, f.value]);
-      const byName = (a: (string | number)[], b: (string | number)[]) => String(a[0]).localeCompare(String(b[0]));
-      assert.deepEqual(listed.sort(byName), inHeader.sort(byName), `${name}: flags.defined vs the header's constants`);
+      const byName = (a: (string | number)[], b: (string | number)[]) =>
+        String(a[0]).localeCompare(String(b[0]));
+      assert.deepEqual(
+        listed.sort(byName),
+        inHeader.sort(byName),
+        `${name}: flags.defined vs the header's constants`,
+      );
     }
   });
 
   test("sub-header and sub-reply rules name every field of fuse_in_header / fuse_out_header", () => {
     for (const [name, c, s] of compoundRevisions()) {
-      assert.deepEqual(Object.keys(c.subHeader).sort(), fieldNames(s, "fuse_in_header").sort(), `${name}: subHeader keys`);
-      assert.deepEqual(Object.keys(c.subReplyHeader).sort(), fieldNames(s, "fuse_out_header").sort(), `${name}: subReplyHeader keys`);
+      assert.deepEqual(
+        Object.keys(c.subHeader).sort(),
+        fieldNames(s, "fuse_in_header").sort(),
+        `${name}: subHeader keys`,
+      );
+      assert.deepEqual(
+        Object.keys(c.subReplyHeader).sort(),
+        fieldNames(s, "fuse_out_header").sort(),
+        `${name}: subReplyHeader keys`,
+      );
     }
   });
 
   test("minOpLen is sizeof(fuse_out_header)", () => {
-    for (const [name, c, s] of compoundRevisions()) assert.equal(c.replyChecks.minOpLen, struct(s, "fuse_out_header").size, name);
+    for (const [name, c, s] of compoundRevisions())
+      assert.equal(c.replyChecks.minOpLen, struct(s, "fuse_out_header").size, name);
   });
 
   test("the kernel's own sequences use opcodes of the header", () => {
     for (const [name, c, s] of compoundRevisions()) {
-      for (const seq of c.kernelSequences) for (const op of seq.ops) assert.ok(hasOpcode(s, op), `${name}: ${op} not in enum fuse_opcode`);
+      for (const seq of c.kernelSequences)
+        for (const op of seq.ops)
+          assert.ok(hasOpcode(s, op), `${name}: ${op} not in enum fuse_opcode`);
     }
   });
 });
@@ -162,12 +215,21 @@ describe("compound entries: what the mails say, pinned", () => {
   test("v7: a dep_index prefix with 0xff for none, nodeid threading from entry producers, two decline errnos, no flags", () => {
     const v7 = get("v7");
     assert.deepEqual(v7.framing.request.members, { reserved: "reserved" });
-    assert.deepEqual(v7.framing.subRequestPrefix, { struct: "fuse_compound_req_in", members: { dep_index: "dep-index", reserved: "reserved" } });
+    assert.deepEqual(v7.framing.subRequestPrefix, {
+      struct: "fuse_compound_req_in",
+      members: { dep_index: "dep-index", reserved: "reserved" },
+    });
     assert.equal(v7.resultSize, null);
     assert.deepEqual(v7.flags.defined, []);
     assert.equal(v7.dependencies.model, "index");
-    assert.deepEqual(v7.dependencies.noDependency, { value: 255, constant: "FUSE_COMPOUND_NO_DEP" });
-    assert.deepEqual(v7.dependencies.threads.map((t) => [t.producers.length, t.from, t.into]), [[7, { part: "entry_out", member: "nodeid" }, "nodeid"]]);
+    assert.deepEqual(v7.dependencies.noDependency, {
+      value: 255,
+      constant: "FUSE_COMPOUND_NO_DEP",
+    });
+    assert.deepEqual(
+      v7.dependencies.threads.map((t) => [t.producers.length, t.from, t.into]),
+      [[7, { part: "entry_out", member: "nodeid" }, "nodeid"]],
+    );
     assert.equal(v7.dependencies.producerFailed, "inherit-error");
     assert.equal(v7.dependencies.invalidReference, "EINVAL");
     assert.deepEqual(v7.decline, [
@@ -181,7 +243,10 @@ describe("compound entries: what the mails say, pinned", () => {
     const v6 = get("v6");
     assert.equal(memberWithRole(v6.framing.request, "count"), null);
     assert.equal(v6.opCountFrom, "sub-request-lengths");
-    assert.deepEqual([v6.subHeader.uid, v6.subHeader.gid, v6.subHeader.pid], ["zero", "zero", "zero"]);
+    assert.deepEqual(
+      [v6.subHeader.uid, v6.subHeader.gid, v6.subHeader.pid],
+      ["zero", "zero", "zero"],
+    );
     assert.equal(v6.replyChecks.opsParsed, "until-end");
     assert.equal(v6.fallback.kernelSplits, true);
     assert.equal(v6.fallback.suppressedBy, "FUSE_COMPOUND_ATOMIC");
@@ -200,7 +265,11 @@ describe("compound entries: what the mails say, pinned", () => {
     for (const [name, c] of compoundRevisions()) {
       assert.equal(c.replyChecks.uniqueMustMatch, name === "v7", name);
       assert.equal(c.replyChecks.countMustMatch, false, name);
-      assert.equal(c.subRequestChecks.validatedBeforeSend, name === "rfc-v1" || name === "rfc-v2", name);
+      assert.equal(
+        c.subRequestChecks.validatedBeforeSend,
+        name === "rfc-v1" || name === "rfc-v2",
+        name,
+      );
     }
   });
 
@@ -208,7 +277,11 @@ describe("compound entries: what the mails say, pinned", () => {
     for (const [name, c] of compoundRevisions().filter(([n]) => n !== "v7")) {
       const seqs = c.kernelSequences.map((s) => `${s.ops.join("+")}:${s.flags.join("|")}`);
       const f = name === "v5" || name === "v6" ? "FUSE_COMPOUND_SEPARABLE" : "";
-      assert.deepEqual(seqs, [`FUSE_OPEN+FUSE_GETATTR:${f}`, `FUSE_OPENDIR+FUSE_GETATTR:${f}`], name);
+      assert.deepEqual(
+        seqs,
+        [`FUSE_OPEN+FUSE_GETATTR:${f}`, `FUSE_OPENDIR+FUSE_GETATTR:${f}`],
+        name,
+      );
     }
   });
 });
@@ -219,12 +292,23 @@ describe("compound citations", () => {
     if (!corpusAvailable(corpus)) return skipOrFail(t, `corpus not found at ${corpus}`);
     const lineCounts = new Map<string, number>();
     for (const [name, c] of compoundRevisions()) {
-      const files = [...c.sources.map((s) => s.file), ...c.kernelSequences.map((s) => s.source), ...c.relatedSequences.map((s) => s.source)];
+      const files = [
+        ...c.sources.map((s) => s.file),
+        ...c.kernelSequences.map((s) => s.source),
+        ...c.relatedSequences.map((s) => s.source),
+      ];
       for (const f of files) {
-        if (!lineCounts.has(f)) lineCounts.set(f, (await readFile(join(corpus, "compound", f), "utf8")).split("\n").length);
+        if (!lineCounts.has(f))
+          lineCounts.set(
+            f,
+            (await readFile(join(corpus, "compound", f), "utf8")).split("\n").length,
+          );
       }
       for (const s of c.sources) {
-        assert.ok(s.lines[1] <= lineCounts.get(s.file)!, `${name}: ${s.file} has ${lineCounts.get(s.file)} lines, cited ${s.lines.join("-")}`);
+        assert.ok(
+          s.lines[1] <= lineCounts.get(s.file)!,
+          `${name}: ${s.file} has ${lineCounts.get(s.file)} lines, cited ${s.lines.join("-")}`,
+        );
       }
       // A revision cites its own mails, or (known without mails) its own folder of facts.
       assert.ok(
@@ -236,7 +320,8 @@ describe("compound citations", () => {
 
   test("about paths resolve", () => {
     for (const [name, c] of compoundRevisions()) {
-      for (const s of c.sources) for (const p of s.about) assert.ok(resolveCompoundPath(c, p), `${name}: ${p}`);
+      for (const s of c.sources)
+        for (const p of s.about) assert.ok(resolveCompoundPath(c, p), `${name}: ${p}`);
     }
     const v6 = revisions.find((r) => r.name === "v6")!.compound!;
     assert.ok(resolveCompoundPath(v6, "flags.defined.FUSE_COMPOUND_ATOMIC.value"));
@@ -249,8 +334,12 @@ describe("compound citations", () => {
 
 describe("malformed compound entries are rejected", () => {
   /** The project registry with one compound entry (v6's) changed by `edit`. */
-  async function registryWith(edit: (c: Record<string, any>) => void): Promise<{ revisions: Record<string, any>[] }> {
-    const data = (await readJson("schema/known-revisions.json")) as { revisions: Record<string, any>[] };
+  async function registryWith(
+    edit: (c: Record<string, any>) => void,
+  ): Promise<{ revisions: Record<string, any>[] }> {
+    const data = (await readJson("schema/known-revisions.json")) as {
+      revisions: Record<string, any>[];
+    };
     const v6 = data.revisions.find((r) => r.name === "v6")!;
     edit(v6.compound);
     return data;
@@ -269,7 +358,9 @@ describe("malformed compound entries are rejected", () => {
 
   let validateSchema: ReturnType<Ajv2020["compile"]>;
   before(async () => {
-    validateSchema = new Ajv2020({ strict: false, allErrors: true }).compile((await readJson("schema/known-revisions.schema.json")) as object);
+    validateSchema = new Ajv2020({ strict: false, allErrors: true }).compile(
+      (await readJson("schema/known-revisions.schema.json")) as object,
+    );
   });
 
   test("the project registry passes both validators", async () => {
@@ -279,21 +370,81 @@ describe("malformed compound entries are rejected", () => {
   });
 
   const cases: [string, (c: Record<string, any>) => void, RegExp][] = [
-    ["an unknown sub-header rule", (c) => (c.subHeader.unique = "copy"), /revisions\[\d+\] \(v6\)\.compound\.subHeader\.unique: must be one of "fresh-unique", "zero", "op-index", got "copy"/],
-    ["a missing key", (c) => delete c.replyChecks.countMustMatch, /compound\.replyChecks\.countMustMatch: missing/],
-    ["an extra key", (c) => (c.replyChecks.strict = true), /compound\.replyChecks\.strict: unknown property/],
-    ["a count in the request only", (c) => (c.framing.request.members.reserved = "count"), /compound\.framing: request and reply both have a count member, or neither has/],
-    ["a role that does not exist", (c) => (c.framing.request.members.flags = "options"), /compound\.framing\.request\.members\.flags: must be one of "count", "flags", "result-size", "reserved", got "options"/],
-    ["a dependency model without a dep-index member", (c) => (c.dependencies.model = "index"), /compound\.dependencies\.model: "index" needs a dep-index member in framing\.subRequestPrefix/],
-    ["a decline errno listed twice", (c) => c.decline.push({ errno: "any", effect: "split" }), /compound\.decline\[1\]\.errno: any is listed twice/],
-    ["a decline effect that is not known", (c) => (c.decline[0].effect = "retry"), /compound\.decline\[0\]\.effect: must be one of "caller-fallback", "split", "disable-and-split", got "retry"/],
-    ["maxOps with a caller capacity", (c) => (c.maxOps = 16), /compound\.maxOps: a number exactly when maxOpsSource is "FUSE_MAX_COMPOUND_OPS"/],
-    ["a sequence flag that is not defined", (c) => (c.kernelSequences[0].flags = ["FUSE_COMPOUND_BOGUS"]), /kernelSequences\[0\]\.flags\[0\]: names FUSE_COMPOUND_BOGUS, which is not in flags\.defined/],
-    ["a flag value that is not one bit", (c) => (c.flags.defined[2].value = 6), /flags\.defined\[2\]\.value: must be a single bit, got 6/],
-    ["a reversed line range", (c) => (c.sources[0].lines = [20, 10]), /sources\[0\]\.lines: must be \[first, last\]/],
-    ["a stale about path", (c) => (c.sources[0].about = ["subHeader.nope"]), /sources\[0\]\.about\[0\]: "subHeader\.nope" does not name a field/],
-    ["a fallback flag with kernelSplits false", (c) => (c.fallback.kernelSplits = false), /compound\.fallback: trigger, suppressedBy, stopUnless and onOpError\.fallback must be null/],
-    ["not an object", (c) => Object.assign(c, { subHeader: "zero" }), /compound\.subHeader: must be an object, got "zero"/],
+    [
+      "an unknown sub-header rule",
+      (c) => (c.subHeader.unique = "copy"),
+      /revisions\[\d+\] \(v6\)\.compound\.subHeader\.unique: must be one of "fresh-unique", "zero", "op-index", got "copy"/,
+    ],
+    [
+      "a missing key",
+      (c) => delete c.replyChecks.countMustMatch,
+      /compound\.replyChecks\.countMustMatch: missing/,
+    ],
+    [
+      "an extra key",
+      (c) => (c.replyChecks.strict = true),
+      /compound\.replyChecks\.strict: unknown property/,
+    ],
+    [
+      "a count in the request only",
+      (c) => (c.framing.request.members.reserved = "count"),
+      /compound\.framing: request and reply both have a count member, or neither has/,
+    ],
+    [
+      "a role that does not exist",
+      (c) => (c.framing.request.members.flags = "options"),
+      /compound\.framing\.request\.members\.flags: must be one of "count", "flags", "result-size", "reserved", got "options"/,
+    ],
+    [
+      "a dependency model without a dep-index member",
+      (c) => (c.dependencies.model = "index"),
+      /compound\.dependencies\.model: "index" needs a dep-index member in framing\.subRequestPrefix/,
+    ],
+    [
+      "a decline errno listed twice",
+      (c) => c.decline.push({ errno: "any", effect: "split" }),
+      /compound\.decline\[1\]\.errno: any is listed twice/,
+    ],
+    [
+      "a decline effect that is not known",
+      (c) => (c.decline[0].effect = "retry"),
+      /compound\.decline\[0\]\.effect: must be one of "caller-fallback", "split", "disable-and-split", got "retry"/,
+    ],
+    [
+      "maxOps with a caller capacity",
+      (c) => (c.maxOps = 16),
+      /compound\.maxOps: a number exactly when maxOpsSource is "FUSE_MAX_COMPOUND_OPS"/,
+    ],
+    [
+      "a sequence flag that is not defined",
+      (c) => (c.kernelSequences[0].flags = ["FUSE_COMPOUND_BOGUS"]),
+      /kernelSequences\[0\]\.flags\[0\]: names FUSE_COMPOUND_BOGUS, which is not in flags\.defined/,
+    ],
+    [
+      "a flag value that is not one bit",
+      (c) => (c.flags.defined[2].value = 6),
+      /flags\.defined\[2\]\.value: must be a single bit, got 6/,
+    ],
+    [
+      "a reversed line range",
+      (c) => (c.sources[0].lines = [20, 10]),
+      /sources\[0\]\.lines: must be \[first, last\]/,
+    ],
+    [
+      "a stale about path",
+      (c) => (c.sources[0].about = ["subHeader.nope"]),
+      /sources\[0\]\.about\[0\]: "subHeader\.nope" does not name a field/,
+    ],
+    [
+      "a fallback flag with kernelSplits false",
+      (c) => (c.fallback.kernelSplits = false),
+      /compound\.fallback: trigger, suppressedBy, stopUnless and onOpError\.fallback must be null/,
+    ],
+    [
+      "not an object",
+      (c) => Object.assign(c, { subHeader: "zero" }),
+      /compound\.subHeader: must be an object, got "zero"/,
+    ],
   ];
 
   for (const [what, edit, message] of cases) {
@@ -307,24 +458,48 @@ describe("malformed compound entries are rejected", () => {
   }
 
   // Cases the JSON Schema can express too (the cross-field rules it states with if/then).
-  for (const [what, edit] of cases.filter(([w]) => !/not defined|stale about|not one bit|reversed|count in the request|dep-index member|listed twice/.test(w))) {
+  for (const [what, edit] of cases.filter(
+    ([w]) =>
+      !/not defined|stale about|not one bit|reversed|count in the request|dep-index member|listed twice/.test(
+        w,
+      ),
+  )) {
     test(`${what}: the JSON Schema rejects it too`, async () => {
       assert.equal(validateSchema(await registryWith(edit)), false);
     });
   }
 
   test("a source nobody cites: every field group needs support", async () => {
-    const problems = problemsOf(await registryWith((c) => (c.sources = c.sources.filter((s: { about: string[] }) => !s.about.some((p) => p.startsWith("fallback"))))));
-    assert.ok(problems.some((p) => /compound\.fallback: no source supports it/.test(p)), problems.join("\n"));
+    const problems = problemsOf(
+      await registryWith(
+        (c) =>
+          (c.sources = c.sources.filter(
+            (s: { about: string[] }) => !s.about.some((p) => p.startsWith("fallback")),
+          )),
+      ),
+    );
+    assert.ok(
+      problems.some((p) => /compound\.fallback: no source supports it/.test(p)),
+      problems.join("\n"),
+    );
   });
 
   test("setByKernel must agree with the sequences", async () => {
     const problems = problemsOf(await registryWith((c) => (c.flags.defined[1].setByKernel = true)));
-    assert.ok(problems.some((p) => /flags\.defined\.FUSE_COMPOUND_CONTINUE\.setByKernel: is true but no kernelSequences entry sets the flag/.test(p)), problems.join("\n"));
+    assert.ok(
+      problems.some((p) =>
+        /flags\.defined\.FUSE_COMPOUND_CONTINUE\.setByKernel: is true but no kernelSequences entry sets the flag/.test(
+          p,
+        ),
+      ),
+      problems.join("\n"),
+    );
   });
 
   test("the JSON Schema's enums are the ones registry.ts exports", async () => {
-    const schema = (await readJson("schema/known-revisions.schema.json")) as { $defs: { compound: { properties: Record<string, any> } } };
+    const schema = (await readJson("schema/known-revisions.schema.json")) as {
+      $defs: { compound: { properties: Record<string, any> } };
+    };
     const p = schema.$defs.compound.properties;
     const enumAt = (node: { enum?: unknown[] }) => (node.enum ?? []).filter((v) => v !== null);
     const pairs: [string, { enum?: unknown[] }, readonly string[]][] = [
@@ -343,16 +518,30 @@ describe("malformed compound entries are rejected", () => {
       ["fallback.trigger", p.fallback.properties.trigger, FALLBACK_TRIGGERS],
       ["decline.errno", p.decline.items.properties.errno, DECLINE_ERRNOS],
       ["decline.effect", p.decline.items.properties.effect, DECLINE_EFFECTS],
-      ["framing.request roles", p.framing.properties.request.properties.members.additionalProperties, OUTER_MEMBER_ROLES],
-      ["framing.subRequestPrefix roles", p.framing.properties.subRequestPrefix.anyOf[0].properties.members.additionalProperties, PREFIX_MEMBER_ROLES],
+      [
+        "framing.request roles",
+        p.framing.properties.request.properties.members.additionalProperties,
+        OUTER_MEMBER_ROLES,
+      ],
+      [
+        "framing.subRequestPrefix roles",
+        p.framing.properties.subRequestPrefix.anyOf[0].properties.members.additionalProperties,
+        PREFIX_MEMBER_ROLES,
+      ],
       ["dependencies.model", p.dependencies.properties.model, DEPENDENCY_MODELS],
-      ["dependencies.producerFailed", p.dependencies.properties.producerFailed, PRODUCER_FAILED_RULES],
+      [
+        "dependencies.producerFailed",
+        p.dependencies.properties.producerFailed,
+        PRODUCER_FAILED_RULES,
+      ],
     ];
     for (const [path, node, values] of pairs) assert.deepEqual(enumAt(node), [...values], path);
   });
 
   test("null and absent compound are both accepted", async () => {
-    const data = (await readJson("schema/known-revisions.json")) as { revisions: Record<string, unknown>[] };
+    const data = (await readJson("schema/known-revisions.json")) as {
+      revisions: Record<string, unknown>[];
+    };
     data.revisions[0].compound = null;
     assert.doesNotThrow(() => parseKnownRevisions(data, "null.json"));
     assert.ok(validateSchema(data));

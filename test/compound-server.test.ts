@@ -44,14 +44,22 @@ type Gen = typeof import("../generated/v6/index.js");
 type Sem = Gen["COMPOUND_SEMANTICS"];
 type Builder = InstanceType<Gen["CompoundBuilder"]>;
 type OpRef = { opcode: number; outSize: number; nodeid?: bigint; unique?: bigint; raw?: boolean };
-type AnyRequest = { op: string; opcode: number; header: { unique: bigint; uid: number; gid: number; pid: number; nodeid: bigint } } & Record<string, unknown>;
+type AnyRequest = {
+  op: string;
+  opcode: number;
+  header: { unique: bigint; uid: number; gid: number; pid: number; nodeid: bigint };
+} & Record<string, unknown>;
 
 interface RevisionEntry {
   name: string;
   compound?: { maxOps: number | null } | null;
 }
 
-const REVISIONS: string[] = (JSON.parse(readFileSync(join(ROOT, "schema/known-revisions.json"), "utf8")) as { revisions: RevisionEntry[] }).revisions
+const REVISIONS: string[] = (
+  JSON.parse(readFileSync(join(ROOT, "schema/known-revisions.json"), "utf8")) as {
+    revisions: RevisionEntry[];
+  }
+).revisions
   .filter((r) => r.compound)
   .map((r) => r.name);
 
@@ -68,7 +76,10 @@ const enc = new TextEncoder();
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
-  const t = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)));
+  const t = new Promise<never>(
+    (_, reject) =>
+      (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)),
+  );
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
@@ -116,7 +127,11 @@ class Inbox {
 }
 
 /** A Unix stream socket pair (Node has no socketpair(2)): the server's end and the kernel's end. */
-async function socketPair(): Promise<{ server: Socket; kernel: Socket; cleanup: () => Promise<void> }> {
+async function socketPair(): Promise<{
+  server: Socket;
+  kernel: Socket;
+  cleanup: () => Promise<void>;
+}> {
   const dir = await mkdtemp(join(tmpdir(), "compound-server-"));
   const path = join(dir, "sock");
   const listener = createServer();
@@ -168,9 +183,18 @@ class Rig {
   ) {}
 
   /** Message options as negotiated (set after INIT). */
-  opts: { minor: number; setxattrExt: boolean; hostEndian: true } = { minor: 45, setxattrExt: false, hostEndian: true };
+  opts: { minor: number; setxattrExt: boolean; hostEndian: true } = {
+    minor: 45,
+    setxattrExt: false,
+    hostEndian: true,
+  };
 
-  static async start(g: Gen, protocol: Protocol, sessionOpts: SessionOptions = {}, transport: "memory" | "socket" = "memory"): Promise<Rig> {
+  static async start(
+    g: Gen,
+    protocol: Protocol,
+    sessionOpts: SessionOptions = {},
+    transport: "memory" | "socket" = "memory",
+  ): Promise<Rig> {
     const rig = new Rig(g, protocol);
     rig.fs = new MemFs();
     const calls = rig.calls;
@@ -184,7 +208,11 @@ class Rig {
         };
       },
     }) as FuseHandlers;
-    rig.session = new Session(spy, { protocol, onError: (err) => rig.errors.push(err), ...sessionOpts });
+    rig.session = new Session(spy, {
+      protocol,
+      onError: (err) => rig.errors.push(err),
+      ...sessionOpts,
+    });
     if (transport === "memory") {
       const [server, kernel] = createMemoryPair();
       rig.kernel = kernel;
@@ -229,16 +257,35 @@ class Rig {
   }
 
   /** Sends one request (encoded by the revision's messages.ts) and decodes the reply. */
-  async call(req: Record<string, unknown> & { op: string; opcode: number }, xattr?: "size" | "data") {
+  async call(
+    req: Record<string, unknown> & { op: string; opcode: number },
+    xattr?: "size" | "data",
+  ) {
     const bytes = this.g.encodeRequest(req as never, this.opts);
     const reply = await this.roundTrip(bytes);
-    return this.g.decodeReply(req.opcode as never, reply, { ...this.opts, xattr }).reply as unknown as Record<string, unknown>;
+    return this.g.decodeReply(req.opcode as never, reply, { ...this.opts, xattr })
+      .reply as unknown as Record<string, unknown>;
   }
 
   private async init(): Promise<void> {
     const g = this.g;
-    const init_in = { ...g.zeroFuseInitIn(), major: 7, minor: 45, max_readahead: 65536, flags: 0xffffffff >>> 0, flags2: 0xffffffff >>> 0 };
-    const bytes = g.encodeRequest({ op: "FUSE_INIT", opcode: g.FuseOpcode.FUSE_INIT, header: this.header(0n), init_in } as never, { hostEndian: true });
+    const init_in = {
+      ...g.zeroFuseInitIn(),
+      major: 7,
+      minor: 45,
+      max_readahead: 65536,
+      flags: 0xffffffff >>> 0,
+      flags2: 0xffffffff >>> 0,
+    };
+    const bytes = g.encodeRequest(
+      {
+        op: "FUSE_INIT",
+        opcode: g.FuseOpcode.FUSE_INIT,
+        header: this.header(0n),
+        init_in,
+      } as never,
+      { hostEndian: true },
+    );
     await this.roundTrip(bytes);
     const c = this.session.connection;
     assert.ok(c, "INIT done");
@@ -255,7 +302,14 @@ class Rig {
     };
     const root = 1n;
     const dir = ok(
-      await this.call({ op: "FUSE_MKDIR", opcode: op.FUSE_MKDIR, header: this.header(root), mkdir_in: { mode: 0o755, umask: 0 }, name: "dir", extensions: new Uint8Array(0) }),
+      await this.call({
+        op: "FUSE_MKDIR",
+        opcode: op.FUSE_MKDIR,
+        header: this.header(root),
+        mkdir_in: { mode: 0o755, umask: 0 },
+        name: "dir",
+        extensions: new Uint8Array(0),
+      }),
       "mkdir",
     ) as { entry_out: { nodeid: bigint } };
     const created = ok(
@@ -273,10 +327,24 @@ class Rig {
     const fh = created.open_out.fh;
     const data = enc.encode("hello, compound\n");
     ok(
-      await this.call({ op: "FUSE_WRITE", opcode: op.FUSE_WRITE, header: this.header(file), write_in: { ...g.zeroFuseWriteIn(), fh, size: data.length }, data }),
+      await this.call({
+        op: "FUSE_WRITE",
+        opcode: op.FUSE_WRITE,
+        header: this.header(file),
+        write_in: { ...g.zeroFuseWriteIn(), fh, size: data.length },
+        data,
+      }),
       "write",
     );
-    ok(await this.call({ op: "FUSE_RELEASE", opcode: op.FUSE_RELEASE, header: this.header(file), release_in: { ...g.zeroFuseReleaseIn(), fh } }), "release");
+    ok(
+      await this.call({
+        op: "FUSE_RELEASE",
+        opcode: op.FUSE_RELEASE,
+        header: this.header(file),
+        release_in: { ...g.zeroFuseReleaseIn(), fh },
+      }),
+      "release",
+    );
     const value = enc.encode("blue");
     ok(
       await this.call({
@@ -290,7 +358,14 @@ class Rig {
       "setxattr",
     );
     const link = ok(
-      await this.call({ op: "FUSE_SYMLINK", opcode: op.FUSE_SYMLINK, header: this.header(root), name: "link", target: "file", extensions: new Uint8Array(0) }),
+      await this.call({
+        op: "FUSE_SYMLINK",
+        opcode: op.FUSE_SYMLINK,
+        header: this.header(root),
+        name: "link",
+        target: "file",
+        extensions: new Uint8Array(0),
+      }),
       "symlink",
     ) as { entry_out: { nodeid: bigint } };
     for (const i of this.fs.inodes.values()) i.atime = i.mtime = i.ctime = i.btime = FIXED_NS;
@@ -308,7 +383,9 @@ async function revision(name: string): Promise<{ g: Gen; protocol: Protocol; sem
 
 /** The flags the revision's kernel sets on a compound of these ops (kernelSequences), if it builds one. */
 function kernelFlags(sem: Sem, ops: string[]): string[] {
-  const seq = sem.kernelSequences.find((s) => s.ops.length === ops.length && s.ops.every((o, i) => o === ops[i]));
+  const seq = sem.kernelSequences.find(
+    (s) => s.ops.length === ops.length && s.ops.every((o, i) => o === ops[i]),
+  );
   return seq ? [...seq.flags] : [];
 }
 
@@ -337,9 +414,17 @@ async function separately(g: Gen, protocol: Protocol, compound: Uint8Array): Pro
     const decoded = g.decodeCompoundRequest(compound, rig.opts);
     const out: Outcome[] = [];
     for (const sub of decoded.requests as unknown as AnyRequest[]) {
-      const header = { ...sub.header, unique: rig.nextUnique(), uid: decoded.header.uid, gid: decoded.header.gid, pid: decoded.header.pid };
+      const header = {
+        ...sub.header,
+        unique: rig.nextUnique(),
+        uid: decoded.header.uid,
+        gid: decoded.header.gid,
+        pid: decoded.header.pid,
+      };
       const reply = await rig.call({ ...sub, header }, xattrForm(sub));
-      out.push("error" in reply ? { error: reply["error"] as number, reply: null } : { error: 0, reply });
+      out.push(
+        "error" in reply ? { error: reply["error"] as number, reply: null } : { error: 0, reply },
+      );
     }
     return out;
   } finally {
@@ -373,7 +458,10 @@ function assertSameAsSeparate(
 ): void {
   const sem = g.COMPOUND_SEMANTICS;
   // What the server wrote.
-  const whole = g.decodeReply(g.COMPOUND_OPCODE as never, reply, opts).reply as unknown as Record<string, unknown>;
+  const whole = g.decodeReply(g.COMPOUND_OPCODE as never, reply, opts).reply as unknown as Record<
+    string,
+    unknown
+  >;
   assert.ok(!("error" in whole), `${label}: the compound failed as a whole`);
   const area = whole["replies"] as Uint8Array;
   let at = 0;
@@ -382,7 +470,10 @@ function assertSameAsSeparate(
     assert.ok(area.length - at >= 16, `${what}: present`);
     const h = g.decodeFuseOutHeader(area, at, opts);
     assert.equal(h.unique, sub.header.unique, `${what}: echoes the sub-request's unique`);
-    const one = g.decodeReply(sub.opcode as never, area.subarray(at, at + h.len), { ...opts, xattr: xattrForm(sub) }).reply as unknown as Record<string, unknown>;
+    const one = g.decodeReply(sub.opcode as never, area.subarray(at, at + h.len), {
+      ...opts,
+      xattr: xattrForm(sub),
+    }).reply as unknown as Record<string, unknown>;
     if ("error" in one) assert.deepEqual({ error: one["error"], reply: null }, ref[i], what);
     else assert.deepEqual({ error: 0, reply: one }, ref[i], `${what}: field by field`);
     at += h.len;
@@ -390,7 +481,11 @@ function assertSameAsSeparate(
   assert.equal(at, area.length, `${label}: nothing after the last sub-reply`);
   const countOut = memberWithRole(sem.framing.reply, "count");
   if (countOut !== null) {
-    assert.equal((whole["compound_out"] as Record<string, number>)[countOut], subs.length, `${label}: the reply's count`);
+    assert.equal(
+      (whole["compound_out"] as Record<string, number>)[countOut],
+      subs.length,
+      `${label}: the reply's count`,
+    );
   }
   // What the kernel reads from it.
   assert.equal(parsed.error, 0, `${label}: the compound failed as a whole`);
@@ -400,14 +495,27 @@ function assertSameAsSeparate(
   parsed.results.forEach((r, i) => {
     const what = `${label}, op ${i} (${subs[i]?.op})`;
     assert.equal(r.missing, false, `${what}: has a sub-reply`);
-    assert.equal(r.unique, subs[i]!.header.unique, `${what}: the sub-reply echoes the sub-request's unique`);
+    assert.equal(
+      r.unique,
+      subs[i]!.header.unique,
+      `${what}: the sub-reply echoes the sub-request's unique`,
+    );
     assert.equal(r.error, ref[i]!.error, `${what}: error`);
     // replyChecks.copyWhen and outPages: when the kernel copies out args at all.
-    const copied = sem.replyChecks.copyWhen === "no-error" ? r.error === 0 : (r.len ?? 0) > sem.replyChecks.minOpLen;
+    const copied =
+      sem.replyChecks.copyWhen === "no-error"
+        ? r.error === 0
+        : (r.len ?? 0) > sem.replyChecks.minOpLen;
     // Only out args the op marks page-backed are left uncopied (xattr values are not page-backed).
     const paged = sem.outPages === "not-copied" && g.COMPOUND_OPS.get(r.opcode)?.outPages === true;
-    if (ref[i]!.error === 0 && copied && !paged) assert.deepEqual(r.reply, ref[i]!.reply, `${what}: reply, field by field`);
-    else assert.equal(r.reply, null, `${what}: nothing copied (${paged ? "page-backed out args" : r.error ? "a failed op" : "no out args"})`);
+    if (ref[i]!.error === 0 && copied && !paged)
+      assert.deepEqual(r.reply, ref[i]!.reply, `${what}: reply, field by field`);
+    else
+      assert.equal(
+        r.reply,
+        null,
+        `${what}: nothing copied (${paged ? "page-backed out args" : r.error ? "a failed op" : "no out args"})`,
+      );
   });
 }
 
@@ -415,11 +523,21 @@ function assertSameAsSeparate(
  * Where the revision's kernel splits compounds: `runSeparately` against a fresh memfs gives the
  * reference outcomes, up to where its stop rule ends the run.
  */
-async function assertFallbackMatches(g: Gen, protocol: Protocol, compound: Uint8Array, ref: Outcome[], label: string): Promise<void> {
+async function assertFallbackMatches(
+  g: Gen,
+  protocol: Protocol,
+  compound: Uint8Array,
+  ref: Outcome[],
+  label: string,
+): Promise<void> {
   const sem = g.COMPOUND_SEMANTICS;
   if (!sem.fallback.kernelSplits) {
     const decoded = g.decodeCompoundRequest(compound, { hostEndian: true });
-    assert.throws(() => g.separateRequests(decoded), { name: "CompoundError" }, `${label}: this revision never splits`);
+    assert.throws(
+      () => g.separateRequests(decoded),
+      { name: "CompoundError" },
+      `${label}: this revision never splits`,
+    );
     return;
   }
   const rig = await Rig.start(g, protocol);
@@ -427,7 +545,9 @@ async function assertFallbackMatches(g: Gen, protocol: Protocol, compound: Uint8
     const decoded = g.decodeCompoundRequest(compound, rig.opts);
     const results = await g.runSeparately(decoded, (_req, bytes) => rig.roundTrip(bytes), rig.opts);
     const goOn =
-      sem.onOpError.fallback === "continue" || (sem.fallback.stopUnless !== null && (decoded.flags as readonly string[]).includes(sem.fallback.stopUnless));
+      sem.onOpError.fallback === "continue" ||
+      (sem.fallback.stopUnless !== null &&
+        (decoded.flags as readonly string[]).includes(sem.fallback.stopUnless));
     let stopped = false;
     results.forEach((r, i) => {
       const what = `${label}, fallback op ${i}`;
@@ -485,13 +605,21 @@ for (const name of REVISIONS) {
             const label = `${name} ${open} + GETATTR`;
             const node = open === "FUSE_OPEN" ? rig.tree.file : rig.tree.dir;
             let b = builder(g, rig);
-            b = open === "FUSE_OPEN" ? b.open(node, { ...g.zeroFuseOpenIn(), flags: O_RDONLY }) : b.opendir(node, { ...g.zeroFuseOpenIn(), flags: O_RDONLY });
+            b =
+              open === "FUSE_OPEN"
+                ? b.open(node, { ...g.zeroFuseOpenIn(), flags: O_RDONLY })
+                : b.opendir(node, { ...g.zeroFuseOpenIn(), flags: O_RDONLY });
             b = b.getattr(node, g.zeroFuseGetattrIn()); // The kernel's GETATTR input is all zeros.
             b.flags(...(kernelFlags(sem, [open, "FUSE_GETATTR"]) as never[]));
             const { bytes, reply, parsed } = await sendCompound(rig, b);
-            const subs = g.decodeCompoundRequest(bytes, rig.opts).requests as unknown as AnyRequest[];
+            const subs = g.decodeCompoundRequest(bytes, rig.opts)
+              .requests as unknown as AnyRequest[];
             // Handlers saw two ordinary requests: the compound is the session's business.
-            assert.deepEqual(rig.calls, [open === "FUSE_OPEN" ? "open" : "opendir", "getattr"], label);
+            assert.deepEqual(
+              rig.calls,
+              [open === "FUSE_OPEN" ? "open" : "opendir", "getattr"],
+              label,
+            );
             const ref = await separately(g, protocol, bytes);
             assert.deepEqual(
               ref.map((r) => r.error),
@@ -519,8 +647,14 @@ for (const name of REVISIONS) {
         assert.equal(subs.length, n);
         const ref = await separately(g, protocol, bytes);
         assert.equal(ref[Math.floor(n / 2)]!.error, -Errno.ENOENT, "the middle op fails");
-        assert.ok(ref.some((r, i) => i > n / 2 && r.error === 0), "ops after the failure succeed");
-        assert.ok(ref.some((r) => r.error === -Errno.EACCES), "the compound's credentials reach the handlers (ACCESS as uid 1000)");
+        assert.ok(
+          ref.some((r, i) => i > n / 2 && r.error === 0),
+          "ops after the failure succeed",
+        );
+        assert.ok(
+          ref.some((r) => r.error === -Errno.EACCES),
+          "the compound's credentials reach the handlers (ACCESS as uid 1000)",
+        );
         assertSameAsSeparate(g, reply, parsed, ref, subs, `${name} ${n} ops`, rig.opts);
         // A handler ran for every op, the failed one included, and nothing else.
         assert.equal(rig.calls.length, n);
@@ -528,10 +662,17 @@ for (const name of REVISIONS) {
         if (sem.fallback.stopUnless !== null) {
           // With the flag that keeps the kernel's fallback going, it runs every op like the server did.
           const b2 = mixedCompound(g, rig, n).flags(sem.fallback.stopUnless as never);
-          await assertFallbackMatches(g, protocol, b2.encode({ unique: 77n, ...CALLER }), ref, `${name} ${n} ops, ${sem.fallback.stopUnless}`);
+          await assertFallbackMatches(
+            g,
+            protocol,
+            b2.encode({ unique: 77n, ...CALLER }),
+            ref,
+            `${name} ${n} ops, ${sem.fallback.stopUnless}`,
+          );
         }
         // One op more than the revision allows is the builder's refusal, not the server's problem.
-        if (sem.maxOps !== null) assert.throws(() => mixedCompound(g, rig, n + 1), { name: "CompoundError" });
+        if (sem.maxOps !== null)
+          assert.throws(() => mixedCompound(g, rig, n + 1), { name: "CompoundError" });
         assert.deepEqual(rig.errors, []);
       } finally {
         await rig.close();
@@ -540,17 +681,27 @@ for (const name of REVISIONS) {
 
     test("declining: the error the revision allows, and nothing else", async () => {
       const { g, protocol, sem } = await revision(name);
-      const errnoNamed = (n: string | null) => (n !== null && n in Errno ? Errno[n as keyof typeof Errno] : undefined);
+      const errnoNamed = (n: string | null) =>
+        n !== null && n in Errno ? Errno[n as keyof typeof Errno] : undefined;
       // The wanted errno where the revision takes it, else the one that declines this compound alone, else the first.
-      const takes = (wanted: number) => sem.decline.some((d) => d.errno === "any" || errnoNamed(d.errno) === wanted);
-      const named = sem.decline.find((d) => d.errno !== "any" && d.effect === "split") ?? sem.decline.find((d) => d.errno !== "any");
+      const takes = (wanted: number) =>
+        sem.decline.some((d) => d.errno === "any" || errnoNamed(d.errno) === wanted);
+      const named =
+        sem.decline.find((d) => d.errno !== "any" && d.effect === "split") ??
+        sem.decline.find((d) => d.errno !== "any");
       const expected = (wanted?: number) =>
-        wanted !== undefined && takes(wanted) ? wanted : named ? errnoNamed(named.errno) : (errnoNamed(sem.fallback.callerFallbackErrno) ?? Errno.ENOSYS);
+        wanted !== undefined && takes(wanted)
+          ? wanted
+          : named
+            ? errnoNamed(named.errno)
+            : (errnoNamed(sem.fallback.callerFallbackErrno) ?? Errno.ENOSYS);
       const mayDecline = sem.decline.length > 0;
       for (const wanted of [undefined, Errno.EOPNOTSUPP]) {
         const rig = await Rig.start(g, protocol, { compounds: "decline", declineErrno: wanted });
         try {
-          const b = builder(g, rig).open(rig.tree.file, g.zeroFuseOpenIn()).getattr(rig.tree.file, g.zeroFuseGetattrIn());
+          const b = builder(g, rig)
+            .open(rig.tree.file, g.zeroFuseOpenIn())
+            .getattr(rig.tree.file, g.zeroFuseGetattrIn());
           b.flags(...(kernelFlags(sem, ["FUSE_OPEN", "FUSE_GETATTR"]) as never[]));
           const { bytes, reply, parsed } = await sendCompound(rig, b);
           if (!mayDecline) {
@@ -567,14 +718,23 @@ for (const name of REVISIONS) {
           const splits = g.kernelFallsBack(decoded.flags, parsed.error);
           assert.equal(splits, sem.fallback.kernelSplits);
           if (sem.fallback.kernelSplits) {
-            const results = await g.runSeparately(decoded, (_req, sep) => rig.roundTrip(sep), rig.opts);
+            const results = await g.runSeparately(
+              decoded,
+              (_req, sep) => rig.roundTrip(sep),
+              rig.opts,
+            );
             const ref = await separately(g, protocol, bytes);
             results.forEach((r, i) => {
               assert.ok(!r.skipped && r.error === ref[i]!.error, `fallback op ${i}`);
               if (!r.skipped) assert.deepEqual(r.reply, ref[i]!.reply);
             });
           } else {
-            const plain = await rig.call({ op: "FUSE_OPEN", opcode: g.FuseOpcode.FUSE_OPEN, header: rig.header(rig.tree.file, CALLER), open_in: g.zeroFuseOpenIn() });
+            const plain = await rig.call({
+              op: "FUSE_OPEN",
+              opcode: g.FuseOpcode.FUSE_OPEN,
+              header: rig.header(rig.tree.file, CALLER),
+              open_in: g.zeroFuseOpenIn(),
+            });
             assert.ok("open_out" in plain, "the plain OPEN works");
           }
         } finally {
@@ -582,13 +742,28 @@ for (const name of REVISIONS) {
         }
       }
       // A policy function declines some compounds and executes others.
-      const rig = await Rig.start(g, protocol, { compounds: (c) => (c.ops.includes("FUSE_OPENDIR") ? "decline" : "execute") });
+      const rig = await Rig.start(g, protocol, {
+        compounds: (c) => (c.ops.includes("FUSE_OPENDIR") ? "decline" : "execute"),
+      });
       try {
-        const opendir = await sendCompound(rig, builder(g, rig).opendir(rig.tree.dir, g.zeroFuseOpenIn()).getattr(rig.tree.dir, g.zeroFuseGetattrIn()));
+        const opendir = await sendCompound(
+          rig,
+          builder(g, rig)
+            .opendir(rig.tree.dir, g.zeroFuseOpenIn())
+            .getattr(rig.tree.dir, g.zeroFuseGetattrIn()),
+        );
         assert.equal(opendir.parsed.error, mayDecline ? -expected()! : 0);
-        const open = await sendCompound(rig, builder(g, rig).open(rig.tree.file, g.zeroFuseOpenIn()).getattr(rig.tree.file, g.zeroFuseGetattrIn()));
+        const open = await sendCompound(
+          rig,
+          builder(g, rig)
+            .open(rig.tree.file, g.zeroFuseOpenIn())
+            .getattr(rig.tree.file, g.zeroFuseGetattrIn()),
+        );
         assert.equal(open.parsed.error, 0);
-        assert.deepEqual(open.parsed.results?.map((r) => r.error), [0, 0]);
+        assert.deepEqual(
+          open.parsed.results?.map((r) => r.error),
+          [0, 0],
+        );
       } finally {
         await rig.close();
       }
@@ -599,28 +774,61 @@ for (const name of REVISIONS) {
       const rig = await Rig.start(g, protocol);
       try {
         const op = g.FuseOpcode;
-        const sub = (req: Record<string, unknown> & { op: string; opcode: number }) => g.encodeRequest(req as never, rig.opts);
+        const sub = (req: Record<string, unknown> & { op: string; opcode: number }) =>
+          g.encodeRequest(req as never, rig.opts);
         // Sub-request headers as the kernel writes them (the subHeader rules; the decoder checks them).
         const h = (nodeid: bigint, index: number) => ruleHeader(g, nodeid, index);
         const parts = [
-          sub({ op: "FUSE_FORGET", opcode: op.FUSE_FORGET, header: h(rig.tree.file, 0), forget_in: { nlookup: 1000n } }), // no reply: EINVAL, not run
+          sub({
+            op: "FUSE_FORGET",
+            opcode: op.FUSE_FORGET,
+            header: h(rig.tree.file, 0),
+            forget_in: { nlookup: 1000n },
+          }), // no reply: EINVAL, not run
           sub({ op: "unknown", opcode: 9999, header: h(1n, 1), body: new Uint8Array(0) }), // unknown: ENOSYS
-          sub({ op: "FUSE_INIT", opcode: op.FUSE_INIT, header: h(1n, 2), init_in: { ...g.zeroFuseInitIn(), major: 7, minor: 45 } }), // the session's: EINVAL
-          sub({ op: "FUSE_GETATTR", opcode: op.FUSE_GETATTR, header: h(rig.tree.file, 3), getattr_in: g.zeroFuseGetattrIn() }),
+          sub({
+            op: "FUSE_INIT",
+            opcode: op.FUSE_INIT,
+            header: h(1n, 2),
+            init_in: { ...g.zeroFuseInitIn(), major: 7, minor: 45 },
+          }), // the session's: EINVAL
+          sub({
+            op: "FUSE_GETATTR",
+            opcode: op.FUSE_GETATTR,
+            header: h(rig.tree.file, 3),
+            getattr_in: g.zeroFuseGetattrIn(),
+          }),
         ];
-        const write = sub({ op: "FUSE_WRITE", opcode: op.FUSE_WRITE, header: h(rig.tree.file, 4), write_in: { ...g.zeroFuseWriteIn(), size: 1 }, data: new Uint8Array(1) });
+        const write = sub({
+          op: "FUSE_WRITE",
+          opcode: op.FUSE_WRITE,
+          header: h(rig.tree.file, 4),
+          write_in: { ...g.zeroFuseWriteIn(), size: 1 },
+          data: new Uint8Array(1),
+        });
         const writeInCompound = protocol.allowedInCompound(op.FUSE_WRITE);
         if (writeInCompound) {
           parts.push(write);
         } else {
           // A page payload the kernel never puts in a compound: the decoder refuses the compound as a whole.
-          const refused = g.parseCompoundReply(await rig.roundTrip(rawCompound(g, rig, [...parts, write], parts.length + 1)), { ...rig.opts, ops: [] });
-          assert.equal(refused.error, -Errno.EIO, "a compound with a page payload is malformed here (as any malformed compound)");
+          const refused = g.parseCompoundReply(
+            await rig.roundTrip(rawCompound(g, rig, [...parts, write], parts.length + 1)),
+            { ...rig.opts, ops: [] },
+          );
+          assert.equal(
+            refused.error,
+            -Errno.EIO,
+            "a compound with a page payload is malformed here (as any malformed compound)",
+          );
           rig.calls.length = 0;
         }
         const compound = rawCompound(g, rig, parts, parts.length);
         const reply = await rig.roundTrip(compound);
-        const getattrSize = g.encodeReply(0n, { attr_out: g.zeroFuseAttrOut() } as never, { ...rig.opts, opcode: op.FUSE_GETATTR as never }).length - 16;
+        const getattrSize =
+          g.encodeReply(0n, { attr_out: g.zeroFuseAttrOut() } as never, {
+            ...rig.opts,
+            opcode: op.FUSE_GETATTR as never,
+          }).length - 16;
         const parsed = g.parseCompoundReply(reply, {
           ...rig.opts,
           ops: [
@@ -635,8 +843,15 @@ for (const name of REVISIONS) {
           parsed.results?.map((r) => r.error),
           [-Errno.EINVAL, -Errno.ENOSYS, -Errno.EINVAL, 0, ...(writeInCompound ? [0] : [])],
         );
-        assert.deepEqual(rig.calls, writeInCompound ? ["getattr", "write"] : ["getattr"], "FORGET, INIT (and page payloads where refused) never ran");
-        assert.ok(rig.fs.inodes.get(rig.tree.file)!.nlookup > 0, "the FORGET inside was not executed");
+        assert.deepEqual(
+          rig.calls,
+          writeInCompound ? ["getattr", "write"] : ["getattr"],
+          "FORGET, INIT (and page payloads where refused) never ran",
+        );
+        assert.ok(
+          rig.fs.inodes.get(rig.tree.file)!.nlookup > 0,
+          "the FORGET inside was not executed",
+        );
       } finally {
         await rig.close();
       }
@@ -646,12 +861,26 @@ for (const name of REVISIONS) {
       const { g, protocol, sem } = await revision(name);
       const rig = await Rig.start(g, protocol);
       try {
-        const good = () => builder(g, rig).open(rig.tree.file, g.zeroFuseOpenIn()).getattr(rig.tree.file, g.zeroFuseGetattrIn()).encode({ unique: rig.nextUnique(), ...CALLER });
+        const good = () =>
+          builder(g, rig)
+            .open(rig.tree.file, g.zeroFuseOpenIn())
+            .getattr(rig.tree.file, g.zeroFuseGetattrIn())
+            .encode({ unique: rig.nextUnique(), ...CALLER });
         // The first sub-request's fuse_in_header, after its prefix where the revision has one.
         const prefix = g.COMPOUND_SEMANTICS.framing.subRequestPrefix;
-        const prefixSize = prefix ? (Object.values(g).find((v: any) => v?.struct === prefix.struct && typeof v.encode === "function") as { size: number }).size : 0;
-        const area = (b: Uint8Array) => b.length - (g.decodeRequest(b, rig.opts) as unknown as { requests: Uint8Array }).requests.length + prefixSize;
-        const setU32 = (b: Uint8Array, at: number, v: number) => new DataView(b.buffer, b.byteOffset).setUint32(at, v, true);
+        const prefixSize = prefix
+          ? (
+              Object.values(g).find(
+                (v: any) => v?.struct === prefix.struct && typeof v.encode === "function",
+              ) as { size: number }
+            ).size
+          : 0;
+        const area = (b: Uint8Array) =>
+          b.length -
+          (g.decodeRequest(b, rig.opts) as unknown as { requests: Uint8Array }).requests.length +
+          prefixSize;
+        const setU32 = (b: Uint8Array, at: number, v: number) =>
+          new DataView(b.buffer, b.byteOffset).setUint32(at, v, true);
         const cases: Array<[string, () => Uint8Array]> = [
           [
             "truncated sub-request",
@@ -706,16 +935,35 @@ for (const name of REVISIONS) {
           [
             "sub-request name without NUL",
             () => {
-              const lookup = g.encodeRequest({ op: "FUSE_LOOKUP", opcode: g.FuseOpcode.FUSE_LOOKUP, header: { ...g.zeroFuseInHeader(), nodeid: 1n }, name: "abc" } as never, rig.opts);
-              return rawCompound(g, rig, [lookup.slice(0, -1).map((x, i) => (i === 0 ? x - 1 : x))], 1);
+              const lookup = g.encodeRequest(
+                {
+                  op: "FUSE_LOOKUP",
+                  opcode: g.FuseOpcode.FUSE_LOOKUP,
+                  header: { ...g.zeroFuseInHeader(), nodeid: 1n },
+                  name: "abc",
+                } as never,
+                rig.opts,
+              );
+              return rawCompound(
+                g,
+                rig,
+                [lookup.slice(0, -1).map((x, i) => (i === 0 ? x - 1 : x))],
+                1,
+              );
             },
           ],
         ];
         const countField = memberWithRole(sem.framing.request, "count");
         if (countField !== null) {
           const recount = (count: number) => () => {
-            const req = g.decodeRequest(good(), rig.opts) as unknown as Record<string, Record<string, number>>;
-            return g.encodeRequest({ ...req, compound_in: { ...req["compound_in"], [countField]: count } } as never, rig.opts);
+            const req = g.decodeRequest(good(), rig.opts) as unknown as Record<
+              string,
+              Record<string, number>
+            >;
+            return g.encodeRequest(
+              { ...req, compound_in: { ...req["compound_in"], [countField]: count } } as never,
+              rig.opts,
+            );
           };
           cases.push(["count larger than the sub-requests", recount(3)]);
           cases.push(["count beyond every limit", recount(0x7fffffff)]);
@@ -733,10 +981,20 @@ for (const name of REVISIONS) {
         }
         assert.deepEqual(rig.calls, [], "no sub-request of a malformed compound ran");
         // Still serving: a plain request and a good compound.
-        const attr = await rig.call({ op: "FUSE_GETATTR", opcode: g.FuseOpcode.FUSE_GETATTR, header: rig.header(rig.tree.file), getattr_in: g.zeroFuseGetattrIn() });
+        const attr = await rig.call({
+          op: "FUSE_GETATTR",
+          opcode: g.FuseOpcode.FUSE_GETATTR,
+          header: rig.header(rig.tree.file),
+          getattr_in: g.zeroFuseGetattrIn(),
+        });
         assert.ok("attr_out" in attr);
-        const b = builder(g, rig).open(rig.tree.file, g.zeroFuseOpenIn()).getattr(rig.tree.file, g.zeroFuseGetattrIn());
-        assert.deepEqual((await sendCompound(rig, b)).parsed.results?.map((r) => r.error), [0, 0]);
+        const b = builder(g, rig)
+          .open(rig.tree.file, g.zeroFuseOpenIn())
+          .getattr(rig.tree.file, g.zeroFuseGetattrIn());
+        assert.deepEqual(
+          (await sendCompound(rig, b)).parsed.results?.map((r) => r.error),
+          [0, 0],
+        );
         assert.ok(rig.errors.length > 0, "malformed compounds are reported through onError");
       } finally {
         await rig.close();
@@ -748,10 +1006,19 @@ for (const name of REVISIONS) {
       const rig = await Rig.start(g, protocol);
       try {
         const base = mixedCompound(g, rig, 4).encode({ unique: 5n, ...CALLER });
-        const start = base.length - (g.decodeRequest(base, rig.opts) as unknown as { requests: Uint8Array }).requests.length - 24;
+        const start =
+          base.length -
+          (g.decodeRequest(base, rig.opts) as unknown as { requests: Uint8Array }).requests.length -
+          24;
         await fc.assert(
           fc.asyncProperty(
-            fc.array(fc.tuple(fc.integer({ min: Math.max(4, start), max: base.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+            fc.array(
+              fc.tuple(
+                fc.integer({ min: Math.max(4, start), max: base.length - 1 }),
+                fc.integer({ min: 0, max: 255 }),
+              ),
+              { minLength: 1, maxLength: 6 },
+            ),
             fc.integer({ min: 0, max: 24 }),
             async (flips, cut) => {
               const b = base.slice(0, base.length - cut);
@@ -768,7 +1035,12 @@ for (const name of REVISIONS) {
           ),
           { numRuns: 150, seed: 0x5eed },
         );
-        const attr = await rig.call({ op: "FUSE_GETATTR", opcode: g.FuseOpcode.FUSE_GETATTR, header: rig.header(1n), getattr_in: g.zeroFuseGetattrIn() });
+        const attr = await rig.call({
+          op: "FUSE_GETATTR",
+          opcode: g.FuseOpcode.FUSE_GETATTR,
+          header: rig.header(1n),
+          getattr_in: g.zeroFuseGetattrIn(),
+        });
         assert.ok("attr_out" in attr, "still serving");
       } finally {
         await rig.close();
@@ -781,7 +1053,9 @@ for (const name of REVISIONS) {
 /** A sub-request's fuse_in_header as the revision's kernel fills it (`subHeader` rules; `rawCompound` sends CALLER). */
 function ruleHeader(g: Gen, nodeid: bigint, index: number): Record<string, unknown> {
   const h: Record<string, unknown> = { ...g.zeroFuseInHeader(), nodeid };
-  for (const [field, rule] of Object.entries(g.COMPOUND_SEMANTICS.subHeader as Record<string, string>)) {
+  for (const [field, rule] of Object.entries(
+    g.COMPOUND_SEMANTICS.subHeader as Record<string, string>,
+  )) {
     if (rule === "copy-parent") h[field] = (CALLER as Record<string, number>)[field];
     if (rule === "op-index") h[field] = BigInt(index);
   }
@@ -792,10 +1066,13 @@ function rawCompound(g: Gen, rig: Rig, subs: Uint8Array[], count: number): Uint8
   const sem = g.COMPOUND_SEMANTICS;
   const prefix = sem.framing.subRequestPrefix;
   if (prefix) {
-    const codec = Object.values(g).find((v: any) => v?.struct === prefix.struct && typeof v.encode === "function") as any;
+    const codec = Object.values(g).find(
+      (v: any) => v?.struct === prefix.struct && typeof v.encode === "function",
+    ) as any;
     const value = codec.zero();
     const dep = memberWithRole(prefix, "dep-index");
-    if (dep !== null && sem.dependencies.noDependency) value[dep] = sem.dependencies.noDependency.value;
+    if (dep !== null && sem.dependencies.noDependency)
+      value[dep] = sem.dependencies.noDependency.value;
     const bytes = new Uint8Array(codec.size);
     codec.encode(value, bytes, 0);
     subs = subs.flatMap((s) => [bytes, s]);
@@ -816,7 +1093,13 @@ function rawCompound(g: Gen, rig: Rig, subs: Uint8Array[], count: number): Uint8
   const resultSize = memberWithRole(sem.framing.request, "result-size");
   if (resultSize !== null) compound_in[resultSize] = 1 << 16;
   return g.encodeRequest(
-    { op: sem.opcode, opcode: g.COMPOUND_OPCODE, header: { ...g.zeroFuseInHeader(), unique: rig.nextUnique(), ...CALLER }, compound_in, requests } as never,
+    {
+      op: sem.opcode,
+      opcode: g.COMPOUND_OPCODE,
+      header: { ...g.zeroFuseInHeader(), unique: rig.nextUnique(), ...CALLER },
+      compound_in,
+      requests,
+    } as never,
     rig.opts,
   );
 }
@@ -830,7 +1113,10 @@ describe("revision-aware server", () => {
     for (const name of REVISIONS) {
       const { g, protocol } = await revision(name);
       assert.equal(protocol.revision, name);
-      assert.equal(protocol.compoundOpcode, g.FuseOpcode[g.COMPOUND_SEMANTICS.opcode as "FUSE_COMPOUND"]);
+      assert.equal(
+        protocol.compoundOpcode,
+        g.FuseOpcode[g.COMPOUND_SEMANTICS.opcode as "FUSE_COMPOUND"],
+      );
       assert.equal(protocol.minor, g.FUSE_KERNEL_MINOR_VERSION);
     }
   });
@@ -839,7 +1125,9 @@ describe("revision-aware server", () => {
     const { g } = await revision(REVISIONS[0]!);
     const rig = await Rig.start(g, await loadProtocol());
     try {
-      const b = builder(g, rig).open(rig.tree.file, g.zeroFuseOpenIn()).getattr(rig.tree.file, g.zeroFuseGetattrIn());
+      const b = builder(g, rig)
+        .open(rig.tree.file, g.zeroFuseOpenIn())
+        .getattr(rig.tree.file, g.zeroFuseGetattrIn());
       const reply = await rig.roundTrip(b.encode({ unique: rig.nextUnique(), ...CALLER }));
       assert.equal(g.decodeFuseOutHeader(reply, 0, { hostEndian: true }).error, -Errno.ENOSYS);
       assert.deepEqual(rig.calls, []);
@@ -848,23 +1136,29 @@ describe("revision-aware server", () => {
     }
   });
 
-  test(
-    "parseCompoundReply decodes a GETXATTR of size 0 as fuse_getxattr_out",
-    async () => {
-      for (const name of REVISIONS) {
-        const { g, protocol, sem } = await revision(name);
-        if (sem.outPages === "not-copied") continue;
-        const rig = await Rig.start(g, protocol);
-        try {
-          const b = builder(g, rig).getxattr(rig.tree.file, { ...g.zeroFuseGetxattrIn(), size: 0 }, "user.color", 0);
-          const { parsed } = await sendCompound(rig, b);
-          assert.deepEqual(parsed.results?.[0]?.reply, { getxattr_out: { size: 4, padding: 0 } }, name);
-        } finally {
-          await rig.close();
-        }
+  test("parseCompoundReply decodes a GETXATTR of size 0 as fuse_getxattr_out", async () => {
+    for (const name of REVISIONS) {
+      const { g, protocol, sem } = await revision(name);
+      if (sem.outPages === "not-copied") continue;
+      const rig = await Rig.start(g, protocol);
+      try {
+        const b = builder(g, rig).getxattr(
+          rig.tree.file,
+          { ...g.zeroFuseGetxattrIn(), size: 0 },
+          "user.color",
+          0,
+        );
+        const { parsed } = await sendCompound(rig, b);
+        assert.deepEqual(
+          parsed.results?.[0]?.reply,
+          { getxattr_out: { size: 4, padding: 0 } },
+          name,
+        );
+      } finally {
+        await rig.close();
       }
-    },
-  );
+    }
+  });
 
   test("a handler's FuseError inside a compound is that op's error only", async () => {
     const { g, protocol } = await revision(REVISIONS[REVISIONS.length - 1]!);
@@ -876,22 +1170,45 @@ describe("revision-aware server", () => {
           if (req.header.nodeid === 3n) throw new Error("bug");
           if (req.header.nodeid === 4n) return { error: -99999 };
           if (req.header.nodeid === 6n) return {} as never; // no attr_out: cannot be encoded
-          return { attr_out: { ...g.zeroFuseAttrOut(), attr: { ...g.zeroFuseAttr(), ino: req.header.nodeid } } };
+          return {
+            attr_out: {
+              ...g.zeroFuseAttrOut(),
+              attr: { ...g.zeroFuseAttr(), ino: req.header.nodeid },
+            },
+          };
         },
       },
       { protocol, onError: () => {} },
     );
     const done = session.run(server);
     const opts = { minor: 45, hostEndian: true as const };
-    kernel.write(g.encodeRequest({ op: "FUSE_INIT", opcode: g.FuseOpcode.FUSE_INIT, header: { ...g.zeroFuseInHeader(), unique: 1n }, init_in: { ...g.zeroFuseInitIn(), major: 7, minor: 45 } } as never, opts));
+    kernel.write(
+      g.encodeRequest(
+        {
+          op: "FUSE_INIT",
+          opcode: g.FuseOpcode.FUSE_INIT,
+          header: { ...g.zeroFuseInHeader(), unique: 1n },
+          init_in: { ...g.zeroFuseInitIn(), major: 7, minor: 45 },
+        } as never,
+        opts,
+      ),
+    );
     await withTimeout(kernel.read(), 2000, "INIT");
     let b = new g.CompoundBuilder(opts) as Builder;
     for (const node of [1n, 2n, 3n, 4n, 5n, 6n, 7n]) b = b.getattr(node, g.zeroFuseGetattrIn());
     kernel.write(b.encode({ unique: 9n, ...CALLER }));
     const reply = await withTimeout(kernel.read(), 2000, "compound");
     const parsed = g.parseCompoundReply(reply!, { ...opts, ops: b.ops as unknown as OpRef[] });
-    assert.deepEqual(parsed.results?.map((r) => r.error), [0, -Errno.ESTALE, -Errno.EIO, -Errno.EIO, 0, -Errno.EIO, 0]);
-    for (const i of [4, 6]) assert.equal((parsed.results?.[i]?.reply as unknown as { attr_out: { attr: { ino: bigint } } }).attr_out.attr.ino, BigInt(i + 1));
+    assert.deepEqual(
+      parsed.results?.map((r) => r.error),
+      [0, -Errno.ESTALE, -Errno.EIO, -Errno.EIO, 0, -Errno.EIO, 0],
+    );
+    for (const i of [4, 6])
+      assert.equal(
+        (parsed.results?.[i]?.reply as unknown as { attr_out: { attr: { ino: bigint } } }).attr_out
+          .attr.ino,
+        BigInt(i + 1),
+      );
     kernel.close();
     await done;
   });
@@ -903,9 +1220,11 @@ describe("revision-aware server", () => {
 const anyBuilder = (g: Gen, rig: Rig): any => builder(g, rig);
 
 const DEPENDENT_REVISIONS = REVISIONS.filter((name) => {
-  const entry = (JSON.parse(readFileSync(join(ROOT, "schema/known-revisions.json"), "utf8")) as { revisions: { name: string; compound?: Sem | null }[] }).revisions.find(
-    (r) => r.name === name,
-  );
+  const entry = (
+    JSON.parse(readFileSync(join(ROOT, "schema/known-revisions.json"), "utf8")) as {
+      revisions: { name: string; compound?: Sem | null }[];
+    }
+  ).revisions.find((r) => r.name === name);
   return entry?.compound?.dependencies.model !== "none";
 });
 
@@ -938,14 +1257,23 @@ describe("dependent sub-requests served by memfs", () => {
         const producers = sem.dependencies.threads.flatMap((t) => t.producers);
         assert.ok(producers.includes("FUSE_LOOKUP"), "LOOKUP is a producer of this revision");
         rig.calls.length = 0;
-        const b = anyBuilder(g, rig).lookup(rig.tree.root, "file").getattr(0n, g.zeroFuseGetattrIn(), { dependsOn: 0 });
+        const b = anyBuilder(g, rig)
+          .lookup(rig.tree.root, "file")
+          .getattr(0n, g.zeroFuseGetattrIn(), { dependsOn: 0 });
         const { bytes, parsed } = await sendCompound(rig, b);
         assert.equal(parsed.error, 0);
         const [lookup, getattr] = parsed.results!;
         assert.equal(lookup!.error, 0);
         assert.equal((lookup!.reply as any).entry_out.nodeid, rig.tree.file);
-        assert.equal(getattr!.error, 0, "GETATTR of nodeid 0 would fail: the producer's nodeid was threaded");
-        assert.equal((getattr!.reply as any).attr_out.attr.ino, (lookup!.reply as any).entry_out.attr.ino);
+        assert.equal(
+          getattr!.error,
+          0,
+          "GETATTR of nodeid 0 would fail: the producer's nodeid was threaded",
+        );
+        assert.equal(
+          (getattr!.reply as any).attr_out.attr.ino,
+          (lookup!.reply as any).entry_out.attr.ino,
+        );
         assert.deepEqual(rig.calls, ["lookup", "getattr"]);
         // The kernel's own fallback threads the same way.
         const sep = await fallback(bytes);
@@ -959,8 +1287,16 @@ describe("dependent sub-requests served by memfs", () => {
       });
 
       test("LOOKUP + OPEN and MKNOD + OPEN: the OPEN opens the producer's node", async () => {
-        const open = await sendCompound(rig, anyBuilder(g, rig).lookup(rig.tree.root, "file").open(0n, g.zeroFuseOpenIn(), { dependsOn: 0 }));
-        assert.deepEqual(open.parsed.results!.map((r: any) => r.error), [0, 0]);
+        const open = await sendCompound(
+          rig,
+          anyBuilder(g, rig)
+            .lookup(rig.tree.root, "file")
+            .open(0n, g.zeroFuseOpenIn(), { dependsOn: 0 }),
+        );
+        assert.deepEqual(
+          open.parsed.results!.map((r: any) => r.error),
+          [0, 0],
+        );
         const mknod = await sendCompound(
           rig,
           anyBuilder(g, rig)
@@ -978,18 +1314,35 @@ describe("dependent sub-requests served by memfs", () => {
         rig.calls.length = 0;
         const { bytes, parsed } = await sendCompound(
           rig,
-          anyBuilder(g, rig).lookup(rig.tree.root, "missing").getattr(0n, g.zeroFuseGetattrIn(), { dependsOn: 0 }).getattr(rig.tree.file, g.zeroFuseGetattrIn()),
+          anyBuilder(g, rig)
+            .lookup(rig.tree.root, "missing")
+            .getattr(0n, g.zeroFuseGetattrIn(), { dependsOn: 0 })
+            .getattr(rig.tree.file, g.zeroFuseGetattrIn()),
         );
         assert.equal(sem.dependencies.producerFailed, "inherit-error");
-        assert.deepEqual(parsed.results!.map((r: any) => r.error), [-Errno.ENOENT, -Errno.ENOENT, 0], "the independent op still runs");
+        assert.deepEqual(
+          parsed.results!.map((r: any) => r.error),
+          [-Errno.ENOENT, -Errno.ENOENT, 0],
+          "the independent op still runs",
+        );
         assert.deepEqual(rig.calls, ["lookup", "getattr"], "the dependent GETATTR never ran");
         const sep = await fallback(bytes);
-        assert.deepEqual(sep.map((r: any) => [r.error, r.byRule]), [[-Errno.ENOENT, false], [-Errno.ENOENT, true], [0, false]]);
+        assert.deepEqual(
+          sep.map((r: any) => [r.error, r.byRule]),
+          [
+            [-Errno.ENOENT, false],
+            [-Errno.ENOENT, true],
+            [0, false],
+          ],
+        );
       });
 
       test("a forward or self reference fails that op with the revision's errno; the builder refuses it unless asked", async () => {
         assert.throws(
-          () => anyBuilder(g, rig).getattr(rig.tree.file, g.zeroFuseGetattrIn(), { dependsOn: 0 as never }),
+          () =>
+            anyBuilder(g, rig).getattr(rig.tree.file, g.zeroFuseGetattrIn(), {
+              dependsOn: 0 as never,
+            }),
           (e: any) => e instanceof g.CompoundError && e.kind === "dependency",
         );
         const b = new (g.CompoundBuilder as any)({ ...rig.opts, allowInvalidDependencies: true })
@@ -998,19 +1351,31 @@ describe("dependent sub-requests served by memfs", () => {
           .getattr(rig.tree.file, g.zeroFuseGetattrIn(), { dependsOn: 2 as never });
         const { parsed } = await sendCompound(rig, b);
         const einval = -Errno[sem.dependencies.invalidReference as "EINVAL"];
-        assert.deepEqual(parsed.results!.map((r: any) => r.error), [einval, 0, einval]);
+        assert.deepEqual(
+          parsed.results!.map((r: any) => r.error),
+          [einval, 0, einval],
+        );
       });
 
       test("a prefix with a reserved byte set is refused as malformed, and the server goes on", async () => {
-        const bytes = anyBuilder(g, rig).getattr(rig.tree.file, g.zeroFuseGetattrIn()).encode({ unique: rig.nextUnique(), ...CALLER });
+        const bytes = anyBuilder(g, rig)
+          .getattr(rig.tree.file, g.zeroFuseGetattrIn())
+          .encode({ unique: rig.nextUnique(), ...CALLER });
         const prefix = sem.framing.subRequestPrefix!;
         const reserved = Object.keys(prefix.members).find((m) => prefix.members[m] === "reserved");
         assert.ok(reserved, "the prefix has a reserved member");
         const bad = bytes.slice();
-        const schema = JSON.parse(readFileSync(join(ROOT, "schema", "revisions", `${name}.json`), "utf8")) as { structs: { name: string; fields: { name: string; offset: number }[] }[] };
-        const offset = schema.structs.find((st) => st.name === prefix.struct)!.fields.find((f) => f.name === reserved)!.offset;
+        const schema = JSON.parse(
+          readFileSync(join(ROOT, "schema", "revisions", `${name}.json`), "utf8"),
+        ) as { structs: { name: string; fields: { name: string; offset: number }[] }[] };
+        const offset = schema.structs
+          .find((st) => st.name === prefix.struct)!
+          .fields.find((f) => f.name === reserved)!.offset;
         bad[40 + g.FuseCompoundInCodec.size + offset] = 1;
-        assert.throws(() => g.decodeCompoundRequest(bad, rig.opts), (e: any) => e.kind === "reserved");
+        assert.throws(
+          () => g.decodeCompoundRequest(bad, rig.opts),
+          (e: any) => e.kind === "reserved",
+        );
         const reply = await rig.roundTrip(bad);
         assert.equal(g.decodeFuseOutHeader(reply, 0, rig.opts).error, -Errno.EIO);
       });

@@ -38,9 +38,13 @@ let tmp: string;
 before(async () => {
   tmp = await mkdtemp(join(tmpdir(), "fuse-uapi-compound-"));
   for (const r of await loadKnownRevisions()) {
-    const schema = JSON.parse(readFileSync(join(ROOT, "schema", "revisions", `${r.name}.json`), "utf8")) as Schema;
+    const schema = JSON.parse(
+      readFileSync(join(ROOT, "schema", "revisions", `${r.name}.json`), "utf8"),
+    ) as Schema;
     if (!schema.compound) continue;
-    const g = (await import(pathToFileURL(join(ROOT, "dist", "generated", r.name, "index.js")).href)) as Gen;
+    const g = (await import(
+      pathToFileURL(join(ROOT, "dist", "generated", r.name, "index.js")).href
+    )) as Gen;
     revs.push({ name: r.name, schema, c: schema.compound, g });
   }
 });
@@ -50,33 +54,45 @@ after(async () => {
 });
 
 /** Runs `t` once per revision as a subtest. */
-async function each(t: { test: (name: string, fn: () => void | Promise<void>) => Promise<void> }, fn: (r: Rev) => void | Promise<void>) {
+async function each(
+  t: { test: (name: string, fn: () => void | Promise<void>) => Promise<void> },
+  fn: (r: Rev) => void | Promise<void>,
+) {
   assert.ok(revs.length > 0, "no revision with a compound section");
   for (const r of revs) await t.test(r.name, () => fn(r));
 }
 
 const structSize = (s: Schema, name: string) => s.structs.find((x) => x.name === name)!.size;
 /** Bytes of the per-sub-request prefix (0 where the revision has none). */
-const prefixSize = (c: CompoundInfo, s: Schema) => (c.framing.subRequestPrefix ? structSize(s, c.framing.subRequestPrefix.struct) : 0);
+const prefixSize = (c: CompoundInfo, s: Schema) =>
+  c.framing.subRequestPrefix ? structSize(s, c.framing.subRequestPrefix.struct) : 0;
 /** A struct's bytes through the generated codec of that C struct. */
 function encodeStruct(g: Gen, struct: string, value: object): Uint8Array {
-  const codec = Object.values(g).find((v: any) => v?.struct === struct && typeof v.encode === "function") as { size: number; encode(v: object, b: Uint8Array, o: number): number };
+  const codec = Object.values(g).find(
+    (v: any) => v?.struct === struct && typeof v.encode === "function",
+  ) as { size: number; encode(v: object, b: Uint8Array, o: number): number };
   const out = new Uint8Array(codec.size);
   codec.encode(value, out, 0);
   return out;
 }
-const opcodeValue = (s: Schema, name: string) => Number(s.protocol!.opcodes.find((o) => o.name === name)!.value);
+const opcodeValue = (s: Schema, name: string) =>
+  Number(s.protocol!.opcodes.find((o) => o.name === name)!.value);
 
 /** Asserts `fn` throws a CompoundError of `kind` exactly when `expected`, else that it does not throw. */
 function expectRefusal(expected: boolean, kind: string, fn: () => unknown, what: string) {
   if (expected) {
-    assert.throws(fn, (e: any) => e?.name === "CompoundError" && e.kind === kind, `${what}: expected CompoundError ${kind}`);
+    assert.throws(
+      fn,
+      (e: any) => e?.name === "CompoundError" && e.kind === kind,
+      `${what}: expected CompoundError ${kind}`,
+    );
   } else {
     assert.doesNotThrow(fn, `${what}: this revision does not refuse it`);
   }
 }
 
-const openGetattr = (g: Gen, opts: object = {}) => new g.CompoundBuilder(opts).open(5n, g.zeroFuseOpenIn()).getattr(5n, g.zeroFuseGetattrIn());
+const openGetattr = (g: Gen, opts: object = {}) =>
+  new g.CompoundBuilder(opts).open(5n, g.zeroFuseOpenIn()).getattr(5n, g.zeroFuseGetattrIn());
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -101,14 +117,20 @@ function compoundReply(r: Rev, subs: Uint8Array[], count: number): Uint8Array {
   const co = r.g.zeroFuseCompoundOut();
   const countOut = memberWithRole(r.c.framing.reply, "count");
   if (countOut !== null) co[countOut] = count;
-  return r.g.encodeReply(HEADER.unique, { compound_out: co, replies: concat(subs) }, { opcode: r.g.COMPOUND_OPCODE, minor: r.schema.source.minorVersion });
+  return r.g.encodeReply(
+    HEADER.unique,
+    { compound_out: co, replies: concat(subs) },
+    { opcode: r.g.COMPOUND_OPCODE, minor: r.schema.source.minorVersion },
+  );
 }
 
 describe("the schema carries the revision's compound semantics", () => {
   test("schema/revisions/<rev>.json has the registry entry verbatim", async () => {
     const registry = await loadKnownRevisions();
     for (const r of registry) {
-      const schema = JSON.parse(readFileSync(join(ROOT, "schema", "revisions", `${r.name}.json`), "utf8")) as Schema;
+      const schema = JSON.parse(
+        readFileSync(join(ROOT, "schema", "revisions", `${r.name}.json`), "utf8"),
+      ) as Schema;
       if (r.compound) assert.deepEqual(schema.compound, r.compound, r.name);
       else assert.equal(schema.compound, undefined, r.name);
     }
@@ -118,7 +140,14 @@ describe("the schema carries the revision's compound semantics", () => {
     const a = JSON.parse(readFileSync(join(ROOT, "schema", "fuse-uapi.schema.json"), "utf8"));
     const b = JSON.parse(readFileSync(join(ROOT, "schema", "known-revisions.schema.json"), "utf8"));
     assert.deepEqual(a.properties.compound.$ref, "#/$defs/compound");
-    for (const d of ["compound", "compoundSequence", "compoundFlagName", "opcodeName", "relativePath"]) assert.deepEqual(a.$defs[d], b.$defs[d], d);
+    for (const d of [
+      "compound",
+      "compoundSequence",
+      "compoundFlagName",
+      "opcodeName",
+      "relativePath",
+    ])
+      assert.deepEqual(a.$defs[d], b.$defs[d], d);
   });
 
   test("the generated module prints the semantics, opcode and flags from the schema", async (t) => {
@@ -127,7 +156,10 @@ describe("the schema carries the revision's compound semantics", () => {
       void sources;
       assert.deepEqual(JSON.parse(JSON.stringify(g.COMPOUND_SEMANTICS)), rest);
       assert.equal(g.COMPOUND_OPCODE, opcodeValue(schema, c.opcode));
-      assert.deepEqual({ ...g.COMPOUND_FLAGS }, Object.fromEntries(c.flags.defined.map((f) => [f.name, f.value])));
+      assert.deepEqual(
+        { ...g.COMPOUND_FLAGS },
+        Object.fromEntries(c.flags.defined.map((f) => [f.name, f.value])),
+      );
       assert.ok(Object.isFrozen(g.COMPOUND_SEMANTICS.subHeader));
     });
   });
@@ -148,9 +180,15 @@ describe("the schema carries the revision's compound semantics", () => {
         ops.map((o: any) => o.op),
         expected,
       );
-      for (const o of ops) assert.equal(typeof g.CompoundBuilder.prototype[o.method], "function", o.method);
-      for (const m of ["open", "getattr", "lookup", "create", "statx"]) assert.ok(ops.some((o: any) => o.method === m), m);
-      for (const m of ["write", "setxattr", "ioctl", "forget", "batchForget", "compound"]) assert.ok(!ops.some((o: any) => o.method === m), m);
+      for (const o of ops)
+        assert.equal(typeof g.CompoundBuilder.prototype[o.method], "function", o.method);
+      for (const m of ["open", "getattr", "lookup", "create", "statx"])
+        assert.ok(
+          ops.some((o: any) => o.method === m),
+          m,
+        );
+      for (const m of ["write", "setxattr", "ioctl", "forget", "batchForget", "compound"])
+        assert.ok(!ops.some((o: any) => o.method === m), m);
     });
   });
 });
@@ -159,8 +197,14 @@ describe("CompoundBuilder: the revision's limits and checks, as typed errors", (
   test("empty compound", async (t) => {
     await each(t, ({ c, g, schema }) => {
       const b = new g.CompoundBuilder();
-      expectRefusal(c.emptyCompound === "kernel-rejects", "empty", () => b.encode(HEADER), "empty compound");
-      if (c.emptyCompound !== "kernel-rejects") assert.equal(b.encode(HEADER).length, 40 + structSize(schema, "fuse_compound_in"));
+      expectRefusal(
+        c.emptyCompound === "kernel-rejects",
+        "empty",
+        () => b.encode(HEADER),
+        "empty compound",
+      );
+      if (c.emptyCompound !== "kernel-rejects")
+        assert.equal(b.encode(HEADER).length, 40 + structSize(schema, "fuse_compound_in"));
     });
   });
 
@@ -169,40 +213,83 @@ describe("CompoundBuilder: the revision's limits and checks, as typed errors", (
       if (c.maxOps !== null) {
         const b = new g.CompoundBuilder();
         for (let i = 0; i < c.maxOps; i++) b.getattr(5n, g.zeroFuseGetattrIn());
-        expectRefusal(true, "too-many-ops", () => b.getattr(5n, g.zeroFuseGetattrIn()), `op ${c.maxOps + 1}`);
+        expectRefusal(
+          true,
+          "too-many-ops",
+          () => b.getattr(5n, g.zeroFuseGetattrIn()),
+          `op ${c.maxOps + 1}`,
+        );
       } else {
         const b = new g.CompoundBuilder();
         for (let i = 0; i < 40; i++) b.getattr(5n, g.zeroFuseGetattrIn());
         assert.equal(b.length, 40);
       }
-      const capped = new g.CompoundBuilder({ capacity: 2 }).open(5n, g.zeroFuseOpenIn()).getattr(5n, g.zeroFuseGetattrIn());
-      expectRefusal(true, "too-many-ops", () => capped.getattr(5n, g.zeroFuseGetattrIn()), "capacity 2");
+      const capped = new g.CompoundBuilder({ capacity: 2 })
+        .open(5n, g.zeroFuseOpenIn())
+        .getattr(5n, g.zeroFuseGetattrIn());
+      expectRefusal(
+        true,
+        "too-many-ops",
+        () => capped.getattr(5n, g.zeroFuseGetattrIn()),
+        "capacity 2",
+      );
     });
   });
 
   test("opcode 0, nested compound, nodeid 0: refused exactly where the kernel validates before sending", async (t) => {
     await each(t, ({ c, g }) => {
       const sc = c.subRequestChecks;
-      expectRefusal(sc.rejectOpcodeZero, "opcode-zero", () => new g.CompoundBuilder().addRaw(0, 5n, new Uint8Array(0)), "opcode 0");
+      expectRefusal(
+        sc.rejectOpcodeZero,
+        "opcode-zero",
+        () => new g.CompoundBuilder().addRaw(0, 5n, new Uint8Array(0)),
+        "opcode 0",
+      );
       const inner = openGetattr(g).encode(HEADER).subarray(40);
-      expectRefusal(sc.rejectNestedCompound, "nested-compound", () => new g.CompoundBuilder().addRaw(g.COMPOUND_OPCODE, 5n, inner), "nested");
-      expectRefusal(sc.rejectNodeidZero, "nodeid-zero", () => new g.CompoundBuilder().getattr(0n, g.zeroFuseGetattrIn()), "nodeid 0");
+      expectRefusal(
+        sc.rejectNestedCompound,
+        "nested-compound",
+        () => new g.CompoundBuilder().addRaw(g.COMPOUND_OPCODE, 5n, inner),
+        "nested",
+      );
+      expectRefusal(
+        sc.rejectNodeidZero,
+        "nodeid-zero",
+        () => new g.CompoundBuilder().getattr(0n, g.zeroFuseGetattrIn()),
+        "nodeid 0",
+      );
     });
   });
 
   test("ops with a page payload", async (t) => {
     await each(t, ({ c, g, schema }) => {
       const write = opcodeValue(schema, "FUSE_WRITE");
-      expectRefusal(c.subRequestChecks.rejectInPages, "in-pages", () => new g.CompoundBuilder().addRaw(write, 5n, new Uint8Array(48)), "WRITE");
-      assert.throws(() => new g.CompoundBuilder().add({ op: "FUSE_WRITE", nodeid: 5n }), (e: any) => e.kind === "not-allowed");
+      expectRefusal(
+        c.subRequestChecks.rejectInPages,
+        "in-pages",
+        () => new g.CompoundBuilder().addRaw(write, 5n, new Uint8Array(48)),
+        "WRITE",
+      );
+      assert.throws(
+        () => new g.CompoundBuilder().add({ op: "FUSE_WRITE", nodeid: 5n }),
+        (e: any) => e.kind === "not-allowed",
+      );
     });
   });
 
   test("the reply budget must fit max_pages", async (t) => {
     await each(t, ({ g }) => {
-      const big = new g.CompoundBuilder().read(5n, { ...g.zeroFuseReadIn(), size: 200_000 }, 200_000);
+      const big = new g.CompoundBuilder().read(
+        5n,
+        { ...g.zeroFuseReadIn(), size: 200_000 },
+        200_000,
+      );
       expectRefusal(true, "reply-budget", () => big.encode(HEADER), "200000 bytes at 32 pages");
-      assert.doesNotThrow(() => new g.CompoundBuilder({ maxPages: 64 }).read(5n, { ...g.zeroFuseReadIn(), size: 200_000 }, 200_000).encode(HEADER));
+      assert.doesNotThrow(() =>
+        new g.CompoundBuilder({ maxPages: 64 })
+          .read(5n, { ...g.zeroFuseReadIn(), size: 200_000 }, 200_000)
+          .encode(HEADER),
+      );
       const b = openGetattr(g, { maxPages: 1, pageSize: 128 });
       assert.equal(b.replyBudget, 152);
       expectRefusal(true, "reply-budget", () => b.encode(HEADER), "152 bytes in one 128-byte page");
@@ -211,7 +298,12 @@ describe("CompoundBuilder: the revision's limits and checks, as typed errors", (
 
   test("flags: only the revision's own", async (t) => {
     await each(t, ({ c, g }) => {
-      expectRefusal(true, "flag", () => new g.CompoundBuilder().flags("FUSE_COMPOUND_NO_SUCH_FLAG"), "unknown flag");
+      expectRefusal(
+        true,
+        "flag",
+        () => new g.CompoundBuilder().flags("FUSE_COMPOUND_NO_SUCH_FLAG"),
+        "unknown flag",
+      );
       for (const f of c.flags.defined) {
         const bytes = openGetattr(g).flags(f.name).encode(HEADER);
         assert.deepEqual(g.decodeCompoundRequest(bytes).flags, [f.name]);
@@ -222,8 +314,19 @@ describe("CompoundBuilder: the revision's limits and checks, as typed errors", (
   test("bad arguments are typed errors too", async (t) => {
     await each(t, ({ g }) => {
       expectRefusal(true, "value", () => new g.CompoundBuilder({ maxPages: 0 }), "maxPages 0");
-      expectRefusal(true, "value", () => new g.CompoundBuilder().add({ op: "FUSE_READ", nodeid: 5n, read_in: g.zeroFuseReadIn() }), "READ without outSize");
-      expectRefusal(true, "value", () => new g.CompoundBuilder().addRaw(-1, 5n, new Uint8Array(0)), "opcode -1");
+      expectRefusal(
+        true,
+        "value",
+        () =>
+          new g.CompoundBuilder().add({ op: "FUSE_READ", nodeid: 5n, read_in: g.zeroFuseReadIn() }),
+        "READ without outSize",
+      );
+      expectRefusal(
+        true,
+        "value",
+        () => new g.CompoundBuilder().addRaw(-1, 5n, new Uint8Array(0)),
+        "opcode -1",
+      );
     });
   });
 });
@@ -240,7 +343,10 @@ describe("CompoundBuilder: result_size and the sub-header rules", () => {
       const d = g.decodeCompoundRequest(bytes);
       const resultSizeIn = memberWithRole(c.framing.request, "result-size");
       if (resultSizeIn !== null) assert.equal(d.compound_in[resultSizeIn], expected);
-      assert.equal(bytes.length, 40 + structSize(schema, "fuse_compound_in") + 2 * prefixSize(c, schema) + 48 + 56);
+      assert.equal(
+        bytes.length,
+        40 + structSize(schema, "fuse_compound_in") + 2 * prefixSize(c, schema) + 48 + 56,
+      );
       assert.deepEqual(
         b.ops.map((o: any) => [o.opcode, o.outSize]),
         [
@@ -253,10 +359,15 @@ describe("CompoundBuilder: result_size and the sub-header rules", () => {
 
   test("result_size follows the negotiated minor (compat sizes) and counts variable outputs as given", async (t) => {
     await each(t, ({ g, schema }) => {
-      const compatAttrOut = Number(schema.constants.find((k) => k.name === "FUSE_COMPAT_ATTR_OUT_SIZE")!.value);
+      const compatAttrOut = Number(
+        schema.constants.find((k) => k.name === "FUSE_COMPAT_ATTR_OUT_SIZE")!.value,
+      );
       assert.equal(openGetattr(g, { minor: 8 }).resultSize, 16 + compatAttrOut);
       assert.equal(new g.CompoundBuilder().read(5n, g.zeroFuseReadIn(), 4096).resultSize, 4096);
-      assert.equal(new g.CompoundBuilder().getxattr(5n, g.zeroFuseGetxattrIn(), "user.a", 0).resultSize, structSize(schema, "fuse_getxattr_out"));
+      assert.equal(
+        new g.CompoundBuilder().getxattr(5n, g.zeroFuseGetxattrIn(), "user.a", 0).resultSize,
+        structSize(schema, "fuse_getxattr_out"),
+      );
       assert.equal(new g.CompoundBuilder().unlink(5n, "x").resultSize, 0);
     });
   });
@@ -271,10 +382,18 @@ describe("CompoundBuilder: result_size and the sub-header rules", () => {
       assert.equal(d.count, memberWithRole(c.framing.request, "count") !== null ? 3 : null);
       d.requests.forEach((q: any, i: number) => {
         const want =
-          c.subHeader.unique === "op-index" ? BigInt(i) : c.subHeader.unique === "zero" ? 0n : HEADER.unique + 2n * BigInt(i + 1);
+          c.subHeader.unique === "op-index"
+            ? BigInt(i)
+            : c.subHeader.unique === "zero"
+              ? 0n
+              : HEADER.unique + 2n * BigInt(i + 1);
         assert.equal(q.header.unique, want, `sub ${i} unique (${c.subHeader.unique})`);
         for (const k of ["uid", "gid", "pid"] as const) {
-          assert.equal(q.header[k], c.subHeader[k] === "copy-parent" ? HEADER[k] : 0, `sub ${i} ${k} (${c.subHeader[k]})`);
+          assert.equal(
+            q.header[k],
+            c.subHeader[k] === "copy-parent" ? HEADER[k] : 0,
+            `sub ${i} ${k} (${c.subHeader[k]})`,
+          );
         }
         assert.equal(q.header.total_extlen, 0);
         assert.equal(q.header.padding, 0);
@@ -301,7 +420,9 @@ describe("CompoundBuilder: result_size and the sub-header rules", () => {
 
   test("nextUnique overrides the fresh uniques (where the revision draws them)", async (t) => {
     await each(t, ({ c, g }) => {
-      const d = g.decodeCompoundRequest(openGetattr(g, { nextUnique: (i: number) => 1000n + BigInt(i) }).encode(HEADER));
+      const d = g.decodeCompoundRequest(
+        openGetattr(g, { nextUnique: (i: number) => 1000n + BigInt(i) }).encode(HEADER),
+      );
       const got = d.requests.map((q: any) => q.header.unique);
       if (c.subHeader.unique === "fresh-unique") assert.deepEqual(got, [1000n, 1001n]);
       else assert.notDeepEqual(got, [1000n, 1001n]);
@@ -350,18 +471,31 @@ describe("encode/decode round trips", () => {
         [32, 120, 16],
       );
       // Bare opcodes work for ops with fixed-size replies.
-      assert.equal(g.parseCompoundReply(bytes, { ops: [14, 3, 10] }).results[0].reply.open_out.fh, 9n);
+      assert.equal(
+        g.parseCompoundReply(bytes, { ops: [14, 3, 10] }).results[0].reply.open_out.fh,
+        9n,
+      );
     });
   });
 
   test("xattr replies: the size struct for outSize 0, data otherwise (even of the same length)", async (t) => {
     await each(t, ({ g }) => {
-      const b = new g.CompoundBuilder().getxattr(5n, g.zeroFuseGetxattrIn(), "user.a", 0).getxattr(5n, { ...g.zeroFuseGetxattrIn(), size: 8 }, "user.a", 8);
+      const b = new g.CompoundBuilder()
+        .getxattr(5n, g.zeroFuseGetxattrIn(), "user.a", 0)
+        .getxattr(5n, { ...g.zeroFuseGetxattrIn(), size: 8 }, "user.a", 8);
       b.encode(HEADER);
       const opcode = b.ops[0].opcode;
       const bytes = g.encodeCompoundReply(HEADER.unique, [
-        { opcode, reply: { getxattr_out: { ...g.zeroFuseGetxattrOut(), size: 4 } }, unique: b.ops[0].unique },
-        { opcode, reply: { data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) }, unique: b.ops[1].unique },
+        {
+          opcode,
+          reply: { getxattr_out: { ...g.zeroFuseGetxattrOut(), size: 4 } },
+          unique: b.ops[0].unique,
+        },
+        {
+          opcode,
+          reply: { data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) },
+          unique: b.ops[1].unique,
+        },
       ]);
       const p = g.parseCompoundReply(bytes, { ops: b.ops });
       // An xattr value is not page-backed, so outPages does not apply to it.
@@ -391,7 +525,12 @@ describe("parseCompoundReply: the kernel's checks of each revision", () => {
   test("minimum payload; fewer sub-replies than ops are missing (treated as success)", async (t) => {
     await each(t, (r) => {
       const none = compoundReply(r, [], 0);
-      expectRefusal(r.c.replyChecks.minPayload > 0, "min-payload", () => r.g.parseCompoundReply(none, { ops: [14, 3] }), "no sub-replies");
+      expectRefusal(
+        r.c.replyChecks.minPayload > 0,
+        "min-payload",
+        () => r.g.parseCompoundReply(none, { ops: [14, 3] }),
+        "no sub-replies",
+      );
       const one = r.g.parseCompoundReply(compoundReply(r, [open(r.g)], 1), { ops: [14, 3] });
       assert.deepEqual(
         one.results.map((x: any) => [x.missing, x.error, x.reply === null]),
@@ -406,7 +545,12 @@ describe("parseCompoundReply: the kernel's checks of each revision", () => {
   test("more than result size plus headers is refused", async (t) => {
     await each(t, (r) => {
       const long = compoundReply(r, [open(r.g), subReply(r.g, new Uint8Array(112))], 2);
-      expectRefusal(true, "max-payload", () => r.g.parseCompoundReply(long, { ops: [14, 3] }), "160 > 152");
+      expectRefusal(
+        true,
+        "max-payload",
+        () => r.g.parseCompoundReply(long, { ops: [14, 3] }),
+        "160 > 152",
+      );
     });
   });
 
@@ -415,9 +559,19 @@ describe("parseCompoundReply: the kernel's checks of each revision", () => {
       const short = compoundReply(r, [open(r.g), subReply(r.g, new Uint8Array(0), 0, 8)], 2);
       expectRefusal(true, "op-len", () => r.g.parseCompoundReply(short, { ops: [14, 3] }), "len 8");
       const past = compoundReply(r, [open(r.g), subReply(r.g, new Uint8Array(0), -2, 200)], 2);
-      expectRefusal(r.c.replyChecks.opLenInBounds, "op-bounds", () => r.g.parseCompoundReply(past, { ops: [14, 3] }), "len past the end");
+      expectRefusal(
+        r.c.replyChecks.opLenInBounds,
+        "op-bounds",
+        () => r.g.parseCompoundReply(past, { ops: [14, 3] }),
+        "len past the end",
+      );
       const cut = compoundReply(r, [open(r.g), new Uint8Array(8)], 2);
-      expectRefusal(true, "op-len", () => r.g.parseCompoundReply(cut, { ops: [14, 3] }), "8 bytes left");
+      expectRefusal(
+        true,
+        "op-len",
+        () => r.g.parseCompoundReply(cut, { ops: [14, 3] }),
+        "8 bytes left",
+      );
     });
   });
 
@@ -428,18 +582,49 @@ describe("parseCompoundReply: the kernel's checks of each revision", () => {
       if (memberWithRole(r.c.framing.reply, "count") === null) {
         // until-end: a third sub-reply is beyond the ops; within a larger capacity it is the kernel defect, beyond it the bound.
         // (errors are header-only, so three sub-replies still fit the budget of two ops)
-        const three = compoundReply(r, [open(r.g), subReply(r.g, new Uint8Array(0), -2), subReply(r.g, new Uint8Array(0), -2)], 0);
+        const three = compoundReply(
+          r,
+          [open(r.g), subReply(r.g, new Uint8Array(0), -2), subReply(r.g, new Uint8Array(0), -2)],
+          0,
+        );
         const ops = [14, 3];
-        if (rc.opsBound === "capacity") expectRefusal(true, "capacity", () => r.g.parseCompoundReply(three, { ops }), "beyond the capacity");
-        else expectRefusal(true, "extra-reply", () => r.g.parseCompoundReply(three, { ops }), "beyond the kernel's ops");
-        expectRefusal(true, "extra-reply", () => r.g.parseCompoundReply(three, { ops, capacity: 3 }), "beyond the ops");
+        if (rc.opsBound === "capacity")
+          expectRefusal(
+            true,
+            "capacity",
+            () => r.g.parseCompoundReply(three, { ops }),
+            "beyond the capacity",
+          );
+        else
+          expectRefusal(
+            true,
+            "extra-reply",
+            () => r.g.parseCompoundReply(three, { ops }),
+            "beyond the kernel's ops",
+          );
+        expectRefusal(
+          true,
+          "extra-reply",
+          () => r.g.parseCompoundReply(three, { ops, capacity: 3 }),
+          "beyond the ops",
+        );
         return;
       }
       const over = compoundReply(r, both, 5);
       if (rc.opsParsed === "server-count" && rc.opsBound === "none") {
-        expectRefusal(true, "ops-bound", () => r.g.parseCompoundReply(over, { ops: [14, 3] }), "count 5 > 2 ops");
+        expectRefusal(
+          true,
+          "ops-bound",
+          () => r.g.parseCompoundReply(over, { ops: [14, 3] }),
+          "count 5 > 2 ops",
+        );
       } else {
-        expectRefusal(rc.countMustMatch, "count", () => r.g.parseCompoundReply(over, { ops: [14, 3] }), "count 5 with min-count");
+        expectRefusal(
+          rc.countMustMatch,
+          "count",
+          () => r.g.parseCompoundReply(over, { ops: [14, 3] }),
+          "count 5 with min-count",
+        );
       }
       const under = r.g.parseCompoundReply(compoundReply(r, both, 1), { ops: [14, 3] });
       assert.deepEqual(
@@ -456,7 +641,8 @@ describe("parseCompoundReply: the kernel's checks of each revision", () => {
       const failed = subReply(r.g, openOut(r.g, 77n), -13);
       const p = r.g.parseCompoundReply(compoundReply(r, [failed, attr(r.g)], 2), { ops: [14, 3] });
       assert.equal(p.results[0].error, -13);
-      if (r.c.replyChecks.copyWhen === "len-exceeds-header") assert.equal(p.results[0].reply.open_out.fh, 77n);
+      if (r.c.replyChecks.copyWhen === "len-exceeds-header")
+        assert.equal(p.results[0].reply.open_out.fh, 77n);
       else assert.equal(p.results[0].reply, null);
     });
   });
@@ -477,7 +663,12 @@ describe("parseCompoundReply: the kernel's checks of each revision", () => {
         );
       } else {
         // The next header is looked for at 16 + 16: inside GETATTR's header, where len reads 0.
-        expectRefusal(true, "op-len", () => r.g.parseCompoundReply(bytes, { ops: [14, 3] }), "misplaced walk");
+        expectRefusal(
+          true,
+          "op-len",
+          () => r.g.parseCompoundReply(bytes, { ops: [14, 3] }),
+          "misplaced walk",
+        );
       }
     });
   });
@@ -487,24 +678,54 @@ describe("the server side", () => {
   test("decodeCompoundRequest refuses what is not a well-formed compound", async (t) => {
     await each(t, (r) => {
       const { g, c } = r;
-      const plain = g.encodeRequest({ op: "FUSE_GETATTR", opcode: 3, header: { ...g.zeroFuseInHeader(), nodeid: 5n }, getattr_in: g.zeroFuseGetattrIn() });
+      const plain = g.encodeRequest({
+        op: "FUSE_GETATTR",
+        opcode: 3,
+        header: { ...g.zeroFuseInHeader(), nodeid: 5n },
+        getattr_in: g.zeroFuseGetattrIn(),
+      });
       expectRefusal(true, "not-compound", () => g.decodeCompoundRequest(plain), "GETATTR");
       const bytes = openGetattr(g).encode(HEADER);
       const d = g.decodeCompoundRequest(bytes);
       // Re-encode with a count one short (where counted), or with 8 stray bytes after the sub-requests.
-      const prefixes = d.prefixes.map((p: any) => (p === null ? new Uint8Array(0) : encodeStruct(g, c.framing.subRequestPrefix!.struct, p)));
+      const prefixes = d.prefixes.map((p: any) =>
+        p === null ? new Uint8Array(0) : encodeStruct(g, c.framing.subRequestPrefix!.struct, p),
+      );
       const area = d.requests.flatMap((q: any, i: number) => [prefixes[i], g.encodeRequest(q)]);
       const countIn = memberWithRole(c.framing.request, "count");
       if (countIn !== null) {
         const ci = { ...d.compound_in, [countIn]: 1 };
-        const msg = g.encodeRequest({ op: c.opcode, opcode: g.COMPOUND_OPCODE, header: d.header, compound_in: ci, requests: concat(area) });
+        const msg = g.encodeRequest({
+          op: c.opcode,
+          opcode: g.COMPOUND_OPCODE,
+          header: d.header,
+          compound_in: ci,
+          requests: concat(area),
+        });
         expectRefusal(true, "trailing", () => g.decodeCompoundRequest(msg), "count 1 of 2");
         if (c.maxOps !== null) {
-          const many = g.encodeRequest({ op: c.opcode, opcode: g.COMPOUND_OPCODE, header: d.header, compound_in: { ...ci, [countIn]: c.maxOps + 1 }, requests: concat(area) });
-          expectRefusal(true, "too-many-ops", () => g.decodeCompoundRequest(many), "count above maxOps");
+          const many = g.encodeRequest({
+            op: c.opcode,
+            opcode: g.COMPOUND_OPCODE,
+            header: d.header,
+            compound_in: { ...ci, [countIn]: c.maxOps + 1 },
+            requests: concat(area),
+          });
+          expectRefusal(
+            true,
+            "too-many-ops",
+            () => g.decodeCompoundRequest(many),
+            "count above maxOps",
+          );
         }
       } else {
-        const msg = g.encodeRequest({ op: c.opcode, opcode: g.COMPOUND_OPCODE, header: d.header, compound_in: d.compound_in, requests: concat([...area, new Uint8Array(8)]) });
+        const msg = g.encodeRequest({
+          op: c.opcode,
+          opcode: g.COMPOUND_OPCODE,
+          header: d.header,
+          compound_in: d.compound_in,
+          requests: concat([...area, new Uint8Array(8)]),
+        });
         expectRefusal(true, "op-len", () => g.decodeCompoundRequest(msg), "8 stray bytes");
       }
     });
@@ -524,17 +745,37 @@ describe("the server side", () => {
 describe("runSeparately: the kernel's fallback", () => {
   const replyFor = (g: Gen, failAt: number | null) => (req: any) => {
     if (req.opcode === failAt) return g.encodeErrorReply(req.header.unique, -5);
-    if (req.op === "FUSE_OPEN") return g.encodeReply(req.header.unique, { open_out: g.zeroFuseOpenOut() }, { opcode: 14, minor: 45 });
-    if (req.op === "FUSE_GETATTR") return g.encodeReply(req.header.unique, { attr_out: g.zeroFuseAttrOut() }, { opcode: 3, minor: 45 });
-    return g.encodeReply(req.header.unique, { entry_out: g.zeroFuseEntryOut() }, { opcode: 1, minor: 45 });
+    if (req.op === "FUSE_OPEN")
+      return g.encodeReply(
+        req.header.unique,
+        { open_out: g.zeroFuseOpenOut() },
+        { opcode: 14, minor: 45 },
+      );
+    if (req.op === "FUSE_GETATTR")
+      return g.encodeReply(
+        req.header.unique,
+        { attr_out: g.zeroFuseAttrOut() },
+        { opcode: 3, minor: 45 },
+      );
+    return g.encodeReply(
+      req.header.unique,
+      { entry_out: g.zeroFuseEntryOut() },
+      { opcode: 1, minor: 45 },
+    );
   };
 
   test("only where the kernel splits; stops at a failure unless the flag says go on", async (t) => {
     await each(t, async ({ c, g }) => {
       const compound = g.decodeCompoundRequest(openGetattr(g).lookup(1n, "x").encode(HEADER));
       if (!c.fallback.kernelSplits) {
-        await assert.rejects(g.runSeparately(compound, replyFor(g, null)), (e: any) => e.kind === "no-fallback");
-        assert.throws(() => g.separateRequests(compound), (e: any) => e.kind === "no-fallback");
+        await assert.rejects(
+          g.runSeparately(compound, replyFor(g, null)),
+          (e: any) => e.kind === "no-fallback",
+        );
+        assert.throws(
+          () => g.separateRequests(compound),
+          (e: any) => e.kind === "no-fallback",
+        );
         assert.equal(g.kernelFallsBack([], -38), false);
         return;
       }
@@ -553,7 +794,14 @@ describe("runSeparately: the kernel's fallback", () => {
       );
       // Ordinary requests: fresh uniques, the caller's credentials, each op's nodeid.
       assert.deepEqual(
-        sent.map((q) => [q.op, q.header.unique, q.header.uid, q.header.gid, q.header.pid, q.header.nodeid]),
+        sent.map((q) => [
+          q.op,
+          q.header.unique,
+          q.header.uid,
+          q.header.gid,
+          q.header.pid,
+          q.header.nodeid,
+        ]),
         [
           ["FUSE_OPEN", HEADER.unique + 2n, HEADER.uid, HEADER.gid, HEADER.pid, 5n],
           ["FUSE_GETATTR", HEADER.unique + 4n, HEADER.uid, HEADER.gid, HEADER.pid, 5n],
@@ -561,14 +809,17 @@ describe("runSeparately: the kernel's fallback", () => {
         ],
       );
       const stopped = await g.runSeparately(compound, replyFor(g, 3));
-      const stops = c.onOpError.fallback === "stop" || c.onOpError.fallback === "stop-unless-continue-flag";
+      const stops =
+        c.onOpError.fallback === "stop" || c.onOpError.fallback === "stop-unless-continue-flag";
       assert.deepEqual(
         stopped.map((x: any) => x.skipped),
         [false, false, stops],
       );
       assert.equal(stopped[1].error, -5);
       if (c.fallback.stopUnless !== null) {
-        const goOn = g.decodeCompoundRequest(openGetattr(g).lookup(1n, "x").flags(c.fallback.stopUnless).encode(HEADER));
+        const goOn = g.decodeCompoundRequest(
+          openGetattr(g).lookup(1n, "x").flags(c.fallback.stopUnless).encode(HEADER),
+        );
         const cont = await g.runSeparately(goOn, replyFor(g, 3));
         assert.deepEqual(
           cont.map((x: any) => [x.skipped, x.error]),
@@ -580,13 +831,21 @@ describe("runSeparately: the kernel's fallback", () => {
         );
       }
       if (c.fallback.suppressedBy !== null) {
-        const atomic = g.decodeCompoundRequest(openGetattr(g).flags(c.fallback.suppressedBy).encode(HEADER));
-        await assert.rejects(g.runSeparately(atomic, replyFor(g, null)), (e: any) => e.kind === "fallback-suppressed");
+        const atomic = g.decodeCompoundRequest(
+          openGetattr(g).flags(c.fallback.suppressedBy).encode(HEADER),
+        );
+        await assert.rejects(
+          g.runSeparately(atomic, replyFor(g, null)),
+          (e: any) => e.kind === "fallback-suppressed",
+        );
         assert.equal(g.kernelFallsBack([c.fallback.suppressedBy], -5), false);
       }
       // Any failure, or only the decline errnos whose effect splits (by name: ENOSYS 38, EOPNOTSUPP 95, EIO 5).
       const splitsOn = (errno: string) =>
-        c.fallback.trigger === "any-failure" || c.decline.some((d) => (d.errno === errno || d.errno === "any") && d.effect !== "caller-fallback");
+        c.fallback.trigger === "any-failure" ||
+        c.decline.some(
+          (d) => (d.errno === errno || d.errno === "any") && d.effect !== "caller-fallback",
+        );
       assert.equal(g.kernelFallsBack([], -38), splitsOn("ENOSYS"));
       assert.equal(g.kernelFallsBack([], -95), splitsOn("EOPNOTSUPP"));
       assert.equal(g.kernelFallsBack([], -5), splitsOn("EIO"));
@@ -598,7 +857,10 @@ describe("runSeparately: the kernel's fallback", () => {
 
 describe("fuse-uapi compound (CLI)", () => {
   const cli = (args: string[], input?: Uint8Array) => {
-    const r = spawnSync(process.execPath, [CLI, ...args], { input: input ? Buffer.from(input) : undefined, maxBuffer: 1 << 24 });
+    const r = spawnSync(process.execPath, [CLI, ...args], {
+      input: input ? Buffer.from(input) : undefined,
+      maxBuffer: 1 << 24,
+    });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
   };
 
@@ -642,7 +904,10 @@ describe("fuse-uapi compound (CLI)", () => {
         { opcode: 1, reply: { entry_out: g.zeroFuseEntryOut() } },
         { opcode: 15, reply: { data: new Uint8Array([104, 105]) } },
       ]);
-      const walked = cli(["compound", "decode", "--revision", name, "--reply", "--ops", file], reply);
+      const walked = cli(
+        ["compound", "decode", "--revision", name, "--reply", "--ops", file],
+        reply,
+      );
       assert.equal(walked.status, 0, walked.stderr);
       const results = JSON.parse(walked.stdout.toString()).results;
       assert.deepEqual(
@@ -656,7 +921,10 @@ describe("fuse-uapi compound (CLI)", () => {
       );
       if (c.outPages === "not-copied") assert.equal(results[3].reply, null);
       else assert.equal(results[3].reply.data, "6869");
-      const byName = cli(["compound", "decode", "--revision", name, "--reply", "--ops", "FUSE_OPEN,GETATTR,lookup"], g.encodeCompoundReply(1n, [{ opcode: 14, reply: { error: -2 } }]));
+      const byName = cli(
+        ["compound", "decode", "--revision", name, "--reply", "--ops", "FUSE_OPEN,GETATTR,lookup"],
+        g.encodeCompoundReply(1n, [{ opcode: 14, reply: { error: -2 } }]),
+      );
       assert.equal(byName.status, 0, byName.stderr);
       assert.deepEqual(
         JSON.parse(byName.stdout.toString()).results.map((x: any) => x.missing),
@@ -668,7 +936,10 @@ describe("fuse-uapi compound (CLI)", () => {
   test("refusals and bad input exit 2 with the error kind", async (t) => {
     await each(t, async ({ name, c }) => {
       const file = join(tmp, `bad-${name}.json`);
-      await writeFile(file, JSON.stringify({ header: { unique: 1 }, ops: [{ op: "FUSE_WRITE", nodeid: 1 }] }));
+      await writeFile(
+        file,
+        JSON.stringify({ header: { unique: 1 }, ops: [{ op: "FUSE_WRITE", nodeid: 1 }] }),
+      );
       const r = cli(["compound", "encode", "--revision", name, file]);
       assert.equal(r.status, 2);
       assert.match(r.stderr, /may not appear in a compound/);
@@ -676,8 +947,17 @@ describe("fuse-uapi compound (CLI)", () => {
       const empty = cli(["compound", "encode", "--revision", name, file]);
       assert.equal(empty.status, c.emptyCompound === "kernel-rejects" ? 2 : 0);
       if (empty.status === 2) assert.match(empty.stderr, /\[empty\]/);
-      await writeFile(file, JSON.stringify({ header: { unique: 1 }, ops: [{ op: "open", nodeid: 1, open_in: { nope: 1 } }] }));
-      assert.match(cli(["compound", "encode", "--revision", name, file]).stderr, /open_in\.nope: no such member/);
+      await writeFile(
+        file,
+        JSON.stringify({
+          header: { unique: 1 },
+          ops: [{ op: "open", nodeid: 1, open_in: { nope: 1 } }],
+        }),
+      );
+      assert.match(
+        cli(["compound", "encode", "--revision", name, file]).stderr,
+        /open_in\.nope: no such member/,
+      );
     });
     const none = cli(["compound", "encode", "--revision", "base-7.45", "x.json"]);
     assert.equal(none.status, 2);

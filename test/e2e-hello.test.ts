@@ -27,7 +27,10 @@ test("hello: the README example mounts and serves /hello", async (t) => {
     assert.match(ls.stdout, /-r--r--r-- +1 .* 13 .* hello\n/);
     const cat = await run("cat", [join(dir, "hello")], { timeout: 10_000 });
     assert.equal(cat.stdout, "hello, world\n");
-    await assert.rejects(run("cat", [join(dir, "missing")], { timeout: 10_000 }), /No such file or directory/);
+    await assert.rejects(
+      run("cat", [join(dir, "missing")], { timeout: 10_000 }),
+      /No such file or directory/,
+    );
   } finally {
     await m.close();
     rmSync(dir, { recursive: true, force: true });

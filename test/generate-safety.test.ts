@@ -7,11 +7,25 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { isSafeRevisionName, REVISION_NAME_MAX, REVISION_NAME_PATTERN } from "../generator/revision-name.js";
+import {
+  isSafeRevisionName,
+  REVISION_NAME_MAX,
+  REVISION_NAME_PATTERN,
+} from "../generator/revision-name.js";
 import { parseKnownRevisions, repoRoot } from "../generator/revisions/registry.js";
 
 const CLI = join(repoRoot(), "dist", "generator", "cli.js");
@@ -53,7 +67,10 @@ function snapshot(dir: string): Record<string, string> {
 /** A small schema (no protocol section, so generate is quick) with `revision` set to anything, as a hand-edited file would. */
 const baseSchema = (() => {
   const h = join(work, "tiny.h");
-  writeFileSync(h, "#include <stdint.h>\nstruct tiny { uint32_t a; uint64_t b; };\n#define TINY_MAX 4\n");
+  writeFileSync(
+    h,
+    "#include <stdint.h>\nstruct tiny { uint32_t a; uint64_t b; };\n#define TINY_MAX 4\n",
+  );
   const r = run(["schema", h, "--name", "tiny"]);
   assert.equal(r.code, 0, r.err);
   return JSON.parse(r.out) as { source: Record<string, unknown> };
@@ -61,7 +78,10 @@ const baseSchema = (() => {
 
 function schemaFile(name: string, source: Record<string, unknown>): string {
   const path = join(work, name);
-  writeFileSync(path, JSON.stringify({ ...baseSchema, source: { ...baseSchema.source, ...source } }));
+  writeFileSync(
+    path,
+    JSON.stringify({ ...baseSchema, source: { ...baseSchema.source, ...source } }),
+  );
   return path;
 }
 
@@ -76,23 +96,56 @@ function parentWithContent(name: string): string {
 
 describe("revision names", () => {
   test("one pattern: the JSON Schema of schema files repeats generator/revision-name.ts", () => {
-    const schema = JSON.parse(readFileSync(join(repoRoot(), "schema", "fuse-uapi.schema.json"), "utf8"));
+    const schema = JSON.parse(
+      readFileSync(join(repoRoot(), "schema", "fuse-uapi.schema.json"), "utf8"),
+    );
     const revision = schema.properties.source.properties.revision;
     assert.equal(revision.pattern, REVISION_NAME_PATTERN);
     assert.equal(revision.maxLength, REVISION_NAME_MAX);
   });
 
   test("unsafe names are refused by the check, the registry and its JSON Schema", () => {
-    const unsafe = ["", ".", "..", "../x", "a/b", "/abs", "a\\b", ".hidden", "-o", "a b", "x\0y", "é", "a".repeat(REVISION_NAME_MAX + 1)];
-    const registrySchema = JSON.parse(readFileSync(join(repoRoot(), "schema", "known-revisions.schema.json"), "utf8"));
+    const unsafe = [
+      "",
+      ".",
+      "..",
+      "../x",
+      "a/b",
+      "/abs",
+      "a\\b",
+      ".hidden",
+      "-o",
+      "a b",
+      "x\0y",
+      "é",
+      "a".repeat(REVISION_NAME_MAX + 1),
+    ];
+    const registrySchema = JSON.parse(
+      readFileSync(join(repoRoot(), "schema", "known-revisions.schema.json"), "utf8"),
+    );
     const registryPattern = new RegExp(registrySchema.$defs.revision.properties.name.pattern);
     for (const name of unsafe) {
       assert.equal(isSafeRevisionName(name), false, JSON.stringify(name));
-      assert.equal(registryPattern.test(name), false, `known-revisions.schema.json accepts ${JSON.stringify(name)}`);
-      const entry = { name, title: "t", date: "2025-01-01", base: { path: "a.h", sha256: "0".repeat(64) }, mails: [] };
-      assert.throws(() => parseKnownRevisions({ revisions: [entry] }, "test"), /\.name: must match/, JSON.stringify(name));
+      assert.equal(
+        registryPattern.test(name),
+        false,
+        `known-revisions.schema.json accepts ${JSON.stringify(name)}`,
+      );
+      const entry = {
+        name,
+        title: "t",
+        date: "2025-01-01",
+        base: { path: "a.h", sha256: "0".repeat(64) },
+        mails: [],
+      };
+      assert.throws(
+        () => parseKnownRevisions({ revisions: [entry] }, "test"),
+        /\.name: must match/,
+        JSON.stringify(name),
+      );
     }
-    for (const name of ["v6", "base-7.45", "rfc-v1", "7.45", "fuse.h", "a+b_c"]) assert.equal(isSafeRevisionName(name), true, name);
+    for (const name of ["v6", "base-7.45", "rfc-v1", "7.45", "fuse.h", "a+b_c"])
+      assert.equal(isSafeRevisionName(name), true, name);
   });
 
   test("schema --name refuses names that are not one plain folder name (exit 2, one line, no output)", () => {
@@ -114,15 +167,27 @@ describe("generate -o stays inside -o", () => {
       const before = snapshot(work);
       const r = run(["generate", bad, "-o", join(parent, "out")]);
       assertUsageError(r, /not a fuse-uapi schema: \/source\/revision/);
-      assert.deepEqual(snapshot(work), before, `revision ${JSON.stringify(revision)} changed files`);
+      assert.deepEqual(
+        snapshot(work),
+        before,
+        `revision ${JSON.stringify(revision)} changed files`,
+      );
     }
   });
 
   test("a folder name from the header's file name is checked too", () => {
     const parent = parentWithContent("parent-file");
     const before = snapshot(parent);
-    const bad = schemaFile("by-file.json", { revision: null, kernelVersion: null, minorVersion: null, file: "../x" });
-    assertUsageError(run(["generate", bad, "-o", join(parent, "out")]), /"\.\.\/x" is not a usable revision name/);
+    const bad = schemaFile("by-file.json", {
+      revision: null,
+      kernelVersion: null,
+      minorVersion: null,
+      file: "../x",
+    });
+    assertUsageError(
+      run(["generate", bad, "-o", join(parent, "out")]),
+      /"\.\.\/x" is not a usable revision name/,
+    );
     assert.deepEqual(snapshot(parent), before);
   });
 
@@ -136,8 +201,14 @@ describe("generate -o stays inside -o", () => {
   test("-o naming a regular file (or a path through one): one-line error, exit 2, the file unchanged", () => {
     const file = join(work, "plain.txt");
     writeFileSync(file, "not a folder\n");
-    assertUsageError(run(["generate", schemaFile("f.json", {}), "-o", file]), /plain\.txt: is not a folder/);
-    assertUsageError(run(["generate", schemaFile("f.json", {}), "-o", join(file, "sub")]), /plain\.txt is not a folder/);
+    assertUsageError(
+      run(["generate", schemaFile("f.json", {}), "-o", file]),
+      /plain\.txt: is not a folder/,
+    );
+    assertUsageError(
+      run(["generate", schemaFile("f.json", {}), "-o", join(file, "sub")]),
+      /plain\.txt is not a folder/,
+    );
     assert.equal(readFileSync(file, "utf8"), "not a folder\n");
   });
 
@@ -157,7 +228,10 @@ describe("generate -o stays inside -o", () => {
     mkdirSync(join(out, "tiny"), { recursive: true });
     writeFileSync(join(out, "tiny", "mine.ts"), "export const mine = 1;\n");
     const before = snapshot(out);
-    assertUsageError(run(["generate", schemaFile("g.json", {}), "-o", out]), /holds "mine\.ts", which fuse-uapi did not generate/);
+    assertUsageError(
+      run(["generate", schemaFile("g.json", {}), "-o", out]),
+      /holds "mine\.ts", which fuse-uapi did not generate/,
+    );
     assert.deepEqual(snapshot(out), before);
   });
 
@@ -170,13 +244,24 @@ describe("generate -o stays inside -o", () => {
     let r = run(["generate", schema, "-o", "out-link"]);
     assert.equal(r.code, 0, r.err);
     assert.deepEqual(readdirSync(real).sort(), ["_runtime", "keep.txt", "tiny"]);
-    assert.match(readFileSync(join(real, "tiny", "structs.ts"), "utf8"), /^\/\/ @generated by fuse-uapi /);
+    assert.match(
+      readFileSync(join(real, "tiny", "structs.ts"), "utf8"),
+      /^\/\/ @generated by fuse-uapi /,
+    );
     r = run(["generate", schemaFile("ok2.json", { sha256: "1".repeat(64) }), "-o", "out-link"]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /wrote out-link\/tiny\//);
     assert.match(readFileSync(join(real, "tiny", "structs.ts"), "utf8"), /sha256 1{64}/);
-    assert.deepEqual(readdirSync(real).sort(), ["_runtime", "keep.txt", "tiny"], "no temporary folder left");
-    assert.equal(lstatSync(join(work, "out-link")).isSymbolicLink(), true, "the link itself is kept");
+    assert.deepEqual(
+      readdirSync(real).sort(),
+      ["_runtime", "keep.txt", "tiny"],
+      "no temporary folder left",
+    );
+    assert.equal(
+      lstatSync(join(work, "out-link")).isSymbolicLink(),
+      true,
+      "the link itself is kept",
+    );
   });
 
   test("mirror mode removes only stale folders it generated; files, links and foreign folders stay", () => {
@@ -193,13 +278,18 @@ describe("generate -o stays inside -o", () => {
     const r = run(["generate", "--config", join(repoRoot(), "fuse-uapi.config.json"), "-o", out]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /removed stale .*stale-rev\//);
-    assert.match(r.err, /kept .*user-folder\/: it holds "a\.txt", which fuse-uapi did not generate/);
+    assert.match(
+      r.err,
+      /kept .*user-folder\/: it holds "a\.txt", which fuse-uapi did not generate/,
+    );
     const names = readdirSync(out).sort();
     assert.ok(!names.includes("stale-rev"), "stale generated folder removed");
     for (const kept of ["README", "linked", "user-folder"]) assert.ok(names.includes(kept), kept);
     assert.equal(readFileSync(join(out, "user-folder", "a.txt"), "utf8"), "a\n");
     assert.deepEqual(snapshot(outside), beforeOutside);
-    const revisions = readdirSync(join(repoRoot(), "schema", "revisions")).map((f) => f.replace(/\.json$/, ""));
+    const revisions = readdirSync(join(repoRoot(), "schema", "revisions")).map((f) =>
+      f.replace(/\.json$/, ""),
+    );
     for (const rev of revisions) assert.ok(names.includes(rev), `mirror wrote ${rev}`);
   });
 });

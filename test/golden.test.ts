@@ -63,12 +63,17 @@ describe("golden schemas", () => {
   for (const header of headers) {
     test(header, async () => {
       const text = await readFile(join(GOLDEN, header), "utf8");
-      const actual = JSON.parse(JSON.stringify(await buildSchema(text, { file: header }))) as Schema;
+      const actual = JSON.parse(
+        JSON.stringify(await buildSchema(text, { file: header })),
+      ) as Schema;
       if (UPDATE) {
         await writeFile(expectedPath(header), JSON.stringify(actual, null, 2) + "\n");
         return;
       }
-      assert.ok(existsSync(expectedPath(header)), `${expectedPath(header)} is missing: run with UPDATE_GOLDEN=1, then review it`);
+      assert.ok(
+        existsSync(expectedPath(header)),
+        `${expectedPath(header)} is missing: run with UPDATE_GOLDEN=1, then review it`,
+      );
       const expected = JSON.parse(await readFile(expectedPath(header), "utf8")) as Schema;
       assert.deepEqual(actual, expected);
     });
@@ -82,18 +87,24 @@ describe("golden schemas", () => {
 const COMPILERS: Record<Target, string[][]> = {
   x86_64: process.arch === "x64" ? [["cc"], ["x86_64-linux-gnu-gcc"]] : [["x86_64-linux-gnu-gcc"]],
   i386: [["i686-linux-gnu-gcc"], ["cc", "-m32"]],
-  aarch64: process.arch === "arm64" ? [["cc"], ["aarch64-linux-gnu-gcc"]] : [["aarch64-linux-gnu-gcc"]],
+  aarch64:
+    process.arch === "arm64" ? [["cc"], ["aarch64-linux-gnu-gcc"]] : [["aarch64-linux-gnu-gcc"]],
 };
 
 /** The probe each compiler must pass: the system headers the fixtures include. */
-const PROBE = "#include <stddef.h>\n#include <stdint.h>\n#include <linux/types.h>\n#include <linux/ioctl.h>\nint probe;\n";
+const PROBE =
+  "#include <stddef.h>\n#include <stdint.h>\n#include <linux/types.h>\n#include <linux/ioctl.h>\nint probe;\n";
 
 let tmp: string;
 const compilerFor = new Map<Target, string[] | null>();
 
 async function compile(cmd: string[], file: string): Promise<{ ok: boolean; stderr: string }> {
   try {
-    await run(cmd[0], [...cmd.slice(1), "-std=gnu11", "-fsyntax-only", "-Wall", "-Werror=div-by-zero", file], { timeout: 60_000 });
+    await run(
+      cmd[0],
+      [...cmd.slice(1), "-std=gnu11", "-fsyntax-only", "-Wall", "-Werror=div-by-zero", file],
+      { timeout: 60_000 },
+    );
     return { ok: true, stderr: "" };
   } catch (e) {
     const err = e as { stderr?: string; message: string };
@@ -116,7 +127,8 @@ function roundUp(n: number, to: number): number {
 /** One `_Static_assert` per layout figure and value the expected schema states for `target`. */
 function assertions(schema: Schema, target: Target): string[] {
   const out: string[] = [];
-  const check = (expr: string, what: string) => out.push(`_Static_assert(${expr}, ${JSON.stringify(`${target}: ${what}`)});`);
+  const check = (expr: string, what: string) =>
+    out.push(`_Static_assert(${expr}, ${JSON.stringify(`${target}: ${what}`)});`);
   for (const s of schema.structs) {
     const tag = `${s.union ? "union" : "struct"} ${s.name}`;
     const l = s.layout[target];
@@ -127,16 +139,29 @@ function assertions(schema: Schema, target: Target): string[] {
       for (const f of fields) {
         const fl = f.layout[target];
         if (f.name === null) {
-          assert.equal(f.type.kind, "record", `${tag}: a nameless member must be an anonymous record`);
+          assert.equal(
+            f.type.kind,
+            "record",
+            `${tag}: a nameless member must be an anonymous record`,
+          );
           if (f.type.kind === "record") walk(f.type.fields, base + fl.offset);
           continue;
         }
-        check(`offsetof(${tag}, ${f.name}) == ${base + fl.offset}`, `offsetof(${tag}, ${f.name}) is ${base + fl.offset}`);
+        check(
+          `offsetof(${tag}, ${f.name}) == ${base + fl.offset}`,
+          `offsetof(${tag}, ${f.name}) is ${base + fl.offset}`,
+        );
         if (f.flexible) {
-          check(`_Alignof(__typeof__(${member(f.name)}[0])) == ${fl.align}`, `${tag}.${f.name} elements align to ${fl.align}`);
+          check(
+            `_Alignof(__typeof__(${member(f.name)}[0])) == ${fl.align}`,
+            `${tag}.${f.name} elements align to ${fl.align}`,
+          );
         } else {
           check(`sizeof(${member(f.name)}) == ${fl.size}`, `sizeof ${tag}.${f.name} is ${fl.size}`);
-          check(`_Alignof(__typeof__(${member(f.name)})) == ${fl.align}`, `${tag}.${f.name} aligns to ${fl.align}`);
+          check(
+            `_Alignof(__typeof__(${member(f.name)})) == ${fl.align}`,
+            `${tag}.${f.name} aligns to ${fl.align}`,
+          );
         }
       }
     };
@@ -148,13 +173,16 @@ function assertions(schema: Schema, target: Target): string[] {
     check(`(${c.name}) == ${lit(value)}`, `${c.name} is ${value}`);
     // The schema records the type on the primary target (aarch64 is LP64 too) after
     // integer promotion, which unary `+` applies: `(uint16_t)1` is used as an int.
-    if (c.type && target !== "i386") check(`_Generic(+(${c.name}), ${c.type}: 1, default: 0)`, `${c.name} has type ${c.type}`);
+    if (c.type && target !== "i386")
+      check(`_Generic(+(${c.name}), ${c.type}: 1, default: 0)`, `${c.name} has type ${c.type}`);
   }
-  for (const e of schema.enums) for (const m of e.members) check(`${m.name} == ${lit(m.value)}`, `${m.name} is ${m.value}`);
+  for (const e of schema.enums)
+    for (const m of e.members) check(`${m.name} == ${lit(m.value)}`, `${m.name} is ${m.value}`);
   for (const m of schema.macros) {
     if (!m.helper) continue;
     const a = m.helper.alignment;
-    for (let x = 0; x <= 3 * a; x++) check(`${m.name}(${x}) == ${roundUp(x, a)}`, `${m.name}(${x}) is ${roundUp(x, a)}`);
+    for (let x = 0; x <= 3 * a; x++)
+      check(`${m.name}(${x}) == ${roundUp(x, a)}`, `${m.name}(${x}) is ${roundUp(x, a)}`);
   }
   const wide = target === "i386" ? 4 : 8;
   for (const t of schema.typedefs) {
@@ -162,11 +190,17 @@ function assertions(schema: Schema, target: Target): string[] {
     if (type.kind === "int") {
       const bytes = Number(type.name.replace(/\D/g, "")) / 8;
       check(`sizeof(${t.name}) == ${bytes}`, `sizeof(${t.name}) is ${bytes}`);
-      check(`(((${t.name})-1) < 0) == ${type.name.startsWith("int") ? 1 : 0}`, `${t.name} is ${type.name}`);
+      check(
+        `(((${t.name})-1) < 0) == ${type.name.startsWith("int") ? 1 : 0}`,
+        `${t.name} is ${type.name}`,
+      );
     } else if (type.kind === "long" || type.kind === "pointer") {
       check(`sizeof(${t.name}) == ${wide}`, `sizeof(${t.name}) is ${wide}`);
     } else if (type.kind === "struct" || type.kind === "union") {
-      check(`sizeof(${t.name}) == sizeof(${type.kind} ${type.name})`, `${t.name} is ${type.kind} ${type.name}`);
+      check(
+        `sizeof(${t.name}) == sizeof(${type.kind} ${type.name})`,
+        `${t.name} is ${type.kind} ${type.name}`,
+      );
     }
   }
   return out;
@@ -220,14 +254,25 @@ describe("golden schemas agree with gcc", () => {
       for (const target of TARGETS) {
         const cmd = compilerFor.get(target);
         if (!cmd) {
-          partialOrFail(t, `${target}: no working compiler (tried ${COMPILERS[target].map((c) => c.join(" ")).join(", ")})`);
+          partialOrFail(
+            t,
+            `${target}: no working compiler (tried ${COMPILERS[target].map((c) => c.join(" ")).join(", ")})`,
+          );
           continue;
         }
         const file = join(tmp, `${header.replace(/\.h$/, "")}.${target}.c`);
-        const source = [`#include <stddef.h>`, `#include ${JSON.stringify(join(GOLDEN, header))}`, ...assertions(expected, target), ""].join("\n");
+        const source = [
+          `#include <stddef.h>`,
+          `#include ${JSON.stringify(join(GOLDEN, header))}`,
+          ...assertions(expected, target),
+          "",
+        ].join("\n");
         await writeFile(file, source);
         const r = await compile(cmd, file);
-        assert.ok(r.ok, `${cmd.join(" ")} rejects the expected schema of ${header} on ${target}:\n${r.stderr}`);
+        assert.ok(
+          r.ok,
+          `${cmd.join(" ")} rejects the expected schema of ${header} on ${target}:\n${r.stderr}`,
+        );
       }
     });
   }

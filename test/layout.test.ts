@@ -35,17 +35,25 @@ test("holes and tail padding equal the schema's padding facts, for every struct 
   let gaps = 0;
   const revisions = committedRevisions();
   assert.ok(revisions.length >= 8, `committed revisions: ${revisions.join(", ")}`);
-  const schemas = [...revisions.map((r) => resolveSchemaArg(r).schema), loadSchemaFile(join(GOLDEN, "padding.schema.json"))];
+  const schemas = [
+    ...revisions.map((r) => resolveSchemaArg(r).schema),
+    loadSchemaFile(join(GOLDEN, "padding.schema.json")),
+  ];
   for (const schema of schemas) {
     for (const def of schema.structs) {
       for (const t of TARGETS) {
         const v = structView(def, t);
         // The schema's padding list covers the top level; an anonymous member's inner gaps would be extra.
         const top = v.gaps.map((g) => ({ offset: g.offset, size: g.size }));
-        assert.deepEqual(top, def.layout[t].padding.map((p) => ({ offset: p.offset, size: p.size })), `${def.name} on ${t}`);
+        assert.deepEqual(
+          top,
+          def.layout[t].padding.map((p) => ({ offset: p.offset, size: p.size })),
+          `${def.name} on ${t}`,
+        );
         // Every byte is a member's or a gap's, exactly once (structs; union members overlap by design).
         if (!def.union && !def.fields.some((f) => f.type.kind === "record")) {
-          const covered = v.members.reduce((n, m) => n + m.size, 0) + v.gaps.reduce((n, g) => n + g.size, 0);
+          const covered =
+            v.members.reduce((n, m) => n + m.size, 0) + v.gaps.reduce((n, g) => n + g.size, 0);
           assert.equal(covered, v.size, `${def.name} on ${t}: members + gaps = size`);
         }
         structs++;
@@ -62,22 +70,37 @@ test("anonymous members: their own holes count, with absolute offsets", () => {
   const v = structView(anon, "x86_64");
   assert.deepEqual(allGaps(v), []);
   const union = v.members.find((m) => m.record?.union);
-  assert.deepEqual(union?.record?.members.map((m) => [m.name, m.offset, m.size]), [
-    ["offset", 8, 8],
-    ["index", 8, 4],
-  ]);
+  assert.deepEqual(
+    union?.record?.members.map((m) => [m.name, m.offset, m.size]),
+    [
+      ["offset", 8, 8],
+      ["index", 8, 4],
+    ],
+  );
   const inner = v.members.find((m) => m.record && !m.record.union);
-  assert.deepEqual(inner?.record?.members.map((m) => [m.name, m.offset]), [
-    ["major", 16],
-    ["minor", 20],
-  ]);
+  assert.deepEqual(
+    inner?.record?.members.map((m) => [m.name, m.offset]),
+    [
+      ["major", 16],
+      ["minor", 20],
+    ],
+  );
 });
 
 test("declarators keep pointers and the header's array spelling", () => {
   const ptrs = loadSchemaFile(join(GOLDEN, "pointers-long.schema.json")).structs[0];
   assert.deepEqual(
     ptrs.fields.map((f) => `${f.ctype} ${declarator(f.type, f.name ?? "")}`),
-    ["void *cookie", "char *name", "struct demo_ptrs *next", "__u32 *counter", "unsigned long len", "long delta", "char **argv", "void **slots"],
+    [
+      "void *cookie",
+      "char *name",
+      "struct demo_ptrs *next",
+      "__u32 *counter",
+      "unsigned long len",
+      "long delta",
+      "char **argv",
+      "void **slots",
+    ],
   );
   const arrays = loadSchemaFile(join(GOLDEN, "arrays.schema.json")).structs[0];
   assert.deepEqual(
@@ -119,7 +142,10 @@ test("rfc-v1 fuse_compound_in: the 4-byte hole after result_size on x86_64 and a
   );
   // The same struct in v6 no longer differs: one block for all targets.
   const v6 = groupTargets(struct("v6", "fuse_compound_in"), TARGETS);
-  assert.deepEqual(v6.map((g) => g.targets), [["x86_64", "i386", "aarch64"]]);
+  assert.deepEqual(
+    v6.map((g) => g.targets),
+    [["x86_64", "i386", "aarch64"]],
+  );
 });
 
 test("targets that differ only in the struct's alignment share a block that says so", () => {
@@ -127,27 +153,41 @@ test("targets that differ only in the struct's alignment share a block that says
   assert.equal(text.match(/^struct fuse_attr_out \{/gm)?.length, 1);
   assert.match(text, /\/\* x86_64, i386, aarch64: size 104, align 8 \(i386: 4\) \*\//);
   assert.match(text, /struct fuse_attr\s+attr;\s+\/\*\s+16\s+88 \*\//);
-  assert.match(text, /\/\* size: 104, cachelines: 2, members: 4 \*\/\n\s+\/\* last cacheline: 40 bytes \*\//);
+  assert.match(
+    text,
+    /\/\* size: 104, cachelines: 2, members: 4 \*\/\n\s+\/\* last cacheline: 40 bytes \*\//,
+  );
 });
 
 test("holes, tail padding, unions and several structs: totals per block and per target", () => {
   const file = join(GOLDEN, "padding.schema.json");
   const text = layoutText(file, [], { target: ["i386"] });
   assert.match(text, /struct demo_holes \{\s+\/\* i386: size 24, align 4 \*\//);
-  assert.match(text, /id;\s+\/\*\s+8\s+2 \*\/\n\n\s+\/\* XXX 2 bytes hole, try to pack \*\/\n\n\s+__u64\s+off;\s+\/\*\s+12\s+8 \*\//);
+  assert.match(
+    text,
+    /id;\s+\/\*\s+8\s+2 \*\/\n\n\s+\/\* XXX 2 bytes hole, try to pack \*\/\n\n\s+__u64\s+off;\s+\/\*\s+12\s+8 \*\//,
+  );
   assert.match(text, /\/\* sum members: 16, holes: 2, sum holes: 5 \*\/\n\s+\/\* padding: 3 \*\//);
   assert.match(text, /union demo_padded_union \{\s+\/\* i386: size 12, align 4 \*\//);
   assert.doesNotMatch(text, /x86_64|aarch64/, "--target i386 shows i386 only");
-  assert.match(text, /\/\* i386: 4 structs, 1 with holes, holes: 2, sum holes: 5, sum padding: 3 \*\/\n$/);
+  assert.match(
+    text,
+    /\/\* i386: 4 structs, 1 with holes, holes: 2, sum holes: 5, sum padding: 3 \*\/\n$/,
+  );
   // Flexible arrays: 0 bytes at the end, not in the size.
-  const flex = layoutText(join(GOLDEN, "flexible-arrays.schema.json"), ["demo_name_entry"], { target: ["x86_64"] });
+  const flex = layoutText(join(GOLDEN, "flexible-arrays.schema.json"), ["demo_name_entry"], {
+    target: ["x86_64"],
+  });
   assert.match(flex, /char\s+name\[\];\s+\/\*\s+16\s+0 \*\//);
   assert.match(flex, /size: 16,/);
 });
 
 test("cacheline marks as pahole prints them", () => {
   const text = paholeStruct(struct("base-7.45", "fuse_direntplus"), ["x86_64"]);
-  assert.match(text, /entry_out;\s+\/\*\s+0\s+128 \*\/\n\s+\/\* --- cacheline 2 boundary \(128 bytes\) --- \*\/\n\s+struct fuse_dirent\s+dirent;/);
+  assert.match(
+    text,
+    /entry_out;\s+\/\*\s+0\s+128 \*\/\n\s+\/\* --- cacheline 2 boundary \(128 bytes\) --- \*\/\n\s+struct fuse_dirent\s+dirent;/,
+  );
 });
 
 test("CLI: layout rfc-v1 fuse_compound_in, --target, struct prefix and schema files", () => {
@@ -169,17 +209,40 @@ test("CLI: layout rfc-v1 fuse_compound_in, --target, struct prefix and schema fi
   // Every struct in header order, one block per distinct layout, then the totals of each target.
   const all = resolveSchemaArg("rfc-v1").schema.structs;
   const heads = [...r.out.matchAll(/^(?:struct|union) (\w+) \{/gm)].map((m) => m[1]);
-  assert.deepEqual(heads, all.flatMap((d) => groupTargets(d, TARGETS).map(() => d.name)));
-  assert.equal(heads.filter((h) => h === "fuse_compound_in").length, 2, "the one struct whose layout differs gets two blocks");
+  assert.deepEqual(
+    heads,
+    all.flatMap((d) => groupTargets(d, TARGETS).map(() => d.name)),
+  );
+  assert.equal(
+    heads.filter((h) => h === "fuse_compound_in").length,
+    2,
+    "the one struct whose layout differs gets two blocks",
+  );
   assert.equal(heads.length, all.length + 1);
-  assert.match(r.out, new RegExp(`/\\* x86_64: ${all.length} structs, 1 with holes, holes: 1, sum holes: 4, sum padding: 0 \\*/\n`));
-  assert.match(r.out, new RegExp(`/\\* i386: ${all.length} structs, 0 with holes, holes: 0, sum holes: 0, sum padding: 0 \\*/\n`));
+  assert.match(
+    r.out,
+    new RegExp(
+      `/\\* x86_64: ${all.length} structs, 1 with holes, holes: 1, sum holes: 4, sum padding: 0 \\*/\n`,
+    ),
+  );
+  assert.match(
+    r.out,
+    new RegExp(
+      `/\\* i386: ${all.length} structs, 0 with holes, holes: 0, sum holes: 0, sum padding: 0 \\*/\n`,
+    ),
+  );
 });
 
 test("CLI: bad input is one line on stderr and exit 2", () => {
   const cases: [string[], RegExp][] = [
-    [["layout", "rfc-v1", "fuse_nope"], /^fuse-uapi: unknown struct 'fuse_nope' in rfc-v1 \(known: fuse_attr, fuse_sx_time, .*, fuse_compound_in, fuse_compound_out, .*\)$/],
-    [["layout", "rfc-v1", "fuse_compound_in", "--target", "mips"], /^fuse-uapi: unknown target 'mips' \(known: x86_64, i386, aarch64, all\)$/],
+    [
+      ["layout", "rfc-v1", "fuse_nope"],
+      /^fuse-uapi: unknown struct 'fuse_nope' in rfc-v1 \(known: fuse_attr, fuse_sx_time, .*, fuse_compound_in, fuse_compound_out, .*\)$/,
+    ],
+    [
+      ["layout", "rfc-v1", "fuse_compound_in", "--target", "mips"],
+      /^fuse-uapi: unknown target 'mips' \(known: x86_64, i386, aarch64, all\)$/,
+    ],
     [["layout", "rfc-v99"], /^fuse-uapi: unknown revision 'rfc-v99' \(known: .*rfc-v1.*\)$/],
     [["layout", "/nonexistent/x.json"], /^fuse-uapi: \/nonexistent\/x\.json: no such schema file$/],
     [["layout", join(GOLDEN, "padding.h")], /not JSON/],

@@ -24,7 +24,15 @@ import { after, before, describe, test, type TestContext } from "node:test";
 import { pathToFileURL } from "node:url";
 import * as base from "../generated/base-7.45/index.js";
 import { repoRoot } from "../generator/revisions/registry.js";
-import { PEERS, buildLibfuse, compilePeer, libfuseOpcodeNames, missingTools, peersDir, type LibfuseBuild } from "./libfuse-peer/build.js";
+import {
+  PEERS,
+  buildLibfuse,
+  compilePeer,
+  libfuseOpcodeNames,
+  missingTools,
+  peersDir,
+  type LibfuseBuild,
+} from "./libfuse-peer/build.js";
 import { CREDS, KernelSide, type Unheadered } from "./libfuse-peer/kernel.js";
 import {
   F_UNLCK,
@@ -118,7 +126,11 @@ async function start(ready: Ready, args: string[] = []): Promise<KernelSide> {
 async function finish(k: KernelSide): Promise<void> {
   const exit = await k.peer.close();
   assert.equal(exit.code, 0, `peer_fs exited with ${exit.code} (${exit.signal}):\n${exit.stderr}`);
-  assert.equal(exit.unread.length, 0, `${exit.unread.length} messages from libfuse nobody asked for`);
+  assert.equal(
+    exit.unread.length,
+    0,
+    `${exit.unread.length} messages from libfuse nobody asked for`,
+  );
 }
 
 const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -132,7 +144,10 @@ function subReplies(reply: Uint8Array, compoundOutSize: number): Uint8Array[] {
   let at = OUT_HEADER + compoundOutSize;
   while (at < reply.length) {
     const len = view(reply).getUint32(at, true);
-    assert.ok(len >= OUT_HEADER && at + len <= reply.length, `sub-reply at ${at} has len ${len} in ${reply.length} bytes`);
+    assert.ok(
+      len >= OUT_HEADER && at + len <= reply.length,
+      `sub-reply at ${at} has len ${len} in ${reply.length} bytes`,
+    );
     out.push(reply.subarray(at, at + len));
     at += len;
   }
@@ -140,7 +155,10 @@ function subReplies(reply: Uint8Array, compoundOutSize: number): Uint8Array[] {
 }
 
 /** The xattr reply form the request asked for (size 0: the size struct). */
-function xattrForm(req: { op: string; getxattr_in?: { size: number } }): "size" | "data" | undefined {
+function xattrForm(req: {
+  op: string;
+  getxattr_in?: { size: number };
+}): "size" | "data" | undefined {
   if (req.op !== "FUSE_GETXATTR" && req.op !== "FUSE_LISTXATTR") return undefined;
   return req.getxattr_in!.size === 0 ? "size" : "data";
 }
@@ -154,7 +172,13 @@ interface Figures {
   /** Compound replies with heap bytes where libfuse wrote nothing. */
   garbage: number;
 }
-const newFigures = (): Figures => ({ compounds: 0, ops: 0, parsedResults: 0, replyBytes: 0, garbage: 0 });
+const newFigures = (): Figures => ({
+  compounds: 0,
+  ops: 0,
+  parsedResults: 0,
+  replyBytes: 0,
+  garbage: 0,
+});
 
 // ---------------------------------------------------------------------------
 // Compounds: sent whole to one peer, and op by op to another started the same way.
@@ -174,7 +198,11 @@ interface AloneReply {
 }
 
 /** Builds each compound with the revision's builder (`add`) and sends it; returns what came back. */
-async function sendCompounds(ready: Ready, g: Gen, compounds: readonly Sub[][]): Promise<CompoundRun[]> {
+async function sendCompounds(
+  ready: Ready,
+  g: Gen,
+  compounds: readonly Sub[][],
+): Promise<CompoundRun[]> {
   const k = await start(ready);
   const runs: CompoundRun[] = [];
   for (const subs of compounds) {
@@ -194,7 +222,11 @@ async function sendCompounds(ready: Ready, g: Gen, compounds: readonly Sub[][]):
  * decodeCompoundRequest reads it, with an ordinary header (a fresh unique, the compound's
  * credentials), re-encoded by the revision's encodeRequest.
  */
-async function sendAlone(ready: Ready, g: Gen, runs: readonly CompoundRun[]): Promise<AloneReply[][]> {
+async function sendAlone(
+  ready: Ready,
+  g: Gen,
+  runs: readonly CompoundRun[],
+): Promise<AloneReply[][]> {
   const k = await start(ready);
   const out: AloneReply[][] = [];
   for (const run of runs) {
@@ -202,7 +234,10 @@ async function sendAlone(ready: Ready, g: Gen, runs: readonly CompoundRun[]): Pr
     const list: AloneReply[] = [];
     for (const sub of decoded.requests) {
       const unique = k.nextUnique();
-      const bytes: Uint8Array = g.encodeRequest({ ...sub, header: { ...sub.header, unique, ...CREDS } }, k.opts);
+      const bytes: Uint8Array = g.encodeRequest(
+        { ...sub, header: { ...sub.header, unique, ...CREDS } },
+        k.opts,
+      );
       const { reply } = await k.peer.exchange(bytes, unique);
       const d = g.decodeReply(sub.opcode, reply, { ...k.opts, xattr: xattrForm(sub) });
       list.push({ opcode: sub.opcode, reply, decoded: d.reply });
@@ -232,7 +267,11 @@ function compareCompound(
   assert.equal(header.error, 0, `${what}: libfuse failed the whole compound with ${header.error}`);
   assert.equal(header.unique, run.unique);
   const subs = subReplies(run.reply, g.FuseCompoundOutCodec.size);
-  assert.equal(subs.length, alone.length, `${what}: ${subs.length} sub-replies for ${alone.length} ops`);
+  assert.equal(
+    subs.length,
+    alone.length,
+    `${what}: ${subs.length} sub-replies for ${alone.length} ops`,
+  );
   // Read as libfuse sent it: the kernel's walk ignores fuse_compound_out.reserved (the test below).
   const parsed = g.parseCompoundReply(run.reply, { ops: run.builder.ops, ...opts });
   assert.equal(parsed.error, 0);
@@ -243,7 +282,11 @@ function compareCompound(
     assert.equal(outLen(sub), outLen(own.reply), `${what} op ${i} ${name}: len`);
     assert.equal(outError(sub), outError(own.reply), `${what} op ${i} ${name}: error`);
     assert.equal(outUnique(sub), subUnique(i), `${what} op ${i} ${name}: unique`);
-    assert.deepEqual(sub.subarray(OUT_HEADER), own.reply.subarray(OUT_HEADER), `${what} op ${i} ${name}: reply bytes`);
+    assert.deepEqual(
+      sub.subarray(OUT_HEADER),
+      own.reply.subarray(OUT_HEADER),
+      `${what} op ${i} ${name}: reply bytes`,
+    );
     const r = parsed.results[i];
     assert.equal(r.error, outError(own.reply), `${what} op ${i} ${name}: parsed error`);
     if (r.reply !== null) {
@@ -262,7 +305,11 @@ function compareCompound(
     assert.ok(ours.subarray(unset.start, unset.end).every((b) => b === 0));
     if (run.reply.subarray(unset.start, unset.end).some((b) => b !== 0)) fig.garbage++;
   }
-  assert.deepEqual(ours, unset ? cleared(run.reply, unset) : run.reply, `${what}: encodeCompoundReply differs from libfuse's reply`);
+  assert.deepEqual(
+    ours,
+    unset ? cleared(run.reply, unset) : run.reply,
+    `${what}: encodeCompoundReply differs from libfuse's reply`,
+  );
   fig.compounds++;
   fig.replyBytes += run.reply.length - (unset ? unset.end - unset.start : 0);
 }
@@ -298,10 +345,14 @@ describe("libfuse 7cb226c: compounds of RFC v1-v3", () => {
       await finish(probe);
       const fig = newFigures();
       const unset = compoundOutReserved(g);
-      runs.forEach((run, c) => compareCompound(g, opts, run, alone[c]!, () => 0n, fig, `${revision} compound ${c}`, unset));
+      runs.forEach((run, c) =>
+        compareCompound(g, opts, run, alone[c]!, () => 0n, fig, `${revision} compound ${c}`, unset),
+      );
       // 7cb226c writes no unique into sub-replies (0 above), and answers 7.43.
       assert.equal(opts.minor, 43);
-      const opcodes = new Set(runs.flatMap((r) => (r.builder.ops as { opcode: number }[]).map((o) => o.opcode)));
+      const opcodes = new Set(
+        runs.flatMap((r) => (r.builder.ops as { opcode: number }[]).map((o) => o.opcode)),
+      );
       t.diagnostic(
         `${revision} vs libfuse 7cb226c: ${fig.compounds} compounds, ${fig.ops} ops (${opcodes.size} opcodes) equal to the op alone, ${fig.parsedResults} parsed results equal, ${fig.replyBytes} reply bytes equal to encodeCompoundReply ` +
           `(fuse_compound_out.reserved excluded: libfuse leaves it unwritten, ${fig.garbage} of ${fig.compounds} replies carried heap bytes there)`,
@@ -309,25 +360,24 @@ describe("libfuse 7cb226c: compounds of RFC v1-v3", () => {
     });
   }
 
-  test(
-    "parseCompoundReply reads 7cb226c's replies as they come, heap bytes in fuse_compound_out.reserved included",
-    async (t) => {
-      const ready = need(t, "7cb226c");
-      if (!ready) return;
-      const g = await loadRevision("rfc-v1");
-      if (typeof g === "string") return void assert.fail(g);
-      const runs = await sendCompounds(ready, g, baseCompounds(g));
-      const unset = compoundOutReserved(g);
-      // Heap bytes come and go: where no reply carried any this time, one is given some.
-      const dirty = runs.filter((r) => r.reply.subarray(unset.start, unset.end).some((b) => b !== 0));
-      const samples = dirty.length ? dirty.map((r) => ({ run: r, reply: r.reply })) : [{ run: runs[0]!, reply: runs[0]!.reply.slice().fill(0xa5, unset.start, unset.end) }];
-      for (const { run, reply } of samples) {
-        t.diagnostic(`reply head: ${Buffer.from(reply.subarray(0, unset.end)).toString("hex")}`);
-        const parsed: any = g.parseCompoundReply(reply, { ops: run.builder.ops, minor: 43 });
-        assert.equal(parsed.error, 0);
-      }
-    },
-  );
+  test("parseCompoundReply reads 7cb226c's replies as they come, heap bytes in fuse_compound_out.reserved included", async (t) => {
+    const ready = need(t, "7cb226c");
+    if (!ready) return;
+    const g = await loadRevision("rfc-v1");
+    if (typeof g === "string") return void assert.fail(g);
+    const runs = await sendCompounds(ready, g, baseCompounds(g));
+    const unset = compoundOutReserved(g);
+    // Heap bytes come and go: where no reply carried any this time, one is given some.
+    const dirty = runs.filter((r) => r.reply.subarray(unset.start, unset.end).some((b) => b !== 0));
+    const samples = dirty.length
+      ? dirty.map((r) => ({ run: r, reply: r.reply }))
+      : [{ run: runs[0]!, reply: runs[0]!.reply.slice().fill(0xa5, unset.start, unset.end) }];
+    for (const { run, reply } of samples) {
+      t.diagnostic(`reply head: ${Buffer.from(reply.subarray(0, unset.end)).toString("hex")}`);
+      const parsed: any = g.parseCompoundReply(reply, { ops: run.builder.ops, minor: 43 });
+      assert.equal(parsed.error, 0);
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------
@@ -351,7 +401,14 @@ function v7Compounds(g: Gen): Sub[][] {
     {
       op: "FUSE_COPY_FILE_RANGE_64",
       nodeid: 2n,
-      copy_file_range_in: { ...g.zeroFuseCopyFileRangeIn(), fh_in: 100n, nodeid_out: 9n, fh_out: 101n, off_out: 20n, len: 5n },
+      copy_file_range_in: {
+        ...g.zeroFuseCopyFileRangeIn(),
+        fh_in: 100n,
+        nodeid_out: 9n,
+        fh_out: 101n,
+        off_out: 20n,
+        len: 5n,
+      },
     },
     { op: "FUSE_RMDIR", nodeid: 1n, name: "dir" }, // ENOTEMPTY
   ]);
@@ -360,18 +417,40 @@ function v7Compounds(g: Gen): Sub[][] {
 
 /** Dependent v7 compounds: each names what it shows. */
 function v7Dependent(g: Gen): { what: string; subs: Sub[] }[] {
-  const getattr = (dependsOn: number): Sub => ({ op: "FUSE_GETATTR", nodeid: 0n, getattr_in: g.zeroFuseGetattrIn(), dependsOn });
+  const getattr = (dependsOn: number): Sub => ({
+    op: "FUSE_GETATTR",
+    nodeid: 0n,
+    getattr_in: g.zeroFuseGetattrIn(),
+    dependsOn,
+  });
   return [
-    { what: "LOOKUP + GETATTR(dependsOn 0)", subs: [{ op: "FUSE_LOOKUP", nodeid: 1n, name: "hello.txt" }, getattr(0)] },
+    {
+      what: "LOOKUP + GETATTR(dependsOn 0)",
+      subs: [{ op: "FUSE_LOOKUP", nodeid: 1n, name: "hello.txt" }, getattr(0)],
+    },
     {
       what: "LOOKUP dir + LOOKUP(dependsOn 0) + GETATTR(dependsOn 1)",
-      subs: [{ op: "FUSE_LOOKUP", nodeid: 1n, name: "dir" }, { op: "FUSE_LOOKUP", nodeid: 0n, name: "inner", dependsOn: 0 }, getattr(1)],
+      subs: [
+        { op: "FUSE_LOOKUP", nodeid: 1n, name: "dir" },
+        { op: "FUSE_LOOKUP", nodeid: 0n, name: "inner", dependsOn: 0 },
+        getattr(1),
+      ],
     },
     {
       what: "MKNOD + OPEN(dependsOn 0)",
       subs: [
-        { op: "FUSE_MKNOD", nodeid: 1n, mknod_in: { ...g.zeroFuseMknodIn(), mode: S_IFREG | 0o644 }, name: "fresh" },
-        { op: "FUSE_OPEN", nodeid: 0n, open_in: { ...g.zeroFuseOpenIn(), flags: O_RDWR }, dependsOn: 0 },
+        {
+          op: "FUSE_MKNOD",
+          nodeid: 1n,
+          mknod_in: { ...g.zeroFuseMknodIn(), mode: S_IFREG | 0o644 },
+          name: "fresh",
+        },
+        {
+          op: "FUSE_OPEN",
+          nodeid: 0n,
+          open_in: { ...g.zeroFuseOpenIn(), flags: O_RDWR },
+          dependsOn: 0,
+        },
       ],
     },
     {
@@ -399,8 +478,14 @@ function v7Dependent(g: Gen): { what: string; subs: Sub[] }[] {
       ],
     },
     // What no kernel sends (the builder writes them with allowInvalidDependencies): -EINVAL for that op.
-    { what: "forward reference: GETATTR(dependsOn 1) + LOOKUP", subs: [getattr(1), { op: "FUSE_LOOKUP", nodeid: 1n, name: "hello.txt" }] },
-    { what: "self reference: STATFS + GETATTR(dependsOn 1)", subs: [{ op: "FUSE_STATFS", nodeid: 1n }, getattr(1)] },
+    {
+      what: "forward reference: GETATTR(dependsOn 1) + LOOKUP",
+      subs: [getattr(1), { op: "FUSE_LOOKUP", nodeid: 1n, name: "hello.txt" }],
+    },
+    {
+      what: "self reference: STATFS + GETATTR(dependsOn 1)",
+      subs: [{ op: "FUSE_STATFS", nodeid: 1n }, getattr(1)],
+    },
   ];
 }
 
@@ -418,7 +503,9 @@ describe("libfuse 7b231c23: v7 compounds", () => {
     const fig = newFigures();
     runs.forEach((run, c) => {
       // 7b231c23 echoes each sub-request's unique (the v7 kernel checks it).
-      const uniques = (g.decodeCompoundRequest(run.request, opts).requests as { header: { unique: bigint } }[]).map((q) => q.header.unique);
+      const uniques = (
+        g.decodeCompoundRequest(run.request, opts).requests as { header: { unique: bigint } }[]
+      ).map((q) => q.header.unique);
       compareCompound(g, opts, run, alone[c]!, (i) => uniques[i]!, fig, `v7 compound ${c}`);
     });
     const failed = alone.flat().filter((a) => outError(a.reply) !== 0).length;
@@ -474,13 +561,26 @@ describe("libfuse 7b231c23: v7 compounds", () => {
         const sub = subBytes[i]!;
         const name = base.fuseOpcodeName(decoded.requests[i].opcode);
         assert.equal(outError(sub), s.error, `${what} op ${i} ${name}: error`);
-        assert.equal(outUnique(sub), decoded.requests[i].header.unique, `${what} op ${i}: libfuse echoes the sub-request's unique`);
+        assert.equal(
+          outUnique(sub),
+          decoded.requests[i].header.unique,
+          `${what} op ${i}: libfuse echoes the sub-request's unique`,
+        );
         assert.equal(parsed.results[i].error, s.error, `${what} op ${i} ${name}: parsed error`);
-        if (s.error === 0) assert.deepEqual(parsed.results[i].reply, s.reply, `${what} op ${i} ${name}: parsed reply`);
+        if (s.error === 0)
+          assert.deepEqual(
+            parsed.results[i].reply,
+            s.reply,
+            `${what} op ${i} ${name}: parsed reply`,
+          );
         if (!s.byRule) {
           // Sent on its own (a dependent with the producer's nodeid): the same bytes but the unique.
           const alone = own.get(s.request.header.unique)!;
-          assert.deepEqual(sub.subarray(OUT_HEADER), alone.subarray(OUT_HEADER), `${what} op ${i} ${name}: reply bytes`);
+          assert.deepEqual(
+            sub.subarray(OUT_HEADER),
+            alone.subarray(OUT_HEADER),
+            `${what} op ${i} ${name}: reply bytes`,
+          );
           assert.equal(outLen(sub), outLen(alone));
           if (decoded.dependsOn[i] !== null) threaded++;
         }
@@ -499,13 +599,25 @@ describe("libfuse 7b231c23: v7 compounds", () => {
       const errors = parsed.results.map((r: any) => r.error);
       if (what.startsWith("LOOKUP + GETATTR")) {
         const lookup = parsed.results[0].reply.entry_out;
-        assert.equal(parsed.results[1].reply.attr_out.attr.ino, lookup.nodeid, "the dependent GETATTR got the looked-up node");
+        assert.equal(
+          parsed.results[1].reply.attr_out.attr.ino,
+          lookup.nodeid,
+          "the dependent GETATTR got the looked-up node",
+        );
         assert.equal(decoded.requests[1].header.nodeid, 0n, "...though its own header names none");
       }
-      if (what.startsWith("LOOKUP dir")) assert.equal(parsed.results[2].reply.attr_out.attr.ino, parsed.results[1].reply.entry_out.nodeid);
+      if (what.startsWith("LOOKUP dir"))
+        assert.equal(
+          parsed.results[2].reply.attr_out.attr.ino,
+          parsed.results[1].reply.entry_out.nodeid,
+        );
       if (what.startsWith("MKNOD")) assert.deepEqual(errors, [0, 0]);
       if (what.startsWith("failed producer"))
-        assert.deepEqual(errors, [-ENOENT, -ENOENT], "a failed producer fails its dependent with its error");
+        assert.deepEqual(
+          errors,
+          [-ENOENT, -ENOENT],
+          "a failed producer fails its dependent with its error",
+        );
       if (what.startsWith("forward")) assert.deepEqual(errors, [-EINVAL, 0]);
       if (what.startsWith("self")) assert.deepEqual(errors, [0, -EINVAL]);
     }
@@ -523,17 +635,28 @@ describe("libfuse 7b231c23: v7 compounds", () => {
  * back unchanged, so every byte libfuse wrote was read into a field. Directory listings are
  * walked record by record and rebuilt with our list encoders too.
  */
-function roundTripReply(opcode: number, bytes: Uint8Array, opts: base.FuseMessageOptions, xattr?: "size" | "data"): any {
+function roundTripReply(
+  opcode: number,
+  bytes: Uint8Array,
+  opts: base.FuseMessageOptions,
+  xattr?: "size" | "data",
+): any {
   const name = base.fuseOpcodeName(opcode);
   const d = base.decodeReply(opcode as base.FuseReplyOpcode, bytes, { ...opts, xattr });
-  const again = base.encodeReply(d.header.unique, d.reply as never, { ...opts, opcode: opcode as base.FuseReplyOpcode });
+  const again = base.encodeReply(d.header.unique, d.reply as never, {
+    ...opts,
+    opcode: opcode as base.FuseReplyOpcode,
+  });
   assert.deepEqual(again, bytes, `${name}: our re-encoded reply differs from libfuse's`);
   const r = d.reply as any;
   if (!("error" in r) && (opcode === 28 || opcode === 44)) {
     const plus = opcode === 44;
     const list = plus ? base.decodeDirentplus(r.data) : base.decodeDirents(r.data);
-    const enc = plus ? new base.DirentplusListEncoder(r.data.length) : new base.DirentListEncoder(r.data.length);
-    for (const e of list) assert.ok(enc.add(e as never), `${name}: record ${e.name} does not fit again`);
+    const enc = plus
+      ? new base.DirentplusListEncoder(r.data.length)
+      : new base.DirentListEncoder(r.data.length);
+    for (const e of list)
+      assert.ok(enc.add(e as never), `${name}: record ${e.name} does not fit again`);
     assert.deepEqual(enc.finish(), r.data, `${name}: records re-encoded differ`);
   }
   return r;
@@ -541,7 +664,11 @@ function roundTripReply(opcode: number, bytes: Uint8Array, opts: base.FuseMessag
 
 function roundTripNotify(bytes: Uint8Array, opts: base.FuseMessageOptions): base.FuseNotification {
   const n = base.decodeNotify(bytes, opts);
-  assert.deepEqual(base.encodeNotify(n.code, n.args as never, opts), bytes, `${n.name}: re-encoded notification differs`);
+  assert.deepEqual(
+    base.encodeNotify(n.code, n.args as never, opts),
+    bytes,
+    `${n.name}: re-encoded notification differs`,
+  );
   return n;
 }
 
@@ -565,11 +692,20 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
   cov.opcodes.set(26, "reply");
   const o = k.opts;
   const has = (opcode: number) => implemented.has(opcode);
-  const call = async (req: Unheadered, nodeid: bigint, expectError = 0, unique?: bigint): Promise<any> => {
+  const call = async (
+    req: Unheadered,
+    nodeid: bigint,
+    expectError = 0,
+    unique?: bigint,
+  ): Promise<any> => {
     const ex = await k.call(req, nodeid, unique);
     assert.equal(ex.notifications.length, 0, `${req.op}: unexpected notifications`);
     const r = roundTripReply(req.opcode, ex.reply, o, xattrForm(req as never));
-    assert.equal("error" in r ? r.error : 0, expectError === 0 ? 0 : -expectError, `${req.op}: error`);
+    assert.equal(
+      "error" in r ? r.error : 0,
+      expectError === 0 ? 0 : -expectError,
+      `${req.op}: error`,
+    );
     cov.opcodes.set(req.opcode, "reply");
     return r;
   };
@@ -579,7 +715,11 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
   assert.equal(hello.nodeid, 2n);
   assert.equal(hello.attr.size, 13n);
   await call({ op: "FUSE_LOOKUP", opcode: 1, name: "missing" }, 1n, ENOENT);
-  assert.equal((await call({ op: "FUSE_GETATTR", opcode: 3, getattr_in: Z.zeroFuseGetattrIn() }, 2n)).attr_out.attr.mode, S_IFREG | 0o644);
+  assert.equal(
+    (await call({ op: "FUSE_GETATTR", opcode: 3, getattr_in: Z.zeroFuseGetattrIn() }, 2n)).attr_out
+      .attr.mode,
+    S_IFREG | 0o644,
+  );
   const set = await call(
     {
       op: "FUSE_SETATTR",
@@ -596,11 +736,21 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
     2n,
   );
   assert.deepEqual(
-    [set.attr_out.attr.mode, set.attr_out.attr.atime, set.attr_out.attr.mtime, set.attr_out.attr.mtimensec],
+    [
+      set.attr_out.attr.mode,
+      set.attr_out.attr.atime,
+      set.attr_out.attr.mtime,
+      set.attr_out.attr.mtimensec,
+    ],
     [S_IFREG | 0o600, 1700000500n, 1700000600n, 7],
   );
   assert.equal(str((await call({ op: "FUSE_READLINK", opcode: 5 }, 5n)).data), "hello.txt");
-  const sym = (await call({ op: "FUSE_SYMLINK", opcode: 6, extensions: NO_EXT, name: "sym", target: "dir/inner" }, 1n)).entry_out; // 6
+  const sym = (
+    await call(
+      { op: "FUSE_SYMLINK", opcode: 6, extensions: NO_EXT, name: "sym", target: "dir/inner" },
+      1n,
+    )
+  ).entry_out; // 6
   assert.equal(sym.attr.size, 9n);
   const fifo = (
     await call(
@@ -617,83 +767,231 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
   assert.equal(fifo.attr.mode, S_IFIFO | 0o644);
   const made = (
     await call(
-      { op: "FUSE_MKDIR", opcode: 9, extensions: NO_EXT, mkdir_in: { ...Z.zeroFuseMkdirIn(), mode: 0o755, umask: 0o22 }, name: "made" },
+      {
+        op: "FUSE_MKDIR",
+        opcode: 9,
+        extensions: NO_EXT,
+        mkdir_in: { ...Z.zeroFuseMkdirIn(), mode: 0o755, umask: 0o22 },
+        name: "made",
+      },
       1n,
     )
   ).entry_out; // 8
   assert.equal(made.attr.nlink, 2);
   await call(
-    { op: "FUSE_RENAME", opcode: 12, rename_in: { ...Z.zeroFuseRenameIn(), newdir: made.nodeid }, oldname: "fifo", newname: "fifo2" },
+    {
+      op: "FUSE_RENAME",
+      opcode: 12,
+      rename_in: { ...Z.zeroFuseRenameIn(), newdir: made.nodeid },
+      oldname: "fifo",
+      newname: "fifo2",
+    },
     1n,
   );
   assert.equal(
-    (await call({ op: "FUSE_LINK", opcode: 13, link_in: { ...Z.zeroFuseLinkIn(), oldnodeid: 2n }, newname: "hard" }, 1n)).entry_out.attr
-      .nlink,
+    (
+      await call(
+        {
+          op: "FUSE_LINK",
+          opcode: 13,
+          link_in: { ...Z.zeroFuseLinkIn(), oldnodeid: 2n },
+          newname: "hard",
+        },
+        1n,
+      )
+    ).entry_out.attr.nlink,
     2,
   );
   await call({ op: "FUSE_UNLINK", opcode: 10, name: "fifo2" }, made.nodeid);
   await call(
-    { op: "FUSE_MKDIR", opcode: 9, extensions: NO_EXT, mkdir_in: { ...Z.zeroFuseMkdirIn(), mode: 0o700 }, name: "gone" },
+    {
+      op: "FUSE_MKDIR",
+      opcode: 9,
+      extensions: NO_EXT,
+      mkdir_in: { ...Z.zeroFuseMkdirIn(), mode: 0o700 },
+      name: "gone",
+    },
     made.nodeid,
   );
   await call({ op: "FUSE_RMDIR", opcode: 11, name: "gone" }, made.nodeid);
-  const fh = (await call({ op: "FUSE_OPEN", opcode: 14, open_in: { ...Z.zeroFuseOpenIn(), flags: O_RDWR } }, 2n)).open_out.fh;
+  const fh = (
+    await call(
+      { op: "FUSE_OPEN", opcode: 14, open_in: { ...Z.zeroFuseOpenIn(), flags: O_RDWR } },
+      2n,
+    )
+  ).open_out.fh;
   const w = await call(
-    { op: "FUSE_WRITE", opcode: 16, write_in: { ...Z.zeroFuseWriteIn(), fh, offset: 13n, size: 6 }, data: text("again\n") },
+    {
+      op: "FUSE_WRITE",
+      opcode: 16,
+      write_in: { ...Z.zeroFuseWriteIn(), fh, offset: 13n, size: 6 },
+      data: text("again\n"),
+    },
     2n,
   );
   assert.equal(w.write_out.size, 6);
   assert.equal(
-    str((await call({ op: "FUSE_READ", opcode: 15, read_in: { ...Z.zeroFuseReadIn(), fh, size: PAGE } }, 2n)).data),
+    str(
+      (
+        await call(
+          { op: "FUSE_READ", opcode: 15, read_in: { ...Z.zeroFuseReadIn(), fh, size: PAGE } },
+          2n,
+        )
+      ).data,
+    ),
     "hello, world\nagain\n",
   );
   assert.equal((await call({ op: "FUSE_STATFS", opcode: 17 }, 1n)).statfs_out.st.namelen, 255);
   await call(
-    { op: "FUSE_SETXATTR", opcode: 21, setxattr_in: { ...Z.zeroFuseSetxattrIn(), size: 3 }, name: "user.k", value: text("abc") },
+    {
+      op: "FUSE_SETXATTR",
+      opcode: 21,
+      setxattr_in: { ...Z.zeroFuseSetxattrIn(), size: 3 },
+      name: "user.k",
+      value: text("abc"),
+    },
     2n,
   );
   assert.equal(
-    (await call({ op: "FUSE_GETXATTR", opcode: 22, getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 0 }, name: "user.k" }, 2n)).getxattr_out
-      .size,
+    (
+      await call(
+        {
+          op: "FUSE_GETXATTR",
+          opcode: 22,
+          getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 0 },
+          name: "user.k",
+        },
+        2n,
+      )
+    ).getxattr_out.size,
     3,
   );
   assert.equal(
-    str((await call({ op: "FUSE_GETXATTR", opcode: 22, getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 16 }, name: "user.k" }, 2n)).data),
+    str(
+      (
+        await call(
+          {
+            op: "FUSE_GETXATTR",
+            opcode: 22,
+            getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 16 },
+            name: "user.k",
+          },
+          2n,
+        )
+      ).data,
+    ),
     "abc",
   );
   assert.equal(
-    (await call({ op: "FUSE_LISTXATTR", opcode: 23, getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 0 } }, 2n)).getxattr_out.size,
+    (
+      await call(
+        { op: "FUSE_LISTXATTR", opcode: 23, getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 0 } },
+        2n,
+      )
+    ).getxattr_out.size,
     18,
   );
   assert.equal(
-    str((await call({ op: "FUSE_LISTXATTR", opcode: 23, getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 64 } }, 2n)).data),
+    str(
+      (
+        await call(
+          {
+            op: "FUSE_LISTXATTR",
+            opcode: 23,
+            getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 64 },
+          },
+          2n,
+        )
+      ).data,
+    ),
     "user.color\0user.k\0",
   );
   await call({ op: "FUSE_REMOVEXATTR", opcode: 24, name: "user.k" }, 2n);
-  await call({ op: "FUSE_GETXATTR", opcode: 22, getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 16 }, name: "user.k" }, 2n, ENODATA);
-  await call({ op: "FUSE_FLUSH", opcode: 25, flush_in: { ...Z.zeroFuseFlushIn(), fh, lock_owner: 7n } }, 2n);
-  await call({ op: "FUSE_FSYNC", opcode: 20, fsync_in: { ...Z.zeroFuseFsyncIn(), fh, fsync_flags: 1 } }, 2n);
-  const lock = (type: number) => ({ ...Z.zeroFuseFileLock(), start: 0n, end: 99n, type, pid: 42 });
-  assert.equal(
-    (await call({ op: "FUSE_GETLK", opcode: 31, lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 7n, lk: lock(F_WRLCK) } }, 2n)).lk_out.lk.type,
-    F_UNLCK,
-  );
-  await call({ op: "FUSE_SETLK", opcode: 32, lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 7n, lk: lock(F_WRLCK) } }, 2n);
-  const conflict = (await call({ op: "FUSE_GETLK", opcode: 31, lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 8n, lk: lock(F_WRLCK) } }, 2n))
-    .lk_out.lk;
-  assert.deepEqual([conflict.type, conflict.start, conflict.end, conflict.pid], [F_WRLCK, 0n, 99n, 42]);
-  await call({ op: "FUSE_SETLKW", opcode: 33, lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 7n, lk: lock(F_UNLCK) } }, 2n);
   await call(
-    { op: "FUSE_SETLK", opcode: 32, lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 7n, lk: lock(F_WRLCK), lk_flags: FUSE_LK_FLOCK } },
+    {
+      op: "FUSE_GETXATTR",
+      opcode: 22,
+      getxattr_in: { ...Z.zeroFuseGetxattrIn(), size: 16 },
+      name: "user.k",
+    },
+    2n,
+    ENODATA,
+  );
+  await call(
+    { op: "FUSE_FLUSH", opcode: 25, flush_in: { ...Z.zeroFuseFlushIn(), fh, lock_owner: 7n } },
     2n,
   );
-  await call({ op: "FUSE_ACCESS", opcode: 34, access_in: { ...Z.zeroFuseAccessIn(), mask: W_OK } }, 2n);
+  await call(
+    { op: "FUSE_FSYNC", opcode: 20, fsync_in: { ...Z.zeroFuseFsyncIn(), fh, fsync_flags: 1 } },
+    2n,
+  );
+  const lock = (type: number) => ({ ...Z.zeroFuseFileLock(), start: 0n, end: 99n, type, pid: 42 });
+  assert.equal(
+    (
+      await call(
+        {
+          op: "FUSE_GETLK",
+          opcode: 31,
+          lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 7n, lk: lock(F_WRLCK) },
+        },
+        2n,
+      )
+    ).lk_out.lk.type,
+    F_UNLCK,
+  );
+  await call(
+    {
+      op: "FUSE_SETLK",
+      opcode: 32,
+      lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 7n, lk: lock(F_WRLCK) },
+    },
+    2n,
+  );
+  const conflict = (
+    await call(
+      {
+        op: "FUSE_GETLK",
+        opcode: 31,
+        lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 8n, lk: lock(F_WRLCK) },
+      },
+      2n,
+    )
+  ).lk_out.lk;
+  assert.deepEqual(
+    [conflict.type, conflict.start, conflict.end, conflict.pid],
+    [F_WRLCK, 0n, 99n, 42],
+  );
+  await call(
+    {
+      op: "FUSE_SETLKW",
+      opcode: 33,
+      lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 7n, lk: lock(F_UNLCK) },
+    },
+    2n,
+  );
+  await call(
+    {
+      op: "FUSE_SETLK",
+      opcode: 32,
+      lk_in: { ...Z.zeroFuseLkIn(), fh, owner: 7n, lk: lock(F_WRLCK), lk_flags: FUSE_LK_FLOCK },
+    },
+    2n,
+  );
+  await call(
+    { op: "FUSE_ACCESS", opcode: 34, access_in: { ...Z.zeroFuseAccessIn(), mask: W_OK } },
+    2n,
+  );
   const created = await call(
     {
       op: "FUSE_CREATE",
       opcode: 35,
       extensions: NO_EXT,
-      create_in: { ...Z.zeroFuseCreateIn(), flags: O_RDWR | O_CREAT | O_EXCL, mode: S_IFREG | 0o644, umask: 0o22 },
+      create_in: {
+        ...Z.zeroFuseCreateIn(),
+        flags: O_RDWR | O_CREAT | O_EXCL,
+        mode: S_IFREG | 0o644,
+        umask: 0o22,
+      },
       name: "new.txt",
     },
     made.nodeid,
@@ -706,10 +1004,24 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
     const target = k.nextUnique();
     k.post({ op: "FUSE_INTERRUPT", opcode: 36, interrupt_in: { unique: target } }, 0n, target | 1n);
     cov.opcodes.set(36, "no reply; the request it names then fails with EINTR");
-    await call({ op: "FUSE_GETATTR", opcode: 3, getattr_in: Z.zeroFuseGetattrIn() }, 2n, EINTR, target);
+    await call(
+      { op: "FUSE_GETATTR", opcode: 3, getattr_in: Z.zeroFuseGetattrIn() },
+      2n,
+      EINTR,
+      target,
+    );
   }
   assert.equal(
-    (await call({ op: "FUSE_BMAP", opcode: 37, bmap_in: { ...Z.zeroFuseBmapIn(), block: 5n, blocksize: 4096 } }, 2n)).bmap_out.block,
+    (
+      await call(
+        {
+          op: "FUSE_BMAP",
+          opcode: 37,
+          bmap_in: { ...Z.zeroFuseBmapIn(), block: 5n, blocksize: 4096 },
+        },
+        2n,
+      )
+    ).bmap_out.block,
     1040n,
   );
   const rev = await call(
@@ -725,7 +1037,17 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
   assert.equal(
     (
       await call(
-        { op: "FUSE_POLL", opcode: 40, poll_in: { ...Z.zeroFusePollIn(), fh, kh: 77n, flags: FUSE_POLL_SCHEDULE_NOTIFY, events: POLLIN } },
+        {
+          op: "FUSE_POLL",
+          opcode: 40,
+          poll_in: {
+            ...Z.zeroFusePollIn(),
+            fh,
+            kh: 77n,
+            flags: FUSE_POLL_SCHEDULE_NOTIFY,
+            events: POLLIN,
+          },
+        },
         2n,
       )
     ).poll_out.revents,
@@ -746,7 +1068,11 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
     );
     const r = roundTripReply(39, ex.reply, o);
     const results = new Int32Array(r.out_data.slice().buffer);
-    assert.deepEqual([...results], new Array(r.ioctl_out.result).fill(0), "every notify call succeeded");
+    assert.deepEqual(
+      [...results],
+      new Array(r.ioctl_out.result).fill(0),
+      "every notify call succeeded",
+    );
     assert.equal(ex.notifications.length, r.ioctl_out.result);
     for (const m of ex.notifications) {
       const n = roundTripNotify(m, o);
@@ -771,21 +1097,53 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
   );
   cov.opcodes.set(41, "no reply; the retrieved data arrived (READ)");
   assert.equal(
-    str((await call({ op: "FUSE_READ", opcode: 15, read_in: { ...Z.zeroFuseReadIn(), fh, size: PAGE } }, 2n)).data),
+    str(
+      (
+        await call(
+          { op: "FUSE_READ", opcode: 15, read_in: { ...Z.zeroFuseReadIn(), fh, size: PAGE } },
+          2n,
+        )
+      ).data,
+    ),
     "hello, WORLD\nagain\n",
   );
 
   await call(
-    { op: "FUSE_FALLOCATE", opcode: 43, fallocate_in: { ...Z.zeroFuseFallocateIn(), fh: newFh, offset: 0n, length: 100n } },
+    {
+      op: "FUSE_FALLOCATE",
+      opcode: 43,
+      fallocate_in: { ...Z.zeroFuseFallocateIn(), fh: newFh, offset: 0n, length: 100n },
+    },
     newNode,
   );
-  const dh = (await call({ op: "FUSE_OPENDIR", opcode: 27, open_in: Z.zeroFuseOpenIn() }, 1n)).open_out.fh;
+  const dh = (await call({ op: "FUSE_OPENDIR", opcode: 27, open_in: Z.zeroFuseOpenIn() }, 1n))
+    .open_out.fh;
   const names = base
-    .decodeDirents((await call({ op: "FUSE_READDIR", opcode: 28, read_in: { ...Z.zeroFuseReadIn(), fh: dh, size: PAGE } }, 1n)).data)
+    .decodeDirents(
+      (
+        await call(
+          {
+            op: "FUSE_READDIR",
+            opcode: 28,
+            read_in: { ...Z.zeroFuseReadIn(), fh: dh, size: PAGE },
+          },
+          1n,
+        )
+      ).data,
+    )
     .map((e) => e.name.text);
   assert.deepEqual(names, [".", "..", "hello.txt", "dir", "link", "sym", "made", "hard"]);
   const plus = base.decodeDirentplus(
-    (await call({ op: "FUSE_READDIRPLUS", opcode: 44, read_in: { ...Z.zeroFuseReadIn(), fh: dh, size: PAGE } }, 1n)).data,
+    (
+      await call(
+        {
+          op: "FUSE_READDIRPLUS",
+          opcode: 44,
+          read_in: { ...Z.zeroFuseReadIn(), fh: dh, size: PAGE },
+        },
+        1n,
+      )
+    ).data,
   );
   assert.deepEqual(
     plus.map((e) => [e.name.text, e.entry_out.nodeid]),
@@ -801,7 +1159,10 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
     ],
   );
   await call({ op: "FUSE_FSYNCDIR", opcode: 30, fsync_in: { ...Z.zeroFuseFsyncIn(), fh: dh } }, 1n);
-  await call({ op: "FUSE_RELEASEDIR", opcode: 29, release_in: { ...Z.zeroFuseReleaseIn(), fh: dh } }, 1n);
+  await call(
+    { op: "FUSE_RELEASEDIR", opcode: 29, release_in: { ...Z.zeroFuseReleaseIn(), fh: dh } },
+    1n,
+  );
   await call(
     {
       op: "FUSE_RENAME2",
@@ -812,16 +1173,46 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
     },
     1n,
   );
-  assert.equal((await call({ op: "FUSE_LOOKUP", opcode: 1, name: "link" }, 1n)).entry_out.nodeid, 2n);
   assert.equal(
-    (await call({ op: "FUSE_LSEEK", opcode: 46, lseek_in: { ...Z.zeroFuseLseekIn(), fh, offset: 3n, whence: SEEK_DATA } }, 2n)).lseek_out
-      .offset,
+    (await call({ op: "FUSE_LOOKUP", opcode: 1, name: "link" }, 1n)).entry_out.nodeid,
+    2n,
+  );
+  assert.equal(
+    (
+      await call(
+        {
+          op: "FUSE_LSEEK",
+          opcode: 46,
+          lseek_in: { ...Z.zeroFuseLseekIn(), fh, offset: 3n, whence: SEEK_DATA },
+        },
+        2n,
+      )
+    ).lseek_out.offset,
     3n,
   );
-  const copy = { ...Z.zeroFuseCopyFileRangeIn(), fh_in: fh, off_in: 0n, nodeid_out: newNode, fh_out: newFh, off_out: 0n, len: 5n };
-  assert.equal((await call({ op: "FUSE_COPY_FILE_RANGE", opcode: 47, copy_file_range_in: copy }, 2n)).write_out.size, 5);
+  const copy = {
+    ...Z.zeroFuseCopyFileRangeIn(),
+    fh_in: fh,
+    off_in: 0n,
+    nodeid_out: newNode,
+    fh_out: newFh,
+    off_out: 0n,
+    len: 5n,
+  };
+  assert.equal(
+    (await call({ op: "FUSE_COPY_FILE_RANGE", opcode: 47, copy_file_range_in: copy }, 2n)).write_out
+      .size,
+    5,
+  );
   if (has(53)) {
-    const r = await call({ op: "FUSE_COPY_FILE_RANGE_64", opcode: 53, copy_file_range_in: { ...copy, off_out: 5n, len: 1n << 33n } }, 2n);
+    const r = await call(
+      {
+        op: "FUSE_COPY_FILE_RANGE_64",
+        opcode: 53,
+        copy_file_range_in: { ...copy, off_out: 5n, len: 1n << 33n },
+      },
+      2n,
+    );
     assert.equal(r.copy_file_range_out.bytes_copied, 19n);
   }
   if (has(50)) await call({ op: "FUSE_SYNCFS", opcode: 50, syncfs_in: Z.zeroFuseSyncfsIn() }, 1n);
@@ -837,7 +1228,10 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
   );
   assert.equal(tmp.entry_out.attr.mode, S_IFREG | 0o600);
   if (has(52)) {
-    const sx = await call({ op: "FUSE_STATX", opcode: 52, statx_in: { ...Z.zeroFuseStatxIn(), sx_mask: 0x7ff } }, newNode);
+    const sx = await call(
+      { op: "FUSE_STATX", opcode: 52, statx_in: { ...Z.zeroFuseStatxIn(), sx_mask: 0x7ff } },
+      newNode,
+    );
     assert.deepEqual([sx.statx_out.stat.ino, sx.statx_out.stat.size], [newNode, 100n]);
   }
   // FORGET and BATCH_FORGET: no reply; the next request's reply is the next message.
@@ -875,12 +1269,22 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
     assert.equal(str(r.dev_info).replace(/\0+$/, ""), "DEVNAME=fuse-uapi-peer");
     cov.opcodes.set(4096, "reply");
     const opened = await c.peer.exchange(
-      base.encodeRequest({ op: "FUSE_OPEN", opcode: 14, header: c.header(1n), open_in: Z.zeroFuseOpenIn() }),
+      base.encodeRequest({
+        op: "FUSE_OPEN",
+        opcode: 14,
+        header: c.header(1n),
+        open_in: Z.zeroFuseOpenIn(),
+      }),
       4n,
     );
     const cfh = (roundTripReply(14, opened.reply, { minor: 45 }) as any).open_out.fh;
     const read = await c.peer.exchange(
-      base.encodeRequest({ op: "FUSE_READ", opcode: 15, header: c.header(1n), read_in: { ...Z.zeroFuseReadIn(), fh: cfh, size: 64 } }),
+      base.encodeRequest({
+        op: "FUSE_READ",
+        opcode: 15,
+        header: c.header(1n),
+        read_in: { ...Z.zeroFuseReadIn(), fh: cfh, size: 64 },
+      }),
       6n,
     );
     assert.equal(str((roundTripReply(15, read.reply, { minor: 45 }) as any).data), "cuse peer\n");
@@ -890,43 +1294,53 @@ async function everyOpcode(ready: Ready, implemented: ReadonlySet<number>): Prom
 }
 
 describe("every opcode libfuse implements: our encodeRequest in, our decoders on every reply", () => {
-  test(
-    "an INTERRUPT libfuse cannot match gets a bare -EAGAIN reply, which decodeReply should read",
-    async (t) => {
-      const ready = need(t, "7b231c23");
-      if (!ready) return;
-      const k = await start(ready);
-      try {
-        const target = k.nextUnique();
-        const { unique } = k.post({ op: "FUSE_INTERRUPT", opcode: 36, interrupt_in: { unique: target } }, 0n, target | 1n);
-        // Another request than the one named: libfuse hands the interrupt back with EAGAIN first.
-        const statfs = k.encode({ op: "FUSE_STATFS", opcode: 17 }, 1n);
-        k.peer.send(statfs.bytes);
-        const answer = await k.peer.next();
-        assert.deepEqual([outLen(answer), outError(answer), outUnique(answer)], [OUT_HEADER, -11, unique]);
-        assert.equal(outUnique(await k.peer.next()), statfs.unique);
-        const d = base.decodeReply(36 as base.FuseReplyOpcode, answer, k.opts);
-        assert.deepEqual(d.reply, { error: -11 });
-      } finally {
-        await finish(k);
-      }
-    },
-  );
+  test("an INTERRUPT libfuse cannot match gets a bare -EAGAIN reply, which decodeReply should read", async (t) => {
+    const ready = need(t, "7b231c23");
+    if (!ready) return;
+    const k = await start(ready);
+    try {
+      const target = k.nextUnique();
+      const { unique } = k.post(
+        { op: "FUSE_INTERRUPT", opcode: 36, interrupt_in: { unique: target } },
+        0n,
+        target | 1n,
+      );
+      // Another request than the one named: libfuse hands the interrupt back with EAGAIN first.
+      const statfs = k.encode({ op: "FUSE_STATFS", opcode: 17 }, 1n);
+      k.peer.send(statfs.bytes);
+      const answer = await k.peer.next();
+      assert.deepEqual(
+        [outLen(answer), outError(answer), outUnique(answer)],
+        [OUT_HEADER, -11, unique],
+      );
+      assert.equal(outUnique(await k.peer.next()), statfs.unique);
+      const d = base.decodeReply(36 as base.FuseReplyOpcode, answer, k.opts);
+      assert.deepEqual(d.reply, { error: -11 });
+    } finally {
+      await finish(k);
+    }
+  });
 
   for (const spec of PEERS) {
     test(`libfuse ${spec.name}`, async (t) => {
       const ready = need(t, spec.name);
       if (!ready) return;
       const table = libfuseOpcodeNames(ready.build);
-      const known = new Map<string, number>(Object.entries(base.FuseOpcode).map(([name, value]) => [name, value as number]));
+      const known = new Map<string, number>(
+        Object.entries(base.FuseOpcode).map(([name, value]) => [name, value as number]),
+      );
       const implemented = new Set(table.filter((n) => known.has(n)).map((n) => known.get(n)!));
       const outside = table.filter((n) => !known.has(n));
       const cov = await everyOpcode(ready, implemented);
-      const missed = [...implemented].filter((op) => !cov.opcodes.has(op)).map((op) => base.fuseOpcodeName(op));
+      const missed = [...implemented]
+        .filter((op) => !cov.opcodes.has(op))
+        .map((op) => base.fuseOpcodeName(op));
       assert.deepEqual(missed, [], "opcodes libfuse implements that the session did not send");
       const extra = [...cov.opcodes.keys()].filter((op) => !implemented.has(op));
       assert.deepEqual(extra, [], "the session sent opcodes outside libfuse's table");
-      const noReply = [...cov.opcodes].filter(([, how]) => how !== "reply").map(([op, how]) => `${base.fuseOpcodeName(op)} (${how})`);
+      const noReply = [...cov.opcodes]
+        .filter(([, how]) => how !== "reply")
+        .map(([op, how]) => `${base.fuseOpcodeName(op)} (${how})`);
       t.diagnostic(
         `libfuse ${spec.name}: ${cov.opcodes.size} of the ${table.length} opcodes in its fuse_ll_ops[] round-tripped through base-7.45 ` +
           `(${cov.opcodes.size - noReply.length} replies decoded and re-encoded byte for byte; ${noReply.join(", ")}); ` +

@@ -30,12 +30,14 @@ class PageModel {
     const end = Math.min(this.size, offset + length);
     if (offset >= end) return new Uint8Array(0);
     const out = new Uint8Array(end - offset);
-    for (let at = offset; at < end; at++) out[at - offset] = this.pages.get(Math.floor(at / P))?.[at % P] ?? 0;
+    for (let at = offset; at < end; at++)
+      out[at - offset] = this.pages.get(Math.floor(at / P))?.[at % P] ?? 0;
     return out;
   }
   pagesNeeded(offset: number, length: number): number {
     let n = 0;
-    for (let p = Math.floor(offset / P); length > 0 && p * P < offset + length; p++) if (!this.pages.has(p)) n++;
+    for (let p = Math.floor(offset / P); length > 0 && p * P < offset + length; p++)
+      if (!this.pages.has(p)) n++;
     return n;
   }
   write(offset: number, data: Uint8Array): number {
@@ -72,7 +74,7 @@ class PageModel {
   punchHole(offset: number, length: number): number {
     const end = Math.min(offset + length, Math.max(this.size, offset));
     let freed = 0;
-    for (let at = offset; at < end; ) {
+    for (let at = offset; at < end;) {
       const p = Math.floor(at / P);
       const n = Math.min(P - (at % P), end - at);
       if (n === P) {
@@ -85,20 +87,30 @@ class PageModel {
     return freed;
   }
   seekData(offset: number): number {
-    for (let p = Math.floor(offset / P); offset < this.size && p * P < this.size; p++) if (this.pages.get(p)) return Math.max(offset, p * P);
+    for (let p = Math.floor(offset / P); offset < this.size && p * P < this.size; p++)
+      if (this.pages.get(p)) return Math.max(offset, p * P);
     return -1;
   }
   seekHole(offset: number): number {
     if (offset >= this.size) return -1;
-    for (let p = Math.floor(offset / P); p * P < this.size; p++) if (!this.pages.get(p)) return Math.max(offset, p * P);
+    for (let p = Math.floor(offset / P); p * P < this.size; p++)
+      if (!this.pages.get(p)) return Math.max(offset, p * P);
     return this.size;
   }
 }
 
-const offsetArb = fc.oneof(fc.nat({ max: 24 * P }), fc.constantFrom(0, P - 1, P, 2 * P, 5 * P + 1, 8 * P));
+const offsetArb = fc.oneof(
+  fc.nat({ max: 24 * P }),
+  fc.constantFrom(0, P - 1, P, 2 * P, 5 * P + 1, 8 * P),
+);
 const lengthArb = fc.oneof(fc.nat({ max: 6 * P }), fc.constantFrom(0, 1, P, 2 * P));
 const opArb = fc.oneof(
-  fc.record({ op: fc.constant("write" as const), offset: offsetArb, length: lengthArb, byte: fc.integer({ min: 1, max: 255 }) }),
+  fc.record({
+    op: fc.constant("write" as const),
+    offset: offsetArb,
+    length: lengthArb,
+    byte: fc.integer({ min: 1, max: 255 }),
+  }),
   fc.record({ op: fc.constant("truncate" as const), offset: offsetArb }),
   fc.record({ op: fc.constant("allocate" as const), offset: offsetArb, length: lengthArb }),
   fc.record({ op: fc.constant("punch" as const), offset: offsetArb, length: lengthArb }),
@@ -107,43 +119,67 @@ const opArb = fc.oneof(
 
 test("extents give the same answers as a map of pages (writes, truncates, fallocate, holes, reads, seeks)", () => {
   fc.assert(
-    fc.property(fc.array(opArb, { minLength: 1, maxLength: 30 }), fc.array(offsetArb, { minLength: 4, maxLength: 4 }), (ops, probes) => {
-      const file = new FileData();
-      const model = new PageModel();
-      for (const o of ops) {
-        switch (o.op) {
-          case "write": {
-            const data = new Uint8Array(o.length).fill(o.byte);
-            assert.equal(file.pagesNeeded(o.offset, o.length), model.pagesNeeded(o.offset, o.length), "pagesNeeded");
-            assert.equal(file.write(o.offset, data), model.write(o.offset, data), "write: pages taken");
-            break;
+    fc.property(
+      fc.array(opArb, { minLength: 1, maxLength: 30 }),
+      fc.array(offsetArb, { minLength: 4, maxLength: 4 }),
+      (ops, probes) => {
+        const file = new FileData();
+        const model = new PageModel();
+        for (const o of ops) {
+          switch (o.op) {
+            case "write": {
+              const data = new Uint8Array(o.length).fill(o.byte);
+              assert.equal(
+                file.pagesNeeded(o.offset, o.length),
+                model.pagesNeeded(o.offset, o.length),
+                "pagesNeeded",
+              );
+              assert.equal(
+                file.write(o.offset, data),
+                model.write(o.offset, data),
+                "write: pages taken",
+              );
+              break;
+            }
+            case "truncate":
+              file.truncate(o.offset);
+              model.truncate(o.offset);
+              break;
+            case "allocate":
+              assert.equal(
+                file.allocate(o.offset, o.length),
+                model.allocate(o.offset, o.length),
+                "allocate: pages taken",
+              );
+              break;
+            case "punch":
+              assert.equal(
+                file.punchHole(o.offset, o.length),
+                model.punchHole(o.offset, o.length),
+                "punchHole: pages freed",
+              );
+              break;
+            case "clear":
+              assert.equal(file.clear(), model.pages.size);
+              model.pages.clear();
+              model.size = 0;
+              break;
           }
-          case "truncate":
-            file.truncate(o.offset);
-            model.truncate(o.offset);
-            break;
-          case "allocate":
-            assert.equal(file.allocate(o.offset, o.length), model.allocate(o.offset, o.length), "allocate: pages taken");
-            break;
-          case "punch":
-            assert.equal(file.punchHole(o.offset, o.length), model.punchHole(o.offset, o.length), "punchHole: pages freed");
-            break;
-          case "clear":
-            assert.equal(file.clear(), model.pages.size);
-            model.pages.clear();
-            model.size = 0;
-            break;
+          assert.equal(file.size, model.size);
+          assert.equal(
+            file.allocatedPages,
+            model.pages.size,
+            `allocated pages after ${JSON.stringify(o)}`,
+          );
         }
-        assert.equal(file.size, model.size);
-        assert.equal(file.allocatedPages, model.pages.size, `allocated pages after ${JSON.stringify(o)}`);
-      }
-      for (const at of [...probes, 0, model.size, Math.max(0, model.size - 1)]) {
-        assert.equal(file.seekData(at), model.seekData(at), `SEEK_DATA ${at}`);
-        assert.equal(file.seekHole(at), model.seekHole(at), `SEEK_HOLE ${at}`);
-      }
-      assert.deepEqual(file.read(0, model.size + P), model.read(0, model.size + P));
-      assert.deepEqual(file.read(probes[0]!, probes[1]!), model.read(probes[0]!, probes[1]!));
-    }),
+        for (const at of [...probes, 0, model.size, Math.max(0, model.size - 1)]) {
+          assert.equal(file.seekData(at), model.seekData(at), `SEEK_DATA ${at}`);
+          assert.equal(file.seekHole(at), model.seekHole(at), `SEEK_HOLE ${at}`);
+        }
+        assert.deepEqual(file.read(0, model.size + P), model.read(0, model.size + P));
+        assert.deepEqual(file.read(probes[0]!, probes[1]!), model.read(probes[0]!, probes[1]!));
+      },
+    ),
     { numRuns: 400 },
   );
 });
@@ -158,9 +194,21 @@ test("RangeSet merges touching ranges and splits on removal", () => {
   assert.equal(s.count, 2);
   assert.equal(s.covered(0, 100), 45);
   const removed: [number, number][] = [];
-  assert.equal(s.remove(15, 55, (a, b) => removed.push([a, b])), 30);
-  assert.deepEqual(removed, [[15, 40], [50, 55]]);
-  assert.deepEqual([...s.within(0, 100)], [[5, 15], [55, 60]]);
+  assert.equal(
+    s.remove(15, 55, (a, b) => removed.push([a, b])),
+    30,
+  );
+  assert.deepEqual(removed, [
+    [15, 40],
+    [50, 55],
+  ]);
+  assert.deepEqual(
+    [...s.within(0, 100)],
+    [
+      [5, 15],
+      [55, 60],
+    ],
+  );
   assert.equal(s.nextIn(15), 55);
   assert.equal(s.nextOut(5), 15);
   assert.equal(s.nextOut(16), 16);
@@ -197,9 +245,15 @@ console.log(JSON.stringify(out));
 `;
 
 test("a 16 TiB and a 2^52-byte sparse file: seeks, fallocate, holes, truncate and reads cost extents, not pages", () => {
-  const pages = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), "..", "examples", "memfs", "pages.js")).href;
+  const pages = pathToFileURL(
+    join(dirname(fileURLToPath(import.meta.url)), "..", "examples", "memfs", "pages.js"),
+  ).href;
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ["--input-type=module", "-e", HUGE, pages], { encoding: "utf8", timeout: 10_000, killSignal: "SIGKILL" });
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", HUGE, pages], {
+    encoding: "utf8",
+    timeout: 10_000,
+    killSignal: "SIGKILL",
+  });
   const ms = performance.now() - t0;
   assert.equal(r.signal, null, `killed after ${ms.toFixed(0)} ms: the operations walk pages`);
   assert.equal(r.status, 0, r.stderr);

@@ -24,7 +24,10 @@ const run = promisify(execFile);
 const CLI = join(repoRoot(), "dist", "generator", "cli.js");
 const FIXTURE = join(repoRoot(), "test", "fixtures", "migrate", "consumer");
 
-async function cli(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  cwd: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const r = await run(process.execPath, [CLI, ...args], { cwd, maxBuffer: 64 << 20 });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
@@ -36,7 +39,11 @@ async function cli(cwd: string, ...args: string[]): Promise<{ code: number; stdo
 
 /** Every diagnostic of a project, as "file:line:col TScode", compiled with this repository's TypeScript. */
 function compile(tsconfig: string, cwd: string): string[] {
-  const parsed = ts.getParsedCommandLineOfConfigFile(tsconfig, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => assert.fail(String(d.messageText)) });
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    tsconfig,
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => assert.fail(String(d.messageText)) },
+  );
   assert.ok(parsed);
   const program = ts.createProgram(parsed.fileNames, parsed.options);
   return ts.getPreEmitDiagnostics(program).map((d) => {
@@ -80,7 +87,12 @@ describe("v5 → v6 on the fixture project", () => {
     assert.equal(r.stderr, "");
     const plan = (dryPlan = JSON.parse(r.stdout) as MigratePlan);
     assert.equal(plan.project, "tsconfig.json");
-    assert.deepEqual(plan.files, ["src/client.mts", "src/codecs.mts", "src/header.mts", "src/server.mts"]);
+    assert.deepEqual(plan.files, [
+      "src/client.mts",
+      "src/codecs.mts",
+      "src/header.mts",
+      "src/server.mts",
+    ]);
     assert.deepEqual(
       plan.rewrites.map((w) => `${at(w)} ${w.from} → ${w.to}`),
       [
@@ -90,26 +102,58 @@ describe("v5 → v6 on the fixture project", () => {
         "src/server.mts:2:83 ../../../../../generated/v5/index.js → ../../../../../generated/v6/index.js",
       ],
     );
-    assert.deepEqual(plan.renames, [], "v6 renames nothing: FUSE_COMPOUND_ATOMIC moved to bit 2 and CONTINUE took bit 1");
+    assert.deepEqual(
+      plan.renames,
+      [],
+      "v6 renames nothing: FUSE_COMPOUND_ATOMIC moved to bit 2 and CONTINUE took bit 1",
+    );
     // Every use of FUSE_MAX_COMPOUND_OPS: the import and both uses in the bound check.
     assert.deepEqual(
       plan.cannotFix.map((f) => `${at(f)} ${f.symbol}`),
-      ["src/client.mts:7:3 FUSE_MAX_COMPOUND_OPS", "src/client.mts:19:18 FUSE_MAX_COMPOUND_OPS", "src/client.mts:19:68 FUSE_MAX_COMPOUND_OPS"],
+      [
+        "src/client.mts:7:3 FUSE_MAX_COMPOUND_OPS",
+        "src/client.mts:19:18 FUSE_MAX_COMPOUND_OPS",
+        "src/client.mts:19:68 FUSE_MAX_COMPOUND_OPS",
+      ],
     );
-    assert.match(plan.cannotFix[0].why, /^removed in v6 \(const FUSE_MAX_COMPOUND_OPS: 16\); C ABI: constant-removed FUSE_MAX_COMPOUND_OPS: removed \(was 16\); no provable rename$/);
+    assert.match(
+      plan.cannotFix[0].why,
+      /^removed in v6 \(const FUSE_MAX_COMPOUND_OPS: 16\); C ABI: constant-removed FUSE_MAX_COMPOUND_OPS: removed \(was 16\); no provable rename$/,
+    );
     // Uses that still resolve but whose value or shape changed.
     const review = new Map<string, string[]>();
     for (const f of plan.review) review.set(f.symbol!, [...(review.get(f.symbol!) ?? []), at(f)]);
-    assert.deepEqual(review.get("FUSE_COMPOUND_ATOMIC"), ["src/client.mts:5:3", "src/client.mts:25:46", "src/server.mts:2:33", "src/server.mts:6:41"]);
-    assert.match(plan.review.find((f) => f.symbol === "FUSE_COMPOUND_ATOMIC")!.why, /const: 2 → 4; C ABI: flag-renumbered FUSE_COMPOUND_ATOMIC: bit 1 → bit 2/);
-    assert.deepEqual([...review.keys()].sort(), ["DecodedCompound", "FUSE_COMPOUND_ATOMIC", "FuseCompoundIn", "FuseCompoundOut", "decodeCompoundRequest", "encodeFuseCompoundIn"]);
-    assert.ok(!review.has("CompoundBuilder") && !review.has("CompoundFlagName"), "unchanged or compatibly widened");
+    assert.deepEqual(review.get("FUSE_COMPOUND_ATOMIC"), [
+      "src/client.mts:5:3",
+      "src/client.mts:25:46",
+      "src/server.mts:2:33",
+      "src/server.mts:6:41",
+    ]);
+    assert.match(
+      plan.review.find((f) => f.symbol === "FUSE_COMPOUND_ATOMIC")!.why,
+      /const: 2 → 4; C ABI: flag-renumbered FUSE_COMPOUND_ATOMIC: bit 1 → bit 2/,
+    );
+    assert.deepEqual([...review.keys()].sort(), [
+      "DecodedCompound",
+      "FUSE_COMPOUND_ATOMIC",
+      "FuseCompoundIn",
+      "FuseCompoundOut",
+      "decodeCompoundRequest",
+      "encodeFuseCompoundIn",
+    ]);
+    assert.ok(
+      !review.has("CompoundBuilder") && !review.has("CompoundFlagName"),
+      "unchanged or compatibly widened",
+    );
     // What the rewritten text no longer compiles: the count fields.
     assert.deepEqual(
       plan.compileErrors.map((f) => `${at(f)} TS${f.code}`),
       ["src/header.mts:5:35 TS2353", "src/header.mts:12:14 TS2339", "src/server.mts:7:66 TS2339"],
     );
-    assert.match(plan.compileErrors[2].why, /Property 'count' does not exist on type 'FuseCompoundIn'\. \(FuseCompoundIn: interface: count removed\)/);
+    assert.match(
+      plan.compileErrors[2].why,
+      /Property 'count' does not exist on type 'FuseCompoundIn'\. \(FuseCompoundIn: interface: count removed\)/,
+    );
     assert.deepEqual(plan.written, []);
     assert.deepEqual(await readSources(join(FIXTURE, "src")), before, "a dry run writes nothing");
   });
@@ -119,19 +163,37 @@ describe("v5 → v6 on the fixture project", () => {
     const r = await cli(copy, "migrate", "--from", "v5", "--to", "v6", "--write");
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stdout, /^migrate v5 → v6 \(tsconfig\.json\): 4 file\(s\) import v5\n/);
-    assert.match(r.stdout, /\ncannot fix \(3 use\(s\) of 1 symbol\(s\)\):\n {2}FUSE_MAX_COMPOUND_OPS: removed in v6/);
-    assert.match(r.stdout, /\nresult: 3 use\(s\) of removed symbols and 3 compile error\(s\) to fix by hand\nwrote 4 file\(s\): src\/client\.mts, src\/codecs\.mts, src\/header\.mts, src\/server\.mts\n$/);
+    assert.match(
+      r.stdout,
+      /\ncannot fix \(3 use\(s\) of 1 symbol\(s\)\):\n {2}FUSE_MAX_COMPOUND_OPS: removed in v6/,
+    );
+    assert.match(
+      r.stdout,
+      /\nresult: 3 use\(s\) of removed symbols and 3 compile error\(s\) to fix by hand\nwrote 4 file\(s\): src\/client\.mts, src\/codecs\.mts, src\/header\.mts, src\/server\.mts\n$/,
+    );
     const migrated = await readSources(join(copy, "src"));
     for (const [file, text] of original) {
       // The only textual change: the revision in the import specifiers.
-      assert.equal(migrated.get(file), text.replace('"fuse-uapi/revisions/v5"', '"fuse-uapi/revisions/v6"').replace("/generated/v5/", "/generated/v6/"), file);
+      assert.equal(
+        migrated.get(file),
+        text
+          .replace('"fuse-uapi/revisions/v5"', '"fuse-uapi/revisions/v6"')
+          .replace("/generated/v5/", "/generated/v6/"),
+        file,
+      );
     }
     const plan = dryPlan; // the same project in place: same locations
-    const listed = [...plan.cannotFix.filter((f) => f.line === 7).map((f) => `${at(f)}`), ...plan.compileErrors.map((f) => `${at(f)}`)];
+    const listed = [
+      ...plan.cannotFix.filter((f) => f.line === 7).map((f) => `${at(f)}`),
+      ...plan.compileErrors.map((f) => `${at(f)}`),
+    ];
     const errors = compile(join(copy, "tsconfig.json"), copy);
     // Each compiler error sits at a listed place (the import of FUSE_MAX_COMPOUND_OPS stands for its uses).
     assert.deepEqual(errors.map((e) => e.split(" ")[0]).sort(), listed.sort());
-    assert.ok(!errors.some((e) => e.startsWith("src/codecs.mts")), "API shared by v5 and v6 migrates cleanly");
+    assert.ok(
+      !errors.some((e) => e.startsWith("src/codecs.mts")),
+      "API shared by v5 and v6 migrates cleanly",
+    );
     // Run again on the migrated project: it no longer imports v5.
     const again = await cli(copy, "migrate", "--from", "v5", "--to", "v6");
     assert.equal(again.code, 0, again.stderr);
@@ -160,8 +222,14 @@ export type T = typeof import("fuse-uapi/revisions/demo-a").DEMO_LIMIT_OLD;
 
   before(async () => {
     tmp = await mkdtemp(join(tmpdir(), "fuse-uapi-migrate-rename-"));
-    await writeFile(join(tmp, "demo-a.json"), jsonText(await buildSchema(A, { file: "demo.h", revision: "demo-a" })));
-    await writeFile(join(tmp, "demo-b.json"), jsonText(await buildSchema(B, { file: "demo.h", revision: "demo-b" })));
+    await writeFile(
+      join(tmp, "demo-a.json"),
+      jsonText(await buildSchema(A, { file: "demo.h", revision: "demo-a" })),
+    );
+    await writeFile(
+      join(tmp, "demo-b.json"),
+      jsonText(await buildSchema(B, { file: "demo.h", revision: "demo-b" })),
+    );
     const gen = await cli(tmp, "generate", "demo-a.json", "demo-b.json", "-o", "gen");
     assert.equal(gen.code, 0, gen.stderr);
     await mkdir(join(tmp, "app", "src"), { recursive: true });
@@ -169,7 +237,16 @@ export type T = typeof import("fuse-uapi/revisions/demo-a").DEMO_LIMIT_OLD;
     await writeFile(
       join(tmp, "app", "tsconfig.json"),
       JSON.stringify({
-        compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", lib: ["ES2022"], types: [], strict: true, noEmit: true, paths: { "fuse-uapi/revisions/*": ["../gen/*/index.ts"] } },
+        compilerOptions: {
+          target: "ES2022",
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          lib: ["ES2022"],
+          types: [],
+          strict: true,
+          noEmit: true,
+          paths: { "fuse-uapi/revisions/*": ["../gen/*/index.ts"] },
+        },
         include: ["src/**/*.ts"],
       }),
     );
@@ -183,13 +260,32 @@ export type T = typeof import("fuse-uapi/revisions/demo-a").DEMO_LIMIT_OLD;
   test("the provable rename is applied everywhere; the flag is listed, not renamed", async () => {
     const app = join(tmp, "app");
     assert.deepEqual(compile(join(app, "tsconfig.json"), app), []);
-    const r = await cli(app, "migrate", "--from", "../demo-a.json", "--to", "../demo-b.json", "--project", "tsconfig.json", "--write", "--format", "json");
+    const r = await cli(
+      app,
+      "migrate",
+      "--from",
+      "../demo-a.json",
+      "--to",
+      "../demo-b.json",
+      "--project",
+      "tsconfig.json",
+      "--write",
+      "--format",
+      "json",
+    );
     assert.equal(r.code, 1, r.stderr);
     const plan = JSON.parse(r.stdout) as MigratePlan;
     assert.equal(plan.from, "demo-a");
     assert.equal(plan.to, "demo-b");
     assert.equal(plan.renames.length, 8);
-    assert.ok(plan.renames.every((x) => x.from === "DEMO_LIMIT_OLD" && x.to === "DEMO_LIMIT" && /^const: 9, identical type/.test(x.proof)));
+    assert.ok(
+      plan.renames.every(
+        (x) =>
+          x.from === "DEMO_LIMIT_OLD" &&
+          x.to === "DEMO_LIMIT" &&
+          /^const: 9, identical type/.test(x.proof),
+      ),
+    );
     assert.deepEqual(
       plan.cannotFix.map((f) => `${at(f)} ${f.symbol}`),
       ["src/a.ts:1:22 DEMO_FLAG_X", "src/a.ts:6:21 DEMO_FLAG_X"],
@@ -209,7 +305,10 @@ export { DEMO_LIMIT as DEMO_LIMIT_OLD };
 export type T = typeof import("fuse-uapi/revisions/demo-b").DEMO_LIMIT;
 `,
     );
-    assert.equal(await readFile(join(app, "src", "b.ts"), "utf8"), `export { DEMO_LIMIT as DEMO_LIMIT_OLD, DEMO_FLAG_Z as z } from "fuse-uapi/revisions/demo-b";\n`);
+    assert.equal(
+      await readFile(join(app, "src", "b.ts"), "utf8"),
+      `export { DEMO_LIMIT as DEMO_LIMIT_OLD, DEMO_FLAG_Z as z } from "fuse-uapi/revisions/demo-b";\n`,
+    );
     // The module keeps exporting the names it exported; only the unfixable import fails.
     assert.deepEqual(compile(join(app, "tsconfig.json"), app), ["src/a.ts:1:22 TS2724"]);
   });
@@ -219,18 +318,37 @@ describe("input", () => {
   test("import specifiers: the package subpath and relative paths through generated/<name>/", () => {
     assert.equal(rewriteSpecifier("fuse-uapi/revisions/v5", "v5", "v6"), "fuse-uapi/revisions/v6");
     assert.equal(rewriteSpecifier("@fuse-uapi/bindings/v5", "v5", "v6"), "@fuse-uapi/bindings/v6");
-    assert.equal(rewriteSpecifier("../generated/v5/index.js", "v5", "v6"), "../generated/v6/index.js");
-    assert.equal(rewriteSpecifier("./generated/v5/compound.js", "v5", "v6"), "./generated/v6/compound.js");
+    assert.equal(
+      rewriteSpecifier("../generated/v5/index.js", "v5", "v6"),
+      "../generated/v6/index.js",
+    );
+    assert.equal(
+      rewriteSpecifier("./generated/v5/compound.js", "v5", "v6"),
+      "./generated/v6/compound.js",
+    );
     assert.equal(rewriteSpecifier("fuse-uapi/revisions/v55", "v5", "v6"), undefined);
-    assert.equal(rewriteSpecifier("other/generated/v5/index.js", "v5", "v6"), undefined, "not relative: another package");
+    assert.equal(
+      rewriteSpecifier("other/generated/v5/index.js", "v5", "v6"),
+      undefined,
+      "not relative: another package",
+    );
     assert.equal(rewriteSpecifier("./v5/index.js", "v5", "v6"), undefined);
   });
 
   test("a missing tsconfig, an unknown revision, a bad format: exit 2 with one line, before any work", async () => {
     for (const [args, message] of [
-      [["migrate", "--from", "v5", "--to", "v6", "nowhere/tsconfig.json"], /^fuse-uapi: nowhere\/tsconfig\.json: no such tsconfig file\n$/],
-      [["migrate", "--from", "v5", "--to", "v99", "tsconfig.json"], /^fuse-uapi: unknown revision 'v99' /],
-      [["migrate", "--from", "v5", "--to", "v6", "--format", "yaml", "tsconfig.json"], /^fuse-uapi: unknown format 'yaml' \(known: text, json\)\n$/],
+      [
+        ["migrate", "--from", "v5", "--to", "v6", "nowhere/tsconfig.json"],
+        /^fuse-uapi: nowhere\/tsconfig\.json: no such tsconfig file\n$/,
+      ],
+      [
+        ["migrate", "--from", "v5", "--to", "v99", "tsconfig.json"],
+        /^fuse-uapi: unknown revision 'v99' /,
+      ],
+      [
+        ["migrate", "--from", "v5", "--to", "v6", "--format", "yaml", "tsconfig.json"],
+        /^fuse-uapi: unknown format 'yaml' \(known: text, json\)\n$/,
+      ],
       [["migrate", "--to", "v6"], /required option '--from <revision>' not specified/],
     ] as const) {
       const r = await cli(FIXTURE, ...args);

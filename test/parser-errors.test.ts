@@ -13,14 +13,22 @@ import { buildSchema } from "../generator/schema-builder.js";
 const FILE = "demo_bad.h";
 
 /** Build `text` and expect a HeaderError at exactly `line`:`column` whose detail matches `detail`. */
-async function rejectsAt(text: string, line: number, column: number, detail: RegExp): Promise<HeaderError> {
+async function rejectsAt(
+  text: string,
+  line: number,
+  column: number,
+  detail: RegExp,
+): Promise<HeaderError> {
   let caught: unknown;
   try {
     await buildSchema(text, { file: FILE });
   } catch (e) {
     caught = e;
   }
-  assert.ok(caught instanceof HeaderError, `expected a HeaderError, got ${caught === undefined ? "success" : String(caught)}`);
+  assert.ok(
+    caught instanceof HeaderError,
+    `expected a HeaderError, got ${caught === undefined ? "success" : String(caught)}`,
+  );
   assert.equal(caught.file, FILE);
   assert.deepEqual({ line: caught.line, column: caught.column }, { line, column }, caught.message);
   assert.match(caught.detail, detail);
@@ -43,7 +51,9 @@ describe("syntax errors", () => {
   });
 
   test("a missing ']' in an array declarator", async () => {
-    const text = ["struct demo_bad {", "\tunsigned int\ta;", "\tunsigned int\tb[4;", "};", ""].join("\n");
+    const text = ["struct demo_bad {", "\tunsigned int\ta;", "\tunsigned int\tb[4;", "};", ""].join(
+      "\n",
+    );
     // `\tunsigned int\tb[4` is 17 columns long: the ']' belongs at column 18.
     await rejectsAt(text, 3, 18, /syntax error: missing '\]'/);
   });
@@ -53,7 +63,9 @@ describe("syntax errors", () => {
     // Without the ';' tree-sitter wraps the whole (valid) struct and the brace in
     // one ERROR node; the position must still be the brace's.
     for (const end of ["} };", "} }"]) {
-      const text = ["#define DEMO_OK 1", "struct demo_bad {", "\tunsigned int a;", end, ""].join("\n");
+      const text = ["#define DEMO_OK 1", "struct demo_bad {", "\tunsigned int a;", end, ""].join(
+        "\n",
+      );
       await rejectsAt(text, 4, 3, /syntax error/);
     }
   });
@@ -74,7 +86,14 @@ describe("types the layout engine cannot place", () => {
   });
 
   test("a struct used before its definition is incomplete", async () => {
-    const text = ["struct demo_t {", "\tunsigned int ok;", "\tstruct demo_later inner;", "};", "struct demo_later { unsigned int x; };", ""].join("\n");
+    const text = [
+      "struct demo_t {",
+      "\tunsigned int ok;",
+      "\tstruct demo_later inner;",
+      "};",
+      "struct demo_later { unsigned int x; };",
+      "",
+    ].join("\n");
     await rejectsAt(text, 3, 2, /incomplete type 'struct demo_later'/);
   });
 
@@ -91,7 +110,13 @@ describe("types the layout engine cannot place", () => {
   });
 
   test("the first of several bit-fields in one declaration is the one reported", async () => {
-    const text = ["struct demo_bits {", "\tunsigned int\tlow : 3,", "\t\t\thigh : 29;", "};", ""].join("\n");
+    const text = [
+      "struct demo_bits {",
+      "\tunsigned int\tlow : 3,",
+      "\t\t\thigh : 29;",
+      "};",
+      "",
+    ].join("\n");
     // `\tunsigned int\tlow ` is 18 columns.
     await rejectsAt(text, 2, 19, /bit-fields are not supported/);
   });
@@ -110,7 +135,14 @@ describe("types the layout engine cannot place", () => {
   });
 
   test("an array size that needs PAGE_SIZE is reported where the array is", async () => {
-    const text = ["#define DEMO_LEN\t(4 * PAGE_SIZE)", "struct demo_arr {", "\tunsigned int\tcount;", "\tchar\t\tbuf[DEMO_LEN];", "};", ""].join("\n");
+    const text = [
+      "#define DEMO_LEN\t(4 * PAGE_SIZE)",
+      "struct demo_arr {",
+      "\tunsigned int\tcount;",
+      "\tchar\t\tbuf[DEMO_LEN];",
+      "};",
+      "",
+    ].join("\n");
     const e = await rejectsAt(text, 4, 12, /array size 'DEMO_LEN' is not a constant/);
     assert.match(e.detail, /PAGE_SIZE/);
   });

@@ -17,7 +17,10 @@ const REVISIONS = join(repoRoot(), "schema", "revisions");
 const schemas: [string, Schema][] = readdirSync(REVISIONS)
   .filter((f) => f.endsWith(".json"))
   .sort()
-  .map((f) => [f.replace(/\.json$/, ""), JSON.parse(readFileSync(join(REVISIONS, f), "utf8")) as Schema]);
+  .map((f) => [
+    f.replace(/\.json$/, ""),
+    JSON.parse(readFileSync(join(REVISIONS, f), "utf8")) as Schema,
+  ]);
 
 test("there are committed schemas to check", () => {
   assert.ok(schemas.length >= 7, `found ${schemas.map(([n]) => n).join(", ")}`);
@@ -28,7 +31,10 @@ test("the table itself validates against schema/protocol.schema.json", () => {
   assert.ok(Object.keys(table.opcodes).length > 40);
   assert.ok(Object.keys(table.notifications).length > 5);
   for (const [name, entry] of Object.entries(table.opcodes)) {
-    assert.ok("reserved" in entry || ("request" in entry && "reply" in entry), `${name}: request and reply, or reserved`);
+    assert.ok(
+      "reserved" in entry || ("request" in entry && "reply" in entry),
+      `${name}: request and reply, or reserved`,
+    );
   }
 });
 
@@ -36,7 +42,16 @@ test("an invalid table is rejected with the path of the problem", () => {
   const dir = mkdtempSync(join(tmpdir(), "fuse-uapi-protocol-"));
   try {
     const path = join(dir, "protocol.json");
-    writeFileSync(path, JSON.stringify({ opcodes: { FUSE_LOOKUP: { request: [{ nonsense: 1 }], reply: { kind: "empty" } } }, notifications: {}, compatSizes: [], replyErrors: { min: -511, why: "x" }, direntNames: { maxBytes: 1024, why: "x" } }));
+    writeFileSync(
+      path,
+      JSON.stringify({
+        opcodes: { FUSE_LOOKUP: { request: [{ nonsense: 1 }], reply: { kind: "empty" } } },
+        notifications: {},
+        compatSizes: [],
+        replyErrors: { min: -511, why: "x" },
+        direntNames: { maxBytes: 1024, why: "x" },
+      }),
+    );
     assert.throws(() => loadProtocolTable(path), /protocol\.json: \/opcodes\/FUSE_LOOKUP/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -67,9 +82,17 @@ for (const [rev, schema] of schemas) {
       assert.ok(ops.length > 40);
       for (const m of ops) assert.ok(listed.has(m.name), `${m.name} (${m.value}) has no entry`);
       for (const o of protocol.opcodes) {
-        assert.equal(o.value, ops.find((m) => m.name === o.name)?.value, `${o.name}: value from the header`);
+        assert.equal(
+          o.value,
+          ops.find((m) => m.name === o.name)?.value,
+          `${o.name}: value from the header`,
+        );
       }
-      assert.equal(new Set(protocol.opcodes.map((o) => o.value)).size, protocol.opcodes.length, "opcode values are unique");
+      assert.equal(
+        new Set(protocol.opcodes.map((o) => o.value)).size,
+        protocol.opcodes.length,
+        "opcode values are unique",
+      );
     });
 
     test("every notification code of enum fuse_notify_code has an entry or is reserved", () => {
@@ -81,23 +104,31 @@ for (const [rev, schema] of schemas) {
 
     const messages: [string, MessagePart[]][] = [
       ...protocol.opcodes.map((o): [string, MessagePart[]] => [`${o.name} request`, o.request]),
-      ...protocol.opcodes.map((o): [string, MessagePart[]] => [`${o.name} reply`, o.reply.kind === "parts" ? o.reply.parts : []]),
+      ...protocol.opcodes.map((o): [string, MessagePart[]] => [
+        `${o.name} reply`,
+        o.reply.kind === "parts" ? o.reply.parts : [],
+      ]),
       ...protocol.notifications.map((n): [string, MessagePart[]] => [n.name, n.parts]),
     ];
 
     test("every struct the table names exists in the header", () => {
       for (const [where, parts] of messages) {
         for (const p of parts) {
-          if (p.kind === "struct" || p.kind === "array") assert.ok(structs.has(p.struct), `${where}: struct ${p.struct}`);
+          if (p.kind === "struct" || p.kind === "array")
+            assert.ok(structs.has(p.struct), `${where}: struct ${p.struct}`);
         }
       }
-      for (const c of protocol.compatSizes) assert.ok(structs.has(c.struct), `compat size of ${c.struct}`);
+      for (const c of protocol.compatSizes)
+        assert.ok(structs.has(c.struct), `compat size of ${c.struct}`);
       for (const s of ["fuse_in_header", "fuse_out_header"]) assert.ok(structs.has(s), s);
       const kinds = new Set(protocol.opcodes.map((o) => o.reply.kind));
       if (kinds.has("xattr")) assert.ok(structs.has("fuse_getxattr_out"));
       if (kinds.has("dirents") || kinds.has("direntplus")) {
         assert.ok(structs.has("fuse_dirent"));
-        assert.equal(schema.macros.find((m) => m.name === "FUSE_DIRENT_ALIGN")?.helper?.kind, "align");
+        assert.equal(
+          schema.macros.find((m) => m.name === "FUSE_DIRENT_ALIGN")?.helper?.kind,
+          "align",
+        );
       }
       if (kinds.has("direntplus")) assert.ok(structs.has("fuse_direntplus"));
     });
@@ -107,11 +138,18 @@ for (const [rev, schema] of schemas) {
         const fields = parts.map((p) => p.field);
         assert.equal(new Set(fields).size, fields.length, `${where}: part names are unique`);
         parts.forEach((p, i) => {
-          if (p.kind === "data" || p.kind === "array") assert.equal(i, parts.length - 1, `${where}: ${p.field} is last`);
+          if (p.kind === "data" || p.kind === "array")
+            assert.equal(i, parts.length - 1, `${where}: ${p.field} is last`);
           if (p.kind === "array") {
             const first = parts.find((q) => q.kind === "struct");
-            assert.ok(first && first.kind === "struct" && parts.indexOf(first) < i, `${where}: a struct before the array`);
-            assert.ok(structs.get(first.struct)!.fields.some((f) => f.name === p.count), `${where}: ${first.struct}.${p.count}`);
+            assert.ok(
+              first && first.kind === "struct" && parts.indexOf(first) < i,
+              `${where}: a struct before the array`,
+            );
+            assert.ok(
+              structs.get(first.struct)!.fields.some((f) => f.name === p.count),
+              `${where}: ${first.struct}.${p.count}`,
+            );
           }
         });
       }
@@ -122,11 +160,21 @@ for (const [rev, schema] of schemas) {
       for (const c of protocol.compatSizes) {
         const s = structs.get(c.struct)!;
         assert.ok(c.size >= 0 && c.size < s.size, `${c.struct}: ${c.size} < ${s.size}`);
-        assert.ok(c.minorBelow !== undefined || c.flagAbsent !== undefined, `${c.struct}: a minor or a flag`);
-        if (c.flagAbsent) assert.ok(schema.constants.some((k) => k.name === c.flagAbsent), `${c.flagAbsent} is a constant`);
+        assert.ok(
+          c.minorBelow !== undefined || c.flagAbsent !== undefined,
+          `${c.struct}: a minor or a flag`,
+        );
+        if (c.flagAbsent)
+          assert.ok(
+            schema.constants.some((k) => k.name === c.flagAbsent),
+            `${c.flagAbsent} is a constant`,
+          );
         for (const o of c.opcodes ?? []) assert.ok(names.has(o), `${c.struct}: opcode ${o}`);
         // A compat size ends at a field boundary (nested structs included): the prefix is whole fields.
-        assert.ok(c.size === 0 || fieldEnds(c.struct).has(c.size), `${c.struct}: ${c.size} ends a field`);
+        assert.ok(
+          c.size === 0 || fieldEnds(c.struct).has(c.size),
+          `${c.struct}: ${c.size} ends a field`,
+        );
       }
     });
 
@@ -143,15 +191,41 @@ test("resolveProtocol reports an opcode or notification without an entry, and st
   const table = loadProtocolTable();
   const enums = schema.enums.map((e) =>
     e.name === "fuse_opcode"
-      ? { ...e, members: [...e.members, { name: "FUSE_NEW_THING", value: "999", pos: { line: 1, column: 1 } }] }
+      ? {
+          ...e,
+          members: [
+            ...e.members,
+            { name: "FUSE_NEW_THING", value: "999", pos: { line: 1, column: 1 } },
+          ],
+        }
       : e.name === "fuse_notify_code"
-        ? { ...e, members: [...e.members, { name: "FUSE_NOTIFY_NEW", value: "99", pos: { line: 1, column: 1 } }] }
+        ? {
+            ...e,
+            members: [
+              ...e.members,
+              { name: "FUSE_NOTIFY_NEW", value: "99", pos: { line: 1, column: 1 } },
+            ],
+          }
         : e,
   );
   const r = resolveProtocol(table, { ...schema, enums });
   assert.equal(r.protocol, null);
-  assert.ok(r.problems.some((p) => /FUSE_NEW_THING \(999\) has no entry/.test(p)), r.problems.join("\n"));
-  assert.ok(r.problems.some((p) => /FUSE_NOTIFY_NEW \(99\) has no entry/.test(p)), r.problems.join("\n"));
-  const r2 = resolveProtocol(table, { ...schema, structs: schema.structs.filter((s) => s.name !== "fuse_write_in") });
-  assert.ok(r2.problems.some((p) => /FUSE_WRITE request: struct fuse_write_in is not in the header/.test(p)), r2.problems.join("\n"));
+  assert.ok(
+    r.problems.some((p) => /FUSE_NEW_THING \(999\) has no entry/.test(p)),
+    r.problems.join("\n"),
+  );
+  assert.ok(
+    r.problems.some((p) => /FUSE_NOTIFY_NEW \(99\) has no entry/.test(p)),
+    r.problems.join("\n"),
+  );
+  const r2 = resolveProtocol(table, {
+    ...schema,
+    structs: schema.structs.filter((s) => s.name !== "fuse_write_in"),
+  });
+  assert.ok(
+    r2.problems.some((p) =>
+      /FUSE_WRITE request: struct fuse_write_in is not in the header/.test(p),
+    ),
+    r2.problems.join("\n"),
+  );
 });

@@ -81,9 +81,19 @@ describe("hazardous C names in generated code", () => {
   });
 
   test("the generated code passes tsc --strict", () => {
-    const program = ts.createProgram([...files.keys()].map((f) => join(dir, f)), STRICT);
+    const program = ts.createProgram(
+      [...files.keys()].map((f) => join(dir, f)),
+      STRICT,
+    );
     const diags = ts.getPreEmitDiagnostics(program);
-    assert.equal(ts.formatDiagnostics(diags, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => dir, getNewLine: () => "\n" }), "");
+    assert.equal(
+      ts.formatDiagnostics(diags, {
+        getCanonicalFileName: (f) => f,
+        getCurrentDirectory: () => dir,
+        getNewLine: () => "\n",
+      }),
+      "",
+    );
   });
 
   test("a member named __proto__ decodes to an own property and re-encodes to the same bytes", () => {
@@ -95,7 +105,8 @@ describe("hazardous C names in generated code", () => {
     assert.equal(typeof v.__proto__, "bigint");
     assert.equal(v.__proto__, new DataView(bytes.buffer).getBigUint64(0, true));
     assert.equal(Object.getPrototypeOf(v), Object.prototype, "the prototype is untouched");
-    for (const k of ["constructor", "toString", "valueOf", "class", "default", "delete"]) assert.equal(typeof v[k], "number", k);
+    for (const k of ["constructor", "toString", "valueOf", "class", "default", "delete"])
+      assert.equal(typeof v[k], "number", k);
     assert.ok(Object.hasOwn(v.nested, "__proto__"));
     assert.ok(Object.hasOwn(v.anon_named, "__proto__"));
     assert.ok(Object.hasOwn(v.u, "__proto__"));
@@ -108,7 +119,11 @@ describe("hazardous C names in generated code", () => {
     w.__proto__ = 0x1122334455667788n;
     const again = new Uint8Array(size);
     g.encodeProto(w, again);
-    assert.equal(new DataView(again.buffer).getBigUint64(0, true), 0x1122334455667788n, "a spread-built value writes __proto__");
+    assert.equal(
+      new DataView(again.buffer).getBigUint64(0, true),
+      0x1122334455667788n,
+      "a spread-built value writes __proto__",
+    );
     assert.equal(Object.getPrototypeOf(w), Object.prototype);
   });
 
@@ -120,7 +135,10 @@ describe("hazardous C names in generated code", () => {
     g.encodeProto(v, out);
     assert.equal(g.decodeProto(out).u.__proto__, 0xabcdef);
     const z = g.zeroProto();
-    assert.ok(Object.hasOwn(z.u, "propertyIsEnumerable") && z.u.propertyIsEnumerable === undefined, "zero names it as undefined");
+    assert.ok(
+      Object.hasOwn(z.u, "propertyIsEnumerable") && z.u.propertyIsEnumerable === undefined,
+      "zero names it as undefined",
+    );
   });
 
   test("zero values, OFFSETS, STRUCT_LAYOUT, enums and flag tables keep the name as an own key", () => {
@@ -136,7 +154,9 @@ describe("hazardous C names in generated code", () => {
     assert.equal(g.OddNames.__proto__, 1);
     assert.ok(Object.hasOwn(g.OddNames, "__proto__"));
     assert.equal(g.oddNamesName(1), "__proto__");
-    const table = Object.values(g).find((x) => x && typeof x === "object" && Object.hasOwn(x, "ODD___proto__"));
+    const table = Object.values(g).find(
+      (x) => x && typeof x === "object" && Object.hasOwn(x, "ODD___proto__"),
+    );
     assert.ok(table, "a flag table holds ODD___proto__");
     assert.deepEqual(g.flagNames(7, table), ["ODD___proto__", "ODD_constructor", "ODD_valueOf"]);
   });
@@ -144,14 +164,29 @@ describe("hazardous C names in generated code", () => {
 
 describe("names that cannot be exported are refused with a clear error", () => {
   const cases: [string, string, RegExp][] = [
-    ["a macro named like a reserved word", "#define delete 1\n", /#define: delete cannot be exported/],
-    ["a macro named like a strict-mode restricted name", "#define arguments 1\n", /#define: arguments cannot be exported/],
-    ["a struct whose type name would shadow DataView", "#include <stdint.h>\nstruct data_view { uint32_t a; };\n", /struct data_view: DataView cannot be exported/],
+    [
+      "a macro named like a reserved word",
+      "#define delete 1\n",
+      /#define: delete cannot be exported/,
+    ],
+    [
+      "a macro named like a strict-mode restricted name",
+      "#define arguments 1\n",
+      /#define: arguments cannot be exported/,
+    ],
+    [
+      "a struct whose type name would shadow DataView",
+      "#include <stdint.h>\nstruct data_view { uint32_t a; };\n",
+      /struct data_view: DataView cannot be exported/,
+    ],
   ];
   for (const [what, header, message] of cases) {
     test(what, async () => {
       const schema = await buildSchema(header, { file: "bad.h", revision: "bad" });
-      await assert.rejects(renderRevision(schema, { toolVersion: "test" }), (e: unknown) => e instanceof InputError && message.test(e.message));
+      await assert.rejects(
+        renderRevision(schema, { toolVersion: "test" }),
+        (e: unknown) => e instanceof InputError && message.test(e.message),
+      );
     });
   }
 });

@@ -35,7 +35,9 @@ const site = join(work, "site");
 function findChromium(): string | null {
   const candidates = process.env["CHROMIUM_PATH"]
     ? [process.env["CHROMIUM_PATH"]]
-    : (process.env["PATH"] ?? "").split(delimiter).flatMap((d) => [join(d, "chromium"), join(d, "chromium-browser")]);
+    : (process.env["PATH"] ?? "")
+        .split(delimiter)
+        .flatMap((d) => [join(d, "chromium"), join(d, "chromium-browser")]);
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -54,7 +56,8 @@ before(async () => {
   await run(process.execPath, [CLI, "report", "-o", site]);
   const chromium = findChromium();
   if (!chromium) {
-    unavailable = "no chromium on PATH (Debian package chromium; .ci/run installs it; or set CHROMIUM_PATH)";
+    unavailable =
+      "no chromium on PATH (Debian package chromium; .ci/run installs it; or set CHROMIUM_PATH)";
     return;
   }
   const pw = await import("playwright-core");
@@ -119,7 +122,11 @@ test("rfc-v1 in Chromium: fuse_compound_in laid out with a 4-byte hatched hole o
 
   // The DOM as rendered: hole blocks, their bytes, and where the browser put them.
   const holes = await page.$$eval(`${fig("x86_64")} .seg.hole`, (els) =>
-    els.map((e) => ({ offset: Number(e.getAttribute("data-offset")), size: Number(e.getAttribute("data-size")), bg: getComputedStyle(e).backgroundImage })),
+    els.map((e) => ({
+      offset: Number(e.getAttribute("data-offset")),
+      size: Number(e.getAttribute("data-size")),
+      bg: getComputedStyle(e).backgroundImage,
+    })),
   );
   assert.deepEqual(
     holes.map((h) => [h.offset, h.size]),
@@ -136,15 +143,30 @@ test("rfc-v1 in Chromium: fuse_compound_in laid out with a 4-byte hatched hole o
   const reserved = await box(page, seg("x86_64", "reserved"));
   const cell = count.width / 4;
   assert.ok(cell > 20, `a byte is ${cell}px wide`);
-  assert.ok(Math.abs(hole.width - 4 * cell) <= 2, `hole is 4 bytes wide: ${hole.width}px vs ${cell}px a byte`);
-  assert.ok(Math.abs(hole.y - resultSize.y) <= 1 && Math.abs(hole.x - (resultSize.x + resultSize.width)) <= 2, "hole right after result_size, same row");
-  assert.ok(reserved.y > hole.y && Math.abs(reserved.width - 8 * cell) <= 2, "reserved fills the next row");
+  assert.ok(
+    Math.abs(hole.width - 4 * cell) <= 2,
+    `hole is 4 bytes wide: ${hole.width}px vs ${cell}px a byte`,
+  );
+  assert.ok(
+    Math.abs(hole.y - resultSize.y) <= 1 &&
+      Math.abs(hole.x - (resultSize.x + resultSize.width)) <= 2,
+    "hole right after result_size, same row",
+  );
+  assert.ok(
+    reserved.y > hole.y && Math.abs(reserved.width - 8 * cell) <= 2,
+    "reserved fills the next row",
+  );
   // i386: reserved starts right after result_size (offset 12), cut over two rows.
-  const i386Reserved = await page.$$eval(seg("i386", "reserved"), (els) => els.map((e) => Number(e.getAttribute("data-offset"))));
+  const i386Reserved = await page.$$eval(seg("i386", "reserved"), (els) =>
+    els.map((e) => Number(e.getAttribute("data-offset"))),
+  );
   assert.deepEqual(i386Reserved, [12, 16]);
   const i386Rs = await box(page, seg("i386", "result_size"));
   const i386Res = await box(page, `${seg("i386", "reserved")}[data-offset="12"]`);
-  assert.ok(Math.abs(i386Res.x - (i386Rs.x + i386Rs.width)) <= 2 && Math.abs(i386Res.y - i386Rs.y) <= 1, "i386: reserved right after result_size");
+  assert.ok(
+    Math.abs(i386Res.x - (i386Rs.x + i386Rs.width)) <= 2 && Math.abs(i386Res.y - i386Rs.y) <= 1,
+    "i386: reserved right after result_size",
+  );
 
   // The screenshot of the struct's section, decoded and read.
   const sectionBox = await box(page, section);
@@ -152,20 +174,32 @@ test("rfc-v1 in Chromium: fuse_compound_in laid out with a 4-byte hatched hole o
   const png = PNG.sync.read(shot);
   // The screenshot is the section's box, widened to whole pixels.
   const origin = { x: Math.floor(sectionBox.x), y: Math.floor(sectionBox.y) };
-  assert.ok(Math.abs(png.width - sectionBox.width) <= 2 && Math.abs(png.height - sectionBox.height) <= 2, `${png.width}x${png.height} vs box ${sectionBox.width}x${sectionBox.height}`);
+  assert.ok(
+    Math.abs(png.width - sectionBox.width) <= 2 && Math.abs(png.height - sectionBox.height) <= 2,
+    `${png.width}x${png.height} vs box ${sectionBox.width}x${sectionBox.height}`,
+  );
   assert.ok(png.width >= 900 && png.height >= 150, `screenshot ${png.width}x${png.height}`);
   const pixel = (x: number, y: number): [number, number, number] => {
     const i = (Math.round(y) * png.width + Math.round(x)) * 4;
     return [png.data[i], png.data[i + 1], png.data[i + 2]];
   };
   const colours = new Set<number>();
-  for (let i = 0; i < png.data.length; i += 4) colours.add((png.data[i] << 16) | (png.data[i + 1] << 8) | png.data[i + 2]);
+  for (let i = 0; i < png.data.length; i += 4)
+    colours.add((png.data[i] << 16) | (png.data[i + 1] << 8) | png.data[i + 2]);
   assert.ok(colours.size >= 20, `not blank: ${colours.size} distinct colours`);
 
   // Pixels where the DOM says the blocks are (relative to the section): a member's colour, the hatching.
-  const at = (b: Box, fx: number, dy: number): [number, number, number] => pixel(b.x - origin.x + b.width * fx, b.y - origin.y + dy);
-  const countColour = await page.$eval(seg("x86_64", "count"), (e) => e.className.match(/\bf(\d+)\b/)?.[1]);
-  assert.deepEqual(at(count, 0.625, 3), hex(PALETTE[Number(countColour)]), "count is drawn in its palette colour");
+  const at = (b: Box, fx: number, dy: number): [number, number, number] =>
+    pixel(b.x - origin.x + b.width * fx, b.y - origin.y + dy);
+  const countColour = await page.$eval(
+    seg("x86_64", "count"),
+    (e) => e.className.match(/\bf(\d+)\b/)?.[1],
+  );
+  assert.deepEqual(
+    at(count, 0.625, 3),
+    hex(PALETTE[Number(countColour)]),
+    "count is drawn in its palette colour",
+  );
   const hatch = hex("#e03131");
   const inHole = (b: Box) => {
     let red = 0;
@@ -174,7 +208,12 @@ test("rfc-v1 in Chromium: fuse_compound_in laid out with a 4-byte hatched hole o
       for (let x = b.x + 2; x < b.x + b.width - 2; x++) {
         const [r, g, bl] = pixel(x - origin.x, y - origin.y);
         all++;
-        if (Math.abs(r - hatch[0]) < 40 && Math.abs(g - hatch[1]) < 40 && Math.abs(bl - hatch[2]) < 40) red++;
+        if (
+          Math.abs(r - hatch[0]) < 40 &&
+          Math.abs(g - hatch[1]) < 40 &&
+          Math.abs(bl - hatch[2]) < 40
+        )
+          red++;
       }
     return red / all;
   };
@@ -187,7 +226,9 @@ test("rfc-v1 in Chromium: fuse_compound_in laid out with a 4-byte hatched hole o
   const keep = join(dir ?? work, "rfc-v1-fuse_compound_in.png");
   if (dir) mkdirSync(dir, { recursive: true });
   writeFileSync(keep, shot);
-  t.diagnostic(`screenshot ${png.width}x${png.height}, ${colours.size} colours, hole ${(holeRed * 100).toFixed(0)}% hatched${dir ? `, kept at ${keep}` : ""}`);
+  t.diagnostic(
+    `screenshot ${png.width}x${png.height}, ${colours.size} colours, hole ${(holeRed * 100).toFixed(0)}% hatched${dir ? `, kept at ${keep}` : ""}`,
+  );
   await page.close();
 });
 
@@ -195,7 +236,9 @@ test("index and diff pages render in Chromium: every revision and change listed,
   const b = need(t);
   if (!b) return;
   const { page } = await open(b, "index.html");
-  const revisions = await page.$$eval("table.revisions tbody tr", (rows) => rows.map((r) => r.querySelector("code")?.textContent));
+  const revisions = await page.$$eval("table.revisions tbody tr", (rows) =>
+    rows.map((r) => r.querySelector("code")?.textContent),
+  );
   assert.deepEqual(revisions, ["base-7.45", "rfc-v1", "rfc-v2", "rfc-v3", "v4", "v5", "v6", "v7"]);
   // Follow the v5 → v6 link as a reader would.
   // isVisible() and url() do not wait for a navigation: wait for the page, then its content.
@@ -203,9 +246,18 @@ test("index and diff pages render in Chromium: every revision and change listed,
   await page.waitForURL(/pages\/diff-v5-to-v6\.html$/, { waitUntil: "load" });
   assert.match(page.url(), /pages\/diff-v5-to-v6\.html$/);
   const rows = await page.locator("table.changes tbody tr").count();
-  assert.equal(rows, diffSchemas(resolveSchemaArg("v5").schema, resolveSchemaArg("v6").schema).length);
-  const before = await page.$$eval('.pair[data-struct="fuse_compound_in"] [data-side="before"] figure', (f) => f.map((e) => e.getAttribute("data-size")));
-  const afterSizes = await page.$$eval('.pair[data-struct="fuse_compound_in"] [data-side="after"] figure', (f) => f.map((e) => e.getAttribute("data-size")));
+  assert.equal(
+    rows,
+    diffSchemas(resolveSchemaArg("v5").schema, resolveSchemaArg("v6").schema).length,
+  );
+  const before = await page.$$eval(
+    '.pair[data-struct="fuse_compound_in"] [data-side="before"] figure',
+    (f) => f.map((e) => e.getAttribute("data-size")),
+  );
+  const afterSizes = await page.$$eval(
+    '.pair[data-struct="fuse_compound_in"] [data-side="after"] figure',
+    (f) => f.map((e) => e.getAttribute("data-size")),
+  );
   assert.deepEqual(before, ["24", "20", "24"]);
   assert.deepEqual(afterSizes, ["16", "16", "16"]);
   // A struct link lands on its section of the v6 page.

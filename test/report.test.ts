@@ -6,7 +6,16 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -48,49 +57,75 @@ before(async () => {
 });
 
 test("one page per revision and per consecutive pair, and an index linking them all", () => {
-  const expected = [...names.map((n) => `${n}.html`), ...names.slice(1).map((n, i) => `diff-${names[i]}-to-${n}.html`)].sort();
+  const expected = [
+    ...names.map((n) => `${n}.html`),
+    ...names.slice(1).map((n, i) => `diff-${names[i]}-to-${n}.html`),
+  ].sort();
   assert.deepEqual([...site.pages.keys()].sort(), expected);
-  for (const file of expected) assert.ok(site.index.includes(`href="${PAGES_DIR}/${file}"`), `index links ${file}`);
+  for (const file of expected)
+    assert.ok(site.index.includes(`href="${PAGES_DIR}/${file}"`), `index links ${file}`);
   // Each revision page draws every struct on every target.
   for (const n of names) {
     const html = site.pages.get(`${n}.html`)!;
     const schema = resolveSchemaArg(n).schema;
     for (const s of schema.structs) {
       for (const t of TARGETS) {
-        const fig = new RegExp(`<figure class="bytemap" data-struct="${s.name}" data-target="${t}" data-size="${s.layout[t].size}" data-align="${s.layout[t].align}"`);
+        const fig = new RegExp(
+          `<figure class="bytemap" data-struct="${s.name}" data-target="${t}" data-size="${s.layout[t].size}" data-align="${s.layout[t].align}"`,
+        );
         assert.match(html, fig, `${n}: ${s.name} on ${t}`);
       }
     }
-    assert.equal(html.match(/<figure class="bytemap"/g)?.length, schema.structs.length * TARGETS.length);
+    assert.equal(
+      html.match(/<figure class="bytemap"/g)?.length,
+      schema.structs.length * TARGETS.length,
+    );
   }
 });
 
 test("byte maps: rfc-v1 fuse_compound_in has a 4-byte hole at 12 on x86_64 and aarch64, none on i386", () => {
   const html = site.pages.get("rfc-v1.html")!;
   const figure = (t: string) => {
-    const m = new RegExp(`<figure class="bytemap" data-struct="fuse_compound_in" data-target="${t}"[\\s\\S]*?</figure>`).exec(html);
+    const m = new RegExp(
+      `<figure class="bytemap" data-struct="fuse_compound_in" data-target="${t}"[\\s\\S]*?</figure>`,
+    ).exec(html);
     assert.ok(m, t);
     return m[0];
   };
   for (const t of ["x86_64", "aarch64"]) {
     const f = figure(t);
     assert.match(f, /data-hole-bytes="4"/);
-    assert.match(f, /<div class="seg hole" style="grid-row:3;grid-column:6 \/ span 4" data-kind="hole" data-name="" data-offset="12" data-size="4"/);
+    assert.match(
+      f,
+      /<div class="seg hole" style="grid-row:3;grid-column:6 \/ span 4" data-kind="hole" data-name="" data-offset="12" data-size="4"/,
+    );
     assert.match(f, /data-kind="field" data-name="reserved" data-offset="16" data-size="8"/);
   }
   const i386 = figure("i386");
   assert.match(i386, /data-hole-bytes="0"/);
   assert.doesNotMatch(i386, /seg hole/);
   // reserved is 8 bytes at 12: the rest of row 1 and the head of row 2.
-  assert.match(i386, /data-name="reserved" data-offset="12" data-size="4" data-item-offset="12" data-item-size="8"/);
-  assert.match(i386, /data-name="reserved" data-offset="16" data-size="4" data-item-offset="12" data-item-size="8"/);
+  assert.match(
+    i386,
+    /data-name="reserved" data-offset="12" data-size="4" data-item-offset="12" data-item-size="8"/,
+  );
+  assert.match(
+    i386,
+    /data-name="reserved" data-offset="16" data-size="4" data-item-offset="12" data-item-size="8"/,
+  );
 });
 
 test("byte maps: holes, tail padding and unions of the padding fixture, per target", async () => {
-  const page = (await buildReport([join(GOLDEN, "padding.schema.json")])).pages.get("padding.schema.json.html")!;
+  const page = (await buildReport([join(GOLDEN, "padding.schema.json")])).pages.get(
+    "padding.schema.json.html",
+  )!;
   const gaps = (struct: string, target: string) => {
-    const fig = new RegExp(`<figure class="bytemap" data-struct="${struct}" data-target="${target}"[\\s\\S]*?</figure>`).exec(page)![0];
-    return [...fig.matchAll(/data-kind="(hole|pad)" data-name="" data-offset="(\d+)" data-size="(\d+)"/g)].map((m) => `${m[1]} ${m[2]}+${m[3]}`);
+    const fig = new RegExp(
+      `<figure class="bytemap" data-struct="${struct}" data-target="${target}"[\\s\\S]*?</figure>`,
+    ).exec(page)![0];
+    return [
+      ...fig.matchAll(/data-kind="(hole|pad)" data-name="" data-offset="(\d+)" data-size="(\d+)"/g),
+    ].map((m) => `${m[1]} ${m[2]}+${m[3]}`);
   };
   assert.deepEqual(gaps("demo_holes", "x86_64"), ["hole 1+3", "hole 10+6", "pad 25+7"]);
   assert.deepEqual(gaps("demo_holes", "i386"), ["hole 1+3", "hole 10+2", "pad 21+3"]);
@@ -103,23 +138,40 @@ test("byte maps: holes, tail padding and unions of the padding fixture, per targ
 test("diff pages: the table has one row per change of generator/diff, and changed structs are drawn before and after", () => {
   for (let i = 1; i < names.length; i++) {
     const html = site.pages.get(`diff-${names[i - 1]}-to-${names[i]}.html`)!;
-    const changes = diffSchemas(resolveSchemaArg(names[i - 1]).schema, resolveSchemaArg(names[i]).schema);
-    assert.equal(html.match(/<tr class="(breaking|compatible)" data-kind=/g)?.length ?? 0, changes.length, names[i]);
+    const changes = diffSchemas(
+      resolveSchemaArg(names[i - 1]).schema,
+      resolveSchemaArg(names[i]).schema,
+    );
+    assert.equal(
+      html.match(/<tr class="(breaking|compatible)" data-kind=/g)?.length ?? 0,
+      changes.length,
+      names[i],
+    );
     for (const c of changes) assert.ok(html.includes(`data-kind="${c.kind}"`));
   }
   const v6 = site.pages.get("diff-v5-to-v6.html")!;
   assert.match(v6, /<div class="pair" data-struct="fuse_compound_in">/);
   const start = v6.indexOf('<div class="pair" data-struct="fuse_compound_in">');
   const pair = v6.slice(start, v6.indexOf('<div class="pair"', start + 1));
-  assert.match(pair, /data-side="before"[\s\S]*data-target="x86_64" data-size="24"[\s\S]*data-side="after"[\s\S]*data-target="x86_64" data-size="16"/);
+  assert.match(
+    pair,
+    /data-side="before"[\s\S]*data-target="x86_64" data-size="24"[\s\S]*data-side="after"[\s\S]*data-target="x86_64" data-size="16"/,
+  );
 });
 
 test("self-contained: no script, no external resource, every link and anchor resolves", () => {
-  const files = new Map<string, string>([["index.html", site.index], ...[...site.pages].map(([f, h]): [string, string] => [`${PAGES_DIR}/${f}`, h])]);
+  const files = new Map<string, string>([
+    ["index.html", site.index],
+    ...[...site.pages].map(([f, h]): [string, string] => [`${PAGES_DIR}/${f}`, h]),
+  ]);
   let links = 0;
   for (const [file, html] of files) {
     assert.doesNotMatch(html, /<script|<link |<img |<iframe|@import|url\(/i, file);
-    assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//i, `${file}: nothing fetched from the network`);
+    assert.doesNotMatch(
+      html,
+      /(src|href)="(https?:)?\/\//i,
+      `${file}: nothing fetched from the network`,
+    );
     for (const m of html.matchAll(/href="([^"]*)"/g)) {
       const [path, frag] = unescape(m[1]).split("#");
       const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "";
@@ -163,7 +215,12 @@ test("CLI: report -o writes index.html and pages/, atomically and only there; a 
   // A new run with other schemas replaces the pages: stale ones disappear.
   r = cli(["report", "v6", "v7", "-o", out]);
   assert.equal(r.code, 0, r.err);
-  assert.deepEqual(tree(out), ["index.html", "pages/diff-v6-to-v7.html", "pages/v6.html", "pages/v7.html"]);
+  assert.deepEqual(tree(out), [
+    "index.html",
+    "pages/diff-v6-to-v7.html",
+    "pages/v6.html",
+    "pages/v7.html",
+  ]);
   assert.deepEqual(readdirSync(parent), ["site"]);
   assert.ok(readFileSync(join(out, "index.html"), "utf8").includes('href="pages/v7.html"'));
 });
@@ -174,7 +231,10 @@ test("CLI: never replaces files it did not write; bad input is one line, exit 2,
   writeFileSync(join(foreign, "index.html"), "<p>my own page</p>\n");
   let r = cli(["report", "v6", "-o", foreign]);
   assert.equal(r.code, 2);
-  assert.match(r.err, /^fuse-uapi: .*foreign\/index\.html: exists and was not written by fuse-uapi report; not replacing it \(choose another -o\)\n$/);
+  assert.match(
+    r.err,
+    /^fuse-uapi: .*foreign\/index\.html: exists and was not written by fuse-uapi report; not replacing it \(choose another -o\)\n$/,
+  );
   assert.deepEqual(tree(foreign), ["index.html"]);
   assert.equal(readFileSync(join(foreign, "index.html"), "utf8"), "<p>my own page</p>\n");
 
@@ -185,7 +245,10 @@ test("CLI: never replaces files it did not write; bad input is one line, exit 2,
   writeFileSync(join(shared, "pages", "mine.html"), "<p>mine</p>\n");
   r = cli(["report", "v6", "-o", shared]);
   assert.equal(r.code, 2);
-  assert.match(r.err, /pages\/mine\.html: not written by fuse-uapi report; not replacing .*pages\/ \(choose another -o\)/);
+  assert.match(
+    r.err,
+    /pages\/mine\.html: not written by fuse-uapi report; not replacing .*pages\/ \(choose another -o\)/,
+  );
   assert.deepEqual(tree(shared), ["notes.txt", "pages/mine.html"]);
   rmSync(join(shared, "pages"), { recursive: true });
   r = cli(["report", "v6", "-o", shared]);
@@ -207,7 +270,11 @@ test("CLI: never replaces files it did not write; bad input is one line, exit 2,
   }
   r = cli(["report", "v6"]);
   assert.equal(r.code, 2);
-  assert.match(r.err, /^error: required option '-o, --output <dir>' not specified\n/, "usage errors: commander's message, then the usage");
+  assert.match(
+    r.err,
+    /^error: required option '-o, --output <dir>' not specified\n/,
+    "usage errors: commander's message, then the usage",
+  );
   assert.equal(existsSync(join(work, "none1")), false);
   assert.equal(existsSync(join(work, "none2")), false);
 });

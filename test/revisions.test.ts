@@ -46,7 +46,10 @@ describe("gitBlobSha1", () => {
     // Well-known values: the empty blob and "hello\n".
     assert.equal(gitBlobSha1(""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
     assert.equal(gitBlobSha1("hello\n"), "ce013625030ba8dba906f756967f9e9ca394464a");
-    assert.equal(gitBlobSha1(new TextEncoder().encode("hello\n")), "ce013625030ba8dba906f756967f9e9ca394464a");
+    assert.equal(
+      gitBlobSha1(new TextEncoder().encode("hello\n")),
+      "ce013625030ba8dba906f756967f9e9ca394464a",
+    );
   });
 });
 
@@ -79,7 +82,10 @@ describe("mail extraction and application (fixtures)", () => {
 
   test("a hunk whose context does not match fails with PatchError naming the hunk and line", async () => {
     // Change a context line of the second hunk in the base.
-    const base = (await fxText("headers/demo-1.0.h")).replace("struct demo_reply {", "struct demo_answer {");
+    const base = (await fxText("headers/demo-1.0.h")).replace(
+      "struct demo_reply {",
+      "struct demo_answer {",
+    );
     const mail = await fxText("compound/demo-v1-1of2.txt");
     assert.throws(
       () => applyMail(base, mail, "demo-v1-1of2.txt"),
@@ -99,31 +105,51 @@ describe("mail extraction and application (fixtures)", () => {
   });
 
   test("a removed line that is not in the base fails too (no fuzz)", async () => {
-    const one = applyMail(await fxText("headers/demo-1.0.h"), await fxText("compound/demo-v1-1of2.txt"), "1of2");
+    const one = applyMail(
+      await fxText("headers/demo-1.0.h"),
+      await fxText("compound/demo-v1-1of2.txt"),
+      "1of2",
+    );
     const broken = one.replace("#define DEMO_PROTO_MINOR 0", "#define DEMO_PROTO_MINOR 7");
     const two = await fxText("compound/demo-v1-2of2.txt");
     assert.throws(
       () => applyMail(broken, two, "demo-v1-2of2.txt"),
-      (e: unknown) => e instanceof PatchError && e.hunk === "@@ -12,7 +12,7 @@" && /DEMO_PROTO_MINOR 7/.test(e.message),
+      (e: unknown) =>
+        e instanceof PatchError &&
+        e.hunk === "@@ -12,7 +12,7 @@" &&
+        /DEMO_PROTO_MINOR 7/.test(e.message),
     );
   });
 
   test("a result that differs from the index post-image fails with PatchError", async () => {
     const base = await fxText("headers/demo-1.0.h");
-    const mail = (await fxText("compound/demo-v1-1of2.txt")).replace("index b8ad0c4..ff27a8a", "index b8ad0c4..0123abc");
+    const mail = (await fxText("compound/demo-v1-1of2.txt")).replace(
+      "index b8ad0c4..ff27a8a",
+      "index b8ad0c4..0123abc",
+    );
     assert.throws(
       () => applyMail(base, mail, "tampered.txt"),
       (e: unknown) =>
-        e instanceof PatchError && e.reason === "blob" && /tampered\.txt/.test(e.message) && /ff27a8a9582c/.test(e.message) && /0123abc/.test(e.message),
+        e instanceof PatchError &&
+        e.reason === "blob" &&
+        /tampered\.txt/.test(e.message) &&
+        /ff27a8a9582c/.test(e.message) &&
+        /0123abc/.test(e.message),
     );
   });
 
   test("a mail without a uapi diff, or transfer-encoded, is refused clearly", async () => {
     const mail = await fxText("compound/demo-v1-1of2.txt");
     const noUapi = mail.replaceAll("include/uapi/linux/fuse.h", "include/other.h");
-    assert.throws(() => applyMail("", noUapi, "x.txt"), (e: unknown) => e instanceof PatchError && e.reason === "no-diff");
+    assert.throws(
+      () => applyMail("", noUapi, "x.txt"),
+      (e: unknown) => e instanceof PatchError && e.reason === "no-diff",
+    );
     const qp = mail.replace("Subject:", "Content-Transfer-Encoding: quoted-printable\nSubject:");
-    assert.throws(() => applyMail("", qp, "qp.txt"), (e: unknown) => e instanceof PatchError && e.reason === "encoding");
+    assert.throws(
+      () => applyMail("", qp, "qp.txt"),
+      (e: unknown) => e instanceof PatchError && e.reason === "encoding",
+    );
   });
 });
 
@@ -186,7 +212,10 @@ describe("registry (fixtures)", () => {
     await writeFile(reg, JSON.stringify(data));
     await assert.rejects(
       loadRevisionHeader("demo-v1", FX_CORPUS, reg),
-      (e: unknown) => e instanceof RevisionError && e.code === "checksum" && /headers\/demo-1\.0\.h/.test(e.message),
+      (e: unknown) =>
+        e instanceof RevisionError &&
+        e.code === "checksum" &&
+        /headers\/demo-1\.0\.h/.test(e.message),
     );
     await assert.rejects(
       loadRevisionHeader("demo-v1-full", FX_CORPUS, reg),
@@ -198,8 +227,22 @@ describe("registry (fixtures)", () => {
         parseKnownRevisions(
           {
             revisions: [
-              { name: "a", title: "t", date: "2026-02-30", base: { path: "../x.h", sha256: "ab" }, mails: ["m.txt"], header: { path: "h.h", sha256: "0".repeat(64) } },
-              { name: "a", title: "t", date: "2026-02-01", base: { path: "x.h", sha256: "0".repeat(64) }, mails: [], extra: 1 },
+              {
+                name: "a",
+                title: "t",
+                date: "2026-02-30",
+                base: { path: "../x.h", sha256: "ab" },
+                mails: ["m.txt"],
+                header: { path: "h.h", sha256: "0".repeat(64) },
+              },
+              {
+                name: "a",
+                title: "t",
+                date: "2026-02-01",
+                base: { path: "x.h", sha256: "0".repeat(64) },
+                mails: [],
+                extra: 1,
+              },
             ],
           },
           "bad.json",
@@ -207,7 +250,14 @@ describe("registry (fixtures)", () => {
       (e: unknown) => {
         assert.ok(e instanceof RegistryError);
         const joined = e.problems.join("\n");
-        for (const needle of ["date", "base.path", "base.sha256", "both mails and a full header", "duplicate name", "extra: unknown property"]) {
+        for (const needle of [
+          "date",
+          "base.path",
+          "base.sha256",
+          "both mails and a full header",
+          "duplicate name",
+          "extra: unknown property",
+        ]) {
           assert.ok(joined.includes(needle), `missing problem about ${needle} in:\n${joined}`);
         }
         assert.match(e.message, /^bad\.json is not a valid revision registry/);
@@ -216,7 +266,10 @@ describe("registry (fixtures)", () => {
     );
     const badJson = join(tmp, "broken.json");
     await writeFile(badJson, "{ not json");
-    await assert.rejects(loadKnownRevisions(badJson), (e: unknown) => e instanceof RegistryError && /not valid JSON/.test(e.message));
+    await assert.rejects(
+      loadKnownRevisions(badJson),
+      (e: unknown) => e instanceof RegistryError && /not valid JSON/.test(e.message),
+    );
   });
 
   test("the project registry is valid and lists the compound series", async () => {
@@ -278,7 +331,9 @@ describe("FUSE_COMPOUND revisions (corpus)", () => {
 
   test("the three RFCs share one uapi; v4 moves the opcode to 54", async (t) => {
     if (!corpusAvailable(corpus)) return skipOrFail(t, skipMsg);
-    const [v1, v2, v3, v4] = await Promise.all(["rfc-v1", "rfc-v2", "rfc-v3", "v4"].map((n) => loadRevisionHeader(n, corpus)));
+    const [v1, v2, v3, v4] = await Promise.all(
+      ["rfc-v1", "rfc-v2", "rfc-v3", "v4"].map((n) => loadRevisionHeader(n, corpus)),
+    );
     assert.equal(v2.text, v1.text);
     assert.equal(v3.text, v1.text);
     assert.match(v1.text, /^\tFUSE_COMPOUND\s*=\s*101,$/m);
@@ -299,7 +354,8 @@ describe("FUSE_COMPOUND revisions (corpus)", () => {
     const mail = await readFile(join(corpus, "compound/v6-1of3.txt"), "utf8");
     assert.throws(
       () => applyMail(oldBase, mail, "v6-1of3.txt"),
-      (e: unknown) => e instanceof PatchError && /v6-1of3\.txt: hunk @@ -\d+,\d+ \+\d+,\d+ @@/.test(e.message),
+      (e: unknown) =>
+        e instanceof PatchError && /v6-1of3\.txt: hunk @@ -\d+,\d+ \+\d+,\d+ @@/.test(e.message),
     );
   });
 });

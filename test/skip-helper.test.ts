@@ -24,11 +24,16 @@ test("no test skips except through test/helpers/skip.ts", () => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith(".ts") && p !== join(dir, "helpers", "skip.ts") && p !== join(dir, "skip-helper.test.ts")) {
+      else if (
+        e.name.endsWith(".ts") &&
+        p !== join(dir, "helpers", "skip.ts") &&
+        p !== join(dir, "skip-helper.test.ts")
+      ) {
         readFileSync(p, "utf8")
           .split("\n")
           .forEach((line, i) => {
-            if (/\.skip\(|\bskip:\s|\.todo\(/.test(line)) offenders.push(`${p.slice(dir.length + 1)}:${i + 1}: ${line.trim()}`);
+            if (/\.skip\(|\bskip:\s|\.todo\(/.test(line))
+              offenders.push(`${p.slice(dir.length + 1)}:${i + 1}: ${line.trim()}`);
           });
       }
     }
@@ -41,7 +46,8 @@ test("CI is recognised the way CI systems set it", () => {
   assert.equal(underCI({ CI: "true" }), true);
   assert.equal(underCI({ CI: "1" }), true);
   assert.equal(underCI({}), false);
-  for (const off of ["", "0", "false", "FALSE"]) assert.equal(underCI({ CI: off }), false, JSON.stringify(off));
+  for (const off of ["", "0", "false", "FALSE"])
+    assert.equal(underCI({ CI: off }), false, JSON.stringify(off));
 });
 
 test("a missing proof skips outside CI and fails under CI", () => {
@@ -58,7 +64,10 @@ test("a missing proof skips outside CI and fails under CI", () => {
     delete env["CI"];
     delete env["NODE_TEST_CONTEXT"]; // the child is a test run of its own, not a subtest of this one
     if (ci !== undefined) env["CI"] = ci;
-    return spawnSync(process.execPath, ["--test", "--test-reporter=tap", file], { encoding: "utf8", env });
+    return spawnSync(process.execPath, ["--test", "--test-reporter=tap", file], {
+      encoding: "utf8",
+      env,
+    });
   };
   const local = run(undefined);
   assert.equal(local.status, 0, local.stdout + local.stderr);

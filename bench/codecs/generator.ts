@@ -37,30 +37,50 @@ async function runGenerate(root: string, schemas: string[]): Promise<Run> {
   const cli = join(root, "dist", "generator", "cli.js");
   try {
     const t0 = process.hrtime.bigint();
-    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", hook, cli, "generate", ...schemas, "-o", join(out, "gen")], {
-        cwd: root,
-        env: { ...process.env, BENCH_RSS_FILE: rssFile },
-        stdio: ["ignore", "ignore", "pipe"],
-      });
-      let err = "";
-      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-      child.on("error", reject);
-      child.on("close", (c) => resolve({ code: c, stderr: err }));
-    });
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>(
+      (resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          ["--import", hook, cli, "generate", ...schemas, "-o", join(out, "gen")],
+          {
+            cwd: root,
+            env: { ...process.env, BENCH_RSS_FILE: rssFile },
+            stdio: ["ignore", "ignore", "pipe"],
+          },
+        );
+        let err = "";
+        child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+        child.on("error", reject);
+        child.on("close", (c) => resolve({ code: c, stderr: err }));
+      },
+    );
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (code !== 0) throw new Error(`fuse-uapi generate exited ${code}: ${stderr.trim()}`);
     // One folder per revision, beside the runtime they share (`_runtime`).
     const written = readdirSync(join(out, "gen")).filter((n) => !n.startsWith("_"));
-    if (written.length !== schemas.length) throw new Error(`fuse-uapi generate wrote ${written.length} folders for ${schemas.length} schemas`);
-    const usage = JSON.parse(readFileSync(rssFile, "utf8")) as { maxRSS: number; userCPUTime: number; systemCPUTime: number };
-    return { ms, rssMiB: usage.maxRSS / 1024, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000 };
+    if (written.length !== schemas.length)
+      throw new Error(
+        `fuse-uapi generate wrote ${written.length} folders for ${schemas.length} schemas`,
+      );
+    const usage = JSON.parse(readFileSync(rssFile, "utf8")) as {
+      maxRSS: number;
+      userCPUTime: number;
+      systemCPUTime: number;
+    };
+    return {
+      ms,
+      rssMiB: usage.maxRSS / 1024,
+      cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000,
+    };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
 }
 
-export async function toolTimings(root: string, opts: { runs: number; smoke: boolean }): Promise<ToolTiming[]> {
+export async function toolTimings(
+  root: string,
+  opts: { runs: number; smoke: boolean },
+): Promise<ToolTiming[]> {
   const dir = join(root, "schema", "revisions");
   const all = readdirSync(dir)
     .filter((f) => f.endsWith(".json"))

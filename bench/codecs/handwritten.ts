@@ -35,7 +35,8 @@ export type DirentplusEntry = Omit<DecodedDirentplus, "name"> & { readonly name:
 const LE = true;
 
 /** String.prototype.isWellFormed (Node 20; newer than the ES2022 lib this project compiles against). */
-const isWellFormed = (String.prototype as unknown as { isWellFormed(this: string): boolean }).isWellFormed;
+const isWellFormed = (String.prototype as unknown as { isWellFormed(this: string): boolean })
+  .isWellFormed;
 
 export class HandError extends Error {}
 
@@ -85,7 +86,11 @@ function readWriteIn(v: DataView, o: number): FuseWriteIn {
 }
 
 function readOutHeader(v: DataView, o: number): FuseOutHeader {
-  return { len: v.getUint32(o, LE), error: v.getInt32(o + 4, LE), unique: v.getBigUint64(o + 8, LE) };
+  return {
+    len: v.getUint32(o, LE),
+    error: v.getInt32(o + 4, LE),
+    unique: v.getBigUint64(o + 8, LE),
+  };
 }
 
 function readAttr(v: DataView, o: number): FuseAttr {
@@ -131,7 +136,11 @@ function readAttrOut(v: DataView, o: number): FuseAttrOut {
 }
 
 function readOpenOut(v: DataView, o: number): FuseOpenOut {
-  return { fh: v.getBigUint64(o, LE), open_flags: v.getUint32(o + 8, LE), backing_id: v.getInt32(o + 12, LE) };
+  return {
+    fh: v.getBigUint64(o, LE),
+    open_flags: v.getUint32(o + 8, LE),
+    backing_id: v.getInt32(o + 12, LE),
+  };
 }
 
 function writeOutHeader(v: DataView, o: number, len: number, error: number, unique: bigint): void {
@@ -237,7 +246,13 @@ export function decodeRequest(bytes: Uint8Array): HandRequest {
       return { op: "FUSE_GETATTR", opcode: 3, header, getattr_in: readGetattrIn(v, 40) };
     case 16:
       if (n < 80) fail("FUSE_WRITE request", 40, 40, n - 40);
-      return { op: "FUSE_WRITE", opcode: 16, header, write_in: readWriteIn(v, 40), data: bytes.subarray(80) };
+      return {
+        op: "FUSE_WRITE",
+        opcode: 16,
+        header,
+        write_in: readWriteIn(v, 40),
+        data: bytes.subarray(80),
+      };
     default:
       throw new HandError(`opcode ${header.opcode} is not part of this benchmark`);
   }
@@ -280,7 +295,12 @@ function utf8Length(s: string): number {
 
 /** Checks a directory entry name as the generated list encoders do; returns its UTF-8 length. */
 function direntNameLength(name: string): number {
-  if (name.length === 0 || name.indexOf("/") >= 0 || name.indexOf("\0") >= 0 || !isWellFormed.call(name)) {
+  if (
+    name.length === 0 ||
+    name.indexOf("/") >= 0 ||
+    name.indexOf("\0") >= 0 ||
+    !isWellFormed.call(name)
+  ) {
     throw new HandError(`bad directory entry name ${JSON.stringify(name)}`);
   }
   return utf8Length(name);
@@ -304,7 +324,11 @@ function putName(out: Uint8Array, at: number, name: string, nl: number): void {
  * A READDIRPLUS reply: as many `fuse_direntplus` records as fit in `size` bytes
  * (the request's read_in.size), each name padded to 8 bytes, in one exact-size buffer.
  */
-export function encodeReaddirplusReply(unique: bigint, entries: readonly DirentplusEntry[], size: number): Uint8Array {
+export function encodeReaddirplusReply(
+  unique: bigint,
+  entries: readonly DirentplusEntry[],
+  size: number,
+): Uint8Array {
   const lengths = new Array<number>(entries.length);
   let used = 0;
   let count = 0;
@@ -334,7 +358,11 @@ export function encodeReaddirplusReply(unique: bigint, entries: readonly Direntp
 }
 
 /** A READDIR reply: `fuse_dirent` records, as {@link encodeReaddirplusReply}. */
-export function encodeReaddirReply(unique: bigint, entries: readonly DirentEntry[], size: number): Uint8Array {
+export function encodeReaddirReply(
+  unique: bigint,
+  entries: readonly DirentEntry[],
+  size: number,
+): Uint8Array {
   const lengths = new Array<number>(entries.length);
   let used = 0;
   let count = 0;
@@ -392,7 +420,11 @@ function checkNodeid(nodeid: bigint): void {
 }
 
 /** A v6 FUSE_COMPOUND request for `ops`, in one exact-size buffer. */
-export function buildCompound(ops: readonly CompoundOp[], flags: number, h: CompoundRequestHeader): Uint8Array {
+export function buildCompound(
+  ops: readonly CompoundOp[],
+  flags: number,
+  h: CompoundRequestHeader,
+): Uint8Array {
   const n = ops.length;
   const nameLengths = new Array<number>(n);
   let total = 56;
@@ -499,18 +531,26 @@ export function compoundOpInfo(ops: readonly CompoundOp[]): CompoundOpInfo[] {
  * larger than the result size plus one header per op; a successful op's expected out args
  * are decoded, every op the walk does not reach is "missing".
  */
-export function parseCompoundReply(bytes: Uint8Array, ops: readonly CompoundOpInfo[]): HandCompoundReply {
+export function parseCompoundReply(
+  bytes: Uint8Array,
+  ops: readonly CompoundOpInfo[],
+): HandCompoundReply {
   const n = bytes.length;
   if (n < 16) fail("fuse_out_header", 0, 16, n);
   const v = viewOf(bytes);
   const header = readOutHeader(v, 0);
   if (header.len !== n) fail("compound reply (len)", 0, header.len, n);
   if (header.error !== 0) {
-    if (header.error > 0 || header.error < -511 || n !== 16) throw new HandError(`bad error reply ${header.error}`);
+    if (header.error > 0 || header.error < -511 || n !== 16)
+      throw new HandError(`bad error reply ${header.error}`);
     return { header, error: header.error, compound: null, results: null, trailing: 0 };
   }
   if (n < 32) fail("fuse_compound_out", 16, 16, n - 16);
-  const compound = { flags: v.getUint32(16, LE), padding: v.getUint32(20, LE), reserved: v.getBigUint64(24, LE) };
+  const compound = {
+    flags: v.getUint32(16, LE),
+    padding: v.getUint32(20, LE),
+    reserved: v.getBigUint64(24, LE),
+  };
   const count = ops.length;
   let budget = 0;
   for (let i = 0; i < count; i++) budget += ops[i]!.outSize + 16;
@@ -529,7 +569,8 @@ export function parseCompoundReply(bytes: Uint8Array, ops: readonly CompoundOpIn
     let reply: object | null = null;
     if (error === 0) {
       const start = at + 16;
-      if (start + op.outSize > n) fail(`sub-reply ${i} out args`, start - 32, op.outSize, n - start);
+      if (start + op.outSize > n)
+        fail(`sub-reply ${i} out args`, start - 32, op.outSize, n - start);
       switch (op.opcode) {
         case 1:
           reply = { entry_out: readEntryOut(v, start) };
@@ -551,7 +592,15 @@ export function parseCompoundReply(bytes: Uint8Array, ops: readonly CompoundOpIn
     at += len;
   }
   for (; i < count; i++) {
-    results.push({ index: i, opcode: ops[i]!.opcode, error: 0, reply: null, len: null, unique: null, missing: true });
+    results.push({
+      index: i,
+      opcode: ops[i]!.opcode,
+      error: 0,
+      reply: null,
+      len: null,
+      unique: null,
+      missing: true,
+    });
   }
   return { header, error: 0, compound, results, trailing: 0 };
 }
@@ -567,7 +616,10 @@ export function parseCompoundReply(bytes: Uint8Array, ops: readonly CompoundOpIn
 export type CompoundOpV7 = CompoundOp & { readonly dependsOn?: number };
 
 /** A v7 FUSE_COMPOUND request for `ops`, in one exact-size buffer. */
-export function buildCompoundV7(ops: readonly CompoundOpV7[], h: CompoundRequestHeader): Uint8Array {
+export function buildCompoundV7(
+  ops: readonly CompoundOpV7[],
+  h: CompoundRequestHeader,
+): Uint8Array {
   const n = ops.length;
   const nameLengths = new Array<number>(n);
   let total = 56;
@@ -575,7 +627,8 @@ export function buildCompoundV7(ops: readonly CompoundOpV7[], h: CompoundRequest
     const op = ops[i]!;
     checkNodeid(op.nodeid);
     const dep = op.dependsOn;
-    if (dep !== undefined && (!Number.isInteger(dep) || dep < 0 || dep >= i)) throw new HandError("dependsOn must name an earlier op");
+    if (dep !== undefined && (!Number.isInteger(dep) || dep < 0 || dep >= i))
+      throw new HandError("dependsOn must name an earlier op");
     switch (op.op) {
       case "lookup": {
         const name = op.name;
@@ -652,14 +705,18 @@ export interface HandCompoundReplyV7 {
  * inside it, no more than the ops sent, the whole within the expected out args plus one header
  * per op), and each sub-reply's unique must be its sub-request's (the op index).
  */
-export function parseCompoundReplyV7(bytes: Uint8Array, ops: readonly CompoundOpInfo[]): HandCompoundReplyV7 {
+export function parseCompoundReplyV7(
+  bytes: Uint8Array,
+  ops: readonly CompoundOpInfo[],
+): HandCompoundReplyV7 {
   const n = bytes.length;
   if (n < 16) fail("fuse_out_header", 0, 16, n);
   const v = viewOf(bytes);
   const header = readOutHeader(v, 0);
   if (header.len !== n) fail("compound reply (len)", 0, header.len, n);
   if (header.error !== 0) {
-    if (header.error > 0 || header.error < -511 || n !== 16) throw new HandError(`bad error reply ${header.error}`);
+    if (header.error > 0 || header.error < -511 || n !== 16)
+      throw new HandError(`bad error reply ${header.error}`);
     return { header, error: header.error, compound: null, results: null, trailing: 0 };
   }
   if (n < 32) fail("fuse_compound_out", 16, 16, n - 16);
@@ -685,7 +742,8 @@ export function parseCompoundReplyV7(bytes: Uint8Array, ops: readonly CompoundOp
     let reply: object | null = null;
     if (error === 0) {
       const start = at + 16;
-      if (start + op.outSize > n) fail(`sub-reply ${i} out args`, start - 32, op.outSize, n - start);
+      if (start + op.outSize > n)
+        fail(`sub-reply ${i} out args`, start - 32, op.outSize, n - start);
       switch (op.opcode) {
         case 1:
           reply = { entry_out: readEntryOut(v, start) };
@@ -707,7 +765,15 @@ export function parseCompoundReplyV7(bytes: Uint8Array, ops: readonly CompoundOp
     at += len;
   }
   for (; i < count; i++) {
-    results.push({ index: i, opcode: ops[i]!.opcode, error: 0, reply: null, len: null, unique: null, missing: true });
+    results.push({
+      index: i,
+      opcode: ops[i]!.opcode,
+      error: 0,
+      reply: null,
+      len: null,
+      unique: null,
+      missing: true,
+    });
   }
   return { header, error: 0, compound: { reserved }, results, trailing: 0 };
 }

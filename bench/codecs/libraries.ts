@@ -29,7 +29,11 @@ const bpInHeader = new Parser()
   .uint16("total_extlen")
   .uint16("padding");
 
-const bpGetattrIn = new Parser().endianness("little").uint32("getattr_flags").uint32("dummy").uint64("fh");
+const bpGetattrIn = new Parser()
+  .endianness("little")
+  .uint32("getattr_flags")
+  .uint32("dummy")
+  .uint64("fh");
 
 const bpWriteIn = new Parser()
   .endianness("little")
@@ -145,7 +149,10 @@ const rsDirentplus = new r.Struct({
     return (8 - ((152 + (ctx as EncodeCtx).val.namelen) & 7)) & 7;
   }),
 });
-const rsReaddirplusReply = new r.Struct({ header: rsOutHeader, entries: new r.Array(rsDirentplus) });
+const rsReaddirplusReply = new r.Struct({
+  header: rsOutHeader,
+  entries: new r.Array(rsDirentplus),
+});
 
 const utf8 = new TextEncoder();
 
@@ -153,7 +160,10 @@ export const restructure = {
   decodeGetattr: (bytes: Uint8Array): unknown => rsGetattrMessage.fromBuffer(bytes),
   /** The structs through restructure; the payload as a view (its Buffer type would copy it). */
   decodeWrite(bytes: Uint8Array): unknown {
-    const head = rsWriteHead.decode(new r.DecodeStream(bytes)) as { header: unknown; write_in: unknown };
+    const head = rsWriteHead.decode(new r.DecodeStream(bytes)) as {
+      header: unknown;
+      write_in: unknown;
+    };
     return { header: head.header, write_in: head.write_in, data: bytes.subarray(80) };
   },
   encodeLookupReply: (unique: bigint, entry: FuseEntryOut): Uint8Array =>
@@ -162,18 +172,33 @@ export const restructure = {
    * A READDIRPLUS reply: restructure needs each record's name length and the message
    * length up front, so they are computed here (as many records as fit in `size`).
    */
-  encodeReaddirplusReply(unique: bigint, entries: readonly DirentplusEntry[], size: number): Uint8Array {
+  encodeReaddirplusReply(
+    unique: bigint,
+    entries: readonly DirentplusEntry[],
+    size: number,
+  ): Uint8Array {
     const records = [];
     let used = 0;
     for (const e of entries) {
       // The checks the generated encoder and the hand-written code make, so all do the same work.
-      if (e.name.length === 0 || e.name.includes("/") || e.name.includes("\0")) throw new Error("bad name");
+      if (e.name.length === 0 || e.name.includes("/") || e.name.includes("\0"))
+        throw new Error("bad name");
       const namelen = utf8.encode(e.name).length;
       const rec = (152 + namelen + 7) & ~7;
       if (used + rec > size) break;
       used += rec;
-      records.push({ entry_out: e.entry_out, ino: e.ino, off: e.off, namelen, type: e.type, name: e.name });
+      records.push({
+        entry_out: e.entry_out,
+        ino: e.ino,
+        off: e.off,
+        namelen,
+        type: e.type,
+        name: e.name,
+      });
     }
-    return rsReaddirplusReply.toBuffer({ header: { len: 16 + used, error: 0, unique }, entries: records });
+    return rsReaddirplusReply.toBuffer({
+      header: { len: 16 + used, error: 0, unique },
+      entries: records,
+    });
   },
 };

@@ -9,14 +9,20 @@ import { codecWorkloads } from "./workloads.js";
 
 const LIBRARIES = new Set(["binary-parser", "restructure"]);
 
-export async function runCodecs(root: string, smoke: boolean, log: (s: string) => void): Promise<string> {
+export async function runCodecs(
+  root: string,
+  smoke: boolean,
+  log: (s: string) => void,
+): Promise<string> {
   const timing: TimingOptions = smoke
     ? { runs: 3, rounds: 3, batchMs: 1, warmupMs: 5 }
     : { runs: 3, rounds: 25, batchMs: 5, warmupMs: 300 };
   const workloads = codecWorkloads();
   // Check every contender before timing any of them.
   for (const w of workloads) w.verify();
-  log(`codecs: all contenders of ${workloads.length} workloads compute what the generated code does`);
+  log(
+    `codecs: all contenders of ${workloads.length} workloads compute what the generated code does`,
+  );
 
   const summary: string[] = [];
   const detail: string[] = [];
@@ -25,17 +31,29 @@ export async function runCodecs(root: string, smoke: boolean, log: (s: string) =
     const base = t[0]!;
     const ratio = (i: number) => t[i]!.ns / base.ns;
     const runRatios = (i: number) => t[i]!.runs.map((ns, r) => ns / base.runs[r]!);
-    const cells = t.map((c, i) => ({ name: c.name, ratio: ratio(i), text: fmtRatioRange(ratio(i), runRatios(i)) }));
+    const cells = t.map((c, i) => ({
+      name: c.name,
+      ratio: ratio(i),
+      text: fmtRatioRange(ratio(i), runRatios(i)),
+    }));
     const gen = cells.find((c) => c.name === "generated")!;
     const variants = cells.filter((c) => c.name.startsWith("generated,"));
     const libs = cells.filter((c) => LIBRARIES.has(c.name)).sort((a, b) => a.ratio - b.ratio);
-    const genText = gen.text + variants.map((v) => ` (${fmtRatio(v.ratio)} ${v.name.replace(/^generated, /, "")})`).join("");
-    const libText = libs.length ? libs.map((l) => `${l.name} ${fmtRatio(l.ratio)}`).join(", ") : "n/a";
+    const genText =
+      gen.text +
+      variants.map((v) => ` (${fmtRatio(v.ratio)} ${v.name.replace(/^generated, /, "")})`).join("");
+    const libText = libs.length
+      ? libs.map((l) => `${l.name} ${fmtRatio(l.ratio)}`).join(", ")
+      : "n/a";
     summary.push(`| ${w.title} | ${fmtNs(base.ns)} | ${genText} | ${libText} |`);
     t.forEach((c, i) => {
-      detail.push(`| ${i === 0 ? w.title : ""} | ${c.name} | ${fmtNs(c.ns)} | ${fmtRatio(ratio(i))} | ${runRatios(i).map(fmtRatio).join(" ")} |`);
+      detail.push(
+        `| ${i === 0 ? w.title : ""} | ${c.name} | ${fmtNs(c.ns)} | ${fmtRatio(ratio(i))} | ${runRatios(i).map(fmtRatio).join(" ")} |`,
+      );
     });
-    log(`codecs: ${w.title}: ${cells.map((c) => `${c.name} ${fmtRatio(c.ratio)}`).join(", ")} (hand-written ${fmtNs(base.ns)})`);
+    log(
+      `codecs: ${w.title}: ${cells.map((c) => `${c.name} ${fmtRatio(c.ratio)}`).join(", ")} (hand-written ${fmtNs(base.ns)})`,
+    );
   }
 
   const tools = await toolTimings(root, { runs: smoke ? 1 : 3, smoke });

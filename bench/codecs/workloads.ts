@@ -44,30 +44,36 @@ const inHeader = (len: number, opcode: number): g.FuseInHeader => ({
   padding: 0,
 });
 
-const GETATTR = g.encodeRequest({
-  op: "FUSE_GETATTR",
-  opcode: g.FuseOpcode.FUSE_GETATTR,
-  header: inHeader(0, 0),
-  getattr_in: { getattr_flags: 1, dummy: 0, fh: 0x7_0000_0003n },
-}, MSG);
+const GETATTR = g.encodeRequest(
+  {
+    op: "FUSE_GETATTR",
+    opcode: g.FuseOpcode.FUSE_GETATTR,
+    header: inHeader(0, 0),
+    getattr_in: { getattr_flags: 1, dummy: 0, fh: 0x7_0000_0003n },
+  },
+  MSG,
+);
 const GETATTR_VIEW = viewOf(GETATTR);
 
 const PAYLOAD = new Uint8Array(4096).map((_, i) => (i * 31 + 7) & 0xff);
-const WRITE = g.encodeRequest({
-  op: "FUSE_WRITE",
-  opcode: g.FuseOpcode.FUSE_WRITE,
-  header: inHeader(0, 0),
-  write_in: {
-    fh: 0x7_0000_0003n,
-    offset: 0x4000_1000n,
-    size: PAYLOAD.length,
-    write_flags: 0,
-    lock_owner: 0xdead_beef_0000_0001n,
-    flags: 0x8002,
-    padding: 0,
+const WRITE = g.encodeRequest(
+  {
+    op: "FUSE_WRITE",
+    opcode: g.FuseOpcode.FUSE_WRITE,
+    header: inHeader(0, 0),
+    write_in: {
+      fh: 0x7_0000_0003n,
+      offset: 0x4000_1000n,
+      size: PAYLOAD.length,
+      write_flags: 0,
+      lock_owner: 0xdead_beef_0000_0001n,
+      flags: 0x8002,
+      padding: 0,
+    },
+    data: PAYLOAD,
   },
-  data: PAYLOAD,
-}, MSG);
+  MSG,
+);
 const WRITE_VIEW = viewOf(WRITE);
 
 const attr = (ino: bigint, size: bigint): g.FuseAttr => ({
@@ -112,7 +118,12 @@ const DIRENTPLUS: hand.DirentplusEntry[] = NAMES.map((name, i) => ({
   type: 8,
   name,
 }));
-const DIRENTS: hand.DirentEntry[] = DIRENTPLUS.map(({ ino, off, type, name }) => ({ ino, off, type, name }));
+const DIRENTS: hand.DirentEntry[] = DIRENTPLUS.map(({ ino, off, type, name }) => ({
+  ino,
+  off,
+  type,
+  name,
+}));
 /** read_in.size of the READDIR(PLUS) request: room for all 100 records. */
 const DIR_SIZE = 32768;
 
@@ -125,7 +136,11 @@ for (let k = 0; k < 4; k++) {
     { op: "lookup", nodeid: 1n, name: `file-${k}.txt` },
     { op: "open", nodeid: ino, open_in: { flags: 0x8002, open_flags: 0 } },
     { op: "getattr", nodeid: ino, getattr_in: { getattr_flags: 1, dummy: 0, fh } },
-    { op: "release", nodeid: ino, release_in: { fh, flags: 0x8002, release_flags: 0, lock_owner: 0n } },
+    {
+      op: "release",
+      nodeid: ino,
+      release_in: { fh, flags: 0x8002, release_flags: 0, lock_owner: 0n },
+    },
   );
 }
 const COMPOUND_HEADER = { unique: 0x10_0000n, uid: 1000, gid: 1000, pid: 4242 };
@@ -165,13 +180,25 @@ const COMPOUND_REPLY = v6.encodeCompoundReply(
     const unique = BigInt(i);
     switch (o.op) {
       case "lookup":
-        return { opcode: 1, reply: { entry_out: entryOut(0x1_0000_0100n + BigInt(i >> 2)) }, unique };
+        return {
+          opcode: 1,
+          reply: { entry_out: entryOut(0x1_0000_0100n + BigInt(i >> 2)) },
+          unique,
+        };
       case "open":
-        return { opcode: 14, reply: { open_out: { fh: 0x7_0000_0000n + BigInt(i >> 2), open_flags: 0, backing_id: 0 } }, unique };
+        return {
+          opcode: 14,
+          reply: {
+            open_out: { fh: 0x7_0000_0000n + BigInt(i >> 2), open_flags: 0, backing_id: 0 },
+          },
+          unique,
+        };
       case "getattr":
         return {
           opcode: 3,
-          reply: { attr_out: { attr_valid: 1n, attr_valid_nsec: 0, dummy: 0, attr: attr(o.nodeid, 4096n) } },
+          reply: {
+            attr_out: { attr_valid: 1n, attr_valid_nsec: 0, dummy: 0, attr: attr(o.nodeid, 4096n) },
+          },
           unique,
         };
       case "release":
@@ -224,11 +251,19 @@ const COMPOUND_V7_REPLY = v7.encodeCompoundReply(
       case "lookup":
         return { opcode: 1, reply: { entry_out: entryOut(ino) }, unique };
       case "open":
-        return { opcode: 14, reply: { open_out: { fh: 0x7_0000_0000n + BigInt(i >> 2), open_flags: 0, backing_id: 0 } }, unique };
+        return {
+          opcode: 14,
+          reply: {
+            open_out: { fh: 0x7_0000_0000n + BigInt(i >> 2), open_flags: 0, backing_id: 0 },
+          },
+          unique,
+        };
       case "getattr":
         return {
           opcode: 3,
-          reply: { attr_out: { attr_valid: 1n, attr_valid_nsec: 0, dummy: 0, attr: attr(ino, 4096n) } },
+          reply: {
+            attr_out: { attr_valid: 1n, attr_valid_nsec: 0, dummy: 0, attr: attr(ino, 4096n) },
+          },
           unique,
         };
       case "release":
@@ -257,13 +292,19 @@ function normalise(x: unknown): unknown {
   return x;
 }
 
-function sameValues(title: string, contenders: readonly Contender[], reference: () => unknown): void {
+function sameValues(
+  title: string,
+  contenders: readonly Contender[],
+  reference: () => unknown,
+): void {
   const want = normalise(reference());
   for (const c of contenders) {
     try {
       deepStrictEqual(normalise(c.fn()), want);
     } catch (err) {
-      throw new Error(`${title}: ${c.name} does not compute what the generated code does:\n${(err as Error).message}`);
+      throw new Error(
+        `${title}: ${c.name} does not compute what the generated code does:\n${(err as Error).message}`,
+      );
     }
   }
 }
@@ -282,7 +323,9 @@ function sameBytes(
     garble();
     const got = bytesOf(c.fn());
     if (!got.equals(want)) {
-      throw new Error(`${title}: ${c.name} writes other bytes than the generated code:\n  got  ${got.toString("hex")}\n  want ${want.toString("hex")}`);
+      throw new Error(
+        `${title}: ${c.name} writes other bytes than the generated code:\n  got  ${got.toString("hex")}\n  want ${want.toString("hex")}`,
+      );
     }
   }
 }
@@ -295,7 +338,10 @@ export function codecWorkloads(): Workload[] {
 
   {
     const title = "decode `fuse_in_header` + `fuse_getattr_in` (56 B), per-struct codecs";
-    const generated = () => ({ header: g.decodeFuseInHeader(GETATTR_VIEW, 0), getattr_in: g.decodeFuseGetattrIn(GETATTR_VIEW, 40) });
+    const generated = () => ({
+      header: g.decodeFuseInHeader(GETATTR_VIEW, 0),
+      getattr_in: g.decodeFuseGetattrIn(GETATTR_VIEW, 40),
+    });
     const contenders: Contender[] = [
       { name: "hand-written", fn: () => hand.decodeGetattrMessage(GETATTR_VIEW) },
       { name: "generated", fn: generated },
@@ -324,7 +370,8 @@ export function codecWorkloads(): Workload[] {
     });
   }
   {
-    const title = "encode LOOKUP reply (`fuse_out_header` + `fuse_entry_out`, 144 B), per-struct codecs, view cached";
+    const title =
+      "encode LOOKUP reply (`fuse_out_header` + `fuse_entry_out`, 144 B), per-struct codecs, view cached";
     const bufs = [0, 1, 2, 3].map(() => new Uint8Array(144));
     const views = bufs.map(viewOf);
     const generated = () => {
@@ -333,7 +380,10 @@ export function codecWorkloads(): Workload[] {
       return bufs[1]!;
     };
     const contenders: Contender[] = [
-      { name: "hand-written", fn: () => (hand.encodeLookupReplyInto(views[0]!, UNIQUE, ENTRY), bufs[0]!) },
+      {
+        name: "hand-written",
+        fn: () => (hand.encodeLookupReplyInto(views[0]!, UNIQUE, ENTRY), bufs[0]!),
+      },
       { name: "generated", fn: generated },
       {
         name: "generated, Uint8Array (a DataView per call)",
@@ -345,7 +395,16 @@ export function codecWorkloads(): Workload[] {
       },
       {
         name: "generated, encodeReplyInto",
-        fn: () => (g.encodeReplyInto(bufs[3]!, 0, UNIQUE, { entry_out: ENTRY }, { opcode: g.FuseOpcode.FUSE_LOOKUP, minor: 45 }), bufs[3]!),
+        fn: () => (
+          g.encodeReplyInto(
+            bufs[3]!,
+            0,
+            UNIQUE,
+            { entry_out: ENTRY },
+            { opcode: g.FuseOpcode.FUSE_LOOKUP, minor: 45 },
+          ),
+          bufs[3]!
+        ),
       },
       { name: "restructure", fn: () => restructure.encodeLookupReply(UNIQUE, ENTRY) },
     ];
@@ -358,7 +417,8 @@ export function codecWorkloads(): Workload[] {
   }
   {
     const title = "same through `encodeReply` (allocates its buffer)";
-    const generated = () => g.encodeReply(UNIQUE, { entry_out: ENTRY }, { opcode: g.FuseOpcode.FUSE_LOOKUP, minor: 45 });
+    const generated = () =>
+      g.encodeReply(UNIQUE, { entry_out: ENTRY }, { opcode: g.FuseOpcode.FUSE_LOOKUP, minor: 45 });
     const contenders: Contender[] = [
       { name: "hand-written", fn: () => hand.encodeLookupReply(UNIQUE, ENTRY) },
       { name: "generated", fn: generated },
@@ -398,7 +458,12 @@ export function codecWorkloads(): Workload[] {
       { name: "hand-written", fn: () => hand.decodeRequest(WRITE) },
       { name: "generated", fn: generated },
     ];
-    list.push({ title, note: "from the Uint8Array", contenders, verify: () => sameValues(title, contenders, generated) });
+    list.push({
+      title,
+      note: "from the Uint8Array",
+      contenders,
+      verify: () => sameValues(title, contenders, generated),
+    });
   }
   {
     const title = "encode a READDIRPLUS reply of 100 entries";
@@ -412,13 +477,20 @@ export function codecWorkloads(): Workload[] {
     const fresh = () => {
       const l = new g.DirentplusListEncoder(DIR_SIZE);
       for (const e of DIRENTPLUS) if (!l.add(e)) break;
-      return g.encodeReply(UNIQUE, { data: l.finish() }, { opcode: g.FuseOpcode.FUSE_READDIRPLUS, minor: 45 });
+      return g.encodeReply(
+        UNIQUE,
+        { data: l.finish() },
+        { opcode: g.FuseOpcode.FUSE_READDIRPLUS, minor: 45 },
+      );
     };
     const contenders: Contender[] = [
       { name: "hand-written", fn: () => hand.encodeReaddirplusReply(UNIQUE, DIRENTPLUS, DIR_SIZE) },
       { name: "generated", fn: generated },
       { name: "generated, new encoder + encodeReply", fn: fresh },
-      { name: "restructure", fn: () => restructure.encodeReaddirplusReply(UNIQUE, DIRENTPLUS, DIR_SIZE) },
+      {
+        name: "restructure",
+        fn: () => restructure.encodeReaddirplusReply(UNIQUE, DIRENTPLUS, DIR_SIZE),
+      },
     ];
     list.push({
       title,
@@ -438,7 +510,11 @@ export function codecWorkloads(): Workload[] {
     const fresh = () => {
       const l = new g.DirentListEncoder(DIR_SIZE);
       for (const e of DIRENTS) if (!l.add(e)) break;
-      return g.encodeReply(UNIQUE, { data: l.finish() }, { opcode: g.FuseOpcode.FUSE_READDIR, minor: 45 });
+      return g.encodeReply(
+        UNIQUE,
+        { data: l.finish() },
+        { opcode: g.FuseOpcode.FUSE_READDIR, minor: 45 },
+      );
     };
     const contenders: Contender[] = [
       { name: "hand-written", fn: () => hand.encodeReaddirReply(UNIQUE, DIRENTS, DIR_SIZE) },
@@ -456,7 +532,10 @@ export function codecWorkloads(): Workload[] {
     const title = "FUSE_COMPOUND v6, 16 ops: build the request";
     const generated = () => generatedBuild().bytes;
     const contenders: Contender[] = [
-      { name: "hand-written", fn: () => hand.buildCompound(COMPOUND_OPS, SEPARABLE, COMPOUND_HEADER) },
+      {
+        name: "hand-written",
+        fn: () => hand.buildCompound(COMPOUND_OPS, SEPARABLE, COMPOUND_HEADER),
+      },
       { name: "generated", fn: generated },
     ];
     list.push({
@@ -468,7 +547,8 @@ export function codecWorkloads(): Workload[] {
   }
   {
     const title = "FUSE_COMPOUND v6, 16 ops: parse the reply";
-    const generated = () => v6.parseCompoundReply(COMPOUND_REPLY, { ops: COMPOUND_REFS, minor: 45 });
+    const generated = () =>
+      v6.parseCompoundReply(COMPOUND_REPLY, { ops: COMPOUND_REFS, minor: 45 });
     const contenders: Contender[] = [
       { name: "hand-written", fn: () => hand.parseCompoundReply(COMPOUND_REPLY, COMPOUND_INFO) },
       { name: "generated", fn: generated },
@@ -496,9 +576,13 @@ export function codecWorkloads(): Workload[] {
   }
   {
     const title = "FUSE_COMPOUND v7, 16 ops with dependencies: parse the reply";
-    const generated = () => v7.parseCompoundReply(COMPOUND_V7_REPLY, { ops: COMPOUND_V7_REFS, minor: 45 });
+    const generated = () =>
+      v7.parseCompoundReply(COMPOUND_V7_REPLY, { ops: COMPOUND_V7_REFS, minor: 45 });
     const contenders: Contender[] = [
-      { name: "hand-written", fn: () => hand.parseCompoundReplyV7(COMPOUND_V7_REPLY, COMPOUND_INFO) },
+      {
+        name: "hand-written",
+        fn: () => hand.parseCompoundReplyV7(COMPOUND_V7_REPLY, COMPOUND_INFO),
+      },
       { name: "generated", fn: generated },
     ];
     list.push({

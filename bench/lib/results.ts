@@ -12,18 +12,28 @@ export function machineLine(root: string): string {
   const cpu = cpus();
   let commit = "unknown";
   try {
-    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    // The results file itself is rewritten by the run: it does not count as a change.
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results.md"], {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], {
       cwd: root,
       encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
     }).trim();
+    // The results file itself is rewritten by the run: it does not count as a change.
+    const dirty = execFileSync(
+      "git",
+      ["status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results.md"],
+      {
+        cwd: root,
+        encoding: "utf8",
+      },
+    ).trim();
     if (dirty) commit += " (with uncommitted changes)";
   } catch {
     // not a git checkout: leave "unknown"
   }
   const gib = (n: number) => (n / 2 ** 30).toFixed(1);
-  const load = loadavg().map((l) => l.toFixed(2)).join(" ");
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
   return [
     `Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? "?"}, ${gib(totalmem())} GiB (${gib(freemem())} free), Linux ${release()}.`,
     `Node ${process.version}, commit ${commit}, ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}; load average at start ${load}.`,
@@ -34,7 +44,8 @@ function markers(name: string): [string, string] {
   return [`<!-- bench:${name}:begin -->`, `<!-- bench:${name}:end -->`];
 }
 
-const TITLE = "# Benchmark results\n\nWritten by `npm run bench` (sections: `npm run bench:codecs`, `npm run bench:server`); see bench/README.md.\n";
+const TITLE =
+  "# Benchmark results\n\nWritten by `npm run bench` (sections: `npm run bench:codecs`, `npm run bench:server`); see bench/README.md.\n";
 
 /** Replaces (or appends) the section `name` of the results file with `body`. */
 export function writeSection(file: string, name: string, body: string): void {
@@ -44,7 +55,10 @@ export function writeSection(file: string, name: string, body: string): void {
   if (!text.includes("<!-- bench:")) text = TITLE; // an old-format or missing file: start over
   const a = text.indexOf(begin);
   const b = text.indexOf(end);
-  text = a >= 0 && b > a ? text.slice(0, a) + block + text.slice(b + end.length) : `${text.trimEnd()}\n\n${block}\n`;
+  text =
+    a >= 0 && b > a
+      ? text.slice(0, a) + block + text.slice(b + end.length)
+      : `${text.trimEnd()}\n\n${block}\n`;
   const tmp = `${file}.${process.pid}.tmp`; // same folder: rename is atomic
   writeFileSync(tmp, text);
   renameSync(tmp, file);

@@ -11,6 +11,13 @@ const out = process.env["BENCH_RSS_FILE"];
 if (out) {
   process.on("exit", () => {
     const u = process.resourceUsage();
-    writeFileSync(out, JSON.stringify({ maxRSS: u.maxRSS, userCPUTime: u.userCPUTime, systemCPUTime: u.systemCPUTime }));
+    writeFileSync(
+      out,
+      JSON.stringify({
+        maxRSS: u.maxRSS,
+        userCPUTime: u.userCPUTime,
+        systemCPUTime: u.systemCPUTime,
+      }),
+    );
   });
 }

@@ -69,7 +69,10 @@ export function median(xs: readonly number[]): number {
 }
 
 /** Times `contenders` interleaved (see the file comment); results in the order given. */
-export function timeInterleaved(contenders: readonly Contender[], opts: TimingOptions): ContenderTiming[] {
+export function timeInterleaved(
+  contenders: readonly Contender[],
+  opts: TimingOptions,
+): ContenderTiming[] {
   const loops = contenders.map((c, i) => makeLoop(`${i}:${c.name}`));
   // Warm-up, then calibrate: iterations so that one batch takes about batchMs.
   const iterations = contenders.map((c, i) => {

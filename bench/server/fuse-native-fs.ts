@@ -57,7 +57,12 @@ const ENODATA = -61;
 
 /** fuse-native's getxattr (not in bench/types: only what this file uses is declared there). */
 interface XattrHandlers {
-  getxattr(path: string, name: string, position: number, cb: (err: number, value?: Buffer) => void): void;
+  getxattr(
+    path: string,
+    name: string,
+    position: number,
+    cb: (err: number, value?: Buffer) => void,
+  ): void;
 }
 
 let nextIno = 1;
@@ -169,14 +174,31 @@ const ops: Handlers & XattrHandlers = {
     cb(0, statOf(n));
   },
   statfs(_path, cb) {
-    const blocks = 4 * 2 ** 30 / 4096; // 4 GiB, like the capacity memfs is given
-    cb(0, { bsize: 4096, frsize: 4096, blocks, bfree: blocks, bavail: blocks, files: 1e6, ffree: 1e6, favail: 1e6, fsid: 0, flag: 0, namemax: 255 });
+    const blocks = (4 * 2 ** 30) / 4096; // 4 GiB, like the capacity memfs is given
+    cb(0, {
+      bsize: 4096,
+      frsize: 4096,
+      blocks,
+      bfree: blocks,
+      bavail: blocks,
+      files: 1e6,
+      ffree: 1e6,
+      favail: 1e6,
+      fsid: 0,
+      flag: 0,
+      namemax: 255,
+    });
   },
   // As memfs (and tmpfs) answer for a file without extended attributes. Without it libfuse
   // answers ENOSYS once and the kernel never asks again, while memfs, which keeps xattrs, is
   // asked twice per file by `ls -l` (security.selinux, system.posix_acl_access): the same
   // questions for both, so the comparison is of the servers.
-  getxattr(path: string, _name: string, _position: number, cb: (err: number, value?: Buffer) => void) {
+  getxattr(
+    path: string,
+    _name: string,
+    _position: number,
+    cb: (err: number, value?: Buffer) => void,
+  ) {
     cb(lookup(path) ? ENODATA : ENOENT);
   },
   readdir(path: string, cb: (err: number, names?: string[]) => void) {
@@ -199,7 +221,14 @@ const ops: Handlers & XattrHandlers = {
     handles.delete(fd);
     cb(0);
   },
-  read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytes: number) => void) {
+  read(
+    path: string,
+    fd: number,
+    buf: Buffer,
+    len: number,
+    pos: number,
+    cb: (bytes: number) => void,
+  ) {
     const n = handles.get(fd) ?? lookup(path);
     if (!n) return cb(EBADF);
     if (!n.data) return cb(EISDIR);
@@ -208,7 +237,14 @@ const ops: Handlers & XattrHandlers = {
     n.data.copy(buf, 0, pos, end);
     cb(end - pos);
   },
-  write(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytes: number) => void) {
+  write(
+    path: string,
+    fd: number,
+    buf: Buffer,
+    len: number,
+    pos: number,
+    cb: (bytes: number) => void,
+  ) {
     const n = handles.get(fd) ?? lookup(path);
     if (!n) return cb(EBADF);
     if (!n.data) return cb(EISDIR);
@@ -356,7 +392,9 @@ function main(): void {
     console.log(`error: fuse-native does not load: ${(err as Error).message.split("\n")[0]}`);
     process.exit(3);
   }
-  const fsname = args.includes("--big-writes") ? "fuse-native-bench,big_writes" : "fuse-native-bench";
+  const fsname = args.includes("--big-writes")
+    ? "fuse-native-bench,big_writes"
+    : "fuse-native-bench";
   // No per-op timeout: a slow op under load must not turn into an error.
   // default_permissions, as memfs is mounted (the server's default): the kernel checks
   // permissions from the attributes for both, and refreshes a directory's attributes after

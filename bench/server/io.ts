@@ -49,9 +49,16 @@ export interface TaskResult {
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 function run(cmd: string, args: string[], opts: { stdout?: "pipe" | "ignore" } = {}): string {
-  const r = spawnSync(cmd, args, { stdio: ["ignore", opts.stdout ?? "pipe", "pipe"], maxBuffer: 1 << 28, encoding: "utf8" });
+  const r = spawnSync(cmd, args, {
+    stdio: ["ignore", opts.stdout ?? "pipe", "pipe"],
+    maxBuffer: 1 << 28,
+    encoding: "utf8",
+  });
   if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr.trim().slice(0, 500)}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr.trim().slice(0, 500)}`,
+    );
   return r.stdout ?? "";
 }
 
@@ -69,7 +76,7 @@ function writeFile(path: string, size: number, block: number): void {
   const buf = pattern(block);
   const fd = openSync(path, "w");
   try {
-    for (let done = 0; done < size; ) {
+    for (let done = 0; done < size;) {
       const n = writeSync(fd, buf, 0, Math.min(block, size - done));
       if (n <= 0) throw new Error(`write returned ${n}`);
       done += n;
@@ -177,7 +184,13 @@ function prng(seed: number): () => number {
  * One worker of "mixed": in its own folder, `ops` operations drawn from 35 % write a new
  * file of 0.5–16 KiB, 30 % read a whole file, 20 % stat, 10 % append 1 KiB, 5 % unlink.
  */
-function mixedWorker(dir: string, seed: number, ops: number, ready: () => void, go: Int32Array): number {
+function mixedWorker(
+  dir: string,
+  seed: number,
+  ops: number,
+  ready: () => void,
+  go: Int32Array,
+): number {
   mkdirSync(dir, { recursive: true });
   const rnd = prng(seed);
   const data = pattern(16384);
@@ -213,7 +226,9 @@ async function mixed(t: Extract<Task, { kind: "mixed" }>): Promise<TaskResult> {
   let allReady!: () => void;
   const readyP = new Promise<void>((resolve) => (allReady = resolve));
   const workers = Array.from({ length: t.workers }, (_, i) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: { dir: join(root, `w${i}`), seed: 0x9e3779b9 ^ (i + 1), ops: t.ops, go } });
+    const w = new Worker(new URL(import.meta.url), {
+      workerData: { dir: join(root, `w${i}`), seed: 0x9e3779b9 ^ (i + 1), ops: t.ops, go },
+    });
     const done = new Promise<number>((resolve, reject) => {
       w.on("message", (m: { ready?: true; done?: number }) => {
         if (m.ready && ++ready === t.workers) allReady();
@@ -247,7 +262,9 @@ function tree(t: Extract<Task, { kind: "tree" }>): TaskResult {
   steps["find"] = now() - t0;
   if (found !== t.files) throw new Error(`find saw ${found} files, the tarball has ${t.files}`);
   t0 = now();
-  const hits = run("grep", ["-r", "-l", "FUSE_UAPI_BENCH_NEEDLE", top]).split("\n").filter(Boolean).length;
+  const hits = run("grep", ["-r", "-l", "FUSE_UAPI_BENCH_NEEDLE", top])
+    .split("\n")
+    .filter(Boolean).length;
   steps["grep -r"] = now() - t0;
   if (hits !== t.needles) throw new Error(`grep found ${hits} files, the tree has ${t.needles}`);
   t0 = now();

@@ -20,7 +20,8 @@ export interface Mounted {
 
 /** The mount entry of `dir` in /proc/self/mountinfo: its device number and filesystem type, or null. */
 export function mountOf(dir: string): { dev: string; type: string } | null {
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const unescape = (s: string) =>
+    s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
   let found: { dev: string; type: string } | null = null;
   for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
     const f = line.split(" ");
@@ -52,12 +53,18 @@ export function forceUnmount(dir: string): void {
       // try the next way
     }
   }
-  if (mountOf(dir)) throw new Error(`${dir} is still mounted; unmount it by hand (umount -l ${dir})`);
+  if (mountOf(dir))
+    throw new Error(`${dir} is still mounted; unmount it by hand (umount -l ${dir})`);
 }
 
 export function mountTmpfs(dir: string, sizeBytes: number): Mounted {
-  const r = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${sizeBytes},mode=0755`, "fuse-uapi-bench", dir], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`mount -t tmpfs failed: ${r.error?.message ?? r.stderr.trim()}`);
+  const r = spawnSync(
+    "mount",
+    ["-t", "tmpfs", "-o", `size=${sizeBytes},mode=0755`, "fuse-uapi-bench", dir],
+    { encoding: "utf8" },
+  );
+  if (r.status !== 0)
+    throw new Error(`mount -t tmpfs failed: ${r.error?.message ?? r.stderr.trim()}`);
   return {
     name: "tmpfs",
     dir,
@@ -91,7 +98,10 @@ export async function startServer(opts: {
   cwd: string;
 }): Promise<Mounted & { lines: string[] }> {
   const out = createWriteStream(opts.log, { flags: "a" });
-  const child = spawn(process.execPath, opts.argv, { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, opts.argv, {
+    cwd: opts.cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const lines: string[] = [];
   let buffered = "";
   const stop = async () => {
@@ -107,7 +117,10 @@ export async function startServer(opts: {
   };
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${opts.name} did not mount within 60 s`)), 60_000);
+      const timer = setTimeout(
+        () => reject(new Error(`${opts.name} did not mount within 60 s`)),
+        60_000,
+      );
       child.stdout!.on("data", (d: Buffer) => {
         out.write(d);
         buffered += d.toString();
@@ -132,7 +145,9 @@ export async function startServer(opts: {
       });
       child.on("exit", (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`${opts.name} exited (${code ?? signal}) before mounting; see ${opts.log}`));
+        reject(
+          new Error(`${opts.name} exited (${code ?? signal}) before mounting; see ${opts.log}`),
+        );
       });
     });
   } catch (err) {

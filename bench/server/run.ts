@@ -58,8 +58,20 @@ function workloads(smoke: boolean, size: number, tree: Tree): Workload[] {
   const workers = 8;
   const opsPerWorker = smoke ? 25 : 1500;
   return [
-    { id: "w4k", title: `sequential write ${human(size)}, 4 KiB writes`, metric: "throughput", amount: size, task: (dir) => ({ kind: "write", dir, size, block: 4096 }) },
-    { id: "r4k", title: `sequential read ${human(size)}, 4 KiB reads, cold`, metric: "throughput", amount: size, task: (dir) => ({ kind: "read", dir, size, block: 4096 }) },
+    {
+      id: "w4k",
+      title: `sequential write ${human(size)}, 4 KiB writes`,
+      metric: "throughput",
+      amount: size,
+      task: (dir) => ({ kind: "write", dir, size, block: 4096 }),
+    },
+    {
+      id: "r4k",
+      title: `sequential read ${human(size)}, 4 KiB reads, cold`,
+      metric: "throughput",
+      amount: size,
+      task: (dir) => ({ kind: "read", dir, size, block: 4096 }),
+    },
     {
       id: "w1m",
       title: `sequential write ${human(size)}, 1 MiB writes`,
@@ -68,9 +80,27 @@ function workloads(smoke: boolean, size: number, tree: Tree): Workload[] {
       extra: [FS_NATIVE_BW],
       task: (dir) => ({ kind: "write", dir, size, block: MiB }),
     },
-    { id: "r1m", title: `sequential read ${human(size)}, 1 MiB reads, cold`, metric: "throughput", amount: size, task: (dir) => ({ kind: "read", dir, size, block: MiB }) },
-    { id: "files", title: `create + stat + unlink ${nFiles.toLocaleString("en-US")} files`, metric: "files", amount: nFiles, task: (dir) => ({ kind: "files", dir, count: nFiles }) },
-    { id: "ls", title: `\`ls -l\` of a ${nFiles.toLocaleString("en-US")}-entry directory`, metric: "time", amount: 1, task: (dir) => ({ kind: "ls", dir, count: nFiles, settleMs: 1100 }) },
+    {
+      id: "r1m",
+      title: `sequential read ${human(size)}, 1 MiB reads, cold`,
+      metric: "throughput",
+      amount: size,
+      task: (dir) => ({ kind: "read", dir, size, block: MiB }),
+    },
+    {
+      id: "files",
+      title: `create + stat + unlink ${nFiles.toLocaleString("en-US")} files`,
+      metric: "files",
+      amount: nFiles,
+      task: (dir) => ({ kind: "files", dir, count: nFiles }),
+    },
+    {
+      id: "ls",
+      title: `\`ls -l\` of a ${nFiles.toLocaleString("en-US")}-entry directory`,
+      metric: "time",
+      amount: 1,
+      task: (dir) => ({ kind: "ls", dir, count: nFiles, settleMs: 1100 }),
+    },
     {
       id: "mixed",
       title: `${workers} workers, mixed small I/O (${(workers * opsPerWorker).toLocaleString("en-US")} ops)`,
@@ -83,18 +113,33 @@ function workloads(smoke: boolean, size: number, tree: Tree): Workload[] {
       title: `a source tree (${tree.files.toLocaleString("en-US")} files, ${(tree.bytes / MiB).toFixed(0)} MiB): untar, find, grep -r, rm -rf`,
       metric: "time",
       amount: 1,
-      task: (dir) => ({ kind: "tree", dir, tarball: tree.tarball, files: tree.files, needles: tree.needles }),
+      task: (dir) => ({
+        kind: "tree",
+        dir,
+        tarball: tree.tarball,
+        files: tree.files,
+        needles: tree.needles,
+      }),
     },
   ];
 }
 
 /** Runs one task in a child process; rejects with its stderr, or on timeout (the child is killed). */
-function runIo(root: string, task: Task, timeoutMs: number, running: Set<ChildProcess>): Promise<TaskResult> {
+function runIo(
+  root: string,
+  task: Task,
+  timeoutMs: number,
+  running: Set<ChildProcess>,
+): Promise<TaskResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, "dist", "bench", "server", "io.js"), JSON.stringify(task)], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(root, "dist", "bench", "server", "io.js"), JSON.stringify(task)],
+      {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     running.add(child);
     child.on("exit", () => running.delete(child));
     let out = "";
@@ -189,7 +234,9 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
   try {
     const t0 = Date.now();
     tree = makeTree(work, smoke ? { top: 2, sub: 2, perDir: 5 } : { top: 8, sub: 6, perDir: 40 });
-    log(`server: made a source tree of ${tree.files} files (${(tree.bytes / MiB).toFixed(1)} MiB) in ${Date.now() - t0} ms`);
+    log(
+      `server: made a source tree of ${tree.files} files (${(tree.bytes / MiB).toFixed(1)} MiB) in ${Date.now() - t0} ms`,
+    );
     list = workloads(smoke, size, tree);
 
     const dirOf = (name: string) => {
@@ -201,7 +248,12 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
       await startServer({
         name: FS_MEMFS,
         dir: dirOf(FS_MEMFS),
-        argv: [join(root, "dist", "examples", "memfs", "main.js"), dirOf(FS_MEMFS), "--capacity", String(capacity)],
+        argv: [
+          join(root, "dist", "examples", "memfs", "main.js"),
+          dirOf(FS_MEMFS),
+          "--capacity",
+          String(capacity),
+        ],
         ready: /^mounted memfs/,
         log: logFile(work, FS_MEMFS),
         cwd: root,
@@ -231,7 +283,9 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
       }
     }
     mounts.push(mountTmpfs(dirOf(FS_TMPFS), capacity));
-    log(`server: mounted ${mounts.map((m) => m.name).join(", ")} under ${work}/mnt; ${nativeStatus}`);
+    log(
+      `server: mounted ${mounts.map((m) => m.name).join(", ")} under ${work}/mnt; ${nativeStatus}`,
+    );
 
     for (let rep = 0; rep < reps && !interrupted; rep++) {
       for (const [wi, w] of list.entries()) {
@@ -257,7 +311,8 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
             log(`server: [${rep + 1}/${reps}] ${w.title} on ${m.name}: ${r.ms.toFixed(0)} ms`);
           } catch (err) {
             if (interrupted) break;
-            const server = m.name === FS_TMPFS ? "" : ` (server log: ${tail(logFile(work, m.name))})`;
+            const server =
+              m.name === FS_TMPFS ? "" : ` (server log: ${tail(logFile(work, m.name))})`;
             cell.errors.push(why(err) + server);
             failures.push(`${w.title} on ${m.name}: ${why(err)}${server}`);
             log(`server: [${rep + 1}/${reps}] ${w.title} on ${m.name}: FAILED: ${why(err)}`);
@@ -280,13 +335,16 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
     if (stillMounted.length === 0) rmSync(work, { recursive: true, force: true });
     else failures.push(`still mounted, ${work} left in place: ${stillMounted.join(", ")}`);
   }
-  return { markdown: format(list, cells, { smoke, reps, size, nativeStatus, tree, failures }), failures };
+  return {
+    markdown: format(list, cells, { smoke, reps, size, nativeStatus, tree, failures }),
+    failures,
+  };
 }
 
 function value(metric: Metric, amount: number, ms: number): string {
   switch (metric) {
     case "throughput":
-      return `${((amount / MiB) / (ms / 1000)).toFixed(0)} MiB/s`;
+      return `${(amount / MiB / (ms / 1000)).toFixed(0)} MiB/s`;
     case "files":
       return `${Math.round(amount / (ms / 1000)).toLocaleString("en-US")} files/s`;
     case "ops":
@@ -299,7 +357,14 @@ function value(metric: Metric, amount: number, ms: number): string {
 function format(
   list: readonly Workload[],
   cells: Map<string, Map<string, Cell>>,
-  o: { smoke: boolean; reps: number; size: number; nativeStatus: string; tree: Tree | null; failures: string[] },
+  o: {
+    smoke: boolean;
+    reps: number;
+    size: number;
+    nativeStatus: string;
+    tree: Tree | null;
+    failures: string[];
+  },
 ): string {
   const get = (w: Workload, fs: string) => cells.get(w.id)?.get(fs);
   const med = (c: Cell | undefined) => (c && c.ms.length ? median(c.ms) : NaN);
@@ -307,7 +372,9 @@ function format(
     const c = get(w, fs);
     if (!c || (c.ms.length === 0 && c.errors.length === 0)) return "—";
     if (c.ms.length === 0) return "failed";
-    return value(w.metric, w.amount, med(c)) + (c.errors.length ? ` (${c.errors.length} failed)` : "");
+    return (
+      value(w.metric, w.amount, med(c)) + (c.errors.length ? ` (${c.errors.length} failed)` : "")
+    );
   };
   /** memfs ÷ other as a speed ratio: the other's time ÷ memfs's time; per-repeat range in brackets. */
   const ratio = (w: Workload, fs: string) => {
@@ -323,9 +390,11 @@ function format(
   };
   const rows = list.map((w) => {
     let native = ratio(w, FS_NATIVE);
-    if (w.extra?.includes(FS_NATIVE_BW) && get(w, FS_NATIVE_BW)?.ms.length) native += ` (${ratio(w, FS_NATIVE_BW).split(" ")[0]} with its big_writes)`;
+    if (w.extra?.includes(FS_NATIVE_BW) && get(w, FS_NATIVE_BW)?.ms.length)
+      native += ` (${ratio(w, FS_NATIVE_BW).split(" ")[0]} with its big_writes)`;
     let nativeValue = show(w, FS_NATIVE);
-    if (w.extra?.includes(FS_NATIVE_BW) && get(w, FS_NATIVE_BW)?.ms.length) nativeValue += ` (${show(w, FS_NATIVE_BW)} with big_writes)`;
+    if (w.extra?.includes(FS_NATIVE_BW) && get(w, FS_NATIVE_BW)?.ms.length)
+      nativeValue += ` (${show(w, FS_NATIVE_BW)} with big_writes)`;
     return `| ${w.title} | ${show(w, FS_MEMFS)} | ${nativeValue} | ${show(w, FS_TMPFS)} | ${native} | ${ratio(w, FS_TMPFS)} |`;
   });
   const treeW = list.find((w) => w.id === "tree");
@@ -335,7 +404,9 @@ function format(
       const c = get(treeW, fs);
       if (!c || c.steps.length === 0) continue;
       const names = Object.keys(c.steps[0]!);
-      stepRows.push(`| ${fs} | ${names.map((n) => value("time", 1, median(c.steps.map((s) => s[n]!)))).join(" | ")} |`);
+      stepRows.push(
+        `| ${fs} | ${names.map((n) => value("time", 1, median(c.steps.map((s) => s[n]!)))).join(" | ")} |`,
+      );
     }
   }
   const how = o.smoke
@@ -354,9 +425,15 @@ function format(
     "",
     "Notes: writes include the final fsync and close; a cold read first drops the file's cached pages (`dd iflag=nocache count=0`, i.e. posix_fadvise DONTNEED) — tmpfs pages are the file itself, so its reads are never cold. `ls -l` runs 1.1 s after the files were made, past the 1 s entry/attribute timeouts of both FUSE servers. The mixed workload: 8 worker threads, each in its own folder, 35 % new files of 0.5–16 KiB, 30 % whole-file reads, 20 % stat, 10 % 1 KiB appends, 5 % unlinks.",
     ...(stepRows.length
-      ? ["", "Source tree, per step (medians):", "", "| filesystem | untar | find | grep -r | rm -rf |", "|---|---:|---:|---:|---:|", ...stepRows]
+      ? [
+          "",
+          "Source tree, per step (medians):",
+          "",
+          "| filesystem | untar | find | grep -r | rm -rf |",
+          "|---|---:|---:|---:|---:|",
+          ...stepRows,
+        ]
       : []),
     ...(o.failures.length ? ["", "Failures:", "", ...o.failures.map((f) => `- ${f}`)] : []),
   ].join("\n");
 }
-

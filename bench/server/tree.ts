@@ -27,7 +27,11 @@ function prng(seed: number): () => number {
 
 function source(rnd: () => number, id: number, needle: boolean): string {
   const target = 1024 + Math.floor(rnd() * 31 * 1024);
-  const lines = [`/* file ${id}: generated for the fuse-uapi server benchmark */`, "#include <stdint.h>", ""];
+  const lines = [
+    `/* file ${id}: generated for the fuse-uapi server benchmark */`,
+    "#include <stdint.h>",
+    "",
+  ];
   let size = lines.join("\n").length;
   for (let f = 0; size < target; f++) {
     const fn = [
@@ -69,7 +73,9 @@ export function makeTree(work: string, opts: { top: number; sub: number; perDir:
     }
   }
   const tarball = join(work, "tree.tar");
-  const r = spawnSync("tar", ["-cf", tarball, "-C", join(work, "tree"), "src"], { encoding: "utf8" });
+  const r = spawnSync("tar", ["-cf", tarball, "-C", join(work, "tree"), "src"], {
+    encoding: "utf8",
+  });
   if (r.status !== 0) throw new Error(`tar -cf failed: ${r.error?.message ?? r.stderr}`);
   return { tarball, files, needles, bytes };
 }

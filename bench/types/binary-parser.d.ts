@@ -9,7 +9,10 @@ declare module "binary-parser" {
     uint32(name: string): this;
     uint64(name: string): this;
     nest(name: string, opts: { type: Parser }): this;
-    buffer(name: string, opts: { readUntil?: "eof"; length?: number | string; clone?: boolean }): this;
+    buffer(
+      name: string,
+      opts: { readUntil?: "eof"; length?: number | string; clone?: boolean },
+    ): this;
     parse(buffer: Uint8Array): unknown;
   }
 }

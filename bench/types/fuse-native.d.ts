@@ -36,8 +36,22 @@ declare module "fuse-native" {
     readdir?(path: string, cb: (err: number, names?: string[]) => void): void;
     open?(path: string, flags: number, cb: (err: number, fd?: number) => void): void;
     create?(path: string, mode: number, cb: (err: number, fd?: number) => void): void;
-    read?(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytes: number) => void): void;
-    write?(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytes: number) => void): void;
+    read?(
+      path: string,
+      fd: number,
+      buf: Buffer,
+      len: number,
+      pos: number,
+      cb: (bytes: number) => void,
+    ): void;
+    write?(
+      path: string,
+      fd: number,
+      buf: Buffer,
+      len: number,
+      pos: number,
+      cb: (bytes: number) => void,
+    ): void;
     release?(path: string, fd: number, cb: Done): void;
     fsync?(path: string, fd: number, datasync: number, cb: Done): void;
     flush?(path: string, fd: number, cb: Done): void;

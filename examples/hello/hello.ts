@@ -30,7 +30,9 @@ export const hello: FuseHandlers = {
     if (req.header.nodeid !== 1n || req.name.text !== "hello") throw new FuseError(Errno.ENOENT);
     return { entry_out: entry(2n) };
   },
-  getattr: (req) => ({ attr_out: { attr_valid: 1n, attr_valid_nsec: 0, dummy: 0, attr: attr(req.header.nodeid) } }),
+  getattr: (req) => ({
+    attr_out: { attr_valid: 1n, attr_valid_nsec: 0, dummy: 0, attr: attr(req.header.nodeid) },
+  }),
   open: () => ({ open_out: { fh: 0n, open_flags: 0, backing_id: 0 } }),
   read(req) {
     const at = Number(req.read_in.offset);
@@ -45,7 +47,9 @@ export const hello: FuseHandlers = {
       { ino: 2n, type: 8, name: "hello" },
     ];
     // `off` is the cookie the kernel sends back as read_in.offset to continue after this entry.
-    all.slice(Number(req.read_in.offset)).every((e, i) => list.add({ ...e, off: req.read_in.offset + BigInt(i + 1) }));
+    all
+      .slice(Number(req.read_in.offset))
+      .every((e, i) => list.add({ ...e, off: req.read_in.offset + BigInt(i + 1) }));
     return { data: list.finish() };
   },
 };

@@ -42,7 +42,9 @@ async function main(): Promise<number> {
   }
   const { values, positionals } = args;
   if (values.help || positionals.length !== 1) {
-    console.error(`${USAGE}\nrevisions: ${availableRevisions().join(", ")} (default ${DEFAULT_REVISION})`);
+    console.error(
+      `${USAGE}\nrevisions: ${availableRevisions().join(", ")} (default ${DEFAULT_REVISION})`,
+    );
     return values.help ? 0 : 2;
   }
   let protocol;
@@ -54,26 +56,32 @@ async function main(): Promise<number> {
   }
   const mountpoint = positionals[0]!;
   const fs = new MemFs({
-    cacheSeconds: values["cache-seconds"] !== undefined ? Number(values["cache-seconds"]) : undefined,
+    cacheSeconds:
+      values["cache-seconds"] !== undefined ? Number(values["cache-seconds"]) : undefined,
     capacity: values.capacity !== undefined ? Number(values.capacity) : undefined,
   });
   const m = await mount(mountpoint, fs, {
     name: "memfs",
     allowOther: values["allow-other"],
     // --writeback-cache: the kernel gathers small writes in its page cache and sends big ones.
-    flags: BigInt(MEMFS_INIT_FLAGS) | (values["writeback-cache"] ? BigInt(FUSE_WRITEBACK_CACHE) : 0n),
+    flags:
+      BigInt(MEMFS_INIT_FLAGS) | (values["writeback-cache"] ? BigInt(FUSE_WRITEBACK_CACHE) : 0n),
     protocol,
     compounds: values["decline-compounds"] ? "decline" : "execute",
     reader: values.reader === "pool" ? "pool" : "thread",
     onRequest: values.debug
       ? (bytes) => {
           const h = protocol.decodeHeader(bytes);
-          console.error(`-> ${protocol.opcodeName(h.opcode) ?? h.opcode} unique=${h.unique} nodeid=${h.nodeid} len=${h.len}`);
+          console.error(
+            `-> ${protocol.opcodeName(h.opcode) ?? h.opcode} unique=${h.unique} nodeid=${h.nodeid} len=${h.len}`,
+          );
         }
       : undefined,
   });
   const c = m.connection!;
-  console.log(`mounted memfs at ${m.mountpoint} (FUSE ${c.major}.${c.minor}, revision ${c.revision}, max_write ${c.maxWrite}); Ctrl-C to unmount`);
+  console.log(
+    `mounted memfs at ${m.mountpoint} (FUSE ${c.major}.${c.minor}, revision ${c.revision}, max_write ${c.maxWrite}); Ctrl-C to unmount`,
+  );
   // SIGINT/SIGTERM unmount and exit 130/143 (mount() installs that); an outside umount ends the loop (exit 0).
   await m.done;
   await m.close();

@@ -156,7 +156,8 @@ interface Handle {
  * are bytes on Linux; memfs never interprets them as text.
  */
 type NameKey = string;
-const keyOf = (name: FuseName): NameKey => Buffer.from(name.bytes.buffer, name.bytes.byteOffset, name.bytes.length).toString("latin1");
+const keyOf = (name: FuseName): NameKey =>
+  Buffer.from(name.bytes.buffer, name.bytes.byteOffset, name.bytes.length).toString("latin1");
 const bytesOf = (key: NameKey): Uint8Array => Buffer.from(key, "latin1");
 
 const isDir = (i: Inode) => (i.mode & S_IFMT) === S_IFDIR;
@@ -204,7 +205,12 @@ export class MemFs implements FuseHandlers {
     this.cacheSec = BigInt(opts.cacheSeconds ?? 1);
     this.atomicOTrunc = opts.atomicOTrunc ?? true;
     const t = nowNs();
-    const root = this.newInode(S_IFDIR | (opts.rootMode ?? 0o755), opts.rootUid ?? process.getuid?.() ?? 0, opts.rootGid ?? process.getgid?.() ?? 0, t);
+    const root = this.newInode(
+      S_IFDIR | (opts.rootMode ?? 0o755),
+      opts.rootUid ?? process.getuid?.() ?? 0,
+      opts.rootGid ?? process.getgid?.() ?? 0,
+      t,
+    );
     root.ino = ROOT_INO;
     this.initDir(root);
     root.parent = ROOT_INO;
@@ -255,7 +261,13 @@ export class MemFs implements FuseHandlers {
   }
 
   /** Creates an inode under `parent`: owner from the caller, group and setgid inherited from a setgid directory. */
-  private createInode(parent: Inode, name: NameKey, mode: number, ctx: RequestContext, fill?: (i: Inode) => void): Inode {
+  private createInode(
+    parent: Inode,
+    name: NameKey,
+    mode: number,
+    ctx: RequestContext,
+    fill?: (i: Inode) => void,
+  ): Inode {
     checkName(name);
     if (parent.nlink === 0) fail(Errno.ENOENT); // Removed directory.
     if (parent.entries!.has(name)) fail(Errno.EEXIST);
@@ -343,7 +355,9 @@ export class MemFs implements FuseHandlers {
   }
 
   private attrOut(i: Inode): ReplyOf<"FUSE_GETATTR"> {
-    return { attr_out: { attr_valid: this.cacheSec, attr_valid_nsec: 0, dummy: 0, attr: this.attr(i) } };
+    return {
+      attr_out: { attr_valid: this.cacheSec, attr_valid_nsec: 0, dummy: 0, attr: this.attr(i) },
+    };
   }
 
   /** An entry reply: the kernel now holds one more lookup of `i`. */
@@ -429,7 +443,15 @@ export class MemFs implements FuseHandlers {
       dev_minor: 0,
       __spare2: new BigUint64Array(14),
     };
-    return { statx_out: { attr_valid: this.cacheSec, attr_valid_nsec: 0, flags: 0, spare: new BigUint64Array(2), stat } };
+    return {
+      statx_out: {
+        attr_valid: this.cacheSec,
+        attr_valid_nsec: 0,
+        flags: 0,
+        spare: new BigUint64Array(2),
+        stat,
+      },
+    };
   }
 
   setattr(req: RequestOf<"FUSE_SETATTR">): ReplyOf<"FUSE_SETATTR"> {
@@ -475,16 +497,29 @@ export class MemFs implements FuseHandlers {
 
   mknod(req: RequestOf<"FUSE_MKNOD">, ctx: RequestContext): ReplyOf<"FUSE_MKNOD"> {
     const type = req.mknod_in.mode & S_IFMT;
-    if (![S_IFREG, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK].includes(type)) fail(type === S_IFDIR ? Errno.EPERM : Errno.EINVAL);
-    const i = this.createInode(this.dir(req.header.nodeid), keyOf(req.name), req.mknod_in.mode, ctx, (n) => {
-      if (type === S_IFREG) n.data = new FileData();
-      if (type === S_IFCHR || type === S_IFBLK) n.rdev = req.mknod_in.rdev;
-    });
+    if (![S_IFREG, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK].includes(type))
+      fail(type === S_IFDIR ? Errno.EPERM : Errno.EINVAL);
+    const i = this.createInode(
+      this.dir(req.header.nodeid),
+      keyOf(req.name),
+      req.mknod_in.mode,
+      ctx,
+      (n) => {
+        if (type === S_IFREG) n.data = new FileData();
+        if (type === S_IFCHR || type === S_IFBLK) n.rdev = req.mknod_in.rdev;
+      },
+    );
     return { entry_out: this.entry(i) };
   }
 
   mkdir(req: RequestOf<"FUSE_MKDIR">, ctx: RequestContext): ReplyOf<"FUSE_MKDIR"> {
-    const i = this.createInode(this.dir(req.header.nodeid), keyOf(req.name), S_IFDIR | (req.mkdir_in.mode & 0o7777), ctx, (n) => this.initDir(n));
+    const i = this.createInode(
+      this.dir(req.header.nodeid),
+      keyOf(req.name),
+      S_IFDIR | (req.mkdir_in.mode & 0o7777),
+      ctx,
+      (n) => this.initDir(n),
+    );
     return { entry_out: this.entry(i) };
   }
 
@@ -492,7 +527,13 @@ export class MemFs implements FuseHandlers {
     const target = req.target.bytes.slice(); // Kept: never a view of the request's buffer.
     if (target.length >= PATH_MAX) fail(Errno.ENAMETOOLONG);
     if (target.length >= SHORT_SYMLINK_LEN) this.reservePages(1);
-    const i = this.createInode(this.dir(req.header.nodeid), keyOf(req.name), S_IFLNK | 0o777, ctx, (n) => (n.target = target));
+    const i = this.createInode(
+      this.dir(req.header.nodeid),
+      keyOf(req.name),
+      S_IFLNK | 0o777,
+      ctx,
+      (n) => (n.target = target),
+    );
     if (target.length >= SHORT_SYMLINK_LEN) this.usedPages += 1;
     return { entry_out: this.entry(i) };
   }
@@ -534,23 +575,41 @@ export class MemFs implements FuseHandlers {
   }
 
   rename(req: RequestOf<"FUSE_RENAME">): void {
-    this.doRename(req.header.nodeid, keyOf(req.oldname), req.rename_in.newdir, keyOf(req.newname), 0);
+    this.doRename(
+      req.header.nodeid,
+      keyOf(req.oldname),
+      req.rename_in.newdir,
+      keyOf(req.newname),
+      0,
+    );
   }
 
   rename2(req: RequestOf<"FUSE_RENAME2">): void {
-    this.doRename(req.header.nodeid, keyOf(req.oldname), req.rename2_in.newdir, keyOf(req.newname), req.rename2_in.flags);
+    this.doRename(
+      req.header.nodeid,
+      keyOf(req.oldname),
+      req.rename2_in.newdir,
+      keyOf(req.newname),
+      req.rename2_in.flags,
+    );
   }
 
   /** Whether `ancestor` is `ino` or one of its parents. */
   private isAncestor(ancestor: bigint, ino: bigint): boolean {
-    for (let cur = ino; ; ) {
+    for (let cur = ino; ;) {
       if (cur === ancestor) return true;
       if (cur === ROOT_INO) return false;
       cur = this.node(cur).parent!;
     }
   }
 
-  private doRename(olddir: bigint, oldname: NameKey, newdir: bigint, newname: NameKey, flags: number): void {
+  private doRename(
+    olddir: bigint,
+    oldname: NameKey,
+    newdir: bigint,
+    newname: NameKey,
+    flags: number,
+  ): void {
     if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) fail(Errno.EINVAL); // RENAME_WHITEOUT: no.
     if (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE) fail(Errno.EINVAL);
     const from = this.dir(olddir);
@@ -629,7 +688,12 @@ export class MemFs implements FuseHandlers {
     const i = this.node(req.header.nodeid);
     if (isDir(i)) fail(Errno.EISDIR);
     const flags = req.open_in.flags;
-    if (this.atomicOTrunc && flags & fsc.O_TRUNC && (flags & O_ACCMODE) !== fsc.O_RDONLY && i.data) {
+    if (
+      this.atomicOTrunc &&
+      flags & fsc.O_TRUNC &&
+      (flags & O_ACCMODE) !== fsc.O_RDONLY &&
+      i.data
+    ) {
       const freed = i.data.clear();
       this.usedPages -= freed;
       i.mtime = i.ctime = nowNs();
@@ -641,19 +705,35 @@ export class MemFs implements FuseHandlers {
 
   create(req: RequestOf<"FUSE_CREATE">, ctx: RequestContext): ReplyOf<"FUSE_CREATE"> {
     const mode = S_IFREG | (req.create_in.mode & 0o7777);
-    const i = this.createInode(this.dir(req.header.nodeid), keyOf(req.name), mode, ctx, (n) => (n.data = new FileData()));
-    return { entry_out: this.entry(i), open_out: { fh: this.openHandle(i, req.create_in.flags), open_flags: 0, backing_id: 0 } };
+    const i = this.createInode(
+      this.dir(req.header.nodeid),
+      keyOf(req.name),
+      mode,
+      ctx,
+      (n) => (n.data = new FileData()),
+    );
+    return {
+      entry_out: this.entry(i),
+      open_out: { fh: this.openHandle(i, req.create_in.flags), open_flags: 0, backing_id: 0 },
+    };
   }
 
   tmpfile(req: RequestOf<"FUSE_TMPFILE">, ctx: RequestContext): ReplyOf<"FUSE_TMPFILE"> {
     const d = this.dir(req.header.nodeid);
     if (this.inodes.size >= this.maxInodes) fail(Errno.ENOSPC);
-    const i = this.newInode(S_IFREG | (req.create_in.mode & 0o7777), ctx.uid, d.mode & S_ISGID ? d.gid : ctx.gid);
+    const i = this.newInode(
+      S_IFREG | (req.create_in.mode & 0o7777),
+      ctx.uid,
+      d.mode & S_ISGID ? d.gid : ctx.gid,
+    );
     i.ino = this.nextIno++;
     i.nlink = 0; // Unnamed until linkat() gives it a name.
     i.data = new FileData();
     this.inodes.set(i.ino, i);
-    return { entry_out: this.entry(i), open_out: { fh: this.openHandle(i, req.create_in.flags), open_flags: 0, backing_id: 0 } };
+    return {
+      entry_out: this.entry(i),
+      open_out: { fh: this.openHandle(i, req.create_in.flags), open_flags: 0, backing_id: 0 },
+    };
   }
 
   read(req: RequestOf<"FUSE_READ">): ReplyOf<"FUSE_READ"> {
@@ -772,7 +852,8 @@ export class MemFs implements FuseHandlers {
       if (want & 1 && !isDir(i) && (i.mode & 0o111) === 0) fail(Errno.EACCES);
       return;
     }
-    const bits = ctx.uid === i.uid ? (i.mode >> 6) & 7 : ctx.gid === i.gid ? (i.mode >> 3) & 7 : i.mode & 7;
+    const bits =
+      ctx.uid === i.uid ? (i.mode >> 6) & 7 : ctx.gid === i.gid ? (i.mode >> 3) & 7 : i.mode & 7;
     if ((bits & want) !== want) fail(Errno.EACCES);
   }
 
@@ -780,7 +861,9 @@ export class MemFs implements FuseHandlers {
 
   opendir(req: RequestOf<"FUSE_OPENDIR">): ReplyOf<"FUSE_OPENDIR"> {
     const d = this.dir(req.header.nodeid);
-    return { open_out: { fh: this.openHandle(d, req.open_in.flags), open_flags: 0, backing_id: 0 } };
+    return {
+      open_out: { fh: this.openHandle(d, req.open_in.flags), open_flags: 0, backing_id: 0 },
+    };
   }
 
   releasedir(req: RequestOf<"FUSE_RELEASEDIR">): void {
@@ -788,12 +871,16 @@ export class MemFs implements FuseHandlers {
   }
 
   /** Entries after cookie `offset`: ".", "..", then the names in cookie order. A removed directory lists nothing. */
-  private *listFrom(d: Inode, offset: bigint): Generator<{ name: Uint8Array | string; ino: bigint; cookie: bigint; dot: boolean }> {
+  private *listFrom(
+    d: Inode,
+    offset: bigint,
+  ): Generator<{ name: Uint8Array | string; ino: bigint; cookie: bigint; dot: boolean }> {
     if (d.nlink === 0) return;
     if (offset < 1n) yield { name: ".", ino: d.ino, cookie: 1n, dot: true };
     if (offset < 2n) yield { name: "..", ino: d.parent!, cookie: 2n, dot: true };
     for (const [name, e] of d.entries!) {
-      if (e.cookie > offset) yield { name: bytesOf(name), ino: e.ino, cookie: e.cookie, dot: false };
+      if (e.cookie > offset)
+        yield { name: bytesOf(name), ino: e.ino, cookie: e.cookie, dot: false };
     }
   }
 
@@ -818,7 +905,16 @@ export class MemFs implements FuseHandlers {
       const i = this.node(e.ino);
       // "." and ".." go without a nodeid: the kernel takes no reference for them.
       const entry_out = e.dot ? zeroFuseEntryOut() : this.entryFor(i);
-      if (!out.add({ entry_out, ino: e.ino, off: e.cookie, type: (i.mode & S_IFMT) >> 12, name: e.name })) break;
+      if (
+        !out.add({
+          entry_out,
+          ino: e.ino,
+          off: e.cookie,
+          type: (i.mode & S_IFMT) >> 12,
+          name: e.name,
+        })
+      )
+        break;
       if (!e.dot) i.nlookup++; // Only records that made it into the reply count.
     }
     return { data: out.finish() };
@@ -923,13 +1019,22 @@ export class MemFs implements FuseHandlers {
     return done;
   }
 
-  async copy_file_range(req: RequestOf<"FUSE_COPY_FILE_RANGE">, ctx?: RequestContext): Promise<ReplyOf<"FUSE_COPY_FILE_RANGE">> {
+  async copy_file_range(
+    req: RequestOf<"FUSE_COPY_FILE_RANGE">,
+    ctx?: RequestContext,
+  ): Promise<ReplyOf<"FUSE_COPY_FILE_RANGE">> {
     // fuse_write_out.size is 32 bits: copy at most what it can report.
     return { write_out: { size: await this.copyRange(req, 0xfffff000, ctx), padding: 0 } };
   }
 
-  async copy_file_range_64(req: RequestOf<"FUSE_COPY_FILE_RANGE_64">, ctx?: RequestContext): Promise<ReplyOf<"FUSE_COPY_FILE_RANGE_64">> {
-    return { copy_file_range_out: { bytes_copied: BigInt(await this.copyRange(req, Number.MAX_SAFE_INTEGER, ctx)) } };
+  async copy_file_range_64(
+    req: RequestOf<"FUSE_COPY_FILE_RANGE_64">,
+    ctx?: RequestContext,
+  ): Promise<ReplyOf<"FUSE_COPY_FILE_RANGE_64">> {
+    return {
+      copy_file_range_out: {
+        bytes_copied: BigInt(await this.copyRange(req, Number.MAX_SAFE_INTEGER, ctx)),
+      },
+    };
   }
-
 }

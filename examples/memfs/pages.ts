@@ -100,13 +100,18 @@ export class FileData {
     const taken = this.allocated.add(a, b);
     this.written.add(a, b);
     const end = offset + data.length;
-    for (let c = Math.floor(offset / CHUNK_SIZE), last = Math.floor((end - 1) / CHUNK_SIZE); c <= last; c++) {
+    for (
+      let c = Math.floor(offset / CHUNK_SIZE), last = Math.floor((end - 1) / CHUNK_SIZE);
+      c <= last;
+      c++
+    ) {
       const base = c * CHUNK_SIZE;
       const lo = Math.max(offset, base);
       const hi = Math.min(end, base + CHUNK_SIZE);
       const bytes = data.subarray(lo - offset, hi - offset);
       // A new chunk the write fills from its start needs no zeroing first: every byte of it is written.
-      if (lo === base && !this.chunks.has(c) && isChunkSize(hi - base)) this.chunks.set(c, uninitialized(hi - base));
+      if (lo === base && !this.chunks.has(c) && isChunkSize(hi - base))
+        this.chunks.set(c, uninitialized(hi - base));
       this.chunkFor(c, hi - base).set(bytes, lo - base);
     }
     this.size = Math.max(this.size, end);
@@ -127,7 +132,11 @@ export class FileData {
 
   /** Zeroes bytes [from, to) where a chunk holds them (the invariant: non-data bytes are zero). */
   private zero(from: number, to: number): void {
-    for (let c = Math.floor(from / CHUNK_SIZE), last = Math.floor((to - 1) / CHUNK_SIZE); c <= last && from < to; c++) {
+    for (
+      let c = Math.floor(from / CHUNK_SIZE), last = Math.floor((to - 1) / CHUNK_SIZE);
+      c <= last && from < to;
+      c++
+    ) {
       const chunk = this.chunks.get(c);
       if (!chunk) continue;
       const base = c * CHUNK_SIZE;
@@ -177,8 +186,16 @@ export class FileData {
     for (const [from, to] of gone) {
       this.zero(from * PAGE_SIZE, to * PAGE_SIZE);
       // A chunk none of whose pages holds data any more goes.
-      for (let c = Math.floor(from / CHUNK_PAGES), last = Math.floor((to - 1) / CHUNK_PAGES); c <= last; c++) {
-        if (this.chunks.has(c) && this.written.covered(c * CHUNK_PAGES, (c + 1) * CHUNK_PAGES) === 0) this.chunks.delete(c);
+      for (
+        let c = Math.floor(from / CHUNK_PAGES), last = Math.floor((to - 1) / CHUNK_PAGES);
+        c <= last;
+        c++
+      ) {
+        if (
+          this.chunks.has(c) &&
+          this.written.covered(c * CHUNK_PAGES, (c + 1) * CHUNK_PAGES) === 0
+        )
+          this.chunks.delete(c);
       }
     }
     return this.allocated.remove(a, b);

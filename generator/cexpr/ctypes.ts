@@ -46,7 +46,11 @@ export function make(v: bigint, t: CIntType): CValue {
 }
 
 function unsignedOf(t: CIntType, target: TargetInfo): CIntType {
-  const map: Record<number, ConstType> = { 1: "unsigned int", 2: "unsigned long", 3: "unsigned long long" };
+  const map: Record<number, ConstType> = {
+    1: "unsigned int",
+    2: "unsigned long",
+    3: "unsigned long long",
+  };
   return intType(map[t.rank], target);
 }
 
@@ -61,14 +65,39 @@ export function common(a: CIntType, b: CIntType, target: TargetInfo): CIntType {
 }
 
 /** The type of an integer literal per C11 6.4.4.1 (suffix and base decide). */
-export function literalType(value: bigint, suffix: string, decimal: boolean, target: TargetInfo): CIntType {
+export function literalType(
+  value: bigint,
+  suffix: string,
+  decimal: boolean,
+  target: TargetInfo,
+): CIntType {
   const s = suffix.toLowerCase();
   const unsigned = s.includes("u");
   const longs = (s.match(/l/g) ?? []).length;
   const candidates: ConstType[] = [];
-  if (longs === 0) candidates.push(...(unsigned ? ["unsigned int"] : decimal ? ["int"] : ["int", "unsigned int"]) as ConstType[]);
-  if (longs <= 1) candidates.push(...(unsigned ? ["unsigned long"] : decimal ? ["long"] : ["long", "unsigned long"]) as ConstType[]);
-  candidates.push(...(unsigned ? ["unsigned long long"] : decimal ? ["long long"] : ["long long", "unsigned long long"]) as ConstType[]);
+  if (longs === 0)
+    candidates.push(
+      ...((unsigned
+        ? ["unsigned int"]
+        : decimal
+          ? ["int"]
+          : ["int", "unsigned int"]) as ConstType[]),
+    );
+  if (longs <= 1)
+    candidates.push(
+      ...((unsigned
+        ? ["unsigned long"]
+        : decimal
+          ? ["long"]
+          : ["long", "unsigned long"]) as ConstType[]),
+    );
+  candidates.push(
+    ...((unsigned
+      ? ["unsigned long long"]
+      : decimal
+        ? ["long long"]
+        : ["long long", "unsigned long long"]) as ConstType[]),
+  );
   for (const name of candidates) {
     const t = intType(name, target);
     const max = t.signed ? (1n << BigInt(t.bits - 1)) - 1n : (1n << BigInt(t.bits)) - 1n;

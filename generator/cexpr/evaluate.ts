@@ -91,9 +91,11 @@ export function expandMacros(
   depth = 0,
   budget: { left: number } = { left: MAX_EXPANDED_TOKENS },
 ): Token[] {
-  if (depth > MAX_EXPANSION_DEPTH) throw new EvalError("macro expansion too deep (recursive macro?)");
+  if (depth > MAX_EXPANSION_DEPTH)
+    throw new EvalError("macro expansion too deep (recursive macro?)");
   budget.left -= tokens.length;
-  if (budget.left < 0) throw new LimitError(`macro expansion exceeds ${MAX_EXPANDED_TOKENS} tokens`);
+  if (budget.left < 0)
+    throw new LimitError(`macro expansion exceeds ${MAX_EXPANDED_TOKENS} tokens`);
   const out: Token[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const tok = tokens[i];
@@ -128,8 +130,13 @@ export function expandMacros(
       continue;
     }
     const { args, end } = collectArgs(tokens, i + 1);
-    if (args.length !== macro.params.length && !(macro.params.length === 0 && args.length === 1 && args[0].length === 0))
-      throw new EvalError(`macro ${macro.name} takes ${macro.params.length} argument(s), got ${args.length}`);
+    if (
+      args.length !== macro.params.length &&
+      !(macro.params.length === 0 && args.length === 1 && args[0].length === 0)
+    )
+      throw new EvalError(
+        `macro ${macro.name} takes ${macro.params.length} argument(s), got ${args.length}`,
+      );
     const expandedArgs = args.map((a) => expandMacros(a, env, opts, hide, depth + 1, budget));
     const substituted: Token[] = [];
     for (const b of macro.tokens) {
@@ -165,7 +172,11 @@ export function evaluateText(text: string, env: ExprEnv, opts: { inIf?: boolean 
   return evaluateTokens(tokenize(text), env, opts);
 }
 
-export function evaluateTokens(tokens: readonly Token[], env: ExprEnv, opts: { inIf?: boolean } = {}): CValue {
+export function evaluateTokens(
+  tokens: readonly Token[],
+  env: ExprEnv,
+  opts: { inIf?: boolean } = {},
+): CValue {
   return evaluateExpanded(expandMacros(tokens, env, opts), env, opts);
 }
 
@@ -174,7 +185,11 @@ export function evaluateTokens(tokens: readonly Token[], env: ExprEnv, opts: { i
  * macros only, not on the target, so a value wanted on every target is
  * expanded once and evaluated per target.
  */
-export function evaluateExpanded(expanded: readonly Token[], env: ExprEnv, opts: { inIf?: boolean } = {}): CValue {
+export function evaluateExpanded(
+  expanded: readonly Token[],
+  env: ExprEnv,
+  opts: { inIf?: boolean } = {},
+): CValue {
   if (expanded.length === 0) throw new EvalError("empty expression");
   const p = new ExprParser(expanded, env, opts.inIf ?? false);
   const v = p.ternary();
@@ -195,13 +210,33 @@ function isAddress(v: Value): v is AddressValue {
 }
 
 function asInt(v: Value, env: ExprEnv): CValue {
-  if (isAddress(v)) return make(v.addr, intType(env.target.longBits === 64 ? "unsigned long" : "unsigned int", env.target));
+  if (isAddress(v))
+    return make(
+      v.addr,
+      intType(env.target.longBits === 64 ? "unsigned long" : "unsigned int", env.target),
+    );
   return v;
 }
 
 const BINARY_PRECEDENCE: Record<string, number> = {
-  "||": 1, "&&": 2, "|": 3, "^": 4, "&": 5, "==": 6, "!=": 6,
-  "<": 7, ">": 7, "<=": 7, ">=": 7, "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "%": 10,
+  "||": 1,
+  "&&": 2,
+  "|": 3,
+  "^": 4,
+  "&": 5,
+  "==": 6,
+  "!=": 6,
+  "<": 7,
+  ">": 7,
+  "<=": 7,
+  ">=": 7,
+  "<<": 8,
+  ">>": 8,
+  "+": 9,
+  "-": 9,
+  "*": 10,
+  "/": 10,
+  "%": 10,
 };
 
 class ExprParser {
@@ -247,9 +282,15 @@ class ExprParser {
     if (this.peek()?.text !== "?") return cond;
     this.next();
     const taken = asInt(cond, this.env).v !== 0n;
-    const a = asInt(this.skipping(!taken, () => this.nested(() => this.ternary())), this.env);
+    const a = asInt(
+      this.skipping(!taken, () => this.nested(() => this.ternary())),
+      this.env,
+    );
     this.expect(":");
-    const b = asInt(this.skipping(taken, () => this.nested(() => this.ternary())), this.env);
+    const b = asInt(
+      this.skipping(taken, () => this.nested(() => this.ternary())),
+      this.env,
+    );
     const t = common(a.t, b.t, this.target);
     return taken ? make(a.v, t) : make(b.v, t);
   }
@@ -293,9 +334,12 @@ class ExprParser {
     const x = wrap(a.v, t);
     const y = wrap(b.v, t);
     switch (op) {
-      case "+": return make(x + y, t);
-      case "-": return make(x - y, t);
-      case "*": return make(x * y, t);
+      case "+":
+        return make(x + y, t);
+      case "-":
+        return make(x - y, t);
+      case "*":
+        return make(x * y, t);
       case "/":
       case "%":
         if (y === 0n) {
@@ -303,15 +347,24 @@ class ExprParser {
           throw new EvalError("division by zero in constant expression");
         }
         return make(op === "/" ? x / y : x % y, t); // BigInt division truncates toward zero, like C
-      case "&": return make(x & y, t);
-      case "|": return make(x | y, t);
-      case "^": return make(x ^ y, t);
-      case "==": return bool(x === y);
-      case "!=": return bool(x !== y);
-      case "<": return bool(x < y);
-      case ">": return bool(x > y);
-      case "<=": return bool(x <= y);
-      case ">=": return bool(x >= y);
+      case "&":
+        return make(x & y, t);
+      case "|":
+        return make(x | y, t);
+      case "^":
+        return make(x ^ y, t);
+      case "==":
+        return bool(x === y);
+      case "!=":
+        return bool(x !== y);
+      case "<":
+        return bool(x < y);
+      case ">":
+        return bool(x > y);
+      case "<=":
+        return bool(x <= y);
+      case ">=":
+        return bool(x >= y);
     }
     throw new EvalError(`operator '${op}' is not supported in constant expressions`);
   }
@@ -326,7 +379,8 @@ class ExprParser {
   }
 
   private nested<T>(parse: () => T): T {
-    if (++this.depth > MAX_EXPR_DEPTH) throw new LimitError(`expression nested more than ${MAX_EXPR_DEPTH} levels deep`);
+    if (++this.depth > MAX_EXPR_DEPTH)
+      throw new LimitError(`expression nested more than ${MAX_EXPR_DEPTH} levels deep`);
     try {
       return parse();
     } finally {
@@ -362,7 +416,8 @@ class ExprParser {
       this.expect(")");
       const r = this.resolve(type);
       // GNU __alignof__ gives the preferred alignment: 8 for 8-byte scalars even where the ABI uses 4 (i386).
-      const align = t.text === "__alignof__" && type.pointer === 0 && r.int && r.size === 8 ? 8 : r.align;
+      const align =
+        t.text === "__alignof__" && type.pointer === 0 && r.int && r.size === 8 ? 8 : r.align;
       return make(BigInt(align), this.sizeType());
     }
     if (t.text === "(" && this.startsTypeName(1)) {
@@ -392,7 +447,11 @@ class ExprParser {
 
   private resolve(type: TypeName): ResolvedType {
     const r = this.env.resolveType(type);
-    if (!r) throw new EvalError(`unknown type '${type.words.join(" ")}'`, type.words[type.words.length - 1]);
+    if (!r)
+      throw new EvalError(
+        `unknown type '${type.words.join(" ")}'`,
+        type.words[type.words.length - 1],
+      );
     return r;
   }
 
@@ -400,14 +459,17 @@ class ExprParser {
     if (type.pointer > 0) {
       // Only the null-pointer-to-record idiom is a constant: remember the record.
       const v = asInt(operand, this.env);
-      const record = type.words[0] === "struct" || type.words[0] === "union" ? type.words.join(" ") : undefined;
+      const record =
+        type.words[0] === "struct" || type.words[0] === "union" ? type.words.join(" ") : undefined;
       return { addr: v.v, record, path: [] };
     }
     const r = this.resolve(type);
     if (!r.int) throw new EvalError(`cast to non-integer type '${type.words.join(" ")}'`);
     const v = asInt(operand, this.env);
     // Narrow to the named width first, then the value takes its promoted type.
-    const narrowed = r.int.signed ? BigInt.asIntN(r.int.bits, v.v) : BigInt.asUintN(r.int.bits, v.v);
+    const narrowed = r.int.signed
+      ? BigInt.asIntN(r.int.bits, v.v)
+      : BigInt.asUintN(r.int.bits, v.v);
     return make(narrowed, r.int.type);
   }
 
@@ -443,9 +505,11 @@ class ExprParser {
         this.next();
         const member = this.next();
         if (member.kind !== "ident") throw new EvalError("expected a member name");
-        if (!isAddress(v) || !v.record) throw new EvalError(`'${t.text}' applied to a non-record in constant expression`);
+        if (!isAddress(v) || !v.record)
+          throw new EvalError(`'${t.text}' applied to a non-record in constant expression`);
         const path = [...(v.path ?? []), member.text];
-        const base = v.addr - BigInt(v.path && v.path.length ? this.env.offsetOf(v.record, v.path) : 0);
+        const base =
+          v.addr - BigInt(v.path && v.path.length ? this.env.offsetOf(v.record, v.path) : 0);
         v = { addr: base + BigInt(this.env.offsetOf(v.record, path)), record: v.record, path };
         continue;
       }
@@ -498,7 +562,8 @@ class ExprParser {
     else value = BigInt(digits);
     const decimal = /^[1-9]/.test(digits) || digits === "0";
     // In #if, every integer has intmax_t/uintmax_t width (C11 6.10.1p4).
-    if (this.inIf) return make(value, this.int(/u/i.test(m[2]) ? "unsigned long long" : "long long"));
+    if (this.inIf)
+      return make(value, this.int(/u/i.test(m[2]) ? "unsigned long long" : "long long"));
     return make(value, literalType(value, m[2], decimal, this.target));
   }
 }

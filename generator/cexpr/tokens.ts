@@ -25,10 +25,54 @@ export class TokenizeError extends Error {
 
 // Longest first, so `<<=` wins over `<<` and `<`.
 const PUNCTUATORS = [
-  "<<=", ">>=", "...", "->", "++", "--", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||",
-  "*=", "/=", "%=", "+=", "-=", "&=", "^=", "|=", "##",
-  "(", ")", "[", "]", "{", "}", ",", ";", ":", "?", "~", "!", "+", "-", "*", "/", "%",
-  "&", "|", "^", "<", ">", "=", ".", "#",
+  "<<=",
+  ">>=",
+  "...",
+  "->",
+  "++",
+  "--",
+  "<<",
+  ">>",
+  "<=",
+  ">=",
+  "==",
+  "!=",
+  "&&",
+  "||",
+  "*=",
+  "/=",
+  "%=",
+  "+=",
+  "-=",
+  "&=",
+  "^=",
+  "|=",
+  "##",
+  "(",
+  ")",
+  "[",
+  "]",
+  "{",
+  "}",
+  ",",
+  ";",
+  ":",
+  "?",
+  "~",
+  "!",
+  "+",
+  "-",
+  "*",
+  "/",
+  "%",
+  "&",
+  "|",
+  "^",
+  "<",
+  ">",
+  "=",
+  ".",
+  "#",
 ];
 
 /** Tokenize C text; comments and line continuations are skipped. */
@@ -63,7 +107,11 @@ export function tokenize(text: string): Token[] {
       while (i < text.length) {
         const d = text[i];
         if (/[0-9A-Za-z_.]/.test(d)) i++;
-        else if ((d === "+" || d === "-") && /[eEpP]/.test(text[i - 1]) && !/^0[xX]/.test(text.slice(start, i)))
+        else if (
+          (d === "+" || d === "-") &&
+          /[eEpP]/.test(text[i - 1]) &&
+          !/^0[xX]/.test(text.slice(start, i))
+        )
           i++;
         else break;
       }
@@ -80,10 +128,18 @@ export function tokenize(text: string): Token[] {
       i++;
       while (i < text.length && text[i] !== c) {
         if (text[i] === "\\") i++;
-        if (text[i] === "\n") throw new TokenizeError(`unterminated ${c === '"' ? "string" : "character"} literal`, start);
+        if (text[i] === "\n")
+          throw new TokenizeError(
+            `unterminated ${c === '"' ? "string" : "character"} literal`,
+            start,
+          );
         i++;
       }
-      if (i >= text.length) throw new TokenizeError(`unterminated ${c === '"' ? "string" : "character"} literal`, start);
+      if (i >= text.length)
+        throw new TokenizeError(
+          `unterminated ${c === '"' ? "string" : "character"} literal`,
+          start,
+        );
       i++;
       tokens.push({ kind: c === '"' ? "string" : "char", text: text.slice(start, i), at: start });
       continue;

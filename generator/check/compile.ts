@@ -51,7 +51,13 @@ export class CheckError extends Error {
 }
 
 /** Flags: GNU mode because old headers test `#ifndef linux`, which strict ISO mode leaves undefined. */
-const CFLAGS = ["-fsyntax-only", "-std=gnu11", "-Wall", "-fno-diagnostics-show-caret", "-fdiagnostics-color=never"];
+const CFLAGS = [
+  "-fsyntax-only",
+  "-std=gnu11",
+  "-Wall",
+  "-fno-diagnostics-show-caret",
+  "-fdiagnostics-color=never",
+];
 const COMPILE_TIMEOUT_MS = 120_000;
 
 /**
@@ -98,7 +104,10 @@ function run(argv: string[], cwd: string): Promise<RunOutput> {
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       const output = Buffer.concat(chunks).toString("utf8");
-      resolve({ code: signal ? null : code, output: signal ? `${output}\nkilled by ${signal}` : output });
+      resolve({
+        code: signal ? null : code,
+        output: signal ? `${output}\nkilled by ${signal}` : output,
+      });
     });
   });
 }
@@ -154,7 +163,10 @@ export async function compilerAvailable(target: Target, cc?: string): Promise<bo
 }
 
 /** The command `runCheck` would use, or null with the reason. */
-export async function resolveCompiler(target: Target, cc?: string): Promise<{ argv: string[] | null; reason: string }> {
+export async function resolveCompiler(
+  target: Target,
+  cc?: string,
+): Promise<{ argv: string[] | null; reason: string }> {
   return probe(target, cc);
 }
 
@@ -196,13 +208,22 @@ function headerFileName(schema: Schema): string {
  * Failed assertions come back as `failed`; anything else the compiler rejects
  * throws `CheckError`.
  */
-export async function runCheck(schema: Schema, headerText: string, opts: CheckOptions): Promise<CheckResult> {
+export async function runCheck(
+  schema: Schema,
+  headerText: string,
+  opts: CheckOptions,
+): Promise<CheckResult> {
   const { target } = opts;
   const found = await probe(target, opts.cc);
   const argv = found.argv ?? candidates(target, opts.cc)[0];
   const compiler = argv.join(" ");
   if (!found.argv) {
-    throw new CheckError(`no working ${target} compiler (${found.reason})`, target, compiler, found.reason);
+    throw new CheckError(
+      `no working ${target} compiler (${found.reason})`,
+      target,
+      compiler,
+      found.reason,
+    );
   }
 
   const headerName = headerFileName(schema);
@@ -230,8 +251,14 @@ export async function runCheck(schema: Schema, headerText: string, opts: CheckOp
       }
     }
     if (unexplained.length > 0 || failed.size === 0) {
-      const first = unexplained.slice(0, 5).join("\n") || r.output.trim().split("\n").slice(0, 5).join("\n");
-      throw new CheckError(`${compiler} rejected ${headerName} on ${target}:\n${first}`, target, compiler, r.output);
+      const first =
+        unexplained.slice(0, 5).join("\n") || r.output.trim().split("\n").slice(0, 5).join("\n");
+      throw new CheckError(
+        `${compiler} rejected ${headerName} on ${target}:\n${first}`,
+        target,
+        compiler,
+        r.output,
+      );
     }
     const failures = [...failed.values()].sort((a, b) => a.fact.line - b.fact.line);
     return { target, proven: facts.length - failures.length, failed: failures, skipped, compiler };

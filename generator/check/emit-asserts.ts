@@ -54,8 +54,6 @@ export const TARGET_MACRO: Record<Target, string> = {
   aarch64: "__aarch64__",
 };
 
-
-
 const INT_MAX = 2n ** 31n - 1n;
 const UINT_MAX = 2n ** 32n - 1n;
 const LLONG_MAX = 2n ** 63n - 1n;
@@ -114,7 +112,12 @@ interface ReachableField {
  * parent) and named members of an unnamed record type (`struct { ... } x;` ->
  * `x.a`). Record fields' offsets are relative to their record, so add the parent's.
  */
-function reachableFields(fields: Field[], target: Target, base: number, prefix: string): ReachableField[] {
+function reachableFields(
+  fields: Field[],
+  target: Target,
+  base: number,
+  prefix: string,
+): ReachableField[] {
   const out: ReachableField[] = [];
   for (const f of fields) {
     const l = f.layout[target];
@@ -141,10 +144,18 @@ class Emitter {
   }
 
   /** Emits `_Static_assert(test, message)` and records the fact at its line. */
-  fact(kind: FactKind, subject: string, expr: string, expected: string, test: string, describe: string): Fact {
+  fact(
+    kind: FactKind,
+    subject: string,
+    expr: string,
+    expected: string,
+    test: string,
+    describe: string,
+  ): Fact {
     let message = `${describe} ${this.target} == ${expected}`;
     // Keep messages unique (a header may repeat a name); the line table is primary anyway.
-    for (let i = 2; this.messages.has(message); i++) message = `${describe} ${this.target} == ${expected} (#${i})`;
+    for (let i = 2; this.messages.has(message); i++)
+      message = `${describe} ${this.target} == ${expected} (#${i})`;
     this.messages.add(message);
     const fact: Fact = { kind, subject, target: this.target, expr, expected, message, line: 0 };
     this.assertFor(fact, test, message);
@@ -168,7 +179,14 @@ function emitStruct(e: Emitter, s: StructDef): void {
   const sizeExpr = `sizeof(${tag})`;
   e.fact("struct-size", s.name, sizeExpr, `${rl.size}`, `${sizeExpr} == ${rl.size}`, sizeExpr);
   const alignExpr = `_Alignof(${tag})`;
-  e.fact("struct-align", s.name, alignExpr, `${rl.align}`, `${alignExpr} == ${rl.align}`, alignExpr);
+  e.fact(
+    "struct-align",
+    s.name,
+    alignExpr,
+    `${rl.align}`,
+    `${alignExpr} == ${rl.align}`,
+    alignExpr,
+  );
   for (const r of reachableFields(s.fields, t, 0, "")) {
     const subject = `${s.name}.${r.path}`;
     // offsetof of a flexible array member is valid C; its sizeof is not (incomplete type).
@@ -176,7 +194,14 @@ function emitStruct(e: Emitter, s: StructDef): void {
     e.fact("field-offset", subject, offExpr, `${r.offset}`, `${offExpr} == ${r.offset}`, offExpr);
     if (!r.field.flexible) {
       const sizeOf = `sizeof(((${tag} *)0)->${r.path})`;
-      e.fact("field-size", subject, sizeOf, `${r.size}`, `${sizeOf} == ${r.size}`, `sizeof(${tag}.${r.path})`);
+      e.fact(
+        "field-size",
+        subject,
+        sizeOf,
+        `${r.size}`,
+        `${sizeOf} == ${r.size}`,
+        `sizeof(${tag}.${r.path})`,
+      );
     }
   }
   e.line();
@@ -191,7 +216,16 @@ function emitConstant(e: Emitter, name: string, v: bigint, type: ConstType | nul
   const facts = [e.fact("constant", name, name, `${v}`, cValueTest(name, v), name)];
   // The schema records each target's own C type (targetTypes), so types are facts on every target.
   if (type !== null) {
-    facts.push(e.fact("constant-type", name, name, type, `_Generic((${name}), ${type}: 1, default: 0)`, `type of ${name}`));
+    facts.push(
+      e.fact(
+        "constant-type",
+        name,
+        name,
+        type,
+        `_Generic((${name}), ${type}: 1, default: 0)`,
+        `type of ${name}`,
+      ),
+    );
   }
   e.line(`#else`);
   // Only one branch compiles, so these lines stand for the same facts: no double counting.
@@ -229,7 +263,9 @@ export function cTypeName(t: TypeRef): string | null {
 export function emitAssertions(schema: Schema, target: Target, headerPath: string): EmittedCheck {
   const e = new Emitter(target);
   const macro = TARGET_MACRO[target];
-  e.line(`/* fuse-uapi check: ${cString(schema.source.file)} on ${target}. Generated; do not edit. */`);
+  e.line(
+    `/* fuse-uapi check: ${cString(schema.source.file)} on ${target}. Generated; do not edit. */`,
+  );
   e.line(`#include <stddef.h>`);
   e.line(`#include <stdint.h>`);
   // FUSE headers use _IOR/_IOW without including it themselves.
@@ -238,7 +274,9 @@ export function emitAssertions(schema: Schema, target: Target, headerPath: strin
   e.line();
   // A compiler for the wrong target would "prove" the wrong ABI.
   e.line(`#ifndef ${macro}`);
-  e.line(`#error "fuse-uapi check: this compiler does not target ${target} (${macro} is not defined)"`);
+  e.line(
+    `#error "fuse-uapi check: this compiler does not target ${target} (${macro} is not defined)"`,
+  );
   e.line(`#endif`);
   e.line();
 
@@ -248,7 +286,14 @@ export function emitAssertions(schema: Schema, target: Target, headerPath: strin
   for (const td of schema.typedefs ?? []) {
     const ctype = cTypeName(td.type);
     if (ctype === null) continue;
-    e.fact("typedef", td.name, td.name, ctype, `_Generic(*(${td.name} *)0, ${ctype}: 1, default: 0)`, `typedef ${td.name}`);
+    e.fact(
+      "typedef",
+      td.name,
+      td.name,
+      ctype,
+      `_Generic(*(${td.name} *)0, ${ctype}: 1, default: 0)`,
+      `typedef ${td.name}`,
+    );
   }
   e.line();
 
@@ -260,7 +305,10 @@ export function emitAssertions(schema: Schema, target: Target, headerPath: strin
     const value = c.targetValues && target in c.targetValues ? c.targetValues[target]! : c.value;
     const type = c.targetTypes && target in c.targetTypes ? c.targetTypes[target]! : c.type;
     if (value === null) {
-      skipped.push({ name: c.name, reason: c.unresolved ? `unresolved: ${c.unresolved}` : "no value" });
+      skipped.push({
+        name: c.name,
+        reason: c.unresolved ? `unresolved: ${c.unresolved}` : "no value",
+      });
       continue;
     }
     emitConstant(e, c.name, BigInt(value), type);
@@ -271,7 +319,14 @@ export function emitAssertions(schema: Schema, target: Target, headerPath: strin
     e.line(`/* enum ${en.name} */`);
     for (const m of en.members) {
       const v = BigInt(m.value);
-      e.fact("enum-member", `${en.name}.${m.name}`, m.name, `${v}`, cValueTest(m.name, v), `enum ${en.name} ${m.name}`);
+      e.fact(
+        "enum-member",
+        `${en.name}.${m.name}`,
+        m.name,
+        `${v}`,
+        cValueTest(m.name, v),
+        `enum ${en.name} ${m.name}`,
+      );
     }
     e.line();
   }

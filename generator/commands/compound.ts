@@ -59,7 +59,13 @@ interface OpSpec {
 }
 interface Builder {
   add(sub: object): Builder;
-  addRaw(opcode: number, nodeid: bigint, body: Uint8Array, outSize?: number, dependsOn?: number): Builder;
+  addRaw(
+    opcode: number,
+    nodeid: bigint,
+    body: Uint8Array,
+    outSize?: number,
+    dependsOn?: number,
+  ): Builder;
   flags(...names: string[]): Builder;
   encode(header: { unique: bigint; uid: number; gid: number; pid: number }): Uint8Array;
   readonly ops: unknown[];
@@ -89,10 +95,19 @@ function generatedDir(): string {
 async function loadCompound(revision: string): Promise<CompoundModule> {
   const dir = join(generatedDir(), revision);
   if (!SAFE_NAME.test(revision) || !existsSync(join(dir, "index.js"))) {
-    const known = existsSync(generatedDir()) ? readdirSync(generatedDir()).filter((n) => existsSync(join(generatedDir(), n, "compound.js"))).sort() : [];
-    throw new InputError(`unknown revision '${revision}' (revisions with FUSE_COMPOUND: ${known.join(", ") || "none; run npm run build"})`);
+    const known = existsSync(generatedDir())
+      ? readdirSync(generatedDir())
+          .filter((n) => existsSync(join(generatedDir(), n, "compound.js")))
+          .sort()
+      : [];
+    throw new InputError(
+      `unknown revision '${revision}' (revisions with FUSE_COMPOUND: ${known.join(", ") || "none; run npm run build"})`,
+    );
   }
-  if (!existsSync(join(dir, "compound.js"))) throw new InputError(`revision '${revision}' has no FUSE_COMPOUND (its schema has no compound section)`);
+  if (!existsSync(join(dir, "compound.js")))
+    throw new InputError(
+      `revision '${revision}' has no FUSE_COMPOUND (its schema has no compound section)`,
+    );
   return (await import(pathToFileURL(join(dir, "compound.js")).href)) as CompoundModule;
 }
 
@@ -105,17 +120,21 @@ const INT_RE = /^(?:0x[0-9a-fA-F]+|-?\d+)$/;
 function toBigInt(v: unknown, at: string): bigint {
   if (typeof v === "number" && Number.isSafeInteger(v)) return BigInt(v);
   if (typeof v === "string" && INT_RE.test(v)) return BigInt(v);
-  throw new InputError(`${at}: expected an integer (a number, or a decimal or 0x string), got ${JSON.stringify(v)}`);
+  throw new InputError(
+    `${at}: expected an integer (a number, or a decimal or 0x string), got ${JSON.stringify(v)}`,
+  );
 }
 
 function toNumber(v: unknown, at: string): number {
   const b = toBigInt(v, at);
-  if (b > BigInt(Number.MAX_SAFE_INTEGER) || b < BigInt(Number.MIN_SAFE_INTEGER)) throw new InputError(`${at}: ${b} is out of range`);
+  if (b > BigInt(Number.MAX_SAFE_INTEGER) || b < BigInt(Number.MIN_SAFE_INTEGER))
+    throw new InputError(`${at}: ${b} is out of range`);
   return Number(b);
 }
 
 function fromHex(v: unknown, at: string): Uint8Array {
-  if (typeof v !== "string" || !/^(?:[0-9a-fA-F]{2})*$/.test(v)) throw new InputError(`${at}: expected a hex string of whole bytes, got ${JSON.stringify(v)}`);
+  if (typeof v !== "string" || !/^(?:[0-9a-fA-F]{2})*$/.test(v))
+    throw new InputError(`${at}: expected a hex string of whole bytes, got ${JSON.stringify(v)}`);
   return new Uint8Array(Buffer.from(v, "hex"));
 }
 
@@ -125,24 +144,38 @@ export function fromJson(template: unknown, value: unknown, at: string): unknown
   if (typeof template === "number") return toNumber(value, at);
   if (template instanceof Uint8Array) {
     const bytes = fromHex(value, at);
-    if (bytes.length > template.length) throw new InputError(`${at}: ${bytes.length} bytes, the member holds ${template.length}`);
+    if (bytes.length > template.length)
+      throw new InputError(`${at}: ${bytes.length} bytes, the member holds ${template.length}`);
     const out = new Uint8Array(template.length);
     out.set(bytes);
     return out;
   }
   if (ArrayBuffer.isView(template) && !(template instanceof DataView)) {
-    const t = template as unknown as { length: number; constructor: new (n: number) => { [i: number]: number | bigint } };
-    if (!Array.isArray(value) || value.length > t.length) throw new InputError(`${at}: expected a list of at most ${t.length} integers`);
+    const t = template as unknown as {
+      length: number;
+      constructor: new (n: number) => { [i: number]: number | bigint };
+    };
+    if (!Array.isArray(value) || value.length > t.length)
+      throw new InputError(`${at}: expected a list of at most ${t.length} integers`);
     const out = new t.constructor(t.length);
-    const big = typeof (template as unknown as ArrayLike<unknown>)[0] === "bigint" || template instanceof BigInt64Array || template instanceof BigUint64Array;
-    value.forEach((x, i) => (out[i] = big ? toBigInt(x, `${at}[${i}]`) : toNumber(x, `${at}[${i}]`)));
+    const big =
+      typeof (template as unknown as ArrayLike<unknown>)[0] === "bigint" ||
+      template instanceof BigInt64Array ||
+      template instanceof BigUint64Array;
+    value.forEach(
+      (x, i) => (out[i] = big ? toBigInt(x, `${at}[${i}]`) : toNumber(x, `${at}[${i}]`)),
+    );
     return out;
   }
   if (isObject(template)) {
-    if (!isObject(value)) throw new InputError(`${at}: expected an object, got ${JSON.stringify(value)}`);
+    if (!isObject(value))
+      throw new InputError(`${at}: expected an object, got ${JSON.stringify(value)}`);
     const out: Record<string, unknown> = { ...template };
     for (const [k, v] of Object.entries(value)) {
-      if (!(k in template)) throw new InputError(`${at}.${k}: no such member (members: ${Object.keys(template).join(", ")})`);
+      if (!(k in template))
+        throw new InputError(
+          `${at}.${k}: no such member (members: ${Object.keys(template).join(", ")})`,
+        );
       out[k] = fromJson(template[k], v, `${at}.${k}`);
     }
     return out;
@@ -153,20 +186,40 @@ export function fromJson(template: unknown, value: unknown, at: string): unknown
 function findOp(m: CompoundModule, name: string, at: string): OpSpec {
   const upper = name.toUpperCase();
   for (const spec of m.COMPOUND_OPS.values()) {
-    if (spec.op === name || spec.op === upper || spec.op === `FUSE_${upper}` || spec.method === name) return spec;
+    if (
+      spec.op === name ||
+      spec.op === upper ||
+      spec.op === `FUSE_${upper}` ||
+      spec.method === name
+    )
+      return spec;
   }
   const known = [...m.COMPOUND_OPS.values()].map((s) => s.op).join(", ");
-  throw new InputError(`${at}: ${JSON.stringify(name)} may not appear in a compound of this revision (ops: ${known})`);
+  throw new InputError(
+    `${at}: ${JSON.stringify(name)} may not appear in a compound of this revision (ops: ${known})`,
+  );
 }
 
 /** Builds the compound described by ops.json (already parsed) on the module's builder. */
-function buildFromJson(m: CompoundModule, data: unknown, source: string, minorOverride: number | null): { builder: Builder; header: { unique: bigint; uid: number; gid: number; pid: number } } {
-  if (!isObject(data)) throw new InputError(`${source}: expected an object with "header" and "ops"`);
+function buildFromJson(
+  m: CompoundModule,
+  data: unknown,
+  source: string,
+  minorOverride: number | null,
+): { builder: Builder; header: { unique: bigint; uid: number; gid: number; pid: number } } {
+  if (!isObject(data))
+    throw new InputError(`${source}: expected an object with "header" and "ops"`);
   for (const k of Object.keys(data)) {
-    if (!["header", "flags", "minor", "maxPages", "pageSize", "capacity", "ops", "$comment"].includes(k)) throw new InputError(`${source}: unknown key ${JSON.stringify(k)}`);
+    if (
+      !["header", "flags", "minor", "maxPages", "pageSize", "capacity", "ops", "$comment"].includes(
+        k,
+      )
+    )
+      throw new InputError(`${source}: unknown key ${JSON.stringify(k)}`);
   }
   const h = data.header;
-  if (!isObject(h)) throw new InputError(`${source}: "header" must be an object { unique, uid, gid, pid }`);
+  if (!isObject(h))
+    throw new InputError(`${source}: "header" must be an object { unique, uid, gid, pid }`);
   const header = {
     unique: toBigInt(h.unique ?? 0, `${source}: header.unique`),
     uid: toNumber(h.uid ?? 0, `${source}: header.uid`),
@@ -174,7 +227,8 @@ function buildFromJson(m: CompoundModule, data: unknown, source: string, minorOv
     pid: toNumber(h.pid ?? 0, `${source}: header.pid`),
   };
   const opts: Record<string, unknown> = {};
-  for (const k of ["minor", "maxPages", "pageSize", "capacity"] as const) if (data[k] !== undefined) opts[k] = toNumber(data[k], `${source}: ${k}`);
+  for (const k of ["minor", "maxPages", "pageSize", "capacity"] as const)
+    if (data[k] !== undefined) opts[k] = toNumber(data[k], `${source}: ${k}`);
   if (minorOverride !== null) opts.minor = minorOverride;
   let builder = new m.CompoundBuilder(opts);
   if (!Array.isArray(data.ops)) throw new InputError(`${source}: "ops" must be a list`);
@@ -183,21 +237,44 @@ function buildFromJson(m: CompoundModule, data: unknown, source: string, minorOv
     if (!isObject(op)) throw new InputError(`${at}: must be an object`);
     const nodeid = toBigInt(op.nodeid ?? 0, `${at}.nodeid`);
     // An earlier op whose result this one takes, where the revision's ops may depend on each other.
-    const dependsOn = op.dependsOn === undefined ? undefined : toNumber(op.dependsOn, `${at}.dependsOn`);
+    const dependsOn =
+      op.dependsOn === undefined ? undefined : toNumber(op.dependsOn, `${at}.dependsOn`);
     if (dependsOn !== undefined && m.COMPOUND_SEMANTICS.dependencies.model === "none") {
-      throw new InputError(`${at}.dependsOn: ops of revision ${m.COMPOUND_REVISION} cannot depend on each other`);
+      throw new InputError(
+        `${at}.dependsOn: ops of revision ${m.COMPOUND_REVISION} cannot depend on each other`,
+      );
     }
     if (op.op === undefined) {
-      for (const k of Object.keys(op)) if (!["opcode", "nodeid", "body", "outSize", "dependsOn"].includes(k)) throw new InputError(`${at}.${k}: unknown key of a raw op`);
-      builder = builder.addRaw(toNumber(op.opcode, `${at}.opcode`), nodeid, fromHex(op.body ?? "", `${at}.body`), toNumber(op.outSize ?? 0, `${at}.outSize`), dependsOn);
+      for (const k of Object.keys(op))
+        if (!["opcode", "nodeid", "body", "outSize", "dependsOn"].includes(k))
+          throw new InputError(`${at}.${k}: unknown key of a raw op`);
+      builder = builder.addRaw(
+        toNumber(op.opcode, `${at}.opcode`),
+        nodeid,
+        fromHex(op.body ?? "", `${at}.body`),
+        toNumber(op.outSize ?? 0, `${at}.outSize`),
+        dependsOn,
+      );
       return;
     }
     if (typeof op.op !== "string") throw new InputError(`${at}.op: must be an opcode name`);
     const spec = findOp(m, op.op, `${at}.op`);
-    const sub: Record<string, unknown> = { op: spec.op, nodeid, ...(dependsOn !== undefined ? { dependsOn } : {}) };
+    const sub: Record<string, unknown> = {
+      op: spec.op,
+      nodeid,
+      ...(dependsOn !== undefined ? { dependsOn } : {}),
+    };
     for (const k of Object.keys(op)) {
-      if (k !== "op" && k !== "nodeid" && k !== "outSize" && k !== "dependsOn" && !spec.parts.some((p) => p.field === k)) {
-        throw new InputError(`${at}.${k}: ${spec.op} has no part ${k} (parts: ${spec.parts.map((p) => p.field).join(", ") || "none"})`);
+      if (
+        k !== "op" &&
+        k !== "nodeid" &&
+        k !== "outSize" &&
+        k !== "dependsOn" &&
+        !spec.parts.some((p) => p.field === k)
+      ) {
+        throw new InputError(
+          `${at}.${k}: ${spec.op} has no part ${k} (parts: ${spec.parts.map((p) => p.field).join(", ") || "none"})`,
+        );
       }
     }
     for (const p of spec.parts) {
@@ -209,7 +286,9 @@ function buildFromJson(m: CompoundModule, data: unknown, source: string, minorOv
           break;
         case "array":
           if (!Array.isArray(v ?? [])) throw new InputError(`${where}: must be a list of objects`);
-          sub[p.field] = ((v ?? []) as unknown[]).map((x, j) => fromJson(p.codec!.zero(), x, `${where}[${j}]`));
+          sub[p.field] = ((v ?? []) as unknown[]).map((x, j) =>
+            fromJson(p.codec!.zero(), x, `${where}[${j}]`),
+          );
           break;
         case "name":
           if (typeof v !== "string") throw new InputError(`${where}: must be a string`);
@@ -221,7 +300,8 @@ function buildFromJson(m: CompoundModule, data: unknown, source: string, minorOv
       }
     }
     if (spec.variable !== null) {
-      if (op.outSize === undefined) throw new InputError(`${at}: ${spec.op} has a variable-size reply; give outSize`);
+      if (op.outSize === undefined)
+        throw new InputError(`${at}: ${spec.op} has a variable-size reply; give outSize`);
       sub.outSize = toNumber(op.outSize, `${at}.outSize`);
     } else if (op.outSize !== undefined) {
       throw new InputError(`${at}.outSize: ${spec.op} has a fixed-size reply`);
@@ -229,7 +309,8 @@ function buildFromJson(m: CompoundModule, data: unknown, source: string, minorOv
     builder = builder.add(sub);
   });
   if (data.flags !== undefined) {
-    if (!Array.isArray(data.flags) || !data.flags.every((f) => typeof f === "string")) throw new InputError(`${source}: "flags" must be a list of flag names`);
+    if (!Array.isArray(data.flags) || !data.flags.every((f) => typeof f === "string"))
+      throw new InputError(`${source}: "flags" must be a list of flag names`);
     builder.flags(...(data.flags as string[]));
   }
   return { builder, header };
@@ -244,7 +325,6 @@ function readJsonFile(path: string): unknown {
   }
 }
 
-
 function parseCount(option: string, text: string | undefined): number | null {
   if (text === undefined) return null;
   if (!/^\d+$/.test(text)) throw new InputError(`${option} must be a number, got '${text}'`);
@@ -258,7 +338,9 @@ async function asInput<T>(where: string, run: () => T | Promise<T>): Promise<T> 
   } catch (e) {
     if (e instanceof Error && /^(Compound|FuseMessage|FuseDecode|FuseEncode)Error$/.test(e.name)) {
       const kind = (e as { kind?: unknown }).kind;
-      throw new InputError(`${where}: ${typeof kind === "string" ? `[${kind}] ` : ""}${e.message.replace(/\s+/g, " ")}`);
+      throw new InputError(
+        `${where}: ${typeof kind === "string" ? `[${kind}] ` : ""}${e.message.replace(/\s+/g, " ")}`,
+      );
     }
     throw e;
   }
@@ -289,7 +371,10 @@ gives opcode (number), nodeid, body (hex after its fuse_in_header), outSize. Int
 numbers or strings (decimal or 0x); 64-bit values should be strings.
 `;
 
-export async function compoundEncodeCommand(opsPath: string, opts: { revision: string; minor?: string }): Promise<void> {
+export async function compoundEncodeCommand(
+  opsPath: string,
+  opts: { revision: string; minor?: string },
+): Promise<void> {
   const m = await loadCompound(opts.revision);
   const data = readJsonFile(opsPath);
   const bytes = await asInput(opsPath, () => {
@@ -299,9 +384,16 @@ export async function compoundEncodeCommand(opsPath: string, opts: { revision: s
   process.stdout.write(bytes);
 }
 
-export async function compoundDecodeCommand(file: string | undefined, opts: CompoundDecodeOptions): Promise<void> {
-  if (!opts.request === !opts.reply) throw new InputError("say what the message is: exactly one of --request, --reply --ops <...>");
-  if (opts.reply && opts.ops === undefined) throw new InputError("--reply needs --ops: an ops.json file or a comma-separated list of opcode names");
+export async function compoundDecodeCommand(
+  file: string | undefined,
+  opts: CompoundDecodeOptions,
+): Promise<void> {
+  if (!opts.request === !opts.reply)
+    throw new InputError("say what the message is: exactly one of --request, --reply --ops <...>");
+  if (opts.reply && opts.ops === undefined)
+    throw new InputError(
+      "--reply needs --ops: an ops.json file or a comma-separated list of opcode names",
+    );
   if (opts.request && opts.ops !== undefined) throw new InputError("--ops only goes with --reply");
   const m = await loadCompound(opts.revision);
   const minor = parseCount("--minor", opts.minor);
@@ -309,19 +401,28 @@ export async function compoundDecodeCommand(file: string | undefined, opts: Comp
   let decoded: unknown;
   if (opts.request) {
     const bytes = await readBinaryInput(file);
-    decoded = await asInput(where, () => m.decodeCompoundRequest(bytes, minor !== null ? { minor } : {}));
+    decoded = await asInput(where, () =>
+      m.decodeCompoundRequest(bytes, minor !== null ? { minor } : {}),
+    );
   } else {
     const spec = opts.ops!;
     let ops: unknown[];
     if (spec.endsWith(".json") || existsSync(spec)) {
-      ops = await asInput(spec, () => buildFromJson(m, readJsonFile(spec), spec, minor).builder.ops);
+      ops = await asInput(
+        spec,
+        () => buildFromJson(m, readJsonFile(spec), spec, minor).builder.ops,
+      );
     } else {
       ops = spec.split(",").map((name) => findOp(m, name.trim(), "--ops").opcode);
     }
     const capacity = opts.capacity !== undefined ? parseCount("--capacity", opts.capacity) : null;
     const bytes = await readBinaryInput(file);
     decoded = await asInput(where, () =>
-      m.parseCompoundReply(bytes, { ops, ...(minor !== null ? { minor } : {}), ...(capacity !== null ? { capacity } : {}) }),
+      m.parseCompoundReply(bytes, {
+        ops,
+        ...(minor !== null ? { minor } : {}),
+        ...(capacity !== null ? { capacity } : {}),
+      }),
     );
   }
   process.stdout.write(JSON.stringify(toJson(decoded), null, 2) + "\n");

@@ -75,24 +75,49 @@ interface LoadedCodecs {
 async function loadRevision(revision: string): Promise<LoadedCodecs> {
   const dir = join(generatedDir(), revision);
   if (!SAFE_NAME.test(revision) || !existsSync(join(dir, "index.js"))) {
-    const known = existsSync(generatedDir()) ? readdirSync(generatedDir()).filter((n) => existsSync(join(generatedDir(), n, "index.js"))).sort() : [];
-    throw new InputError(`unknown revision '${revision}' (known: ${known.join(", ") || "none; run npm run build"})`);
+    const known = existsSync(generatedDir())
+      ? readdirSync(generatedDir())
+          .filter((n) => existsSync(join(generatedDir(), n, "index.js")))
+          .sort()
+      : [];
+    throw new InputError(
+      `unknown revision '${revision}' (known: ${known.join(", ") || "none; run npm run build"})`,
+    );
   }
   if (!existsSync(join(dir, "messages.js"))) {
-    throw new InputError(`revision '${revision}' has no message codecs (its schema has no protocol section)`);
+    throw new InputError(
+      `revision '${revision}' has no message codecs (its schema has no protocol section)`,
+    );
   }
   const schemaPath = join(repoRoot(), "schema", "revisions", `${revision}.json`);
-  return importCodecs(dir, `revision '${revision}'`, existsSync(schemaPath) ? loadSchemaFile(schemaPath) : null);
+  return importCodecs(
+    dir,
+    `revision '${revision}'`,
+    existsSync(schemaPath) ? loadSchemaFile(schemaPath) : null,
+  );
 }
 
-async function importCodecs(dir: string, what: string, schema: Schema | null): Promise<LoadedCodecs> {
+async function importCodecs(
+  dir: string,
+  what: string,
+  schema: Schema | null,
+): Promise<LoadedCodecs> {
   const messages = (await import(pathToFileURL(join(dir, "messages.js")).href)) as MessagesModule;
-  const constants = (await import(pathToFileURL(join(dir, "constants.js")).href)) as { FUSE_KERNEL_MINOR_VERSION?: number };
-  const enums = (await import(pathToFileURL(join(dir, "enums.js")).href)) as { FuseOpcode?: Record<string, number> };
+  const constants = (await import(pathToFileURL(join(dir, "constants.js")).href)) as {
+    FUSE_KERNEL_MINOR_VERSION?: number;
+  };
+  const enums = (await import(pathToFileURL(join(dir, "enums.js")).href)) as {
+    FuseOpcode?: Record<string, number>;
+  };
   if (typeof constants.FUSE_KERNEL_MINOR_VERSION !== "number") {
     throw new InputError(`${what} has no FUSE_KERNEL_MINOR_VERSION; give --minor`);
   }
-  return { messages, minor: constants.FUSE_KERNEL_MINOR_VERSION, opcodes: enums.FuseOpcode ?? {}, schema };
+  return {
+    messages,
+    minor: constants.FUSE_KERNEL_MINOR_VERSION,
+    opcodes: enums.FuseOpcode ?? {},
+    schema,
+  };
 }
 
 /**
@@ -103,16 +128,27 @@ async function importCodecs(dir: string, what: string, schema: Schema | null): P
  */
 async function loadSchemaCodecs(path: string): Promise<LoadedCodecs> {
   const schema = loadSchemaFile(path);
-  if (!schema.protocol) throw new InputError(`${path}: has no protocol section, so no message codecs`);
+  if (!schema.protocol)
+    throw new InputError(`${path}: has no protocol section, so no message codecs`);
   const { ts } = await import("ts-morph");
   const root = await mkdtemp(join(tmpdir(), "fuse-uapi-decode-"));
   try {
     await writeFile(join(root, "package.json"), '{ "type": "module" }\n');
-    const folders: [string, Map<string, string>][] = [["rev", await renderRevision(schema, { toolVersion: TOOL_VERSION })], [SHARED_RUNTIME_DIR, await renderSharedRuntime(TOOL_VERSION)]];
+    const folders: [string, Map<string, string>][] = [
+      ["rev", await renderRevision(schema, { toolVersion: TOOL_VERSION })],
+      [SHARED_RUNTIME_DIR, await renderSharedRuntime(TOOL_VERSION)],
+    ];
     for (const [folder, files] of folders) {
       await mkdir(join(root, folder));
       for (const [name, text] of files) {
-        const js = ts.transpileModule(text, { fileName: name, compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } });
+        const js = ts.transpileModule(text, {
+          fileName: name,
+          compilerOptions: {
+            module: ts.ModuleKind.ESNext,
+            target: ts.ScriptTarget.ES2022,
+            verbatimModuleSyntax: true,
+          },
+        });
         await writeFile(join(root, folder, name.replace(/\.ts$/, ".js")), js.outputText);
       }
     }
@@ -123,20 +159,33 @@ async function loadSchemaCodecs(path: string): Promise<LoadedCodecs> {
 }
 
 /** `flagNames` after the flags of a FUSE_INIT struct, `errorName` beside a reply's negative error. */
-function withNames(decoded: Record<string, unknown>, schema: Schema | null, isInit: boolean, isReply: boolean): Record<string, unknown> {
+function withNames(
+  decoded: Record<string, unknown>,
+  schema: Schema | null,
+  isInit: boolean,
+  isReply: boolean,
+): Record<string, unknown> {
   const bits = schema && isInit ? initFlagBits(schema) : [];
   const visit = (value: unknown, depth: number): unknown => {
     // Only plain records: a FuseName or a typed array prints itself (toJson).
-    if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype || depth > 2) return value;
+    if (
+      typeof value !== "object" ||
+      value === null ||
+      Object.getPrototypeOf(value) !== Object.prototype ||
+      depth > 2
+    )
+      return value;
     const out: Record<string, unknown> = {};
     const entries = Object.entries(value);
     const hasFlags2 = entries.some(([k]) => k === "flags2");
     for (const [k, v] of entries) {
       out[k] = visit(v, depth + 1);
-      if (isReply && k === "error" && typeof v === "number" && errnoName(v) !== undefined) out.errorName = errnoName(v);
+      if (isReply && k === "error" && typeof v === "number" && errnoName(v) !== undefined)
+        out.errorName = errnoName(v);
       if (bits.length && ((k === "flags" && !hasFlags2) || k === "flags2") && "flags" in value) {
         const rec = value as { flags: unknown; flags2?: unknown };
-        const big = (x: unknown) => (typeof x === "bigint" ? x : typeof x === "number" ? BigInt(x >>> 0) : 0n);
+        const big = (x: unknown) =>
+          typeof x === "bigint" ? x : typeof x === "number" ? BigInt(x >>> 0) : 0n;
         out.flagNames = flagNames(bits, big(rec.flags) | (big(rec.flags2) << 32n));
       }
     }
@@ -161,7 +210,6 @@ function parseMinor(text: string): number {
   return Number(text);
 }
 
-
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 }
@@ -171,11 +219,17 @@ export function toJson(value: unknown): unknown {
   if (typeof value === "bigint") return value.toString();
   if (value instanceof Uint8Array) return hex(value);
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-    return Array.from(value as unknown as ArrayLike<number | bigint>, (x) => (typeof x === "bigint" ? x.toString() : x));
+    return Array.from(value as unknown as ArrayLike<number | bigint>, (x) =>
+      typeof x === "bigint" ? x.toString() : x,
+    );
   }
   if (Array.isArray(value)) return value.map(toJson);
   // A value that says how it prints (a FuseName: its text, or { hex } for bytes that are not UTF-8).
-  if (typeof value === "object" && value !== null && typeof (value as { toJSON?: unknown }).toJSON === "function") {
+  if (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { toJSON?: unknown }).toJSON === "function"
+  ) {
     return toJson((value as { toJSON(): unknown }).toJSON());
   }
   if (typeof value === "object" && value !== null) {
@@ -184,23 +238,42 @@ export function toJson(value: unknown): unknown {
   return value;
 }
 
-export async function decodeCommand(file: string | undefined, opts: DecodeCommandOptions): Promise<void> {
+export async function decodeCommand(
+  file: string | undefined,
+  opts: DecodeCommandOptions,
+): Promise<void> {
   const modes = [opts.request, opts.reply, opts.notify].filter(Boolean).length;
-  if (modes !== 1) throw new InputError("say what the message is: exactly one of --request, --reply --opcode <op>, --notify");
-  if (opts.reply && opts.opcode === undefined) throw new InputError("--reply needs --opcode <op> (the request's opcode)");
-  if (!opts.reply && opts.opcode !== undefined) throw new InputError("--opcode only goes with --reply");
+  if (modes !== 1)
+    throw new InputError(
+      "say what the message is: exactly one of --request, --reply --opcode <op>, --notify",
+    );
+  if (opts.reply && opts.opcode === undefined)
+    throw new InputError("--reply needs --opcode <op> (the request's opcode)");
+  if (!opts.reply && opts.opcode !== undefined)
+    throw new InputError("--opcode only goes with --reply");
   if (opts.xattr !== undefined && opts.xattr !== "size" && opts.xattr !== "data") {
     throw new InputError(`--xattr must be size or data, got '${opts.xattr}'`);
   }
-  if (opts.schema !== undefined && opts.revision !== undefined && opts.revision !== DEFAULT_REVISION) {
+  if (
+    opts.schema !== undefined &&
+    opts.revision !== undefined &&
+    opts.revision !== DEFAULT_REVISION
+  ) {
     throw new InputError("give --revision or --schema, not both");
   }
-  const { messages, minor: defaultMinor, opcodes, schema } =
-    opts.schema !== undefined ? await loadSchemaCodecs(opts.schema) : await loadRevision(opts.revision ?? DEFAULT_REVISION);
+  const {
+    messages,
+    minor: defaultMinor,
+    opcodes,
+    schema,
+  } = opts.schema !== undefined
+    ? await loadSchemaCodecs(opts.schema)
+    : await loadRevision(opts.revision ?? DEFAULT_REVISION);
   const minor = opts.minor !== undefined ? parseMinor(opts.minor) : defaultMinor;
   const decodeOpts: Record<string, unknown> = { minor, littleEndian: opts.bigEndian !== true };
   for (const f of opts.flag) {
-    if (!/^[a-z][A-Za-z0-9]*$/.test(f)) throw new InputError(`--flag takes an option name such as setxattrExt, got '${f}'`);
+    if (!/^[a-z][A-Za-z0-9]*$/.test(f))
+      throw new InputError(`--flag takes an option name such as setxattrExt, got '${f}'`);
     decodeOpts[f] = true;
   }
   if (opts.xattr !== undefined) decodeOpts.xattr = opts.xattr;
@@ -212,17 +285,20 @@ export async function decodeCommand(file: string | undefined, opts: DecodeComman
     else if (opts.reply) {
       const op = Object.keys(opcodes).find((k) => opcodes[k] === opcode) ?? "unknown";
       decoded = { op, opcode, ...(messages.decodeReply(opcode!, bytes, decodeOpts) as object) };
-    }
-    else decoded = messages.decodeNotify(bytes, decodeOpts);
+    } else decoded = messages.decodeNotify(bytes, decodeOpts);
   } catch (e) {
     // The generated code's typed errors (and its struct codecs' errors) are bad input.
     if (e instanceof Error && /^Fuse(Message|Decode|Encode)Error$/.test(e.name)) {
-      throw new InputError(`${file === undefined || file === "-" ? "stdin" : file}: ${e.message.replace(/\s+/g, " ")}`);
+      throw new InputError(
+        `${file === undefined || file === "-" ? "stdin" : file}: ${e.message.replace(/\s+/g, " ")}`,
+      );
     }
     throw e;
   }
   const initOpcode = opcodes["FUSE_INIT"];
-  const isInit = opts.request ? (decoded as { opcode?: unknown }).opcode === initOpcode : opts.reply === true && opcode === initOpcode;
+  const isInit = opts.request
+    ? (decoded as { opcode?: unknown }).opcode === initOpcode
+    : opts.reply === true && opcode === initOpcode;
   const named = withNames(decoded as Record<string, unknown>, schema, isInit, opts.reply === true);
   process.stdout.write(JSON.stringify(toJson(named), null, 2) + "\n");
 }

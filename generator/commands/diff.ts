@@ -74,17 +74,26 @@ export async function diffRun(args: string[], opts: DiffCommandOptions): Promise
     return { text: renderConsecutive(pairs, format), changes: pairs.flatMap((p) => p.changes) };
   }
   const format = parseFormat(opts.format, "text");
-  if (args.length !== 2) throw new InputError(`diff needs two schemas (files or revision names), got ${args.length}; or use --all-consecutive`);
+  if (args.length !== 2)
+    throw new InputError(
+      `diff needs two schemas (files or revision names), got ${args.length}; or use --all-consecutive`,
+    );
   const [a, b] = args.map(resolveSchemaArg);
   const abi = diffSchemas(a.schema, b.schema);
   let ts: TsApiChange[] | undefined;
   if (opts.ts !== false) {
     // Loaded on demand: ts-morph brings its own TypeScript, which no other command needs.
     const api = await import("../diff/ts-api.js");
-    const [sa, sb] = await Promise.all([api.apiSourceForArg(args[0], a), api.apiSourceForArg(args[1], b)]);
+    const [sa, sb] = await Promise.all([
+      api.apiSourceForArg(args[0], a),
+      api.apiSourceForArg(args[1], b),
+    ]);
     ts = api.compareApis(sa, sb).changes;
   }
-  return { text: formatDiff(abi, { from: a.label, to: b.label }, format, ts), changes: [...abi, ...(ts ?? [])] };
+  return {
+    text: formatDiff(abi, { from: a.label, to: b.label }, format, ts),
+    changes: [...abi, ...(ts ?? [])],
+  };
 }
 
 /** The report text alone. */

@@ -16,7 +16,9 @@ export interface Difference {
 
 async function listFiles(dir: string): Promise<string[] | null> {
   try {
-    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => e.name);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw e;
@@ -44,9 +46,11 @@ export async function compareGenerated(
     }
     for (const [file, want] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       if (!present.includes(file)) diffs.push({ kind: "missing", path: `${shown(name)}/${file}` });
-      else if ((await readFile(join(dir, file), "utf8")) !== want) diffs.push({ kind: "stale", path: `${shown(name)}/${file}` });
+      else if ((await readFile(join(dir, file), "utf8")) !== want)
+        diffs.push({ kind: "stale", path: `${shown(name)}/${file}` });
     }
-    for (const file of present.sort()) if (!files.has(file)) diffs.push({ kind: "extra", path: `${shown(name)}/${file}` });
+    for (const file of present.sort())
+      if (!files.has(file)) diffs.push({ kind: "extra", path: `${shown(name)}/${file}` });
   }
   for (const name of pruned) diffs.push({ kind: "extra", path: `${shown(name)}/` });
   return diffs;
@@ -59,6 +63,8 @@ export function reportCheck(diffs: Difference[], output: string): number {
     process.stdout.write(`${output}/ is up to date\n`);
     return 0;
   }
-  process.stderr.write(`fuse-uapi: ${output}/ is stale (${diffs.length} difference(s)); run fuse-uapi generate\n`);
+  process.stderr.write(
+    `fuse-uapi: ${output}/ is stale (${diffs.length} difference(s)); run fuse-uapi generate\n`,
+  );
   return 1;
 }

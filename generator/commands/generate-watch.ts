@@ -41,7 +41,8 @@ async function watchPlan(args: string[], opts: GenerateCommandOptions): Promise<
     req = generateRequest(args, opts);
   } catch {
     // A broken config is an input too: watch it, and the next save tries again.
-    if (opts.config !== undefined || args.length === 0) file(resolve(opts.config ?? "fuse-uapi.config.json"));
+    if (opts.config !== undefined || args.length === 0)
+      file(resolve(opts.config ?? "fuse-uapi.config.json"));
     return plan;
   }
   if (req.config !== undefined) file(req.config);
@@ -90,7 +91,9 @@ export async function watchGenerate(args: string[], opts: GenerateCommandOptions
     new Promise((done) => {
       const child = spawn(process.execPath, childArgs(args, opts), { stdio: "inherit" });
       child.on("exit", (code) => {
-        process.stdout.write(`fuse-uapi: watch: ${code === 0 ? "generated" : `generate failed (exit ${code})`}\n`);
+        process.stdout.write(
+          `fuse-uapi: watch: ${code === 0 ? "generated" : `generate failed (exit ${code})`}\n`,
+        );
         done();
       });
       child.on("error", () => done());

@@ -19,8 +19,18 @@ import { findConfig, type GenerateInput, loadConfig } from "../config.js";
 import { InputError } from "../errors.js";
 import { loadInputs } from "../generate-inputs.js";
 import { renderRevision, revisionName } from "../render/index.js";
-import { SHARED_RUNTIME_DIR, renderSharedRuntime, usesSharedRuntime } from "../render/shared-runtime.js";
-import { folderState, isInside, removeGenerated, resolveOutputRoot, writeGenerated } from "../render/write.js";
+import {
+  SHARED_RUNTIME_DIR,
+  renderSharedRuntime,
+  usesSharedRuntime,
+} from "../render/shared-runtime.js";
+import {
+  folderState,
+  isInside,
+  removeGenerated,
+  resolveOutputRoot,
+  writeGenerated,
+} from "../render/write.js";
 import { checkRevisionName } from "../revision-name.js";
 import { TOOL_VERSION } from "../version.js";
 import { compareGenerated, reportCheck } from "./generate-check.js";
@@ -53,9 +63,18 @@ export function generateRequest(args: string[], opts: GenerateCommandOptions): G
   if (args.length > 0) {
     if (opts.config !== undefined) throw new InputError("give schema files or --config, not both");
     // Arguments are schema files, or headers (.h) parsed on the way; the output defaults to ./generated.
-    const inputs = args.map((a): GenerateInput => (a.endsWith(".h") ? { kind: "header", path: a, patches: [] } : { kind: "schema", path: a }));
+    const inputs = args.map((a): GenerateInput =>
+      a.endsWith(".h") ? { kind: "header", path: a, patches: [] } : { kind: "schema", path: a },
+    );
     const output = opts.output ?? "generated";
-    return { inputs, output, what: opts.output === undefined ? output : `-o ${output}`, overlays: overlay, prune: false, rawUnknownOpcodes: raw };
+    return {
+      inputs,
+      output,
+      what: opts.output === undefined ? output : `-o ${output}`,
+      overlays: overlay,
+      prune: false,
+      rawUnknownOpcodes: raw,
+    };
   }
   const config = loadConfig(findConfig(opts.config));
   const output = opts.output ?? config.output;
@@ -71,7 +90,10 @@ export function generateRequest(args: string[], opts: GenerateCommandOptions): G
 }
 
 /** Exit code: 0, or 1 when --check finds the output stale. */
-export async function generateCommand(args: string[], opts: GenerateCommandOptions): Promise<number> {
+export async function generateCommand(
+  args: string[],
+  opts: GenerateCommandOptions,
+): Promise<number> {
   if (opts.watch) {
     if (opts.check) throw new InputError("--check and --watch do not go together");
     const { watchGenerate } = await import("./generate-watch.js");
@@ -86,7 +108,9 @@ async function generateOnce(req: GenerateRequest, check: boolean): Promise<numbe
   const root = await resolveOutputRoot(outDir, what);
   // An installed package is never an output: `generate` run from a consumer must not rewrite node_modules.
   if (root.split(sep).includes("node_modules")) {
-    throw new InputError(`${what}: ${root} is inside node_modules; fuse-uapi never writes into installed packages (choose a folder of your project)`);
+    throw new InputError(
+      `${what}: ${root} is inside node_modules; fuse-uapi never writes into installed packages (choose a folder of your project)`,
+    );
   }
   const loaded = await loadInputs(req.inputs, {
     overlays: req.overlays,
@@ -98,9 +122,15 @@ async function generateOnce(req: GenerateRequest, check: boolean): Promise<numbe
   const byName = new Map<string, string>();
   const rendered: [string, Map<string, string>][] = [];
   for (const { origin: path, schema } of loaded) {
-    const name = checkRevisionName(revisionName(schema), `${path}: revision (the output folder name)`);
+    const name = checkRevisionName(
+      revisionName(schema),
+      `${path}: revision (the output folder name)`,
+    );
     const other = byName.get(name);
-    if (other !== undefined) throw new InputError(`${other} and ${path} both render revision ${name}: each needs its own output folder (give one of them another name with 'schema --name')`);
+    if (other !== undefined)
+      throw new InputError(
+        `${other} and ${path} both render revision ${name}: each needs its own output folder (give one of them another name with 'schema --name')`,
+      );
     byName.set(name, path);
     rendered.push([name, await renderRevision(schema, { toolVersion: TOOL_VERSION })]);
   }
@@ -115,10 +145,13 @@ async function generateOnce(req: GenerateRequest, check: boolean): Promise<numbe
   const shown = (name: string) => relative(process.cwd(), join(outDir, name)) || ".";
   for (const [name] of rendered) {
     const target = join(root, name);
-    if (!isInside(root, target)) throw new InputError(`revision ${name}: ${target} is not inside ${root}`);
+    if (!isInside(root, target))
+      throw new InputError(`revision ${name}: ${target} is not inside ${root}`);
     const state = await folderState(target);
     if (state.kind === "foreign") {
-      throw new InputError(`${shown(name)}/ ${state.why}; fuse-uapi replaces only folders it generated (remove it or choose another -o)`);
+      throw new InputError(
+        `${shown(name)}/ ${state.why}; fuse-uapi replaces only folders it generated (remove it or choose another -o)`,
+      );
     }
   }
   const stale: string[] = [];
@@ -129,18 +162,26 @@ async function generateOnce(req: GenerateRequest, check: boolean): Promise<numbe
       if (!st.isDirectory()) continue; // files and symbolic links are never ours to remove
       const state = await folderState(join(root, entry));
       if (state.kind === "generated") stale.push(entry);
-      else if (state.kind === "foreign") process.stderr.write(`fuse-uapi: note: kept ${shown(entry)}/: it ${state.why}\n`);
+      else if (state.kind === "foreign")
+        process.stderr.write(`fuse-uapi: note: kept ${shown(entry)}/: it ${state.why}\n`);
     }
   }
 
-  if (check) return reportCheck(await compareGenerated(root, rendered, stale, shown), relative(process.cwd(), outDir) || ".");
+  if (check)
+    return reportCheck(
+      await compareGenerated(root, rendered, stale, shown),
+      relative(process.cwd(), outDir) || ".",
+    );
 
   for (const [name, files] of rendered) {
     const changed = await writeGenerated(join(root, name), files, { root });
-    process.stdout.write(`${changed ? "wrote" : "unchanged"} ${shown(name)}/ (${files.size} files)\n`);
+    process.stdout.write(
+      `${changed ? "wrote" : "unchanged"} ${shown(name)}/ (${files.size} files)\n`,
+    );
   }
   for (const entry of stale) {
-    if (await removeGenerated(root, join(root, entry))) process.stdout.write(`removed stale ${shown(entry)}/\n`);
+    if (await removeGenerated(root, join(root, entry)))
+      process.stdout.write(`removed stale ${shown(entry)}/\n`);
   }
   return 0;
 }

@@ -19,17 +19,28 @@ function bareName(arg: string): string {
   return arg.replace(/^\s*(struct|union)\s+/, "").trim();
 }
 
-export function selectStructs(all: readonly StructDef[], names: readonly string[], label: string): StructDef[] {
+export function selectStructs(
+  all: readonly StructDef[],
+  names: readonly string[],
+  label: string,
+): StructDef[] {
   if (!names.length) return [...all];
   return names.map((arg) => {
     const def = all.find((s) => s.name === bareName(arg));
-    if (!def) throw new InputError(`unknown struct '${arg}' in ${label} (known: ${all.map((s) => s.name).join(", ") || "none"})`);
+    if (!def)
+      throw new InputError(
+        `unknown struct '${arg}' in ${label} (known: ${all.map((s) => s.name).join(", ") || "none"})`,
+      );
     return def;
   });
 }
 
 /** The text `fuse-uapi layout` prints. */
-export function layoutText(schemaArg: string, structs: readonly string[], opts: LayoutCommandOptions): string {
+export function layoutText(
+  schemaArg: string,
+  structs: readonly string[],
+  opts: LayoutCommandOptions,
+): string {
   const picked = parseTargets(opts.target);
   const targets: Target[] = TARGETS.filter((t) => picked.includes(t));
   const { schema, label } = resolveSchemaArg(schemaArg);
@@ -39,6 +50,10 @@ export function layoutText(schemaArg: string, structs: readonly string[], opts: 
   return blocks.join("\n");
 }
 
-export function layoutCommand(schemaArg: string, structs: string[], opts: LayoutCommandOptions): void {
+export function layoutCommand(
+  schemaArg: string,
+  structs: string[],
+  opts: LayoutCommandOptions,
+): void {
   process.stdout.write(layoutText(schemaArg, structs, opts));
 }

@@ -38,7 +38,13 @@ import type { Change } from "../diff/change.js";
 import { isFlag } from "../diff/constants.js";
 import { diffSchemas } from "../diff/index.js";
 import { resolveSchemaArg } from "../diff/resolve.js";
-import { apiSourceForArg, compareApis, isRevisionName, type TsApiChange, type TsApiDiff } from "../diff/ts-api.js";
+import {
+  apiSourceForArg,
+  compareApis,
+  isRevisionName,
+  type TsApiChange,
+  type TsApiDiff,
+} from "../diff/ts-api.js";
 import { InputError } from "../errors.js";
 import { writeFileAtomic } from "../io.js";
 import type { Schema } from "../model.js";
@@ -129,7 +135,10 @@ function isFlagName(name: string, schema: Schema): boolean {
   return !!c && isFlag(c);
 }
 
-async function knowledge(fromArg: string, toArg: string): Promise<{ k: Knowledge; from: string; to: string }> {
+async function knowledge(
+  fromArg: string,
+  toArg: string,
+): Promise<{ k: Knowledge; from: string; to: string }> {
   const a = resolveSchemaArg(fromArg);
   const b = resolveSchemaArg(toArg);
   const [sa, sb] = await Promise.all([apiSourceForArg(fromArg, a), apiSourceForArg(toArg, b)]);
@@ -144,8 +153,13 @@ async function knowledge(fromArg: string, toArg: string): Promise<{ k: Knowledge
     renames.set(r.from, { to: r.to, proof: r.proof });
   }
   // The name in `fuse-uapi/revisions/<name>` and `generated/<name>/`: what `generate` names the folder.
-  const moduleName = (arg: string, schema: Schema) => (isRevisionName(arg) ? arg : revisionName(schema));
-  return { k: { diff, byName, renames, abi, fromSchema: a.schema, toSchema: b.schema }, from: moduleName(fromArg, a.schema), to: moduleName(toArg, b.schema) };
+  const moduleName = (arg: string, schema: Schema) =>
+    isRevisionName(arg) ? arg : revisionName(schema);
+  return {
+    k: { diff, byName, renames, abi, fromSchema: a.schema, toSchema: b.schema },
+    from: moduleName(fromArg, a.schema),
+    to: moduleName(toArg, b.schema),
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -154,7 +168,11 @@ async function knowledge(fromArg: string, toArg: string): Promise<{ k: Knowledge
 function projectFiles(project: Project, root: string): SourceFile[] {
   return project.getSourceFiles().filter((sf) => {
     const p = sf.getFilePath();
-    return !sf.isDeclarationFile() && !p.split("/").includes("node_modules") && (p + "/").startsWith(root + "/");
+    return (
+      !sf.isDeclarationFile() &&
+      !p.split("/").includes("node_modules") &&
+      (p + "/").startsWith(root + "/")
+    );
   });
 }
 
@@ -193,7 +211,10 @@ function localUses(sf: SourceFile, decl: Node, checker: ts.TypeChecker): Node[] 
     const sym =
       parent && Node.isShorthandPropertyAssignment(parent)
         ? checker.getShorthandAssignmentValueSymbol(parent.compilerNode)
-        : parent && Node.isExportSpecifier(parent) && !parent.getExportDeclaration().getModuleSpecifier() && (parent.getAliasNode() ? parent.getNameNode() === id : true)
+        : parent &&
+            Node.isExportSpecifier(parent) &&
+            !parent.getExportDeclaration().getModuleSpecifier() &&
+            (parent.getAliasNode() ? parent.getNameNode() === id : true)
           ? checker.getExportSpecifierLocalTargetSymbol(parent.compilerNode)
           : checker.getSymbolAtLocation(id.compilerNode);
     return sym === target;
@@ -203,13 +224,19 @@ function localUses(sf: SourceFile, decl: Node, checker: ts.TypeChecker): Node[] 
 /** How to rename one use of an imported binding: `{ OLD }` keeps its property name. */
 function renameEdit(id: Node, to: string): Edit {
   const parent = id.getParent();
-  const text = parent && Node.isShorthandPropertyAssignment(parent) ? `${id.getText()}: ${to}` : parent && Node.isExportSpecifier(parent) && !parent.getAliasNode() ? `${to} as ${id.getText()}` : to;
+  const text =
+    parent && Node.isShorthandPropertyAssignment(parent)
+      ? `${id.getText()}: ${to}`
+      : parent && Node.isExportSpecifier(parent) && !parent.getAliasNode()
+        ? `${to} as ${id.getText()}`
+        : to;
   return { start: id.getStart(), end: id.getEnd(), text };
 }
 
 function applyEdits(text: string, edits: Edit[]): string {
   let out = text;
-  for (const e of [...edits].sort((x, y) => y.start - x.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end);
+  for (const e of [...edits].sort((x, y) => y.start - x.start))
+    out = out.slice(0, e.start) + e.text + out.slice(e.end);
   return out;
 }
 
@@ -226,13 +253,23 @@ function diagnosticKey(d: Diagnostic): string {
 
 function tsWhy(changes: TsApiChange[] | undefined, to: string): string {
   if (!changes?.length) return "";
-  return changes.map((c) => (c.kind === "ts-export-removed" ? `removed in ${to} (${c.detail.replace(/ removed$/, "")})` : `${c.kind.replace(/^ts-/, "")}: ${c.detail}`)).join("; ");
+  return changes
+    .map((c) =>
+      c.kind === "ts-export-removed"
+        ? `removed in ${to} (${c.detail.replace(/ removed$/, "")})`
+        : `${c.kind.replace(/^ts-/, "")}: ${c.detail}`,
+    )
+    .join("; ");
 }
 
-export async function migrate(opts: MigrateCommandOptions & { tsconfig?: string }, cwd = process.cwd()): Promise<MigratePlan> {
+export async function migrate(
+  opts: MigrateCommandOptions & { tsconfig?: string },
+  cwd = process.cwd(),
+): Promise<MigratePlan> {
   const tsconfigArg = opts.tsconfig ?? opts.project ?? "tsconfig.json";
   const tsconfig = resolve(cwd, tsconfigArg);
-  if (!existsSync(tsconfig) || !statSync(tsconfig).isFile()) throw new InputError(`${tsconfigArg}: no such tsconfig file`);
+  if (!existsSync(tsconfig) || !statSync(tsconfig).isFile())
+    throw new InputError(`${tsconfigArg}: no such tsconfig file`);
   const root = realpathSync(dirname(tsconfig));
 
   const { k, from, to } = await knowledge(opts.from, opts.to);
@@ -255,15 +292,23 @@ export async function migrate(opts: MigrateCommandOptions & { tsconfig?: string 
     review: [],
     compileErrors: [],
     written: [],
-    apiChanges: { total: k.diff.changes.length, breaking: k.diff.changes.filter((c) => c.severity === "breaking").length },
+    apiChanges: {
+      total: k.diff.changes.length,
+      breaking: k.diff.changes.filter((c) => c.severity === "breaking").length,
+    },
   };
-  const breakingNames = new Set(k.diff.changes.filter((c) => c.severity === "breaking" && c.kind !== "ts-export-removed").map((c) => c.subject));
+  const breakingNames = new Set(
+    k.diff.changes
+      .filter((c) => c.severity === "breaking" && c.kind !== "ts-export-removed")
+      .map((c) => c.subject),
+  );
   const removed = (name: string) => k.diff.oldExports.has(name) && !k.diff.newExports.has(name);
 
   const edits = new Map<SourceFile, Edit[]>();
   const addEdit = (sf: SourceFile, e: Edit) => edits.set(sf, [...(edits.get(sf) ?? []), e]);
   /** Uses to list, by their offset in the original text; located in the migrated text at the end. */
-  const pending: { sf: SourceFile; pos: number; list: Finding[]; symbol: string; why: string }[] = [];
+  const pending: { sf: SourceFile; pos: number; list: Finding[]; symbol: string; why: string }[] =
+    [];
 
   /** One use of an imported name: rename it, or list it. */
   const handleUse = (sf: SourceFile, node: Node, name: string, renameNode: Node | undefined) => {
@@ -271,19 +316,32 @@ export async function migrate(opts: MigrateCommandOptions & { tsconfig?: string 
       const r = k.renames.get(name);
       if (r && renameNode) {
         addEdit(sf, renameEdit(renameNode, r.to));
-        plan.renames.push({ ...where(sf, node.getStart(), cwd), from: name, to: r.to, proof: r.proof });
+        plan.renames.push({
+          ...where(sf, node.getStart(), cwd),
+          from: name,
+          to: r.to,
+          proof: r.proof,
+        });
       } else {
         const why = `${tsWhy(k.byName.get(name), to) || `removed in ${to}`}${abiNote(name, k.abi)}; no provable rename`;
         pending.push({ sf, pos: node.getStart(), list: plan.cannotFix, symbol: name, why });
       }
     } else if (breakingNames.has(name)) {
-      pending.push({ sf, pos: node.getStart(), list: plan.review, symbol: name, why: `${tsWhy(k.byName.get(name), to)}${abiNote(name, k.abi)}` });
+      pending.push({
+        sf,
+        pos: node.getStart(),
+        list: plan.review,
+        symbol: name,
+        why: `${tsWhy(k.byName.get(name), to)}${abiNote(name, k.abi)}`,
+      });
     }
   };
 
   // Diagnostics of the original, so only what the migration breaks is reported.
   const before = new Map<string, number>();
-  for (const sf of files) for (const d of sf.getPreEmitDiagnostics()) before.set(diagnosticKey(d), (before.get(diagnosticKey(d)) ?? 0) + 1);
+  for (const sf of files)
+    for (const d of sf.getPreEmitDiagnostics())
+      before.set(diagnosticKey(d), (before.get(diagnosticKey(d)) ?? 0) + 1);
 
   for (const sf of files) {
     let touched = false;
@@ -310,7 +368,11 @@ export async function migrate(opts: MigrateCommandOptions & { tsconfig?: string 
       if (next === undefined) continue;
       touched = true;
       const quote = literal.getText()[0];
-      addEdit(sf, { start: literal.getStart(), end: literal.getEnd(), text: `${quote}${next}${quote}` });
+      addEdit(sf, {
+        start: literal.getStart(),
+        end: literal.getEnd(),
+        text: `${quote}${next}${quote}`,
+      });
       plan.rewrites.push({ ...where(sf, literal.getStart(), cwd), from: spec, to: next });
       if (!decl) continue;
       if (Node.isImportDeclaration(decl)) {
@@ -324,7 +386,8 @@ export async function migrate(opts: MigrateCommandOptions & { tsconfig?: string 
             continue;
           }
           handleUse(sf, s.getNameNode(), name, s.getNameNode());
-          for (const use of localUses(sf, local, checker)) handleUse(sf, use, name, alias ? undefined : use);
+          for (const use of localUses(sf, local, checker))
+            handleUse(sf, use, name, alias ? undefined : use);
         }
         const ns = decl.getNamespaceImport();
         if (ns) {
@@ -351,8 +414,17 @@ export async function migrate(opts: MigrateCommandOptions & { tsconfig?: string 
           // `export { OLD } from`: keep the name this module exports, take it from its new name.
           if (removed(name) && k.renames.has(name) && !s.getAliasNode()) {
             const r = k.renames.get(name)!;
-            addEdit(sf, { start: nameNode.getStart(), end: nameNode.getEnd(), text: `${r.to} as ${name}` });
-            plan.renames.push({ ...where(sf, nameNode.getStart(), cwd), from: name, to: r.to, proof: r.proof });
+            addEdit(sf, {
+              start: nameNode.getStart(),
+              end: nameNode.getEnd(),
+              text: `${r.to} as ${name}`,
+            });
+            plan.renames.push({
+              ...where(sf, nameNode.getStart(), cwd),
+              from: name,
+              to: r.to,
+              proof: r.proof,
+            });
           } else handleUse(sf, nameNode, name, nameNode);
         }
       }
@@ -383,7 +455,9 @@ export async function migrate(opts: MigrateCommandOptions & { tsconfig?: string 
       const start = d.getStart();
       if (start !== undefined && skip.has(start)) continue;
       const message = ts.flattenDiagnosticMessageText(d.compilerObject.messageText, " ");
-      const named = [...new Set(message.match(/'([A-Za-z_$][\w$]*)'/g)?.map((m) => m.slice(1, -1)) ?? [])].filter((n) => k.byName.has(n));
+      const named = [
+        ...new Set(message.match(/'([A-Za-z_$][\w$]*)'/g)?.map((m) => m.slice(1, -1)) ?? []),
+      ].filter((n) => k.byName.has(n));
       // Name the changed export the message is about (its type meaning, where a struct has both).
       const about = (n: string) => {
         const cs = k.byName.get(n) ?? [];
@@ -391,7 +465,13 @@ export async function migrate(opts: MigrateCommandOptions & { tsconfig?: string 
         return `${n}: ${c.detail}`;
       };
       const why = named.length ? `${message} (${named.map(about).join("; ")})` : message;
-      plan.compileErrors.push({ ...(start !== undefined ? where(sf, start, cwd) : { file: relative(cwd, sf.getFilePath()), line: 0, col: 0 }), why, code: d.getCode() });
+      plan.compileErrors.push({
+        ...(start !== undefined
+          ? where(sf, start, cwd)
+          : { file: relative(cwd, sf.getFilePath()), line: 0, col: 0 }),
+        why,
+        code: d.getCode(),
+      });
     }
   }
 
@@ -404,8 +484,16 @@ export async function migrate(opts: MigrateCommandOptions & { tsconfig?: string 
       plan.written.push(relative(cwd, path));
     }
   }
-  const byLocation = (x: Location, y: Location) => (x.file < y.file ? -1 : x.file > y.file ? 1 : x.line - y.line || x.col - y.col);
-  for (const list of [plan.rewrites, plan.renames, plan.cannotFix, plan.review, plan.compileErrors] as Location[][]) list.sort(byLocation);
+  const byLocation = (x: Location, y: Location) =>
+    x.file < y.file ? -1 : x.file > y.file ? 1 : x.line - y.line || x.col - y.col;
+  for (const list of [
+    plan.rewrites,
+    plan.renames,
+    plan.cannotFix,
+    plan.review,
+    plan.compileErrors,
+  ] as Location[][])
+    list.sort(byLocation);
   plan.files.sort();
   return plan;
 }
@@ -419,19 +507,33 @@ function at(l: Location): string {
 
 export function formatPlan(plan: MigratePlan, wrote: boolean): string {
   const lines: string[] = [];
-  lines.push(`migrate ${plan.from} → ${plan.to} (${plan.project}): ${plan.files.length} file(s) import ${plan.from}`);
-  lines.push(`TypeScript API ${plan.from} → ${plan.to}: ${plan.apiChanges.total} change(s), ${plan.apiChanges.breaking} breaking (details: fuse-uapi diff ${plan.from} ${plan.to})`);
+  lines.push(
+    `migrate ${plan.from} → ${plan.to} (${plan.project}): ${plan.files.length} file(s) import ${plan.from}`,
+  );
+  lines.push(
+    `TypeScript API ${plan.from} → ${plan.to}: ${plan.apiChanges.total} change(s), ${plan.apiChanges.breaking} breaking (details: fuse-uapi diff ${plan.from} ${plan.to})`,
+  );
   const section = (title: string, items: string[]) => {
     lines.push("", `${title} (${items.length})${items.length ? ":" : ""}`);
     for (const i of items) lines.push(`  ${i}`);
   };
-  section("imports rewritten", plan.rewrites.map((r) => `${at(r)}  "${r.from}" → "${r.to}"`));
-  section("renamed", plan.renames.map((r) => `${at(r)}  ${r.from} → ${r.to}  (proof: ${r.proof})`));
+  section(
+    "imports rewritten",
+    plan.rewrites.map((r) => `${at(r)}  "${r.from}" → "${r.to}"`),
+  );
+  section(
+    "renamed",
+    plan.renames.map((r) => `${at(r)}  ${r.from} → ${r.to}  (proof: ${r.proof})`),
+  );
   // Uses grouped by symbol: the reason once, then every location.
   const grouped = (title: string, findings: Finding[]) => {
     const bySymbol = new Map<string, Finding[]>();
-    for (const f of findings) bySymbol.set(f.symbol ?? "", [...(bySymbol.get(f.symbol ?? "") ?? []), f]);
-    lines.push("", `${title} (${findings.length} use(s) of ${bySymbol.size} symbol(s))${findings.length ? ":" : ""}`);
+    for (const f of findings)
+      bySymbol.set(f.symbol ?? "", [...(bySymbol.get(f.symbol ?? "") ?? []), f]);
+    lines.push(
+      "",
+      `${title} (${findings.length} use(s) of ${bySymbol.size} symbol(s))${findings.length ? ":" : ""}`,
+    );
     for (const [symbol, fs] of [...bySymbol].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
       lines.push(`  ${symbol}: ${fs[0].why}`);
       for (const f of fs) lines.push(`    ${at(f)}`);
@@ -439,7 +541,10 @@ export function formatPlan(plan: MigratePlan, wrote: boolean): string {
   };
   grouped("cannot fix", plan.cannotFix);
   grouped("review: still resolves, but changed", plan.review);
-  section("does not compile after migration", plan.compileErrors.map((f) => `${at(f)}  TS${f.code}: ${f.why}`));
+  section(
+    "does not compile after migration",
+    plan.compileErrors.map((f) => `${at(f)}  TS${f.code}: ${f.why}`),
+  );
   const open = plan.cannotFix.length + plan.compileErrors.length;
   lines.push("");
   lines.push(
@@ -447,15 +552,26 @@ export function formatPlan(plan: MigratePlan, wrote: boolean): string {
       ? `result: ${plan.cannotFix.length} use(s) of removed symbols and ${plan.compileErrors.length} compile error(s) to fix by hand`
       : `result: everything migrates (${plan.rewrites.length} import(s) rewritten, ${plan.renames.length} rename(s))`,
   );
-  lines.push(wrote ? `wrote ${plan.written.length} file(s)${plan.written.length ? `: ${plan.written.join(", ")}` : ""}` : "dry run: nothing written (--write applies the rewrites and renames)");
+  lines.push(
+    wrote
+      ? `wrote ${plan.written.length} file(s)${plan.written.length ? `: ${plan.written.join(", ")}` : ""}`
+      : "dry run: nothing written (--write applies the rewrites and renames)",
+  );
   return lines.join("\n") + "\n";
 }
 
-export async function migrateCommand(tsconfig: string | undefined, opts: MigrateCommandOptions): Promise<number> {
+export async function migrateCommand(
+  tsconfig: string | undefined,
+  opts: MigrateCommandOptions,
+): Promise<number> {
   const format = opts.format ?? "text";
-  if (format !== "text" && format !== "json") throw new InputError(`unknown format '${format}' (known: text, json)`);
-  if (tsconfig && opts.project && resolve(tsconfig) !== resolve(opts.project)) throw new InputError("give the tsconfig once: as the argument or as --project");
+  if (format !== "text" && format !== "json")
+    throw new InputError(`unknown format '${format}' (known: text, json)`);
+  if (tsconfig && opts.project && resolve(tsconfig) !== resolve(opts.project))
+    throw new InputError("give the tsconfig once: as the argument or as --project");
   const plan = await migrate({ ...opts, tsconfig: tsconfig ?? opts.project });
-  process.stdout.write(format === "json" ? JSON.stringify(plan, null, 2) + "\n" : formatPlan(plan, !!opts.write));
+  process.stdout.write(
+    format === "json" ? JSON.stringify(plan, null, 2) + "\n" : formatPlan(plan, !!opts.write),
+  );
   return plan.cannotFix.length + plan.compileErrors.length ? 1 : 0;
 }

@@ -10,7 +10,15 @@
  * write (the generator meta tag tells), so naming a folder of other files
  * costs none of them. Bad input → InputError (exit 2), nothing written.
  */
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+} from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { committedRevisions, resolveSchemaArg } from "../diff/resolve.js";
 import { InputError } from "../errors.js";
@@ -31,7 +39,10 @@ export async function reportRevisions(args: readonly string[]): Promise<ReportRe
   if (!args.length) {
     const have = new Set(committedRevisions());
     const missing = known.filter((k) => !have.has(k.name)).map((k) => k.name);
-    if (missing.length) throw new InputError(`no committed schema for revision(s) ${missing.join(", ")}; run \`fuse-uapi revisions --extract\``);
+    if (missing.length)
+      throw new InputError(
+        `no committed schema for revision(s) ${missing.join(", ")}; run \`fuse-uapi revisions --extract\``,
+      );
     if (!known.length) throw new InputError("no known revisions; name schemas to report on");
     args = known.map((k) => k.name);
   }
@@ -65,15 +76,22 @@ export function checkOutputFolder(out: string): void {
   const index = join(out, "index.html");
   const ist = statSync(index, { throwIfNoEntry: false });
   if (ist && !(ist.isFile() && writtenByReport(index)))
-    throw new InputError(`${index}: exists and was not written by fuse-uapi report; not replacing it (choose another -o)`);
+    throw new InputError(
+      `${index}: exists and was not written by fuse-uapi report; not replacing it (choose another -o)`,
+    );
   const pages = join(out, PAGES_DIR);
   const pst = statSync(pages, { throwIfNoEntry: false });
   if (!pst) return;
-  if (!pst.isDirectory()) throw new InputError(`${pages}: exists and is not a folder written by fuse-uapi report; not replacing it (choose another -o)`);
+  if (!pst.isDirectory())
+    throw new InputError(
+      `${pages}: exists and is not a folder written by fuse-uapi report; not replacing it (choose another -o)`,
+    );
   for (const e of readdirSync(pages, { withFileTypes: true })) {
     const path = join(pages, e.name);
     if (!(e.isFile() && e.name.endsWith(".html") && writtenByReport(path)))
-      throw new InputError(`${path}: not written by fuse-uapi report; not replacing ${pages}/ (choose another -o)`);
+      throw new InputError(
+        `${path}: not written by fuse-uapi report; not replacing ${pages}/ (choose another -o)`,
+      );
   }
 }
 
@@ -88,5 +106,7 @@ export async function reportCommand(args: string[], opts: ReportCommandOptions):
   if (indexChanged) writeFileAtomic(index, site.index);
   const rel = relative(process.cwd(), out);
   const where = rel === "" ? "." : rel.startsWith("..") ? resolve(out) : rel;
-  process.stdout.write(`${pagesChanged || indexChanged ? "wrote" : "unchanged"} ${where}/ (index.html, ${site.pages.size} pages in ${PAGES_DIR}/)\n`);
+  process.stdout.write(
+    `${pagesChanged || indexChanged ? "wrote" : "unchanged"} ${where}/ (index.html, ${site.pages.size} pages in ${PAGES_DIR}/)\n`,
+  );
 }

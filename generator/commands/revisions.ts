@@ -5,7 +5,8 @@ import { extractRevisions } from "./schema.js";
 
 export async function revisionsCommand(opts: { extract?: boolean; json?: boolean }): Promise<void> {
   if (opts.extract) {
-    for (const path of await extractRevisions()) process.stdout.write(`wrote ${relative(process.cwd(), path)}\n`);
+    for (const path of await extractRevisions())
+      process.stdout.write(`wrote ${relative(process.cwd(), path)}\n`);
     return;
   }
   const revisions = await loadKnownRevisions();
@@ -15,7 +16,13 @@ export async function revisionsCommand(opts: { extract?: boolean; json?: boolean
   }
   const width = Math.max(...revisions.map((r) => r.name.length));
   for (const r of revisions) {
-    const from = r.header ? `header ${r.header.path}` : r.mails.length ? `${r.base.path} + ${r.mails.join(", ")}` : r.base.path;
-    process.stdout.write(`${r.name.padEnd(width)}  ${r.date}  ${r.title}\n${" ".repeat(width)}  ${from}\n`);
+    const from = r.header
+      ? `header ${r.header.path}`
+      : r.mails.length
+        ? `${r.base.path} + ${r.mails.join(", ")}`
+        : r.base.path;
+    process.stdout.write(
+      `${r.name.padEnd(width)}  ${r.date}  ${r.title}\n${" ".repeat(width)}  ${from}\n`,
+    );
   }
 }

@@ -6,7 +6,13 @@ import { basename, join } from "node:path";
 import { jsonChunks, jsonText, readText, writeFileAtomic } from "../io.js";
 import type { CompoundInfo, Schema } from "../model.js";
 import { applyMail } from "../revisions/mail.js";
-import { corpusDir, defaultRegistryPath, loadKnownRevisions, loadRevisionHeader, repoRoot } from "../revisions/registry.js";
+import {
+  corpusDir,
+  defaultRegistryPath,
+  loadKnownRevisions,
+  loadRevisionHeader,
+  repoRoot,
+} from "../revisions/registry.js";
 import { loadProtocolTable } from "../protocol.js";
 import { protocolTableWith } from "../protocol-overlay.js";
 import { sha256 } from "../hash.js";
@@ -26,7 +32,10 @@ export interface SchemaCommandOptions {
 }
 
 /** Build the schema of a header with mails applied in order; nothing is written on error. */
-export async function schemaFromFiles(headerPath: string, opts: SchemaCommandOptions): Promise<{ schema: Schema; text: string }> {
+export async function schemaFromFiles(
+  headerPath: string,
+  opts: SchemaCommandOptions,
+): Promise<{ schema: Schema; text: string }> {
   // The name becomes `generate`'s output folder: refuse `..`, `a/b` and the like here, where it enters.
   if (opts.name !== undefined) checkRevisionName(opts.name, "--name");
   let text = readText(headerPath, "header");
@@ -47,9 +56,20 @@ export async function schemaFromFiles(headerPath: string, opts: SchemaCommandOpt
     onWarning: (warning: string) => process.stderr.write(`fuse-uapi: warning: ${warning}\n`),
     // A header the table does not fit for other reasons (an old one, before the structs the table names) has no message codecs.
     onProtocolProblems: (problems: string[]) =>
-      process.stderr.write(`fuse-uapi: note: ${headerPath}: no protocol section, so no messages.ts (${problems.length} mismatch(es) with schema/protocol.json, first: ${problems[0]})\n`),
+      process.stderr.write(
+        `fuse-uapi: note: ${headerPath}: no protocol section, so no messages.ts (${problems.length} mismatch(es) with schema/protocol.json, first: ${problems[0]})\n`,
+      ),
   };
-  return { schema: await buildSchema(text, { file: basename(headerPath), errorPath: headerPath, revision: opts.name ?? null, patches, protocol }), text };
+  return {
+    schema: await buildSchema(text, {
+      file: basename(headerPath),
+      errorPath: headerPath,
+      revision: opts.name ?? null,
+      patches,
+      protocol,
+    }),
+    text,
+  };
 }
 
 export async function schemaCommand(headerPath: string, opts: SchemaCommandOptions): Promise<void> {
@@ -77,7 +97,12 @@ export async function revisionSchema(name: string, from: RevisionSource = {}): P
   const registryPath = from.registryPath ?? defaultRegistryPath();
   const header = await loadRevisionHeader(name, from.corpus ?? corpusDir(), registryPath);
   const entry = (await loadKnownRevisions(registryPath)).find((r) => r.name === name);
-  const schema = await buildSchema(header.text, { file: header.file, revision: name, patches: header.patches, protocol: { table: loadProtocolTable(), required: true } });
+  const schema = await buildSchema(header.text, {
+    file: header.file,
+    revision: name,
+    patches: header.patches,
+    protocol: { table: loadProtocolTable(), required: true },
+  });
   const compound: CompoundInfo | null = entry?.compound ?? null;
   return compound ? { ...schema, compound } : schema;
 }
@@ -87,7 +112,8 @@ export async function extractRevisions(dir = revisionsDir()): Promise<string[]> 
   const written: string[] = [];
   // Build all first: a failing revision must not leave the folder half-updated.
   const built: [string, string][] = [];
-  for (const rev of await loadKnownRevisions()) built.push([join(dir, `${rev.name}.json`), jsonText(await revisionSchema(rev.name))]);
+  for (const rev of await loadKnownRevisions())
+    built.push([join(dir, `${rev.name}.json`), jsonText(await revisionSchema(rev.name))]);
   for (const [path, text] of built) {
     writeFileAtomic(path, text);
     written.push(path);

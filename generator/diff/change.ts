@@ -74,14 +74,23 @@ export interface Change {
 }
 
 /** Report sections, in output order; a change's section follows from its kind. */
-export const SECTIONS = ["Opcodes", "Enums", "Constants and flags", "Structs", "Macros", "Protocol", "Compound semantics"] as const;
+export const SECTIONS = [
+  "Opcodes",
+  "Enums",
+  "Constants and flags",
+  "Structs",
+  "Macros",
+  "Protocol",
+  "Compound semantics",
+] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export function sectionOf(kind: ChangeKind): Section {
   if (kind.startsWith("opcode-")) return "Opcodes";
   if (kind.startsWith("enum-")) return "Enums";
   if (kind.startsWith("constant-") || kind.startsWith("flag-")) return "Constants and flags";
-  if (kind.startsWith("struct-") || kind.startsWith("field-") || kind.startsWith("padding-")) return "Structs";
+  if (kind.startsWith("struct-") || kind.startsWith("field-") || kind.startsWith("padding-"))
+    return "Structs";
   if (kind.startsWith("macro-")) return "Macros";
   if (kind.startsWith("compound-")) return "Compound semantics";
   return "Protocol";
@@ -107,7 +116,11 @@ export function onTargets(targets: readonly Target[]): string {
  * "24 → 16 on x86_64, aarch64; 20 → 16 on i386": targets with the same
  * transition grouped, in TARGETS order, unchanged targets left out.
  */
-export function transitions<T>(from: PerTarget<T>, to: PerTarget<T>, fmt: (v: T) => string = String): string {
+export function transitions<T>(
+  from: PerTarget<T>,
+  to: PerTarget<T>,
+  fmt: (v: T) => string = String,
+): string {
   const groups = new Map<string, Target[]>();
   for (const t of changedTargets(from, to)) {
     const key = `${fmt(from[t])} → ${fmt(to[t])}`;

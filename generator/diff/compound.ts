@@ -12,7 +12,11 @@ type Framing = CompoundInfo["framing"];
 type FramingStruct = NonNullable<Framing["subRequestPrefix"]>;
 
 const rolesText = (f: FramingStruct | null): string =>
-  f === null ? "none" : `struct ${f.struct} { ${Object.entries(f.members).map(([m, r]) => `${m}: ${r}`).join(", ")} }`;
+  f === null
+    ? "none"
+    : `struct ${f.struct} { ${Object.entries(f.members)
+        .map(([m, r]) => `${m}: ${r}`)
+        .join(", ")} }`;
 
 export function diffCompound(a: Schema, b: Schema): Change[] {
   const x = a.compound;
@@ -27,7 +31,12 @@ export function diffCompound(a: Schema, b: Schema): Change[] {
     const to = y.framing[where];
     if (rolesText(from) === rolesText(to)) continue;
     out.push({
-      kind: from === null ? "compound-prefix-added" : to === null ? "compound-prefix-removed" : "compound-prefix-changed",
+      kind:
+        from === null
+          ? "compound-prefix-added"
+          : to === null
+            ? "compound-prefix-removed"
+            : "compound-prefix-changed",
       subject: `compound ${what} prefix`,
       detail: `${rolesText(from)} → ${rolesText(to)}`,
       severity: "breaking",
@@ -50,7 +59,10 @@ export function diffCompound(a: Schema, b: Schema): Change[] {
         subject: `${label} ${role}`,
         detail: `${had === null ? "none" : `${from.struct}.${had}`} → ${has === null ? "none" : `${to.struct}.${has}`}`,
         severity: "breaking",
-        reason: has === null ? `old peers still send or expect the ${role}` : `old peers do not fill or read the ${role} there`,
+        reason:
+          has === null
+            ? `old peers still send or expect the ${role}`
+            : `old peers do not fill or read the ${role} there`,
       });
     }
   }
@@ -65,7 +77,8 @@ export function diffCompound(a: Schema, b: Schema): Change[] {
       reason: "a server that ignores dependencies runs dependent ops on the wrong node",
     });
   }
-  const decline = (c: CompoundInfo) => c.decline.map((d) => `${d.errno}: ${d.effect}`).join(", ") || "none";
+  const decline = (c: CompoundInfo) =>
+    c.decline.map((d) => `${d.errno}: ${d.effect}`).join(", ") || "none";
   if (decline(x) !== decline(y)) {
     out.push({
       kind: "compound-decline-changed",

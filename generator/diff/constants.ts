@@ -11,14 +11,28 @@
  * lets "FUSE_COMPOUND_CONTINUE takes bit 1, which FUSE_COMPOUND_ATOMIC had"
  * be told apart from FUSE_RELEASE_FLUSH and FOPEN_DIRECT_IO both being bit 0.
  */
-import { type ConstantDef, type ConstType, PRIMARY_TARGET, type Schema, type Target } from "../model.js";
-import { type Change, changedTargets, onTargets, type PerTarget, perTarget, transitions } from "./change.js";
+import {
+  type ConstantDef,
+  type ConstType,
+  PRIMARY_TARGET,
+  type Schema,
+  type Target,
+} from "../model.js";
+import {
+  type Change,
+  changedTargets,
+  onTargets,
+  type PerTarget,
+  perTarget,
+  transitions,
+} from "./change.js";
 
 /** The minor version is negotiated at FUSE_INIT: raising it is how FUSE adds features. */
 const NEGOTIATED_MINOR = "FUSE_KERNEL_MINOR_VERSION";
 
 export function valueOn(c: ConstantDef, t: Target): string | null {
-  if (t !== PRIMARY_TARGET && c.targetValues && t in c.targetValues) return c.targetValues[t] ?? null;
+  if (t !== PRIMARY_TARGET && c.targetValues && t in c.targetValues)
+    return c.targetValues[t] ?? null;
   return c.value;
 }
 
@@ -74,7 +88,13 @@ export function diffConstants(a: Schema, b: Schema): Change[] {
   /** Old flags that held `bit` and no longer do (gone, or renumbered away), in `newName`'s family. */
   const previousOwners = (bit: number, newName: string) =>
     a.constants.filter((o) => {
-      if (o.name === newName || !isFlag(o) || bitOf(o.value) !== bit || !sameFamily(o.name, newName)) return false;
+      if (
+        o.name === newName ||
+        !isFlag(o) ||
+        bitOf(o.value) !== bit ||
+        !sameFamily(o.name, newName)
+      )
+        return false;
       const now = newByName.get(o.name);
       return !now || bitOf(now.value) !== bit;
     });
@@ -108,13 +128,18 @@ export function diffConstants(a: Schema, b: Schema): Change[] {
               subject: ca.name,
               detail: `removed (was ${ca.value ?? ca.expression})`,
               severity: "breaking",
-              reason: "code using it no longer compiles, and peers built with it still rely on its value",
+              reason:
+                "code using it no longer compiles, and peers built with it still rely on its value",
             },
       );
   return out;
 }
 
-function added(c: ConstantDef, owners: ConstantDef[], ownerNote: (o: ConstantDef[]) => string[]): Change {
+function added(
+  c: ConstantDef,
+  owners: ConstantDef[],
+  ownerNote: (o: ConstantDef[]) => string[],
+): Change {
   if (!isFlag(c))
     return {
       kind: "constant-added",
@@ -171,7 +196,11 @@ function changed(
       targets: diff,
     });
   } else if (diff.length) {
-    const minorUp = cb.name === NEGOTIATED_MINOR && ca.value !== null && cb.value !== null && BigInt(cb.value) > BigInt(ca.value);
+    const minorUp =
+      cb.name === NEGOTIATED_MINOR &&
+      ca.value !== null &&
+      cb.value !== null &&
+      BigInt(cb.value) > BigInt(ca.value);
     out.push({
       kind: "constant-value-changed",
       subject: cb.name,

@@ -18,15 +18,21 @@ export interface PairDiff {
   changes: Change[];
 }
 
-export const REGENERATE_DOCS = "npm run build && node dist/generator/cli.js diff --all-consecutive -o docs/revisions.md";
+export const REGENERATE_DOCS =
+  "npm run build && node dist/generator/cli.js diff --all-consecutive -o docs/revisions.md";
 
 export async function consecutiveDiffs(registryPath?: string): Promise<PairDiff[]> {
   const revisions = await loadKnownRevisions(registryPath);
   const have = new Set(committedRevisions());
   const missing = revisions.filter((r) => !have.has(r.name)).map((r) => r.name);
-  if (missing.length) throw new InputError(`no committed schema for revision(s) ${missing.join(", ")}; run \`fuse-uapi revisions --extract\``);
+  if (missing.length)
+    throw new InputError(
+      `no committed schema for revision(s) ${missing.join(", ")}; run \`fuse-uapi revisions --extract\``,
+    );
   const schemas = revisions.map((r) => resolveSchemaArg(r.name).schema);
-  return revisions.slice(1).map((to, i) => ({ from: revisions[i], to, changes: diffSchemas(schemas[i], schemas[i + 1]) }));
+  return revisions
+    .slice(1)
+    .map((to, i) => ({ from: revisions[i], to, changes: diffSchemas(schemas[i], schemas[i + 1]) }));
 }
 
 export function renderConsecutive(pairs: readonly PairDiff[], format: Format): string {
@@ -34,13 +40,17 @@ export function renderConsecutive(pairs: readonly PairDiff[], format: Format): s
     case "md":
       return revisionsPage(pairs);
     case "text":
-      return pairs.map((p) => formatText(p.changes, { from: p.from.name, to: p.to.name })).join("\n");
+      return pairs
+        .map((p) => formatText(p.changes, { from: p.from.name, to: p.to.name }))
+        .join("\n");
     case "json":
-      return JSON.stringify(
-        pairs.map((p) => ({ from: p.from.name, to: p.to.name, changes: p.changes })),
-        null,
-        2,
-      ) + "\n";
+      return (
+        JSON.stringify(
+          pairs.map((p) => ({ from: p.from.name, to: p.to.name, changes: p.changes })),
+          null,
+          2,
+        ) + "\n"
+      );
   }
 }
 
@@ -80,5 +90,8 @@ export function revisionsPage(pairs: readonly PairDiff[]): string {
     const [title, ...rest] = section.split("\n");
     parts.push(title, "", `_${p.to.name}: ${p.to.title} (${p.to.date})._`, ...rest);
   }
-  return parts.join("\n").replace(/\n{3,}/g, "\n\n").replace(/\n*$/, "\n");
+  return parts
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .replace(/\n*$/, "\n");
 }

@@ -90,7 +90,9 @@ function diffMembers(ea: EnumDef, eb: EnumDef): Change[] {
         subject: m.name,
         detail: `${where}removed (was ${m.value})`,
         severity: "breaking",
-        reason: opcode ? "old peers still send it and get no handler" : "old peers may still send it; code using it no longer compiles",
+        reason: opcode
+          ? "old peers still send it and get no handler"
+          : "old peers may still send it; code using it no longer compiles",
       });
   return out;
 }

@@ -42,10 +42,17 @@ function tsHeadline(ts: readonly TsApiChange[]): string {
 }
 
 function textLines(c: Change | TsApiChange): string[] {
-  return [`  ${c.severity === "breaking" ? "BREAKING  " : "compatible"}  ${c.kind}  ${c.subject}: ${c.detail}`, `              why: ${c.reason}`];
+  return [
+    `  ${c.severity === "breaking" ? "BREAKING  " : "compatible"}  ${c.kind}  ${c.subject}: ${c.detail}`,
+    `              why: ${c.reason}`,
+  ];
 }
 
-export function formatText(changes: readonly Change[], labels: DiffLabels, ts?: readonly TsApiChange[]): string {
+export function formatText(
+  changes: readonly Change[],
+  labels: DiffLabels,
+  ts?: readonly TsApiChange[],
+): string {
   const lines = [headline(changes, labels)];
   for (const section of SECTIONS) {
     const inSection = changes.filter((c) => sectionOf(c.kind) === section);
@@ -62,7 +69,10 @@ export function formatText(changes: readonly Change[], labels: DiffLabels, ts?: 
 
 /** Markdown table cell: pipes escaped, newlines folded, code spans for C names. */
 function cell(s: string): string {
-  return s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
+  return s
+    .replace(/\\/g, "\\\\")
+    .replace(/\|/g, "\\|")
+    .replace(/\s*\n\s*/g, " ");
 }
 
 /** The TypeScript API part: export name instead of C subject, no targets (the API is the same on every target). */
@@ -70,7 +80,10 @@ export function formatTsMarkdownTable(ts: readonly TsApiChange[]): string {
   const rows = [
     "| Severity | Change | Export | Detail | Why |",
     "| --- | --- | --- | --- | --- |",
-    ...ts.map((c) => `| ${[c.severity === "breaking" ? "**breaking**" : "compatible", c.kind, `\`${cell(c.subject)}\``, cell(c.detail), cell(c.reason)].join(" | ")} |`),
+    ...ts.map(
+      (c) =>
+        `| ${[c.severity === "breaking" ? "**breaking**" : "compatible", c.kind, `\`${cell(c.subject)}\``, cell(c.detail), cell(c.reason)].join(" | ")} |`,
+    ),
   ];
   return rows.join("\n") + "\n";
 }
@@ -79,25 +92,34 @@ export function formatMarkdownTable(changes: readonly Change[]): string {
   const rows = [
     "| Severity | Change | Subject | Detail | Targets | Why |",
     "| --- | --- | --- | --- | --- | --- |",
-    ...changes.map((c) =>
-      [
-        c.severity === "breaking" ? "**breaking**" : "compatible",
-        c.kind,
-        `\`${cell(c.subject)}\``,
-        cell(c.detail),
-        !c.targets ? "" : c.targets.length === TARGETS.length ? "all" : c.targets.join(", "),
-        cell(c.reason),
-      ].join(" | "),
-    ).map((r) => `| ${r} |`),
+    ...changes
+      .map((c) =>
+        [
+          c.severity === "breaking" ? "**breaking**" : "compatible",
+          c.kind,
+          `\`${cell(c.subject)}\``,
+          cell(c.detail),
+          !c.targets ? "" : c.targets.length === TARGETS.length ? "all" : c.targets.join(", "),
+          cell(c.reason),
+        ].join(" | "),
+      )
+      .map((r) => `| ${r} |`),
   ];
   return rows.join("\n") + "\n";
 }
 
 /** A standalone Markdown report; `heading` is the level of its title (docs nest it under a page title). */
-export function formatMarkdown(changes: readonly Change[], labels: DiffLabels, heading = "##", ts?: readonly TsApiChange[]): string {
+export function formatMarkdown(
+  changes: readonly Change[],
+  labels: DiffLabels,
+  heading = "##",
+  ts?: readonly TsApiChange[],
+): string {
   const title = `${heading} ${labels.from} → ${labels.to}\n\n`;
   const s = summary(changes);
-  const abi = !changes.length ? `${title}No ABI change.\n` : `${title}${changes.length} ABI change(s): ${s.breaking} breaking, ${s.compatible} compatible.\n\n${formatMarkdownTable(changes)}`;
+  const abi = !changes.length
+    ? `${title}No ABI change.\n`
+    : `${title}${changes.length} ABI change(s): ${s.breaking} breaking, ${s.compatible} compatible.\n\n${formatMarkdownTable(changes)}`;
   if (!ts) return abi;
   const t = tsSummary(ts);
   const tsPart = !ts.length
@@ -110,7 +132,12 @@ export function formatJson(changes: readonly Change[], ts?: readonly TsApiChange
   return JSON.stringify([...changes, ...(ts ?? [])], null, 2) + "\n";
 }
 
-export function formatDiff(changes: readonly Change[], labels: DiffLabels, format: Format, ts?: readonly TsApiChange[]): string {
+export function formatDiff(
+  changes: readonly Change[],
+  labels: DiffLabels,
+  format: Format,
+  ts?: readonly TsApiChange[],
+): string {
   switch (format) {
     case "text":
       return formatText(changes, labels, ts);

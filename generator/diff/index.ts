@@ -69,17 +69,33 @@ export { type Change, type ChangeKind, type Severity, summary } from "./change.j
 /** A new struct that the new revision sends before every sub-request or sub-reply is not "only in new messages". */
 function prefixAware(changes: Change[], b: Schema): Change[] {
   const f = b.compound?.framing;
-  const prefixes = new Set([f?.subRequestPrefix?.struct, f?.subReplyPrefix?.struct].filter((x): x is string => !!x).map((x) => `struct ${x}`));
+  const prefixes = new Set(
+    [f?.subRequestPrefix?.struct, f?.subReplyPrefix?.struct]
+      .filter((x): x is string => !!x)
+      .map((x) => `struct ${x}`),
+  );
   return changes.map((c) =>
     c.kind === "struct-added" && prefixes.has(c.subject)
-      ? { ...c, severity: "breaking", reason: "the compound sends it before every sub-request: every compound's layout changes (see Compound semantics)" }
+      ? {
+          ...c,
+          severity: "breaking",
+          reason:
+            "the compound sends it before every sub-request: every compound's layout changes (see Compound semantics)",
+        }
       : c,
   );
 }
 
 /** Every ABI change from `a` to `b`, grouped by section (SECTIONS order), header order within. */
 export function diffSchemas(a: Schema, b: Schema): Change[] {
-  const all = [...diffEnums(a, b), ...diffConstants(a, b), ...prefixAware(diffStructs(a, b), b), ...diffMacros(a, b), ...diffProtocol(a, b), ...diffCompound(a, b)];
+  const all = [
+    ...diffEnums(a, b),
+    ...diffConstants(a, b),
+    ...prefixAware(diffStructs(a, b), b),
+    ...diffMacros(a, b),
+    ...diffProtocol(a, b),
+    ...diffCompound(a, b),
+  ];
   const rank = (c: Change) => SECTIONS.indexOf(sectionOf(c.kind));
   // Array.prototype.sort is stable: header order survives within a section.
   return all.sort((x, y) => rank(x) - rank(y));

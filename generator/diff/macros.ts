@@ -28,7 +28,11 @@ export function diffMacros(a: Schema, b: Schema): Change[] {
       continue;
     }
     if (ma.params.join(",") === mb.params.join(",") && fold(ma.body) === fold(mb.body)) continue;
-    const sameHelper = !!ma.helper && !!mb.helper && ma.helper.kind === mb.helper.kind && ma.helper.alignment === mb.helper.alignment;
+    const sameHelper =
+      !!ma.helper &&
+      !!mb.helper &&
+      ma.helper.kind === mb.helper.kind &&
+      ma.helper.alignment === mb.helper.alignment;
     const paramsChanged = ma.params.join(",") !== mb.params.join(",");
     out.push({
       kind: "macro-changed",

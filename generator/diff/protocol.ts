@@ -32,7 +32,8 @@ export function replyText(r: ReplyInfo): string {
   return r.kind;
 }
 
-const compatKey = (c: CompatSize) => `${c.struct}|${c.minorBelow ?? ""}|${c.flagAbsent ?? ""}|${(c.opcodes ?? []).join(",")}`;
+const compatKey = (c: CompatSize) =>
+  `${c.struct}|${c.minorBelow ?? ""}|${c.flagAbsent ?? ""}|${(c.opcodes ?? []).join(",")}`;
 const compatWhen = (c: CompatSize) =>
   `${c.minorBelow !== undefined ? `below minor ${c.minorBelow}` : c.flagAbsent ? `without ${c.flagAbsent}` : "always"}${c.opcodes ? ` for ${c.opcodes.join(", ")}` : ""}`;
 
@@ -63,7 +64,9 @@ export function diffProtocol(a: Schema, b: Schema): Change[] {
       out.push({
         kind: "protocol-extensions-changed",
         subject: ob.name,
-        detail: ob.extensions ? "the request may now end in extension records" : "the request no longer carries extension records",
+        detail: ob.extensions
+          ? "the request may now end in extension records"
+          : "the request no longer carries extension records",
         severity: ob.extensions ? "compatible" : "breaking",
         reason: ob.extensions
           ? "extension records are sent only to servers that negotiated them at FUSE_INIT"

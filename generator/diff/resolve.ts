@@ -43,7 +43,9 @@ export function resolveSchemaArg(arg: string): ResolvedSchema {
   if (looksLikeRevision(arg)) {
     const path = join(committedRevisionsDir(), `${arg}.json`);
     if (!existsSync(path))
-      throw new InputError(`unknown revision '${arg}' (known: ${committedRevisions().join(", ") || "none"}; or give a schema .json file)`);
+      throw new InputError(
+        `unknown revision '${arg}' (known: ${committedRevisions().join(", ") || "none"}; or give a schema .json file)`,
+      );
     return { schema: loadSchemaFile(path), label: arg, path };
   }
   const schema = loadSchemaFile(arg);

@@ -13,9 +13,25 @@
  * Implicit holes come from `layout.padding`, cross-target disagreement from
  * the schema's `lint` (size-differs / offset-differs).
  */
-import { type CompatSize, type Field, type PaddingHole, type Schema, type StructDef, type Target, TARGETS, type TypeRef } from "../model.js";
+import {
+  type CompatSize,
+  type Field,
+  type PaddingHole,
+  type Schema,
+  type StructDef,
+  type Target,
+  TARGETS,
+  type TypeRef,
+} from "../model.js";
 import { typeText } from "../parse/ctype.js";
-import { acrossTargets, type Change, changedTargets, onTargets, perTarget, transitions } from "./change.js";
+import {
+  acrossTargets,
+  type Change,
+  changedTargets,
+  onTargets,
+  perTarget,
+  transitions,
+} from "./change.js";
 
 const PADDING_NAME = /^_*(pad|padding|reserved|spare|unused|dummy)[_0-9]*$/i;
 
@@ -45,7 +61,6 @@ export function typeKey(t: TypeRef): string {
   }
 }
 
-
 interface StructContext {
   /** Protocol facts saying the struct's size is negotiated (sent shorter to old peers). */
   negotiated: (struct: string) => CompatSize[];
@@ -55,7 +70,14 @@ interface StructContext {
 
 export function diffStructs(a: Schema, b: Schema): Change[] {
   // Either side saying the size is negotiated counts (an old short size stays valid); same entry once.
-  const compat = [...new Map([...(a.protocol?.compatSizes ?? []), ...(b.protocol?.compatSizes ?? [])].map((c) => [JSON.stringify(c), c])).values()];
+  const compat = [
+    ...new Map(
+      [...(a.protocol?.compatSizes ?? []), ...(b.protocol?.compatSizes ?? [])].map((c) => [
+        JSON.stringify(c),
+        c,
+      ]),
+    ).values(),
+  ];
   const ctx: StructContext = {
     negotiated: (name) => compat.filter((c) => c.struct === name),
     haveProtocol: !!(a.protocol && b.protocol),
@@ -98,7 +120,13 @@ function addedStruct(s: StructDef, b: Schema): Change[] {
   return out;
 }
 
-function diffStruct(sa: StructDef, sb: StructDef, a: Schema, b: Schema, ctx: StructContext): Change[] {
+function diffStruct(
+  sa: StructDef,
+  sb: StructDef,
+  a: Schema,
+  b: Schema,
+  ctx: StructContext,
+): Change[] {
   const subject = title(sb);
   const fieldChanges: Change[] = [];
   const oldFields = keyed(sa.fields);
@@ -118,7 +146,12 @@ function diffStruct(sa: StructDef, sb: StructDef, a: Schema, b: Schema, ctx: Str
   // 1. renames: same type, same offset everywhere.
   const renamed = new Set<Field>();
   for (const fa of removed) {
-    const fb = addedFields.find((f) => !renamed.has(f) && typeKey(f.type) === typeKey(fa.type) && TARGETS.every((t) => f.layout[t].offset === fa.layout[t].offset));
+    const fb = addedFields.find(
+      (f) =>
+        !renamed.has(f) &&
+        typeKey(f.type) === typeKey(fa.type) &&
+        TARGETS.every((t) => f.layout[t].offset === fa.layout[t].offset),
+    );
     if (!fb) continue;
     renamed.add(fa).add(fb);
     fieldChanges.push(renameChange(subject, fa, fb));
@@ -131,7 +164,11 @@ function diffStruct(sa: StructDef, sb: StructDef, a: Schema, b: Schema, ctx: Str
   for (const fb of addedFields) {
     if (renamed.has(fb)) continue;
     const inHole = TARGETS.flatMap((t) => {
-      const hole = sa.layout[t].padding.find((h) => fb.layout[t].offset >= h.offset && fb.layout[t].offset + fb.layout[t].size <= h.offset + h.size);
+      const hole = sa.layout[t].padding.find(
+        (h) =>
+          fb.layout[t].offset >= h.offset &&
+          fb.layout[t].offset + fb.layout[t].size <= h.offset + h.size,
+      );
       return hole ? [{ t, hole }] : [];
     });
     const where = `${typeText(fb.type)} ${fb.name ?? "(anonymous)"} at offset ${acrossTargets(perTarget((t) => fb.layout[t].offset))}`;
@@ -154,7 +191,8 @@ function diffStruct(sa: StructDef, sb: StructDef, a: Schema, b: Schema, ctx: Str
               subject: `${subject}.${fb.name ?? "(anonymous)"}`,
               detail: `${where}, in the old implicit hole after ${hole.after ?? "the start"} ${onTargets(targets)}`,
               severity: "breaking",
-              reason: "old peers leave implicit padding uninitialised: the new field reads garbage from them",
+              reason:
+                "old peers leave implicit padding uninitialised: the new field reads garbage from them",
               targets,
             },
       );
@@ -168,7 +206,9 @@ function diffStruct(sa: StructDef, sb: StructDef, a: Schema, b: Schema, ctx: Str
         subject: `${subject}.${fb.name ?? "(anonymous)"}`,
         detail: `${where}, past the old end`,
         severity: n.length ? "compatible" : "breaking",
-        reason: n.length ? `compatible because the size is negotiated (${negotiation(n)})` : notNegotiated(sb, ctx),
+        reason: n.length
+          ? `compatible because the size is negotiated (${negotiation(n)})`
+          : notNegotiated(sb, ctx),
         targets: [...TARGETS],
       });
       continue;
@@ -180,7 +220,9 @@ function diffStruct(sa: StructDef, sb: StructDef, a: Schema, b: Schema, ctx: Str
       subject: `${subject}.${fb.name ?? "(anonymous)"}`,
       detail: `${where}, inserted${overlapped.length ? ` where the old struct had ${overlapped.join(", ")}` : ""}`,
       severity: "breaking",
-      reason: overlapped.length ? `old peers put ${overlapped.join(", ")} in those bytes` : "inserted among existing fields",
+      reason: overlapped.length
+        ? `old peers put ${overlapped.join(", ")} in those bytes`
+        : "inserted among existing fields",
       targets: [...TARGETS],
     });
   }
@@ -196,7 +238,8 @@ function diffStruct(sa: StructDef, sb: StructDef, a: Schema, b: Schema, ctx: Str
       targets: [...TARGETS],
     });
   }
-  if (fieldChanges.some((c) => c.severity === "breaking" && c.kind !== "field-appended")) grewAtEndOnly = false;
+  if (fieldChanges.some((c) => c.severity === "breaking" && c.kind !== "field-appended"))
+    grewAtEndOnly = false;
   // Removals first: they explain the moves that follow.
   fieldChanges.unshift(...removedChanges);
 
@@ -304,15 +347,31 @@ function renameChange(subject: string, fa: Field, fb: Field): Change {
     targets: [...TARGETS],
   };
   if (isPaddingName(fa.name) && !isPaddingName(fb.name))
-    return { ...base, severity: "compatible", reason: "reserved bytes take a meaning: old peers send zero there, so zero must mean 'not set'" };
+    return {
+      ...base,
+      severity: "compatible",
+      reason:
+        "reserved bytes take a meaning: old peers send zero there, so zero must mean 'not set'",
+    };
   if (!isPaddingName(fa.name) && isPaddingName(fb.name))
-    return { ...base, severity: "breaking", reason: "the field's meaning is dropped: what old peers put there is now ignored" };
-  return { ...base, severity: "compatible", reason: "same bytes, new name: binary layout unchanged, only source using the old name breaks" };
+    return {
+      ...base,
+      severity: "breaking",
+      reason: "the field's meaning is dropped: what old peers put there is now ignored",
+    };
+  return {
+    ...base,
+    severity: "compatible",
+    reason: "same bytes, new name: binary layout unchanged, only source using the old name breaks",
+  };
 }
 
 function negotiation(n: CompatSize[]): string {
   return n
-    .map((c) => `${c.size} bytes ${c.minorBelow !== undefined ? `below minor ${c.minorBelow}` : c.flagAbsent ? `without ${c.flagAbsent}` : "to old peers"}`)
+    .map(
+      (c) =>
+        `${c.size} bytes ${c.minorBelow !== undefined ? `below minor ${c.minorBelow}` : c.flagAbsent ? `without ${c.flagAbsent}` : "to old peers"}`,
+    )
     .join(", ");
 }
 
@@ -326,51 +385,62 @@ function notNegotiated(s: StructDef, ctx: StructContext): string {
  * Implicit holes that appear or disappear, grouped by hole across targets.
  * Holes filled by an added field are explained by that field's change already.
  */
-function holeChanges(s: StructDef, before: StructDef | null, after: StructDef, filled: { t: Target; hole: PaddingHole }[]): Change[] {
+function holeChanges(
+  s: StructDef,
+  before: StructDef | null,
+  after: StructDef,
+  filled: { t: Target; hole: PaddingHole }[],
+): Change[] {
   const key = (h: PaddingHole) => `${h.offset}/${h.size}`;
-  const text = (h: PaddingHole) => `${h.size} byte(s) at offset ${h.offset}${h.after ? ` after ${h.after}` : " at the tail"}`;
+  const text = (h: PaddingHole) =>
+    `${h.size} byte(s) at offset ${h.offset}${h.after ? ` after ${h.after}` : " at the tail"}`;
   const appeared = new Map<string, Target[]>();
   const disappeared = new Map<string, Target[]>();
   for (const t of TARGETS) {
     const old = before?.layout[t].padding ?? [];
     const now = after.layout[t].padding;
-    for (const h of now) if (!old.some((o) => key(o) === key(h))) appeared.set(text(h), [...(appeared.get(text(h)) ?? []), t]);
+    for (const h of now)
+      if (!old.some((o) => key(o) === key(h)))
+        appeared.set(text(h), [...(appeared.get(text(h)) ?? []), t]);
     for (const h of old)
       if (!now.some((n) => key(n) === key(h)) && !filled.some((f) => f.t === t && f.hole === h))
         disappeared.set(text(h), [...(disappeared.get(text(h)) ?? []), t]);
   }
   const subject = title(s);
   return [
-    ...[...appeared].map(
-      ([hole, targets]): Change => ({
-        kind: "padding-appeared",
-        subject,
-        detail: `implicit padding: ${hole} ${onTargets(targets)}`,
-        severity: "compatible",
-        reason: "not a layout change by itself, but those bytes go uninitialised on the wire: FUSE pads explicitly",
-        targets,
-      }),
-    ),
-    ...[...disappeared].map(
-      ([hole, targets]): Change => ({
-        kind: "padding-disappeared",
-        subject,
-        detail: `implicit padding gone: ${hole} ${onTargets(targets)}`,
-        severity: "compatible",
-        reason: "no uninitialised bytes left there; any layout change is reported on its own",
-        targets,
-      }),
-    ),
+    ...[...appeared].map(([hole, targets]): Change => ({
+      kind: "padding-appeared",
+      subject,
+      detail: `implicit padding: ${hole} ${onTargets(targets)}`,
+      severity: "compatible",
+      reason:
+        "not a layout change by itself, but those bytes go uninitialised on the wire: FUSE pads explicitly",
+      targets,
+    })),
+    ...[...disappeared].map(([hole, targets]): Change => ({
+      kind: "padding-disappeared",
+      subject,
+      detail: `implicit padding gone: ${hole} ${onTargets(targets)}`,
+      severity: "compatible",
+      reason: "no uninitialised bytes left there; any layout change is reported on its own",
+      targets,
+    })),
   ];
 }
 
 /** The lint's size-differs/offset-differs entries of a struct, as one line, or null when targets agree. */
 function mismatch(schema: Schema, struct: string): string | null {
   const parts = schema.lint
-    .filter((l) => l.struct === struct && (l.kind === "size-differs" || l.kind === "offset-differs"))
+    .filter(
+      (l) => l.struct === struct && (l.kind === "size-differs" || l.kind === "offset-differs"),
+    )
     .map((l) => {
-      const figures = TARGETS.filter((t) => l.detail[t] !== undefined).map((t) => `${t} ${l.detail[t]}`).join(", ");
-      return l.kind === "size-differs" ? `size ${figures}` : `offset of ${l.field ?? "(anonymous)"} ${figures}`;
+      const figures = TARGETS.filter((t) => l.detail[t] !== undefined)
+        .map((t) => `${t} ${l.detail[t]}`)
+        .join(", ");
+      return l.kind === "size-differs"
+        ? `size ${figures}`
+        : `offset of ${l.field ?? "(anonymous)"} ${figures}`;
     });
   return parts.length ? parts.join("; ") : null;
 }
@@ -386,7 +456,8 @@ function mismatchChanges(s: StructDef, a: Schema | null, b: Schema): Change[] {
         subject: title(s),
         detail: `layout differs between targets: ${after}`,
         severity: "breaking",
-        reason: "32-bit servers on 64-bit kernels (i386 on x86_64) read another layout than the kernel writes; FUSE has no compat translation",
+        reason:
+          "32-bit servers on 64-bit kernels (i386 on x86_64) read another layout than the kernel writes; FUSE has no compat translation",
         targets: [...TARGETS],
       },
     ];

@@ -63,7 +63,11 @@ import { Project, ts } from "ts-morph";
 import { InputError } from "../errors.js";
 import type { Schema } from "../model.js";
 import { renderRevision } from "../render/index.js";
-import { SHARED_RUNTIME_DIR, renderSharedRuntime, usesSharedRuntime } from "../render/shared-runtime.js";
+import {
+  SHARED_RUNTIME_DIR,
+  renderSharedRuntime,
+  usesSharedRuntime,
+} from "../render/shared-runtime.js";
 import { repoRoot } from "../revisions/registry.js";
 import { TOOL_VERSION } from "../version.js";
 import type { Severity } from "./change.js";
@@ -117,24 +121,41 @@ export interface TsApiDiff {
 
 function readFolder(dir: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const f of readdirSync(dir).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")).sort()) out.set(f, readFileSync(join(dir, f), "utf8"));
+  for (const f of readdirSync(dir)
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
+    .sort())
+    out.set(f, readFileSync(join(dir, f), "utf8"));
   return out;
 }
 
 /** generated/<name>/ of this checkout and the generated/_runtime/ it imports. */
-export function generatedApiSource(name: string, generatedDir = join(repoRoot(), "generated")): ApiSource {
+export function generatedApiSource(
+  name: string,
+  generatedDir = join(repoRoot(), "generated"),
+): ApiSource {
   const dir = join(generatedDir, name);
   if (!existsSync(join(dir, "index.ts")))
-    throw new InputError(`no generated TypeScript for revision '${name}' (${join(dir, "index.ts")} is missing; run \`fuse-uapi generate\`)`);
+    throw new InputError(
+      `no generated TypeScript for revision '${name}' (${join(dir, "index.ts")} is missing; run \`fuse-uapi generate\`)`,
+    );
   const files = readFolder(dir);
   const runtimeDir = join(generatedDir, SHARED_RUNTIME_DIR);
-  return { label: name, files, runtime: usesSharedRuntime(files) && existsSync(runtimeDir) ? readFolder(runtimeDir) : new Map() };
+  return {
+    label: name,
+    files,
+    runtime:
+      usesSharedRuntime(files) && existsSync(runtimeDir) ? readFolder(runtimeDir) : new Map(),
+  };
 }
 
 /** A schema rendered in memory, as `generate` would write it (nothing touches the disk). */
 export async function renderedApiSource(schema: Schema, label: string): Promise<ApiSource> {
   const files = await renderRevision(schema, { toolVersion: TOOL_VERSION });
-  return { label, files, runtime: usesSharedRuntime(files) ? await renderSharedRuntime(TOOL_VERSION) : new Map() };
+  return {
+    label,
+    files,
+    runtime: usesSharedRuntime(files) ? await renderSharedRuntime(TOOL_VERSION) : new Map(),
+  };
 }
 
 /** A revision name, as resolveSchemaArg reads one (no slash, no `.json`). */
@@ -143,8 +164,13 @@ export function isRevisionName(arg: string): boolean {
 }
 
 /** A diff argument: a revision name reads generated/<name>/, a schema file is rendered. */
-export async function apiSourceForArg(arg: string, resolved: { schema: Schema; label: string }): Promise<ApiSource> {
-  return isRevisionName(arg) ? generatedApiSource(arg) : renderedApiSource(resolved.schema, resolved.label);
+export async function apiSourceForArg(
+  arg: string,
+  resolved: { schema: Schema; label: string },
+): Promise<ApiSource> {
+  return isRevisionName(arg)
+    ? generatedApiSource(arg)
+    : renderedApiSource(resolved.schema, resolved.label);
 }
 
 // ---------------------------------------------------------------------------
@@ -164,13 +190,23 @@ const PRIVATE_PREFIX = "__private_";
 export function publicizePrivates(text: string, fileName: string): string {
   const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const edits: { start: number; end: number; text: string }[] = [];
-  const hidden = (m: ts.ModifierLike) => m.kind === ts.SyntaxKind.PrivateKeyword || m.kind === ts.SyntaxKind.ProtectedKeyword;
+  const hidden = (m: ts.ModifierLike) =>
+    m.kind === ts.SyntaxKind.PrivateKeyword || m.kind === ts.SyntaxKind.ProtectedKeyword;
   const visit = (node: ts.Node): void => {
-    if (ts.isPrivateIdentifier(node)) edits.push({ start: node.getStart(sf), end: node.end, text: PRIVATE_PREFIX + node.text.slice(1) });
-    if ((ts.isPropertyDeclaration(node) || ts.isMethodDeclaration(node)) && (ts.isPrivateIdentifier(node.name) || node.modifiers?.some(hidden))) {
+    if (ts.isPrivateIdentifier(node))
+      edits.push({
+        start: node.getStart(sf),
+        end: node.end,
+        text: PRIVATE_PREFIX + node.text.slice(1),
+      });
+    if (
+      (ts.isPropertyDeclaration(node) || ts.isMethodDeclaration(node)) &&
+      (ts.isPrivateIdentifier(node.name) || node.modifiers?.some(hidden))
+    ) {
       const bang = ts.isPropertyDeclaration(node) ? node.exclamationToken : undefined;
       if (bang) edits.push({ start: bang.getStart(sf), end: bang.end, text: "?" });
-      else if (!node.questionToken) edits.push({ start: node.name.end, end: node.name.end, text: "?" });
+      else if (!node.questionToken)
+        edits.push({ start: node.name.end, end: node.name.end, text: "?" });
     }
     const modifiers = ts.canHaveModifiers(node) ? (ts.getModifiers(node) ?? []) : [];
     if (modifiers.some(hidden)) {
@@ -182,7 +218,8 @@ export function publicizePrivates(text: string, fileName: string): string {
   };
   visit(sf);
   let out = text;
-  for (const e of edits.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end);
+  for (const e of edits.sort((a, b) => b.start - a.start))
+    out = out.slice(0, e.start) + e.text + out.slice(e.end);
   return out;
 }
 
@@ -221,8 +258,15 @@ function genericArity(project: Project, dir: string, runtimeDir: string): Map<st
  * All sources in one program. Sources with the same shared runtime share one copy of it
  * (r<k>/_runtime/), so their compound engine types are the same declarations.
  */
-function load(sources: readonly ApiSource[], pairs: readonly (readonly [number, number])[]): Loaded & { arity: Map<string, string[]>[] } {
-  const project = new Project({ useInMemoryFileSystem: true, compilerOptions: COMPILER_OPTIONS, skipFileDependencyResolution: true });
+function load(
+  sources: readonly ApiSource[],
+  pairs: readonly (readonly [number, number])[],
+): Loaded & { arity: Map<string, string[]>[] } {
+  const project = new Project({
+    useInMemoryFileSystem: true,
+    compilerOptions: COMPILER_OPTIONS,
+    skipFileDependencyResolution: true,
+  });
   const fs = project.getFileSystem();
   fs.writeFileSync("/api/package.json", '{ "type": "module" }\n');
   const runtimeGroups = new Map<string, number>();
@@ -234,10 +278,15 @@ function load(sources: readonly ApiSource[], pairs: readonly (readonly [number, 
     if (group === undefined) {
       group = runtimeGroups.size;
       runtimeGroups.set(key, group);
-      for (const [f, t] of s.runtime) project.createSourceFile(`/api/r${group}/${SHARED_RUNTIME_DIR}/${f}`, publicizePrivates(t, f));
+      for (const [f, t] of s.runtime)
+        project.createSourceFile(
+          `/api/r${group}/${SHARED_RUNTIME_DIR}/${f}`,
+          publicizePrivates(t, f),
+        );
     }
     const dir = `/api/r${group}/s${i}`;
-    if (!s.files.has("index.ts")) throw new InputError(`${s.label}: the generated folder has no index.ts`);
+    if (!s.files.has("index.ts"))
+      throw new InputError(`${s.label}: the generated folder has no index.ts`);
     for (const [f, t] of s.files) project.createSourceFile(`${dir}/${f}`, publicizePrivates(t, f));
     dirs.push(dir);
     runtimeDirs.push(`/api/r${group}/${SHARED_RUNTIME_DIR}`);
@@ -246,12 +295,17 @@ function load(sources: readonly ApiSource[], pairs: readonly (readonly [number, 
   // Probes relate generic types with their parameters left open: one interface per generic
   // name whose properties are the old and the new type applied to the same parameters.
   for (const [i, j] of pairs) {
-    const lines = [`import type * as __a from ".${dirs[i].slice("/api".length)}/index.js";`, `import type * as __b from ".${dirs[j].slice("/api".length)}/index.js";`];
+    const lines = [
+      `import type * as __a from ".${dirs[i].slice("/api".length)}/index.js";`,
+      `import type * as __b from ".${dirs[j].slice("/api".length)}/index.js";`,
+    ];
     for (const [name, names] of arity[i]) {
       if (arity[j].get(name)?.length !== names.length) continue;
       // The old declaration's parameter names, so explanations read like the source.
       const params = names.join(", ");
-      lines.push(`export interface __P_${name}<${params}> { a: __a.${name}<${params}>; b: __b.${name}<${params}>; }`);
+      lines.push(
+        `export interface __P_${name}<${params}> { a: __a.${name}<${params}>; b: __b.${name}<${params}>; }`,
+      );
     }
     project.createSourceFile(probePath(i, j), lines.join("\n") + "\n");
   }
@@ -276,7 +330,17 @@ interface ExportInfo {
   generic: boolean;
 }
 
-const KIND_ORDER = ["interface", "type", "class", "enum", "namespace", "function", "const", "let", "var"];
+const KIND_ORDER = [
+  "interface",
+  "type",
+  "class",
+  "enum",
+  "namespace",
+  "function",
+  "const",
+  "let",
+  "var",
+];
 
 function declKind(d: ts.Declaration): string | undefined {
   if (ts.isInterfaceDeclaration(d)) return "interface";
@@ -301,15 +365,21 @@ function exportTable(l: Loaded, i: number, arity: Map<string, string[]>): Map<st
   for (const s of checker.getExportsOfModule(moduleSymbol)) {
     const r = s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
     const decls = r.declarations ?? [];
-    const kinds = [...new Set(decls.map(declKind).filter((k): k is string => !!k))].sort((a, b) => KIND_ORDER.indexOf(a) - KIND_ORDER.indexOf(b));
+    const kinds = [...new Set(decls.map(declKind).filter((k): k is string => !!k))].sort(
+      (a, b) => KIND_ORDER.indexOf(a) - KIND_ORDER.indexOf(b),
+    );
     const info: ExportInfo = { name: s.name, symbol: r, kinds, generic: arity.has(s.name) };
     if (r.flags & ts.SymbolFlags.Value) {
       info.value = checker.getTypeOfSymbol(r);
-      info.valueKind = kinds.find((k) => ["class", "enum", "namespace", "function", "const", "let", "var"].includes(k)) ?? "value";
+      info.valueKind =
+        kinds.find((k) =>
+          ["class", "enum", "namespace", "function", "const", "let", "var"].includes(k),
+        ) ?? "value";
     }
     if (r.flags & ts.SymbolFlags.Type) {
       info.type = checker.getDeclaredTypeOfSymbol(r);
-      info.typeKind = kinds.find((k) => ["interface", "type", "class", "enum"].includes(k)) ?? "type";
+      info.typeKind =
+        kinds.find((k) => ["interface", "type", "class", "enum"].includes(k)) ?? "type";
     }
     out.set(s.name, info);
   }
@@ -319,7 +389,10 @@ function exportTable(l: Loaded, i: number, arity: Map<string, string[]>): Map<st
 // ---------------------------------------------------------------------------
 // Comparing
 
-const TEXT_FLAGS = ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.InTypeAlias | ts.TypeFormatFlags.WriteArrowStyleSignature;
+const TEXT_FLAGS =
+  ts.TypeFormatFlags.NoTruncation |
+  ts.TypeFormatFlags.InTypeAlias |
+  ts.TypeFormatFlags.WriteArrowStyleSignature;
 const MAX_ITEMS = 6;
 const SHORT = 90;
 
@@ -335,7 +408,11 @@ interface Explanation {
 const NONE: Explanation = { items: [], onlyWidened: true, lostProperty: false };
 
 function merge(xs: Explanation[]): Explanation {
-  return { items: xs.flatMap((x) => x.items), onlyWidened: xs.every((x) => x.onlyWidened), lostProperty: xs.some((x) => x.lostProperty) };
+  return {
+    items: xs.flatMap((x) => x.items),
+    onlyWidened: xs.every((x) => x.onlyWidened),
+    lostProperty: xs.some((x) => x.lostProperty),
+  };
 }
 
 /** `compound_in.` → `compound_in: `; `returns: ` stays. */
@@ -356,7 +433,8 @@ class Comparer {
 
   same(a: ts.Type, b: ts.Type): boolean {
     // Type parameters of the two sides' signatures are distinct types; the same name in the same place is the same parameter.
-    if (a.flags & ts.TypeFlags.TypeParameter && b.flags & ts.TypeFlags.TypeParameter) return this.text(a) === this.text(b);
+    if (a.flags & ts.TypeFlags.TypeParameter && b.flags & ts.TypeFlags.TypeParameter)
+      return this.text(a) === this.text(b);
     return a === b || (this.assignable(a, b) && this.assignable(b, a));
   }
 
@@ -380,7 +458,8 @@ class Comparer {
     if (text.length <= 40 || !(t.flags & ts.TypeFlags.Object)) return short(text);
     for (const p of this.checker.getPropertiesOfType(t)) {
       const pt = this.checker.getTypeOfSymbol(p);
-      if (pt.isLiteral() || pt.flags & ts.TypeFlags.BooleanLiteral || pt.flags & ts.TypeFlags.Null) return `${p.name}: ${this.text(pt)}`;
+      if (pt.isLiteral() || pt.flags & ts.TypeFlags.BooleanLiteral || pt.flags & ts.TypeFlags.Null)
+        return `${p.name}: ${this.text(pt)}`;
     }
     return short(text);
   }
@@ -403,47 +482,83 @@ class Comparer {
    */
   explain(a: ts.Type, b: ts.Type, isValue: boolean, path = "", depth = 0): Explanation {
     if (depth > 3) return this.fallback(path, a, b);
-    if (this.callable(a) && this.callable(b)) return this.explainSignatures(a, b, isValue, path, depth);
-    if (this.ownObject(a) && this.ownObject(b)) return this.explainObject(a, b, isValue, path, depth);
-    if (this.checker.isArrayType(a) && this.checker.isArrayType(b) && this.text(a).startsWith("readonly ") === this.text(b).startsWith("readonly ")) {
+    if (this.callable(a) && this.callable(b))
+      return this.explainSignatures(a, b, isValue, path, depth);
+    if (this.ownObject(a) && this.ownObject(b))
+      return this.explainObject(a, b, isValue, path, depth);
+    if (
+      this.checker.isArrayType(a) &&
+      this.checker.isArrayType(b) &&
+      this.text(a).startsWith("readonly ") === this.text(b).startsWith("readonly ")
+    ) {
       const [ea] = this.checker.getTypeArguments(a as ts.TypeReference);
       const [eb] = this.checker.getTypeArguments(b as ts.TypeReference);
-      const elements = path.endsWith(": ") ? `${path.slice(0, -2)}[]: ` : `${path.replace(/\.$/, "")}[].`;
+      const elements = path.endsWith(": ")
+        ? `${path.slice(0, -2)}[]: `
+        : `${path.replace(/\.$/, "")}[].`;
       if (ea && eb) return this.explain(ea, eb, isValue, elements, depth + 1);
     }
-    const unionish = (t: ts.Type) => t.isUnion() || t.isLiteral() || !!(t.flags & (ts.TypeFlags.BooleanLiteral | ts.TypeFlags.Never));
+    const unionish = (t: ts.Type) =>
+      t.isUnion() ||
+      t.isLiteral() ||
+      !!(t.flags & (ts.TypeFlags.BooleanLiteral | ts.TypeFlags.Never));
     if (unionish(a) || unionish(b)) {
       // `never` is the union of no members.
-      const membersOf = (t: ts.Type) => (t.isUnion() ? t.types : t.flags & ts.TypeFlags.Never ? [] : [t]);
+      const membersOf = (t: ts.Type) =>
+        t.isUnion() ? t.types : t.flags & ts.TypeFlags.Never ? [] : [t];
       const ma = membersOf(a);
       const mb = membersOf(b);
       const ta = ma.map((m) => this.text(m));
       const tb = mb.map((m) => this.text(m));
       const gone = ta.filter((m) => !tb.includes(m));
       const gained = tb.filter((m) => !ta.includes(m));
-      if (ma.length === 1 && mb.length === 1 && (gone.length || gained.length)) return this.fallback(path, a, b);
+      if (ma.length === 1 && mb.length === 1 && (gone.length || gained.length))
+        return this.fallback(path, a, b);
       if (!ma.length && !mb.length) return this.fallback(path, a, b);
       if (gone.length || gained.length) {
-        const items = [...(gone.length ? [`${lead(path)}lost ${list(gone)}`] : []), ...(gained.length ? [`${lead(path)}gained ${list(gained)}`] : [])];
+        const items = [
+          ...(gone.length ? [`${lead(path)}lost ${list(gone)}`] : []),
+          ...(gained.length ? [`${lead(path)}gained ${list(gained)}`] : []),
+        ];
         // Only literal members gained (enum-like): a switch needs a case. `number` → `number | bigint` breaks arithmetic.
-        const literal = (m: ts.Type) => m.isLiteral() || !!(m.flags & (ts.TypeFlags.BooleanLiteral | ts.TypeFlags.UniqueESSymbol));
+        const literal = (m: ts.Type) =>
+          m.isLiteral() ||
+          !!(m.flags & (ts.TypeFlags.BooleanLiteral | ts.TypeFlags.UniqueESSymbol));
         const gainedLiteralsOnly = mb.filter((m, k) => !ta.includes(tb[k])).every(literal);
-        return { items, onlyWidened: gone.length === 0 && gainedLiteralsOnly && this.assignable(a, b), lostProperty: false };
+        return {
+          items,
+          onlyWidened: gone.length === 0 && gainedLiteralsOnly && this.assignable(a, b),
+          lostProperty: false,
+        };
       }
       // Same members by name: the change is inside some of them.
       const inner = ma.flatMap((m, k) => {
         const n = mb[tb.indexOf(ta[k])];
         if (this.same(m, n)) return [];
-        const sub = this.explain(m, n, isValue, `${path}[${this.memberLabel(m, ta[k])}] `, depth + 1);
+        const sub = this.explain(
+          m,
+          n,
+          isValue,
+          `${path}[${this.memberLabel(m, ta[k])}] `,
+          depth + 1,
+        );
         // "[X] X (changed)" says nothing the plain form does not.
-        return sub.items.length === 1 && sub.items[0].endsWith(`] ${short(ta[k])} (changed)`) ? [this.fallback(path, m, n)] : [sub];
+        return sub.items.length === 1 && sub.items[0].endsWith(`] ${short(ta[k])} (changed)`)
+          ? [this.fallback(path, m, n)]
+          : [sub];
       });
       if (inner.length) return merge(inner);
     }
     return this.fallback(path, a, b);
   }
 
-  private explainObject(a: ts.Type, b: ts.Type, isValue: boolean, path: string, depth: number): Explanation {
+  private explainObject(
+    a: ts.Type,
+    b: ts.Type,
+    isValue: boolean,
+    path: string,
+    depth: number,
+  ): Explanation {
     const pa = this.props(a);
     const pb = this.props(b);
     const parts: Explanation[] = [];
@@ -455,7 +570,12 @@ class Comparer {
       }
       const optA = !!(p.flags & ts.SymbolFlags.Optional);
       const optB = !!(q.flags & ts.SymbolFlags.Optional);
-      if (optA !== optB) parts.push({ items: [`${path}${name} became ${optB ? "optional" : "required"}`], onlyWidened: false, lostProperty: false });
+      if (optA !== optB)
+        parts.push({
+          items: [`${path}${name} became ${optB ? "optional" : "required"}`],
+          onlyWidened: false,
+          lostProperty: false,
+        });
       const ta = this.checker.getTypeOfSymbol(p);
       const tb = this.checker.getTypeOfSymbol(q);
       if (this.same(ta, tb)) continue;
@@ -466,12 +586,22 @@ class Comparer {
       const optional = !!(q.flags & ts.SymbolFlags.Optional);
       const t = this.text(this.checker.getTypeOfSymbol(q));
       const note = isValue ? "" : optional ? "" : " (required)";
-      parts.push({ items: [`${path}${name}${optional ? "?" : ""}: ${short(t)} added${note}`], onlyWidened: isValue || optional, lostProperty: false });
+      parts.push({
+        items: [`${path}${name}${optional ? "?" : ""}: ${short(t)} added${note}`],
+        onlyWidened: isValue || optional,
+        lostProperty: false,
+      });
     }
     return parts.length ? merge(parts) : this.fallback(path, a, b);
   }
 
-  private explainSignatures(a: ts.Type, b: ts.Type, isValue: boolean, path: string, depth: number): Explanation {
+  private explainSignatures(
+    a: ts.Type,
+    b: ts.Type,
+    isValue: boolean,
+    path: string,
+    depth: number,
+  ): Explanation {
     const sa = [...a.getCallSignatures(), ...a.getConstructSignatures()];
     const sb = [...b.getCallSignatures(), ...b.getConstructSignatures()];
     if (sa.length !== 1 || sb.length !== 1) return this.fallback(path, a, b);
@@ -483,17 +613,30 @@ class Comparer {
       const p = px[k];
       const q = py[k];
       if (!q) {
-        parts.push({ items: [`${path}parameter ${p.name} removed`], onlyWidened: false, lostProperty: false });
+        parts.push({
+          items: [`${path}parameter ${p.name} removed`],
+          onlyWidened: false,
+          lostProperty: false,
+        });
         continue;
       }
       if (!p) {
-        const optional = !!(q.valueDeclaration && ts.isParameter(q.valueDeclaration) && (q.valueDeclaration.questionToken || q.valueDeclaration.initializer));
-        parts.push({ items: [`${path}parameter ${q.name}${optional ? "?" : ""} added`], onlyWidened: optional, lostProperty: false });
+        const optional = !!(
+          q.valueDeclaration &&
+          ts.isParameter(q.valueDeclaration) &&
+          (q.valueDeclaration.questionToken || q.valueDeclaration.initializer)
+        );
+        parts.push({
+          items: [`${path}parameter ${q.name}${optional ? "?" : ""} added`],
+          onlyWidened: optional,
+          lostProperty: false,
+        });
         continue;
       }
       const ta = this.checker.getTypeOfSymbol(p);
       const tb = this.checker.getTypeOfSymbol(q);
-      if (!this.same(ta, tb)) parts.push(this.explain(ta, tb, false, `${path}parameter ${q.name}: `, depth + 1));
+      if (!this.same(ta, tb))
+        parts.push(this.explain(ta, tb, false, `${path}parameter ${q.name}: `, depth + 1));
     }
     const ra = x.getReturnType();
     const rb = y.getReturnType();
@@ -510,9 +653,15 @@ class Comparer {
    * but new API worth listing. Looked for only when the shapes differ in size or text.
    */
   additions(a: ts.Type, b: ts.Type, isValue: boolean): string[] {
-    const size = (t: ts.Type) => `${this.checker.getPropertiesOfType(t).length}/${t.getCallSignatures().map((s) => s.getParameters().length).join(",")}`;
+    const size = (t: ts.Type) =>
+      `${this.checker.getPropertiesOfType(t).length}/${t
+        .getCallSignatures()
+        .map((s) => s.getParameters().length)
+        .join(",")}`;
     if (size(a) === size(b) && this.text(a) === this.text(b)) return [];
-    return this.explain(a, b, isValue).items.filter((i) => / added( \(required\))?$|(^|: )gained /.test(i));
+    return this.explain(a, b, isValue).items.filter((i) =>
+      / added( \(required\))?$|(^|: )gained /.test(i),
+    );
   }
 
   /** "name: 2 → 4", or "name: FuseCompoundIn (changed)" when the texts agree. */
@@ -520,7 +669,8 @@ class Comparer {
     const ta = this.text(a);
     const tb = this.text(b);
     const prefix = lead(path);
-    const item = ta === tb ? `${prefix}${short(ta)} (changed)` : `${prefix}${short(ta)} → ${short(tb)}`;
+    const item =
+      ta === tb ? `${prefix}${short(ta)} (changed)` : `${prefix}${short(ta)} → ${short(tb)}`;
     return { items: [item], onlyWidened: false, lostProperty: false };
   }
 }
@@ -536,7 +686,10 @@ class Comparer {
 function isTypeName(n: ts.Identifier): boolean {
   let p = n.parent;
   while (p && ts.isQualifiedName(p)) p = p.parent;
-  return !!p && (ts.isTypeReferenceNode(p) || ts.isExpressionWithTypeArguments(p) || ts.isTypeQueryNode(p));
+  return (
+    !!p &&
+    (ts.isTypeReferenceNode(p) || ts.isExpressionWithTypeArguments(p) || ts.isTypeQueryNode(p))
+  );
 }
 
 class SameText {
@@ -547,13 +700,16 @@ class SameText {
 
   /** The parts of a declaration that make its type: a function's signature without its body. */
   private shape(d: ts.Declaration): ts.Node[] {
-    if (ts.isFunctionDeclaration(d)) return [...(d.typeParameters ?? []), ...d.parameters, ...(d.type ? [d.type] : [])];
+    if (ts.isFunctionDeclaration(d))
+      return [...(d.typeParameters ?? []), ...d.parameters, ...(d.type ? [d.type] : [])];
     if (ts.isInterfaceDeclaration(d) || ts.isTypeAliasDeclaration(d)) return [d];
     return [];
   }
 
   private print(nodes: ts.Node[]): string {
-    return nodes.map((n) => this.printer.printNode(ts.EmitHint.Unspecified, n, n.getSourceFile())).join("\n");
+    return nodes
+      .map((n) => this.printer.printNode(ts.EmitHint.Unspecified, n, n.getSourceFile()))
+      .join("\n");
   }
 
   /** Symbols the shape refers to by name, in order (library and type-parameter symbols left out). */
@@ -563,7 +719,12 @@ class SameText {
       if (ts.isIdentifier(n) && isTypeName(n)) {
         let sym = this.checker.getSymbolAtLocation(n);
         if (sym && sym.flags & ts.SymbolFlags.Alias) sym = this.checker.getAliasedSymbol(sym);
-        if (sym && !(sym.flags & ts.SymbolFlags.TypeParameter) && sym.declarations?.some((d) => d.getSourceFile().fileName.startsWith("/api/"))) out.push(sym);
+        if (
+          sym &&
+          !(sym.flags & ts.SymbolFlags.TypeParameter) &&
+          sym.declarations?.some((d) => d.getSourceFile().fileName.startsWith("/api/"))
+        )
+          out.push(sym);
         else if (!sym) out.push(undefined);
       }
       ts.forEachChild(n, visit);
@@ -610,11 +771,15 @@ function short(s: string): string {
 }
 
 function list(xs: string[]): string {
-  return xs.length <= MAX_ITEMS ? xs.join(", ") : `${xs.slice(0, MAX_ITEMS).join(", ")} and ${xs.length - MAX_ITEMS} more`;
+  return xs.length <= MAX_ITEMS
+    ? xs.join(", ")
+    : `${xs.slice(0, MAX_ITEMS).join(", ")} and ${xs.length - MAX_ITEMS} more`;
 }
 
 function joinItems(items: string[]): string {
-  return items.length <= MAX_ITEMS ? items.join("; ") : `${items.slice(0, MAX_ITEMS).join("; ")}; and ${items.length - MAX_ITEMS} more`;
+  return items.length <= MAX_ITEMS
+    ? items.join("; ")
+    : `${items.slice(0, MAX_ITEMS).join("; ")}; and ${items.length - MAX_ITEMS} more`;
 }
 
 const REASONS = {
@@ -622,15 +787,22 @@ const REASONS = {
   added: "a new export: existing code is unaffected",
   meaningRemoved: "code that uses it this way no longer compiles",
   meaningAdded: "a new use of an existing name: existing code is unaffected",
-  valueCompatible: "the new type is assignable to the old one: every read or call that type-checked still does",
+  valueCompatible:
+    "the new type is assignable to the old one: every read or call that type-checked still does",
   valueLostProperty:
     "the new type is assignable to the old one, but a parameter's object type lost a property: an object literal written with it fails the excess property check",
-  valueBreaking: "the new type is not assignable to the old one: a read or call that type-checked may not",
-  valueLiteral: "its value changed, and a const's literal type is its value: code that relied on the old value gets the new one, and code typed with the old literal no longer type-checks",
-  optionalAdded: "only optional members or parameters were added: old and new types are assignable to each other",
-  typeWidened: "it only gained union members or optional properties: values written against the old type still fit (an exhaustive switch needs the new case)",
-  typeWidenedBreaking: "the old type fits the new one but not the reverse, and not only by new members: code reading it may not type-check",
-  typeNarrowed: "the old type is not assignable to the new one: values built against the old type no longer fit",
+  valueBreaking:
+    "the new type is not assignable to the old one: a read or call that type-checked may not",
+  valueLiteral:
+    "its value changed, and a const's literal type is its value: code that relied on the old value gets the new one, and code typed with the old literal no longer type-checks",
+  optionalAdded:
+    "only optional members or parameters were added: old and new types are assignable to each other",
+  typeWidened:
+    "it only gained union members or optional properties: values written against the old type still fit (an exhaustive switch needs the new case)",
+  typeWidenedBreaking:
+    "the old type fits the new one but not the reverse, and not only by new members: code reading it may not type-check",
+  typeNarrowed:
+    "the old type is not assignable to the new one: values built against the old type no longer fit",
   typeDisjoint: "neither type is assignable to the other: code that builds or reads it must change",
   arity: "its type parameters changed: every reference with type arguments must change",
 };
@@ -651,7 +823,9 @@ function compareNames(a: string, b: string): number {
 function describeExport(e: ExportInfo, cmp: Comparer): string {
   const kinds = e.kinds.join("+") || "export";
   const valueText = e.value && e.valueKind === "const" ? cmp.text(e.value) : undefined;
-  return valueText && valueText.length <= SHORT ? `${kinds} ${e.name}: ${valueText}` : `${kinds} ${e.name}`;
+  return valueText && valueText.length <= SHORT
+    ? `${kinds} ${e.name}: ${valueText}`
+    : `${kinds} ${e.name}`;
 }
 
 /** Every change of the exported TypeScript API from `oldApi` to `newApi`. */
@@ -660,7 +834,10 @@ export function compareApis(oldApi: ApiSource, newApi: ApiSource): TsApiDiff {
 }
 
 /** Several pairs in one program (each source loaded once), e.g. every consecutive revision. */
-export function compareApiPairs(sources: readonly ApiSource[], pairs: readonly (readonly [number, number])[]): TsApiDiff[] {
+export function compareApiPairs(
+  sources: readonly ApiSource[],
+  pairs: readonly (readonly [number, number])[],
+): TsApiDiff[] {
   const loaded = load(sources, pairs);
   const cmp = new Comparer(loaded.checker);
   const tables = new Map<number, Map<string, ExportInfo>>();
@@ -676,7 +853,14 @@ function genericFunction(s: ts.Symbol): boolean {
   return !!s.declarations?.some((d) => ts.isFunctionDeclaration(d) && !!d.typeParameters?.length);
 }
 
-function diffTables(l: Loaded, cmp: Comparer, a: Map<string, ExportInfo>, b: Map<string, ExportInfo>, i: number, j: number): TsApiDiff {
+function diffTables(
+  l: Loaded,
+  cmp: Comparer,
+  a: Map<string, ExportInfo>,
+  b: Map<string, ExportInfo>,
+  i: number,
+  j: number,
+): TsApiDiff {
   const probe = l.project.getSourceFile(probePath(i, j));
   const probeTypes = (name: string): [ts.Type, ts.Type] | undefined => {
     const decl = probe?.getInterface(`__P_${name}`)?.compilerNode;
@@ -692,19 +876,47 @@ function diffTables(l: Loaded, cmp: Comparer, a: Map<string, ExportInfo>, b: Map
   for (const [name, ea] of a) {
     const eb = b.get(name);
     if (!eb) {
-      changes.push({ kind: "ts-export-removed", subject: name, detail: `${describeExport(ea, cmp)} removed`, severity: "breaking", reason: REASONS.removed });
+      changes.push({
+        kind: "ts-export-removed",
+        subject: name,
+        detail: `${describeExport(ea, cmp)} removed`,
+        severity: "breaking",
+        reason: REASONS.removed,
+      });
       continue;
     }
     // Value meaning.
     if (ea.value && !eb.value)
-      changes.push({ kind: "ts-meaning-removed", subject: name, detail: `no longer a value (was ${ea.valueKind}); now ${eb.kinds.join("+")}`, severity: "breaking", reason: REASONS.meaningRemoved });
+      changes.push({
+        kind: "ts-meaning-removed",
+        subject: name,
+        detail: `no longer a value (was ${ea.valueKind}); now ${eb.kinds.join("+")}`,
+        severity: "breaking",
+        reason: REASONS.meaningRemoved,
+      });
     else if (!ea.value && eb.value)
-      changes.push({ kind: "ts-meaning-added", subject: name, detail: `now also a value (${eb.valueKind})`, severity: "compatible", reason: REASONS.meaningAdded });
+      changes.push({
+        kind: "ts-meaning-added",
+        subject: name,
+        detail: `now also a value (${eb.valueKind})`,
+        severity: "compatible",
+        reason: REASONS.meaningAdded,
+      });
     else if (ea.value && eb.value && cmp.same(ea.value, eb.value)) {
       const added = cmp.additions(ea.value, eb.value, true);
       if (added.length)
-        changes.push({ kind: "ts-value-type-changed", subject: name, detail: `${eb.valueKind}: ${joinItems(added)}`, severity: "compatible", reason: REASONS.optionalAdded });
-    } else if (ea.value && eb.value && !(genericFunction(ea.symbol) && texts.same(ea.symbol, eb.symbol))) {
+        changes.push({
+          kind: "ts-value-type-changed",
+          subject: name,
+          detail: `${eb.valueKind}: ${joinItems(added)}`,
+          severity: "compatible",
+          reason: REASONS.optionalAdded,
+        });
+    } else if (
+      ea.value &&
+      eb.value &&
+      !(genericFunction(ea.symbol) && texts.same(ea.symbol, eb.symbol))
+    ) {
       const why = cmp.explain(ea.value, eb.value, true);
       // Widened only by literal union members or optional members (a return type gaining an enum
       // member): as compatible as the same change of a type, see the rules at the top.
@@ -730,16 +942,34 @@ function diffTables(l: Loaded, cmp: Comparer, a: Map<string, ExportInfo>, b: Map
     }
     // Type meaning.
     if (ea.type && !eb.type)
-      changes.push({ kind: "ts-meaning-removed", subject: name, detail: `no longer a type (was ${ea.typeKind}); now ${eb.kinds.join("+")}`, severity: "breaking", reason: REASONS.meaningRemoved });
+      changes.push({
+        kind: "ts-meaning-removed",
+        subject: name,
+        detail: `no longer a type (was ${ea.typeKind}); now ${eb.kinds.join("+")}`,
+        severity: "breaking",
+        reason: REASONS.meaningRemoved,
+      });
     else if (!ea.type && eb.type)
-      changes.push({ kind: "ts-meaning-added", subject: name, detail: `now also a type (${eb.typeKind})`, severity: "compatible", reason: REASONS.meaningAdded });
+      changes.push({
+        kind: "ts-meaning-added",
+        subject: name,
+        detail: `now also a type (${eb.typeKind})`,
+        severity: "compatible",
+        reason: REASONS.meaningAdded,
+      });
     else if (ea.type && eb.type) {
       let ta = ea.type;
       let tb = eb.type;
       if (ea.generic || eb.generic) {
         const probed = probeTypes(name);
         if (!probed) {
-          changes.push({ kind: "ts-type-changed", subject: name, detail: `${eb.typeKind}: type parameters changed`, severity: "breaking", reason: REASONS.arity });
+          changes.push({
+            kind: "ts-type-changed",
+            subject: name,
+            detail: `${eb.typeKind}: type parameters changed`,
+            severity: "breaking",
+            reason: REASONS.arity,
+          });
           continue;
         }
         [ta, tb] = probed;
@@ -747,7 +977,13 @@ function diffTables(l: Loaded, cmp: Comparer, a: Map<string, ExportInfo>, b: Map
       if (cmp.same(ta, tb)) {
         const added = cmp.additions(ta, tb, false);
         if (added.length)
-          changes.push({ kind: "ts-type-changed", subject: name, detail: `${eb.typeKind}: ${joinItems(added)}`, severity: "compatible", reason: REASONS.optionalAdded });
+          changes.push({
+            kind: "ts-type-changed",
+            subject: name,
+            detail: `${eb.typeKind}: ${joinItems(added)}`,
+            severity: "compatible",
+            reason: REASONS.optionalAdded,
+          });
         continue;
       }
       if ((ea.generic || eb.generic) && texts.same(ea.symbol, eb.symbol)) continue;
@@ -755,24 +991,57 @@ function diffTables(l: Loaded, cmp: Comparer, a: Map<string, ExportInfo>, b: Map
       const backward = cmp.assignable(tb, ta);
       const { items, onlyWidened } = cmp.explain(ta, tb, false);
       const severity: Severity = forward && !backward && onlyWidened ? "compatible" : "breaking";
-      const reason = forward && !backward ? (onlyWidened ? REASONS.typeWidened : REASONS.typeWidenedBreaking) : backward ? REASONS.typeNarrowed : REASONS.typeDisjoint;
+      const reason =
+        forward && !backward
+          ? onlyWidened
+            ? REASONS.typeWidened
+            : REASONS.typeWidenedBreaking
+          : backward
+            ? REASONS.typeNarrowed
+            : REASONS.typeDisjoint;
       const propTexts = (t: ts.Type) =>
-        [cmp.text(t), ...(t.flags & ts.TypeFlags.Object ? l.checker.getPropertiesOfType(t).map((p) => cmp.text(l.checker.getTypeOfSymbol(p))) : [])].join(" ");
-      changes.push({ kind: "ts-type-changed", subject: name, detail: `${eb.typeKind}: ${joinItems(items)}`, severity, reason, texts: `${propTexts(ta)} ${propTexts(tb)}` });
+        [
+          cmp.text(t),
+          ...(t.flags & ts.TypeFlags.Object
+            ? l.checker.getPropertiesOfType(t).map((p) => cmp.text(l.checker.getTypeOfSymbol(p)))
+            : []),
+        ].join(" ");
+      changes.push({
+        kind: "ts-type-changed",
+        subject: name,
+        detail: `${eb.typeKind}: ${joinItems(items)}`,
+        severity,
+        reason,
+        texts: `${propTexts(ta)} ${propTexts(tb)}`,
+      });
     }
   }
   for (const [name, eb] of b)
-    if (!a.has(name)) changes.push({ kind: "ts-export-added", subject: name, detail: `${describeExport(eb, cmp)} added`, severity: "compatible", reason: REASONS.added });
+    if (!a.has(name))
+      changes.push({
+        kind: "ts-export-added",
+        subject: name,
+        detail: `${describeExport(eb, cmp)} added`,
+        severity: "compatible",
+        reason: REASONS.added,
+      });
 
   // A type that reads the same on both sides changed through a type it refers to: name it.
-  const changed = new Set(changes.filter((c) => c.kind !== "ts-export-added").map((c) => c.subject));
+  const changed = new Set(
+    changes.filter((c) => c.kind !== "ts-export-added").map((c) => c.subject),
+  );
   for (const c of changes) {
     if (c.texts === undefined) continue;
-    const refs = [...new Set(c.texts.match(/[A-Za-z_$][\w$]*/g) ?? [])].filter((w) => w !== c.subject && changed.has(w)).sort(compareNames);
-    if (refs.length && /\(changed\)/.test(c.detail)) c.detail += ` — refers to changed ${list(refs)}`;
+    const refs = [...new Set(c.texts.match(/[A-Za-z_$][\w$]*/g) ?? [])]
+      .filter((w) => w !== c.subject && changed.has(w))
+      .sort(compareNames);
+    if (refs.length && /\(changed\)/.test(c.detail))
+      c.detail += ` — refers to changed ${list(refs)}`;
     delete c.texts;
   }
-  changes.sort((x, y) => KIND_RANK[x.kind] - KIND_RANK[y.kind] || compareNames(x.subject, y.subject));
+  changes.sort(
+    (x, y) => KIND_RANK[x.kind] - KIND_RANK[y.kind] || compareNames(x.subject, y.subject),
+  );
 
   return {
     changes,
@@ -789,14 +1058,19 @@ function diffTables(l: Loaded, cmp: Comparer, a: Map<string, ExportInfo>, b: Map
  * candidate with two possible partners does not. Whether a flag whose bit moved to another
  * name is the same flag is the C ABI's question (`flag-bit-reused`), answered by the caller.
  */
-function renameCandidates(cmp: Comparer, a: Map<string, ExportInfo>, b: Map<string, ExportInfo>): RenameCandidate[] {
+function renameCandidates(
+  cmp: Comparer,
+  a: Map<string, ExportInfo>,
+  b: Map<string, ExportInfo>,
+): RenameCandidate[] {
   const removed = [...a.values()].filter((e) => !b.has(e.name));
   const added = [...b.values()].filter((e) => !a.has(e.name));
   const same = (x: ExportInfo, y: ExportInfo) =>
     x.kinds.join("+") === y.kinds.join("+") &&
     !x.generic &&
     !y.generic &&
-    (!x.value || (!!y.value && cmp.same(x.value, y.value) && cmp.text(x.value) === cmp.text(y.value))) &&
+    (!x.value ||
+      (!!y.value && cmp.same(x.value, y.value) && cmp.text(x.value) === cmp.text(y.value))) &&
     (!x.type || (!!y.type && cmp.same(x.type, y.type)));
   const out: RenameCandidate[] = [];
   for (const x of removed) {
@@ -805,12 +1079,19 @@ function renameCandidates(cmp: Comparer, a: Map<string, ExportInfo>, b: Map<stri
     const y = partners[0];
     if (removed.filter((z) => same(z, y)).length !== 1) continue;
     const valueText = x.value ? cmp.text(x.value) : undefined;
-    out.push({ from: x.name, to: y.name, proof: `${x.kinds.join("+")}${valueText && valueText.length <= SHORT ? `: ${valueText}` : ""}, identical type on both sides, no other candidate` });
+    out.push({
+      from: x.name,
+      to: y.name,
+      proof: `${x.kinds.join("+")}${valueText && valueText.length <= SHORT ? `: ${valueText}` : ""}, identical type on both sides, no other candidate`,
+    });
   }
   return out.sort((p, q) => compareNames(p.from, q.from));
 }
 
-export function tsSummary(changes: readonly TsApiChange[]): { breaking: number; compatible: number } {
+export function tsSummary(changes: readonly TsApiChange[]): {
+  breaking: number;
+  compatible: number;
+} {
   const breaking = changes.filter((c) => c.severity === "breaking").length;
   return { breaking, compatible: changes.length - breaking };
 }

@@ -43,11 +43,19 @@ export function typeLayout(type: TypeRef, target: TargetInfo, scope: LayoutScope
     case "struct":
     case "union": {
       const r = scope.record(type.kind, type.name, target.name);
-      if (!r) throw new LayoutError(`${type.kind} ${type.name} is incomplete (used before its definition)`);
+      if (!r)
+        throw new LayoutError(
+          `${type.kind} ${type.name} is incomplete (used before its definition)`,
+        );
       return r;
     }
     case "record": {
-      const r = layoutRecord(type.fields.map((f) => f.type), type.union, target, scope);
+      const r = layoutRecord(
+        type.fields.map((f) => f.type),
+        type.union,
+        target,
+        scope,
+      );
       return { size: r.size, align: r.align };
     }
     case "array": {
@@ -83,13 +91,19 @@ export function layoutRecord(
       return;
     }
     const at = roundUp(offset, m.align);
-    if (at > offset) padding.push({ after: i > 0 ? names[i - 1] ?? null : null, offset, size: at - offset });
+    if (at > offset)
+      padding.push({ after: i > 0 ? (names[i - 1] ?? null) : null, offset, size: at - offset });
     fields.push({ offset: at, size: m.size, align: m.align });
     offset = at + m.size;
     size = offset;
   });
   const total = roundUp(size, align);
-  if (total > size) padding.push({ after: union ? null : names[members.length - 1] ?? null, offset: size, size: total - size });
+  if (total > size)
+    padding.push({
+      after: union ? null : (names[members.length - 1] ?? null),
+      offset: size,
+      size: total - size,
+    });
   return { size: total, align, padding, fields };
 }
 

@@ -18,8 +18,20 @@ export interface TargetInfo {
 }
 
 export const TARGET_INFO: Record<Target, TargetInfo> = {
-  x86_64: { name: "x86_64", longBits: 64, pointerSize: 8, int64Align: 8, compiler: { command: "cc", args: [] } },
-  i386: { name: "i386", longBits: 32, pointerSize: 4, int64Align: 4, compiler: { command: "cc", args: ["-m32"] } },
+  x86_64: {
+    name: "x86_64",
+    longBits: 64,
+    pointerSize: 8,
+    int64Align: 8,
+    compiler: { command: "cc", args: [] },
+  },
+  i386: {
+    name: "i386",
+    longBits: 32,
+    pointerSize: 4,
+    int64Align: 4,
+    compiler: { command: "cc", args: ["-m32"] },
+  },
   aarch64: {
     name: "aarch64",
     longBits: 64,

@@ -84,9 +84,21 @@ export function planChunks(text: string, chunkSize = CHUNK_SIZE): TextRange[][] 
     const suffix = to.open.flatMap((c) => c.lines.filter((l) => l.start >= to.offset));
     const lines = [...prefix, ...suffix].sort((a, b) => a.start - b.start);
     const ranges: TextRange[] = [];
-    const add = (startIndex: number, endIndex: number, startRow: number, endRow: number, endColumn: number) =>
-      ranges.push({ startIndex, endIndex, startPosition: { row: startRow, column: 0 }, endPosition: { row: endRow, column: endColumn } });
-    for (const l of lines.filter((l) => l.start < from.offset)) add(l.start, l.end, l.row, l.endRow, l.endColumn);
+    const add = (
+      startIndex: number,
+      endIndex: number,
+      startRow: number,
+      endRow: number,
+      endColumn: number,
+    ) =>
+      ranges.push({
+        startIndex,
+        endIndex,
+        startPosition: { row: startRow, column: 0 },
+        endPosition: { row: endRow, column: endColumn },
+      });
+    for (const l of lines.filter((l) => l.start < from.offset))
+      add(l.start, l.end, l.row, l.endRow, l.endColumn);
     if (to.row === -1) {
       const lastNewline = text.lastIndexOf("\n");
       const rows = countRows(text, from.offset, text.length) + from.row;
@@ -94,7 +106,8 @@ export function planChunks(text: string, chunkSize = CHUNK_SIZE): TextRange[][] 
     } else {
       add(from.offset, to.offset, from.row, to.row, 0);
     }
-    for (const l of lines.filter((l) => l.start >= to.offset)) add(l.start, l.end, l.row, l.endRow, l.endColumn);
+    for (const l of lines.filter((l) => l.start >= to.offset))
+      add(l.start, l.end, l.row, l.endRow, l.endColumn);
     chunks.push(ranges);
     from = to;
   }
@@ -224,7 +237,11 @@ function scan(text: string, chunkSize: number): Split[] | null {
       while (i < n) {
         const c = text.charCodeAt(i);
         if (c === NL) break;
-        if (c === BACKSLASH && (text.charCodeAt(i + 1) === NL || (text.charCodeAt(i + 1) === CR && text.charCodeAt(i + 2) === NL))) {
+        if (
+          c === BACKSLASH &&
+          (text.charCodeAt(i + 1) === NL ||
+            (text.charCodeAt(i + 1) === CR && text.charCodeAt(i + 2) === NL))
+        ) {
           i = text.indexOf("\n", i) + 1;
           row++;
           continue;
@@ -246,7 +263,13 @@ function scan(text: string, chunkSize: number): Split[] | null {
       const line: Line =
         i < n
           ? { start: lineStart, end: i + 1, row: lineRow, endRow: row + 1, endColumn: 0 }
-          : { start: lineStart, end: n, row: lineRow, endRow: row, endColumn: n - (text.lastIndexOf("\n", n - 1) + 1) };
+          : {
+              start: lineStart,
+              end: n,
+              row: lineRow,
+              endRow: row,
+              endColumn: n - (text.lastIndexOf("\n", n - 1) + 1),
+            };
       if (CONDITIONAL_OPEN.has(name)) {
         stack.push({ lines: [line], braces });
       } else if (CONDITIONAL_NEXT.has(name) || name === "endif") {
@@ -286,7 +309,11 @@ function scan(text: string, chunkSize: number): Split[] | null {
         lineComment();
         continue;
       }
-      if (c === BACKSLASH && (text.charCodeAt(i + 1) === NL || (text.charCodeAt(i + 1) === CR && text.charCodeAt(i + 2) === NL))) {
+      if (
+        c === BACKSLASH &&
+        (text.charCodeAt(i + 1) === NL ||
+          (text.charCodeAt(i + 1) === CR && text.charCodeAt(i + 2) === NL))
+      ) {
         i = text.indexOf("\n", i) + 1;
         row++;
         continue;

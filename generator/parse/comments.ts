@@ -13,7 +13,12 @@ export function commentText(raw: string): string {
   const [head, ...tail] = body.split("\n");
   // The first line follows `/*` directly: its own leading blanks are not indentation.
   const first = head.trim();
-  const rest = tail.map((l) => l.replace(/^\s*\*(?!\/) ?/, "").replace(/\s+$/, "").replace(/\t/g, "        "));
+  const rest = tail.map((l) =>
+    l
+      .replace(/^\s*\*(?!\/) ?/, "")
+      .replace(/\s+$/, "")
+      .replace(/\t/g, "        "),
+  );
   // Continuation lines without a `*` margin are indented to line up under the text: drop the common indent.
   const indents = rest.filter((l) => l.trim()).map((l) => /^ */.exec(l)![0].length);
   const cut = indents.length ? Math.min(...indents) : 0;
@@ -58,7 +63,8 @@ export function docFor(node: Node, list: readonly Node[], i: number): string | u
   const trailing: string[] = [];
   for (let k = i + 1; k < list.length; k++) {
     const s = list[k];
-    if (s.type === "comment" && s.startPosition.row === lastRow(node)) trailing.push(commentText(s.text));
+    if (s.type === "comment" && s.startPosition.row === lastRow(node))
+      trailing.push(commentText(s.text));
     else if (s.type === "," || s.type === ";") continue;
     else break;
   }

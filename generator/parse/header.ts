@@ -66,7 +66,11 @@ export interface ParsedHeader {
  * error the walker finds (an unknown type, say) in an earlier chunk is
  * reported before a syntax error in a later one.
  */
-export async function parseHeader(text: string, file: string, opts: { chunkSize?: number } = {}): Promise<ParsedHeader> {
+export async function parseHeader(
+  text: string,
+  file: string,
+  opts: { chunkSize?: number } = {},
+): Promise<ParsedHeader> {
   const parser = await cParser();
   const walker = new HeaderWalker(file);
   for (const ranges of planChunks(text, opts.chunkSize) ?? [null]) {
@@ -75,7 +79,9 @@ export async function parseHeader(text: string, file: string, opts: { chunkSize?
     try {
       const bad = firstError(tree.rootNode);
       if (bad) {
-        const what = bad.isMissing ? `syntax error: missing '${bad.type}'` : `syntax error near '${snippet(bad.text)}'`;
+        const what = bad.isMissing
+          ? `syntax error: missing '${bad.type}'`
+          : `syntax error near '${snippet(bad.text)}'`;
         throw new HeaderError(file, bad.startPosition.row + 1, bad.startPosition.column + 1, what);
       }
       walker.walkItems(tree.rootNode);
@@ -154,7 +160,13 @@ function itemIndexes(container: Node, siblings: readonly Node[], filter: ItemFil
   return out;
 }
 
-const TOP_LEVEL_CONDITIONALS = new Set(["preproc_ifdef", "preproc_if", "preproc_elif", "preproc_elifdef", "preproc_else"]);
+const TOP_LEVEL_CONDITIONALS = new Set([
+  "preproc_ifdef",
+  "preproc_if",
+  "preproc_elif",
+  "preproc_elifdef",
+  "preproc_else",
+]);
 
 function isTopLevelConditional(node: Node): boolean {
   return TOP_LEVEL_CONDITIONALS.has(node.type);
@@ -187,7 +199,6 @@ class HeaderMacro implements MacroEntry, RawConstant {
   }
 }
 
-
 class HeaderWalker {
   readonly scope = new DeclScope();
   private readonly includes: IncludeDef[] = [];
@@ -218,7 +229,14 @@ class HeaderWalker {
     const constants: RawConstant[] = [];
     const macros: MacroDef[] = [];
     for (const d of this.defines.values()) {
-      if (d.params) macros.push({ name: d.name, params: d.params, body: d.body, ...(d.doc ? { doc: d.doc } : {}), pos: d.pos });
+      if (d.params)
+        macros.push({
+          name: d.name,
+          params: d.params,
+          body: d.body,
+          ...(d.doc ? { doc: d.doc } : {}),
+          pos: d.pos,
+        });
       else if (d.body !== "" && !this.scope.typedefs.has(d.name)) constants.push(d);
     }
     return {
@@ -243,7 +261,11 @@ class HeaderWalker {
    * explicit stack, not recursion). Lazy: a condition is evaluated only when
    * reached, so it sees the #defines before it.
    */
-  private *taken(container: Node, filter: ItemFilter, isConditional: (n: Node) => boolean): Generator<At> {
+  private *taken(
+    container: Node,
+    filter: ItemFilter,
+    isConditional: (n: Node) => boolean,
+  ): Generator<At> {
     const open = (node: Node, f: ItemFilter) => {
       const siblings = kids(node);
       return { siblings, items: itemIndexes(node, siblings, f), next: 0 };
@@ -277,7 +299,11 @@ class HeaderWalker {
       case "preproc_include": {
         const path = node.childForFieldName("path");
         if (path)
-          this.includes.push({ path: path.text.replace(/^[<"]|[>"]$/g, ""), system: path.type === "system_lib_string", pos: posOf(node) });
+          this.includes.push({
+            path: path.text.replace(/^[<"]|[>"]$/g, ""),
+            system: path.type === "system_lib_string",
+            pos: posOf(node),
+          });
         return;
       }
       case "struct_specifier":
@@ -293,7 +319,8 @@ class HeaderWalker {
       case "declaration": {
         // `struct x {...} var;`: keep the type, variables are not part of an ABI header.
         const type = node.childForFieldName("type");
-        if (type?.type === "struct_specifier" || type?.type === "union_specifier") this.recordSpecifier(type, at);
+        if (type?.type === "struct_specifier" || type?.type === "union_specifier")
+          this.recordSpecifier(type, at);
         else if (type?.type === "enum_specifier") this.enumSpecifier(type, at);
         return;
       }
@@ -311,7 +338,11 @@ class HeaderWalker {
   private takenBranch(conditional: Node): Node | null {
     const known = this.decided.get(conditional.startIndex);
     if (known !== undefined) {
-      for (let node: Node | null = conditional; node && known >= 0; node = node.childForFieldName("alternative")) {
+      for (
+        let node: Node | null = conditional;
+        node && known >= 0;
+        node = node.childForFieldName("alternative")
+      ) {
         if (node.startIndex === known) return node;
       }
       return null;
@@ -351,18 +382,31 @@ class HeaderWalker {
     const valueNode = node.childForFieldName("value");
     const raw = valueNode?.text ?? "";
     const paramsNode = node.childForFieldName("parameters");
-    const params = paramsNode ? named(paramsNode).filter((c) => c.type === "identifier").map((c) => c.text) : null;
+    const params = paramsNode
+      ? named(paramsNode)
+          .filter((c) => c.type === "identifier")
+          .map((c) => c.text)
+      : null;
     let tokens;
     try {
       tokens = tokenize(raw);
     } catch (e) {
       const at = e instanceof TokenizeError ? e.at : 0;
-      const line = valueNode ? valueNode.startPosition.row + 1 + (raw.slice(0, at).match(/\n/g)?.length ?? 0) : posOf(node).line;
-      throw new HeaderError(this.file, line, (valueNode?.startPosition.column ?? 0) + 1, `in #define ${name}: ${(e as Error).message}`);
+      const line = valueNode
+        ? valueNode.startPosition.row + 1 + (raw.slice(0, at).match(/\n/g)?.length ?? 0)
+        : posOf(node).line;
+      throw new HeaderError(
+        this.file,
+        line,
+        (valueNode?.startPosition.column ?? 0) + 1,
+        `in #define ${name}: ${(e as Error).message}`,
+      );
     }
     // Comments in a #define's line: a block comment is a child node, a // comment stays in the value text.
     const inlineComments = [
-      ...named(node).filter((c) => c.type === "comment").map((c) => commentText(c.text)),
+      ...named(node)
+        .filter((c) => c.type === "comment")
+        .map((c) => commentText(c.text)),
       ...(raw.match(/\/\/.*$|\/\*[\s\S]*?\*\//gm) ?? []).map(commentText),
     ];
     const body = stripComments(raw);
@@ -423,7 +467,8 @@ class HeaderWalker {
       return { kind, name: nameNode.text };
     }
     // Records nest by recursion here and in every later stage (layout, lint, render): bound it.
-    if (this.recordDepth >= MAX_NESTING) throw this.error(node, `${kind} definitions nested more than ${MAX_NESTING} levels deep`);
+    if (this.recordDepth >= MAX_NESTING)
+      throw this.error(node, `${kind} definitions nested more than ${MAX_NESTING} levels deep`);
     this.recordDepth++;
     let fields: Field[];
     try {
@@ -459,7 +504,12 @@ class HeaderWalker {
     return { kind, name };
   }
 
-  private layoutOf(fields: readonly Field[], union: boolean, target: (typeof TARGETS)[number], at: Node) {
+  private layoutOf(
+    fields: readonly Field[],
+    union: boolean,
+    target: (typeof TARGETS)[number],
+    at: Node,
+  ) {
     try {
       return layoutRecord(
         fields.map((f) => f.type),
@@ -487,7 +537,9 @@ class HeaderWalker {
       TARGETS.map((t) => [t, this.layoutOf(pending as Field[], union, t, body).fields]),
     ) as Record<(typeof TARGETS)[number], { offset: number; size: number; align: number }[]>;
     return pending.map((f, i) => {
-      const layout = Object.fromEntries(TARGETS.map((t) => [t, perTarget[t][i]])) as Field["layout"];
+      const layout = Object.fromEntries(
+        TARGETS.map((t) => [t, perTarget[t][i]]),
+      ) as Field["layout"];
       const p = layout[PRIMARY_TARGET];
       return { ...f, offset: p.offset, size: p.size, align: p.align, layout };
     });
@@ -498,18 +550,27 @@ class HeaderWalker {
     const typeNode = node.childForFieldName("type");
     if (!typeNode) throw this.error(node, "field without a type");
     const bitfield = named(node).find((c) => c.type === "bitfield_clause");
-    if (bitfield) throw this.error(bitfield, "bit-fields are not supported: their layout is implementation-defined");
+    if (bitfield)
+      throw this.error(
+        bitfield,
+        "bit-fields are not supported: their layout is implementation-defined",
+      );
     const base = this.typeOf(typeNode, at);
-    const ctype = typeNode.childForFieldName("body") ? `${typeNode.type.split("_")[0]}${typeNode.childForFieldName("name") ? " " + typeNode.childForFieldName("name")!.text : ""}` : typeNode.text.replace(/\s+/g, " ");
+    const ctype = typeNode.childForFieldName("body")
+      ? `${typeNode.type.split("_")[0]}${typeNode.childForFieldName("name") ? " " + typeNode.childForFieldName("name")!.text : ""}`
+      : typeNode.text.replace(/\s+/g, " ");
     const doc = docFor(node, at.siblings, at.index);
     const declarators = fieldKids(node, "declarator");
     if (declarators.length === 0) {
       if (base.kind !== "record") throw this.error(node, "declaration does not declare a member");
-      return [{ name: null, type: base, ctype, count: 1, ...(doc ? { doc } : {}), pos: posOf(node) }];
+      return [
+        { name: null, type: base, ctype, count: 1, ...(doc ? { doc } : {}), pos: posOf(node) },
+      ];
     }
     return declarators.map((d) => {
       const { name, type } = this.applyDeclarator(d, base);
-      if (type.kind === "struct" || type.kind === "union" || type.kind === "enum") this.requireComplete(type, typeNode);
+      if (type.kind === "struct" || type.kind === "union" || type.kind === "enum")
+        this.requireComplete(type, typeNode);
       const flexible = type.kind === "array" && type.length === null;
       return {
         name,
@@ -524,9 +585,13 @@ class HeaderWalker {
   }
 
   private requireComplete(type: TypeRef, at: Node): void {
-    if ((type.kind === "struct" || type.kind === "union") && !this.scope.records.has(`${type.kind} ${type.name}`))
+    if (
+      (type.kind === "struct" || type.kind === "union") &&
+      !this.scope.records.has(`${type.kind} ${type.name}`)
+    )
       throw this.error(at, `field has incomplete type '${type.kind} ${type.name}'`);
-    if (type.kind === "enum" && !this.scope.enums.has(type.name)) throw this.error(at, `field has incomplete type 'enum ${type.name}'`);
+    if (type.kind === "enum" && !this.scope.enums.has(type.name))
+      throw this.error(at, `field has incomplete type 'enum ${type.name}'`);
   }
 
   /** The type a specifier node names; defines records/enums that it carries (documented by `holder`). */
@@ -545,7 +610,8 @@ class HeaderWalker {
       case "type_identifier":
       case "sized_type_specifier": {
         const words = node.type === "sized_type_specifier" ? specifierWords(node) : [node.text];
-        if (words.length === 1 && words[0] === "void") return { kind: "int", name: "uint8_t", spelled: "void" };
+        if (words.length === 1 && words[0] === "void")
+          return { kind: "int", name: "uint8_t", spelled: "void" };
         const t = this.scope.typeFromWords(words);
         if (!t) throw this.error(node, `unknown type '${words.join(" ")}'`);
         return t;
@@ -564,7 +630,8 @@ class HeaderWalker {
   private applyDeclarator(declarator: Node, base: TypeRef): { name: string | null; type: TypeRef } {
     let node = declarator;
     for (let layers = 0; ; layers++) {
-      if (layers > MAX_NESTING) throw this.error(node, `declarator nested more than ${MAX_NESTING} levels deep`);
+      if (layers > MAX_NESTING)
+        throw this.error(node, `declarator nested more than ${MAX_NESTING} levels deep`);
       const step = this.declaratorLayer(node, base);
       if ("name" in step) return step;
       ({ node, type: base } = step.inner);
@@ -572,17 +639,26 @@ class HeaderWalker {
   }
 
   /** One layer of a declarator: the declared name, or the inner declarator and the type it applies to. */
-  private declaratorLayer(node: Node, base: TypeRef): { name: string; type: TypeRef } | { inner: { node: Node; type: TypeRef } } {
+  private declaratorLayer(
+    node: Node,
+    base: TypeRef,
+  ): { name: string; type: TypeRef } | { inner: { node: Node; type: TypeRef } } {
     switch (node.type) {
       case "field_identifier":
       case "identifier":
       case "type_identifier":
       case "primitive_type":
-        if (base.kind === "int" && base.spelled === "void") throw this.error(node, `'${node.text}' declared void`);
+        if (base.kind === "int" && base.spelled === "void")
+          throw this.error(node, `'${node.text}' declared void`);
         return { name: node.text, type: base };
       case "pointer_declarator": {
         const spelled = base.kind === "pointer" ? `${base.spelled}*` : `${typeText(base)} *`;
-        return { inner: { node: node.childForFieldName("declarator")!, type: { kind: "pointer", to: base, spelled } } };
+        return {
+          inner: {
+            node: node.childForFieldName("declarator")!,
+            type: { kind: "pointer", to: base, spelled },
+          },
+        };
       }
       case "parenthesized_declarator":
         return { inner: { node: named(node)[0], type: base } };
@@ -594,14 +670,23 @@ class HeaderWalker {
           try {
             length = Number(evaluateText(sizeNode.text, this.scope.env(PRIMARY_TARGET)).v);
           } catch (e) {
-            if (e instanceof EvalError || e instanceof TokenizeError) throw this.error(sizeNode, `array size '${snippet(lengthExpr)}' is not a constant: ${e.message}`);
+            if (e instanceof EvalError || e instanceof TokenizeError)
+              throw this.error(
+                sizeNode,
+                `array size '${snippet(lengthExpr)}' is not a constant: ${e.message}`,
+              );
             throw e;
           }
           if (length < 0) throw this.error(sizeNode, `array size ${length} is negative`);
           if (length === 0) length = null; // GNU zero-length array: the old spelling of a flexible member
         }
         if (base.kind === "int" && base.spelled === "void") throw this.error(node, "array of void");
-        return { inner: { node: node.childForFieldName("declarator")!, type: { kind: "array", of: base, length, lengthExpr } } };
+        return {
+          inner: {
+            node: node.childForFieldName("declarator")!,
+            type: { kind: "array", of: base, length, lengthExpr },
+          },
+        };
       }
       default:
         throw this.error(node, `unsupported declarator '${snippet(node.text)}'`);
@@ -641,7 +726,8 @@ class HeaderWalker {
       next = value + 1n;
     }
     const name = nameNode?.text ?? `anonymous_enum_${posOf(node).line}`;
-    if (this.scope.enums.has(name)) throw this.error(nameNode ?? node, `redefinition of enum ${name}`);
+    if (this.scope.enums.has(name))
+      throw this.error(nameNode ?? node, `redefinition of enum ${name}`);
     const def: EnumDef = { name, members, ...docOf(holder), pos: posOf(node) };
     this.scope.enums.set(name, def);
     this.enums.push(def);
@@ -655,14 +741,17 @@ function docOf(at: At): { doc?: string } {
 }
 
 function specifierWords(node: Node): string[] {
-  return kids(node).filter((c) => c.type !== "comment").map((c) => c.text);
+  return kids(node)
+    .filter((c) => c.type !== "comment")
+    .map((c) => c.text);
 }
 
 function endsFlexible(field: Field, scope: DeclScope): boolean {
   if (field.flexible) return true;
   const t = field.type;
   if (t.kind === "struct") return !!scope.records.get(`struct ${t.name}`)?.flexible;
-  if (t.kind === "record" && !t.union && t.fields.length) return endsFlexible(t.fields[t.fields.length - 1], scope);
+  if (t.kind === "record" && !t.union && t.fields.length)
+    return endsFlexible(t.fields[t.fields.length - 1], scope);
   return false;
 }
 

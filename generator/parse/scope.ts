@@ -4,7 +4,13 @@
  * struct). It answers the layout engine and the constant-expression evaluator,
  * for any target.
  */
-import { EvalError, type ExprEnv, type MacroEntry, type ResolvedType, type TypeName } from "../cexpr/evaluate.js";
+import {
+  EvalError,
+  type ExprEnv,
+  type MacroEntry,
+  type ResolvedType,
+  type TypeName,
+} from "../cexpr/evaluate.js";
 import { type CIntType, intType, literalType, make } from "../cexpr/ctypes.js";
 import { tokenize } from "../cexpr/tokens.js";
 import { type LayoutScope, type SizeAlign, typeLayout } from "../layout/layout.js";
@@ -43,7 +49,10 @@ const ENVIRONMENT_MACROS: Record<string, string | { params: string[]; body: stri
   _IO: { params: ["type", "nr"], body: "_IOC(_IOC_NONE, (type), (nr), 0)" },
   _IOR: { params: ["type", "nr", "size"], body: "_IOC(_IOC_READ, (type), (nr), (sizeof(size)))" },
   _IOW: { params: ["type", "nr", "size"], body: "_IOC(_IOC_WRITE, (type), (nr), (sizeof(size)))" },
-  _IOWR: { params: ["type", "nr", "size"], body: "_IOC(_IOC_READ | _IOC_WRITE, (type), (nr), (sizeof(size)))" },
+  _IOWR: {
+    params: ["type", "nr", "size"],
+    body: "_IOC(_IOC_READ | _IOC_WRITE, (type), (nr), (sizeof(size)))",
+  },
 };
 
 export function environmentMacros(): Map<string, MacroEntry> {
@@ -72,14 +81,18 @@ export class DeclScope implements LayoutScope {
   enumLayout(name: string, target: Target): SizeAlign | undefined {
     const e = this.enums.get(name);
     if (!e) return undefined;
-    const t = enumType(e.members.map((m) => BigInt(m.value)), TARGET_INFO[target]);
+    const t = enumType(
+      e.members.map((m) => BigInt(m.value)),
+      TARGET_INFO[target],
+    );
     const size = t.bits / 8;
     return { size, align: size === 8 ? TARGET_INFO[target].int64Align : size };
   }
 
   /** Resolve type words (`__u64`, `unsigned long`, `struct x`) to a TypeRef, or null. */
   typeFromWords(words: readonly string[]): TypeRef | null {
-    if (words.length === 2 && (words[0] === "struct" || words[0] === "union")) return { kind: words[0], name: words[1] };
+    if (words.length === 2 && (words[0] === "struct" || words[0] === "union"))
+      return { kind: words[0], name: words[1] };
     if (words.length === 2 && words[0] === "enum") return { kind: "enum", name: words[1] };
     if (words.length === 1 && this.typedefs.has(words[0])) return this.typedefs.get(words[0])!.type;
     return builtinType(words);
@@ -93,10 +106,16 @@ export class DeclScope implements LayoutScope {
       enumConstant: (name) => {
         const c = this.enumConstants.get(name);
         if (!c) return undefined;
-        if (c.value >= -0x80000000n && c.value <= 0x7fffffffn) return make(c.value, intType("int", target));
+        if (c.value >= -0x80000000n && c.value <= 0x7fffffffn)
+          return make(c.value, intType("int", target));
         // C23/GNU: a constant that does not fit int has its enum's type.
         const e = c.enumName ? this.enums.get(c.enumName) : undefined;
-        const t = e ? enumType(e.members.map((m) => BigInt(m.value)), target) : literalType(c.value, "", true, target);
+        const t = e
+          ? enumType(
+              e.members.map((m) => BigInt(m.value)),
+              target,
+            )
+          : literalType(c.value, "", true, target);
         return make(c.value, t);
       },
       isTypeWord: (w) => isBuiltinTypeWord(w) || this.typedefs.has(w),
@@ -113,7 +132,20 @@ export class DeclScope implements LayoutScope {
     const { size, align } = typeLayout(ref, target, this);
     const cType = castType(ref, target, this);
     if (!cType) return { size, align };
-    return { size, align, int: { type: cType, bits: size * 8, signed: ref.kind === "int" ? ref.name.startsWith("int") : ref.kind === "long" ? ref.signed : ref.kind === "char" || cType.signed } };
+    return {
+      size,
+      align,
+      int: {
+        type: cType,
+        bits: size * 8,
+        signed:
+          ref.kind === "int"
+            ? ref.name.startsWith("int")
+            : ref.kind === "long"
+              ? ref.signed
+              : ref.kind === "char" || cType.signed,
+      },
+    };
   }
 
   /** offsetof(record, a.b.c), looking through anonymous members as C11 does. */
@@ -124,12 +156,14 @@ export class DeclScope implements LayoutScope {
     let offset = 0;
     for (let i = 0; i < path.length; i++) {
       const hit = findMember(fields, path[i], target);
-      if (!hit) throw new EvalError(`offsetof: ${record} has no member ${path.slice(0, i + 1).join(".")}`);
+      if (!hit)
+        throw new EvalError(`offsetof: ${record} has no member ${path.slice(0, i + 1).join(".")}`);
       offset += hit.offset;
       if (i < path.length - 1) {
         const t = hit.field.type;
         if (t.kind === "record") fields = t.fields;
-        else if (t.kind === "struct" || t.kind === "union") fields = this.records.get(`${t.kind} ${t.name}`)?.fields ?? [];
+        else if (t.kind === "struct" || t.kind === "union")
+          fields = this.records.get(`${t.kind} ${t.name}`)?.fields ?? [];
         else throw new EvalError(`offsetof: ${path[i]} is not a record`);
       }
     }
@@ -148,19 +182,35 @@ function castType(ref: TypeRef, target: TargetInfo, scope: DeclScope): CIntType 
       return intType("int", target);
     case "long":
       // glibc's size_t/ssize_t/uintptr_t/intptr_t are int-ranked on ILP32, long on LP64.
-      if (target.longBits === 32 && /^(s?size_t|u?intptr_t)$/.test(ref.spelled)) return intType(ref.signed ? "int" : "unsigned int", target);
+      if (target.longBits === 32 && /^(s?size_t|u?intptr_t)$/.test(ref.spelled))
+        return intType(ref.signed ? "int" : "unsigned int", target);
       return intType(ref.signed ? "long" : "unsigned long", target);
     case "enum": {
       const e = scope.enums.get(ref.name);
-      return e ? enumType(e.members.map((m) => BigInt(m.value)), target) : null;
+      return e
+        ? enumType(
+            e.members.map((m) => BigInt(m.value)),
+            target,
+          )
+        : null;
     }
     case "int": {
       const bits = Number(ref.name.replace(/\D/g, ""));
       const signed = ref.name.startsWith("int");
       if (bits < 32) return intType("int", target);
       if (bits === 32) return intType(signed ? "int" : "unsigned int", target);
-      const longLong = /long long|^__[us]64$|^__(le|be)64$/.test(ref.spelled) || target.longBits === 32;
-      return intType(longLong ? (signed ? "long long" : "unsigned long long") : signed ? "long" : "unsigned long", target);
+      const longLong =
+        /long long|^__[us]64$|^__(le|be)64$/.test(ref.spelled) || target.longBits === 32;
+      return intType(
+        longLong
+          ? signed
+            ? "long long"
+            : "unsigned long long"
+          : signed
+            ? "long"
+            : "unsigned long",
+        target,
+      );
     }
     default:
       return null;
@@ -178,14 +228,25 @@ export function enumType(values: readonly bigint[], target: TargetInfo): CIntTyp
     const max = t.signed ? (1n << BigInt(t.bits - 1)) - 1n : (1n << BigInt(t.bits)) - 1n;
     return values.every((v) => v >= min && v <= max);
   };
-  for (const name of ["int", "unsigned int", "long", "unsigned long", "long long", "unsigned long long"] as const) {
+  for (const name of [
+    "int",
+    "unsigned int",
+    "long",
+    "unsigned long",
+    "long long",
+    "unsigned long long",
+  ] as const) {
     const t = intType(name, target);
     if (fits(t)) return t;
   }
   return intType("unsigned long long", target);
 }
 
-function findMember(fields: readonly Field[], name: string, target: Target): { field: Field; offset: number } | undefined {
+function findMember(
+  fields: readonly Field[],
+  name: string,
+  target: Target,
+): { field: Field; offset: number } | undefined {
   for (const f of fields) {
     if (f.name === name) return { field: f, offset: f.layout[target].offset };
     if (f.name === null && f.type.kind === "record") {

@@ -19,7 +19,8 @@ function cGrammarPath(): string {
     const bundled = join(dir, "grammar", "tree-sitter-c.wasm");
     if (existsSync(bundled)) return bundled;
     const up = dirname(dir);
-    if (up === dir) return createRequire(import.meta.url).resolve("tree-sitter-c/tree-sitter-c.wasm");
+    if (up === dir)
+      return createRequire(import.meta.url).resolve("tree-sitter-c/tree-sitter-c.wasm");
     dir = up;
   }
 }

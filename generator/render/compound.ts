@@ -122,7 +122,8 @@ export interface CompoundModel {
 
 function replyIsVariable(op: OpcodeInfo): boolean {
   const r = op.reply;
-  if (r.kind === "data" || r.kind === "xattr" || r.kind === "dirents" || r.kind === "direntplus") return true;
+  if (r.kind === "data" || r.kind === "xattr" || r.kind === "dirents" || r.kind === "direntplus")
+    return true;
   return r.kind === "parts" && r.parts.some((p) => p.kind === "data");
 }
 
@@ -131,20 +132,32 @@ function hasDataPart(parts: MessagePart[]): boolean {
 }
 
 /** The struct part and the data part of the compound's own request or reply. */
-function compoundParts(parts: MessagePart[], where: string): { struct: MessagePart & { kind: "struct" }; data: MessagePart & { kind: "data" } } {
+function compoundParts(
+  parts: MessagePart[],
+  where: string,
+): { struct: MessagePart & { kind: "struct" }; data: MessagePart & { kind: "data" } } {
   const struct = parts.find((p): p is MessagePart & { kind: "struct" } => p.kind === "struct");
   const data = parts.find((p): p is MessagePart & { kind: "data" } => p.kind === "data");
   if (parts.length !== 2 || !struct || !data || parts[0] !== struct) {
-    throw new InputError(`compound: the ${where} must be one struct followed by a data part in the protocol table`);
+    throw new InputError(
+      `compound: the ${where} must be one struct followed by a data part in the protocol table`,
+    );
   }
   return { struct, data };
 }
 
-export function buildCompound(schema: Schema, structViews: StructView[], names: ExportNames, templateText: string): CompoundModel | null {
+export function buildCompound(
+  schema: Schema,
+  structViews: StructView[],
+  names: ExportNames,
+  templateText: string,
+): CompoundModel | null {
   const c: CompoundInfo | undefined = schema.compound;
   const protocol = schema.protocol;
   if (!c || !protocol) return null;
-  for (const m of templateText.matchAll(/^export (?:const|function|async function|class|interface|type) ([A-Za-z_$][\w$]*)/gm)) {
+  for (const m of templateText.matchAll(
+    /^export (?:const|function|async function|class|interface|type) ([A-Za-z_$][\w$]*)/gm,
+  )) {
     names.claim(m[1]!, "compound.ts");
   }
   const views = new Map(structViews.map((v) => [v.cName, v]));
@@ -161,18 +174,23 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
   };
   const intMember = (struct: string, member: string, where: string) => {
     if (!defs.get(struct)?.fields.some((f) => f.name === member && f.type.kind === "int")) {
-      throw new InputError(`compound: ${where} names ${struct}.${member}, which is not an integer member of the header's struct`);
+      throw new InputError(
+        `compound: ${where} names ${struct}.${member}, which is not an integer member of the header's struct`,
+      );
     }
   };
 
   const inHeader = use(IN_HEADER, "sub-requests");
   const outHeader = use(OUT_HEADER, "sub-replies");
   for (const field of Object.keys(c.subHeader)) intMember(IN_HEADER, field, `subHeader.${field}`);
-  for (const field of Object.keys(c.subReplyHeader)) intMember(OUT_HEADER, field, `subReplyHeader.${field}`);
+  for (const field of Object.keys(c.subReplyHeader))
+    intMember(OUT_HEADER, field, `subReplyHeader.${field}`);
 
   const compoundOp = protocol.opcodes.find((o) => o.name === c.opcode);
-  if (!compoundOp) throw new InputError(`compound: opcode ${c.opcode} is not in this header's protocol table`);
-  if (compoundOp.reply.kind !== "parts") throw new InputError(`compound: the ${c.opcode} reply must have parts`);
+  if (!compoundOp)
+    throw new InputError(`compound: opcode ${c.opcode} is not in this header's protocol table`);
+  if (compoundOp.reply.kind !== "parts")
+    throw new InputError(`compound: the ${c.opcode} reply must have parts`);
   const req = compoundParts(compoundOp.request, `${c.opcode} request`);
   const rep = compoundParts(compoundOp.reply.parts, `${c.opcode} reply`);
   for (const [where, part, framing] of [
@@ -180,15 +198,24 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
     ["reply", rep.struct, c.framing.reply],
   ] as const) {
     if (part.struct !== framing.struct) {
-      throw new InputError(`compound: framing.${where}.struct is ${framing.struct}, but the protocol table's ${c.opcode} ${where} carries ${part.struct}`);
+      throw new InputError(
+        `compound: framing.${where}.struct is ${framing.struct}, but the protocol table's ${c.opcode} ${where} carries ${part.struct}`,
+      );
     }
   }
   const inView = use(req.struct.struct, "compound request");
   const outView = use(rep.struct.struct, "compound reply");
   /** Every member of a framing struct has a role, and the roles that hold numbers name integer members. */
-  const framingStruct = (f: { struct: string; members: Record<string, string> }, where: string, withPrefix: boolean) => {
+  const framingStruct = (
+    f: { struct: string; members: Record<string, string> },
+    where: string,
+    withPrefix: boolean,
+  ) => {
     const def = defs.get(f.struct);
-    if (!def) throw new InputError(`compound: ${where} names struct ${f.struct}, which is not in the header`);
+    if (!def)
+      throw new InputError(
+        `compound: ${where} names struct ${f.struct}, which is not in the header`,
+      );
     const actual = def.fields.map((x) => x.name).filter((x): x is string => x !== null);
     const listed = Object.keys(f.members);
     const missing = actual.filter((m) => !listed.includes(m));
@@ -198,7 +225,8 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
         `compound: ${where} must give a role to every member of ${f.struct} (${actual.join(", ")})${missing.length ? `; missing ${missing.join(", ")}` : ""}${extra.length ? `; not in the header: ${extra.join(", ")}` : ""}`,
       );
     }
-    for (const [m, role] of Object.entries(f.members)) if (role !== "reserved") intMember(f.struct, m, `${where}.members.${m} (${role})`);
+    for (const [m, role] of Object.entries(f.members))
+      if (role !== "reserved") intMember(f.struct, m, `${where}.members.${m} (${role})`);
     return withPrefix ? use(f.struct, where) : null;
   };
   framingStruct(c.framing.request, "framing.request", false);
@@ -213,28 +241,39 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
   if (dep.noDependency?.constant) {
     const k = schema.constants.find((x) => x.name === dep.noDependency!.constant);
     if (!k || k.value === null || Number(k.value) !== dep.noDependency.value) {
-      throw new InputError(`compound: dependencies.noDependency is ${dep.noDependency.value}, but the header's ${dep.noDependency.constant} is ${k ? String(k.value) : "not defined"}`);
+      throw new InputError(
+        `compound: dependencies.noDependency is ${dep.noDependency.value}, but the header's ${dep.noDependency.constant} is ${k ? String(k.value) : "not defined"}`,
+      );
     }
   }
   for (const t of dep.threads) {
     for (const p of t.producers) {
       const op = protocol.opcodes.find((o) => o.name === p);
       if (!op) continue; // an opcode of the series that this header lacks (as allowedOpcodes)
-      const part = op.reply.kind === "parts" ? op.reply.parts.find((x) => x.field === t.from.part) : undefined;
-      if (!part || part.kind !== "struct") throw new InputError(`compound: dependencies.threads: the ${p} reply has no struct part ${t.from.part}`);
+      const part =
+        op.reply.kind === "parts" ? op.reply.parts.find((x) => x.field === t.from.part) : undefined;
+      if (!part || part.kind !== "struct")
+        throw new InputError(
+          `compound: dependencies.threads: the ${p} reply has no struct part ${t.from.part}`,
+        );
       intMember(part.struct, t.from.member, `dependencies.threads (${p})`);
     }
   }
 
   const known = new Set(protocol.opcodes.map((o) => o.name));
   for (const name of c.allowedOpcodes ?? []) {
-    if (!known.has(name)) throw new InputError(`compound: allowedOpcodes names ${name}, which is not in this header's protocol table`);
+    if (!known.has(name))
+      throw new InputError(
+        `compound: allowedOpcodes names ${name}, which is not in this header's protocol table`,
+      );
   }
   const flagConstants = new Map(schema.constants.map((k) => [k.name, k.value]));
   for (const f of c.flags.defined) {
     const v = flagConstants.get(f.name);
     if (v !== undefined && v !== null && Number(v) !== f.value) {
-      throw new InputError(`compound: flag ${f.name} is ${f.value} in the registry but ${v} in the header`);
+      throw new InputError(
+        `compound: flag ${f.name} is ${f.value} in the registry but ${v} in the header`,
+      );
     }
   }
 
@@ -245,19 +284,33 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
     if (c.allowedOpcodes !== null && !c.allowedOpcodes.includes(op.name)) continue;
     if (c.subRequestChecks.rejectInPages && hasDataPart(op.request)) continue;
     const method = camelCase(op.name.replace(/^FUSE_/, ""));
-    if (RESERVED_METHODS.has(method) || methods.has(method)) throw new InputError(`compound: opcode ${op.name} gives the builder method ${method}, which is taken`);
+    if (RESERVED_METHODS.has(method) || methods.has(method))
+      throw new InputError(
+        `compound: opcode ${op.name} gives the builder method ${method}, which is taken`,
+      );
     methods.add(method);
     const params: CompoundParamView[] = [{ name: "nodeid", type: "bigint" }];
     const partSpecs: string[] = [];
     for (const p of op.request) {
-      if (!isIdentifier(p.field) || p.field === "nodeid" || p.field === "outSize" || p.field === "op" || p.field === "options" || p.field === "dependsOn") {
-        throw new InputError(`compound: ${op.name} request part ${p.field} cannot be a parameter name`);
+      if (
+        !isIdentifier(p.field) ||
+        p.field === "nodeid" ||
+        p.field === "outSize" ||
+        p.field === "op" ||
+        p.field === "options" ||
+        p.field === "dependsOn"
+      ) {
+        throw new InputError(
+          `compound: ${op.name} request part ${p.field} cannot be a parameter name`,
+        );
       }
       switch (p.kind) {
         case "struct": {
           const v = use(p.struct, `${op.name} request`);
           params.push({ name: p.field, type: v.tsName });
-          partSpecs.push(`{ kind: "struct", field: ${JSON.stringify(p.field)}, codec: ${v.codecName} }`);
+          partSpecs.push(
+            `{ kind: "struct", field: ${JSON.stringify(p.field)}, codec: ${v.codecName} }`,
+          );
           break;
         }
         case "name":
@@ -267,7 +320,9 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
         case "array": {
           const v = use(p.struct, `${op.name} request`);
           params.push({ name: p.field, type: `${v.tsName}[]` });
-          partSpecs.push(`{ kind: "array", field: ${JSON.stringify(p.field)}, codec: ${v.codecName} }`);
+          partSpecs.push(
+            `{ kind: "array", field: ${JSON.stringify(p.field)}, codec: ${v.codecName} }`,
+          );
           break;
         }
         case "data":
@@ -281,7 +336,13 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
     const partNames = op.request.map((p) => p.field);
     const args =
       partNames.length <= MAX_POSITIONAL_PARTS
-        ? [op.value, "nodeid", ...partNames, ...Array<string>(MAX_POSITIONAL_PARTS - partNames.length).fill("undefined"), variable ? "outSize" : "undefined"].join(", ")
+        ? [
+            op.value,
+            "nodeid",
+            ...partNames,
+            ...Array<string>(MAX_POSITIONAL_PARTS - partNames.length).fill("undefined"),
+            variable ? "outSize" : "undefined",
+          ].join(", ")
         : null;
     const replyStructs = replyStructList(op, (struct, where) => use(struct, where, true));
     const decodeInPlace = replyDecoder(op, (struct, where) => use(struct, where, true));
@@ -306,9 +367,12 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
       ),
     });
   }
-  if (ops.length === 0) throw new InputError("compound: no opcode of this header may appear in a compound");
+  if (ops.length === 0)
+    throw new InputError("compound: no opcode of this header may appear in a compound");
 
-  const inPages = protocol.opcodes.filter((o) => hasDataPart(o.request) && o.name !== c.opcode).map((o) => o.value);
+  const inPages = protocol.opcodes
+    .filter((o) => hasDataPart(o.request) && o.name !== c.opcode)
+    .map((o) => o.value);
   const noReply = protocol.opcodes.filter((o) => o.reply.kind === "none").map((o) => o.value);
   const { sources, ...semantics } = c;
   void sources;
@@ -316,7 +380,11 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
   if (minor === null) throw new InputError("compound: the header has no FUSE_KERNEL_MINOR_VERSION");
   const revision = schema.source.revision ?? schema.source.file;
 
-  const flags = c.flags.defined.map((f) => ({ name: f.name, value: f.value, doc: jsdoc(`${f.meaning}${f.setByKernel ? " The kernel of this revision sets it." : ""}`) }));
+  const flags = c.flags.defined.map((f) => ({
+    name: f.name,
+    value: f.value,
+    doc: jsdoc(`${f.meaning}${f.setByKernel ? " The kernel of this revision sets it." : ""}`),
+  }));
   return {
     moduleDoc: jsdoc(
       `${code(c.opcode)} (${compoundOp.value}) of revision ${code(revision)}: build, parse and split compound requests by this revision's rules, printed as data in ${code("COMPOUND_SEMANTICS")} (from schema/known-revisions.json via the schema; prose: docs/compound-revisions.md).`,
@@ -329,8 +397,18 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
     outHeader: { codec: outHeader.codecName, type: outHeader.tsName, size: outHeader.size },
     compoundOpcode: compoundOp.value,
     compoundOpLiteral: JSON.stringify(c.opcode),
-    compoundIn: { codec: inView.codecName, type: inView.tsName, field: req.struct.field, dataField: req.data.field },
-    compoundOut: { codec: outView.codecName, type: outView.tsName, field: rep.struct.field, dataField: rep.data.field },
+    compoundIn: {
+      codec: inView.codecName,
+      type: inView.tsName,
+      field: req.struct.field,
+      dataField: req.data.field,
+    },
+    compoundOut: {
+      codec: outView.codecName,
+      type: outView.tsName,
+      field: rep.struct.field,
+      dataField: rep.data.field,
+    },
     semanticsDoc: jsdoc(
       `What the kernel of revision ${code(revision)} does with ${code(c.opcode)}: the ${code("compound")} entry of its schema without ${code("sources")} (field meanings: schema/known-revisions.schema.json#/$defs/compound). The engine below reads only this.`,
     ),
@@ -342,9 +420,16 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
     hasDependencies: dep.model !== "none",
     dependencyDoc: dependencyDoc(c),
     threadDoc: dep.threads.length
-      ? dep.threads.map((t) => `${t.from.part}.${t.from.member} of ${t.producers.map(code).join(", ")} becomes its ${code(t.into)}`).join("; ")
+      ? dep.threads
+          .map(
+            (t) =>
+              `${t.from.part}.${t.from.member} of ${t.producers.map(code).join(", ")} becomes its ${code(t.into)}`,
+          )
+          .join("; ")
       : "no value is passed",
-    prefixDoc: requestPrefix ? `each sub-request's ${code(requestPrefix.cName)} (${dep.model !== "none" ? "its dependency" : "reserved"})` : "no prefix before the sub-requests",
+    prefixDoc: requestPrefix
+      ? `each sub-request's ${code(requestPrefix.cName)} (${dep.model !== "none" ? "its dependency" : "reserved"})`
+      : "no prefix before the sub-requests",
     example: exampleCalls(ops, dep.model !== "none"),
     flags,
     flagNameType: flags.length ? flags.map((f) => JSON.stringify(f.name)).join(" | ") : "never",
@@ -354,14 +439,20 @@ export function buildCompound(schema: Schema, structViews: StructView[], names: 
     noReplyOpcodes: noReply.join(", "),
     opcodeNames: protocol.opcodes.map((o) => `[${o.value}, ${JSON.stringify(o.name)}]`).join(", "),
     headerLayout: `{ in: ${headerLayout(inHeader, defs.get(IN_HEADER))}, out: ${headerLayout(outHeader, defs.get(OUT_HEADER))}${
-      c.framing.subRequestPrefix ? `, prefix: ${headerLayout(views.get(c.framing.subRequestPrefix.struct)!, defs.get(c.framing.subRequestPrefix.struct))}` : ""
+      c.framing.subRequestPrefix
+        ? `, prefix: ${headerLayout(views.get(c.framing.subRequestPrefix.struct)!, defs.get(c.framing.subRequestPrefix.struct))}`
+        : ""
     } }`,
   };
 }
 
 /** `{ member: { offset, type } }` of a header struct's integer members (the engine writes and reads them in place). */
 function headerLayout(view: StructView, def: Schema["structs"][number] | undefined): string {
-  const types = new Map((def?.fields ?? []).flatMap((f) => (f.name !== null && f.type.kind === "int" ? [[f.name, f.type.name] as const] : [])));
+  const types = new Map(
+    (def?.fields ?? []).flatMap((f) =>
+      f.name !== null && f.type.kind === "int" ? [[f.name, f.type.name] as const] : [],
+    ),
+  );
   const members = view.offsets.flatMap((o) => {
     const type = types.get(o.name);
     return type ? [`${o.key}: { offset: ${o.offset}, type: ${JSON.stringify(type)} }`] : [];
@@ -387,14 +478,19 @@ function dependencyDoc(c: CompoundInfo): string {
 /** A two-op example for the builder's doc, from the ops this revision has. */
 function exampleCalls(ops: CompoundOpView[], deps: boolean): string {
   const has = (m: string) => ops.some((o) => o.method === m);
-  if (deps && has("lookup") && has("getattr")) return `lookup(1n, "file").getattr(0n, zeroFuseGetattrIn(), { dependsOn: 0 })`;
-  if (has("open") && has("getattr")) return `open(5n, { flags: 0, open_flags: 0 }).getattr(5n, zeroFuseGetattrIn())`;
+  if (deps && has("lookup") && has("getattr"))
+    return `lookup(1n, "file").getattr(0n, zeroFuseGetattrIn(), { dependsOn: 0 })`;
+  if (has("open") && has("getattr"))
+    return `open(5n, { flags: 0, open_flags: 0 }).getattr(5n, zeroFuseGetattrIn())`;
   const first = ops[0]!;
   return `${first.method}(/* ${first.params} */)`;
 }
 
 /** `[{ field, codec }, ...]` when every part of the op's reply is a struct (`[]`: an empty reply), else `null`. */
-function replyStructList(op: OpcodeInfo, use: (struct: string, where: string) => StructView): string {
+function replyStructList(
+  op: OpcodeInfo,
+  use: (struct: string, where: string) => StructView,
+): string {
   const r = op.reply;
   if (r.kind === "empty") return "[]";
   if (r.kind !== "parts" || !r.parts.every((p) => p.kind === "struct")) return "null";

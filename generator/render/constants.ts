@@ -88,7 +88,8 @@ function findFamilies(schema: Schema): ConstantDef[][] {
     if (c.aliasOf !== undefined) continue;
     events.push({ line: c.pos.line, flag: isFlag(c) ? c : null });
   }
-  for (const d of [...schema.structs, ...schema.enums, ...schema.macros]) events.push({ line: d.pos.line, flag: null });
+  for (const d of [...schema.structs, ...schema.enums, ...schema.macros])
+    events.push({ line: d.pos.line, flag: null });
   events.sort((a, b) => a.line - b.line);
   const families: ConstantDef[][] = [];
   let run: ConstantDef[] = [];
@@ -103,7 +104,11 @@ function findFamilies(schema: Schema): ConstantDef[][] {
       continue;
     }
     const last = run[run.length - 1];
-    if (last && (maskBits(c) <= maskBits(last) || commonPrefix([...run, c].map((m) => m.name)).length === 0)) close();
+    if (
+      last &&
+      (maskBits(c) <= maskBits(last) || commonPrefix([...run, c].map((m) => m.name)).length === 0)
+    )
+      close();
     run.push(c);
   }
   close();
@@ -121,7 +126,8 @@ function familyName(members: ConstantDef[], names: ExportNames): string {
 function alignFunction(m: MacroDef, names: ExportNames): ConstItem {
   const a = m.helper!.alignment;
   const p = m.params[0]!;
-  const param = isIdentifier(p) && !/^(?:this|new|delete|default|function|class|var|let)$/.test(p) ? p : "x";
+  const param =
+    isIdentifier(p) && !/^(?:this|new|delete|default|function|class|var|let)$/.test(p) ? p : "x";
   return {
     fn: {
       doc: jsdoc(
@@ -142,7 +148,9 @@ export function buildConstants(schema: Schema, names: ExportNames): ConstantsMod
   // An alias prints like what it aliases (hex for a mask).
   const hexOf = (c: ConstantDef): boolean => {
     const target = c.aliasOf !== undefined ? byName.get(c.aliasOf) : undefined;
-    return looksLikeMask(c.expression) || (target !== undefined && looksLikeMask(target.expression));
+    return (
+      looksLikeMask(c.expression) || (target !== undefined && looksLikeMask(target.expression))
+    );
   };
   type Src = { line: number; item: () => ConstItem };
   const src: Src[] = [];
@@ -164,7 +172,9 @@ export function buildConstants(schema: Schema, names: ExportNames): ConstantsMod
           value: {
             doc: jsdoc(
               c.doc,
-              `C: ${code(`#define ${c.name} ${c.expression}`)}` + (c.type ? ` (${c.type})` : "") + ".",
+              `C: ${code(`#define ${c.name} ${c.expression}`)}` +
+                (c.type ? ` (${c.type})` : "") +
+                ".",
               c.aliasOf !== undefined && `Alias of {@link ${c.aliasOf}}.`,
               others.length > 0 && `Value on ${PRIMARY_TARGET}; differs on ${others.join(", ")}.`,
             ),
@@ -180,7 +190,8 @@ export function buildConstants(schema: Schema, names: ExportNames): ConstantsMod
     if (m.helper?.kind === "align" && m.params.length === 1) {
       src.push({ line: m.pos.line, item: () => alignFunction(m, names) });
     } else {
-      const sig = m.params.length > 0 || m.body.length === 0 ? `${m.name}(${m.params.join(", ")})` : m.name;
+      const sig =
+        m.params.length > 0 || m.body.length === 0 ? `${m.name}(${m.params.join(", ")})` : m.name;
       src.push({
         line: m.pos.line,
         item: () => ({ comment: blockComment([`${sig}: macro not translated; C: ${m.body}`]) }),
@@ -204,7 +215,11 @@ export function buildConstants(schema: Schema, names: ExportNames): ConstantsMod
           "Values are bigint because some bits are 64-bit; masks are the unsigned bit patterns (`1 << 31` is 0x80000000n here).",
       ),
       name,
-      members: members.map((m) => ({ name: m.name, key: propertyKey(m.name), literal: tsIntLiteral(maskBits(m).toString(), kind, true) })),
+      members: members.map((m) => ({
+        name: m.name,
+        key: propertyKey(m.name),
+        literal: tsIntLiteral(maskBits(m).toString(), kind, true),
+      })),
     };
   });
   return { items, families };

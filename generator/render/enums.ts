@@ -16,7 +16,9 @@ const UINT32_MAX = 2n ** 32n - 1n;
 
 /** `number` when every enumerator fits in 32 bits (what C enums normally are), else `bigint`. */
 export function enumValueKind(def: EnumDef): ValueKind {
-  return def.members.every((m) => BigInt(m.value) >= INT32_MIN && BigInt(m.value) <= UINT32_MAX) ? "number" : "bigint";
+  return def.members.every((m) => BigInt(m.value) >= INT32_MIN && BigInt(m.value) <= UINT32_MAX)
+    ? "number"
+    : "bigint";
 }
 
 export interface EnumMemberView {
@@ -44,15 +46,25 @@ export interface EnumsModel {
   loose: EnumMemberView[];
 }
 
-function memberDoc(def: EnumDef, m: EnumDef["members"][number], firstWithValue: Map<string, string>): string {
+function memberDoc(
+  def: EnumDef,
+  m: EnumDef["members"][number],
+  firstWithValue: Map<string, string>,
+): string {
   const first = firstWithValue.get(m.value);
   return jsdoc(
     m.doc,
     `C: ${code(m.expression !== undefined ? `${m.name} = ${m.expression}` : m.name)}` +
-      (m.expression === undefined ? ` (previous + 1 = ${m.value})` : m.expression.trim() === m.value ? "" : ` (= ${m.value})`) +
+      (m.expression === undefined
+        ? ` (previous + 1 = ${m.value})`
+        : m.expression.trim() === m.value
+          ? ""
+          : ` (= ${m.value})`) +
       (def.name ? ` in ${code(`enum ${def.name}`)}` : "") +
       ".",
-    first !== undefined && first !== m.name && `Same value as ${code(first)}; name lookups return ${code(first)}.`,
+    first !== undefined &&
+      first !== m.name &&
+      `Same value as ${code(first)}; name lookups return ${code(first)}.`,
   );
 }
 
@@ -75,7 +87,8 @@ export function buildEnums(schema: Schema, names: ExportNames): EnumsModel {
       literal: tsIntLiteral(m.value, kind, false),
     }));
     if (!def.name) {
-      for (const m of members) loose.push({ ...m, name: names.claim(m.name, "enums.ts: enumerator of a tagless enum") });
+      for (const m of members)
+        loose.push({ ...m, name: names.claim(m.name, "enums.ts: enumerator of a tagless enum") });
       continue;
     }
     const tsName = names.claim(pascalCase(def.name), `enums.ts: enum ${def.name}`);
@@ -92,11 +105,15 @@ export function buildEnums(schema: Schema, names: ExportNames): EnumsModel {
       lookupName,
       lookupDoc: jsdoc(
         `The C name of a ${code(`enum ${def.name}`)} value, or undefined for a value this revision does not define.`,
-        dupes.length > 0 && `Aliases ${dupes.join(", ")} share a value with an earlier name; the first declared name is returned.`,
+        dupes.length > 0 &&
+          `Aliases ${dupes.join(", ")} share a value with an earlier name; the first declared name is returned.`,
       ),
       cases: def.members
         .filter((m) => first.get(m.value) === m.name)
-        .map((m) => ({ literal: tsIntLiteral(m.value, kind, false), nameLiteral: JSON.stringify(m.name) })),
+        .map((m) => ({
+          literal: tsIntLiteral(m.value, kind, false),
+          nameLiteral: JSON.stringify(m.name),
+        })),
     });
   }
   return { enums, loose };

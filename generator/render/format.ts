@@ -28,12 +28,18 @@ export const FORMAT_OPTIONS: FormatConfig = {
 
 /** `fileName` names the file in errors; it ends in `.ts`, which tells oxfmt the language. */
 export async function formatTs(source: string, fileName: string): Promise<string> {
-  const result = await format(fileName.endsWith(".ts") ? fileName : `${fileName}.ts`, source, FORMAT_OPTIONS);
+  const result = await format(
+    fileName.endsWith(".ts") ? fileName : `${fileName}.ts`,
+    source,
+    FORMAT_OPTIONS,
+  );
   if (result.errors.length > 0) {
     // A syntax error here is a generator bug: say which file and where, so it can be inspected.
     const first = result.errors[0]!;
     const at = first.labels[0] ? ` at ${lineCol(source, first.labels[0].start)}` : "";
-    const err = new Error(`fuse-uapi: generated ${fileName} is not valid TypeScript${at}: ${first.message}`);
+    const err = new Error(
+      `fuse-uapi: generated ${fileName} is not valid TypeScript${at}: ${first.message}`,
+    );
     (err as Error & { source?: string }).source = source;
     throw err;
   }

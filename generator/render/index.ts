@@ -32,19 +32,36 @@ export interface RenderOptions {
  * Output modules in `index.ts` re-export order; `messages` only for a schema with a protocol
  * section, `compound` only for one that also has a compound section.
  */
-const MODULES = ["runtime", "enums", "constants", "structs", "codecs", "layout", "messages", "compound"] as const;
+const MODULES = [
+  "runtime",
+  "enums",
+  "constants",
+  "structs",
+  "codecs",
+  "layout",
+  "messages",
+  "compound",
+] as const;
 
 /** Names a template exports, so generated names can be checked against them. */
 function exportedNames(templateText: string): string[] {
-  return [...templateText.matchAll(/^export (?:const|function|class|interface|type) ([A-Za-z_$][\w$]*)/gm)].map(
-    (m) => m[1]!,
-  );
+  return [
+    ...templateText.matchAll(
+      /^export (?:const|function|class|interface|type) ([A-Za-z_$][\w$]*)/gm,
+    ),
+  ].map((m) => m[1]!);
 }
 
-export async function renderRevision(schema: Schema, opts: RenderOptions): Promise<Map<string, string>> {
+export async function renderRevision(
+  schema: Schema,
+  opts: RenderOptions,
+): Promise<Map<string, string>> {
   const names = new ExportNames();
   // runtime.ts re-exports the shared runtime: its names are claimed from the shared source.
-  for (const n of exportedNames(await readFile(join(sharedRuntimeSourceDir(), "runtime.ts"), "utf8"))) names.claim(n, "runtime.ts");
+  for (const n of exportedNames(
+    await readFile(join(sharedRuntimeSourceDir(), "runtime.ts"), "utf8"),
+  ))
+    names.claim(n, "runtime.ts");
   const layoutTemplate = await loadTemplate("layout.ts");
   for (const n of exportedNames(layoutTemplate.text)) names.claim(n, "layout.ts");
 
@@ -53,11 +70,24 @@ export async function renderRevision(schema: Schema, opts: RenderOptions): Promi
   const constants = buildConstants(schema, names);
   const structs = buildStructs(schema, names);
   const layout = buildLayout(schema, structs.structs);
-  const messages = buildMessages(schema, structs.structs, names, (await loadTemplate("messages.ts")).text);
-  const compound = messages ? buildCompound(schema, structs.structs, names, (await loadTemplate("compound.ts")).text) : null;
-  const modules = MODULES.filter((m) => (m !== "messages" || messages !== null) && (m !== "compound" || compound !== null));
+  const messages = buildMessages(
+    schema,
+    structs.structs,
+    names,
+    (await loadTemplate("messages.ts")).text,
+  );
+  const compound = messages
+    ? buildCompound(schema, structs.structs, names, (await loadTemplate("compound.ts")).text)
+    : null;
+  const modules = MODULES.filter(
+    (m) => (m !== "messages" || messages !== null) && (m !== "compound" || compound !== null),
+  );
 
-  const common = { banner: banner(schema, opts.toolVersion), primary: PRIMARY_TARGET, sourceFile: schema.source.file };
+  const common = {
+    banner: banner(schema, opts.toolVersion),
+    primary: PRIMARY_TARGET,
+    sourceFile: schema.source.file,
+  };
   const views: Partial<Record<(typeof MODULES)[number] | "index", object>> = {
     runtime: common,
     enums: { ...common, ...enums },

@@ -16,7 +16,12 @@ export interface LayoutModel {
     cName: string;
     /** cName as a key of STRUCT_LAYOUT (a tag may be `__proto__`). */
     cKey: string;
-    targets: { target: string; size: number; align: number; offsets: { name: string; key: string; expr: string }[] }[];
+    targets: {
+      target: string;
+      size: number;
+      align: number;
+      offsets: { name: string; key: string; expr: string }[];
+    }[];
   }[];
   differs: { target: string; names: string[] }[];
 }

@@ -7,7 +7,10 @@
  */
 export function tsIntLiteral(value: string, kind: "number" | "bigint", hex: boolean): string {
   const v = BigInt(value);
-  if (kind === "number" && (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER))) {
+  if (
+    kind === "number" &&
+    (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER))
+  ) {
     throw new RangeError(`${value} does not fit in a JavaScript number`);
   }
   const digits = hex && v >= 0n ? `0x${v.toString(16)}` : v.toString();

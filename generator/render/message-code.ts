@@ -49,7 +49,9 @@ export function requestDecoderBody(parts: readonly PartInfo[], specName: string)
           lines.push(
             `if (end - at < ${s.size}) truncatedStruct(ctx, ${part} as StructPart, at, ${s.size}, end - at);`,
             `const ${v} = ${s.readName}(view, base + at, le);`,
-            ...(p.padded ? [`checkPadding(ctx, ${part} as StructPart, bytes, at, ${s.size});`] : []),
+            ...(p.padded
+              ? [`checkPadding(ctx, ${part} as StructPart, bytes, at, ${s.size});`]
+              : []),
             `at += ${s.size};`,
           );
         } else {
@@ -64,7 +66,11 @@ export function requestDecoderBody(parts: readonly PartInfo[], specName: string)
         break;
       }
       case "name":
-        lines.push(`const n${i} = nameEnd(ctx, ${JSON.stringify(p.field)}, bytes, at, end);`, `const ${v} = readName(bytes, at, n${i} - at);`, `at = n${i} + 1;`);
+        lines.push(
+          `const n${i} = nameEnd(ctx, ${JSON.stringify(p.field)}, bytes, at, end);`,
+          `const ${v} = readName(bytes, at, n${i} - at);`,
+          `at = n${i} + 1;`,
+        );
         break;
       case "data":
         lines.push(`const ${v} = bytes.subarray(at, end);`, "at = end;");
@@ -82,7 +88,10 @@ export function requestDecoderBody(parts: readonly PartInfo[], specName: string)
 
 /** Whether a reply's parts get a straight-line writer: structs, then at most a data part. */
 export function hasReplyWriter(parts: readonly PartInfo[]): boolean {
-  return parts.length > 0 && parts.every((p, i) => p.kind === "struct" || (p.kind === "data" && i === parts.length - 1));
+  return (
+    parts.length > 0 &&
+    parts.every((p, i) => p.kind === "struct" || (p.kind === "data" && i === parts.length - 1))
+  );
 }
 
 /**
@@ -94,10 +103,20 @@ export function replySizeBody(parts: readonly PartInfo[], specName: string): str
   parts.forEach((p, i) => {
     const value = `body[${JSON.stringify(p.field)}]`;
     if (p.kind === "struct") {
-      lines.push(`if (typeof ${value} !== "object" || ${value} === null) missingPart(ctx, ${JSON.stringify(p.field)}, len);`);
-      lines.push(p.compat ? `len += sentSize(${specName}.parts[${i}] as StructPart, opts);` : `len += ${p.view.size};`);
+      lines.push(
+        `if (typeof ${value} !== "object" || ${value} === null) missingPart(ctx, ${JSON.stringify(p.field)}, len);`,
+      );
+      lines.push(
+        p.compat
+          ? `len += sentSize(${specName}.parts[${i}] as StructPart, opts);`
+          : `len += ${p.view.size};`,
+      );
     } else {
-      lines.push(`const d${i} = ${value};`, `if (!(d${i} instanceof Uint8Array)) return notBytes(ctx, ${JSON.stringify(p.field)}, len);`, `len += d${i}.length;`);
+      lines.push(
+        `const d${i} = ${value};`,
+        `if (!(d${i} instanceof Uint8Array)) return notBytes(ctx, ${JSON.stringify(p.field)}, len);`,
+        `len += d${i}.length;`,
+      );
     }
   });
   lines.push("return messageLength(ctx, len);");
@@ -122,14 +141,23 @@ export function replyWriterBody(parts: readonly PartInfo[], specName: string): s
         );
       }
     } else {
-      lines.push(`const d${i} = ${value} as Uint8Array;`, `new Uint8Array(view.buffer, at, d${i}.length).set(d${i});`, `at += d${i}.length;`);
+      lines.push(
+        `const d${i} = ${value} as Uint8Array;`,
+        `new Uint8Array(view.buffer, at, d${i}.length).set(d${i});`,
+        `at += d${i}.length;`,
+      );
     }
   });
   return lines;
 }
 
 /** A parameter list with `_` before each name `body` does not use (noUnusedParameters). */
-export function paramList(params: readonly (readonly [string, string])[], body: readonly string[]): string {
+export function paramList(
+  params: readonly (readonly [string, string])[],
+  body: readonly string[],
+): string {
   const text = body.join("\n");
-  return params.map(([name, type]) => `${new RegExp(`\\b${name}\\b`).test(text) ? "" : "_"}${name}: ${type}`).join(", ");
+  return params
+    .map(([name, type]) => `${new RegExp(`\\b${name}\\b`).test(text) ? "" : "_"}${name}: ${type}`)
+    .join(", ");
 }

@@ -26,11 +26,26 @@
  *   recognised helper, name offsets from the struct layout).
  */
 import { InputError } from "../errors.js";
-import type { CompatSize, MessagePart, NotificationInfo, OpcodeInfo, ReplyInfo, Schema, StructDef } from "../model.js";
+import type {
+  CompatSize,
+  MessagePart,
+  NotificationInfo,
+  OpcodeInfo,
+  ReplyInfo,
+  Schema,
+  StructDef,
+} from "../model.js";
 import { code, jsdoc } from "./doc.js";
 import { camelCase, isIdentifier, isPlainKey, pascalCase, type ExportNames } from "./naming.js";
 import type { StructView } from "./structs.js";
-import { hasReplyWriter, paramList, replySizeBody, replyWriterBody, requestDecoderBody, type PartInfo } from "./message-code.js";
+import {
+  hasReplyWriter,
+  paramList,
+  replySizeBody,
+  replyWriterBody,
+  requestDecoderBody,
+  type PartInfo,
+} from "./message-code.js";
 
 /** Struct names the protocol table's own vocabulary refers to (see its `$comment`). */
 const IN_HEADER = "fuse_in_header";
@@ -126,7 +141,14 @@ export interface DirentsView {
   /** Members of fuse_dirent other than the name length, i.e. what a caller supplies. */
   entryKeys: string[];
   /** The fuse_direntplus member holding the fuse_dirent, and its other members. */
-  plus: (DirentView & { direntField: string; direntOffset: number; otherType: string; otherKeys: string[] }) | null;
+  plus:
+    | (DirentView & {
+        direntField: string;
+        direntOffset: number;
+        otherType: string;
+        otherKeys: string[];
+      })
+    | null;
   plusEntryDoc: string;
   namelenField: string;
 }
@@ -179,7 +201,8 @@ class Builder {
   struct(name: string, where: string): { def: StructDef; view: StructView } {
     const def = this.structs.get(name);
     const view = this.views.get(name);
-    if (!def || !view) throw new InputError(`protocol: ${where}: struct ${name} is not in the header`);
+    if (!def || !view)
+      throw new InputError(`protocol: ${where}: struct ${name} is not in the header`);
     return { def, view };
   }
 
@@ -195,10 +218,17 @@ class Builder {
     let name = this.flags.get(flag);
     if (name === undefined) {
       name = camelCase(flag.replace(/^FUSE_/, ""));
-      if (!isIdentifier(name) || name === "minor" || name === "littleEndian" || name === "hostEndian" || name === "xattr") {
+      if (
+        !isIdentifier(name) ||
+        name === "minor" ||
+        name === "littleEndian" ||
+        name === "hostEndian" ||
+        name === "xattr"
+      ) {
         throw new InputError(`protocol: INIT flag ${flag} gives the unusable option name ${name}`);
       }
-      if ([...this.flags.values()].includes(name)) throw new InputError(`protocol: two INIT flags map to the option ${name}`);
+      if ([...this.flags.values()].includes(name))
+        throw new InputError(`protocol: two INIT flags map to the option ${name}`);
       this.flags.set(flag, name);
     }
     return name;
@@ -207,7 +237,9 @@ class Builder {
   /** Compat rules of `struct` that hold for `opcode` (undefined: a notification, rules without `opcodes` only). */
   rules(struct: string, opcode: string | undefined): CompatSize[] {
     return (this.schema.protocol?.compatSizes ?? []).filter(
-      (c) => c.struct === struct && (c.opcodes === undefined || (opcode !== undefined && c.opcodes.includes(opcode))),
+      (c) =>
+        c.struct === struct &&
+        (c.opcodes === undefined || (opcode !== undefined && c.opcodes.includes(opcode))),
     );
   }
 
@@ -229,11 +261,17 @@ class Builder {
     const seen = new Set<string>();
     parts.forEach((p, i) => {
       const last = i === parts.length - 1;
-      if (seen.has(p.field)) throw new InputError(`protocol: ${where}: two parts are named ${p.field}`);
+      if (seen.has(p.field))
+        throw new InputError(`protocol: ${where}: two parts are named ${p.field}`);
       seen.add(p.field);
-      if (!isIdentifier(p.field)) throw new InputError(`protocol: ${where}: part name ${JSON.stringify(p.field)} is not an identifier`);
+      if (!isIdentifier(p.field))
+        throw new InputError(
+          `protocol: ${where}: part name ${JSON.stringify(p.field)} is not an identifier`,
+        );
       if ((p.kind === "data" || p.kind === "array") && !last) {
-        throw new InputError(`protocol: ${where}: ${p.kind} part ${p.field} takes the rest of the message, so it must be last`);
+        throw new InputError(
+          `protocol: ${where}: ${p.kind} part ${p.field} takes the rest of the message, so it must be last`,
+        );
       }
       switch (p.kind) {
         case "struct": {
@@ -241,18 +279,24 @@ class Builder {
           const rules = this.rules(p.struct, opcode);
           for (const r of rules) {
             if (r.size < 0 || r.size > def.size) {
-              throw new InputError(`protocol: compat size ${r.size} of ${p.struct} is outside 0..${def.size}`);
+              throw new InputError(
+                `protocol: compat size ${r.size} of ${p.struct} is outside 0..${def.size}`,
+              );
             }
           }
           const sizes = rules.map((r) => {
-            const flag = r.flagAbsent !== undefined ? JSON.stringify(this.flagOption(r.flagAbsent)) : "null";
+            const flag =
+              r.flagAbsent !== undefined ? JSON.stringify(this.flagOption(r.flagAbsent)) : "null";
             return `{ size: ${r.size}, minorBelow: ${r.minorBelow ?? "null"}, flag: ${flag} }`;
           });
-          const selfSized = last && this.isNegotiation(def) && rules.some((r) => r.minorBelow !== undefined);
+          const selfSized =
+            last && this.isNegotiation(def) && rules.some((r) => r.minorBelow !== undefined);
           const sent = rules.map((r) => {
             const size = r.sizeName ? `${r.size} bytes (${code(r.sizeName)})` : `${r.size} bytes`;
             const when =
-              r.minorBelow !== undefined ? `when the minor is below ${r.minorBelow}` : `when ${code(r.flagAbsent ?? "")} was not negotiated`;
+              r.minorBelow !== undefined
+                ? `when the minor is below ${r.minorBelow}`
+                : `when ${code(r.flagAbsent ?? "")} was not negotiated`;
             return `Sent as ${size} ${when}: ${r.why}; the fields past it decode as zero.`;
           });
           props.push({
@@ -272,7 +316,14 @@ class Builder {
             `{ kind: "struct", field: ${JSON.stringify(p.field)}, codec: ${view.codecName}, sizes: [${sizes.join(", ")}], selfSized: ${selfSized}${padding} }`,
           );
           notes.push(`${code(`struct ${p.struct}`)} as ${code(p.field)}`);
-          info.push({ kind: "struct", field: p.field, view, compat: rules.length > 0, selfSized, padded: holes.length > 0 });
+          info.push({
+            kind: "struct",
+            field: p.field,
+            view,
+            compat: rules.length > 0,
+            selfSized,
+            padded: holes.length > 0,
+          });
           break;
         }
         case "name":
@@ -291,7 +342,9 @@ class Builder {
           props.push({
             name: p.field,
             type: "Uint8Array",
-            doc: jsdoc("The rest of the message, raw: decoders return a view of the message's bytes (no copy)."),
+            doc: jsdoc(
+              "The rest of the message, raw: decoders return a view of the message's bytes (no copy).",
+            ),
           });
           specs.push(`{ kind: "data", field: ${JSON.stringify(p.field)} }`);
           notes.push(`the rest of the message as ${code(p.field)}`);
@@ -299,13 +352,19 @@ class Builder {
           break;
         case "array": {
           const { view } = this.use(p.struct, where);
-          const first = parts.find((q): q is MessagePart & { kind: "struct" } => q.kind === "struct");
+          const first = parts.find(
+            (q): q is MessagePart & { kind: "struct" } => q.kind === "struct",
+          );
           if (!first || parts.indexOf(first) > i) {
-            throw new InputError(`protocol: ${where}: array ${p.field} needs an earlier struct part holding ${p.count}`);
+            throw new InputError(
+              `protocol: ${where}: array ${p.field} needs an earlier struct part holding ${p.count}`,
+            );
           }
           const firstDef = this.struct(first.struct, where).def;
           if (!firstDef.fields.some((f) => f.name === p.count && f.type.kind === "int")) {
-            throw new InputError(`protocol: ${where}: ${first.struct} has no integer member ${p.count}`);
+            throw new InputError(
+              `protocol: ${where}: ${first.struct} has no integer member ${p.count}`,
+            );
           }
           props.push({
             name: p.field,
@@ -317,8 +376,16 @@ class Builder {
           specs.push(
             `{ kind: "array", field: ${JSON.stringify(p.field)}, codec: ${view.codecName}, countFrom: ${JSON.stringify(first.field)}, countField: ${JSON.stringify(p.count)} }`,
           );
-          notes.push(`${code(`${first.field}.${p.count}`)} records of ${code(`struct ${p.struct}`)} as ${code(p.field)}`);
-          info.push({ kind: "array", field: p.field, view, countFrom: first.field, countField: p.count });
+          notes.push(
+            `${code(`${first.field}.${p.count}`)} records of ${code(`struct ${p.struct}`)} as ${code(p.field)}`,
+          );
+          info.push({
+            kind: "array",
+            field: p.field,
+            view,
+            countFrom: first.field,
+            countField: p.count,
+          });
           break;
         }
       }
@@ -356,12 +423,19 @@ function replySummary(r: ReplyInfo, b: Builder, where: string): string {
   }
 }
 
-export function buildMessages(schema: Schema, structViews: StructView[], names: ExportNames, templateText: string): MessagesModel | null {
+export function buildMessages(
+  schema: Schema,
+  structViews: StructView[],
+  names: ExportNames,
+  templateText: string,
+): MessagesModel | null {
   const protocol = schema.protocol;
   if (!protocol) return null;
   const b = new Builder(schema, structViews);
   // Names the template itself exports.
-  for (const m of templateText.matchAll(/^export (?:const|function|class|interface|type) ([A-Za-z_$][\w$]*)/gm)) {
+  for (const m of templateText.matchAll(
+    /^export (?:const|function|class|interface|type) ([A-Za-z_$][\w$]*)/gm,
+  )) {
     names.claim(m[1]!, "messages.ts");
   }
   const inHeader = b.use(IN_HEADER, "requests").view;
@@ -373,11 +447,15 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
   ] as const) {
     const def = b.struct(struct, "headers").def;
     for (const m of members) {
-      if (!def.fields.some((f) => f.name === m && f.type.kind === "int")) throw new InputError(`protocol: ${struct} has no integer member ${m}`);
+      if (!def.fields.some((f) => f.name === m && f.type.kind === "int"))
+        throw new InputError(`protocol: ${struct} has no integer member ${m}`);
     }
   }
   const minor = schema.source.minorVersion;
-  if (minor === null) throw new InputError("protocol: the header has no FUSE_KERNEL_MINOR_VERSION, so messages have no default minor");
+  if (minor === null)
+    throw new InputError(
+      "protocol: the header has no FUSE_KERNEL_MINOR_VERSION, so messages have no default minor",
+    );
 
   const requests: RequestView[] = [];
   const replies: ReplyView[] = [];
@@ -388,14 +466,16 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
   const opcodeValues = new Set<string>();
 
   for (const op of protocol.opcodes) {
-    if (opcodeValues.has(op.value)) throw new InputError(`protocol: opcode value ${op.value} is used twice`);
+    if (opcodeValues.has(op.value))
+      throw new InputError(`protocol: opcode value ${op.value} is used twice`);
     opcodeValues.add(op.value);
     const base = pascalCase(op.name);
     const where = `${op.name} request`;
     const req = b.parts(op.request, where, op.name);
     const props: MessagePropView[] = [...req.props];
     if (op.extensions) {
-      if (req.props.some((p) => p.name === "extensions")) throw new InputError(`protocol: ${where}: a part is named extensions`);
+      if (req.props.some((p) => p.name === "extensions"))
+        throw new InputError(`protocol: ${where}: a part is named extensions`);
       props.push({
         name: "extensions",
         type: "Uint8Array",
@@ -405,7 +485,8 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
       });
     }
     for (const p of props) {
-      if (["op", "opcode", "header"].includes(p.name)) throw new InputError(`protocol: ${where}: a part is named ${p.name}`);
+      if (["op", "opcode", "header"].includes(p.name))
+        throw new InputError(`protocol: ${where}: a part is named ${p.name}`);
     }
     const tsName = names.claim(`${base}Request`, `messages.ts: ${op.name} request`);
     const reply = replySummary(op.reply, b, `${op.name} reply`);
@@ -431,11 +512,20 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
     });
     const decoder = requests[requests.length - 1]!;
     decoder.decoderParams = paramList(
-      [["bytes", "Uint8Array"], ["view", "DataView"], ["base", "number"], ["header", inHeader.tsName], ["opts", "FuseMessageOptions"], ["le", "boolean"]],
+      [
+        ["bytes", "Uint8Array"],
+        ["view", "DataView"],
+        ["base", "number"],
+        ["header", inHeader.tsName],
+        ["opts", "FuseMessageOptions"],
+        ["le", "boolean"],
+      ],
       // checkMinor(ctx, opts), the length of `bytes` and the header are always used.
       ["bytes header opts", ...decoder.decoderBody],
     );
-    const rs = replySpec(op, b, (k) => (k === "dirents" ? (usesDirents = true) : (usesDirentplus = true)));
+    const rs = replySpec(op, b, (k) =>
+      k === "dirents" ? (usesDirents = true) : (usesDirentplus = true),
+    );
     const specName = `REPLY_${op.value}`;
     const sizeBody = rs.info ? replySizeBody(rs.info, `(${specName} as PartsReplySpec)`) : [];
     const writeBody = rs.info ? replyWriterBody(rs.info, `(${specName} as PartsReplySpec)`) : [];
@@ -448,11 +538,23 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
           ? {
               ctxLiteral: `{ what: ${JSON.stringify(`${op.name} reply`)}, opcode: ${op.value} }`,
               sizeName: `size${base}Reply`,
-              sizeParams: paramList([["body", "Record<string, unknown>"], ["opts", "FuseMessageOptions"]], sizeBody),
+              sizeParams: paramList(
+                [
+                  ["body", "Record<string, unknown>"],
+                  ["opts", "FuseMessageOptions"],
+                ],
+                sizeBody,
+              ),
               sizeBody,
               writeName: `write${base}Reply`,
               writeParams: paramList(
-                [["view", "DataView"], ["at", "number"], ["body", "Record<string, unknown>"], ["opts", "FuseMessageOptions"], ["le", "boolean"]],
+                [
+                  ["view", "DataView"],
+                  ["at", "number"],
+                  ["body", "Record<string, unknown>"],
+                  ["opts", "FuseMessageOptions"],
+                  ["le", "boolean"],
+                ],
                 writeBody,
               ),
               writeBody,
@@ -467,7 +569,10 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
       tsName: names.claim(`${base}Reply`, `messages.ts: ${op.name} reply`),
       opcode: op.value,
       type: rs.type,
-      doc: jsdoc(`What a server answers to ${code(op.name)} (${op.value}) on success: ${reply}`, "An error is `FuseErrorReply` instead."),
+      doc: jsdoc(
+        `What a server answers to ${code(op.name)} (${op.value}) on success: ${reply}`,
+        "An error is `FuseErrorReply` instead.",
+      ),
     });
   }
 
@@ -479,12 +584,17 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
       nameLiteral: JSON.stringify(n.name),
       code: n.value,
       type: objectType(parts.props),
-      doc: jsdoc(`Arguments of the notification ${code(n.name)} (${n.value}): ${describeParts(parts.notes)}.`),
+      doc: jsdoc(
+        `Arguments of the notification ${code(n.name)} (${n.value}): ${describeParts(parts.notes)}.`,
+      ),
       spec: `{ name: ${JSON.stringify(n.name)}, parts: ${parts.spec} }`,
     };
   });
 
-  const dirents = usesDirents || usesDirentplus ? direntsView(schema, b, usesDirentplus, protocol.direntNameMax) : null;
+  const dirents =
+    usesDirents || usesDirentplus
+      ? direntsView(schema, b, usesDirentplus, protocol.direntNameMax)
+      : null;
   const flagOptions = [...b.flags].map(([flag, name]) => ({
     name,
     nameLiteral: JSON.stringify(name),
@@ -496,8 +606,10 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
   return {
     moduleDoc: jsdoc(
       `Whole FUSE messages of this revision, from the protocol table (schema/protocol.json) fitted to ${code(schema.source.file)}: requests (${protocol.opcodes.length} opcodes), replies and notifications (${protocol.notifications.length}), with the struct sizes of older minors.`,
-      "`decodeRequest`/`encodeRequest` read and write one request, discriminated on `op` (the opcode's C name, or `\"unknown\"` for an opcode this revision does not know, so a server can answer ENOSYS). `encodeReply`/`decodeReply` write and read one reply, typed per opcode by `FuseReplyMap` (opcode value -> reply arguments) or `FuseErrorReply`; `encodeErrorReply` writes an error for any opcode. `encodeNotify`/`decodeNotify` do the same for notifications (unique 0, error = the code)." +
-        (dirents ? " `DirentListEncoder`, `DirentplusListEncoder`, `decodeDirents` and `decodeDirentplus` handle directory listings." : ""),
+      '`decodeRequest`/`encodeRequest` read and write one request, discriminated on `op` (the opcode\'s C name, or `"unknown"` for an opcode this revision does not know, so a server can answer ENOSYS). `encodeReply`/`decodeReply` write and read one reply, typed per opcode by `FuseReplyMap` (opcode value -> reply arguments) or `FuseErrorReply`; `encodeErrorReply` writes an error for any opcode. `encodeNotify`/`decodeNotify` do the same for notifications (unique 0, error = the code).' +
+        (dirents
+          ? " `DirentListEncoder`, `DirentplusListEncoder`, `decodeDirents` and `decodeDirentplus` handle directory listings."
+          : ""),
       "Names are bytes, as Linux has them: decoders give each name (and directory entry name) as a `FuseName` (`bytes`, and `text` when they are valid UTF-8), encoders take a string, bytes or a `FuseName` (`EncodeInput<T>`), so a decoded message always re-encodes to the same bytes. Raw data parts are views of the message (no copy). Every malformed message is a `FuseMessageError` naming the opcode, part, offset and byte counts.",
       `No reply: ${noReply.map(code).join(", ") || "none"}.`,
     ),
@@ -505,7 +617,9 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
       ...new Set([
         ...b.codecs,
         ...usedAccessors(structViews, requests, replySpecs, [inHeader.readName]),
-        ...(outHeaderWrites(b.struct(OUT_HEADER, "headers").def, outHeader.writeName).some((w) => w.startsWith(`${outHeader.writeName}(`))
+        ...(outHeaderWrites(b.struct(OUT_HEADER, "headers").def, outHeader.writeName).some((w) =>
+          w.startsWith(`${outHeader.writeName}(`),
+        )
           ? [outHeader.writeName]
           : []),
         ...(dirents ? [dirents.dirent.writeName, dirents.dirent.zeroName] : []),
@@ -515,7 +629,12 @@ export function buildMessages(schema: Schema, structViews: StructView[], names: 
     typeImports: [...b.types].sort(),
     defaultMinor: minor,
     replyErrorMin: protocol.replyErrorMin,
-    inHeader: { codec: inHeader.codecName, type: inHeader.tsName, size: inHeader.size, readName: inHeader.readName },
+    inHeader: {
+      codec: inHeader.codecName,
+      type: inHeader.tsName,
+      size: inHeader.size,
+      readName: inHeader.readName,
+    },
     outHeader: {
       codec: outHeader.codecName,
       type: outHeader.tsName,
@@ -549,7 +668,12 @@ function outHeaderWrites(def: StructDef, writeName: string): string[] {
   const writes: string[] = [];
   for (const f of def.fields) {
     const width = f.type.kind === "int" ? Number(f.type.name.replace(/\D/g, "")) : 0;
-    if (f.name === null || !params.has(f.name) || f.type.kind !== "int" || ![32, 64].includes(width)) {
+    if (
+      f.name === null ||
+      !params.has(f.name) ||
+      f.type.kind !== "int" ||
+      ![32, 64].includes(width)
+    ) {
       return [`${writeName}(view, at, { len, error, unique }, le);`];
     }
     const acc = `${width === 64 ? "Big" : ""}${f.type.name.startsWith("u") ? "Uint" : "Int"}${width}`;
@@ -559,7 +683,12 @@ function outHeaderWrites(def: StructDef, writeName: string): string[] {
 }
 
 /** The struct readers and writers the straight-line code calls (codecs.ts exports them). */
-function usedAccessors(views: StructView[], requests: RequestView[], replies: ReplySpecView[], always: string[]): string[] {
+function usedAccessors(
+  views: StructView[],
+  requests: RequestView[],
+  replies: ReplySpecView[],
+  always: string[],
+): string[] {
   const text = [
     ...requests.flatMap((r) => r.decoderBody),
     ...replies.flatMap((r) => (r.writer ? r.writer.writeBody : [])),
@@ -581,11 +710,17 @@ function replySpec(
   switch (r.kind) {
     case "none":
       // Error replies the kernel still takes (protocol table `answers`), e.g. EAGAIN to an INTERRUPT.
-      return { spec: `{ op: ${opLit}, kind: "none", answers: [${(r.answers ?? []).map((a) => a.error).join(", ")}] }`, type: "Record<string, never>" };
+      return {
+        spec: `{ op: ${opLit}, kind: "none", answers: [${(r.answers ?? []).map((a) => a.error).join(", ")}] }`,
+        type: "Record<string, never>",
+      };
     case "empty":
       return { spec: `{ op: ${opLit}, kind: "${r.kind}" }`, type: "Record<string, never>" };
     case "data":
-      return { spec: `{ op: ${opLit}, kind: "data" }`, type: `{\n${jsdoc(`${r.what}; decoders return a view (no copy).`)}\ndata: Uint8Array;\n}` };
+      return {
+        spec: `{ op: ${opLit}, kind: "data" }`,
+        type: `{\n${jsdoc(`${r.what}; decoders return a view (no copy).`)}\ndata: Uint8Array;\n}`,
+      };
     case "dirents":
     case "direntplus":
       uses(r.kind);
@@ -603,39 +738,59 @@ function replySpec(
     }
     case "parts": {
       const p = b.parts(r.parts, `${op.name} reply`, op.name);
-      return { spec: `{ op: ${opLit}, kind: "parts", parts: ${p.spec} }`, type: objectType(p.props), info: p.info };
+      return {
+        spec: `{ op: ${opLit}, kind: "parts", parts: ${p.spec} }`,
+        type: objectType(p.props),
+        info: p.info,
+      };
     }
   }
 }
 
 function plainKey(name: string): string {
-  if (!isPlainKey(name)) throw new InputError(`protocol: directory entry member ${JSON.stringify(name)} cannot be a plain property name`);
+  if (!isPlainKey(name))
+    throw new InputError(
+      `protocol: directory entry member ${JSON.stringify(name)} cannot be a plain property name`,
+    );
   return name;
 }
 
 function direntsView(schema: Schema, b: Builder, plus: boolean, nameMax: number): DirentsView {
   const macro = schema.macros.find((m) => m.name === DIRENT_ALIGN_MACRO);
   if (!macro || macro.helper?.kind !== "align") {
-    throw new InputError(`protocol: directory replies need the align helper macro ${DIRENT_ALIGN_MACRO}`);
+    throw new InputError(
+      `protocol: directory replies need the align helper macro ${DIRENT_ALIGN_MACRO}`,
+    );
   }
   const d = b.use(DIRENT_STRUCT, "dirents");
   const nameField = d.def.fields.find((f) => f.flexible);
-  if (!nameField || nameField.name === null) throw new InputError(`protocol: ${DIRENT_STRUCT} has no flexible name member`);
-  if (!d.def.fields.some((f) => f.name === DIRENT_NAMELEN)) throw new InputError(`protocol: ${DIRENT_STRUCT} has no ${DIRENT_NAMELEN}`);
+  if (!nameField || nameField.name === null)
+    throw new InputError(`protocol: ${DIRENT_STRUCT} has no flexible name member`);
+  if (!d.def.fields.some((f) => f.name === DIRENT_NAMELEN))
+    throw new InputError(`protocol: ${DIRENT_STRUCT} has no ${DIRENT_NAMELEN}`);
   // The list encoders copy these members by name (`d.ino = entry.ino`): they must be plain keys.
-  const entryKeys = d.def.fields.filter((f) => !f.flexible && f.name !== DIRENT_NAMELEN).map((f) => plainKey(f.name ?? ""));
+  const entryKeys = d.def.fields
+    .filter((f) => !f.flexible && f.name !== DIRENT_NAMELEN)
+    .map((f) => plainKey(f.name ?? ""));
   let plusView: DirentsView["plus"] = null;
   if (plus) {
     const p = b.use(DIRENTPLUS_STRUCT, "direntplus");
     const df = p.def.fields.find((f) => f.type.kind === "struct" && f.type.name === DIRENT_STRUCT);
     if (!df || df.name === null || p.def.fields[p.def.fields.length - 1] !== df) {
-      throw new InputError(`protocol: ${DIRENTPLUS_STRUCT} must end in a struct ${DIRENT_STRUCT} member`);
+      throw new InputError(
+        `protocol: ${DIRENTPLUS_STRUCT} must end in a struct ${DIRENT_STRUCT} member`,
+      );
     }
     // The template spreads records with this member name as a bare key: `__proto__` there would vanish.
-    if (!isPlainKey(df.name)) throw new InputError(`protocol: ${DIRENTPLUS_STRUCT} member ${JSON.stringify(df.name)} cannot be a plain property name`);
+    if (!isPlainKey(df.name))
+      throw new InputError(
+        `protocol: ${DIRENTPLUS_STRUCT} member ${JSON.stringify(df.name)} cannot be a plain property name`,
+      );
     for (const f of p.def.fields) {
       if (f !== df && (f.name === null || entryKeys.includes(f.name) || f.name === "name")) {
-        throw new InputError(`protocol: ${DIRENTPLUS_STRUCT} member ${f.name ?? "(anonymous)"} clashes with the flattened entry`);
+        throw new InputError(
+          `protocol: ${DIRENTPLUS_STRUCT} member ${f.name ?? "(anonymous)"} clashes with the flattened entry`,
+        );
       }
     }
     plusView = {
@@ -653,7 +808,9 @@ function direntsView(schema: Schema, b: Builder, plus: boolean, nameMax: number)
   }
   return {
     align: macro.helper.alignment,
-    alignDoc: jsdoc(`Records are padded to a multiple of ${macro.helper.alignment} bytes (${code(`${DIRENT_ALIGN_MACRO}`)}).`),
+    alignDoc: jsdoc(
+      `Records are padded to a multiple of ${macro.helper.alignment} bytes (${code(`${DIRENT_ALIGN_MACRO}`)}).`,
+    ),
     nameMax,
     nameMaxDoc: jsdoc(
       `The longest directory entry name, in bytes, the kernel takes (protocol table ${code("direntNames")}): a longer name, an empty one, or one holding ${code("/")} fails the whole listing with EIO, so encoders refuse them and decoders too.`,

@@ -9,7 +9,8 @@ import { InputError } from "../errors.js";
 /** `fuse_attr` -> `FuseAttr`; `__spare_x` -> `SpareX`. */
 export function pascalCase(cName: string): string {
   const parts = cName.split(/_+/).filter((p) => p.length > 0);
-  if (parts.length === 0) throw new InputError(`cannot derive a TypeScript name from ${JSON.stringify(cName)}`);
+  if (parts.length === 0)
+    throw new InputError(`cannot derive a TypeScript name from ${JSON.stringify(cName)}`);
   const name = parts.map((p) => p[0]!.toUpperCase() + p.slice(1).toLowerCase()).join("");
   // Identifiers cannot start with a digit (a tag like `_1x` would).
   return /^[0-9]/.test(name) ? `C${name}` : name;
@@ -60,20 +61,120 @@ export function propertyAccess(object: string, name: string): string {
  */
 const RESERVED_EXPORTS = new Set([
   // ECMAScript reserved words and strict-mode/module restrictions
-  "await", "break", "case", "catch", "class", "const", "continue", "debugger", "default", "delete", "do", "else",
-  "enum", "export", "extends", "false", "finally", "for", "function", "if", "implements", "import", "in",
-  "instanceof", "interface", "let", "new", "null", "package", "private", "protected", "public", "return",
-  "static", "super", "switch", "this", "throw", "true", "try", "typeof", "var", "void", "while", "with", "yield",
-  "eval", "arguments", "undefined", "NaN", "Infinity", "globalThis",
+  "await",
+  "break",
+  "case",
+  "catch",
+  "class",
+  "const",
+  "continue",
+  "debugger",
+  "default",
+  "delete",
+  "do",
+  "else",
+  "enum",
+  "export",
+  "extends",
+  "false",
+  "finally",
+  "for",
+  "function",
+  "if",
+  "implements",
+  "import",
+  "in",
+  "instanceof",
+  "interface",
+  "let",
+  "new",
+  "null",
+  "package",
+  "private",
+  "protected",
+  "public",
+  "return",
+  "static",
+  "super",
+  "switch",
+  "this",
+  "throw",
+  "true",
+  "try",
+  "typeof",
+  "var",
+  "void",
+  "while",
+  "with",
+  "yield",
+  "eval",
+  "arguments",
+  "undefined",
+  "NaN",
+  "Infinity",
+  "globalThis",
   // ES2022 globals and the TypeScript utility types generated code may name
-  "Array", "ArrayBuffer", "Atomics", "BigInt", "BigInt64Array", "BigUint64Array", "Boolean", "DataView", "Date",
-  "Error", "EvalError", "Float32Array", "Float64Array", "Function", "Int8Array", "Int16Array", "Int32Array",
-  "Iterable", "IterableIterator", "Generator", "JSON", "Map", "Math", "Number", "Object", "Promise", "Proxy",
-  "RangeError", "ReferenceError", "Reflect", "RegExp", "Set", "SharedArrayBuffer", "String", "Symbol",
-  "SyntaxError", "TextDecoder", "TextEncoder", "TypeError", "URIError", "Uint8Array", "Uint8ClampedArray",
-  "Uint16Array", "Uint32Array", "WeakMap", "WeakRef", "WeakSet", "ArrayLike", "Exclude", "Extract",
-  "NonNullable", "Omit", "Parameters", "Partial", "Pick", "PropertyKey", "Readonly", "ReadonlyArray", "Record",
-  "Required", "ReturnType",
+  "Array",
+  "ArrayBuffer",
+  "Atomics",
+  "BigInt",
+  "BigInt64Array",
+  "BigUint64Array",
+  "Boolean",
+  "DataView",
+  "Date",
+  "Error",
+  "EvalError",
+  "Float32Array",
+  "Float64Array",
+  "Function",
+  "Int8Array",
+  "Int16Array",
+  "Int32Array",
+  "Iterable",
+  "IterableIterator",
+  "Generator",
+  "JSON",
+  "Map",
+  "Math",
+  "Number",
+  "Object",
+  "Promise",
+  "Proxy",
+  "RangeError",
+  "ReferenceError",
+  "Reflect",
+  "RegExp",
+  "Set",
+  "SharedArrayBuffer",
+  "String",
+  "Symbol",
+  "SyntaxError",
+  "TextDecoder",
+  "TextEncoder",
+  "TypeError",
+  "URIError",
+  "Uint8Array",
+  "Uint8ClampedArray",
+  "Uint16Array",
+  "Uint32Array",
+  "WeakMap",
+  "WeakRef",
+  "WeakSet",
+  "ArrayLike",
+  "Exclude",
+  "Extract",
+  "NonNullable",
+  "Omit",
+  "Parameters",
+  "Partial",
+  "Pick",
+  "PropertyKey",
+  "Readonly",
+  "ReadonlyArray",
+  "Record",
+  "Required",
+  "ReturnType",
 ]);
 
 /** One namespace: everything `index.ts` re-exports. */
@@ -82,9 +183,12 @@ export class ExportNames {
 
   /** Claims `name` for `what` (e.g. `structs.ts: struct fuse_attr`); throws on a clash. */
   claim(name: string, what: string): string {
-    if (!isIdentifier(name)) throw new InputError(`${what}: ${JSON.stringify(name)} is not a valid identifier`);
+    if (!isIdentifier(name))
+      throw new InputError(`${what}: ${JSON.stringify(name)} is not a valid identifier`);
     if (RESERVED_EXPORTS.has(name)) {
-      throw new InputError(`${what}: ${name} cannot be exported by generated code (a JavaScript reserved word or a global it would shadow)`);
+      throw new InputError(
+        `${what}: ${name} cannot be exported by generated code (a JavaScript reserved word or a global it would shadow)`,
+      );
     }
     const owner = this.owners.get(name);
     if (owner !== undefined) {

@@ -149,7 +149,12 @@ class StructBuilder {
   private readonly structs = new Map<string, StructDef>();
   private readonly enums = new Map<string, EnumDef>();
   readonly enumImports = new Set<string>();
-  readonly runtime = new Set<string>(["decodeBoundsError", "encodeBoundsError", "isLittleEndian", "viewOfBuffer"]);
+  readonly runtime = new Set<string>([
+    "decodeBoundsError",
+    "encodeBoundsError",
+    "isLittleEndian",
+    "viewOfBuffer",
+  ]);
   /** Set while building one struct: its code passes the byte order flag somewhere. */
   private usesLe = false;
   private depth = 0;
@@ -197,7 +202,8 @@ class StructBuilder {
       .filter((t) => def.layout[t].size !== primary.size || def.layout[t].align !== primary.align)
       .map((t) => `${t}: ${def.layout[t].size} bytes, align ${def.layout[t].align}`);
     const holes = primary.padding.map(
-      (h) => `${h.size} byte${h.size === 1 ? "" : "s"} at offset ${h.offset}${h.after ? ` after ${code(h.after)}` : ""}`,
+      (h) =>
+        `${h.size} byte${h.size === 1 ? "" : "s"} at offset ${h.offset}${h.after ? ` after ${code(h.after)}` : ""}`,
     );
     return {
       ...(view as StructView),
@@ -216,14 +222,23 @@ class StructBuilder {
       props: out.props,
       size: def.size,
       align: def.align,
-      offsets: out.offsets.map((o) => ({ name: o.name, key: propertyKey(o.name), offset: o.at[PRIMARY_TARGET], doc: o.doc })),
+      offsets: out.offsets.map((o) => ({
+        name: o.name,
+        key: propertyKey(o.name),
+        offset: o.at[PRIMARY_TARGET],
+        doc: o.doc,
+      })),
       targetOffsets: Object.fromEntries(
         TARGETS.map((t) => [
           t,
           {
             size: def.layout[t].size,
             align: def.layout[t].align,
-            offsets: out.offsets.map((o) => ({ name: o.name, key: propertyKey(o.name), expr: String(o.at[t]) })),
+            offsets: out.offsets.map((o) => ({
+              name: o.name,
+              key: propertyKey(o.name),
+              expr: String(o.at[t]),
+            })),
           },
         ]),
       ) as StructView["targetOffsets"],
@@ -242,7 +257,9 @@ class StructBuilder {
         `@throws {FuseEncodeError} when fewer than ${def.size} bytes are available, or an array is longer than its C array.`,
       ),
       zeroDoc: jsdoc(`A ${code(cRef)} with every member zero (what \`memset(0)\` gives).`),
-      codecDoc: jsdoc(`${code(cRef)} as a value, for \`Cursor.read\`/\`Cursor.write\` and generic code.`),
+      codecDoc: jsdoc(
+        `${code(cRef)} as a value, for \`Cursor.read\`/\`Cursor.write\` and generic code.`,
+      ),
     };
   }
 
@@ -250,21 +267,25 @@ class StructBuilder {
     const out: MembersOut = { props: [], read: [], units: [], zero: [], offsets: [], notes: [] };
     let zeroDone = false;
     for (const f of fields) {
-      const at = Object.fromEntries(TARGETS.map((t) => [t, scope.base[t] + f.layout[t].offset])) as Record<
-        Target,
-        number
-      >;
+      const at = Object.fromEntries(
+        TARGETS.map((t) => [t, scope.base[t] + f.layout[t].offset]),
+      ) as Record<Target, number>;
       const o = at[PRIMARY_TARGET];
       if (f.flexible || (f.type.kind === "array" && f.type.length === null)) {
         const decl = cDecl(f);
-        out.offsets.push({ name: f.name ?? "", at, doc: jsdoc(`Flexible array member ${code(decl)}.`) });
+        out.offsets.push({
+          name: f.name ?? "",
+          at,
+          doc: jsdoc(`Flexible array member ${code(decl)}.`),
+        });
         out.notes.push(
           `Ends in the flexible array member ${code(decl)} at offset ${o}: it is not part of the fixed part and has no property; decode it from \`offset + ${propertyAccess(`${this.current}.OFFSETS`, f.name ?? "")}\`.`,
         );
         continue;
       }
       if (f.name === null) {
-        if (f.type.kind !== "record") throw new InputError(`${scope.where}: unnamed member that is not a struct or union`);
+        if (f.type.kind !== "record")
+          throw new InputError(`${scope.where}: unnamed member that is not a struct or union`);
         const inner = this.members(f.type.fields, {
           base: at,
           path: scope.path,
@@ -280,9 +301,17 @@ class StructBuilder {
         out.read.push(...inner.read);
         out.offsets.push(...inner.offsets);
         for (const n of inner.notes) if (!out.notes.includes(n)) out.notes.push(n);
-        const stmts = unionStart(f.type.union, offExprAt(o), f.size, emitUnits(inner.units, f.type.union));
+        const stmts = unionStart(
+          f.type.union,
+          offExprAt(o),
+          f.size,
+          emitUnits(inner.units, f.type.union),
+        );
         const conds = inner.units.map((u) => u.cond).filter((c): c is string => c !== null);
-        out.units.push({ cond: scope.union && conds.length > 0 ? conds.join(" || ") : null, stmts });
+        out.units.push({
+          cond: scope.union && conds.length > 0 ? conds.join(" || ") : null,
+          stmts,
+        });
         if (!zeroDone) out.zero.push(...inner.zero);
         else out.zero.push(...inheritedUndefined(inner.props));
         if (scope.union) zeroDone = true;
@@ -296,8 +325,14 @@ class StructBuilder {
       const where = `${scope.where}${name}`;
       const diffs = TARGETS.filter((t) => t !== PRIMARY_TARGET)
         .filter((t) => at[t] !== o || f.layout[t].size !== f.size)
-        .map((t) => `${t}: offset ${at[t]}${f.layout[t].size !== f.size ? `, ${f.layout[t].size} bytes` : ""}`);
-      const sizeNote = f.type.kind === "int" || f.type.kind === "char" || f.type.kind === "enum" ? "" : `, ${f.size} bytes`;
+        .map(
+          (t) =>
+            `${t}: offset ${at[t]}${f.layout[t].size !== f.size ? `, ${f.layout[t].size} bytes` : ""}`,
+        );
+      const sizeNote =
+        f.type.kind === "int" || f.type.kind === "char" || f.type.kind === "enum"
+          ? ""
+          : `, ${f.size} bytes`;
       const doc = jsdoc(
         f.doc,
         `C: ${code(cDecl(f))} at offset ${o}${sizeNote} (${PRIMARY_TARGET})` +
@@ -329,7 +364,13 @@ class StructBuilder {
         stmts = this.writeStmts(f.type, offExpr, f.size, value, where);
         zeroExpr = this.zeroExpr(f.type, f.size, where);
       }
-      out.props.push({ doc, name, key, optional: scope.optional, type: scope.optional ? optionalType(type) : type });
+      out.props.push({
+        doc,
+        name,
+        key,
+        optional: scope.optional,
+        type: scope.optional ? optionalType(type) : type,
+      });
       out.read.push({ name, key, expr: readExpr });
       out.units.push({ cond: scope.optional ? presentCond(scope.path, name) : null, stmts });
       out.offsets.push({ name, at, doc: jsdoc(`${code(cDecl(f))}`) });
@@ -390,7 +431,8 @@ class StructBuilder {
     const s = this.scalar(type, size, where);
     if (s) {
       // Only a scalar enum member is typed by its enum; arrays of enums are Int32Array & co.
-      if (type.kind === "enum" && s.ts !== "number" && s.ts !== "bigint") this.enumImports.add(s.ts);
+      if (type.kind === "enum" && s.ts !== "number" && s.ts !== "bigint")
+        this.enumImports.add(s.ts);
       return s.ts;
     }
     switch (type.kind) {
@@ -447,7 +489,13 @@ class StructBuilder {
     }
   }
 
-  private writeStmts(type: TypeRef, off: string, size: number, value: string, where: string): string[] {
+  private writeStmts(
+    type: TypeRef,
+    off: string,
+    size: number,
+    value: string,
+    where: string,
+  ): string[] {
     const s = this.scalar(type, size, where);
     if (s) {
       if (s.bits === 8) return [`view.set${accessor(s)}(${off}, ${value});`];
@@ -482,7 +530,10 @@ class StructBuilder {
         this.depth--;
         const body = inner.length === 1 ? inner[0]!.replace(/;$/, "") : `{ ${inner.join(" ")} }`;
         // Elements the value does not supply are zero: the array starts from zero.
-        return [`zeroFill(view, ${off}, ${size});`, `writeEach(${value}, ${n}, ${off}, ${el}, ${label}, (e${d}, at${d}) => ${body});`];
+        return [
+          `zeroFill(view, ${off}, ${size});`,
+          `writeEach(${value}, ${n}, ${off}, ${el}, ${label}, (e${d}, at${d}) => ${body});`,
+        ];
       }
       default:
         throw new InputError(`${where}: cannot encode C type ${type.kind}`);
@@ -519,7 +570,9 @@ const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype));
 /** The encoder's test that an optional member is set: an own property for inherited names. */
 function presentCond(object: string, name: string): string {
   const value = propertyAccess(object, name);
-  return INHERITED.has(name) ? `Object.hasOwn(${object}, ${JSON.stringify(name)}) && ${value} !== undefined` : `${value} !== undefined`;
+  return INHERITED.has(name)
+    ? `Object.hasOwn(${object}, ${JSON.stringify(name)}) && ${value} !== undefined`
+    : `${value} !== undefined`;
 }
 
 /**
@@ -528,13 +581,20 @@ function presentCond(object: string, name: string): string {
  * the inherited one (`toString: () => string` is no `number`).
  */
 function inheritedUndefined(members: readonly { name: string; key: string }[]): Entry[] {
-  return members.filter((m) => INHERITED.has(m.name)).map((m) => ({ name: m.name, key: m.key, expr: "undefined" }));
+  return members
+    .filter((m) => INHERITED.has(m.name))
+    .map((m) => ({ name: m.name, key: m.key, expr: "undefined" }));
 }
 
 function params(used: boolean, le: boolean, valueType: string | null): string {
   const u = used ? "" : "_";
   const value = valueType === null ? [] : [`${u}v: ${valueType}`];
-  return [`${u}view: DataView`, `${u}o: number`, ...value, `${le && used ? "" : "_"}le = true`].join(", ");
+  return [
+    `${u}view: DataView`,
+    `${u}o: number`,
+    ...value,
+    `${le && used ? "" : "_"}le = true`,
+  ].join(", ");
 }
 
 function kw(def: StructDef): string {
@@ -580,7 +640,11 @@ function zeroGaps(def: StructDef): string[] {
   let at = 0;
   const fill = (from: number, to: number) => {
     let k = from;
-    for (const [w, acc] of [[4, "setUint32"], [2, "setUint16"], [1, "setUint8"]] as const) {
+    for (const [w, acc] of [
+      [4, "setUint32"],
+      [2, "setUint16"],
+      [1, "setUint8"],
+    ] as const) {
       for (; to - k >= w; k += w) stmts.push(`view.${acc}(${offsetExpr("o", k)}, 0);`);
     }
   };
@@ -634,13 +698,16 @@ const UNION_RULE =
 function emitUnits(units: WriteUnit[], union: boolean): string[] {
   const block = (stmts: string[]) => `{\n${stmts.join("\n")}\n}`;
   const ordered = union ? [...units].reverse() : units;
-  return ordered.flatMap((u) => (u.stmts.length === 0 ? [] : u.cond ? [`if (${u.cond}) ${block(u.stmts)}`] : u.stmts));
+  return ordered.flatMap((u) =>
+    u.stmts.length === 0 ? [] : u.cond ? [`if (${u.cond}) ${block(u.stmts)}`] : u.stmts,
+  );
 }
 
 export function buildStructs(schema: Schema, names: ExportNames): StructsModel {
   const b = new StructBuilder(schema);
   const structs = schema.structs.map((s) => b.build(s, names));
-  if (structs.some((s) => s.writeStmts.some((w) => w.includes("zeroFill(")))) b.runtime.add("zeroFill");
+  if (structs.some((s) => s.writeStmts.some((w) => w.includes("zeroFill("))))
+    b.runtime.add("zeroFill");
   // A header without structs gets an empty codecs.ts: no imports (noUnusedLocals).
   const none = structs.length === 0;
   return {

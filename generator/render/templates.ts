@@ -27,7 +27,8 @@ export function templatesDir(): string {
     const candidate = join(dir, "templates");
     if (existsSync(join(candidate, "runtime.ts.hbs"))) return candidate;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error("fuse-uapi: cannot find the templates folder (templates/runtime.ts.hbs)");
+    if (parent === dir)
+      throw new Error("fuse-uapi: cannot find the templates folder (templates/runtime.ts.hbs)");
     dir = parent;
   }
 }
@@ -73,7 +74,10 @@ const cache = new Map<string, Promise<{ render: Template; text: string }>>();
 export function loadTemplate(name: string): Promise<{ render: Template; text: string }> {
   let entry = cache.get(name);
   if (!entry) {
-    entry = readFile(join(templatesDir(), `${name}.hbs`), "utf8").then(async (text) => ({ render: await compileTemplate(name, text), text }));
+    entry = readFile(join(templatesDir(), `${name}.hbs`), "utf8").then(async (text) => ({
+      render: await compileTemplate(name, text),
+      text,
+    }));
     cache.set(name, entry);
   }
   return entry;

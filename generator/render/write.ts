@@ -12,7 +12,19 @@
  * write or remove a byte outside the folder the user named.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, lstat, mkdir, mkdtemp, open, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  stat,
+} from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { InputError } from "../errors.js";
 
@@ -38,13 +50,16 @@ export async function resolveOutputRoot(dir: string, what: string): Promise<stri
     try {
       const st = await stat(existing);
       if (!st.isDirectory()) {
-        throw new InputError(`${what}: ${existing === resolve(dir) ? "is" : `${existing} is`} not a folder`);
+        throw new InputError(
+          `${what}: ${existing === resolve(dir) ? "is" : `${existing} is`} not a folder`,
+        );
       }
       break;
     } catch (e) {
       if (e instanceof InputError) throw e;
       const code = errno(e);
-      if (code !== "ENOENT" && code !== "ENOTDIR") throw new InputError(`${what}: ${(e as Error).message}`);
+      if (code !== "ENOENT" && code !== "ENOTDIR")
+        throw new InputError(`${what}: ${(e as Error).message}`);
       const up = dirname(existing);
       if (up === existing) throw new InputError(`${what}: no existing folder above it`);
       missing.unshift(basename(existing));
@@ -60,11 +75,18 @@ export async function resolveOutputRoot(dir: string, what: string): Promise<stri
  */
 export function isInside(root: string, path: string): boolean {
   const rel = relative(root, path);
-  return rel !== "" && !isAbsolute(rel) && rel.split(sep).every((s) => s !== "" && s !== "." && s !== "..");
+  return (
+    rel !== "" &&
+    !isAbsolute(rel) &&
+    rel.split(sep).every((s) => s !== "" && s !== "." && s !== "..")
+  );
 }
 
 /** What stands at a path where a generated folder would go. */
-export type FolderState = { kind: "missing" } | { kind: "generated" } | { kind: "foreign"; why: string };
+export type FolderState =
+  | { kind: "missing" }
+  | { kind: "generated" }
+  | { kind: "foreign"; why: string };
 
 /**
  * Whether `path` is absent, a folder fuse-uapi generated (only regular files
@@ -82,13 +104,20 @@ export async function folderState(path: string): Promise<FolderState> {
   if (st.isSymbolicLink()) return { kind: "foreign", why: "is a symbolic link" };
   if (!st.isDirectory()) return { kind: "foreign", why: "is not a folder" };
   for (const e of await readdir(path, { withFileTypes: true })) {
-    if (!e.isFile()) return { kind: "foreign", why: `holds ${JSON.stringify(e.name)}, which is not a regular file` };
+    if (!e.isFile())
+      return {
+        kind: "foreign",
+        why: `holds ${JSON.stringify(e.name)}, which is not a regular file`,
+      };
     const fh = await open(join(path, e.name), "r");
     try {
       const head = Buffer.alloc(GENERATED_MARK.length);
       const { bytesRead } = await fh.read(head, 0, head.length, 0);
       if (head.subarray(0, bytesRead).toString("utf8") !== GENERATED_MARK) {
-        return { kind: "foreign", why: `holds ${JSON.stringify(e.name)}, which fuse-uapi did not generate` };
+        return {
+          kind: "foreign",
+          why: `holds ${JSON.stringify(e.name)}, which fuse-uapi did not generate`,
+        };
       }
     } finally {
       await fh.close();
@@ -131,14 +160,21 @@ async function writeDurably(path: string, content: string): Promise<void> {
  * one after symbolic links are resolved. A symbolic link or a file at
  * `outDir` is refused, never replaced.
  */
-export async function writeGenerated(outDir: string, files: Map<string, string>, opts: { root?: string } = {}): Promise<boolean> {
+export async function writeGenerated(
+  outDir: string,
+  files: Map<string, string>,
+  opts: { root?: string } = {},
+): Promise<boolean> {
   for (const name of files.keys()) {
-    if (!SAFE_NAME.test(name)) throw new Error(`writeGenerated: refusing file name ${JSON.stringify(name)}`);
+    if (!SAFE_NAME.test(name))
+      throw new Error(`writeGenerated: refusing file name ${JSON.stringify(name)}`);
   }
   const wanted = resolve(outDir);
   const name = basename(wanted);
   if (opts.root !== undefined && (!isInside(opts.root, wanted) || dirname(wanted) !== opts.root)) {
-    throw new InputError(`${outDir}: not a folder directly inside ${opts.root}; refusing to write it`);
+    throw new InputError(
+      `${outDir}: not a folder directly inside ${opts.root}; refusing to write it`,
+    );
   }
   try {
     await mkdir(dirname(wanted), { recursive: true });
@@ -148,15 +184,19 @@ export async function writeGenerated(outDir: string, files: Map<string, string>,
   // Work in the real parent: a symbolic link on the way must not lead the writes elsewhere.
   const parent = await realpath(dirname(wanted));
   if (opts.root !== undefined && parent !== opts.root) {
-    throw new InputError(`${dirname(outDir)} resolves to ${parent}, not ${opts.root}; refusing to write there`);
+    throw new InputError(
+      `${dirname(outDir)} resolves to ${parent}, not ${opts.root}; refusing to write there`,
+    );
   }
   const target = join(parent, name);
   const existing = await lstat(target).catch((e) => {
     if (errno(e) === "ENOENT") return null;
     throw e;
   });
-  if (existing?.isSymbolicLink()) throw new InputError(`${outDir}: is a symbolic link; refusing to replace it`);
-  if (existing && !existing.isDirectory()) throw new InputError(`${outDir}: exists and is not a folder`);
+  if (existing?.isSymbolicLink())
+    throw new InputError(`${outDir}: is a symbolic link; refusing to replace it`);
+  if (existing && !existing.isDirectory())
+    throw new InputError(`${outDir}: exists and is not a folder`);
   if (existing && (await sameContent(target, files))) return false;
 
   const tmp = await mkdtemp(join(parent, `.tmp-${name}-`));

@@ -8,7 +8,13 @@
  */
 import type { StructDef, Target } from "../model.js";
 import { esc, PALETTE } from "./html.js";
-import { allGaps, type MemberView, type RecordView, type StructView, structView } from "./layout-view.js";
+import {
+  allGaps,
+  type MemberView,
+  type RecordView,
+  type StructView,
+  structView,
+} from "./layout-view.js";
 
 export const BYTES_PER_ROW = 8;
 
@@ -29,7 +35,13 @@ function memberTitle(m: MemberView): string {
 
 /** Member names of a union, nested anonymous records spelled out. */
 function unionNames(r: RecordView): string {
-  return r.members.map((m) => (m.record ? `${m.record.union ? "union" : "struct"} {${unionNames(m.record)}}` : (m.name ?? "?"))).join(" | ");
+  return r.members
+    .map((m) =>
+      m.record
+        ? `${m.record.union ? "union" : "struct"} {${unionNames(m.record)}}`
+        : (m.name ?? "?"),
+    )
+    .join(" | ");
 }
 
 /** Leaves of a record: members of anonymous structs are the struct's own; a union is one block. */
@@ -46,10 +58,23 @@ function items(r: RecordView, colourOf: (name: string) => number, flex: MemberVi
     }
     if (m.record) {
       const names = unionNames(m.record);
-      out.push({ kind: "union", name: m.name ?? names, title: `union { ${names} }: offset ${m.offset}, size ${m.size}`, offset: m.offset, size: m.size });
+      out.push({
+        kind: "union",
+        name: m.name ?? names,
+        title: `union { ${names} }: offset ${m.offset}, size ${m.size}`,
+        offset: m.offset,
+        size: m.size,
+      });
       continue;
     }
-    out.push({ kind: "field", name: m.name ?? "", title: memberTitle(m), offset: m.offset, size: m.size, colour: colourOf(m.name ?? "") });
+    out.push({
+      kind: "field",
+      name: m.name ?? "",
+      title: memberTitle(m),
+      offset: m.offset,
+      size: m.size,
+      colour: colourOf(m.name ?? ""),
+    });
   }
   return out;
 }
@@ -65,7 +90,10 @@ function gapItems(v: StructView): Item[] {
 }
 
 /** Grid pieces of [offset, offset+size): partial first row, whole rows, partial last row. */
-function pieces(offset: number, size: number): { row: number; col: number; span: number; rows: number; offset: number; size: number }[] {
+function pieces(
+  offset: number,
+  size: number,
+): { row: number; col: number; span: number; rows: number; offset: number; size: number }[] {
   const out = [];
   let at = offset;
   const end = offset + size;
@@ -87,7 +115,10 @@ function pieces(offset: number, size: number): { row: number; col: number; span:
 
 /** Block text (escaped HTML): the member name, or a gap's size on a plain background so the hatching stays readable. */
 function label(it: Item, first: boolean): string {
-  if (it.kind === "hole" || it.kind === "pad") return first ? `<span class="gap">${it.kind === "hole" ? "hole" : "pad"} ${it.size}</span>` : "";
+  if (it.kind === "hole" || it.kind === "pad")
+    return first
+      ? `<span class="gap">${it.kind === "hole" ? "hole" : "pad"} ${it.size}</span>`
+      : "";
   return esc(first ? it.name : `…${it.name}`);
 }
 
@@ -130,16 +161,34 @@ export function byteMap(def: StructDef, target: Target, opts: ByteMapOptions = {
   const flex: MemberView[] = [];
   // A union is one block: every member starts at 0 and shares the bytes.
   const members: Item[] = v.union
-    ? [{ kind: "union", name: unionNames(v), title: `union ${def.name} { ${unionNames(v)} }: size ${v.size}`, offset: 0, size: v.size - paddingBytes(v) }]
+    ? [
+        {
+          kind: "union",
+          name: unionNames(v),
+          title: `union ${def.name} { ${unionNames(v)} }: size ${v.size}`,
+          offset: 0,
+          size: v.size - paddingBytes(v),
+        },
+      ]
     : items(v, colourOf, flex);
   const all = [...members, ...gapItems(v)].sort((a, b) => a.offset - b.offset);
   const rows = Math.ceil(v.size / BYTES_PER_ROW);
   const cells: string[] = [`<div class="off"></div>`];
   for (let c = 0; c < BYTES_PER_ROW; c++) cells.push(`<div class="col">+${c}</div>`);
-  for (let r = 0; r < rows; r++) cells.push(`<div class="off" style="grid-row:${r + 2};grid-column:1">${r * BYTES_PER_ROW}</div>`);
+  for (let r = 0; r < rows; r++)
+    cells.push(
+      `<div class="off" style="grid-row:${r + 2};grid-column:1">${r * BYTES_PER_ROW}</div>`,
+    );
   for (const it of all) {
     pieces(it.offset, it.size).forEach((p, i) => {
-      const cls = ["seg", it.kind, it.colour !== undefined ? `f${it.colour}` : "", i > 0 ? "cont" : ""].filter(Boolean).join(" ");
+      const cls = [
+        "seg",
+        it.kind,
+        it.colour !== undefined ? `f${it.colour}` : "",
+        i > 0 ? "cont" : "",
+      ]
+        .filter(Boolean)
+        .join(" ");
       const style = `grid-row:${p.row + 2}${p.rows > 1 ? ` / span ${p.rows}` : ""};grid-column:${p.col + 2} / span ${p.span}`;
       cells.push(
         `<div class="${cls}" style="${style}" data-kind="${it.kind}" data-name="${esc(it.name)}" data-offset="${p.offset}" data-size="${p.size}" data-item-offset="${it.offset}" data-item-size="${it.size}" title="${esc(it.title)}">${label(it, i === 0)}</div>`,
@@ -148,8 +197,15 @@ export function byteMap(def: StructDef, target: Target, opts: ByteMapOptions = {
   }
   const holes = holeBytes(v);
   const pad = paddingBytes(v);
-  const notes = [`align ${v.align}`, holes ? `holes ${holes}` : "", pad ? `padding ${pad}` : ""].filter(Boolean).join(", ");
-  const flexNote = flex.map((m) => `<div class="flex">+ <code>${esc(m.ctype)} ${esc(m.declarator)}</code> at ${m.offset}: ${m.flexible ? "flexible array, not counted in the size" : "0 bytes"}</div>`).join("");
+  const notes = [`align ${v.align}`, holes ? `holes ${holes}` : "", pad ? `padding ${pad}` : ""]
+    .filter(Boolean)
+    .join(", ");
+  const flexNote = flex
+    .map(
+      (m) =>
+        `<div class="flex">+ <code>${esc(m.ctype)} ${esc(m.declarator)}</code> at ${m.offset}: ${m.flexible ? "flexible array, not counted in the size" : "0 bytes"}</div>`,
+    )
+    .join("");
   return `<figure class="bytemap" data-struct="${esc(def.name)}" data-target="${target}" data-size="${v.size}" data-align="${v.align}" data-hole-bytes="${holes}" data-padding-bytes="${pad}">
 <figcaption>${target} <span class="note">${v.size} bytes (${notes})${opts.caption ? ` ${esc(opts.caption)}` : ""}</span></figcaption>
 <div class="grid">${cells.join("")}</div>${flexNote}

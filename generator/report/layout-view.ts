@@ -75,27 +75,42 @@ function memberView(f: Field, target: Target, base: number): MemberView {
     align: l.align,
     flexible: f.flexible === true,
   };
-  if (f.type.kind === "record") view.record = recordView(f.type.fields, f.type.union, target, offset, l.size);
+  if (f.type.kind === "record")
+    view.record = recordView(f.type.fields, f.type.union, target, offset, l.size);
   return view;
 }
 
-function recordView(fields: readonly Field[], union: boolean, target: Target, base: number, size: number): RecordView {
+function recordView(
+  fields: readonly Field[],
+  union: boolean,
+  target: Target,
+  base: number,
+  size: number,
+): RecordView {
   const members = fields.map((f) => memberView(f, target, base));
   const gaps: Gap[] = [];
   let end = base;
   let last: string | null = null;
   for (const m of members) {
-    if (!union && m.offset > end) gaps.push({ offset: end, size: m.offset - end, after: last, tail: false });
+    if (!union && m.offset > end)
+      gaps.push({ offset: end, size: m.offset - end, after: last, tail: false });
     end = Math.max(end, m.offset + m.size);
     last = m.name ?? last;
   }
-  if (base + size > end) gaps.push({ offset: end, size: base + size - end, after: union ? null : last, tail: true });
+  if (base + size > end)
+    gaps.push({ offset: end, size: base + size - end, after: union ? null : last, tail: true });
   return { union, members, gaps };
 }
 
 export function structView(def: StructDef, target: Target): StructView {
   const l = def.layout[target];
-  return { name: def.name, target, size: l.size, align: l.align, ...recordView(def.fields, def.union, target, 0, l.size) };
+  return {
+    name: def.name,
+    target,
+    size: l.size,
+    align: l.align,
+    ...recordView(def.fields, def.union, target, 0, l.size),
+  };
 }
 
 /** Every gap of the record and of its anonymous members, in offset order. */

@@ -15,7 +15,15 @@
  * like pahole. Spaces, not pahole's tabs, so columns line up in any viewer.
  */
 import type { StructDef, Target } from "../model.js";
-import { allGaps, type Gap, type MemberView, type RecordView, sameLayout, type StructView, structView } from "./layout-view.js";
+import {
+  allGaps,
+  type Gap,
+  type MemberView,
+  type RecordView,
+  sameLayout,
+  type StructView,
+  structView,
+} from "./layout-view.js";
 
 const CACHELINE = 64;
 const INDENT = "        ";
@@ -41,7 +49,10 @@ export function groupTargets(def: StructDef, targets: readonly Target[]): Target
 }
 
 /** A line before layout into columns: member lines have a type, a name and a comment; others are verbatim. */
-type Line = { indent: number; type: string; name: string; comment: string } | { indent: number; text: string } | { blank: true };
+type Line =
+  | { indent: number; type: string; name: string; comment: string }
+  | { indent: number; text: string }
+  | { blank: true };
 
 function bytes(n: number): string {
   return `${n} ${n === 1 ? "byte" : "bytes"}`;
@@ -58,7 +69,9 @@ function recordLines(r: RecordView, depth: number, state: { cacheline: number })
   const holes = r.gaps.filter((g) => !g.tail || depth > 1);
   // A gap belongs after the last member that ends at or before it.
   for (const g of holes) {
-    const before = [...r.members].reverse().find((m) => m.offset + m.size <= g.offset) ?? r.members[r.members.length - 1];
+    const before =
+      [...r.members].reverse().find((m) => m.offset + m.size <= g.offset) ??
+      r.members[r.members.length - 1];
     gapAfter.set(before, [...(gapAfter.get(before) ?? []), g]);
   }
   for (const m of r.members) {
@@ -66,18 +79,33 @@ function recordLines(r: RecordView, depth: number, state: { cacheline: number })
     // As pahole: one mark before the first member that starts in a later cacheline, naming that line.
     if (line > state.cacheline) {
       const ago = m.offset - line * CACHELINE;
-      lines.push({ indent: depth, text: `/* --- cacheline ${line} boundary (${line * CACHELINE} bytes)${ago ? ` was ${bytes(ago)} ago` : ""} --- */` });
+      lines.push({
+        indent: depth,
+        text: `/* --- cacheline ${line} boundary (${line * CACHELINE} bytes)${ago ? ` was ${bytes(ago)} ago` : ""} --- */`,
+      });
       state.cacheline = line;
     }
     if (m.record) {
       lines.push({ indent: depth, text: `${m.record.union ? "union" : "struct"} {` });
       lines.push(...recordLines(m.record, depth + 1, state));
-      lines.push({ indent: depth, type: m.name ? "}" : "};", name: m.name ? `${m.declarator};` : "", comment: offsetComment(m.offset, m.size) });
+      lines.push({
+        indent: depth,
+        type: m.name ? "}" : "};",
+        name: m.name ? `${m.declarator};` : "",
+        comment: offsetComment(m.offset, m.size),
+      });
     } else {
-      lines.push({ indent: depth, type: m.ctype, name: `${m.declarator};`, comment: offsetComment(m.offset, m.size) });
+      lines.push({
+        indent: depth,
+        type: m.ctype,
+        name: `${m.declarator};`,
+        comment: offsetComment(m.offset, m.size),
+      });
     }
     for (const g of gapAfter.get(m) ?? []) {
-      const what = g.tail ? `/* XXX ${bytes(g.size)} tail padding */` : `/* XXX ${bytes(g.size)} hole, try to pack */`;
+      const what = g.tail
+        ? `/* XXX ${bytes(g.size)} tail padding */`
+        : `/* XXX ${bytes(g.size)} hole, try to pack */`;
       lines.push({ blank: true }, { indent: depth, text: what }, { blank: true });
     }
   }
@@ -92,7 +120,10 @@ export function totals(v: StructView): string[] {
   const sumHoles = holes.reduce((n, g) => n + g.size, 0);
   const cachelines = Math.ceil(v.size / CACHELINE);
   const out = [`/* size: ${v.size}, cachelines: ${cachelines}, members: ${v.members.length} */`];
-  if (holes.length) out.push(`/* sum members: ${v.size - sumHoles - padding}, holes: ${holes.length}, sum holes: ${sumHoles} */`);
+  if (holes.length)
+    out.push(
+      `/* sum members: ${v.size - sumHoles - padding}, holes: ${holes.length}, sum holes: ${sumHoles} */`,
+    );
   if (padding) out.push(`/* padding: ${padding} */`);
   if (v.size % CACHELINE) out.push(`/* last cacheline: ${bytes(v.size % CACHELINE)} */`);
   return out;
@@ -102,21 +133,35 @@ export function totals(v: StructView): string[] {
 function alignText(def: StructDef, targets: readonly Target[]): string {
   const first = def.layout[targets[0]].align;
   const others = targets.filter((t) => def.layout[t].align !== first);
-  return others.length ? `${first} (${others.map((t) => `${t}: ${def.layout[t].align}`).join(", ")})` : String(first);
+  return others.length
+    ? `${first} (${others.map((t) => `${t}: ${def.layout[t].align}`).join(", ")})`
+    : String(first);
 }
 
 /** One pahole-style block for one layout shared by `targets`. */
 export function paholeBlock(def: StructDef, group: TargetGroup): string {
   const v = group.view;
   const body = recordLines(v, 1, { cacheline: 0 });
-  const typeColumn = Math.max(TYPE_COLUMN, ...body.map((l) => ("type" in l ? l.indent * INDENT.length + l.type.length + 1 : 0)));
-  const commentColumn = Math.max(COMMENT_COLUMN, typeColumn + 1, ...body.map((l) => ("type" in l ? typeColumn + l.name.length + 1 : 0)));
+  const typeColumn = Math.max(
+    TYPE_COLUMN,
+    ...body.map((l) => ("type" in l ? l.indent * INDENT.length + l.type.length + 1 : 0)),
+  );
+  const commentColumn = Math.max(
+    COMMENT_COLUMN,
+    typeColumn + 1,
+    ...body.map((l) => ("type" in l ? typeColumn + l.name.length + 1 : 0)),
+  );
   const open = `${def.union ? "union" : "struct"} ${def.name} {`;
-  const out = [`${open.padEnd(commentColumn)}/* ${group.targets.join(", ")}: size ${v.size}, align ${alignText(def, group.targets)} */`];
+  const out = [
+    `${open.padEnd(commentColumn)}/* ${group.targets.join(", ")}: size ${v.size}, align ${alignText(def, group.targets)} */`,
+  ];
   for (const l of body) {
     if ("blank" in l) out.push("");
     else if ("text" in l) out.push(INDENT.repeat(l.indent) + l.text);
-    else out.push(`${(INDENT.repeat(l.indent) + l.type).padEnd(typeColumn)}${l.name.padEnd(commentColumn - typeColumn)}${l.comment}`);
+    else
+      out.push(
+        `${(INDENT.repeat(l.indent) + l.type).padEnd(typeColumn)}${l.name.padEnd(commentColumn - typeColumn)}${l.comment}`,
+      );
   }
   out.push("", ...totals(v).map((t) => INDENT + t), "};");
   return out.map((l) => l.trimEnd()).join("\n") + "\n";

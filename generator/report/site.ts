@@ -35,7 +35,8 @@ export const PAGES_DIR = "pages";
 function fileStem(label: string, taken: Set<string>): string {
   const base = label.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^[.-]/, "_") || "schema";
   let stem = base;
-  for (let i = 2; taken.has(stem.toLowerCase()) || stem.toLowerCase() === "index"; i++) stem = `${base}-${i}`;
+  for (let i = 2; taken.has(stem.toLowerCase()) || stem.toLowerCase() === "index"; i++)
+    stem = `${base}-${i}`;
   taken.add(stem.toLowerCase());
   return stem;
 }
@@ -76,9 +77,14 @@ function structTable(defs: readonly StructDef[]): string {
     const views = TARGETS.map((t) => structView(d, t));
     const holes = views.some((v) => holeBytes(v) > 0);
     const cls = differs(d) ? "differs" : holes ? "holes" : "";
-    const note = [differs(d) ? "differs between targets" : "", holes ? "holes" : ""].filter(Boolean).join(", ");
+    const note = [differs(d) ? "differs between targets" : "", holes ? "holes" : ""]
+      .filter(Boolean)
+      .join(", ");
     return `<tr class="${cls}"><td><a href="#${anchor(d.name)}"><code>${esc(d.name)}</code></a></td>${views
-      .map((v) => `<td class="num">${v.size} / ${v.align}${holeBytes(v) ? ` (hole ${holeBytes(v)})` : ""}</td>`)
+      .map(
+        (v) =>
+          `<td class="num">${v.size} / ${v.align}${holeBytes(v) ? ` (hole ${holeBytes(v)})` : ""}</td>`,
+      )
       .join("")}<td>${note}</td></tr>`;
   });
   return `<table class="structs"><thead><tr><th>struct</th>${TARGETS.map((t) => `<th>${t} size / align</th>`).join("")}<th></th></tr></thead>
@@ -169,10 +175,16 @@ ${pairs.length ? `<h2>Structs changed</h2>\n${legend()}\n${pairs.join("\n")}` : 
   return page(`${p.from.label} → ${p.to.label}: ABI diff — fuse-uapi`, body, "../");
 }
 
-function indexPage(revs: readonly ReportRevision[], files: readonly string[], pairs: readonly Pair[]): string {
+function indexPage(
+  revs: readonly ReportRevision[],
+  files: readonly string[],
+  pairs: readonly Pair[],
+): string {
   const revRows = revs.map((r, i) => {
     const defs = r.schema.structs;
-    const withHoles = defs.filter((d) => TARGETS.some((t) => holeBytes(structView(d, t)) > 0)).length;
+    const withHoles = defs.filter((d) =>
+      TARGETS.some((t) => holeBytes(structView(d, t)) > 0),
+    ).length;
     const differing = defs.filter(differs).length;
     return `<tr class="${differing ? "differs" : ""}"><td><a href="${files[i]}"><code>${esc(r.label)}</code></a></td><td>${esc(r.title ?? "")}</td><td>${esc(r.date ?? "")}</td><td class="num">${defs.length}</td><td class="num">${withHoles}</td><td class="num">${differing}</td></tr>`;
   });
@@ -186,9 +198,13 @@ ${legend()}
 <h2>Revisions</h2>
 <table class="revisions"><thead><tr><th>revision</th><th>title</th><th>date</th><th>structs</th><th>with holes</th><th>differ between targets</th></tr></thead>
 <tbody>${revRows.join("\n")}</tbody></table>
-${pairs.length ? `<h2>Changes between consecutive revisions</h2>
+${
+  pairs.length
+    ? `<h2>Changes between consecutive revisions</h2>
 <table class="diffs"><thead><tr><th>diff</th><th>changes</th><th>breaking</th><th>compatible</th></tr></thead>
-<tbody>${pairRows.join("\n")}</tbody></table>` : ""}`;
+<tbody>${pairRows.join("\n")}</tbody></table>`
+    : ""
+}`;
   return page("FUSE ABI report — fuse-uapi", body, "");
 }
 

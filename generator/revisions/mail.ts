@@ -79,7 +79,11 @@ function transferEncoding(lines: string[]): string | null {
  * the signature, and the blank line format-patch leaves before `-- ` is not
  * taken for context.
  */
-export function extractUapiDiff(mailText: string, mailFile: string, path: string = UAPI_PATH): MailDiff {
+export function extractUapiDiff(
+  mailText: string,
+  mailFile: string,
+  path: string = UAPI_PATH,
+): MailDiff {
   // Archives may store CRLF; the headers we patch use LF.
   const lines = mailText.replace(/\r\n/g, "\n").split("\n");
   const cte = transferEncoding(lines);
@@ -173,7 +177,11 @@ export function extractUapiDiff(mailText: string, mailFile: string, path: string
     throw new PatchError(`${mailFile}: no diff for ${path} in this mail`, "no-diff", mailFile);
   }
   if (sections.length > 1) {
-    throw new PatchError(`${mailFile}: ${sections.length} separate diffs for ${path}; expected one`, "parse", mailFile);
+    throw new PatchError(
+      `${mailFile}: ${sections.length} separate diffs for ${path}; expected one`,
+      "parse",
+      mailFile,
+    );
   }
   const section = sections[0];
   if (section.hunks.length === 0) {
@@ -188,7 +196,13 @@ export function extractUapiDiff(mailText: string, mailFile: string, path: string
       postImage = m[2];
     }
   }
-  return { mailFile, diff: section.lines.join("\n") + "\n", hunks: section.hunks, preImage, postImage };
+  return {
+    mailFile,
+    diff: section.lines.join("\n") + "\n",
+    hunks: section.hunks,
+    preImage,
+    postImage,
+  };
 }
 
 /** Where the hunk's old side stops matching `baseLines` at the line its header names. */
@@ -222,7 +236,11 @@ export function applyMailDiff(base: string, mail: MailDiff): string {
     if (parsed.length !== 1) throw new Error(`expected one file diff, got ${parsed.length}`);
     patch = parsed[0];
   } catch (e) {
-    throw new PatchError(`${mail.mailFile}: cannot parse the ${UAPI_PATH} diff: ${(e as Error).message}`, "parse", mail.mailFile);
+    throw new PatchError(
+      `${mail.mailFile}: cannot parse the ${UAPI_PATH} diff: ${(e as Error).message}`,
+      "parse",
+      mail.mailFile,
+    );
   }
 
   const baseBlob = gitBlobSha1(base);
@@ -237,13 +255,17 @@ export function applyMailDiff(base: string, mail: MailDiff): string {
     // growing prefixes of the hunk list, then show where its text diverges.
     let bad = patch.hunks.length - 1;
     for (let k = 1; k <= patch.hunks.length; k++) {
-      if (applyPatch(base, { ...patch, hunks: patch.hunks.slice(0, k) }, { fuzzFactor: 0 }) === false) {
+      if (
+        applyPatch(base, { ...patch, hunks: patch.hunks.slice(0, k) }, { fuzzFactor: 0 }) === false
+      ) {
         bad = k - 1;
         break;
       }
     }
     const hunk = patch.hunks[bad];
-    const header = mail.hunks[bad] ?? `@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`;
+    const header =
+      mail.hunks[bad] ??
+      `@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`;
     const miss = firstMismatch(hunk, base.split("\n"));
     const where = miss
       ? `base line ${miss.line} is ${miss.found === undefined ? "past the end of the file" : JSON.stringify(miss.found)}, the hunk expects ${JSON.stringify(miss.expected)}`

@@ -190,7 +190,11 @@ export interface CompoundSemantics {
     padding: "zero";
   };
   /** How each fuse_out_header field of a sub-reply is used. */
-  subReplyHeader: { len: "header-plus-args"; error: "per-op"; unique: (typeof SUB_REPLY_UNIQUE_RULES)[number] };
+  subReplyHeader: {
+    len: "header-plus-args";
+    error: "per-op";
+    unique: (typeof SUB_REPLY_UNIQUE_RULES)[number];
+  };
   /** Byte alignment between consecutive sub-requests / sub-replies (1 = packed back to back). */
   alignment: { subRequests: number; subReplies: number };
   /** Checks the kernel applies to the sub-requests it built, before sending. */
@@ -269,7 +273,13 @@ export interface RevisionHeader {
   patches: { file: string; sha256: string }[];
 }
 
-export type RevisionErrorCode = "registry" | "unknown-revision" | "corpus-missing" | "file-missing" | "checksum" | "blob";
+export type RevisionErrorCode =
+  | "registry"
+  | "unknown-revision"
+  | "corpus-missing"
+  | "file-missing"
+  | "checksum"
+  | "blob";
 
 /** Any failure to resolve a revision other than a patch not applying (that is PatchError). */
 export class RevisionError extends Error {
@@ -299,7 +309,10 @@ export class UnknownRevisionError extends RevisionError {
     readonly revision: string,
     readonly known: string[],
   ) {
-    super(`unknown revision ${JSON.stringify(revision)}; known revisions: ${known.join(", ") || "(none)"}`, "unknown-revision");
+    super(
+      `unknown revision ${JSON.stringify(revision)}; known revisions: ${known.join(", ") || "(none)"}`,
+      "unknown-revision",
+    );
   }
 }
 
@@ -368,7 +381,12 @@ const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** Relative, forward slashes, and no `.`/`..` segments: it cannot leave its folder. */
 function isSafeRelativePath(p: string): boolean {
-  return p.length > 0 && !p.startsWith("/") && !p.includes("\\") && p.split("/").every((s) => s !== "." && s !== "..");
+  return (
+    p.length > 0 &&
+    !p.startsWith("/") &&
+    !p.includes("\\") &&
+    p.split("/").every((s) => s !== "." && s !== "..")
+  );
 }
 
 function isRealDate(s: string): boolean {
@@ -382,16 +400,29 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-const REVISION_KEYS = new Set(["name", "title", "description", "date", "base", "mails", "header", "expectedBlob", "compound"]);
+const REVISION_KEYS = new Set([
+  "name",
+  "title",
+  "description",
+  "date",
+  "base",
+  "mails",
+  "header",
+  "expectedBlob",
+  "compound",
+]);
 
 function checkFileRef(v: unknown, at: string, problems: string[]): void {
   if (!isObject(v)) {
     problems.push(`${at}: must be an object {path, sha256}`);
     return;
   }
-  for (const k of Object.keys(v)) if (k !== "path" && k !== "sha256") problems.push(`${at}.${k}: unknown property`);
+  for (const k of Object.keys(v))
+    if (k !== "path" && k !== "sha256") problems.push(`${at}.${k}: unknown property`);
   if (typeof v.path !== "string" || !isSafeRelativePath(v.path)) {
-    problems.push(`${at}.path: must be a path relative to the corpus directory (no leading /, no . or ..), got ${JSON.stringify(v.path)}`);
+    problems.push(
+      `${at}.path: must be a path relative to the corpus directory (no leading /, no . or ..), got ${JSON.stringify(v.path)}`,
+    );
   }
   if (typeof v.sha256 !== "string" || !SHA256_RE.test(v.sha256)) {
     problems.push(`${at}.sha256: must be 64 lowercase hex digits, got ${JSON.stringify(v.sha256)}`);
@@ -406,7 +437,8 @@ type Check = (v: unknown, at: string, problems: string[]) => void;
 const show = (v: unknown): string => (v === undefined ? "nothing" : JSON.stringify(v));
 
 const isStr: Check = (v, at, p) => {
-  if (typeof v !== "string" || v === "") p.push(`${at}: must be a non-empty string, got ${show(v)}`);
+  if (typeof v !== "string" || v === "")
+    p.push(`${at}: must be a non-empty string, got ${show(v)}`);
 };
 const isBool: Check = (v, at, p) => {
   if (typeof v !== "boolean") p.push(`${at}: must be true or false, got ${show(v)}`);
@@ -414,12 +446,16 @@ const isBool: Check = (v, at, p) => {
 const isInt =
   (min: number): Check =>
   (v, at, p) => {
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) p.push(`${at}: must be an integer >= ${min}, got ${show(v)}`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min)
+      p.push(`${at}: must be an integer >= ${min}, got ${show(v)}`);
   };
 const oneOf =
   (values: readonly (string | number)[]): Check =>
   (v, at, p) => {
-    if (!values.includes(v as string | number)) p.push(`${at}: must be one of ${values.map((x) => JSON.stringify(x)).join(", ")}, got ${show(v)}`);
+    if (!values.includes(v as string | number))
+      p.push(
+        `${at}: must be one of ${values.map((x) => JSON.stringify(x)).join(", ")}, got ${show(v)}`,
+      );
   };
 const orNull =
   (c: Check): Check =>
@@ -446,25 +482,35 @@ const object =
   };
 
 const MAIL_NAME: Check = (v, at, p) => {
-  if (typeof v !== "string" || !isSafeRelativePath(v)) p.push(`${at}: must be a mail path relative to compound/, got ${show(v)}`);
+  if (typeof v !== "string" || !isSafeRelativePath(v))
+    p.push(`${at}: must be a mail path relative to compound/, got ${show(v)}`);
 };
 const LINE_RANGE: Check = (v, at, p) => {
-  if (!Array.isArray(v) || v.length !== 2 || !v.every((n) => Number.isInteger(n) && n >= 1) || v[0] > v[1]) {
+  if (
+    !Array.isArray(v) ||
+    v.length !== 2 ||
+    !v.every((n) => Number.isInteger(n) && n >= 1) ||
+    v[0] > v[1]
+  ) {
     p.push(`${at}: must be [first, last] 1-based line numbers with first <= last, got ${show(v)}`);
   }
 };
 const OPCODE_NAME: Check = (v, at, p) => {
-  if (typeof v !== "string" || !/^(FUSE|CUSE)_[A-Z0-9_]+$/.test(v)) p.push(`${at}: must be an opcode name like "FUSE_OPEN", got ${show(v)}`);
+  if (typeof v !== "string" || !/^(FUSE|CUSE)_[A-Z0-9_]+$/.test(v))
+    p.push(`${at}: must be an opcode name like "FUSE_OPEN", got ${show(v)}`);
 };
 const FLAG_NAME: Check = (v, at, p) => {
-  if (typeof v !== "string" || !/^FUSE_COMPOUND_[A-Z0-9_]+$/.test(v)) p.push(`${at}: must be a flag name like "FUSE_COMPOUND_ATOMIC", got ${show(v)}`);
+  if (typeof v !== "string" || !/^FUSE_COMPOUND_[A-Z0-9_]+$/.test(v))
+    p.push(`${at}: must be a flag name like "FUSE_COMPOUND_ATOMIC", got ${show(v)}`);
 };
 const DEFECT_ID: Check = (v, at, p) => {
-  if (typeof v !== "string" || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(v)) p.push(`${at}: must be a kebab-case id, got ${show(v)}`);
+  if (typeof v !== "string" || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(v))
+    p.push(`${at}: must be a kebab-case id, got ${show(v)}`);
 };
 
 const C_NAME: Check = (v, at, p) => {
-  if (typeof v !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) p.push(`${at}: must be a C identifier, got ${show(v)}`);
+  if (typeof v !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v))
+    p.push(`${at}: must be a C identifier, got ${show(v)}`);
 };
 /** An object with these keys, each optional (absent keys are not reported). */
 const optionalKeys =
@@ -478,18 +524,30 @@ const optionalKeys =
 const rolesOf =
   (roles: readonly string[]): Check =>
   (v, at, p) => {
-    if (!isObject(v) || Object.keys(v).length === 0) return void p.push(`${at}: must be an object of member roles, got ${show(v)}`);
+    if (!isObject(v) || Object.keys(v).length === 0)
+      return void p.push(`${at}: must be an object of member roles, got ${show(v)}`);
     for (const [k, r] of Object.entries(v)) {
       C_NAME(k, `${at} key`, p);
       oneOf(roles)(r, `${at}.${k}`, p);
     }
   };
-const framingStruct = (roles: readonly string[]): Check => object({ struct: C_NAME, members: rolesOf(roles) });
-const FLAG_SET = object({ defined: arrayOf(object({ name: FLAG_NAME, value: isInt(1), meaning: isStr, setByKernel: isBool })) });
+const framingStruct = (roles: readonly string[]): Check =>
+  object({ struct: C_NAME, members: rolesOf(roles) });
+const FLAG_SET = object({
+  defined: arrayOf(
+    object({ name: FLAG_NAME, value: isInt(1), meaning: isStr, setByKernel: isBool }),
+  ),
+});
 const DEP_INDEXES: Check = (v, at, p) => {
-  if (!Array.isArray(v) || !v.every((x) => x === null || (Number.isInteger(x) && x >= 0))) p.push(`${at}: must be an array of op indexes or null, got ${show(v)}`);
+  if (!Array.isArray(v) || !v.every((x) => x === null || (Number.isInteger(x) && x >= 0)))
+    p.push(`${at}: must be an array of op indexes or null, got ${show(v)}`);
 };
-const SEQUENCE_SHAPE = object({ ops: arrayOf(OPCODE_NAME, 1), flags: arrayOf(FLAG_NAME), caller: isStr, source: MAIL_NAME });
+const SEQUENCE_SHAPE = object({
+  ops: arrayOf(OPCODE_NAME, 1),
+  flags: arrayOf(FLAG_NAME),
+  caller: isStr,
+  source: MAIL_NAME,
+});
 const SEQUENCE: Check = (v, at, p) => {
   if (isObject(v) && "dependsOn" in v) {
     const { dependsOn, ...rest } = v;
@@ -525,7 +583,11 @@ const COMPOUND_FIELDS: Record<string, Check> = {
     total_extlen: oneOf(["zero"]),
     padding: oneOf(["zero"]),
   }),
-  subReplyHeader: object({ len: oneOf(["header-plus-args"]), error: oneOf(["per-op"]), unique: oneOf(SUB_REPLY_UNIQUE_RULES) }),
+  subReplyHeader: object({
+    len: oneOf(["header-plus-args"]),
+    error: oneOf(["per-op"]),
+    unique: oneOf(SUB_REPLY_UNIQUE_RULES),
+  }),
   alignment: object({ subRequests: isInt(1), subReplies: isInt(1) }),
   subRequestChecks: object({
     validatedBeforeSend: isBool,
@@ -537,7 +599,9 @@ const COMPOUND_FIELDS: Record<string, Check> = {
   }),
   allowedOpcodes: orNull(arrayOf(OPCODE_NAME, 1)),
   outPages: oneOf(OUT_PAGES_RULES),
-  resultSize: orNull(object({ rule: oneOf(["sum-expected-out-args"]), includesOutHeaders: isBool })),
+  resultSize: orNull(
+    object({ rule: oneOf(["sum-expected-out-args"]), includesOutHeaders: isBool }),
+  ),
   replyChecks: object({
     minOpLen: isInt(1),
     opLenInBounds: isBool,
@@ -565,7 +629,13 @@ const COMPOUND_FIELDS: Record<string, Check> = {
     model: oneOf(DEPENDENCY_MODELS),
     noDependency: orNull(object({ value: isInt(0), constant: orNull(C_NAME) })),
     flag: orNull(FLAG_NAME),
-    threads: arrayOf(object({ producers: arrayOf(OPCODE_NAME, 1), from: object({ part: C_NAME, member: C_NAME }), into: oneOf(["nodeid"]) })),
+    threads: arrayOf(
+      object({
+        producers: arrayOf(OPCODE_NAME, 1),
+        from: object({ part: C_NAME, member: C_NAME }),
+        into: oneOf(["nodeid"]),
+      }),
+    ),
     producerFailed: orNull(oneOf(PRODUCER_FAILED_RULES)),
     invalidReference: orNull(oneOf(["EINVAL"])),
   }),
@@ -583,7 +653,10 @@ const COMPOUND_FIELDS: Record<string, Check> = {
   kernelSequences: arrayOf(SEQUENCE, 1),
   relatedSequences: arrayOf(SEQUENCE),
   kernelDefects: arrayOf(object({ id: DEFECT_ID, effect: isStr })),
-  sources: arrayOf(object({ file: MAIL_NAME, lines: LINE_RANGE, about: arrayOf(isStr, 1), fact: isStr }), 1),
+  sources: arrayOf(
+    object({ file: MAIL_NAME, lines: LINE_RANGE, about: arrayOf(isStr, 1), fact: isStr }),
+    1,
+  ),
 };
 const COMPOUND_SHAPE = object(COMPOUND_FIELDS);
 
@@ -598,7 +671,11 @@ export function resolveCompoundPath(entry: unknown, path: string): boolean {
     if (Array.isArray(cur)) {
       cur = /^\d+$/.test(seg)
         ? cur[Number(seg)]
-        : cur.find((x) => isObject(x) && (x.id === seg || x.name === seg || (Array.isArray(x.ops) && x.ops.join("+") === seg)));
+        : cur.find(
+            (x) =>
+              isObject(x) &&
+              (x.id === seg || x.name === seg || (Array.isArray(x.ops) && x.ops.join("+") === seg)),
+          );
     } else if (isObject(cur) && Object.hasOwn(cur, seg)) {
       cur = cur[seg];
     } else {
@@ -627,66 +704,139 @@ function checkCompound(v: unknown, at: string, problems: string[]): void {
     ["framing.subRequestPrefix", prefixRoles, ["dep-index", "op-flags"]],
     ["framing.subReplyPrefix", roles(c.framing.subReplyPrefix), ["dep-index", "op-flags"]],
   ] as const) {
-    for (const r of unique) if (list.filter((x) => x === r).length > 1) bad(path, `has two members with role ${r}`);
+    for (const r of unique)
+      if (list.filter((x) => x === r).length > 1) bad(path, `has two members with role ${r}`);
   }
-  if (roles(c.framing.subReplyPrefix).some((r) => r !== "reserved")) bad("framing.subReplyPrefix", "a sub-reply prefix can only hold reserved members");
+  if (roles(c.framing.subReplyPrefix).some((r) => r !== "reserved"))
+    bad("framing.subReplyPrefix", "a sub-reply prefix can only hold reserved members");
   if (repRoles.includes("result-size")) bad("framing.reply", "the reply has no result-size member");
   const counted = reqRoles.includes("count");
-  if (repRoles.includes("count") !== counted) bad("framing", "request and reply both have a count member, or neither has");
-  if ((c.opCountFrom === "count-field") !== counted) bad("opCountFrom", `"count-field" exactly when framing.request has a count member, got ${show(c.opCountFrom)}`);
-  if ((c.resultSize !== null) !== reqRoles.includes("result-size")) bad("resultSize", "is set exactly when framing.request has a result-size member");
-  if (!reqRoles.includes("flags") && c.flags.defined.length > 0) bad("flags.defined", "compound flags need a flags member in framing.request");
-  if (!prefixRoles.includes("op-flags") && c.opFlags.defined.length > 0) bad("opFlags.defined", "per-op flags need an op-flags member in framing.subRequestPrefix");
+  if (repRoles.includes("count") !== counted)
+    bad("framing", "request and reply both have a count member, or neither has");
+  if ((c.opCountFrom === "count-field") !== counted)
+    bad(
+      "opCountFrom",
+      `"count-field" exactly when framing.request has a count member, got ${show(c.opCountFrom)}`,
+    );
+  if ((c.resultSize !== null) !== reqRoles.includes("result-size"))
+    bad("resultSize", "is set exactly when framing.request has a result-size member");
+  if (!reqRoles.includes("flags") && c.flags.defined.length > 0)
+    bad("flags.defined", "compound flags need a flags member in framing.request");
+  if (!prefixRoles.includes("op-flags") && c.opFlags.defined.length > 0)
+    bad("opFlags.defined", "per-op flags need an op-flags member in framing.subRequestPrefix");
   const dep = c.dependencies;
   if (dep.model === "none") {
-    if (prefixRoles.includes("dep-index")) bad("dependencies.model", `is "none" but framing.subRequestPrefix has a dep-index member`);
-    if (dep.noDependency !== null || dep.flag !== null || dep.threads.length > 0 || dep.producerFailed !== null || dep.invalidReference !== null) {
-      bad("dependencies", `noDependency, flag, producerFailed and invalidReference are null and threads empty when model is "none"`);
+    if (prefixRoles.includes("dep-index"))
+      bad("dependencies.model", `is "none" but framing.subRequestPrefix has a dep-index member`);
+    if (
+      dep.noDependency !== null ||
+      dep.flag !== null ||
+      dep.threads.length > 0 ||
+      dep.producerFailed !== null ||
+      dep.invalidReference !== null
+    ) {
+      bad(
+        "dependencies",
+        `noDependency, flag, producerFailed and invalidReference are null and threads empty when model is "none"`,
+      );
     }
   } else {
-    if (!prefixRoles.includes("dep-index")) bad("dependencies.model", `${show(dep.model)} needs a dep-index member in framing.subRequestPrefix`);
-    if (dep.producerFailed === null || dep.invalidReference === null) bad("dependencies", "producerFailed and invalidReference are required when ops may depend on each other");
-    if ((dep.model === "index") !== (dep.noDependency !== null)) bad("dependencies.noDependency", `is set exactly when model is "index"`);
-    if ((dep.model === "flag-and-index") !== (dep.flag !== null)) bad("dependencies.flag", `names a per-op flag exactly when model is "flag-and-index"`);
-    if (dep.flag !== null && !c.opFlags.defined.some((f) => f.name === dep.flag)) bad("dependencies.flag", `names ${dep.flag}, which is not in opFlags.defined`);
+    if (!prefixRoles.includes("dep-index"))
+      bad(
+        "dependencies.model",
+        `${show(dep.model)} needs a dep-index member in framing.subRequestPrefix`,
+      );
+    if (dep.producerFailed === null || dep.invalidReference === null)
+      bad(
+        "dependencies",
+        "producerFailed and invalidReference are required when ops may depend on each other",
+      );
+    if ((dep.model === "index") !== (dep.noDependency !== null))
+      bad("dependencies.noDependency", `is set exactly when model is "index"`);
+    if ((dep.model === "flag-and-index") !== (dep.flag !== null))
+      bad("dependencies.flag", `names a per-op flag exactly when model is "flag-and-index"`);
+    if (dep.flag !== null && !c.opFlags.defined.some((f) => f.name === dep.flag))
+      bad("dependencies.flag", `names ${dep.flag}, which is not in opFlags.defined`);
   }
   const declined = new Set<string>();
   c.decline.forEach((d, i) => {
     if (declined.has(d.errno)) bad(`decline[${i}].errno`, `${d.errno} is listed twice`);
     declined.add(d.errno);
-    if (d.effect === "caller-fallback" && c.fallback.callerFallback === null) bad(`decline[${i}].effect`, "caller-fallback needs fallback.callerFallback");
-    if (d.effect !== "caller-fallback" && !c.fallback.kernelSplits) bad(`decline[${i}].effect`, `${d.effect} needs fallback.kernelSplits`);
-    if (d.effect === "disable-and-split" && !c.fallback.remembersUnsupported) bad(`decline[${i}].effect`, "disable-and-split needs fallback.remembersUnsupported");
+    if (d.effect === "caller-fallback" && c.fallback.callerFallback === null)
+      bad(`decline[${i}].effect`, "caller-fallback needs fallback.callerFallback");
+    if (d.effect !== "caller-fallback" && !c.fallback.kernelSplits)
+      bad(`decline[${i}].effect`, `${d.effect} needs fallback.kernelSplits`);
+    if (d.effect === "disable-and-split" && !c.fallback.remembersUnsupported)
+      bad(`decline[${i}].effect`, "disable-and-split needs fallback.remembersUnsupported");
   });
-  if (c.fallback.trigger === "decline" && !c.decline.some((d) => d.effect !== "caller-fallback")) bad("fallback.trigger", `"decline" needs a decline entry that splits`);
+  if (c.fallback.trigger === "decline" && !c.decline.some((d) => d.effect !== "caller-fallback"))
+    bad("fallback.trigger", `"decline" needs a decline entry that splits`);
   c.kernelSequences.concat(c.relatedSequences).forEach((s, i) => {
     if (s.dependsOn === undefined) return;
-    if (dep.model === "none") bad(`kernelSequences[${i}].dependsOn`, `ops cannot depend on each other when dependencies.model is "none"`);
-    if (s.dependsOn.length !== s.ops.length) bad(`kernelSequences[${i}].dependsOn`, "has one entry per op");
+    if (dep.model === "none")
+      bad(
+        `kernelSequences[${i}].dependsOn`,
+        `ops cannot depend on each other when dependencies.model is "none"`,
+      );
+    if (s.dependsOn.length !== s.ops.length)
+      bad(`kernelSequences[${i}].dependsOn`, "has one entry per op");
     s.dependsOn.forEach((d, j) => {
-      if (d !== null && d >= j) bad(`kernelSequences[${i}].dependsOn[${j}]`, `must name an earlier op, got ${d}`);
+      if (d !== null && d >= j)
+        bad(`kernelSequences[${i}].dependsOn[${j}]`, `must name an earlier op, got ${d}`);
     });
   });
   if ((c.maxOps !== null) !== (c.maxOpsSource === "FUSE_MAX_COMPOUND_OPS")) {
-    bad("maxOps", `a number exactly when maxOpsSource is "FUSE_MAX_COMPOUND_OPS", got ${show(c.maxOps)} with ${show(c.maxOpsSource)}`);
+    bad(
+      "maxOps",
+      `a number exactly when maxOpsSource is "FUSE_MAX_COMPOUND_OPS", got ${show(c.maxOps)} with ${show(c.maxOpsSource)}`,
+    );
   }
-  if (!counted && c.replyChecks.opsParsed !== "until-end") bad("replyChecks.opsParsed", `without a count the kernel can only walk "until-end", got ${show(c.replyChecks.opsParsed)}`);
-  if (c.replyChecks.uniqueMustMatch !== (c.subReplyHeader.unique === "echo")) bad("subReplyHeader.unique", `is "echo" exactly when replyChecks.uniqueMustMatch`);
+  if (!counted && c.replyChecks.opsParsed !== "until-end")
+    bad(
+      "replyChecks.opsParsed",
+      `without a count the kernel can only walk "until-end", got ${show(c.replyChecks.opsParsed)}`,
+    );
+  if (c.replyChecks.uniqueMustMatch !== (c.subReplyHeader.unique === "echo"))
+    bad("subReplyHeader.unique", `is "echo" exactly when replyChecks.uniqueMustMatch`);
   if (!c.subRequestChecks.validatedBeforeSend) {
-    for (const k of ["rejectOpcodeZero", "rejectNestedCompound", "rejectNodeidZero", "lengthsMustSumToPayload"] as const) {
-      if (c.subRequestChecks[k]) bad(`subRequestChecks.${k}`, "cannot be true when validatedBeforeSend is false");
+    for (const k of [
+      "rejectOpcodeZero",
+      "rejectNestedCompound",
+      "rejectNodeidZero",
+      "lengthsMustSumToPayload",
+    ] as const) {
+      if (c.subRequestChecks[k])
+        bad(`subRequestChecks.${k}`, "cannot be true when validatedBeforeSend is false");
     }
   }
   const f = c.fallback;
-  if (!f.kernelSplits && (f.trigger !== null || f.suppressedBy !== null || f.stopUnless !== null || c.onOpError.fallback !== null)) {
-    bad("fallback", "trigger, suppressedBy, stopUnless and onOpError.fallback must be null when kernelSplits is false");
+  if (
+    !f.kernelSplits &&
+    (f.trigger !== null ||
+      f.suppressedBy !== null ||
+      f.stopUnless !== null ||
+      c.onOpError.fallback !== null)
+  ) {
+    bad(
+      "fallback",
+      "trigger, suppressedBy, stopUnless and onOpError.fallback must be null when kernelSplits is false",
+    );
   }
-  if (f.kernelSplits && (f.trigger === null || c.onOpError.fallback === null)) bad("fallback", "trigger and onOpError.fallback are required when kernelSplits is true");
-  if (f.kernelSplits && f.trigger === null) bad("fallback.trigger", "is required when kernelSplits is true");
+  if (f.kernelSplits && (f.trigger === null || c.onOpError.fallback === null))
+    bad("fallback", "trigger and onOpError.fallback are required when kernelSplits is true");
+  if (f.kernelSplits && f.trigger === null)
+    bad("fallback.trigger", "is required when kernelSplits is true");
   if ((f.stopUnless !== null) !== (c.onOpError.fallback === "stop-unless-continue-flag")) {
-    bad("fallback.stopUnless", `names a flag exactly when onOpError.fallback is "stop-unless-continue-flag"`);
+    bad(
+      "fallback.stopUnless",
+      `names a flag exactly when onOpError.fallback is "stop-unless-continue-flag"`,
+    );
   }
-  if ((f.callerFallbackErrno === null) !== (f.callerFallback === null)) bad("fallback.callerFallback", "callerFallback and callerFallbackErrno are both set or both null");
+  if ((f.callerFallbackErrno === null) !== (f.callerFallback === null))
+    bad(
+      "fallback.callerFallback",
+      "callerFallback and callerFallbackErrno are both set or both null",
+    );
 
   const flagNames = new Set<string>();
   for (const set of ["flags", "opFlags"] as const) {
@@ -694,22 +844,37 @@ function checkCompound(v: unknown, at: string, problems: string[]): void {
     c[set].defined.forEach((fl, i) => {
       if (flagNames.has(fl.name)) bad(`${set}.defined[${i}].name`, `duplicate flag ${fl.name}`);
       if (set === "flags") flagNames.add(fl.name);
-      if ((fl.value & (fl.value - 1)) !== 0) bad(`${set}.defined[${i}].value`, `must be a single bit, got ${fl.value}`);
+      if ((fl.value & (fl.value - 1)) !== 0)
+        bad(`${set}.defined[${i}].value`, `must be a single bit, got ${fl.value}`);
       else if (bits & fl.value) bad(`${set}.defined[${i}].value`, `bit ${fl.value} is used twice`);
       bits |= fl.value;
     });
   }
   const knownFlag = (name: string | null, path: string) => {
-    if (name !== null && !flagNames.has(name)) bad(path, `names ${name}, which is not in flags.defined`);
+    if (name !== null && !flagNames.has(name))
+      bad(path, `names ${name}, which is not in flags.defined`);
   };
   knownFlag(f.suppressedBy, "fallback.suppressedBy");
   knownFlag(f.stopUnless, "fallback.stopUnless");
-  c.kernelSequences.forEach((s, i) => s.flags.forEach((n, j) => knownFlag(n, `kernelSequences[${i}].flags[${j}]`)));
-  c.relatedSequences.forEach((s, i) => s.flags.forEach((n, j) => knownFlag(n, `relatedSequences[${i}].flags[${j}]`)));
-  for (const fl of c.opFlags.defined) if (fl.setByKernel) bad(`opFlags.defined.${fl.name}.setByKernel`, "kernelSequences cannot say which ops carry a per-op flag; use false");
+  c.kernelSequences.forEach((s, i) =>
+    s.flags.forEach((n, j) => knownFlag(n, `kernelSequences[${i}].flags[${j}]`)),
+  );
+  c.relatedSequences.forEach((s, i) =>
+    s.flags.forEach((n, j) => knownFlag(n, `relatedSequences[${i}].flags[${j}]`)),
+  );
+  for (const fl of c.opFlags.defined)
+    if (fl.setByKernel)
+      bad(
+        `opFlags.defined.${fl.name}.setByKernel`,
+        "kernelSequences cannot say which ops carry a per-op flag; use false",
+      );
   for (const fl of c.flags.defined) {
     const used = c.kernelSequences.some((s) => s.flags.includes(fl.name));
-    if (fl.setByKernel !== used) bad(`flags.defined.${fl.name}.setByKernel`, `is ${fl.setByKernel} but ${used ? "a kernelSequences entry sets the flag" : "no kernelSequences entry sets the flag"}`);
+    if (fl.setByKernel !== used)
+      bad(
+        `flags.defined.${fl.name}.setByKernel`,
+        `is ${fl.setByKernel} but ${used ? "a kernelSequences entry sets the flag" : "no kernelSequences entry sets the flag"}`,
+      );
   }
   const ids = new Set<string>();
   c.kernelDefects.forEach((d, i) => {
@@ -718,13 +883,15 @@ function checkCompound(v: unknown, at: string, problems: string[]): void {
   });
   c.sources.forEach((s, i) =>
     s.about.forEach((path, j) => {
-      if (!resolveCompoundPath(c, path)) bad(`sources[${i}].about[${j}]`, `${show(path)} does not name a field of this entry`);
+      if (!resolveCompoundPath(c, path))
+        bad(`sources[${i}].about[${j}]`, `${show(path)} does not name a field of this entry`);
     }),
   );
   for (const key of Object.keys(COMPOUND_FIELDS)) {
     const value = (c as unknown as Record<string, unknown>)[key];
     if (key === "sources" || (Array.isArray(value) && value.length === 0)) continue; // an empty list claims nothing
-    if (!c.sources.some((s) => s.about.some((p) => p === key || p.startsWith(`${key}.`)))) bad(key, "no source supports it (add a sources[] entry whose about names it)");
+    if (!c.sources.some((s) => s.about.some((p) => p === key || p.startsWith(`${key}.`))))
+      bad(key, "no source supports it (add a sources[] entry whose about names it)");
   }
 }
 
@@ -732,10 +899,13 @@ function checkCompound(v: unknown, at: string, problems: string[]): void {
 export function parseKnownRevisions(data: unknown, source: string): KnownRevision[] {
   const problems: string[] = [];
   if (!isObject(data) || !Array.isArray(data.revisions)) {
-    throw new RegistryError(`${source}: expected an object with a "revisions" array`, [`(root): no revisions array`]);
+    throw new RegistryError(`${source}: expected an object with a "revisions" array`, [
+      `(root): no revisions array`,
+    ]);
   }
   for (const k of Object.keys(data)) {
-    if (k !== "revisions" && k !== "$schema" && k !== "$comment") problems.push(`${k}: unknown property`);
+    if (k !== "revisions" && k !== "$schema" && k !== "$comment")
+      problems.push(`${k}: unknown property`);
   }
   const seen = new Set<string>();
   data.revisions.forEach((r: unknown, i: number) => {
@@ -745,7 +915,8 @@ export function parseKnownRevisions(data: unknown, source: string): KnownRevisio
       return;
     }
     const label = typeof r.name === "string" ? `${at} (${r.name})` : at;
-    for (const k of Object.keys(r)) if (!REVISION_KEYS.has(k)) problems.push(`${label}.${k}: unknown property`);
+    for (const k of Object.keys(r))
+      if (!REVISION_KEYS.has(k)) problems.push(`${label}.${k}: unknown property`);
     if (typeof r.name !== "string" || !NAME_RE.test(r.name)) {
       problems.push(`${label}.name: must match ${NAME_RE}, got ${JSON.stringify(r.name)}`);
     } else if (seen.has(r.name)) {
@@ -753,8 +924,10 @@ export function parseKnownRevisions(data: unknown, source: string): KnownRevisio
     } else {
       seen.add(r.name);
     }
-    if (typeof r.title !== "string" || r.title === "") problems.push(`${label}.title: must be a non-empty string`);
-    if (r.description !== undefined && typeof r.description !== "string") problems.push(`${label}.description: must be a string`);
+    if (typeof r.title !== "string" || r.title === "")
+      problems.push(`${label}.title: must be a non-empty string`);
+    if (r.description !== undefined && typeof r.description !== "string")
+      problems.push(`${label}.description: must be a string`);
     if (typeof r.date !== "string" || !isRealDate(r.date)) {
       problems.push(`${label}.date: must be a real YYYY-MM-DD date, got ${JSON.stringify(r.date)}`);
     }
@@ -764,34 +937,51 @@ export function parseKnownRevisions(data: unknown, source: string): KnownRevisio
     } else {
       r.mails.forEach((m: unknown, j: number) => {
         if (typeof m !== "string" || !isSafeRelativePath(m)) {
-          problems.push(`${label}.mails[${j}]: must be a path relative to compound/, got ${JSON.stringify(m)}`);
+          problems.push(
+            `${label}.mails[${j}]: must be a path relative to compound/, got ${JSON.stringify(m)}`,
+          );
         }
       });
     }
     if (r.header !== undefined) {
       checkFileRef(r.header, `${label}.header`, problems);
       if (Array.isArray(r.mails) && r.mails.length > 0) {
-        problems.push(`${label}: has both mails and a full header; a revision is built from one or the other`);
+        problems.push(
+          `${label}: has both mails and a full header; a revision is built from one or the other`,
+        );
       }
     }
-    if (r.expectedBlob !== undefined && (typeof r.expectedBlob !== "string" || !BLOB_RE.test(r.expectedBlob))) {
-      problems.push(`${label}.expectedBlob: must be 7 to 40 lowercase hex digits, got ${JSON.stringify(r.expectedBlob)}`);
+    if (
+      r.expectedBlob !== undefined &&
+      (typeof r.expectedBlob !== "string" || !BLOB_RE.test(r.expectedBlob))
+    ) {
+      problems.push(
+        `${label}.expectedBlob: must be 7 to 40 lowercase hex digits, got ${JSON.stringify(r.expectedBlob)}`,
+      );
     }
-    if (r.compound !== undefined && r.compound !== null) checkCompound(r.compound, `${label}.compound`, problems);
+    if (r.compound !== undefined && r.compound !== null)
+      checkCompound(r.compound, `${label}.compound`, problems);
   });
   if (problems.length > 0) {
-    throw new RegistryError(`${source} is not a valid revision registry:\n  - ${problems.join("\n  - ")}`, problems);
+    throw new RegistryError(
+      `${source} is not a valid revision registry:\n  - ${problems.join("\n  - ")}`,
+      problems,
+    );
   }
   return data.revisions as KnownRevision[];
 }
 
 /** Read and validate the registry (default: schema/known-revisions.json). */
-export async function loadKnownRevisions(registryPath: string = defaultRegistryPath()): Promise<KnownRevision[]> {
+export async function loadKnownRevisions(
+  registryPath: string = defaultRegistryPath(),
+): Promise<KnownRevision[]> {
   let raw: string;
   try {
     raw = await readFile(registryPath, "utf8");
   } catch (e) {
-    throw new RegistryError(`cannot read revision registry ${registryPath}: ${(e as Error).message}`);
+    throw new RegistryError(
+      `cannot read revision registry ${registryPath}: ${(e as Error).message}`,
+    );
   }
   let data: unknown;
   try {
@@ -805,13 +995,19 @@ export async function loadKnownRevisions(registryPath: string = defaultRegistryP
 // ---- loading ------------------------------------------------------------------
 
 /** Read a corpus file as UTF-8 text, returning its bytes' sha256 too. */
-async function readCorpusFile(corpus: string, rel: string): Promise<{ text: string; sha256: string }> {
+async function readCorpusFile(
+  corpus: string,
+  rel: string,
+): Promise<{ text: string; sha256: string }> {
   const full = join(corpus, rel);
   let bytes: Buffer;
   try {
     bytes = await readFile(full);
   } catch (e) {
-    throw new RevisionError(`corpus file ${rel} is missing or unreadable under ${corpus}: ${(e as Error).message}`, "file-missing");
+    throw new RevisionError(
+      `corpus file ${rel} is missing or unreadable under ${corpus}: ${(e as Error).message}`,
+      "file-missing",
+    );
   }
   const text = bytes.toString("utf8");
   // Patching works on strings; a file that is not clean UTF-8 would not survive the round trip.
@@ -844,7 +1040,11 @@ export async function loadRevisionHeader(
 ): Promise<RevisionHeader> {
   const revisions = await loadKnownRevisions(registryPath);
   const rev = revisions.find((r) => r.name === name);
-  if (!rev) throw new UnknownRevisionError(name, revisions.map((r) => r.name));
+  if (!rev)
+    throw new UnknownRevisionError(
+      name,
+      revisions.map((r) => r.name),
+    );
   if (!corpusAvailable(corpus)) throw new CorpusNotFoundError(corpus);
 
   const base = await readCorpusFile(corpus, rev.base.path);

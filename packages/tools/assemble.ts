@@ -17,7 +17,16 @@
  * Copies are gitignored; running this again replaces them. Usage:
  *   node dist/packages/tools/assemble.js [--write]
  */
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,7 +36,8 @@ export function repositoryRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, "packages", "bindings", "package.json"))) {
     const up = dirname(dir);
-    if (up === dir) throw new Error("assemble: cannot find packages/bindings/package.json above this script");
+    if (up === dir)
+      throw new Error("assemble: cannot find packages/bindings/package.json above this script");
     dir = up;
   }
   return dir;
@@ -40,7 +50,10 @@ const SHARED_RUNTIME = "_runtime";
 export function generatedRevisions(root: string): string[] {
   const dir = join(root, "generated");
   return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && /^[A-Za-z0-9]/.test(d.name) && existsSync(join(dir, d.name, "index.ts")))
+    .filter(
+      (d) =>
+        d.isDirectory() && /^[A-Za-z0-9]/.test(d.name) && existsSync(join(dir, d.name, "index.ts")),
+    )
     .map((d) => d.name)
     .sort();
 }
@@ -52,16 +65,22 @@ export function newestBase(revisions: readonly string[]): string {
     .filter((b): b is { name: string; m: RegExpExecArray } => b.m !== null)
     .sort((a, b) => Number(a.m[1]) - Number(b.m[1]) || Number(a.m[2]) - Number(b.m[2]));
   const newest = bases.at(-1);
-  if (!newest) throw new Error(`assemble: no base-<major>.<minor> revision among ${revisions.join(", ")}`);
+  if (!newest)
+    throw new Error(`assemble: no base-<major>.<minor> revision among ${revisions.join(", ")}`);
   return newest.name;
 }
 
 type Conditions = { types: string; default: string };
-const entry = (path: string): Conditions => ({ types: `./dist/${path}.d.ts`, default: `./dist/${path}.js` });
+const entry = (path: string): Conditions => ({
+  types: `./dist/${path}.d.ts`,
+  default: `./dist/${path}.js`,
+});
 
 /** The bindings' "exports": root = newest base, one subpath per revision, the shared runtime. */
 export function bindingsExports(revisions: readonly string[]): Record<string, Conditions | string> {
-  const exports: Record<string, Conditions | string> = { ".": entry(`${newestBase(revisions)}/index`) };
+  const exports: Record<string, Conditions | string> = {
+    ".": entry(`${newestBase(revisions)}/index`),
+  };
   for (const rev of revisions) exports[`./${rev}`] = entry(`${rev}/index`);
   // The shared runtime (error classes, helpers) and the JSON form of decoded values.
   exports["./runtime"] = entry(`${SHARED_RUNTIME}/runtime`);
@@ -101,14 +120,24 @@ function syncBindingsManifest(root: string, write: boolean): void {
  * in every generated banner, and the server pins the bindings it was compiled against.
  */
 function checkVersions(root: string): void {
-  const read = (path: string) => JSON.parse(readFileSync(join(root, path), "utf8")) as { version: string; dependencies?: Record<string, string> };
+  const read = (path: string) =>
+    JSON.parse(readFileSync(join(root, path), "utf8")) as {
+      version: string;
+      dependencies?: Record<string, string>;
+    };
   const version = read("package.json").version;
   for (const dir of ["bindings", "server", "generator"]) {
     const pkg = read(join("packages", dir, "package.json"));
-    if (pkg.version !== version) throw new Error(`assemble: packages/${dir} is version ${pkg.version}, the repository ${version}`);
+    if (pkg.version !== version)
+      throw new Error(
+        `assemble: packages/${dir} is version ${pkg.version}, the repository ${version}`,
+      );
   }
   const pinned = read(join("packages", "server", "package.json")).dependencies?.[BINDINGS];
-  if (pinned !== version) throw new Error(`assemble: packages/server depends on ${BINDINGS}@${String(pinned)}, not ${version}`);
+  if (pinned !== version)
+    throw new Error(
+      `assemble: packages/server depends on ${BINDINGS}@${String(pinned)}, not ${version}`,
+    );
 }
 
 function freshDir(dir: string): void {
@@ -125,7 +154,10 @@ function tsFiles(dir: string): string[] {
 function assembleBindings(root: string): void {
   const src = join(root, "packages", "bindings", "src");
   freshDir(src);
-  cpSync(join(root, "generated"), src, { recursive: true, filter: (p) => !p.split(sep).some((part) => part.startsWith(".")) });
+  cpSync(join(root, "generated"), src, {
+    recursive: true,
+    filter: (p) => !p.split(sep).some((part) => part.startsWith(".")),
+  });
 }
 
 /**
@@ -135,7 +167,8 @@ function assembleBindings(root: string): void {
 function serverSources(root: string): Map<string, string> {
   const dest = join(root, "packages", "server", "src");
   const files = new Map<string, string>();
-  for (const f of tsFiles(join(root, "server"))) files.set(f, join(dest, relative(join(root, "server"), f)));
+  for (const f of tsFiles(join(root, "server")))
+    files.set(f, join(dest, relative(join(root, "server"), f)));
   for (const f of tsFiles(join(root, "examples", "memfs"))) {
     if (f.endsWith(`${sep}main.ts`)) continue; // the memfs CLI stays a repository example
     files.set(f, join(dest, "memfs", relative(join(root, "examples", "memfs"), f)));
@@ -153,26 +186,41 @@ const GENERATED_URL_IN_PACKAGE = `new URL("./dist/", import.meta.resolve("${BIND
  * run-time lookup of the generated folder points at the bindings package. Anything else that
  * leaves the copied set is an error, so a new dependency of server/ cannot ship broken.
  */
-export function rewriteServerSource(root: string, from: string, to: string, text: string, files: Map<string, string>): string {
+export function rewriteServerSource(
+  root: string,
+  from: string,
+  to: string,
+  text: string,
+  files: Map<string, string>,
+): string {
   const generated = join(root, "generated") + sep;
-  const rewritten = text.replace(/(\bfrom\s+|\bimport\s*\(\s*)"(\.{1,2}\/[^"]+)"/g, (_all, lead: string, spec: string) => {
-    const target = resolve(dirname(from), spec).replace(/\.js$/, ".ts");
-    const copied = files.get(target);
-    if (copied) {
-      let rel = relative(dirname(to), copied).split(sep).join("/").replace(/\.ts$/, ".js");
-      if (!rel.startsWith(".")) rel = `./${rel}`;
-      return `${lead}"${rel}"`;
-    }
-    if (target.startsWith(generated)) {
-      const [rev, file, ...rest] = target.slice(generated.length).split(sep);
-      if (file === "index.ts" && rest.length === 0 && rev !== SHARED_RUNTIME) return `${lead}"${BINDINGS}/${rev}"`;
-    }
-    throw new Error(`assemble: ${relative(root, from)} imports ${spec}, which the server package cannot ship`);
-  });
+  const rewritten = text.replace(
+    /(\bfrom\s+|\bimport\s*\(\s*)"(\.{1,2}\/[^"]+)"/g,
+    (_all, lead: string, spec: string) => {
+      const target = resolve(dirname(from), spec).replace(/\.js$/, ".ts");
+      const copied = files.get(target);
+      if (copied) {
+        let rel = relative(dirname(to), copied).split(sep).join("/").replace(/\.ts$/, ".js");
+        if (!rel.startsWith(".")) rel = `./${rel}`;
+        return `${lead}"${rel}"`;
+      }
+      if (target.startsWith(generated)) {
+        const [rev, file, ...rest] = target.slice(generated.length).split(sep);
+        if (file === "index.ts" && rest.length === 0 && rev !== SHARED_RUNTIME)
+          return `${lead}"${BINDINGS}/${rev}"`;
+      }
+      throw new Error(
+        `assemble: ${relative(root, from)} imports ${spec}, which the server package cannot ship`,
+      );
+    },
+  );
   const located = rewritten.split(GENERATED_URL_IN_REPO).join(GENERATED_URL_IN_PACKAGE);
   // Any other way of reaching ../generated at run time would break once installed.
   const stray = /["'`](\.\.\/)+generated\//.exec(located);
-  if (stray) throw new Error(`assemble: ${relative(root, from)} reaches generated/ as ${stray[0]}…; teach packages/tools/assemble.ts about it`);
+  if (stray)
+    throw new Error(
+      `assemble: ${relative(root, from)} reaches generated/ as ${stray[0]}…; teach packages/tools/assemble.ts about it`,
+    );
   return located;
 }
 
@@ -190,7 +238,10 @@ function assembleGenerator(root: string): void {
   const pkg = join(root, "packages", "generator");
   for (const folder of ["templates", "runtime", "schema", "generated"]) {
     freshDir(join(pkg, folder));
-    cpSync(join(root, folder), join(pkg, folder), { recursive: true, filter: (p) => !p.split(sep).some((part) => part.startsWith(".")) });
+    cpSync(join(root, folder), join(pkg, folder), {
+      recursive: true,
+      filter: (p) => !p.split(sep).some((part) => part.startsWith(".")),
+    });
   }
   const grammar = join(pkg, "grammar");
   freshDir(grammar);
@@ -206,7 +257,9 @@ function main(argv: readonly string[]): void {
   assembleBindings(root);
   assembleServer(root);
   assembleGenerator(root);
-  console.log("assemble: packages/bindings/src, packages/server/src, packages/generator data ready");
+  console.log(
+    "assemble: packages/bindings/src, packages/server/src, packages/generator data ready",
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -35,9 +35,13 @@ export interface PackedTarball {
  */
 export function devBin(pkg: string, bin: string): string {
   const require = createRequire(import.meta.url);
-  const manifestPath = (require.resolve.paths(pkg) ?? []).map((dir) => join(dir, pkg, "package.json")).find((p) => existsSync(p));
+  const manifestPath = (require.resolve.paths(pkg) ?? [])
+    .map((dir) => join(dir, pkg, "package.json"))
+    .find((p) => existsSync(p));
   if (!manifestPath) throw new Error(`cannot find the dev dependency ${pkg}`);
-  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { bin: string | Record<string, string> };
+  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as {
+    bin: string | Record<string, string>;
+  };
   const rel = typeof manifest.bin === "string" ? manifest.bin : manifest.bin[bin];
   if (!rel) throw new Error(`${pkg} has no bin ${bin}`);
   return resolve(manifestPath, "..", rel);
@@ -45,10 +49,15 @@ export function devBin(pkg: string, bin: string): string {
 
 /** Assembles (checking the bindings' "exports" against generated/) and compiles every package. */
 export async function buildPackages(root = repositoryRoot()): Promise<void> {
-  await run(process.execPath, [join(root, "dist", "packages", "tools", "assemble.js")], { cwd: root });
+  await run(process.execPath, [join(root, "dist", "packages", "tools", "assemble.js")], {
+    cwd: root,
+  });
   const tsc = devBin("typescript", "tsc");
   for (const dir of PACKAGES) {
-    await run(process.execPath, [tsc, "-p", join(root, "packages", dir)], { cwd: root, maxBuffer: 16 << 20 });
+    await run(process.execPath, [tsc, "-p", join(root, "packages", dir)], {
+      cwd: root,
+      maxBuffer: 16 << 20,
+    });
   }
 }
 
@@ -61,14 +70,21 @@ interface NpmPackJson {
 }
 
 /** `npm pack` of each package into `outDir` (no lifecycle scripts: the packages are built already). */
-export async function packPackages(outDir: string, root = repositoryRoot()): Promise<PackedTarball[]> {
+export async function packPackages(
+  outDir: string,
+  root = repositoryRoot(),
+): Promise<PackedTarball[]> {
   mkdirSync(outDir, { recursive: true });
   const packed: PackedTarball[] = [];
   for (const dir of PACKAGES) {
-    const { stdout } = await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", outDir], {
-      cwd: join(root, "packages", dir),
-      maxBuffer: 64 << 20,
-    });
+    const { stdout } = await run(
+      "npm",
+      ["pack", "--json", "--ignore-scripts", "--pack-destination", outDir],
+      {
+        cwd: join(root, "packages", dir),
+        maxBuffer: 64 << 20,
+      },
+    );
     const [info] = JSON.parse(stdout) as NpmPackJson[];
     if (!info) throw new Error(`npm pack of packages/${dir} printed nothing`);
     packed.push({
@@ -86,6 +102,14 @@ export async function packPackages(outDir: string, root = repositoryRoot()): Pro
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const out = resolve(process.argv[2] ?? "packed");
   for (const p of await packPackages(out)) {
-    console.log(JSON.stringify({ name: p.name, file: p.file, size: p.size, unpackedSize: p.unpackedSize, files: p.files.length }));
+    console.log(
+      JSON.stringify({
+        name: p.name,
+        file: p.file,
+        size: p.size,
+        unpackedSize: p.unpackedSize,
+        files: p.files.length,
+      }),
+    );
   }
 }

@@ -9,7 +9,16 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../../generator/revisions/registry.js";
@@ -26,7 +35,12 @@ export interface PeerSpec {
   readonly libName: string;
   readonly mesonOptions: readonly string[];
   /** One-line source fixes applied in the scratch copy: each `from` must occur exactly once. */
-  readonly fixes: readonly { readonly file: string; readonly from: string; readonly to: string; readonly why: string }[];
+  readonly fixes: readonly {
+    readonly file: string;
+    readonly from: string;
+    readonly to: string;
+    readonly why: string;
+  }[];
 }
 
 const COMMON_OPTIONS = ["-Dexamples=false", "-Dtests=false", "-Dutils=false", "-Duseroot=false"];
@@ -75,7 +89,9 @@ export function missingTools(): string | null {
     ["cc", ["--version"], "gcc"],
     ["tar", ["--version"], "tar"],
   ];
-  const missing = tools.filter(([cmd, args]) => spawnSync(cmd, args, { stdio: "ignore" }).status !== 0);
+  const missing = tools.filter(
+    ([cmd, args]) => spawnSync(cmd, args, { stdio: "ignore" }).status !== 0,
+  );
   if (missing.length === 0) return null;
   return `not on PATH: ${missing.map(([cmd, , pkg]) => `${cmd} (Debian package ${pkg})`).join(", ")}`;
 }
@@ -96,7 +112,9 @@ function run(cmd: string, args: readonly string[], cwd: string, what: string): v
   const r = spawnSync(cmd, [...args], { cwd, encoding: "utf8", maxBuffer: 1 << 26 });
   if (r.status !== 0) {
     const out = `${r.stdout ?? ""}${r.stderr ?? ""}`.split("\n").slice(-40).join("\n");
-    throw new Error(`${what}: \`${cmd} ${args.join(" ")}\` failed (${r.error?.message ?? `exit ${r.status}`}):\n${out}`);
+    throw new Error(
+      `${what}: \`${cmd} ${args.join(" ")}\` failed (${r.error?.message ?? `exit ${r.status}`}):\n${out}`,
+    );
   }
 }
 
@@ -108,7 +126,8 @@ function removeAbandoned(cacheRoot: string): void {
     try {
       process.kill(Number(m[1]), 0);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ESRCH") rmSync(join(cacheRoot, name), { recursive: true, force: true });
+      if ((e as NodeJS.ErrnoException).code === "ESRCH")
+        rmSync(join(cacheRoot, name), { recursive: true, force: true });
     }
   }
 }
@@ -129,9 +148,14 @@ export function buildLibfuse(spec: PeerSpec): LibfuseBuild {
   if (!existsSync(tarball)) throw new Error(`${spec.name}: ${tarball} not found`);
   const actual = sha256(readFileSync(tarball));
   if (actual !== spec.sha256) {
-    throw new Error(`${spec.name}: ${tarball} has sha256 ${actual}, expected ${spec.sha256} (another snapshot)`);
+    throw new Error(
+      `${spec.name}: ${tarball} has sha256 ${actual}, expected ${spec.sha256} (another snapshot)`,
+    );
   }
-  const recipe = sha256(JSON.stringify({ options: spec.mesonOptions, fixes: spec.fixes })).slice(0, 12);
+  const recipe = sha256(JSON.stringify({ options: spec.mesonOptions, fixes: spec.fixes })).slice(
+    0,
+    12,
+  );
   const cacheRoot = join(tmpdir(), "fuse-uapi-libfuse-peers");
   const dir = join(cacheRoot, `libfuse-${spec.name}-${actual.slice(0, 16)}-${recipe}`);
   const layout = (buildSeconds: number | null, recordedSeconds: number): LibfuseBuild => ({
@@ -155,23 +179,35 @@ export function buildLibfuse(spec: PeerSpec): LibfuseBuild {
     run("tar", ["-xzf", tarball, "-C", scratch], scratch, `${spec.name}: unpack`);
     // The tarball holds one top-level directory (libfuse-<name>/): that is the source.
     const top = join(scratch, `libfuse-${spec.name}`);
-    if (!existsSync(join(top, "meson.build"))) throw new Error(`${spec.name}: no libfuse-${spec.name}/meson.build in ${tarball}`);
+    if (!existsSync(join(top, "meson.build")))
+      throw new Error(`${spec.name}: no libfuse-${spec.name}/meson.build in ${tarball}`);
     renameSync(top, join(scratch, "src"));
     for (const fix of spec.fixes) {
       const file = join(scratch, "src", fix.file);
       const text = readFileSync(file, "utf8");
       const count = text.split(fix.from).length - 1;
-      if (count !== 1) throw new Error(`${spec.name}: the fix for ${fix.file} expects its line once, found it ${count} times`);
+      if (count !== 1)
+        throw new Error(
+          `${spec.name}: the fix for ${fix.file} expects its line once, found it ${count} times`,
+        );
       writeFileSync(file, text.replace(fix.from, fix.to));
     }
     const started = process.hrtime.bigint();
-    run("meson", ["setup", join(scratch, "build"), join(scratch, "src"), ...spec.mesonOptions], scratch, `${spec.name}: meson setup`);
+    run(
+      "meson",
+      ["setup", join(scratch, "build"), join(scratch, "src"), ...spec.mesonOptions],
+      scratch,
+      `${spec.name}: meson setup`,
+    );
     run("ninja", ["-C", join(scratch, "build")], scratch, `${spec.name}: ninja`);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (!existsSync(join(scratch, "build", "lib", `lib${spec.libName}.so`))) {
       throw new Error(`${spec.name}: the build made no lib/lib${spec.libName}.so`);
     }
-    writeFileSync(join(scratch, "fuse-uapi-build.json"), JSON.stringify({ tarball: actual, recipe, seconds }) + "\n");
+    writeFileSync(
+      join(scratch, "fuse-uapi-build.json"),
+      JSON.stringify({ tarball: actual, recipe, seconds }) + "\n",
+    );
     try {
       renameSync(scratch, dir);
     } catch (e) {

@@ -64,7 +64,11 @@ export const KERNEL_MINOR = 45;
 export const CREDS = { uid: 1000, gid: 1000, pid: 4242 } as const;
 
 /** A request without its header: the header is filled by {@link KernelSide}. */
-export type Unheadered = FuseRequestInput extends infer R ? (R extends { header: FuseInHeader } ? Omit<R, "header"> : never) : never;
+export type Unheadered = FuseRequestInput extends infer R
+  ? R extends { header: FuseInHeader }
+    ? Omit<R, "header">
+    : never
+  : never;
 
 export interface Negotiated {
   readonly initOut: FuseInitOut;
@@ -106,7 +110,11 @@ export class KernelSide {
   }
 
   /** INIT as a 7.45 kernel sends it; returns the exchange and the decoded reply. */
-  async init(): Promise<{ request: Uint8Array; exchange: Exchange; decoded: FuseDecodedReply<26> }> {
+  async init(): Promise<{
+    request: Uint8Array;
+    exchange: Exchange;
+    decoded: FuseDecodedReply<26>;
+  }> {
     let bits = 0n;
     for (const f of OFFERED_INIT_FLAGS) bits |= FUSE_FLAGS[f];
     const unique = this.nextUnique();
@@ -149,7 +157,11 @@ export class KernelSide {
   }
 
   /** Sends `req` and waits for its reply. */
-  async call(req: Unheadered, nodeid: bigint, unique?: bigint): Promise<Exchange & { request: Uint8Array; unique: bigint }> {
+  async call(
+    req: Unheadered,
+    nodeid: bigint,
+    unique?: bigint,
+  ): Promise<Exchange & { request: Uint8Array; unique: bigint }> {
     const { bytes, unique: u } = this.encode(req, nodeid, unique);
     const exchange = await this.peer.exchange(bytes, u);
     return { ...exchange, request: bytes, unique: u };
@@ -164,6 +176,10 @@ export class KernelSide {
 }
 
 /** The decoded reply for `opcode` (typed loosely: the callers check fields they know). */
-export function decodeAs(opcode: number, bytes: Uint8Array, opts: FuseMessageOptions & { xattr?: "size" | "data" }): FuseDecodedReply {
+export function decodeAs(
+  opcode: number,
+  bytes: Uint8Array,
+  opts: FuseMessageOptions & { xattr?: "size" | "data" },
+): FuseDecodedReply {
   return decodeReply(opcode as FuseReplyOpcode, bytes, opts) as FuseDecodedReply;
 }

@@ -93,7 +93,9 @@ export class PeerSession {
   }
 
   #fail(what: string): Error {
-    const how = this.#exit ? ` (peer exited: code ${this.#exit.code}, signal ${this.#exit.signal})` : "";
+    const how = this.#exit
+      ? ` (peer exited: code ${this.#exit.code}, signal ${this.#exit.signal})`
+      : "";
     return new Error(`${what}${how}\n--- peer stderr ---\n${this.#stderr}`);
   }
 
@@ -132,7 +134,9 @@ export class PeerSession {
         notifications.push(m);
         continue;
       }
-      throw this.#fail(`waiting for the reply to unique ${unique}, libfuse sent one for unique ${u}`);
+      throw this.#fail(
+        `waiting for the reply to unique ${unique}, libfuse sent one for unique ${u}`,
+      );
     }
   }
 
