@@ -222,7 +222,10 @@ export class ThreadFdTransport implements Transport {
     if (this.ended) return;
     this.ended = true;
     this.failure = err;
-    for (const w of this.waiters.splice(0)) err ? w.reject(err) : w.resolve(null);
+    for (const w of this.waiters.splice(0)) {
+      if (err) w.reject(err);
+      else w.resolve(null);
+    }
     this.worker.unref();
   }
 

@@ -1205,7 +1205,7 @@ describe("revision-aware server", () => {
     );
     for (const i of [4, 6])
       assert.equal(
-        (parsed.results?.[i]?.reply as unknown as { attr_out: { attr: { ino: bigint } } }).attr_out
+        (parsed.results![i]!.reply as unknown as { attr_out: { attr: { ino: bigint } } }).attr_out
           .attr.ino,
         BigInt(i + 1),
       );

@@ -162,7 +162,6 @@ const bytesOf = (key: NameKey): Uint8Array => Buffer.from(key, "latin1");
 
 const isDir = (i: Inode) => (i.mode & S_IFMT) === S_IFDIR;
 const isReg = (i: Inode) => (i.mode & S_IFMT) === S_IFREG;
-const isLnk = (i: Inode) => (i.mode & S_IFMT) === S_IFLNK;
 const fail = (errno: number): never => {
   throw new FuseError(errno);
 };

@@ -200,7 +200,7 @@ export function parseDiagnostics(output: string): Diagnostic[] {
 /** Safe file name for the header copy, so diagnostics still name the original. */
 function headerFileName(schema: Schema): string {
   const b = basename(schema.source.file || "").replace(/[^A-Za-z0-9._+-]/g, "_");
-  return /\.h$/.test(b) && b !== "check.h" ? b : "fuse.h";
+  return b.endsWith(".h") && b !== "check.h" ? b : "fuse.h";
 }
 
 /**

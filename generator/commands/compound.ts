@@ -35,7 +35,7 @@
  * the way the revision's kernel does for those ops and prints the per-op results. JSON output
  * follows `fuse-uapi decode` (bigints as decimal strings, bytes as hex).
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { InputError } from "../errors.js";

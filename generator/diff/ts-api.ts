@@ -405,8 +405,6 @@ interface Explanation {
   lostProperty: boolean;
 }
 
-const NONE: Explanation = { items: [], onlyWidened: true, lostProperty: false };
-
 function merge(xs: Explanation[]): Explanation {
   return {
     items: xs.flatMap((x) => x.items),

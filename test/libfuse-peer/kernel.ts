@@ -13,7 +13,6 @@ import {
   type FuseInHeader,
   type FuseInitOut,
   type FuseMessageOptions,
-  type FuseRequest,
   type FuseRequestInput,
   type FuseReplyOpcode,
   type FuseDecodedReply,
