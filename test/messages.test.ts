@@ -1166,10 +1166,10 @@ test("types: replies are typed by opcode, requests narrow on op (base-7.45)", ()
   const decoded = base.decodeReply(FuseOpcode.FUSE_CREATE, create, { minor: 45 });
   if (!base.isErrorReply(decoded.reply)) assert.equal(decoded.reply.open_out.fh, 0n);
   assert.throws(
-    // @ts-expect-error LOOKUP is answered with entry_out, not open_out
     () =>
       base.encodeReply(
         1n,
+        // @ts-expect-error LOOKUP is answered with entry_out, not open_out
         { open_out: base.zeroFuseOpenOut() },
         { opcode: FuseOpcode.FUSE_LOOKUP, minor: 45 },
       ),
@@ -1238,9 +1238,9 @@ test("types: replies are typed by opcode, requests narrow on op (base-7.45)", ()
     const text: string | undefined = name.text;
     assert.equal(text, "x");
   }
-  // @ts-expect-error a name is a string, bytes or a FuseName
   assert.throws(
     () =>
+      // @ts-expect-error a name is a string, bytes or a FuseName
       base.encodeRequest({ op: "FUSE_LOOKUP", opcode: FuseOpcode.FUSE_LOOKUP, header, name: 5 }),
     isKind("value", "name"),
   );
