@@ -10,7 +10,7 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { InputError } from "./errors.js";
-import { readText } from "./io.js";
+import { readJsonFile } from "./io.js";
 import { jsonSchemaValidator } from "./schema-file.js";
 
 export const CONFIG_FILE = "fuse-uapi.config.json";
@@ -59,13 +59,7 @@ export function findConfig(explicit: string | undefined, cwd = process.cwd()): s
 }
 
 export function loadConfig(path: string): GenerateConfig {
-  const text = readText(path, "config file");
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${path}: not JSON: ${(e as Error).message.replace(/\s+/g, " ")}`);
-  }
+  const data = readJsonFile(path, "config file");
   const problem = configProblem(data);
   if (problem) throw new InputError(`${path}: not a fuse-uapi config: ${problem}`);
   const raw = data as RawConfig;

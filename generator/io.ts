@@ -52,6 +52,17 @@ export function readText(path: string, what = "file"): string {
   }
 }
 
+/** Reads and parses a JSON input file; not JSON is a one-line InputError naming the file. */
+export function readJsonFile(path: string, what = "file"): unknown {
+  const text = readText(path, what);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    // One line: V8 quotes the text around the error, newlines included.
+    throw new InputError(`${path}: not JSON: ${(e as Error).message.replace(/\s+/g, " ")}`);
+  }
+}
+
 /** Stable JSON text: two-space indent and a final newline, as committed. */
 export function jsonText(value: unknown): string {
   return JSON.stringify(value, null, 2) + "\n";

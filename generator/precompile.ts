@@ -14,8 +14,7 @@ import standalone from "ajv/dist/standalone/index.js";
 import { sha256 } from "./hash.js";
 import { precompiledDir, TEMPLATES_MODULE, validatorModuleName } from "./precompiled.js";
 import { COMPILE_OPTIONS, templatesDir } from "./render/templates.js";
-import { repoRoot } from "./revisions/registry.js";
-import { newAjv } from "./schema-file.js";
+import { compileSchema, newAjv, schemaSources, siblingsSha256 } from "./schema-file.js";
 
 const HEADER =
   "// Compiled by `npm run build` (generator/precompile.ts); used only while its sha256 matches the source.\n";
@@ -28,25 +27,16 @@ function writeModule(dir: string, name: string, code: string): void {
 }
 
 function precompileValidators(dir: string): string[] {
-  const schemaDir = join(repoRoot(), "schema");
-  const names = readdirSync(schemaDir)
-    .filter((f) => f.endsWith(".schema.json"))
-    .sort();
-  const texts = new Map(names.map((file) => [file, readFileSync(join(schemaDir, file), "utf8")]));
-  for (const file of names) {
-    const text = texts.get(file)!;
+  const sources = schemaSources();
+  for (const [file, text] of sources) {
     const ajv = newAjv({ source: true });
-    // A schema may $ref a sibling (protocol-overlay → protocol): every other one is known by its $id.
-    for (const [other, otherText] of texts)
-      if (other !== file) ajv.addSchema(JSON.parse(otherText));
-    const code = standalone.default(ajv, ajv.compile(JSON.parse(text)));
-    writeModule(
-      dir,
-      validatorModuleName(file),
-      `${code}\nmodule.exports.sourceSha256 = ${JSON.stringify(sha256(text))};\n`,
-    );
+    const code = standalone.default(ajv, compileSchema(ajv, file, sources));
+    const hashes =
+      `module.exports.sourceSha256 = ${JSON.stringify(sha256(text))};\n` +
+      `module.exports.siblingsSha256 = ${JSON.stringify(siblingsSha256(file, sources))};\n`;
+    writeModule(dir, validatorModuleName(file), `${code}\n${hashes}`);
   }
-  return names;
+  return [...sources.keys()];
 }
 
 function precompileTemplates(dir: string): string[] {

@@ -6,47 +6,23 @@
  * and merged by name over the table, in order: an overlay entry replaces the
  * entry of the same opcode, compat sizes are appended.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import { InputError } from "./errors.js";
-import { readText } from "./io.js";
+import { readJsonFile } from "./io.js";
 import { loadProtocolTable, type ProtocolTable } from "./protocol.js";
-import { repoRoot } from "./revisions/registry.js";
+import { jsonSchemaValidator } from "./schema-file.js";
 
 export type ProtocolOverlay = Partial<
   Pick<ProtocolTable, "opcodes" | "notifications" | "compatSizes">
 >;
 
-let validate: ValidateFunction | undefined;
-
-/** The overlay schema refers to the table's own definitions, so both are given to one ajv. */
-function overlayValidator(): ValidateFunction {
-  if (validate) return validate;
-  const read = (name: string): object =>
-    JSON.parse(readFileSync(join(repoRoot(), "schema", name), "utf8")) as object;
-  const ajv = new Ajv2020({ strict: false });
-  ajv.addSchema(read("protocol.schema.json"));
-  validate = ajv.compile(read("protocol-overlay.schema.json"));
-  return validate;
-}
+/** The overlay schema refers to the table's own definitions (schema-file compiles it with its siblings). */
+const overlayProblem = jsonSchemaValidator("protocol-overlay.schema.json");
 
 /** Reads and validates one overlay file; errors name the file and the JSON path. */
 export function loadOverlay(path: string): ProtocolOverlay {
-  const text = readText(path, "protocol-table overlay");
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${path}: not JSON: ${(e as Error).message.replace(/\s+/g, " ")}`);
-  }
-  const check = overlayValidator();
-  if (!check(data)) {
-    const e = check.errors?.[0];
-    throw new InputError(
-      `${path}: not a protocol-table overlay: ${e?.instancePath || "/"} ${e?.message ?? "is invalid"}`,
-    );
-  }
+  const data = readJsonFile(path, "protocol-table overlay");
+  const problem = overlayProblem(data);
+  if (problem) throw new InputError(`${path}: not a protocol-table overlay: ${problem}`);
   return data as ProtocolOverlay;
 }
 

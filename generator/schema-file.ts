@@ -3,31 +3,63 @@
  * schema/fuse-uapi.schema.json with ajv, so a hand-edited or stale file fails
  * with the JSON path of the problem instead of breaking a template later.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { Ajv2020, ValidateFunction } from "ajv/dist/2020.js";
 import { InputError } from "./errors.js";
 import { sha256 } from "./hash.js";
-import { readText } from "./io.js";
+import { readJsonFile } from "./io.js";
 import { SCHEMA_VERSION, type Schema } from "./model.js";
 import { loadPrecompiled, validatorModuleName } from "./precompiled.js";
 import { repoRoot } from "./revisions/registry.js";
 
-/** A validator as ajv's standalone code exports it, with the hash of the schema it was compiled from. */
-type PrecompiledValidator = ValidateFunction & { sourceSha256?: string };
+/**
+ * A validator as ajv's standalone code exports it, with the hashes of the schema it was
+ * compiled from and of its siblings (a schema may $ref one: protocol-overlay → protocol).
+ */
+type PrecompiledValidator = ValidateFunction & { sourceSha256?: string; siblingsSha256?: string };
+
+/** The text of every JSON Schema in schema/, by file name, in name order. */
+export function schemaSources(): Map<string, string> {
+  const dir = join(repoRoot(), "schema");
+  const names = readdirSync(dir)
+    .filter((f) => f.endsWith(".schema.json"))
+    .sort();
+  return new Map(names.map((f) => [f, readFileSync(join(dir, f), "utf8")]));
+}
+
+/** The hash of every schema but `fileName`: what a validator's $refs may resolve to. */
+export function siblingsSha256(fileName: string, sources: Map<string, string>): string {
+  return sha256(JSON.stringify([...sources].filter(([name]) => name !== fileName)));
+}
+
+/** `fileName` compiled by `ajv`, with every sibling schema known by its $id so that $refs resolve. */
+export function compileSchema(
+  ajv: Ajv2020,
+  fileName: string,
+  sources: Map<string, string>,
+): ValidateFunction {
+  for (const [name, text] of sources) if (name !== fileName) ajv.addSchema(JSON.parse(text));
+  return ajv.compile(JSON.parse(sources.get(fileName)!));
+}
 
 /**
  * The validator of `schema/<fileName>`: the one compiled at build time when it
- * was compiled from exactly this schema text (precompiled.ts), else compiled
+ * was compiled from exactly these schema texts (precompiled.ts), else compiled
  * here with ajv, which is loaded only then (importing and compiling it costs
  * about a second).
  */
 function compileValidator(fileName: string): ValidateFunction {
-  const text = readFileSync(join(repoRoot(), "schema", fileName), "utf8");
+  const sources = schemaSources();
   const pre = loadPrecompiled<PrecompiledValidator>(validatorModuleName(fileName));
-  if (pre && pre.sourceSha256 === sha256(text)) return pre;
-  return newAjv().compile(JSON.parse(text));
+  if (
+    pre &&
+    pre.sourceSha256 === sha256(sources.get(fileName)!) &&
+    pre.siblingsSha256 === siblingsSha256(fileName, sources)
+  )
+    return pre;
+  return compileSchema(newAjv(), fileName, sources);
 }
 
 /** The ajv instance both paths use: the build step compiles with the same options (plus `code.source`). */
@@ -67,12 +99,5 @@ export function assertSchema(data: unknown, origin: string): Schema {
 }
 
 export function loadSchemaFile(path: string): Schema {
-  const text = readText(path, "schema file");
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${path}: not JSON: ${(e as Error).message.replace(/\s+/g, " ")}`); // one line: V8 quotes the text around the error
-  }
-  return assertSchema(data, path);
+  return assertSchema(readJsonFile(path, "schema file"), path);
 }
