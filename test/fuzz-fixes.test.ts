@@ -155,7 +155,7 @@ describe("messages: struct parts as encoders write them", () => {
         const s = p.kind === "struct" ? rev.structs.find((x) => x.name === p.struct) : undefined;
         const hole = s?.layout.x86_64.padding[0];
         if (!hole || op.request[0] !== p) continue;
-        test(`${rev.name}: ${op.name} request with a non-zero padding byte in ${p.struct}`, () => {
+        test(`${rev.name}: ${op.name} request with a non-zero padding byte in ${s!.name}`, () => {
           const req: Record<string, unknown> = {
             op: op.name,
             opcode: Number(op.value),

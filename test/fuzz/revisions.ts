@@ -8,58 +8,33 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import type {
+  MessagePart,
+  NotificationInfo,
+  OpcodeInfo,
+  StructDef,
+} from "../../generator/model.js";
 import { repoRoot } from "../../generator/revisions/registry.js";
+import { loadSchemaFile } from "../../generator/schema-file.js";
+import type { StructCodec } from "../../runtime/runtime.js";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- a generated module is imported per revision */
 export type Gen = Record<string, any>;
 
-export interface StructCodecLike {
-  readonly struct: string;
-  readonly size: number;
-  decode(buf: unknown, offset?: number, opts?: object): any;
-  encode(value: any, buf: unknown, offset?: number, opts?: object): number;
-  zero(): any;
-}
+/** A generated struct codec; values are per struct, so the fuzz harness handles them untyped. */
+export type StructCodecLike = StructCodec<any>;
 
-export interface SchemaStruct {
-  readonly name: string;
-  readonly size: number;
-  readonly layout: {
-    readonly x86_64: {
-      readonly padding: readonly { offset: number; size: number }[];
-    };
-  };
-}
-
-export interface ProtocolPart {
-  readonly kind: "struct" | "name" | "data" | "array";
-  readonly struct?: string;
-  readonly field: string;
-  readonly count?: string;
-}
-
-export interface ProtocolOpcode {
-  readonly name: string;
-  readonly value: string;
-  readonly request: readonly ProtocolPart[];
-  readonly reply: {
-    readonly kind: string;
-    readonly parts?: readonly ProtocolPart[];
-    readonly answers?: readonly { readonly error: number }[];
-  };
-  readonly extensions: boolean;
-}
+// The schema's own model types: the fuzz targets read what `generate` rendered from.
+export type SchemaStruct = StructDef;
+export type ProtocolPart = MessagePart;
+export type ProtocolOpcode = OpcodeInfo;
 
 export interface Revision {
   readonly name: string;
   readonly gen: Gen;
   readonly structs: readonly SchemaStruct[];
   readonly opcodes: readonly ProtocolOpcode[];
-  readonly notifications: readonly {
-    name: string;
-    value: string;
-    parts: readonly ProtocolPart[];
-  }[];
+  readonly notifications: readonly NotificationInfo[];
   readonly codecs: ReadonlyMap<string, StructCodecLike>;
   /** Fingerprints of the generated implementation, per decoder family (see {@link implKey}). */
   readonly sources: {
@@ -95,9 +70,9 @@ export async function loadRevision(name: string): Promise<Revision> {
   const gen = (await import(
     pathToFileURL(join(ROOT, "dist", "generated", name, "index.js")).href
   )) as Gen;
-  const schema = JSON.parse(
-    readFileSync(join(ROOT, "schema", "revisions", `${name}.json`), "utf8"),
-  );
+  const schema = loadSchemaFile(join(ROOT, "schema", "revisions", `${name}.json`));
+  const protocol = schema.protocol;
+  if (!protocol) throw new Error(`${name}: the schema has no protocol table to fuzz messages with`);
   const codecs = new Map<string, StructCodecLike>();
   for (const [k, v] of Object.entries(gen)) {
     if (k.endsWith("Codec") && v && typeof v === "object" && typeof v.struct === "string")
@@ -115,15 +90,15 @@ export async function loadRevision(name: string): Promise<Revision> {
     name,
     gen,
     structs: schema.structs,
-    opcodes: schema.protocol.opcodes,
-    notifications: schema.protocol.notifications ?? [],
+    opcodes: protocol.opcodes,
+    notifications: protocol.notifications ?? [],
     codecs,
     sources: {
       // The message engine and tables, and the layouts of the structs its codecs implement.
       messages:
         fingerprint(read("messages.ts") ?? "") +
         fingerprint(
-          `\n${JSON.stringify(schema.structs.map((x: SchemaStruct) => [x.name, x.size, x.layout.x86_64]))}`,
+          `\n${JSON.stringify(schema.structs.map((x) => [x.name, x.size, x.layout.x86_64]))}`,
         ),
       compound:
         compoundSrc === null ? null : fingerprint(compoundSrc) + fingerprint(read("messages.ts")!),

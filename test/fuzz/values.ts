@@ -168,6 +168,8 @@ export function randomReply(
         ? { getxattr_out: randomStruct(rev, "fuse_getxattr_out", rng, opts) }
         : { data: rng.bytes(rng.below(40)) };
     default:
-      throw new Error(`${rev.name}: reply kind ${r.kind} unknown to the fuzzer`);
+      throw new Error(
+        `${rev.name}: reply kind ${(r as { kind: string }).kind} unknown to the fuzzer`,
+      );
   }
 }
