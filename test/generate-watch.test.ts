@@ -37,7 +37,7 @@ async function until(what: string, check: () => boolean, child: ChildProcess): P
 
 test(
   "generate --watch regenerates on a header and an overlay change, and stops on SIGTERM",
-  { timeout: 300_000 },
+  { timeout: 120_000 },
   async () => {
     mkdirSync(join(work, "include"));
     const header = join(work, "include", "frob-fuse.h");
