@@ -2050,7 +2050,7 @@ export class CompoundEngine {
   /**
    * result_size as the kernel computes it (`resultSize`): the sum of the expected out args of
    * the ops. Exact when every op's reply has a fixed size; at least the fixed part when an op's
-   * reply is variable (its size is the caller's) or the op is one the table does not size.
+   * reply is variable (its size is the caller's) or the op is one the table does not size (0).
    */
   private checkResultSize(value: number, requests: readonly AnyRequest[], o: MessageOptions): void {
     let least = 0;
@@ -2059,8 +2059,10 @@ export class CompoundEngine {
       const spec = sub.op === "unknown" ? undefined : this.b.ops.get(sub.opcode);
       if (!spec || spec.variable !== null) {
         open = true;
-        // An xattr op expects the size struct for 0 bytes, else the bytes asked: at least 1.
+        // An xattr op expects the size struct for 0 bytes, else the bytes asked: at least 1. A
+        // data reply expects its fixed parts (e.g. cuse_init_out) plus the bytes asked.
         if (spec?.variable === "xattr") least += 1;
+        else if (spec) least += this.expectedOutSize(spec, 0, o);
         continue;
       }
       least += this.expectedOutSize(spec, 0, o);

@@ -39,6 +39,13 @@ function twoGetattrs(g: Gen): {
   return { bytes, area, sub: [first, first + subLen + prefix] };
 }
 
+/** An op of the compound table with zero structs for its parts and no data asked. */
+function opOf(g: Gen, spec: any): Record<string, unknown> {
+  const op: Record<string, unknown> = { op: spec.op, nodeid: 1n, outSize: 0 };
+  for (const p of spec.parts) op[p.field] = p.codec.zero();
+  return op;
+}
+
 function refuses(g: Gen, bytes: Uint8Array, kind: string): void {
   assert.throws(
     () => g["decodeCompoundRequest"](bytes),
@@ -115,6 +122,27 @@ describe("compound requests: fuse_compound_in as the kernel fills it", () => {
         const sum = new DataView(bytes.buffer).getUint32(at, true);
         refuses(g, patched(bytes, at, sum + 1), "result-size");
         refuses(g, patched(bytes, at, sum - 1), "result-size");
+      });
+    // A data reply with fixed parts before its data (e.g. CUSE_INIT: cuse_init_out, then the
+    // device info) expects at least those parts: the decoder once counted such an op as 0.
+    const fixedThenData = [...(g["COMPOUND_OPS"] as Map<number, any>).values()].find(
+      (spec) =>
+        spec.variable === "data" &&
+        spec.parts.every((p: any) => p.kind === "struct") &&
+        new g["CompoundBuilder"]().add(opOf(g, spec)).resultSize > 0,
+    );
+    if (rs !== undefined && rules.resultSize && fixedThenData)
+      test(`${rev.name}: result_size below the fixed parts of a data reply (${fixedThenData.op})`, () => {
+        const b = new g["CompoundBuilder"]();
+        b.add(opOf(g, fixedThenData));
+        const least: number = b.resultSize;
+        const bytes: Uint8Array = b.encode({ unique: 9n, uid: 1, gid: 2, pid: 3 });
+        const at = 40 + offsets[rs];
+        assert.equal(new DataView(bytes.buffer).getUint32(at, true), least);
+        g["decodeCompoundRequest"](bytes);
+        g["decodeCompoundRequest"](patched(bytes, at, least + 4096)); // the data the caller asks
+        refuses(g, patched(bytes, at, least - 1), "result-size");
+        refuses(g, patched(bytes, at, 0), "result-size");
       });
     const padding = rev.structs.find((s) => s.name === "fuse_compound_in")!.layout.x86_64.padding;
     if (padding.length)

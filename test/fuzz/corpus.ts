@@ -9,6 +9,8 @@ import type { FuzzCase } from "./engine.js";
 import { ROOT } from "./revisions.js";
 
 export const CORPUS_DIR = join(ROOT, "test", "fixtures", "fuzz-corpus");
+/** Where a long run writes what it finds (git-ignored): triaged findings move to CORPUS_DIR. */
+export const FINDINGS_DIR = join(ROOT, "test", "fuzz", "findings");
 
 export interface CorpusEntry {
   readonly target: string;

@@ -4,14 +4,16 @@
  * (one per core by default), with a watchdog: a worker that stays on one input for
  * --hang-seconds is reported as a hang with that input, replaced, and the run goes on.
  * Prints a table per decoder and writes it to test/fuzz/results.md; minimised
- * counterexamples go to test/fixtures/fuzz-corpus/ (replayed by `npm test`).
+ * counterexamples go to test/fuzz/findings/ (not committed), to be triaged: once fixed, a finding
+ * is moved into the kept corpus, test/fixtures/fuzz-corpus/, which `npm test` replays. (Writing
+ * straight into the kept corpus made an untriaged finding turn `npm test` red.)
  */
 import { Command } from "commander";
 import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { keep } from "./corpus.js";
+import { FINDINGS_DIR, keep } from "./corpus.js";
 import { emptyStats, makeCase, type Finding, type Stats } from "./engine.js";
 import { selectTargets, type TargetGroup } from "./registry.js";
 import { ROOT } from "./revisions.js";
@@ -41,7 +43,8 @@ const program = new Command()
     "--minutes <n>",
     "stop handing out work after this long (the table then says how far each decoder got)",
   )
-  .option("--no-keep", "do not write counterexamples to the corpus")
+  .option("--no-keep", "do not write counterexamples")
+  .option("--keep-into <dir>", "where counterexamples go", FINDINGS_DIR)
   .option("--out <file>", "results table", join(ROOT, "test", "fuzz", "results.md"));
 
 async function main(): Promise<void> {
@@ -185,7 +188,7 @@ async function main(): Promise<void> {
         for (const f of row.findings) {
           const target = row.group.target;
           const c = f.message.startsWith("hang") ? f.case : shrink(target, f.case, f.outcome, 500);
-          const file = keep(c, f.outcome, f.message);
+          const file = keep(c, f.outcome, f.message, opts["keepInto"]);
           console.log(`  kept ${file}: ${f.outcome}: ${f.message}`);
         }
       }
