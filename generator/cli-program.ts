@@ -12,7 +12,7 @@ import {
   compoundEncodeCommand,
   OPS_JSON_HELP,
 } from "./commands/compound.js";
-import { decodeCommand, DEFAULT_REVISION, type DecodeCommandOptions } from "./commands/decode.js";
+import { decodeCommand, type DecodeCommandOptions } from "./commands/decode.js";
 import { diffCommand, type DiffCommandOptions } from "./commands/diff.js";
 import type { MigrateCommandOptions } from "./commands/migrate.js";
 import { generateCommand, type GenerateCommandOptions } from "./commands/generate.js";
@@ -213,8 +213,7 @@ export function program(): Command {
     .argument("[file]", "message file, or - (default) for stdin")
     .option(
       "--revision <name>",
-      "revision whose generated/<name>/messages.js decodes",
-      DEFAULT_REVISION,
+      "revision whose generated/<name>/messages.js decodes (default: the newest plain header of the registry)",
     )
     .option(
       "--schema <file>",

@@ -24,11 +24,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { errnoName, flagNames, initFlagBits } from "../decode-names.js";
 import { InputError } from "../errors.js";
-import { readBinaryInput } from "../io.js";
+import { readBinaryInput, readJsonFile } from "../io.js";
 import type { Schema } from "../model.js";
 import { renderRevision } from "../render/index.js";
 import { renderSharedRuntime, SHARED_RUNTIME_DIR } from "../render/shared-runtime.js";
-import { repoRoot } from "../revisions/registry.js";
+import { defaultRegistryPath, repoRoot } from "../revisions/registry.js";
 import { loadSchemaFile } from "../schema-file.js";
 import { TOOL_VERSION } from "../version.js";
 
@@ -47,7 +47,22 @@ export interface DecodeCommandOptions {
   flag: string[];
 }
 
-export const DEFAULT_REVISION = "base-7.45";
+/**
+ * The revision `decode` reads without --revision: the newest (last listed) entry of the
+ * registry that is a plain header, not a compound revision, so the default follows the
+ * registry's data rather than a name written here.
+ */
+export function defaultRevision(): string {
+  const registry = defaultRegistryPath();
+  const data = readJsonFile(registry) as { revisions?: { name?: unknown; compound?: unknown }[] };
+  const plain = (data.revisions ?? []).filter(
+    (r) => typeof r.name === "string" && r.compound === undefined,
+  );
+  const name = plain.at(-1)?.name;
+  if (typeof name !== "string")
+    throw new InputError(`${registry}: no revision without a compound entry to decode with`);
+  return name;
+}
 
 /** dist/generated: beside dist/generator, where this file is compiled to. */
 function generatedDir(): string {
@@ -254,11 +269,7 @@ export async function decodeCommand(
   if (opts.xattr !== undefined && opts.xattr !== "size" && opts.xattr !== "data") {
     throw new InputError(`--xattr must be size or data, got '${opts.xattr}'`);
   }
-  if (
-    opts.schema !== undefined &&
-    opts.revision !== undefined &&
-    opts.revision !== DEFAULT_REVISION
-  ) {
+  if (opts.schema !== undefined && opts.revision !== undefined) {
     throw new InputError("give --revision or --schema, not both");
   }
   const {
@@ -268,7 +279,7 @@ export async function decodeCommand(
     schema,
   } = opts.schema !== undefined
     ? await loadSchemaCodecs(opts.schema)
-    : await loadRevision(opts.revision ?? DEFAULT_REVISION);
+    : await loadRevision(opts.revision ?? defaultRevision());
   const minor = opts.minor !== undefined ? parseMinor(opts.minor) : defaultMinor;
   const decodeOpts: Record<string, unknown> = { minor, littleEndian: opts.bigEndian !== true };
   for (const f of opts.flag) {

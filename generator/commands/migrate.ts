@@ -14,7 +14,7 @@
  *    export of B has the same declaration kinds and an identical type, and no
  *    other removed export matches it (ts-api's rename candidates), and neither
  *    name is a flag — a flag's bit taken by another name is the C ABI's
- *    `flag-bit-reused`, a new meaning, and FUSE_COMPOUND_* renumbered in v6 is
+ *    `flag-bit-reused`, a new meaning, and FUSE_COMPOUND_* flags renumbered by a revision are
  *    not a rename. Every other use of a removed symbol is listed "cannot fix",
  *    with file:line:col and why.
  * 4. Uses of symbols whose type changed in a breaking way are listed "review":
@@ -22,7 +22,7 @@
  *    (FUSE_COMPOUND_ATOMIC 2 → 4).
  * 5. The project is type-checked again with the rewritten text (in memory), and
  *    every diagnostic the original did not have is listed "does not compile
- *    after migration" (`compound_in.count` on v6's FuseCompoundIn).
+ *    after migration" (`compound_in.count` where a revision removed the member).
  *
  * Dry run by default: the plan is printed and nothing is written. `--write`
  * writes the rewritten files (atomically, only inside the project folder).

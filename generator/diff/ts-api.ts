@@ -23,7 +23,7 @@
  *    (a const object gaining a member, a parameter type widening). Two
  *    exceptions: a parameter whose object type lost a property is breaking
  *    though assignable (an object literal written with it fails TypeScript's
- *    excess property check: `encodeFuseCompoundIn({ count, ... })` in v6), and
+ *    excess property check: `encodeFuseCompoundIn({ count, ... })` once `count` is gone), and
  *    a change that only adds enum-like literal members or optional members
  *    (a return type gaining a flag name) is compatible though not assignable,
  *    as the same change of a type is. A const whose literal type changes
