@@ -462,8 +462,6 @@ type ReplySpec =
   | { readonly op: string; readonly kind: "parts"; readonly parts: readonly Part[] }
   | { readonly op: string; readonly kind: "xattr"; readonly size: StructPart };
 
-type PartsReplySpec = Extract<ReplySpec, { kind: "parts" }>;
-
 interface NotifySpec {
   readonly name: string;
   readonly parts: readonly Part[];
@@ -784,7 +782,25 @@ function roomFor(ctx: Ctx, buf: Uint8Array, offset: number, len: number): DataVi
       `the message needs ${len} bytes at offset ${offset} of the buffer, ${available} available`,
     );
   }
-  return viewOfBuffer(buf.buffer);
+  // The last buffer's view in front of the WeakMap: a server writes its replies into one buffer.
+  const b = buf.buffer;
+  if (b !== lastBuffer) {
+    lastView = viewOfBuffer(b);
+    lastBuffer = b;
+  }
+  return lastView!;
+}
+
+let lastBuffer: ArrayBufferLike | null = null;
+let lastView: DataView | null = null;
+
+/**
+ * Whether a reply is arguments (an object without `error`) under a valid minor: for such a
+ * reply to an opcode with a straight-line writer, {@link checkReply} has nothing to say, so
+ * the writers run without looking the opcode's descriptor up.
+ */
+function plainReply(body: Record<string, unknown>, opts: FuseMessageOptions): boolean {
+  return typeof body === "object" && body !== null && !("error" in body) && minorOk(opts.minor);
 }
 
 function messageLength(ctx: Ctx, len: number): number {
@@ -4970,203 +4986,229 @@ export function encodeReply<O extends FuseReplyOpcode>(
   opts: FuseReplyOptions<O>,
 ): Uint8Array {
   const body = reply as unknown as Record<string, unknown>;
-  const checked = checkReply(body, opts);
-  if (typeof checked === "number") return errorHeader(replyCtx(opts.opcode), unique, checked, opts);
-  const le = isLittleEndian(opts);
-  switch (opts.opcode) {
-    case 1: {
-      const len = sizeFuseLookupReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseLookupReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 3: {
-      const len = sizeFuseGetattrReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseGetattrReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 4: {
-      const len = sizeFuseSetattrReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseSetattrReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 6: {
-      const len = sizeFuseSymlinkReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseSymlinkReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 8: {
-      const len = sizeFuseMknodReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseMknodReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 9: {
-      const len = sizeFuseMkdirReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseMkdirReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 13: {
-      const len = sizeFuseLinkReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseLinkReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 14: {
-      const len = sizeFuseOpenReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseOpenReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 16: {
-      const len = sizeFuseWriteReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseWriteReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 17: {
-      const len = sizeFuseStatfsReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseStatfsReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 26: {
-      const len = sizeFuseInitReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseInitReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 27: {
-      const len = sizeFuseOpendirReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseOpendirReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 31: {
-      const len = sizeFuseGetlkReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseGetlkReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 35: {
-      const len = sizeFuseCreateReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseCreateReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 37: {
-      const len = sizeFuseBmapReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseBmapReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 39: {
-      const len = sizeFuseIoctlReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseIoctlReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 40: {
-      const len = sizeFusePollReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFusePollReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 46: {
-      const len = sizeFuseLseekReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseLseekReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 47: {
-      const len = sizeFuseCopyFileRangeReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseCopyFileRangeReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 51: {
-      const len = sizeFuseTmpfileReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseTmpfileReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 52: {
-      const len = sizeFuseStatxReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseStatxReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 53: {
-      const len = sizeFuseCopyFileRange64Reply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseCopyFileRange64Reply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 54: {
-      const len = sizeFuseCompoundReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseCompoundReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 4096: {
-      const len = sizeCuseInitReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeCuseInitReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
+  // Replies of structs: straight to their writer (the opcode's descriptor is for the rest).
+  if (plainReply(body, opts)) {
+    switch (opts.opcode) {
+      case 1: {
+        const len = sizeFuseLookupReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseLookupReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 3: {
+        const len = sizeFuseGetattrReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseGetattrReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 4: {
+        const len = sizeFuseSetattrReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseSetattrReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 6: {
+        const len = sizeFuseSymlinkReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseSymlinkReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 8: {
+        const len = sizeFuseMknodReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseMknodReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 9: {
+        const len = sizeFuseMkdirReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseMkdirReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 13: {
+        const len = sizeFuseLinkReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseLinkReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 14: {
+        const len = sizeFuseOpenReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseOpenReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 16: {
+        const len = sizeFuseWriteReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseWriteReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 17: {
+        const len = sizeFuseStatfsReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseStatfsReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 26: {
+        const len = sizeFuseInitReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseInitReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 27: {
+        const len = sizeFuseOpendirReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseOpendirReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 31: {
+        const len = sizeFuseGetlkReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseGetlkReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 35: {
+        const len = sizeFuseCreateReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseCreateReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 37: {
+        const len = sizeFuseBmapReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseBmapReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 39: {
+        const len = sizeFuseIoctlReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseIoctlReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 40: {
+        const len = sizeFusePollReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFusePollReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 46: {
+        const len = sizeFuseLseekReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseLseekReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 47: {
+        const len = sizeFuseCopyFileRangeReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseCopyFileRangeReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 51: {
+        const len = sizeFuseTmpfileReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseTmpfileReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 52: {
+        const len = sizeFuseStatxReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseStatxReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 53: {
+        const len = sizeFuseCopyFileRange64Reply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseCopyFileRange64Reply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 54: {
+        const len = sizeFuseCompoundReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseCompoundReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 4096: {
+        const len = sizeCuseInitReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeCuseInitReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
     }
   }
+  const checked = checkReply(body, opts);
+  if (typeof checked === "number") return errorHeader(replyCtx(opts.opcode), unique, checked, opts);
   const ctx = replyCtx(opts.opcode);
   const chunks = replyChunks(ctx, checked, body, opts);
   return assemble(ctx, OUT_HEADER_SIZE, chunks, (buf, len) => {
@@ -5190,206 +5232,209 @@ export function encodeReplyInto<O extends FuseReplyOpcode>(
   opts: FuseReplyOptions<O>,
 ): number {
   const body = reply as unknown as Record<string, unknown>;
-  const checked = checkReply(body, opts);
   const le = isLittleEndian(opts);
+  // Replies of structs: straight to their writer (the opcode's descriptor is for the rest).
+  if (plainReply(body, opts)) {
+    switch (opts.opcode) {
+      case 1: {
+        const len = sizeFuseLookupReply(body, opts);
+        const view = roomFor(REPLY_1_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseLookupReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 3: {
+        const len = sizeFuseGetattrReply(body, opts);
+        const view = roomFor(REPLY_3_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseGetattrReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 4: {
+        const len = sizeFuseSetattrReply(body, opts);
+        const view = roomFor(REPLY_4_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseSetattrReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 6: {
+        const len = sizeFuseSymlinkReply(body, opts);
+        const view = roomFor(REPLY_6_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseSymlinkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 8: {
+        const len = sizeFuseMknodReply(body, opts);
+        const view = roomFor(REPLY_8_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseMknodReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 9: {
+        const len = sizeFuseMkdirReply(body, opts);
+        const view = roomFor(REPLY_9_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseMkdirReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 13: {
+        const len = sizeFuseLinkReply(body, opts);
+        const view = roomFor(REPLY_13_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseLinkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 14: {
+        const len = sizeFuseOpenReply(body, opts);
+        const view = roomFor(REPLY_14_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseOpenReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 16: {
+        const len = sizeFuseWriteReply(body, opts);
+        const view = roomFor(REPLY_16_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseWriteReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 17: {
+        const len = sizeFuseStatfsReply(body, opts);
+        const view = roomFor(REPLY_17_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseStatfsReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 26: {
+        const len = sizeFuseInitReply(body, opts);
+        const view = roomFor(REPLY_26_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseInitReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 27: {
+        const len = sizeFuseOpendirReply(body, opts);
+        const view = roomFor(REPLY_27_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseOpendirReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 31: {
+        const len = sizeFuseGetlkReply(body, opts);
+        const view = roomFor(REPLY_31_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseGetlkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 35: {
+        const len = sizeFuseCreateReply(body, opts);
+        const view = roomFor(REPLY_35_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseCreateReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 37: {
+        const len = sizeFuseBmapReply(body, opts);
+        const view = roomFor(REPLY_37_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseBmapReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 39: {
+        const len = sizeFuseIoctlReply(body, opts);
+        const view = roomFor(REPLY_39_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseIoctlReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 40: {
+        const len = sizeFusePollReply(body, opts);
+        const view = roomFor(REPLY_40_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFusePollReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 46: {
+        const len = sizeFuseLseekReply(body, opts);
+        const view = roomFor(REPLY_46_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseLseekReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 47: {
+        const len = sizeFuseCopyFileRangeReply(body, opts);
+        const view = roomFor(REPLY_47_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseCopyFileRangeReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 51: {
+        const len = sizeFuseTmpfileReply(body, opts);
+        const view = roomFor(REPLY_51_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseTmpfileReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 52: {
+        const len = sizeFuseStatxReply(body, opts);
+        const view = roomFor(REPLY_52_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseStatxReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 53: {
+        const len = sizeFuseCopyFileRange64Reply(body, opts);
+        const view = roomFor(REPLY_53_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseCopyFileRange64Reply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 54: {
+        const len = sizeFuseCompoundReply(body, opts);
+        const view = roomFor(REPLY_54_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseCompoundReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 4096: {
+        const len = sizeCuseInitReply(body, opts);
+        const view = roomFor(REPLY_4096_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeCuseInitReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+    }
+  }
+  const checked = checkReply(body, opts);
   if (typeof checked === "number") {
     const view = roomFor(replyCtx(opts.opcode), buf, offset, OUT_HEADER_SIZE);
     writeOutHeader(view, buf.byteOffset + offset, OUT_HEADER_SIZE, checked, unique, le);
     return OUT_HEADER_SIZE;
-  }
-  switch (opts.opcode) {
-    case 1: {
-      const len = sizeFuseLookupReply(body, opts);
-      const view = roomFor(REPLY_1_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseLookupReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 3: {
-      const len = sizeFuseGetattrReply(body, opts);
-      const view = roomFor(REPLY_3_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseGetattrReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 4: {
-      const len = sizeFuseSetattrReply(body, opts);
-      const view = roomFor(REPLY_4_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseSetattrReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 6: {
-      const len = sizeFuseSymlinkReply(body, opts);
-      const view = roomFor(REPLY_6_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseSymlinkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 8: {
-      const len = sizeFuseMknodReply(body, opts);
-      const view = roomFor(REPLY_8_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseMknodReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 9: {
-      const len = sizeFuseMkdirReply(body, opts);
-      const view = roomFor(REPLY_9_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseMkdirReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 13: {
-      const len = sizeFuseLinkReply(body, opts);
-      const view = roomFor(REPLY_13_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseLinkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 14: {
-      const len = sizeFuseOpenReply(body, opts);
-      const view = roomFor(REPLY_14_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseOpenReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 16: {
-      const len = sizeFuseWriteReply(body, opts);
-      const view = roomFor(REPLY_16_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseWriteReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 17: {
-      const len = sizeFuseStatfsReply(body, opts);
-      const view = roomFor(REPLY_17_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseStatfsReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 26: {
-      const len = sizeFuseInitReply(body, opts);
-      const view = roomFor(REPLY_26_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseInitReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 27: {
-      const len = sizeFuseOpendirReply(body, opts);
-      const view = roomFor(REPLY_27_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseOpendirReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 31: {
-      const len = sizeFuseGetlkReply(body, opts);
-      const view = roomFor(REPLY_31_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseGetlkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 35: {
-      const len = sizeFuseCreateReply(body, opts);
-      const view = roomFor(REPLY_35_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseCreateReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 37: {
-      const len = sizeFuseBmapReply(body, opts);
-      const view = roomFor(REPLY_37_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseBmapReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 39: {
-      const len = sizeFuseIoctlReply(body, opts);
-      const view = roomFor(REPLY_39_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseIoctlReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 40: {
-      const len = sizeFusePollReply(body, opts);
-      const view = roomFor(REPLY_40_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFusePollReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 46: {
-      const len = sizeFuseLseekReply(body, opts);
-      const view = roomFor(REPLY_46_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseLseekReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 47: {
-      const len = sizeFuseCopyFileRangeReply(body, opts);
-      const view = roomFor(REPLY_47_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseCopyFileRangeReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 51: {
-      const len = sizeFuseTmpfileReply(body, opts);
-      const view = roomFor(REPLY_51_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseTmpfileReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 52: {
-      const len = sizeFuseStatxReply(body, opts);
-      const view = roomFor(REPLY_52_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseStatxReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 53: {
-      const len = sizeFuseCopyFileRange64Reply(body, opts);
-      const view = roomFor(REPLY_53_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseCopyFileRange64Reply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 54: {
-      const len = sizeFuseCompoundReply(body, opts);
-      const view = roomFor(REPLY_54_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseCompoundReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 4096: {
-      const len = sizeCuseInitReply(body, opts);
-      const view = roomFor(REPLY_4096_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeCuseInitReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
   }
   const ctx = replyCtx(opts.opcode);
   const chunks = replyChunks(ctx, checked, body, opts);
@@ -5469,7 +5514,7 @@ function sizeFuseLookupReply(body: Record<string, unknown>, opts: FuseMessageOpt
   let len = OUT_HEADER_SIZE;
   if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
     missingPart(ctx, "entry_out", len);
-  len += sentSize((REPLY_1 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 120 : 128;
   return messageLength(ctx, len);
 }
 
@@ -5480,7 +5525,7 @@ function writeFuseLookupReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_1 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 120 : 128;
   if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
   else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
   at += s0;
@@ -5493,7 +5538,7 @@ function sizeFuseGetattrReply(body: Record<string, unknown>, opts: FuseMessageOp
   let len = OUT_HEADER_SIZE;
   if (typeof body["attr_out"] !== "object" || body["attr_out"] === null)
     missingPart(ctx, "attr_out", len);
-  len += sentSize((REPLY_3 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 96 : 104;
   return messageLength(ctx, len);
 }
 
@@ -5504,7 +5549,7 @@ function writeFuseGetattrReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_3 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 96 : 104;
   if (s0 >= 104) writeFuseAttrOutAt(view, at, body["attr_out"] as FuseAttrOut, le);
   else writePrefix(FuseAttrOutCodec, body["attr_out"], view, at, s0, opts);
   at += s0;
@@ -5517,7 +5562,7 @@ function sizeFuseSetattrReply(body: Record<string, unknown>, opts: FuseMessageOp
   let len = OUT_HEADER_SIZE;
   if (typeof body["attr_out"] !== "object" || body["attr_out"] === null)
     missingPart(ctx, "attr_out", len);
-  len += sentSize((REPLY_4 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 96 : 104;
   return messageLength(ctx, len);
 }
 
@@ -5528,7 +5573,7 @@ function writeFuseSetattrReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_4 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 96 : 104;
   if (s0 >= 104) writeFuseAttrOutAt(view, at, body["attr_out"] as FuseAttrOut, le);
   else writePrefix(FuseAttrOutCodec, body["attr_out"], view, at, s0, opts);
   at += s0;
@@ -5541,7 +5586,7 @@ function sizeFuseSymlinkReply(body: Record<string, unknown>, opts: FuseMessageOp
   let len = OUT_HEADER_SIZE;
   if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
     missingPart(ctx, "entry_out", len);
-  len += sentSize((REPLY_6 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 120 : 128;
   return messageLength(ctx, len);
 }
 
@@ -5552,7 +5597,7 @@ function writeFuseSymlinkReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_6 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 120 : 128;
   if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
   else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
   at += s0;
@@ -5565,7 +5610,7 @@ function sizeFuseMknodReply(body: Record<string, unknown>, opts: FuseMessageOpti
   let len = OUT_HEADER_SIZE;
   if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
     missingPart(ctx, "entry_out", len);
-  len += sentSize((REPLY_8 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 120 : 128;
   return messageLength(ctx, len);
 }
 
@@ -5576,7 +5621,7 @@ function writeFuseMknodReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_8 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 120 : 128;
   if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
   else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
   at += s0;
@@ -5589,7 +5634,7 @@ function sizeFuseMkdirReply(body: Record<string, unknown>, opts: FuseMessageOpti
   let len = OUT_HEADER_SIZE;
   if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
     missingPart(ctx, "entry_out", len);
-  len += sentSize((REPLY_9 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 120 : 128;
   return messageLength(ctx, len);
 }
 
@@ -5600,7 +5645,7 @@ function writeFuseMkdirReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_9 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 120 : 128;
   if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
   else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
   at += s0;
@@ -5613,7 +5658,7 @@ function sizeFuseLinkReply(body: Record<string, unknown>, opts: FuseMessageOptio
   let len = OUT_HEADER_SIZE;
   if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
     missingPart(ctx, "entry_out", len);
-  len += sentSize((REPLY_13 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 120 : 128;
   return messageLength(ctx, len);
 }
 
@@ -5624,7 +5669,7 @@ function writeFuseLinkReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_13 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 120 : 128;
   if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
   else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
   at += s0;
@@ -5681,7 +5726,7 @@ function sizeFuseStatfsReply(body: Record<string, unknown>, opts: FuseMessageOpt
   let len = OUT_HEADER_SIZE;
   if (typeof body["statfs_out"] !== "object" || body["statfs_out"] === null)
     missingPart(ctx, "statfs_out", len);
-  len += sentSize((REPLY_17 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 4 ? 48 : 80;
   return messageLength(ctx, len);
 }
 
@@ -5692,7 +5737,7 @@ function writeFuseStatfsReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_17 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 4 ? 48 : 80;
   if (s0 >= 80) writeFuseStatfsOutAt(view, at, body["statfs_out"] as FuseStatfsOut, le);
   else writePrefix(FuseStatfsOutCodec, body["statfs_out"], view, at, s0, opts);
   at += s0;
@@ -5705,7 +5750,7 @@ function sizeFuseInitReply(body: Record<string, unknown>, opts: FuseMessageOptio
   let len = OUT_HEADER_SIZE;
   if (typeof body["init_out"] !== "object" || body["init_out"] === null)
     missingPart(ctx, "init_out", len);
-  len += sentSize((REPLY_26 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 5 ? 8 : opts.minor < 23 ? 24 : 64;
   return messageLength(ctx, len);
 }
 
@@ -5716,7 +5761,7 @@ function writeFuseInitReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_26 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 5 ? 8 : opts.minor < 23 ? 24 : 64;
   if (s0 >= 64) writeFuseInitOutAt(view, at, body["init_out"] as FuseInitOut, le);
   else writePrefix(FuseInitOutCodec, body["init_out"], view, at, s0, opts);
   at += s0;
@@ -5773,7 +5818,7 @@ function sizeFuseCreateReply(body: Record<string, unknown>, opts: FuseMessageOpt
   let len = OUT_HEADER_SIZE;
   if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
     missingPart(ctx, "entry_out", len);
-  len += sentSize((REPLY_35 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 120 : 128;
   if (typeof body["open_out"] !== "object" || body["open_out"] === null)
     missingPart(ctx, "open_out", len);
   len += 16;
@@ -5787,7 +5832,7 @@ function writeFuseCreateReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_35 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 120 : 128;
   if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
   else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
   at += s0;
@@ -5921,7 +5966,7 @@ function sizeFuseTmpfileReply(body: Record<string, unknown>, opts: FuseMessageOp
   let len = OUT_HEADER_SIZE;
   if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
     missingPart(ctx, "entry_out", len);
-  len += sentSize((REPLY_51 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 120 : 128;
   if (typeof body["open_out"] !== "object" || body["open_out"] === null)
     missingPart(ctx, "open_out", len);
   len += 16;
@@ -5935,7 +5980,7 @@ function writeFuseTmpfileReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_51 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 120 : 128;
   if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
   else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
   at += s0;

@@ -284,11 +284,15 @@ class Builder {
               );
             }
           }
-          const sizes = rules.map((r) => {
-            const flag =
-              r.flagAbsent !== undefined ? JSON.stringify(this.flagOption(r.flagAbsent)) : "null";
-            return `{ size: ${r.size}, minorBelow: ${r.minorBelow ?? "null"}, flag: ${flag} }`;
-          });
+          const sizeRules = rules.map((r) => ({
+            size: r.size,
+            minorBelow: r.minorBelow ?? null,
+            flag: r.flagAbsent !== undefined ? this.flagOption(r.flagAbsent) : null,
+          }));
+          const sizes = sizeRules.map(
+            (r) =>
+              `{ size: ${r.size}, minorBelow: ${r.minorBelow ?? "null"}, flag: ${r.flag === null ? "null" : JSON.stringify(r.flag)} }`,
+          );
           const selfSized =
             last && this.isNegotiation(def) && rules.some((r) => r.minorBelow !== undefined);
           const sent = rules.map((r) => {
@@ -321,6 +325,7 @@ class Builder {
             field: p.field,
             view,
             compat: rules.length > 0,
+            sizeRules,
             selfSized,
             padded: holes.length > 0,
           });
@@ -527,8 +532,8 @@ export function buildMessages(
       k === "dirents" ? (usesDirents = true) : (usesDirentplus = true),
     );
     const specName = `REPLY_${op.value}`;
-    const sizeBody = rs.info ? replySizeBody(rs.info, `(${specName} as PartsReplySpec)`) : [];
-    const writeBody = rs.info ? replyWriterBody(rs.info, `(${specName} as PartsReplySpec)`) : [];
+    const sizeBody = rs.info ? replySizeBody(rs.info) : [];
+    const writeBody = rs.info ? replyWriterBody(rs.info) : [];
     replySpecs.push({
       opcode: op.value,
       spec: rs.spec,
