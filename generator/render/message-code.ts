@@ -6,12 +6,14 @@
  * that follow from the previous parts, through the struct codecs' unchecked `read<Struct>At`/
  * `write<Struct>At` after one bounds test per part. The rare paths (compat sizes of older
  * minors, negotiation structs that take the size the message has, record arrays) call the
- * template's helpers with the part's descriptor, so their rules live in one place.
+ * shared engine's helpers with the part's descriptor, so their rules live in one place.
  *
- * The emitted code refers to names the messages template defines (see templates/messages.ts.hbs:
- * `Ctx`, `StructPart`, `ArrayPart`, `partSize`, `truncatedStruct`, `nameEnd`, `readName`,
- * `readArrayPart`, `countValue`, `decodePrefix`, `trailingBytes`, `extensionsStart`,
- * `missingPart`, `notBytes`, `checkPadding`, `writePrefix`, `messageLength`, `IN_HEADER_SIZE`, `OUT_HEADER_SIZE`).
+ * The emitted code refers to the engine's exports (runtime/messages.ts, imported by the
+ * template as the generator's `engineImports` lists them: `Ctx`, `StructPart`, `ArrayPart`,
+ * `partSize`, `truncatedStruct`, `nameEnd`, `readName`, `readArrayPart`, `countValue`,
+ * `decodePrefix`, `trailingBytes`, `extensionsStart`, `missingPart`, `notBytes`,
+ * `checkPadding`, `writePrefix`, `messageLength`) and to the template's `IN_HEADER_SIZE` and
+ * `OUT_HEADER_SIZE`.
  */
 import type { StructView } from "./structs.js";
 
