@@ -590,16 +590,16 @@ export function roomFor(ctx: Ctx, buf: Uint8Array, offset: number, len: number):
       `the message needs ${len} bytes at offset ${offset} of the buffer, ${available} available`,
     );
   }
-  // The last buffer's view in front of the WeakMap: a server writes its replies into one buffer.
-  const b = buf.buffer;
-  if (b !== lastBuffer) {
-    lastView = viewOfBuffer(b);
-    lastBuffer = b;
+  // The last array's view in front of the WeakMap: a server writes its replies into one
+  // buffer, and comparing the array itself spares the `buffer` getter (a builtin call).
+  if (buf !== lastArray) {
+    lastView = viewOfBuffer(buf.buffer);
+    lastArray = buf;
   }
   return lastView!;
 }
 
-let lastBuffer: ArrayBufferLike | null = null;
+let lastArray: Uint8Array | null = null;
 let lastView: DataView | null = null;
 
 /**
