@@ -95,6 +95,32 @@ const isKind = (kind: string, part?: string) => (e: unknown) => {
   return true;
 };
 
+/**
+ * `encodeReplyInto` at offset 3 of a view that starts 2 bytes into a larger buffer (so both
+ * offsets count), checking it returns `length` and leaves the bytes around the message alone;
+ * the message's bytes.
+ */
+function replyInto(
+  g: Gen,
+  unique: bigint,
+  reply: object,
+  opts: object,
+  length: number,
+): Uint8Array {
+  const whole = new Uint8Array(length + 9).fill(0xee);
+  const written: number = g.encodeReplyInto(whole.subarray(2), 3, unique, reply, opts);
+  assert.equal(written, length);
+  assert.ok(
+    whole.subarray(0, 5).every((b) => b === 0xee),
+    "nothing before the message",
+  );
+  assert.ok(
+    whole.subarray(5 + length).every((b) => b === 0xee),
+    "nothing after the message",
+  );
+  return whole.slice(5, 5 + length);
+}
+
 /** Options under which every struct has its full size. */
 function fullOpts(schema: Schema): Record<string, unknown> {
   const o: Record<string, unknown> = { minor: schema.source.minorVersion };
@@ -322,6 +348,7 @@ for (const { name: rev, schema, g } of revisions) {
         const unique = 0x1000n + BigInt(i);
         for (const { args, form } of sampleReplies(g, op, 200 + i)) {
           const bytes: Uint8Array = g.encodeReply(unique, args, { ...full, opcode });
+          assert.deepEqual(replyInto(g, unique, args, { ...full, opcode }, bytes.length), bytes);
           const decoded = g.decodeReply(opcode, bytes, {
             ...full,
             ...(form ? { xattr: form } : {}),
@@ -336,6 +363,7 @@ for (const { name: rev, schema, g } of revisions) {
         }
         const err: Uint8Array = g.encodeReply(unique, { error: -2 }, { ...full, opcode });
         assert.equal(err.length, 16);
+        assert.deepEqual(replyInto(g, unique, { error: -2 }, { ...full, opcode }, 16), err);
         assert.deepEqual(g.decodeReply(opcode, err, full), {
           header: { len: 16, error: -2, unique },
           reply: { error: -2 },

@@ -20,7 +20,63 @@
  *
  * No reply: `FUSE_FORGET`, `FUSE_INTERRUPT`, `FUSE_NOTIFY_REPLY`, `FUSE_BATCH_FORGET`.
  */
-import { isLittleEndian, viewOfBuffer, type CodecOptions, type StructCodec } from "./runtime.js";
+import { isLittleEndian, viewOfBuffer, type CodecOptions } from "./runtime.js";
+import {
+  type ArrayPart,
+  type Ctx,
+  type DirentFormat,
+  type EncodeInput,
+  type FuseErrorReply,
+  type FuseName,
+  type MessageProtocol,
+  type NotifySpec,
+  type ReplySpec,
+  type RequestSpec,
+  type StructPart,
+  alignUp,
+  checkMinor,
+  checkPadding,
+  countValue,
+  decodeNotifyWith,
+  decodePrefix,
+  decodeRecords,
+  decodeReplyWith,
+  direntName,
+  encodeErrorReplyWith,
+  encodeNotifyWith,
+  encodeReplyIntoWith,
+  encodeReplyWith,
+  encodeRequestWith,
+  extensionsStart,
+  messageLength,
+  missingPart,
+  nameEnd,
+  noReplyOpcodes,
+  notBytes,
+  partSize,
+  plainReply,
+  putDirentName,
+  readArrayPart,
+  readName,
+  requestLengthError,
+  requestTooShort,
+  roomFor,
+  stringNameLength,
+  trailingBytes,
+  truncatedStruct,
+  writePrefix,
+} from "../_runtime/messages.js";
+
+export {
+  FuseMessageError,
+  FuseName,
+  isErrorReply,
+  type EncodeInput,
+  type FuseErrorReply,
+  type FuseMessageErrorAt,
+  type FuseMessageErrorKind,
+  type FuseNameInput,
+} from "../_runtime/messages.js";
 import {
   CuseInitInCodec,
   CuseInitOutCodec,
@@ -209,75 +265,6 @@ import type {
   FuseWriteOut,
 } from "./structs.js";
 
-/**
- * What is wrong with a message:
- * - `length`: `len` in the header differs from the message's size, or the message is shorter
- *   than its header; encoding into a caller's buffer (`encodeReplyInto`), the message does not
- *   fit;
- * - `truncated`: a struct part (or a directory record) is shorter than the negotiated minor
- *   requires;
- * - `name`: a name has no terminating NUL, or (encoding) contains a NUL or is a string with a
- *   lone surrogate; a directory entry name is empty, longer than `DIRENT_NAME_MAX` bytes, or
- *   holds a `/` or a NUL (the kernel fails the whole listing with EIO for those);
- * - `padding`: the padding after a directory entry's name, or the implicit padding inside a
- *   struct part, is not zero (encoders write zeros);
- * - `count`: the records of an array part do not match the count field that gives their number;
- * - `extensions`: `total_extlen` claims more bytes than follow the header;
- * - `trailing`: bytes are left after the last part (or after an error reply's header);
- * - `unknown`: the opcode or notification code is not in this revision's protocol table;
- * - `no-reply`: a reply to an opcode that gets none;
- * - `value`: a value the protocol forbids: decoding, an error reply whose error is not in
- *   `REPLY_ERROR_MIN..-1` or a notification whose unique is not 0; encoding, a value it cannot
- *   write (a missing part, an error out of that range, extensions that are not whole 8-byte
- *   units, a bad minor, ...).
- */
-export type FuseMessageErrorKind =
-  | "length"
-  | "truncated"
-  | "name"
-  | "padding"
-  | "count"
-  | "extensions"
-  | "trailing"
-  | "unknown"
-  | "no-reply"
-  | "value";
-
-/** Where a {@link FuseMessageError} happened. */
-export interface FuseMessageErrorAt {
-  /** The opcode (requests, replies) or notification code; null when not known yet. */
-  readonly opcode: number | null;
-  /** The part (`write_in`, `name`, `header`, ...); null for the message as a whole. */
-  readonly part: string | null;
-  /** Byte offset in the message (encoders: where the part would start). */
-  readonly offset: number;
-  /** Bytes the part or message needs. */
-  readonly needed: number;
-  /** Bytes there were. */
-  readonly available: number;
-}
-
-/** A message could not be decoded or encoded; `kind` says why, the rest says where. */
-export class FuseMessageError extends Error {
-  readonly kind: FuseMessageErrorKind;
-  readonly opcode: number | null;
-  readonly part: string | null;
-  readonly offset: number;
-  readonly needed: number;
-  readonly available: number;
-
-  constructor(kind: FuseMessageErrorKind, message: string, at: FuseMessageErrorAt) {
-    super(message);
-    this.name = "FuseMessageError";
-    this.kind = kind;
-    this.opcode = at.opcode;
-    this.part = at.part;
-    this.offset = at.offset;
-    this.needed = at.needed;
-    this.available = at.available;
-  }
-}
-
 /** What message sizes depend on besides the bytes: the negotiated minor and INIT flags, and byte order. */
 export interface FuseMessageOptions extends CodecOptions {
   /** The negotiated minor version: structs that grew since are sent shorter to older minors. */
@@ -289,517 +276,8 @@ export interface FuseMessageOptions extends CodecOptions {
   readonly setxattrExt?: boolean | undefined;
 }
 
-/** The minor encoders use when none is given: this revision's `FUSE_KERNEL_MINOR_VERSION`. */
-const DEFAULT_MINOR = 45;
 const IN_HEADER_SIZE = 40;
 const OUT_HEADER_SIZE = 16;
-/** The WHATWG text codecs (Node, browsers), typed here so the folder needs no DOM or Node types. */
-interface TextCodecs {
-  TextDecoder: new (
-    label: string,
-    opts: { fatal: boolean; ignoreBOM: boolean },
-  ) => { decode(input: Uint8Array): string };
-  TextEncoder: new () => {
-    encode(input: string): Uint8Array;
-    encodeInto(input: string, dest: Uint8Array): { read: number; written: number };
-  };
-}
-const TEXT = globalThis as unknown as TextCodecs;
-// ignoreBOM keeps a leading U+FEFF in the text: it is part of the name, not a byte-order mark.
-const UTF8 = new TEXT.TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const UTF8_LOSSY = new TEXT.TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
-const UTF8_ENCODER = new TEXT.TextEncoder();
-
-// ---------------------------------------------------------------------------
-// Names
-
-/**
- * A name as it travels: bytes. On Linux a file name is any bytes but NUL and `/`, a link target
- * or an xattr name any bytes but NUL; neither is text in any encoding. So decoders give every
- * name part (and directory entry name) as a FuseName holding the exact bytes, with `text` as a
- * convenience when those bytes are valid UTF-8 (most names). A name that is not UTF-8, such as
- * Latin-1 `caf\xe9`, has `text` undefined and round-trips byte for byte all the same.
- *
- * Encoders take a {@link FuseNameInput}: a string (written as UTF-8), bytes, or a FuseName.
- */
-export class FuseName {
-  /** The name's bytes, without the terminating NUL. */
-  readonly bytes: Uint8Array;
-  /** The bytes as text when they are valid UTF-8; undefined when they are not. */
-  readonly text: string | undefined;
-
-  /** Wraps `bytes` (not copied: use {@link FuseName.from} for a copy). */
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
-    let text: string | undefined;
-    try {
-      text = UTF8.decode(bytes);
-    } catch {
-      text = undefined;
-    }
-    this.text = text;
-  }
-
-  /**
-   * A FuseName from a string (its UTF-8 bytes), bytes (copied) or another FuseName (of any
-   * revision: its bytes, copied).
-   *
-   * @throws {FuseMessageError} kind `name` for a string with a lone surrogate (it has no UTF-8
-   *   form), kind `value` for anything else that is not a name.
-   */
-  static from(value: FuseNameInput): FuseName {
-    return new FuseName(nameBytesOf(value, null).slice());
-  }
-
-  /** Whether `other` names the same bytes (a string compares by its UTF-8 bytes). */
-  equals(other: FuseNameInput): boolean {
-    const b = nameBytesOf(other, null);
-    if (b.length !== this.bytes.length) return false;
-    for (let i = 0; i < b.length; i++) if (b[i] !== this.bytes[i]) return false;
-    return true;
-  }
-
-  /** The text, or for a name that is not UTF-8 the bytes with each bad sequence as U+FFFD (lossy: for messages, not keys). */
-  toString(): string {
-    return this.text ?? UTF8_LOSSY.decode(this.bytes);
-  }
-
-  /** JSON: the text, or `{ "hex": "..." }` for a name that is not UTF-8. */
-  toJSON(): string | { hex: string } {
-    if (this.text !== undefined) return this.text;
-    let hex = "";
-    for (const b of this.bytes) hex += b.toString(16).padStart(2, "0");
-    return { hex };
-  }
-}
-
-/** What encoders take for a name: a string (written as UTF-8), its bytes, or a {@link FuseName}. */
-export type FuseNameInput = string | Uint8Array | FuseName;
-
-/**
- * A message as encoders take it: `T` (a decoded request, reply, notification or directory
- * entry) with every {@link FuseName} property widened to {@link FuseNameInput}.
- */
-export type EncodeInput<T> = {
-  [K in keyof T]: [T[K]] extends [never] ? T[K] : T[K] extends FuseName ? FuseNameInput : T[K];
-};
-
-/** The bytes of a name given to an encoder; `ctx` null outside a message ({@link FuseName.from}). */
-function nameBytesOf(
-  value: unknown,
-  ctx: { ctx: Ctx; field: string; at: number } | null,
-): Uint8Array {
-  const bad = (kind: FuseMessageErrorKind, detail: string): never => {
-    if (ctx) return fail(ctx.ctx, kind, ctx.field, ctx.at, 0, 0, `${ctx.field} ${detail}`);
-    throw new FuseMessageError(kind, `a name ${detail}`, {
-      opcode: null,
-      part: null,
-      offset: 0,
-      needed: 0,
-      available: 0,
-    });
-  };
-  if (typeof value === "string") {
-    const bytes = UTF8_ENCODER.encode(value);
-    // TextEncoder writes a lone surrogate as U+FFFD: a different name, so refuse it.
-    if (UTF8.decode(bytes) !== value)
-      return bad("name", "is not well-formed Unicode (a lone surrogate)");
-    return bytes;
-  }
-  if (value instanceof Uint8Array) return value;
-  // A FuseName, possibly another revision's class: its bytes.
-  if (
-    typeof value === "object" &&
-    value !== null &&
-    (value as { bytes?: unknown }).bytes instanceof Uint8Array
-  ) {
-    return (value as { bytes: Uint8Array }).bytes;
-  }
-  return bad("value", "must be a string, a Uint8Array or a FuseName");
-}
-
-// ---------------------------------------------------------------------------
-// The engine: message descriptors (below, per opcode) walked part by part.
-
-interface SizeRule {
-  readonly size: number;
-  readonly minorBelow: number | null;
-  readonly flag: string | null;
-}
-
-interface StructPart {
-  readonly kind: "struct";
-  readonly field: string;
-  readonly codec: StructCodec<unknown>;
-  /** Shorter sizes and when they apply; the smallest that applies wins. */
-  readonly sizes: readonly SizeRule[];
-  /** Decoders take the size the message has (a negotiation struct ending its message). */
-  readonly selfSized: boolean;
-  /** Implicit padding (offset, size): encoders write zeros there, so decoders take nothing else. */
-  readonly padding?: readonly (readonly [number, number])[];
-}
-
-interface ArrayPart {
-  readonly kind: "array";
-  readonly field: string;
-  readonly codec: StructCodec<unknown>;
-  readonly countFrom: string;
-  readonly countField: string;
-}
-
-type Part = StructPart | { readonly kind: "name" | "data"; readonly field: string } | ArrayPart;
-
-interface RequestSpec {
-  readonly op: string;
-  readonly parts: readonly Part[];
-  readonly extensions: boolean;
-}
-
-type ReplySpec =
-  /** `answers`: the errors the kernel still takes as a bare header (e.g. -EAGAIN to an INTERRUPT). */
-  | { readonly op: string; readonly kind: "none"; readonly answers: readonly number[] }
-  | { readonly op: string; readonly kind: "empty" | "data" | "dirents" | "direntplus" }
-  | { readonly op: string; readonly kind: "parts"; readonly parts: readonly Part[] }
-  | { readonly op: string; readonly kind: "xattr"; readonly size: StructPart };
-
-type PartsReplySpec = Extract<ReplySpec, { kind: "parts" }>;
-
-interface NotifySpec {
-  readonly name: string;
-  readonly parts: readonly Part[];
-}
-
-interface Ctx {
-  /** Message description for error texts: `FUSE_WRITE request`. */
-  readonly what: string;
-  readonly opcode: number | null;
-  /** A reply: a self-sized struct is at most its full size (the kernel refuses a longer reply). */
-  readonly reply?: boolean;
-}
-
-const DATA_PARTS: readonly Part[] = [{ kind: "data", field: "data" }];
-
-function fail(
-  ctx: Ctx,
-  kind: FuseMessageErrorKind,
-  part: string | null,
-  offset: number,
-  needed: number,
-  available: number,
-  detail: string,
-): never {
-  throw new FuseMessageError(kind, `${ctx.what}: ${detail}`, {
-    opcode: ctx.opcode,
-    part,
-    offset,
-    needed,
-    available,
-  });
-}
-
-function minorOk(minor: number): boolean {
-  return Number.isInteger(minor) && minor >= 0;
-}
-
-function checkMinor(ctx: Ctx, opts: FuseMessageOptions): void {
-  if (!minorOk(opts.minor)) {
-    fail(
-      ctx,
-      "value",
-      null,
-      0,
-      0,
-      0,
-      `minor must be a non-negative integer, got ${String(opts.minor)}`,
-    );
-  }
-}
-
-function flagSet(opts: FuseMessageOptions, flag: string): boolean {
-  return (opts as unknown as Record<string, unknown>)[flag] === true;
-}
-
-/** The size a struct part is sent with under `opts`. */
-function sentSize(part: StructPart, opts: FuseMessageOptions): number {
-  let size = part.codec.size;
-  for (const r of part.sizes) {
-    const applies =
-      (r.minorBelow === null || opts.minor < r.minorBelow) &&
-      (r.flag === null || !flagSet(opts, r.flag));
-    if (applies && r.size < size) size = r.size;
-  }
-  return size;
-}
-
-/** A self-sized struct takes what is there: a listed size, or at least the full size. */
-function selfSize(ctx: Ctx, part: StructPart, at: number, available: number): number {
-  const full = part.codec.size;
-  // A request may come from a newer kernel with a longer struct (its extra bytes are ignored);
-  // a reply longer than the full size is one the kernel refuses.
-  if (ctx.reply && available > full)
-    return fail(
-      ctx,
-      "trailing",
-      part.field,
-      at + full,
-      full,
-      available,
-      `${part.field} (${part.codec.struct}) is at most ${full} bytes; ${available} at offset ${at}`,
-    );
-  if (available >= full || part.sizes.some((r) => r.size === available)) return available;
-  const forms = [...new Set([...part.sizes.map((r) => r.size), full])].sort((a, b) => a - b);
-  const needed = forms.find((s) => s > available) ?? full;
-  return fail(
-    ctx,
-    "truncated",
-    part.field,
-    at,
-    needed,
-    available,
-    `${part.field} (${part.codec.struct}) is sent as ${forms.join(", ")} or more bytes; ${available} at offset ${at}`,
-  );
-}
-
-/** The implicit padding of a struct part (within the `size` bytes sent) is zero, as encoders write it. */
-function checkPadding(ctx: Ctx, p: StructPart, bytes: Uint8Array, at: number, size: number): void {
-  for (const [offset, length] of p.padding!) {
-    for (let k = at + offset; k < at + Math.min(size, offset + length); k++) {
-      if (bytes[k] !== 0)
-        fail(
-          ctx,
-          "padding",
-          p.field,
-          k,
-          0,
-          1,
-          `${p.field} (${p.codec.struct}) has a non-zero padding byte at offset ${k}`,
-        );
-    }
-  }
-}
-
-/** Decodes the first `size` bytes of a struct; the fields past them are zero. */
-function decodePrefix(
-  codec: StructCodec<unknown>,
-  bytes: Uint8Array,
-  at: number,
-  size: number,
-  opts: CodecOptions,
-): unknown {
-  if (size >= codec.size) return codec.decode(bytes, at, opts);
-  const full = new Uint8Array(codec.size);
-  full.set(bytes.subarray(at, at + size));
-  return codec.decode(full, 0, opts);
-}
-
-function countOf(
-  body: Record<string, unknown>,
-  part: { countFrom: string; countField: string },
-): number {
-  const holder = body[part.countFrom];
-  const v =
-    typeof holder === "object" && holder !== null
-      ? (holder as Record<string, unknown>)[part.countField]
-      : undefined;
-  return typeof v === "bigint" ? Number(v) : typeof v === "number" ? v : Number.NaN;
-}
-
-/** A name of `length` bytes at `at`: a copy, so it outlives the message buffer (which a server reuses). */
-function readName(bytes: Uint8Array, at: number, length: number): FuseName {
-  return new FuseName(bytes.slice(at, at + length));
-}
-
-/** Decodes `parts` from `bytes[start, end)`; every byte must belong to a part. */
-function readParts(
-  ctx: Ctx,
-  bytes: Uint8Array,
-  start: number,
-  end: number,
-  parts: readonly Part[],
-  opts: FuseMessageOptions,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  let at = start;
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i]!;
-    const available = end - at;
-    switch (p.kind) {
-      case "struct": {
-        const size = partSize(ctx, p, at, available, p.selfSized && i === parts.length - 1, opts);
-        if (p.padding) checkPadding(ctx, p, bytes, at, size);
-        out[p.field] = decodePrefix(p.codec, bytes, at, size, opts);
-        at += size;
-        break;
-      }
-      case "name": {
-        const nul = nameEnd(ctx, p.field, bytes, at, end);
-        out[p.field] = readName(bytes, at, nul - at);
-        at = nul + 1;
-        break;
-      }
-      case "data":
-        out[p.field] = bytes.subarray(at, end);
-        at = end;
-        break;
-      case "array":
-        out[p.field] = readArrayPart(ctx, p, bytes, at, end, countOf(out, p), opts);
-        at = end;
-        break;
-    }
-  }
-  if (at !== end) trailingBytes(ctx, at, end);
-  return out;
-}
-
-// Pieces of the engine the per-opcode straight-line code below calls too (one place per rule).
-
-function truncatedStruct(
-  ctx: Ctx,
-  p: StructPart,
-  at: number,
-  size: number,
-  available: number,
-): never {
-  return fail(
-    ctx,
-    "truncated",
-    p.field,
-    at,
-    size,
-    available,
-    `${p.field} (${p.codec.struct}) needs ${size} bytes at offset ${at}, ${available} available`,
-  );
-}
-
-/** The size struct part `p` has at `at` (self-sized: what the message has; else what `opts` implies); fails when it is not all there. */
-function partSize(
-  ctx: Ctx,
-  p: StructPart,
-  at: number,
-  available: number,
-  selfSized: boolean,
-  opts: FuseMessageOptions,
-): number {
-  const size = selfSized ? selfSize(ctx, p, at, available) : sentSize(p, opts);
-  if (available < size) truncatedStruct(ctx, p, at, size, available);
-  return size;
-}
-
-/** Where the NUL ending the name at `at` is; fails when there is none before `end`. */
-function nameEnd(ctx: Ctx, field: string, bytes: Uint8Array, at: number, end: number): number {
-  const nul = bytes.indexOf(0, at);
-  if (nul < 0 || nul >= end) {
-    const available = end - at;
-    fail(
-      ctx,
-      "name",
-      field,
-      at,
-      available + 1,
-      available,
-      `${field} at offset ${at} has no terminating NUL in the ${available} bytes left`,
-    );
-  }
-  return nul;
-}
-
-/** `count` records of an array part filling `bytes[at, end)` exactly. */
-function readArrayPart(
-  ctx: Ctx,
-  p: ArrayPart,
-  bytes: Uint8Array,
-  at: number,
-  end: number,
-  count: number,
-  opts: CodecOptions,
-): unknown[] {
-  const available = end - at;
-  const needed = count * p.codec.size;
-  if (needed !== available) {
-    fail(
-      ctx,
-      "count",
-      p.field,
-      at,
-      needed,
-      available,
-      `${p.countFrom}.${p.countField} is ${count}: ${p.field} needs ${needed} bytes at offset ${at}, ${available} left`,
-    );
-  }
-  const list: unknown[] = [];
-  for (let k = 0; k < count; k++) list.push(p.codec.decode(bytes, at + k * p.codec.size, opts));
-  return list;
-}
-
-function countValue(v: number | bigint): number {
-  return typeof v === "bigint" ? Number(v) : v;
-}
-
-function trailingBytes(ctx: Ctx, at: number, end: number): never {
-  return fail(
-    ctx,
-    "trailing",
-    null,
-    at,
-    0,
-    end - at,
-    `${end - at} bytes left after the last part at offset ${at}`,
-  );
-}
-
-function missingPart(ctx: Ctx, field: string, at: number): never {
-  return fail(ctx, "value", field, at, 0, 0, `${field} is missing`);
-}
-
-function notBytes(ctx: Ctx, field: string, at: number): never {
-  return fail(ctx, "value", field, at, 0, 0, `${field} must be a Uint8Array`);
-}
-
-/** Writes the first `size` bytes of a struct (a compat size of an older minor) at `at` of `view`. */
-function writePrefix(
-  codec: StructCodec<unknown>,
-  value: unknown,
-  view: DataView,
-  at: number,
-  size: number,
-  opts: CodecOptions,
-): void {
-  const full = new Uint8Array(codec.size);
-  codec.encode(value, full, 0, opts);
-  new Uint8Array(view.buffer, view.byteOffset + at, size).set(full.subarray(0, size));
-}
-
-/** The DataView to write a message of `len` bytes at `offset` of `buf`; fails (kind `length`) when it does not fit. */
-function roomFor(ctx: Ctx, buf: Uint8Array, offset: number, len: number): DataView {
-  if (!(offset >= 0 && offset + len <= buf.length && Number.isInteger(offset))) {
-    const available =
-      Number.isInteger(offset) && offset >= 0 ? Math.max(0, buf.length - offset) : 0;
-    fail(
-      ctx,
-      "length",
-      null,
-      offset,
-      len,
-      available,
-      `the message needs ${len} bytes at offset ${offset} of the buffer, ${available} available`,
-    );
-  }
-  return viewOfBuffer(buf.buffer);
-}
-
-function messageLength(ctx: Ctx, len: number): number {
-  if (len > 0xffffffff)
-    fail(
-      ctx,
-      "value",
-      null,
-      0,
-      len,
-      0xffffffff,
-      `the message would be ${len} bytes; len is 32 bits`,
-    );
-  return len;
-}
 
 /** `fuse_out_header` at `at` of `view`. */
 function writeOutHeader(
@@ -813,112 +291,6 @@ function writeOutHeader(
   view.setUint32(at, len, le);
   view.setInt32(at + 4, error, le);
   view.setBigUint64(at + 8, unique, le);
-}
-
-/** A name part: its bytes and the terminating NUL. */
-function encodeName(ctx: Ctx, field: string, at: number, value: unknown): Uint8Array {
-  const bytes = nameBytesOf(value, { ctx, field, at });
-  if (bytes.includes(0)) fail(ctx, "name", field, at, 0, 0, `${field} contains a NUL byte`);
-  const out = new Uint8Array(bytes.length + 1);
-  out.set(bytes);
-  return out;
-}
-
-/** Encodes `parts` of `body`; `start` is the offset the first one lands at (for errors). */
-function writeParts(
-  ctx: Ctx,
-  body: Record<string, unknown>,
-  parts: readonly Part[],
-  opts: FuseMessageOptions,
-  start: number,
-): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  let at = start;
-  for (const p of parts) {
-    const v = body[p.field];
-    let chunk: Uint8Array;
-    switch (p.kind) {
-      case "struct": {
-        if (typeof v !== "object" || v === null)
-          fail(ctx, "value", p.field, at, 0, 0, `${p.field} is missing`);
-        const full = new Uint8Array(p.codec.size);
-        p.codec.encode(v, full, 0, opts);
-        chunk = full.subarray(0, sentSize(p, opts));
-        break;
-      }
-      case "name":
-        chunk = encodeName(ctx, p.field, at, v);
-        break;
-      case "data":
-        if (!(v instanceof Uint8Array))
-          fail(ctx, "value", p.field, at, 0, 0, `${p.field} must be a Uint8Array`);
-        chunk = v;
-        break;
-      case "array": {
-        if (!Array.isArray(v)) fail(ctx, "value", p.field, at, 0, 0, `${p.field} must be an array`);
-        const count = countOf(body, p);
-        const size = p.codec.size;
-        if (count !== v.length) {
-          fail(
-            ctx,
-            "count",
-            p.field,
-            at,
-            count * size,
-            v.length * size,
-            `${p.countFrom}.${p.countField} is ${count} but ${p.field} has ${v.length} records`,
-          );
-        }
-        chunk = new Uint8Array(v.length * size);
-        for (let k = 0; k < v.length; k++) p.codec.encode(v[k], chunk, k * size, opts);
-        break;
-      }
-    }
-    chunks.push(chunk);
-    at += chunk.length;
-  }
-  return chunks;
-}
-
-/** One buffer: a header of `headerSize` bytes written by `header(buf, len)`, then the chunks. */
-function assemble(
-  ctx: Ctx,
-  headerSize: number,
-  chunks: readonly Uint8Array[],
-  header: (buf: Uint8Array, len: number) => void,
-): Uint8Array {
-  const len = chunksLength(ctx, headerSize, chunks);
-  const out = new Uint8Array(len);
-  header(out, len);
-  copyChunks(out, headerSize, chunks);
-  return out;
-}
-
-function chunksLength(ctx: Ctx, headerSize: number, chunks: readonly Uint8Array[]): number {
-  let len = headerSize;
-  for (const c of chunks) len += c.length;
-  return messageLength(ctx, len);
-}
-
-function copyChunks(out: Uint8Array, at: number, chunks: readonly Uint8Array[]): void {
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-}
-
-function checkLength(ctx: Ctx, headerSize: number, bytes: Uint8Array, headerName: string): void {
-  if (bytes.length < headerSize) {
-    fail(
-      ctx,
-      "length",
-      "header",
-      0,
-      headerSize,
-      bytes.length,
-      `${bytes.length} bytes, shorter than ${headerName} (${headerSize})`,
-    );
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -2475,25 +1847,6 @@ const REQUESTS: ReadonlyMap<number, RequestSpec> = new Map<number, RequestSpec>(
   [4096, REQUEST_4096],
 ]);
 
-const REQUEST_CTX: Ctx = { what: "request", opcode: null };
-
-/** Where a request's parts end: before the `total_extlen * 8` bytes of extensions. */
-function extensionsStart(ctx: Ctx, header: FuseInHeader, length: number): number {
-  const ext = header.total_extlen * 8;
-  if (ext > length - IN_HEADER_SIZE) {
-    fail(
-      ctx,
-      "extensions",
-      "extensions",
-      IN_HEADER_SIZE,
-      ext,
-      length - IN_HEADER_SIZE,
-      `total_extlen ${header.total_extlen} means ${ext} bytes of extensions, but only ${length - IN_HEADER_SIZE} bytes follow the header`,
-    );
-  }
-  return length - ext;
-}
-
 // One straight-line decoder per opcode (printed from the protocol table): each part at the
 // offset the previous parts leave, structs through their unchecked readers after one bounds test.
 
@@ -2599,7 +1952,7 @@ function decodeFuseSymlinkRequest(
 ): FuseSymlinkRequest {
   const ctx = REQUEST_6_CTX;
   checkMinor(ctx, opts);
-  const end = extensionsStart(ctx, header, bytes.length);
+  const end = extensionsStart(ctx, header, bytes.length, IN_HEADER_SIZE);
   let at = IN_HEADER_SIZE;
   const n0 = nameEnd(ctx, "name", bytes, at, end);
   const p_name = readName(bytes, at, n0 - at);
@@ -2628,7 +1981,7 @@ function decodeFuseMknodRequest(
 ): FuseMknodRequest {
   const ctx = REQUEST_8_CTX;
   checkMinor(ctx, opts);
-  const end = extensionsStart(ctx, header, bytes.length);
+  const end = extensionsStart(ctx, header, bytes.length, IN_HEADER_SIZE);
   let at = IN_HEADER_SIZE;
   const s0 = partSize(ctx, REQUEST_8.parts[0] as StructPart, at, end - at, false, opts);
   const p_mknod_in =
@@ -2660,7 +2013,7 @@ function decodeFuseMkdirRequest(
 ): FuseMkdirRequest {
   const ctx = REQUEST_9_CTX;
   checkMinor(ctx, opts);
-  const end = extensionsStart(ctx, header, bytes.length);
+  const end = extensionsStart(ctx, header, bytes.length, IN_HEADER_SIZE);
   let at = IN_HEADER_SIZE;
   if (end - at < 8) truncatedStruct(ctx, REQUEST_9.parts[0] as StructPart, at, 8, end - at);
   const p_mkdir_in = readFuseMkdirInAt(view, base + at, le);
@@ -3184,7 +2537,7 @@ function decodeFuseCreateRequest(
 ): FuseCreateRequest {
   const ctx = REQUEST_35_CTX;
   checkMinor(ctx, opts);
-  const end = extensionsStart(ctx, header, bytes.length);
+  const end = extensionsStart(ctx, header, bytes.length, IN_HEADER_SIZE);
   let at = IN_HEADER_SIZE;
   const s0 = partSize(ctx, REQUEST_35.parts[0] as StructPart, at, end - at, false, opts);
   const p_create_in =
@@ -3558,7 +2911,7 @@ function decodeFuseTmpfileRequest(
 ): FuseTmpfileRequest {
   const ctx = REQUEST_51_CTX;
   checkMinor(ctx, opts);
-  const end = extensionsStart(ctx, header, bytes.length);
+  const end = extensionsStart(ctx, header, bytes.length, IN_HEADER_SIZE);
   let at = IN_HEADER_SIZE;
   if (end - at < 16) truncatedStruct(ctx, REQUEST_51.parts[0] as StructPart, at, 16, end - at);
   const p_create_in = readFuseCreateInAt(view, base + at, le);
@@ -3681,28 +3034,12 @@ function decodeCuseInitRequest(
  *   the message, or bytes are left over.
  */
 export function decodeRequest(bytes: Uint8Array, opts: FuseMessageOptions): FuseRequest {
-  if (bytes.length < IN_HEADER_SIZE)
-    checkLength(REQUEST_CTX, IN_HEADER_SIZE, bytes, "fuse_in_header");
+  if (bytes.length < IN_HEADER_SIZE) requestTooShort(PROTOCOL, bytes);
   const le = isLittleEndian(opts);
   const view = viewOfBuffer(bytes.buffer);
   const base = bytes.byteOffset;
   const header = readFuseInHeaderAt(view, base, le);
-  if (header.len !== bytes.length) {
-    const spec = REQUESTS.get(header.opcode);
-    const ctx: Ctx = {
-      what: spec ? `${spec.op} request` : `request with opcode ${header.opcode}`,
-      opcode: header.opcode,
-    };
-    fail(
-      ctx,
-      "length",
-      "header",
-      0,
-      header.len,
-      bytes.length,
-      `fuse_in_header.len is ${header.len} but the message has ${bytes.length} bytes`,
-    );
-  }
+  if (header.len !== bytes.length) requestLengthError(PROTOCOL, header, bytes.length);
   switch (header.opcode) {
     case 1:
       return decodeFuseLookupRequest(bytes, view, base, header, opts, le);
@@ -3828,57 +3165,7 @@ export function encodeRequest(
   req: FuseRequestInput,
   opts: Partial<FuseMessageOptions> = {},
 ): Uint8Array {
-  const o: FuseMessageOptions = { ...opts, minor: opts.minor ?? DEFAULT_MINOR };
-  if (req.op === "unknown") {
-    const ctx: Ctx = { what: `request with opcode ${req.opcode}`, opcode: req.opcode };
-    if (!(req.body instanceof Uint8Array))
-      fail(ctx, "value", "body", IN_HEADER_SIZE, 0, 0, "body must be a Uint8Array");
-    return assemble(ctx, IN_HEADER_SIZE, [req.body], (buf, len) => {
-      FuseInHeaderCodec.encode({ ...req.header, len, opcode: req.opcode }, buf, 0, o);
-    });
-  }
-  const spec = REQUESTS.get(req.opcode);
-  const ctx: Ctx = { what: `${req.op} request`, opcode: req.opcode };
-  if (!spec || spec.op !== req.op) {
-    return fail(
-      ctx,
-      "unknown",
-      null,
-      0,
-      0,
-      0,
-      `opcode ${req.opcode} is not ${req.op} in this revision`,
-    );
-  }
-  checkMinor(ctx, o);
-  const body = req as unknown as Record<string, unknown>;
-  const chunks = writeParts(ctx, body, spec.parts, o, IN_HEADER_SIZE);
-  let extlen = req.header.total_extlen;
-  if (spec.extensions) {
-    const ext = body["extensions"] ?? new Uint8Array(0);
-    if (!(ext instanceof Uint8Array) || ext.length % 8 !== 0 || ext.length / 8 > 0xffff) {
-      const n = ext instanceof Uint8Array ? ext.length : 0;
-      return fail(
-        ctx,
-        "value",
-        "extensions",
-        0,
-        0,
-        n,
-        `extensions must be whole 8-byte units (at most 65535), got ${n} bytes`,
-      );
-    }
-    chunks.push(ext);
-    extlen = ext.length / 8;
-  }
-  return assemble(ctx, IN_HEADER_SIZE, chunks, (buf, len) => {
-    FuseInHeaderCodec.encode(
-      { ...req.header, len, opcode: req.opcode, total_extlen: extlen },
-      buf,
-      0,
-      o,
-    );
-  });
+  return encodeRequestWith(PROTOCOL, req, opts);
 }
 
 // ---------------------------------------------------------------------------
@@ -3886,11 +3173,6 @@ export function encodeRequest(
 
 /** The most negative error a reply may carry: the kernel refuses a write whose error is below it (protocol table). */
 export const REPLY_ERROR_MIN = -511;
-
-/** An error reply: `fuse_out_header` only, `error` a negative errno (e.g. -2 for ENOENT) no smaller than REPLY_ERROR_MIN. */
-export interface FuseErrorReply {
-  error: number;
-}
 
 /**
  * What a server answers to `FUSE_LOOKUP` (1) on success: `struct fuse_entry_out` as
@@ -4532,11 +3814,6 @@ export interface FuseDecodedReply<O extends FuseReplyOpcode = FuseReplyOpcode> {
   reply: FuseReply<O>;
 }
 
-/** True for `{ error }`, the form every opcode's reply may take. */
-export function isErrorReply(reply: object): reply is FuseErrorReply {
-  return "error" in reply && typeof (reply as { error: unknown }).error === "number";
-}
-
 const REPLY_1: ReplySpec = {
   op: "FUSE_LOOKUP",
   kind: "parts",
@@ -4902,59 +4179,7 @@ const REPLIES: ReadonlyMap<number, ReplySpec> = new Map<number, ReplySpec>([
 ]);
 
 /** Opcodes the kernel expects no reply to (protocol table reply kind `none`). */
-export const NO_REPLY_OPCODES: ReadonlySet<number> = new Set(
-  [...REPLIES].filter(([, spec]) => spec.kind === "none").map(([opcode]) => opcode),
-);
-
-function checkedError(ctx: Ctx, error: unknown): number {
-  if (
-    typeof error !== "number" ||
-    !Number.isInteger(error) ||
-    error >= 0 ||
-    error < REPLY_ERROR_MIN
-  ) {
-    return fail(
-      ctx,
-      "value",
-      "error",
-      4,
-      0,
-      0,
-      `error must be a negative errno from -1 to ${REPLY_ERROR_MIN} (e.g. -2 for ENOENT), got ${String(error)}`,
-    );
-  }
-  return error;
-}
-
-function errorHeader(
-  ctx: Ctx,
-  unique: bigint,
-  error: unknown,
-  opts: CodecOptions | undefined,
-): Uint8Array {
-  const out = new Uint8Array(OUT_HEADER_SIZE);
-  FuseOutHeaderCodec.encode(
-    { len: OUT_HEADER_SIZE, error: checkedError(ctx, error), unique },
-    out,
-    0,
-    opts,
-  );
-  return out;
-}
-
-function replyParts(spec: ReplySpec, xattr: "size" | "data"): readonly Part[] {
-  switch (spec.kind) {
-    case "none":
-    case "empty":
-      return [];
-    case "parts":
-      return spec.parts;
-    case "xattr":
-      return xattr === "size" ? [spec.size] : DATA_PARTS;
-    default:
-      return DATA_PARTS;
-  }
-}
+export const NO_REPLY_OPCODES: ReadonlySet<number> = noReplyOpcodes(REPLIES);
 
 /**
  * Encodes the reply to a request of opcode `opts.opcode`, typed by that opcode:
@@ -4972,208 +4197,228 @@ export function encodeReply<O extends FuseReplyOpcode>(
   opts: FuseReplyOptions<O>,
 ): Uint8Array {
   const body = reply as unknown as Record<string, unknown>;
-  const checked = checkReply(body, opts);
-  if (typeof checked === "number") return errorHeader(replyCtx(opts.opcode), unique, checked, opts);
-  const le = isLittleEndian(opts);
-  switch (opts.opcode) {
-    case 1: {
-      const len = sizeFuseLookupReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseLookupReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 3: {
-      const len = sizeFuseGetattrReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseGetattrReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 4: {
-      const len = sizeFuseSetattrReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseSetattrReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 6: {
-      const len = sizeFuseSymlinkReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseSymlinkReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 8: {
-      const len = sizeFuseMknodReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseMknodReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 9: {
-      const len = sizeFuseMkdirReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseMkdirReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 13: {
-      const len = sizeFuseLinkReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseLinkReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 14: {
-      const len = sizeFuseOpenReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseOpenReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 16: {
-      const len = sizeFuseWriteReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseWriteReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 17: {
-      const len = sizeFuseStatfsReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseStatfsReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 26: {
-      const len = sizeFuseInitReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseInitReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 27: {
-      const len = sizeFuseOpendirReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseOpendirReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 31: {
-      const len = sizeFuseGetlkReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseGetlkReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 35: {
-      const len = sizeFuseCreateReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseCreateReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 37: {
-      const len = sizeFuseBmapReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseBmapReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 39: {
-      const len = sizeFuseIoctlReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseIoctlReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 40: {
-      const len = sizeFusePollReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFusePollReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 46: {
-      const len = sizeFuseLseekReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseLseekReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 47: {
-      const len = sizeFuseCopyFileRangeReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseCopyFileRangeReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 51: {
-      const len = sizeFuseTmpfileReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseTmpfileReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 52: {
-      const len = sizeFuseStatxReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseStatxReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 53: {
-      const len = sizeFuseCopyFileRange64Reply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseCopyFileRange64Reply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 101: {
-      const len = sizeFuseCompoundReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeFuseCompoundReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
-    }
-    case 4096: {
-      const len = sizeCuseInitReply(body, opts);
-      const out = new Uint8Array(len);
-      const view = new DataView(out.buffer);
-      writeOutHeader(view, 0, len, 0, unique, le);
-      writeCuseInitReply(view, OUT_HEADER_SIZE, body, opts, le);
-      return out;
+  // Replies of structs: straight to their writer (the opcode's descriptor is for the rest).
+  if (plainReply(body, opts)) {
+    switch (opts.opcode) {
+      case 1: {
+        const len = sizeFuseLookupReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseLookupReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 3: {
+        const len = sizeFuseGetattrReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseGetattrReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 4: {
+        const len = sizeFuseSetattrReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseSetattrReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 6: {
+        const len = sizeFuseSymlinkReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseSymlinkReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 8: {
+        const len = sizeFuseMknodReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseMknodReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 9: {
+        const len = sizeFuseMkdirReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseMkdirReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 13: {
+        const len = sizeFuseLinkReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseLinkReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 14: {
+        const len = sizeFuseOpenReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseOpenReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 16: {
+        const len = sizeFuseWriteReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseWriteReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 17: {
+        const len = sizeFuseStatfsReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseStatfsReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 26: {
+        const len = sizeFuseInitReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseInitReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 27: {
+        const len = sizeFuseOpendirReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseOpendirReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 31: {
+        const len = sizeFuseGetlkReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseGetlkReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 35: {
+        const len = sizeFuseCreateReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseCreateReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 37: {
+        const len = sizeFuseBmapReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseBmapReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 39: {
+        const len = sizeFuseIoctlReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseIoctlReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 40: {
+        const len = sizeFusePollReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFusePollReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 46: {
+        const len = sizeFuseLseekReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseLseekReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 47: {
+        const len = sizeFuseCopyFileRangeReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseCopyFileRangeReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 51: {
+        const len = sizeFuseTmpfileReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseTmpfileReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 52: {
+        const len = sizeFuseStatxReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseStatxReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 53: {
+        const len = sizeFuseCopyFileRange64Reply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseCopyFileRange64Reply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 101: {
+        const len = sizeFuseCompoundReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeFuseCompoundReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
+      case 4096: {
+        const len = sizeCuseInitReply(body, opts);
+        const out = new Uint8Array(len);
+        const view = new DataView(out.buffer);
+        const le = isLittleEndian(opts);
+        writeOutHeader(view, 0, len, 0, unique, le);
+        writeCuseInitReply(view, OUT_HEADER_SIZE, body, opts, le);
+        return out;
+      }
     }
   }
-  const ctx = replyCtx(opts.opcode);
-  const chunks = replyChunks(ctx, checked, body, opts);
-  return assemble(ctx, OUT_HEADER_SIZE, chunks, (buf, len) => {
-    FuseOutHeaderCodec.encode({ len, error: 0, unique }, buf, 0, opts);
-  });
+  return encodeReplyWith(PROTOCOL, unique, body, opts);
 }
 
 /**
@@ -5192,273 +4437,205 @@ export function encodeReplyInto<O extends FuseReplyOpcode>(
   opts: FuseReplyOptions<O>,
 ): number {
   const body = reply as unknown as Record<string, unknown>;
-  const checked = checkReply(body, opts);
-  const le = isLittleEndian(opts);
-  if (typeof checked === "number") {
-    const view = roomFor(replyCtx(opts.opcode), buf, offset, OUT_HEADER_SIZE);
-    writeOutHeader(view, buf.byteOffset + offset, OUT_HEADER_SIZE, checked, unique, le);
-    return OUT_HEADER_SIZE;
-  }
-  switch (opts.opcode) {
-    case 1: {
-      const len = sizeFuseLookupReply(body, opts);
-      const view = roomFor(REPLY_1_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseLookupReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 3: {
-      const len = sizeFuseGetattrReply(body, opts);
-      const view = roomFor(REPLY_3_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseGetattrReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 4: {
-      const len = sizeFuseSetattrReply(body, opts);
-      const view = roomFor(REPLY_4_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseSetattrReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 6: {
-      const len = sizeFuseSymlinkReply(body, opts);
-      const view = roomFor(REPLY_6_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseSymlinkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 8: {
-      const len = sizeFuseMknodReply(body, opts);
-      const view = roomFor(REPLY_8_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseMknodReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 9: {
-      const len = sizeFuseMkdirReply(body, opts);
-      const view = roomFor(REPLY_9_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseMkdirReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 13: {
-      const len = sizeFuseLinkReply(body, opts);
-      const view = roomFor(REPLY_13_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseLinkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 14: {
-      const len = sizeFuseOpenReply(body, opts);
-      const view = roomFor(REPLY_14_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseOpenReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 16: {
-      const len = sizeFuseWriteReply(body, opts);
-      const view = roomFor(REPLY_16_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseWriteReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 17: {
-      const len = sizeFuseStatfsReply(body, opts);
-      const view = roomFor(REPLY_17_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseStatfsReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 26: {
-      const len = sizeFuseInitReply(body, opts);
-      const view = roomFor(REPLY_26_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseInitReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 27: {
-      const len = sizeFuseOpendirReply(body, opts);
-      const view = roomFor(REPLY_27_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseOpendirReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 31: {
-      const len = sizeFuseGetlkReply(body, opts);
-      const view = roomFor(REPLY_31_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseGetlkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 35: {
-      const len = sizeFuseCreateReply(body, opts);
-      const view = roomFor(REPLY_35_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseCreateReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 37: {
-      const len = sizeFuseBmapReply(body, opts);
-      const view = roomFor(REPLY_37_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseBmapReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 39: {
-      const len = sizeFuseIoctlReply(body, opts);
-      const view = roomFor(REPLY_39_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseIoctlReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 40: {
-      const len = sizeFusePollReply(body, opts);
-      const view = roomFor(REPLY_40_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFusePollReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 46: {
-      const len = sizeFuseLseekReply(body, opts);
-      const view = roomFor(REPLY_46_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseLseekReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 47: {
-      const len = sizeFuseCopyFileRangeReply(body, opts);
-      const view = roomFor(REPLY_47_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseCopyFileRangeReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 51: {
-      const len = sizeFuseTmpfileReply(body, opts);
-      const view = roomFor(REPLY_51_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseTmpfileReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 52: {
-      const len = sizeFuseStatxReply(body, opts);
-      const view = roomFor(REPLY_52_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseStatxReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 53: {
-      const len = sizeFuseCopyFileRange64Reply(body, opts);
-      const view = roomFor(REPLY_53_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseCopyFileRange64Reply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 101: {
-      const len = sizeFuseCompoundReply(body, opts);
-      const view = roomFor(REPLY_101_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeFuseCompoundReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
-    }
-    case 4096: {
-      const len = sizeCuseInitReply(body, opts);
-      const view = roomFor(REPLY_4096_CTX, buf, offset, len);
-      const at = buf.byteOffset + offset;
-      writeOutHeader(view, at, len, 0, unique, le);
-      writeCuseInitReply(view, at + OUT_HEADER_SIZE, body, opts, le);
-      return len;
+  // Replies of structs: straight to their writer (the opcode's descriptor is for the rest).
+  if (plainReply(body, opts)) {
+    const le = isLittleEndian(opts);
+    switch (opts.opcode) {
+      case 1: {
+        const len = sizeFuseLookupReply(body, opts);
+        const view = roomFor(REPLY_1_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseLookupReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 3: {
+        const len = sizeFuseGetattrReply(body, opts);
+        const view = roomFor(REPLY_3_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseGetattrReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 4: {
+        const len = sizeFuseSetattrReply(body, opts);
+        const view = roomFor(REPLY_4_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseSetattrReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 6: {
+        const len = sizeFuseSymlinkReply(body, opts);
+        const view = roomFor(REPLY_6_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseSymlinkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 8: {
+        const len = sizeFuseMknodReply(body, opts);
+        const view = roomFor(REPLY_8_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseMknodReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 9: {
+        const len = sizeFuseMkdirReply(body, opts);
+        const view = roomFor(REPLY_9_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseMkdirReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 13: {
+        const len = sizeFuseLinkReply(body, opts);
+        const view = roomFor(REPLY_13_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseLinkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 14: {
+        const len = sizeFuseOpenReply(body, opts);
+        const view = roomFor(REPLY_14_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseOpenReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 16: {
+        const len = sizeFuseWriteReply(body, opts);
+        const view = roomFor(REPLY_16_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseWriteReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 17: {
+        const len = sizeFuseStatfsReply(body, opts);
+        const view = roomFor(REPLY_17_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseStatfsReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 26: {
+        const len = sizeFuseInitReply(body, opts);
+        const view = roomFor(REPLY_26_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseInitReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 27: {
+        const len = sizeFuseOpendirReply(body, opts);
+        const view = roomFor(REPLY_27_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseOpendirReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 31: {
+        const len = sizeFuseGetlkReply(body, opts);
+        const view = roomFor(REPLY_31_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseGetlkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 35: {
+        const len = sizeFuseCreateReply(body, opts);
+        const view = roomFor(REPLY_35_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseCreateReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 37: {
+        const len = sizeFuseBmapReply(body, opts);
+        const view = roomFor(REPLY_37_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseBmapReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 39: {
+        const len = sizeFuseIoctlReply(body, opts);
+        const view = roomFor(REPLY_39_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseIoctlReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 40: {
+        const len = sizeFusePollReply(body, opts);
+        const view = roomFor(REPLY_40_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFusePollReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 46: {
+        const len = sizeFuseLseekReply(body, opts);
+        const view = roomFor(REPLY_46_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseLseekReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 47: {
+        const len = sizeFuseCopyFileRangeReply(body, opts);
+        const view = roomFor(REPLY_47_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseCopyFileRangeReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 51: {
+        const len = sizeFuseTmpfileReply(body, opts);
+        const view = roomFor(REPLY_51_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseTmpfileReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 52: {
+        const len = sizeFuseStatxReply(body, opts);
+        const view = roomFor(REPLY_52_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseStatxReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 53: {
+        const len = sizeFuseCopyFileRange64Reply(body, opts);
+        const view = roomFor(REPLY_53_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseCopyFileRange64Reply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 101: {
+        const len = sizeFuseCompoundReply(body, opts);
+        const view = roomFor(REPLY_101_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeFuseCompoundReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
+      case 4096: {
+        const len = sizeCuseInitReply(body, opts);
+        const view = roomFor(REPLY_4096_CTX, buf, offset, len);
+        const at = buf.byteOffset + offset;
+        writeOutHeader(view, at, len, 0, unique, le);
+        writeCuseInitReply(view, at + OUT_HEADER_SIZE, body, opts, le);
+        return len;
+      }
     }
   }
-  const ctx = replyCtx(opts.opcode);
-  const chunks = replyChunks(ctx, checked, body, opts);
-  const len = chunksLength(ctx, OUT_HEADER_SIZE, chunks);
-  const view = roomFor(ctx, buf, offset, len);
-  writeOutHeader(view, buf.byteOffset + offset, len, 0, unique, le);
-  copyChunks(buf, offset + OUT_HEADER_SIZE, chunks);
-  return len;
-}
-
-function replyCtx(opcode: number): Ctx {
-  const spec = REPLIES.get(opcode);
-  return { what: spec ? `${spec.op} reply` : `reply to opcode ${opcode}`, opcode };
-}
-
-/**
- * The checks every reply gets: the opcode's spec for a reply with arguments, or the error of
- * an error reply (in range, and one the opcode takes).
- */
-function checkReply(body: Record<string, unknown>, opts: FuseReplyOptions): ReplySpec | number {
-  const spec = REPLIES.get(opts.opcode);
-  if (!spec)
-    return fail(
-      replyCtx(opts.opcode),
-      "unknown",
-      null,
-      0,
-      0,
-      0,
-      `opcode ${opts.opcode} is not in this revision's protocol table`,
-    );
-  if (spec.kind === "none") {
-    // Only the error answers the kernel takes for this opcode (protocol table `answers`).
-    if (
-      typeof body === "object" &&
-      body !== null &&
-      "error" in body &&
-      spec.answers.includes(body["error"] as number)
-    ) {
-      return checkedError(replyCtx(opts.opcode), body["error"]);
-    }
-    return fail(
-      replyCtx(opts.opcode),
-      "no-reply",
-      null,
-      0,
-      0,
-      0,
-      `${spec.op} gets no reply${spec.answers.length ? ` except the errors ${spec.answers.join(", ")}` : ""}`,
-    );
-  }
-  if (!minorOk(opts.minor)) checkMinor(replyCtx(opts.opcode), opts);
-  if (typeof body !== "object" || body === null)
-    return fail(replyCtx(opts.opcode), "value", null, 0, 0, 0, "the reply must be an object");
-  if ("error" in body) return checkedError(replyCtx(opts.opcode), body["error"]);
-  return spec;
-}
-
-/** The parts of a reply the straight-line writers do not handle, as chunks. */
-function replyChunks(
-  ctx: Ctx,
-  spec: ReplySpec,
-  body: Record<string, unknown>,
-  opts: FuseMessageOptions,
-): Uint8Array[] {
-  const form = spec.kind === "xattr" && spec.size.field in body ? "size" : "data";
-  return writeParts(ctx, body, replyParts(spec, form), opts, OUT_HEADER_SIZE);
+  return encodeReplyIntoWith(PROTOCOL, buf, offset, unique, body, opts);
 }
 
 // Straight-line size functions and writers of the replies made of structs (printed from the
@@ -5471,7 +4648,7 @@ function sizeFuseLookupReply(body: Record<string, unknown>, opts: FuseMessageOpt
   let len = OUT_HEADER_SIZE;
   if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
     missingPart(ctx, "entry_out", len);
-  len += sentSize((REPLY_1 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 120 : 128;
   return messageLength(ctx, len);
 }
 
@@ -5482,7 +4659,7 @@ function writeFuseLookupReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_1 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 120 : 128;
   if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
   else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
   at += s0;
@@ -5495,7 +4672,7 @@ function sizeFuseGetattrReply(body: Record<string, unknown>, opts: FuseMessageOp
   let len = OUT_HEADER_SIZE;
   if (typeof body["attr_out"] !== "object" || body["attr_out"] === null)
     missingPart(ctx, "attr_out", len);
-  len += sentSize((REPLY_3 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 96 : 104;
   return messageLength(ctx, len);
 }
 
@@ -5506,7 +4683,7 @@ function writeFuseGetattrReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_3 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 96 : 104;
   if (s0 >= 104) writeFuseAttrOutAt(view, at, body["attr_out"] as FuseAttrOut, le);
   else writePrefix(FuseAttrOutCodec, body["attr_out"], view, at, s0, opts);
   at += s0;
@@ -5519,7 +4696,7 @@ function sizeFuseSetattrReply(body: Record<string, unknown>, opts: FuseMessageOp
   let len = OUT_HEADER_SIZE;
   if (typeof body["attr_out"] !== "object" || body["attr_out"] === null)
     missingPart(ctx, "attr_out", len);
-  len += sentSize((REPLY_4 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 96 : 104;
   return messageLength(ctx, len);
 }
 
@@ -5530,7 +4707,7 @@ function writeFuseSetattrReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_4 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 96 : 104;
   if (s0 >= 104) writeFuseAttrOutAt(view, at, body["attr_out"] as FuseAttrOut, le);
   else writePrefix(FuseAttrOutCodec, body["attr_out"], view, at, s0, opts);
   at += s0;
@@ -5543,7 +4720,7 @@ function sizeFuseSymlinkReply(body: Record<string, unknown>, opts: FuseMessageOp
   let len = OUT_HEADER_SIZE;
   if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
     missingPart(ctx, "entry_out", len);
-  len += sentSize((REPLY_6 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 120 : 128;
   return messageLength(ctx, len);
 }
 
@@ -5554,7 +4731,7 @@ function writeFuseSymlinkReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_6 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 120 : 128;
   if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
   else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
   at += s0;
@@ -5567,7 +4744,7 @@ function sizeFuseMknodReply(body: Record<string, unknown>, opts: FuseMessageOpti
   let len = OUT_HEADER_SIZE;
   if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
     missingPart(ctx, "entry_out", len);
-  len += sentSize((REPLY_8 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 120 : 128;
   return messageLength(ctx, len);
 }
 
@@ -5578,7 +4755,7 @@ function writeFuseMknodReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_8 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 120 : 128;
   if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
   else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
   at += s0;
@@ -5591,7 +4768,7 @@ function sizeFuseMkdirReply(body: Record<string, unknown>, opts: FuseMessageOpti
   let len = OUT_HEADER_SIZE;
   if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
     missingPart(ctx, "entry_out", len);
-  len += sentSize((REPLY_9 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 120 : 128;
   return messageLength(ctx, len);
 }
 
@@ -5602,7 +4779,7 @@ function writeFuseMkdirReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_9 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 120 : 128;
   if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
   else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
   at += s0;
@@ -5615,7 +4792,7 @@ function sizeFuseLinkReply(body: Record<string, unknown>, opts: FuseMessageOptio
   let len = OUT_HEADER_SIZE;
   if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
     missingPart(ctx, "entry_out", len);
-  len += sentSize((REPLY_13 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 120 : 128;
   return messageLength(ctx, len);
 }
 
@@ -5626,7 +4803,7 @@ function writeFuseLinkReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_13 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 120 : 128;
   if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
   else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
   at += s0;
@@ -5683,7 +4860,7 @@ function sizeFuseStatfsReply(body: Record<string, unknown>, opts: FuseMessageOpt
   let len = OUT_HEADER_SIZE;
   if (typeof body["statfs_out"] !== "object" || body["statfs_out"] === null)
     missingPart(ctx, "statfs_out", len);
-  len += sentSize((REPLY_17 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 4 ? 48 : 80;
   return messageLength(ctx, len);
 }
 
@@ -5694,7 +4871,7 @@ function writeFuseStatfsReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_17 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 4 ? 48 : 80;
   if (s0 >= 80) writeFuseStatfsOutAt(view, at, body["statfs_out"] as FuseStatfsOut, le);
   else writePrefix(FuseStatfsOutCodec, body["statfs_out"], view, at, s0, opts);
   at += s0;
@@ -5707,7 +4884,7 @@ function sizeFuseInitReply(body: Record<string, unknown>, opts: FuseMessageOptio
   let len = OUT_HEADER_SIZE;
   if (typeof body["init_out"] !== "object" || body["init_out"] === null)
     missingPart(ctx, "init_out", len);
-  len += sentSize((REPLY_26 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 5 ? 8 : opts.minor < 23 ? 24 : 64;
   return messageLength(ctx, len);
 }
 
@@ -5718,7 +4895,7 @@ function writeFuseInitReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_26 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 5 ? 8 : opts.minor < 23 ? 24 : 64;
   if (s0 >= 64) writeFuseInitOutAt(view, at, body["init_out"] as FuseInitOut, le);
   else writePrefix(FuseInitOutCodec, body["init_out"], view, at, s0, opts);
   at += s0;
@@ -5775,7 +4952,7 @@ function sizeFuseCreateReply(body: Record<string, unknown>, opts: FuseMessageOpt
   let len = OUT_HEADER_SIZE;
   if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
     missingPart(ctx, "entry_out", len);
-  len += sentSize((REPLY_35 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 120 : 128;
   if (typeof body["open_out"] !== "object" || body["open_out"] === null)
     missingPart(ctx, "open_out", len);
   len += 16;
@@ -5789,7 +4966,7 @@ function writeFuseCreateReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_35 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 120 : 128;
   if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
   else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
   at += s0;
@@ -5923,7 +5100,7 @@ function sizeFuseTmpfileReply(body: Record<string, unknown>, opts: FuseMessageOp
   let len = OUT_HEADER_SIZE;
   if (typeof body["entry_out"] !== "object" || body["entry_out"] === null)
     missingPart(ctx, "entry_out", len);
-  len += sentSize((REPLY_51 as PartsReplySpec).parts[0] as StructPart, opts);
+  len += opts.minor < 9 ? 120 : 128;
   if (typeof body["open_out"] !== "object" || body["open_out"] === null)
     missingPart(ctx, "open_out", len);
   len += 16;
@@ -5937,7 +5114,7 @@ function writeFuseTmpfileReply(
   opts: FuseMessageOptions,
   le: boolean,
 ): void {
-  const s0 = sentSize((REPLY_51 as PartsReplySpec).parts[0] as StructPart, opts);
+  const s0 = opts.minor < 9 ? 120 : 128;
   if (s0 >= 128) writeFuseEntryOutAt(view, at, body["entry_out"] as FuseEntryOut, le);
   else writePrefix(FuseEntryOutCodec, body["entry_out"], view, at, s0, opts);
   at += s0;
@@ -6050,7 +5227,7 @@ function writeCuseInitReply(
 
 /** An error reply (header only) to any request, known opcode or not: `-ENOSYS` for an {@link UnknownRequest}. */
 export function encodeErrorReply(unique: bigint, error: number, opts?: CodecOptions): Uint8Array {
-  return errorHeader({ what: "error reply", opcode: null }, unique, error, opts);
+  return encodeErrorReplyWith(PROTOCOL, unique, error, opts);
 }
 
 /**
@@ -6066,90 +5243,7 @@ export function decodeReply<O extends FuseReplyOpcode>(
   bytes: Uint8Array,
   opts: FuseDecodeReplyOptions,
 ): FuseDecodedReply<O> {
-  const spec = REPLIES.get(opcode);
-  const ctx: Ctx = {
-    what: spec ? `${spec.op} reply` : `reply to opcode ${opcode}`,
-    opcode,
-    reply: true,
-  };
-  if (!spec)
-    return fail(
-      ctx,
-      "unknown",
-      null,
-      0,
-      0,
-      0,
-      `opcode ${opcode} is not in this revision's protocol table`,
-    );
-  if (spec.kind === "none" && spec.answers.length === 0)
-    return fail(ctx, "no-reply", null, 0, 0, 0, `${spec.op} gets no reply`);
-  checkMinor(ctx, opts);
-  checkLength(ctx, OUT_HEADER_SIZE, bytes, "fuse_out_header");
-  const header = FuseOutHeaderCodec.decode(bytes, 0, opts);
-  if (header.len !== bytes.length) {
-    fail(
-      ctx,
-      "length",
-      "header",
-      0,
-      header.len,
-      bytes.length,
-      `fuse_out_header.len is ${header.len} but the message has ${bytes.length} bytes`,
-    );
-  }
-  if (header.error !== 0) {
-    if (header.error > 0 || header.error < REPLY_ERROR_MIN) {
-      fail(
-        ctx,
-        "value",
-        "error",
-        4,
-        0,
-        0,
-        `error is ${header.error}; a reply's error is a negative errno from -1 to ${REPLY_ERROR_MIN} (the kernel refuses others)`,
-      );
-    }
-    if (bytes.length !== OUT_HEADER_SIZE) {
-      fail(
-        ctx,
-        "trailing",
-        null,
-        OUT_HEADER_SIZE,
-        0,
-        bytes.length - OUT_HEADER_SIZE,
-        `an error reply is fuse_out_header alone, but ${bytes.length - OUT_HEADER_SIZE} bytes follow it`,
-      );
-    }
-    if (spec.kind === "none" && !spec.answers.includes(header.error)) {
-      fail(
-        ctx,
-        "no-reply",
-        "error",
-        4,
-        0,
-        0,
-        `${spec.op} gets no reply except the errors ${spec.answers.join(", ")}, not ${header.error}`,
-      );
-    }
-    return { header, reply: { error: header.error } };
-  }
-  if (spec.kind === "none")
-    return fail(
-      ctx,
-      "no-reply",
-      null,
-      0,
-      0,
-      0,
-      `${spec.op} gets no reply except the errors ${spec.answers.join(", ")}`,
-    );
-  let form: "size" | "data" = "data";
-  if (spec.kind === "xattr")
-    form =
-      opts.xattr ?? (bytes.length - OUT_HEADER_SIZE === spec.size.codec.size ? "size" : "data");
-  const reply = readParts(ctx, bytes, OUT_HEADER_SIZE, bytes.length, replyParts(spec, form), opts);
-  return { header, reply: reply as unknown as FuseReply<O> };
+  return decodeReplyWith(PROTOCOL, opcode, bytes, opts) as FuseDecodedReply<O>;
 }
 
 // ---------------------------------------------------------------------------
@@ -6385,6 +5479,18 @@ const NOTIFICATIONS: ReadonlyMap<number, NotifySpec> = new Map<number, NotifySpe
   ],
 ]);
 
+/** This revision's protocol, for the engine (../_runtime/messages.ts). */
+const PROTOCOL: MessageProtocol = {
+  defaultMinor: 45,
+  replyErrorMin: REPLY_ERROR_MIN,
+  inHeader: FuseInHeaderCodec,
+  outHeader: FuseOutHeaderCodec,
+  requests: REQUESTS,
+  replies: REPLIES,
+  notifications: NOTIFICATIONS,
+  writeOutHeader,
+};
+
 /**
  * Encodes a notification a server sends unasked: `fuse_out_header` with unique 0 and error =
  * `code`, then the arguments. Length fields inside the structs (`namelen`, `size`, `count`)
@@ -6398,33 +5504,7 @@ export function encodeNotify<C extends FuseNotificationCode>(
   args: NoInfer<EncodeInput<FuseNotifyMap[C]>>,
   opts: Partial<FuseMessageOptions> = {},
 ): Uint8Array {
-  const o: FuseMessageOptions = { ...opts, minor: opts.minor ?? DEFAULT_MINOR };
-  const spec = NOTIFICATIONS.get(code);
-  const ctx: Ctx = {
-    what: spec ? `${spec.name} notification` : `notification ${code}`,
-    opcode: code,
-  };
-  if (!spec)
-    return fail(
-      ctx,
-      "unknown",
-      null,
-      0,
-      0,
-      0,
-      `notification code ${code} is not in this revision's protocol table`,
-    );
-  checkMinor(ctx, o);
-  const chunks = writeParts(
-    ctx,
-    args as unknown as Record<string, unknown>,
-    spec.parts,
-    o,
-    OUT_HEADER_SIZE,
-  );
-  return assemble(ctx, OUT_HEADER_SIZE, chunks, (buf, len) => {
-    FuseOutHeaderCodec.encode({ len, error: code, unique: 0n }, buf, 0, o);
-  });
+  return encodeNotifyWith(PROTOCOL, code, args, opts);
 }
 
 /**
@@ -6437,40 +5517,7 @@ export function decodeNotify(
   bytes: Uint8Array,
   opts: Partial<FuseMessageOptions> = {},
 ): FuseNotification {
-  const o: FuseMessageOptions = { ...opts, minor: opts.minor ?? DEFAULT_MINOR };
-  checkLength({ what: "notification", opcode: null }, OUT_HEADER_SIZE, bytes, "fuse_out_header");
-  const header = FuseOutHeaderCodec.decode(bytes, 0, o);
-  const spec = NOTIFICATIONS.get(header.error);
-  const ctx: Ctx = {
-    what: spec ? `${spec.name} notification` : `notification ${header.error}`,
-    opcode: header.error,
-  };
-  if (header.len !== bytes.length) {
-    fail(
-      ctx,
-      "length",
-      "header",
-      0,
-      header.len,
-      bytes.length,
-      `fuse_out_header.len is ${header.len} but the message has ${bytes.length} bytes`,
-    );
-  }
-  if (header.unique !== 0n)
-    fail(ctx, "value", "header", 8, 0, 0, `unique is ${header.unique}, not 0: not a notification`);
-  if (!spec)
-    return fail(
-      ctx,
-      "unknown",
-      null,
-      0,
-      0,
-      0,
-      `notification code ${header.error} is not in this revision's protocol table`,
-    );
-  checkMinor(ctx, o);
-  const args = readParts(ctx, bytes, OUT_HEADER_SIZE, bytes.length, spec.parts, o);
-  return { code: header.error, name: spec.name, args } as unknown as FuseNotification;
+  return decodeNotifyWith(PROTOCOL, bytes, opts) as unknown as FuseNotification;
 }
 
 // ---------------------------------------------------------------------------
@@ -6485,12 +5532,12 @@ const DIRENT_NAME_OFFSET = 24;
  * encoders refuse them and decoders too.
  */
 export const DIRENT_NAME_MAX = 1024;
-const SLASH = 0x2f;
-const DIRENTS_CTX: Ctx = { what: "fuse_dirent", opcode: null };
-
-function direntAlign(n: number): number {
-  return Math.ceil(n / DIRENT_ALIGN) * DIRENT_ALIGN;
-}
+const DIRENTS: DirentFormat = {
+  ctx: { what: "fuse_dirent", opcode: null },
+  align: DIRENT_ALIGN,
+  nameOffset: DIRENT_NAME_OFFSET,
+  nameMax: DIRENT_NAME_MAX,
+};
 
 /** One `fuse_dirent` record: its members without `namelen` (implied by the name), and the name. */
 export type DirentEntry = Omit<FuseDirent, "namelen"> & {
@@ -6500,162 +5547,6 @@ export type DirentEntry = Omit<FuseDirent, "namelen"> & {
 
 /** A directory entry as the list encoders take it: the name as a string, bytes or FuseName. */
 export type DirentEntryInput = EncodeInput<DirentEntry>;
-
-/** Why the kernel would refuse a directory entry name (fs/fuse/readdir.c), or null for a good one. */
-function direntNameProblem(bytes: Uint8Array): string | null {
-  if (bytes.length === 0) return "is empty";
-  if (bytes.length > DIRENT_NAME_MAX)
-    return `is ${bytes.length} bytes, more than DIRENT_NAME_MAX (${DIRENT_NAME_MAX})`;
-  if (bytes.includes(SLASH)) return "contains '/'";
-  if (bytes.includes(0)) return "contains a NUL byte";
-  return null;
-}
-
-function direntName(ctx: Ctx, at: number, name: unknown): Uint8Array {
-  const bytes = nameBytesOf(name, { ctx, field: "name", at });
-  const problem = direntNameProblem(bytes);
-  if (problem !== null)
-    fail(
-      ctx,
-      "name",
-      "name",
-      at,
-      0,
-      0,
-      `a directory entry name ${problem}: ${JSON.stringify(new FuseName(bytes))}`,
-    );
-  return bytes;
-}
-
-/** Reads records of `nameOffset` bytes plus the name, padded; `direntAt` is where the fuse_dirent is in one. */
-function decodeRecords<T>(
-  ctx: Ctx,
-  bytes: Uint8Array,
-  nameOffset: number,
-  direntAt: number,
-  opts: CodecOptions | undefined,
-  make: (at: number, name: FuseName) => T,
-): T[] {
-  const out: T[] = [];
-  let at = 0;
-  while (at < bytes.length) {
-    const available = bytes.length - at;
-    if (available < nameOffset) {
-      fail(
-        ctx,
-        "truncated",
-        "record",
-        at,
-        nameOffset,
-        available,
-        `the record at offset ${at} needs ${nameOffset} bytes, ${available} left`,
-      );
-    }
-    const namelen = Number(FuseDirentCodec.decode(bytes, at + direntAt, opts).namelen);
-    // The kernel checks the length before it looks for the record's end.
-    if (namelen === 0 || namelen > DIRENT_NAME_MAX) {
-      fail(
-        ctx,
-        "name",
-        "name",
-        at + nameOffset,
-        namelen === 0 ? 1 : DIRENT_NAME_MAX,
-        namelen,
-        `the record at offset ${at} has a name of ${namelen} bytes; the kernel takes 1 to ${DIRENT_NAME_MAX}`,
-      );
-    }
-    const size = direntAlign(nameOffset + namelen);
-    if (available < size) {
-      fail(
-        ctx,
-        "truncated",
-        "record",
-        at,
-        size,
-        available,
-        `the record at offset ${at} needs ${size} bytes (name and padding), ${available} left`,
-      );
-    }
-    const name = readName(bytes, at + nameOffset, namelen);
-    const problem = direntNameProblem(name.bytes);
-    if (problem !== null)
-      fail(
-        ctx,
-        "name",
-        "name",
-        at + nameOffset,
-        namelen,
-        namelen,
-        `the name of the record at offset ${at} ${problem}`,
-      );
-    for (let k = at + nameOffset + namelen; k < at + size; k++) {
-      if (bytes[k] !== 0)
-        fail(
-          ctx,
-          "padding",
-          "record",
-          k,
-          0,
-          1,
-          `the record at offset ${at} has a non-zero padding byte at offset ${k}`,
-        );
-    }
-    out.push(make(at, name));
-    at += size;
-  }
-  return out;
-}
-
-/**
- * The UTF-8 length of a name given as a string the kernel takes (1 to `DIRENT_NAME_MAX` bytes,
- * no `/` or NUL, no lone surrogate), counted without encoding it; -1 for anything else (the
- * checked path through {@link direntName} decides, and names the problem).
- */
-function stringNameLength(name: unknown): number {
-  if (typeof name !== "string") return -1;
-  const n = name.length;
-  if (n === 0) return -1;
-  let bytes = 0;
-  for (let i = 0; i < n; i++) {
-    const c = name.charCodeAt(i);
-    if (c < 0x80) {
-      if (c === SLASH || c === 0) return -1;
-      bytes += 1;
-    } else if (c < 0x800) {
-      bytes += 2;
-    } else if (c >= 0xd800 && c <= 0xdbff) {
-      const low = i + 1 < n ? name.charCodeAt(i + 1) : 0;
-      if (low < 0xdc00 || low > 0xdfff) return -1;
-      bytes += 4;
-      i++;
-    } else if (c >= 0xdc00 && c <= 0xdfff) {
-      return -1;
-    } else {
-      bytes += 3;
-    }
-  }
-  return bytes > DIRENT_NAME_MAX ? -1 : bytes;
-}
-
-/** Writes a record's name (a string {@link stringNameLength} took, or bytes) at `at` and zeroes its padding up to `end`. */
-function putDirentName(
-  buf: Uint8Array,
-  at: number,
-  end: number,
-  name: unknown,
-  bytes: Uint8Array | null,
-  length: number,
-): void {
-  if (bytes === null) {
-    const text = name as string;
-    // ASCII byte by byte (cheaper than a call into the encoder for short names).
-    if (length === text.length) for (let i = 0; i < length; i++) buf[at + i] = text.charCodeAt(i);
-    else UTF8_ENCODER.encodeInto(text, buf.subarray(at, at + length));
-  } else {
-    buf.set(bytes, at);
-  }
-  for (let k = at + length; k < end; k++) buf[k] = 0;
-}
 
 /**
  * Fills a READDIR reply: `add` appends one `fuse_dirent` record (name padded to
@@ -6687,10 +5578,11 @@ export class DirentListEncoder {
 
   /** Appends one record; false (nothing written) when it would exceed `size`. @throws {FuseMessageError} for a bad name. */
   add(entry: DirentEntryInput): boolean {
-    let length = stringNameLength(entry.name);
-    const bytes = length < 0 ? direntName(DIRENTS_CTX, this.#used, entry.name) : null;
+    let length = stringNameLength(entry.name, DIRENT_NAME_MAX);
+    const bytes =
+      length < 0 ? direntName(DIRENTS.ctx, this.#used, entry.name, DIRENT_NAME_MAX) : null;
     if (bytes !== null) length = bytes.length;
-    const size = direntAlign(DIRENT_NAME_OFFSET + length);
+    const size = alignUp(DIRENT_NAME_OFFSET + length, DIRENT_ALIGN);
     if (this.#used + size > this.size) return false;
     const at = OUT_HEADER_SIZE + this.#used;
     const d = this.#dirent;
@@ -6747,7 +5639,8 @@ export class DirentListEncoder {
  *   non-zero padding after a name.
  */
 export function decodeDirents(bytes: Uint8Array, opts?: CodecOptions): DirentEntry[] {
-  return decodeRecords(DIRENTS_CTX, bytes, DIRENT_NAME_OFFSET, 0, opts, (at, name) => {
+  const namelen = (at: number) => Number(FuseDirentCodec.decode(bytes, at, opts).namelen);
+  return decodeRecords(DIRENTS, bytes, namelen, (at, name) => {
     const { namelen, ...rest } = FuseDirentCodec.decode(bytes, at, opts);
     void namelen;
     return { ...rest, name };
@@ -6755,7 +5648,12 @@ export function decodeDirents(bytes: Uint8Array, opts?: CodecOptions): DirentEnt
 }
 
 const DIRENTPLUS_NAME_OFFSET = 152;
-const DIRENTPLUS_CTX: Ctx = { what: "fuse_direntplus", opcode: null };
+const DIRENTPLUS: DirentFormat = {
+  ctx: { what: "fuse_direntplus", opcode: null },
+  align: DIRENT_ALIGN,
+  nameOffset: DIRENTPLUS_NAME_OFFSET,
+  nameMax: DIRENT_NAME_MAX,
+};
 
 /**
  * One `fuse_direntplus` record: its members except `dirent`, plus the `fuse_dirent` members
@@ -6791,10 +5689,11 @@ export class DirentplusListEncoder {
 
   /** Appends one record; false (nothing written) when it would exceed `size`. @throws {FuseMessageError} for a bad name. */
   add(entry: DirentplusEntryInput): boolean {
-    let length = stringNameLength(entry.name);
-    const bytes = length < 0 ? direntName(DIRENTPLUS_CTX, this.#used, entry.name) : null;
+    let length = stringNameLength(entry.name, DIRENT_NAME_MAX);
+    const bytes =
+      length < 0 ? direntName(DIRENTPLUS.ctx, this.#used, entry.name, DIRENT_NAME_MAX) : null;
     if (bytes !== null) length = bytes.length;
-    const size = direntAlign(DIRENTPLUS_NAME_OFFSET + length);
+    const size = alignUp(DIRENTPLUS_NAME_OFFSET + length, DIRENT_ALIGN);
     if (this.#used + size > this.size) return false;
     const at = OUT_HEADER_SIZE + this.#used;
     const d = this.#dirent;
@@ -6851,7 +5750,8 @@ export class DirentplusListEncoder {
  * @throws {FuseMessageError} as {@link decodeDirents}.
  */
 export function decodeDirentplus(bytes: Uint8Array, opts?: CodecOptions): DirentplusEntry[] {
-  return decodeRecords(DIRENTPLUS_CTX, bytes, DIRENTPLUS_NAME_OFFSET, 128, opts, (at, name) => {
+  const namelen = (at: number) => Number(FuseDirentCodec.decode(bytes, at + 128, opts).namelen);
+  return decodeRecords(DIRENTPLUS, bytes, namelen, (at, name) => {
     const { dirent, ...rest } = FuseDirentplusCodec.decode(bytes, at, opts);
     const { namelen, ...d } = dirent;
     void namelen;

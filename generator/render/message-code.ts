@@ -6,12 +6,14 @@
  * that follow from the previous parts, through the struct codecs' unchecked `read<Struct>At`/
  * `write<Struct>At` after one bounds test per part. The rare paths (compat sizes of older
  * minors, negotiation structs that take the size the message has, record arrays) call the
- * template's helpers with the part's descriptor, so their rules live in one place.
+ * shared engine's helpers with the part's descriptor, so their rules live in one place.
  *
- * The emitted code refers to names the messages template defines (see templates/messages.ts.hbs:
- * `Ctx`, `StructPart`, `ArrayPart`, `partSize`, `truncatedStruct`, `nameEnd`, `readName`,
- * `readArrayPart`, `countValue`, `decodePrefix`, `trailingBytes`, `extensionsStart`,
- * `missingPart`, `notBytes`, `checkPadding`, `writePrefix`, `sentSize`, `messageLength`, `IN_HEADER_SIZE`, `OUT_HEADER_SIZE`).
+ * The emitted code refers to the engine's exports (runtime/messages.ts, imported by the
+ * template as the generator's `engineImports` lists them: `Ctx`, `StructPart`, `ArrayPart`,
+ * `partSize`, `truncatedStruct`, `nameEnd`, `readName`, `readArrayPart`, `countValue`,
+ * `decodePrefix`, `trailingBytes`, `extensionsStart`, `missingPart`, `notBytes`,
+ * `checkPadding`, `writePrefix`, `messageLength`) and to the template's `IN_HEADER_SIZE` and
+ * `OUT_HEADER_SIZE`.
  */
 import type { StructView } from "./structs.js";
 
@@ -23,6 +25,8 @@ export type PartInfo =
       view: StructView;
       /** The part's size depends on the minor or an INIT flag (compat rules). */
       compat: boolean;
+      /** The compat rules (option names for flags), for the straight-line size expression. */
+      sizeRules: readonly SizeRuleInfo[];
       /** A negotiation struct ending its message: decoders take the size the message has. */
       selfSized: boolean;
       /** The struct has implicit padding, which decoders check is zero (encoders write zeros there). */
@@ -31,7 +35,31 @@ export type PartInfo =
   | { kind: "name" | "data"; field: string }
   | { kind: "array"; field: string; view: StructView; countFrom: string; countField: string };
 
+/** A compat size: sent when the minor is below `minorBelow` or the INIT flag option `flag` is not set. */
+export interface SizeRuleInfo {
+  size: number;
+  minorBelow: number | null;
+  flag: string | null;
+}
+
 const local = (field: string) => `p_${field}`;
+
+/**
+ * The size a struct part is sent with under `opts`, as an expression (what the engine's
+ * `sentSize` computes from the descriptor): the smallest size whose rule applies, else the
+ * full size. Inline, so a reply writer pays a comparison instead of a walk over the rules.
+ */
+export function sentSizeExpr(full: number, rules: readonly SizeRuleInfo[]): string {
+  const smaller = rules.filter((r) => r.size < full).sort((a, b) => a.size - b.size);
+  let expr = String(full);
+  for (const r of [...smaller].reverse()) {
+    const conds: string[] = [];
+    if (r.minorBelow !== null) conds.push(`opts.minor < ${r.minorBelow}`);
+    if (r.flag !== null) conds.push(`opts.${r.flag} !== true`);
+    expr = conds.length === 0 ? String(r.size) : `${conds.join(" && ")} ? ${r.size} : ${expr}`;
+  }
+  return smaller.length > 0 ? `(${expr})` : expr;
+}
 
 /**
  * The body of a request decoder: `spec` and `ctx` are the opcode's descriptor and error
@@ -98,7 +126,7 @@ export function hasReplyWriter(parts: readonly PartInfo[]): boolean {
  * The size function of a struct-only reply: checks each part is there and returns the
  * message length. Locals: `body` (the reply object), `opts`, `ctx`.
  */
-export function replySizeBody(parts: readonly PartInfo[], specName: string): string[] {
+export function replySizeBody(parts: readonly PartInfo[]): string[] {
   const lines: string[] = ["let len = OUT_HEADER_SIZE;"];
   parts.forEach((p, i) => {
     const value = `body[${JSON.stringify(p.field)}]`;
@@ -106,11 +134,7 @@ export function replySizeBody(parts: readonly PartInfo[], specName: string): str
       lines.push(
         `if (typeof ${value} !== "object" || ${value} === null) missingPart(ctx, ${JSON.stringify(p.field)}, len);`,
       );
-      lines.push(
-        p.compat
-          ? `len += sentSize(${specName}.parts[${i}] as StructPart, opts);`
-          : `len += ${p.view.size};`,
-      );
+      lines.push(`len += ${p.compat ? sentSizeExpr(p.view.size, p.sizeRules) : p.view.size};`);
     } else {
       lines.push(
         `const d${i} = ${value};`,
@@ -124,7 +148,7 @@ export function replySizeBody(parts: readonly PartInfo[], specName: string): str
 }
 
 /** The writer of a struct-only reply (after the size function passed): parts from `at` on. */
-export function replyWriterBody(parts: readonly PartInfo[], specName: string): string[] {
+export function replyWriterBody(parts: readonly PartInfo[]): string[] {
   const lines: string[] = [];
   parts.forEach((p, i) => {
     const value = `body[${JSON.stringify(p.field)}]`;
@@ -134,7 +158,7 @@ export function replyWriterBody(parts: readonly PartInfo[], specName: string): s
         lines.push(`${s.writeName}(view, at, ${value} as ${s.tsName}, le);`, `at += ${s.size};`);
       } else {
         lines.push(
-          `const s${i} = sentSize(${specName}.parts[${i}] as StructPart, opts);`,
+          `const s${i} = ${sentSizeExpr(s.size, p.sizeRules)};`,
           `if (s${i} >= ${s.size}) ${s.writeName}(view, at, ${value} as ${s.tsName}, le);`,
           `else writePrefix(${s.codecName}, ${value}, view, at, s${i}, opts);`,
           `at += s${i};`,

@@ -2,8 +2,10 @@
  * View model of `messages.ts`: whole FUSE messages (requests, replies,
  * notifications, directory listings) built from `schema.protocol`, the protocol
  * table fitted to this header. Everything here comes from the schema; the
- * template prints the per-opcode types and one descriptor table per message
- * direction, and a small fixed engine (in the template) walks the descriptors.
+ * template prints the per-opcode types, one descriptor table per message
+ * direction (a `MessageProtocol`) and the straight-line code per opcode; the
+ * engine that walks the descriptors, the same for every revision, is
+ * runtime/messages.ts (copied to `<out>/_runtime/`).
  *
  * Rules, all documented in the generated JSDoc:
  * - A request is `fuse_in_header` then its parts; a reply is `fuse_out_header`
@@ -177,10 +179,13 @@ export interface MessagesModel {
   /** Doc of FuseReplyMap (names the no-reply opcodes). */
   replyMapDoc: string;
   /**
-   * Helpers only some protocols need, printed only when the straight-line code calls them
-   * (an unused function fails `noUnusedLocals` in a small revision's messages.ts).
+   * What only some protocols need: the fast reply paths (when a reply has a straight-line
+   * writer) and the out header's size (writers, list encoders). An unused local fails
+   * `noUnusedLocals` in a small revision's messages.ts.
    */
-  uses: { countValue: boolean; extensionsStart: boolean };
+  uses: { writers: boolean; outHeaderSize: boolean };
+  /** Names the module imports from the shared engine (../_runtime/messages.js): only those it uses. */
+  runtimeImports: string[];
 }
 
 class Builder {
@@ -284,11 +289,15 @@ class Builder {
               );
             }
           }
-          const sizes = rules.map((r) => {
-            const flag =
-              r.flagAbsent !== undefined ? JSON.stringify(this.flagOption(r.flagAbsent)) : "null";
-            return `{ size: ${r.size}, minorBelow: ${r.minorBelow ?? "null"}, flag: ${flag} }`;
-          });
+          const sizeRules = rules.map((r) => ({
+            size: r.size,
+            minorBelow: r.minorBelow ?? null,
+            flag: r.flagAbsent !== undefined ? this.flagOption(r.flagAbsent) : null,
+          }));
+          const sizes = sizeRules.map(
+            (r) =>
+              `{ size: ${r.size}, minorBelow: ${r.minorBelow ?? "null"}, flag: ${r.flag === null ? "null" : JSON.stringify(r.flag)} }`,
+          );
           const selfSized =
             last && this.isNegotiation(def) && rules.some((r) => r.minorBelow !== undefined);
           const sent = rules.map((r) => {
@@ -321,6 +330,7 @@ class Builder {
             field: p.field,
             view,
             compat: rules.length > 0,
+            sizeRules,
             selfSized,
             padded: holes.length > 0,
           });
@@ -432,11 +442,17 @@ export function buildMessages(
   const protocol = schema.protocol;
   if (!protocol) return null;
   const b = new Builder(schema, structViews);
-  // Names the template itself exports.
+  // Names the template itself exports, and those it re-exports from the shared engine.
   for (const m of templateText.matchAll(
     /^export (?:const|function|class|interface|type) ([A-Za-z_$][\w$]*)/gm,
   )) {
     names.claim(m[1]!, "messages.ts");
+  }
+  for (const m of templateText.matchAll(/^export \{([^}]*)\} from/gm)) {
+    for (const item of m[1]!.split(",")) {
+      const name = item.trim().replace(/^type\s+/, "");
+      if (name) names.claim(name, "messages.ts");
+    }
   }
   const inHeader = b.use(IN_HEADER, "requests").view;
   const outHeader = b.use(OUT_HEADER, "replies").view;
@@ -527,8 +543,8 @@ export function buildMessages(
       k === "dirents" ? (usesDirents = true) : (usesDirentplus = true),
     );
     const specName = `REPLY_${op.value}`;
-    const sizeBody = rs.info ? replySizeBody(rs.info, `(${specName} as PartsReplySpec)`) : [];
-    const writeBody = rs.info ? replyWriterBody(rs.info, `(${specName} as PartsReplySpec)`) : [];
+    const sizeBody = rs.info ? replySizeBody(rs.info) : [];
+    const writeBody = rs.info ? replyWriterBody(rs.info) : [];
     replySpecs.push({
       opcode: op.value,
       spec: rs.spec,
@@ -595,6 +611,7 @@ export function buildMessages(
     usesDirents || usesDirentplus
       ? direntsView(schema, b, usesDirentplus, protocol.direntNameMax)
       : null;
+  const writers = replySpecs.some((r) => r.writer !== null);
   const flagOptions = [...b.flags].map(([flag, name]) => ({
     name,
     nameLiteral: JSON.stringify(name),
@@ -648,10 +665,15 @@ export function buildMessages(
     replySpecs,
     notifications,
     dirents,
-    uses: {
-      countValue: requests.some((r) => r.decoderBody.some((line) => line.includes("countValue("))),
-      extensionsStart: requests.some((r) => r.extensions),
-    },
+    uses: { writers, outHeaderSize: writers || dirents !== null },
+    runtimeImports: engineImports({
+      requests,
+      replySpecs,
+      replies,
+      notifications,
+      dirents: dirents !== null,
+      writers,
+    }),
     replyMapDoc: jsdoc(
       `Reply arguments per opcode value, for opcodes that get a reply (${code("FuseReplyMap[typeof FuseOpcode.<NAME>]")}). Opcodes without a reply (${noReply.map(code).join(", ") || "none"}) are not keys.`,
     ),
@@ -832,4 +854,81 @@ function direntsView(schema: Schema, b: Builder, plus: boolean, nameMax: number)
       : "",
     namelenField: DIRENT_NAMELEN,
   };
+}
+
+/** What every messages.ts takes from the engine (the template calls them whatever the protocol). */
+const ENGINE_ALWAYS = [
+  "decodeNotifyWith",
+  "decodeReplyWith",
+  "encodeErrorReplyWith",
+  "encodeNotifyWith",
+  "encodeReplyIntoWith",
+  "encodeReplyWith",
+  "encodeRequestWith",
+  "noReplyOpcodes",
+  "requestLengthError",
+  "requestTooShort",
+  "type EncodeInput",
+  "type FuseErrorReply",
+  "type MessageProtocol",
+  "type NotifySpec",
+  "type ReplySpec",
+  "type RequestSpec",
+];
+
+/** Engine pieces the straight-line code may call (see message-code.ts), imported when it does. */
+const ENGINE_BODY = [
+  "checkPadding",
+  "countValue",
+  "decodePrefix",
+  "messageLength",
+  "missingPart",
+  "nameEnd",
+  "notBytes",
+  "partSize",
+  "readArrayPart",
+  "readName",
+  "truncatedStruct",
+  "writePrefix",
+  "type ArrayPart",
+  "type StructPart",
+];
+
+/** The engine names a revision's messages.ts uses: an unused import fails `noUnusedLocals`. */
+function engineImports(m: {
+  requests: RequestView[];
+  replySpecs: ReplySpecView[];
+  replies: ReplyView[];
+  notifications: NotificationView[];
+  dirents: boolean;
+  writers: boolean;
+}): string[] {
+  const body = [
+    ...m.requests.flatMap((r) => r.decoderBody),
+    ...m.replySpecs.flatMap((r) => (r.writer ? [...r.writer.sizeBody, ...r.writer.writeBody] : [])),
+  ].join("\n");
+  const types = [
+    ...m.requests.flatMap((r) => r.props.map((p) => p.type)),
+    ...m.replies.map((r) => r.type),
+    ...m.notifications.map((n) => n.type),
+  ].join("\n");
+  const named = (text: string, name: string) => new RegExp(`\\b${name}\\b`).test(text);
+  const out = [...ENGINE_ALWAYS];
+  out.push(...ENGINE_BODY.filter((n) => named(body, n.replace(/^type /, ""))));
+  if (m.requests.length > 0) out.push("checkMinor", "trailingBytes");
+  if (m.requests.length > 0 || m.writers) out.push("type Ctx");
+  if (m.requests.some((r) => r.extensions)) out.push("extensionsStart");
+  if (m.writers) out.push("plainReply", "roomFor");
+  if (m.dirents)
+    out.push(
+      "alignUp",
+      "decodeRecords",
+      "direntName",
+      "putDirentName",
+      "stringNameLength",
+      "type DirentFormat",
+    );
+  if (m.dirents || named(types, "FuseName")) out.push("type FuseName");
+  const key = (n: string) => n.replace(/^type /, "");
+  return [...new Set(out)].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }

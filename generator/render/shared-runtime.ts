@@ -1,6 +1,6 @@
 /**
  * The shared runtime of generated code: the hand-written, tsc-checked modules in
- * `<project>/runtime/` (the codecs' runtime and the compound engine), copied into `<out>/_runtime/` with a
+ * `<project>/runtime/` (the codecs' runtime, the message engine and the compound engine), copied into `<out>/_runtime/` with a
  * generated banner. Every revision folder of one output imports the same copy, so a
  * CompoundError of one revision is `instanceof` the class another revision exports,
  * and the output stays self-contained wherever `-o` puts it. The folder name cannot
