@@ -187,6 +187,13 @@ export type CompoundPartSpec =
       readonly kind: "struct" | "array";
       readonly field: string;
       readonly codec: StructCodecLike;
+      /**
+       * A struct part's straight-line writer at `at` of a view, in the byte order `le` says,
+       * without the codec's bounds check (the builder writes into a buffer it sized).
+       */
+      readonly write?:
+        | ((view: DataView, at: number, value: never, le: boolean) => void)
+        | undefined;
     }
   | { readonly kind: "name" | "data"; readonly field: string };
 
@@ -211,8 +218,11 @@ export interface CompoundOpSpec {
   readonly replyStructs?:
     | readonly { readonly field: string; readonly codec: StructCodecLike }[]
     | null;
-  /** `replyStructs` decoded at `at` of one view of the sub-replies, straight-line; null where `replyStructs` is. */
-  readonly decodeInPlace?: ((view: DataView, at: number, opts: object) => object) | null;
+  /**
+   * `replyStructs` decoded at `at` of one view of the sub-replies, straight-line, in the byte
+   * order `le` says (the caller has checked the bounds); null where `replyStructs` is.
+   */
+  readonly decodeInPlace?: ((view: DataView, at: number, le: boolean) => object) | null;
 }
 
 /** Member name -> offset and C integer type of a header struct. */
@@ -582,6 +592,13 @@ export interface DeclineChoice {
 
 const U64_MAX = 0xffffffffffffffffn;
 
+/** The op indexes as bigints (the `op-index` unique), made once rather than per op of every compound. */
+const INDEX_BIGINTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
+
+function indexBigInt(index: number): bigint {
+  return index < INDEX_BIGINTS.length ? INDEX_BIGINTS[index]! : BigInt(index);
+}
+
 function alignUp(n: number, to: number): number {
   return Math.ceil(n / to) * to;
 }
@@ -722,10 +739,52 @@ interface Entry {
 
 /** What the builder remembers of an opcode under one builder's options. */
 interface OpLayout {
+  /** The op's table entry. */
+  readonly spec: CompoundOpSpec;
   /** fuse_in_header, full-size structs and one NUL per name; -1: encodeRequest writes the op. */
   readonly fixed: number;
   /** The expected out-arg size of an op with a fixed-size reply; -1 for a variable-size one. */
   readonly out: number;
+}
+
+/** How the reply walk decodes one opcode's out args under one set of options. */
+interface ReplyPlan {
+  /** The op's table entry; undefined: none (its out args stay raw bytes). */
+  readonly spec: CompoundOpSpec | undefined;
+  /** The size of its out args when they are its struct parts at full size (decoded where they lie), else -1. */
+  readonly full: number;
+  /** The op's straight-line decoder of those parts (`decodeInPlace`); null: the struct codecs. */
+  readonly read: ((view: DataView, at: number, le: boolean) => object) | null;
+}
+
+/** The plan of an op added with `addRaw`: no table entry. */
+const NO_PLAN: ReplyPlan = { spec: undefined, full: -1, read: null };
+
+/** Opcodes below this are kept in an array (every FUSE opcode but CUSE_INIT), others in a map. */
+const SMALL_OPCODES = 128;
+
+/** Values per opcode, for lookups once per op: an array for the small opcodes, a map for the rest. */
+class OpcodeTable<T> {
+  readonly #small = new Array<T | undefined>(SMALL_OPCODES).fill(undefined);
+  readonly #large = new Map<number, T>();
+
+  get(opcode: number): T | undefined {
+    return (opcode & (SMALL_OPCODES - 1)) === opcode
+      ? this.#small[opcode]
+      : this.#large.get(opcode);
+  }
+
+  set(opcode: number, value: T): void {
+    if ((opcode & (SMALL_OPCODES - 1)) === opcode) this.#small[opcode] = value;
+    else if (this.#large.size < 4096) this.#large.set(opcode, value);
+  }
+}
+
+/** Per opcode, its reply plan (filled as replies are walked). */
+interface ReplyPlans {
+  /** Whether out args may be decoded in place under these options. */
+  readonly inPlace: boolean;
+  readonly table: OpcodeTable<ReplyPlan>;
 }
 
 /** Message options whose sizes a cache may share: only the minor and endianness set (sizes do not depend on endianness). */
@@ -750,10 +809,14 @@ export class CompoundEngine {
   readonly #depIndex: string | null;
   readonly #opFlags: string | null;
   readonly #outSizes = new Map<string, number>();
+  /** `messageOptionsOf`'s shared options, per minor. */
+  readonly #plainOptions = new Map<number, MessageOptions>();
   /** Per size key (`sizeKey`): per opcode, the in-place size of its fixed parts, -1 where encodeRequest must write it. */
-  readonly #layouts = new Map<string, Map<number, OpLayout>>();
-  /** Per size key: per opcode, the size of its out args when they decode in place (`replyStructs` at full size), else -1. */
-  readonly #replyInPlace = new Map<string, Map<number, number>>();
+  readonly #layouts = new Map<string, OpcodeTable<OpLayout>>();
+  /** Per size key: per opcode, how the reply walk decodes its out args. */
+  readonly #replyInPlace = new Map<string, ReplyPlans>();
+  /** The plans under options no cache may share: table entries only, nothing decoded in place. */
+  readonly #specOnlyPlans: ReplyPlans = { inPlace: false, table: new OpcodeTable() };
   /** Per size key: whether the compound reply's own struct travels at full size. */
   readonly #frames = new Map<string, boolean>();
   /** The sub-header fields whose value changes from op to op (besides len and opcode), by their rule. */
@@ -858,7 +921,7 @@ export class CompoundEngine {
     header: CompoundHeader,
     nextUnique: (index: number, compound: bigint) => bigint,
   ): bigint {
-    if (rule === "op-index") return BigInt(index);
+    if (rule === "op-index") return indexBigInt(index);
     if (rule === "per-op") return e.nodeid;
     if (rule === "fresh-unique") return nextUnique(index, header.unique);
     return 0n;
@@ -870,12 +933,12 @@ export class CompoundEngine {
   }
 
   /** Per opcode, the in-place size of a sub-request's fixed parts under `o` (filled as ops are added). */
-  requestLayout(o: MessageOptions): Map<number, OpLayout> {
+  requestLayout(o: MessageOptions): OpcodeTable<OpLayout> {
     const key = sizeKey(o);
-    if (key === null) return new Map();
+    if (key === null) return new OpcodeTable();
     let m = this.#layouts.get(key);
     if (!m) {
-      m = new Map();
+      m = new OpcodeTable();
       if (this.#layouts.size < 64) this.#layouts.set(key, m);
     }
     return m;
@@ -887,7 +950,7 @@ export class CompoundEngine {
    * encoding a zero request); -1 when it writes something else (a compat size, extensions, an
    * array part): such ops go through encodeRequest.
    */
-  opLayout(layout: Map<number, OpLayout>, spec: CompoundOpSpec, o: MessageOptions): OpLayout {
+  opLayout(layout: OpcodeTable<OpLayout>, spec: CompoundOpSpec, o: MessageOptions): OpLayout {
     const known = layout.get(spec.opcode);
     if (known !== undefined) return known;
     // Throws (uncached) where expectedOutSize always has for such an op.
@@ -920,7 +983,7 @@ export class CompoundEngine {
         }
       }
     }
-    const entry = { fixed: size, out };
+    const entry = { spec, fixed: size, out };
     layout.set(spec.opcode, entry);
     return entry;
   }
@@ -976,6 +1039,35 @@ export class CompoundEngine {
     readonly [k: string]: unknown;
   }): MessageOptions {
     return { ...opts, minor: opts.minor ?? this.b.defaultMinor };
+  }
+
+  /**
+   * The message options in a builder's or parser's options: every member but those `own` names
+   * (the builder's or parser's own), as `messageOptions` completes them. Options with nothing
+   * else than `own` and a minor share one frozen object per minor: no copy per builder or parse.
+   */
+  messageOptionsOf(options: object, own: ReadonlySet<string>): MessageOptions {
+    const opts = options as { readonly minor?: number | undefined; readonly [k: string]: unknown };
+    let plain = true;
+    for (const k in opts) {
+      if (k !== "minor" && !own.has(k)) {
+        plain = false;
+        break;
+      }
+    }
+    const minor = Object.hasOwn(opts, "minor") ? opts.minor : undefined;
+    const m = minor ?? this.b.defaultMinor;
+    if (plain && (m & 0xffff) === m) {
+      let shared = this.#plainOptions.get(m);
+      if (shared === undefined) {
+        shared = Object.freeze({ minor: m });
+        this.#plainOptions.set(m, shared);
+      }
+      return shared;
+    }
+    const message: { [k: string]: unknown } = {};
+    for (const k of Object.keys(opts)) if (!own.has(k)) message[k] = opts[k];
+    return this.messageOptions(message);
   }
 
   /** The expected out-arg bytes of an op of the table at these options. */
@@ -1402,7 +1494,10 @@ export class CompoundEngine {
           const part = parts[k]!;
           const v = body !== null ? body[part.field] : argOf(e, k);
           if (part.kind === "struct") {
-            p += part.codec.encode(v as never, view, p, o);
+            if (part.write !== undefined) {
+              part.write(view, p, v as never, le);
+              p += part.codec.size;
+            } else p += part.codec.encode(v as never, view, p, o);
           } else if (part.kind === "name") {
             if (typeof v === "string") p = writeUtf8(v, bytes, p) + 1;
             else {
@@ -1558,24 +1653,55 @@ export class CompoundEngine {
     capacity: number | undefined,
     o: MessageOptions,
   ): CompoundReplyBase {
-    const refs = ops.map((r, i) => this.opRef(r, i, o));
-    const decoded = this.#replyFrame(bytes, o);
-    const top = decoded.reply as Record<string, unknown>;
-    if ("error" in top)
-      return {
-        header: decoded.header,
-        error: top["error"] as number,
-        compound: null,
-        results: null,
-        trailing: 0,
-      };
-    const compound = top[this.b.compoundOut.field] as object;
-    const payload = top[this.b.compoundOut.dataField] as Uint8Array;
+    const n = ops.length;
+    // `builder.ops` are refs already: no second array for them.
+    let refs = ops as readonly CompoundOpRef[];
+    for (let i = 0; i < n; i++) {
+      if (typeof ops[i] !== "object") {
+        refs = ops.map((r, k) => this.opRef(r, k, o));
+        break;
+      }
+    }
+    // The sub-replies are read from `src` (one view, `view`) from `base` on, `end` bytes of them.
+    let header: OutHeader;
+    let compound: object;
+    let src: Uint8Array;
+    let view: DataView;
+    let base: number;
+    const le = littleEndian(o);
+    const whole =
+      bytes instanceof Uint8Array
+        ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+        : null;
+    const head = whole !== null ? this.#frameInPlace(bytes, whole, o, le) : -1;
+    if (head >= 0) {
+      // A success whose compound struct travels at full size: read where it lies.
+      src = bytes;
+      view = whole!;
+      header = this.b.outHeader.decode(view, 0, o) as unknown as OutHeader;
+      compound = this.b.compoundOut.codec.decode(view, this.outHeaderSize, o);
+      base = head;
+    } else {
+      const decoded = this.b.messages.decodeReply(this.b.opcode as never, bytes, o as never);
+      const top = decoded.reply as Record<string, unknown>;
+      if ("error" in top)
+        return {
+          header: decoded.header,
+          error: top["error"] as number,
+          compound: null,
+          results: null,
+          trailing: 0,
+        };
+      header = decoded.header;
+      compound = top[this.b.compoundOut.field] as object;
+      src = top[this.b.compoundOut.dataField] as Uint8Array;
+      view = new DataView(src.buffer, src.byteOffset, src.byteLength);
+      base = 0;
+    }
     // Reserved members of the reply are not checked: no revision's kernel reads them (libfuse
     // 7cb226c leaves fuse_compound_out.reserved unwritten, and the RFC kernels take its replies).
     const checks = this.rules.replyChecks;
-    const n = refs.length;
-    const end = payload.length;
+    const end = src.length - base;
     if (end < checks.minPayload)
       throw this.error(
         "min-payload",
@@ -1605,17 +1731,21 @@ export class CompoundEngine {
         `the reply counts ${walk} ops but the compound has ${n}: the kernel would index past its per-op arrays`,
       );
     }
-    const cap = capacity ?? n;
-    // One view of the sub-replies for every header and struct read below.
-    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-    const inPlace = this.#replyLayout(o);
+    const cap = checks.opsBound === "capacity" ? (capacity ?? n) : Infinity;
+    const plans = this.#replyPlans(o);
     const outAt = this.#outAt;
-    const le = littleEndian(o);
     const results: CompoundOpResultBase[] = [];
     const min = checks.minOpLen;
+    const uniqueMustMatch = checks.uniqueMustMatch;
+    const copyNoError = checks.copyWhen === "no-error";
+    const notCopied = this.rules.outPages === "not-copied";
+    const advanceLen = checks.advance === "len";
+    const align = this.rules.alignment.subReplies;
+    const prefixSize = this.b.subReplyPrefix ? this.replyPrefixSize : 0;
+    const outHeaderSize = this.outHeaderSize;
     let at = 0;
     for (let i = 0; walk === null ? at < end : i < walk; i++) {
-      if (checks.opsBound === "capacity" && i >= cap)
+      if (i >= cap)
         throw this.error(
           "capacity",
           `sub-reply ${i + 1} is beyond the capacity of ${cap} ops`,
@@ -1631,15 +1761,15 @@ export class CompoundEngine {
         );
       const ref = refs[i]!;
       const start0 = at;
-      if (this.b.subReplyPrefix) {
-        if (end - at < this.replyPrefixSize)
+      if (prefixSize > 0) {
+        if (end - at < prefixSize)
           throw this.error(
             "op-len",
-            `sub-reply ${i} at offset ${at} needs a ${this.replyPrefixSize}-byte ${this.b.subReplyPrefix.struct}, ${end - at} left`,
+            `sub-reply ${i} at offset ${at} needs a ${prefixSize}-byte ${this.b.subReplyPrefix!.struct}, ${end - at} left`,
             i,
             at,
           );
-        at += this.replyPrefixSize;
+        at += prefixSize;
       }
       if (end - at < min)
         throw this.error(
@@ -1652,11 +1782,11 @@ export class CompoundEngine {
       let hError: number;
       let hUnique: bigint;
       if (outAt !== null) {
-        hLen = view.getUint32(at + outAt.len, le);
-        hError = view.getInt32(at + outAt.error, le);
-        hUnique = view.getBigUint64(at + outAt.unique, le);
+        hLen = view.getUint32(base + at + outAt.len, le);
+        hError = view.getInt32(base + at + outAt.error, le);
+        hUnique = view.getBigUint64(base + at + outAt.unique, le);
       } else {
-        const h = this.b.outHeader.decode(view, at, o) as unknown as OutHeader;
+        const h = this.b.outHeader.decode(view, base + at, o) as unknown as OutHeader;
         hLen = h.len;
         hError = h.error;
         hUnique = h.unique;
@@ -1675,7 +1805,7 @@ export class CompoundEngine {
           i,
           at,
         );
-      if (checks.uniqueMustMatch && ref.unique !== undefined && hUnique !== ref.unique) {
+      if (uniqueMustMatch && ref.unique !== undefined && hUnique !== ref.unique) {
         throw this.error(
           "unique",
           `sub-reply ${i} has unique ${hUnique}, its sub-request ${ref.unique}`,
@@ -1683,35 +1813,38 @@ export class CompoundEngine {
           at,
         );
       }
-      const copy = checks.copyWhen === "no-error" ? hError === 0 : hLen > min;
-      const spec = ref.raw ? undefined : this.b.ops.get(ref.opcode);
+      const copy = copyNoError ? hError === 0 : hLen > min;
       let reply: unknown = null;
-      if (copy && !(spec?.outPages && this.rules.outPages === "not-copied")) {
-        const start = at + this.outHeaderSize;
-        const size = spec?.variable
-          ? Math.min(ref.outSize, Math.max(0, hLen - this.outHeaderSize))
-          : ref.outSize;
-        if (start + size > end) {
-          throw this.error(
-            "op-data",
-            `sub-reply ${i}: the kernel copies ${size} bytes of out args at offset ${start}, past the ${end} bytes of sub-replies`,
-            i,
-            at,
-          );
+      if (copy) {
+        const plan = ref.raw ? NO_PLAN : this.#replyPlan(plans, ref.opcode, o);
+        const spec = plan.spec;
+        if (!(notCopied && spec?.outPages)) {
+          const start = at + outHeaderSize;
+          const size = spec?.variable
+            ? Math.min(ref.outSize, Math.max(0, hLen - outHeaderSize))
+            : ref.outSize;
+          if (start + size > end) {
+            throw this.error(
+              "op-data",
+              `sub-reply ${i}: the kernel copies ${size} bytes of out args at offset ${start}, past the ${end} bytes of sub-replies`,
+              i,
+              at,
+            );
+          }
+          reply =
+            plan.full === size
+              ? plan.read !== null
+                ? plan.read(view, base + start, le)
+                : this.#decodeInPlace(spec!.replyStructs!, view, base + start, o)
+              : this.decodeOpReply(
+                  ref.opcode,
+                  src.subarray(base + start, base + start + size),
+                  hUnique,
+                  spec,
+                  ref.requested,
+                  o,
+                );
         }
-        reply =
-          spec !== undefined && inPlace !== null && this.#decodesInPlace(inPlace, spec, size, o)
-            ? spec.decodeInPlace
-              ? spec.decodeInPlace(view, start, o)
-              : this.#decodeInPlace(spec.replyStructs!, view, start, o)
-            : this.decodeOpReply(
-                ref.opcode,
-                payload.subarray(start, start + size),
-                hUnique,
-                spec,
-                ref.requested,
-                o,
-              );
       }
       results.push({
         index: i,
@@ -1722,8 +1855,9 @@ export class CompoundEngine {
         unique: hUnique,
         missing: false,
       });
-      const step = checks.advance === "len" ? hLen : min + (hLen > min ? ref.outSize : 0);
-      at = start0 + alignUp(at - start0 + step, this.rules.alignment.subReplies);
+      const step = advanceLen ? hLen : min + (hLen > min ? ref.outSize : 0);
+      const next = at - start0 + step;
+      at = start0 + (align === 1 ? next : alignUp(next, align));
     }
     for (let i = results.length; i < n; i++) {
       results.push({
@@ -1737,7 +1871,7 @@ export class CompoundEngine {
       });
     }
     return {
-      header: decoded.header,
+      header,
       error: 0,
       compound,
       results,
@@ -1746,35 +1880,21 @@ export class CompoundEngine {
   }
 
   /**
-   * The compound reply's header and parts as `decodeReply` gives them: read in place for a
-   * success whose struct is at full size under `o` (checked once per minor), else by
-   * `decodeReply`, which also throws its errors for a malformed reply.
+   * The size of the compound reply's fuse_out_header and struct when the reply is a success
+   * whose struct travels at full size under `o` (checked once per minor): the parts are then
+   * read where they lie. -1 otherwise: `decodeReply` reads them, and throws its errors for a
+   * malformed reply.
    */
-  #replyFrame(
-    bytes: Uint8Array,
-    o: MessageOptions,
-  ): { readonly header: OutHeader; readonly reply: object } {
+  #frameInPlace(bytes: Uint8Array, view: DataView, o: MessageOptions, le: boolean): number {
     const outAt = this.#outAt;
-    const codec = this.b.compoundOut.codec;
-    const head = this.outHeaderSize + codec.size;
-    const key = outAt !== null && bytes instanceof Uint8Array ? sizeKey(o) : null;
-    if (key !== null && bytes.length >= head && this.#frameFull(key, o)) {
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const le = littleEndian(o);
-      if (
-        view.getUint32(outAt!.len, le) === bytes.length &&
-        view.getInt32(outAt!.error, le) === 0
-      ) {
-        return {
-          header: this.b.outHeader.decode(view, 0, o) as unknown as OutHeader,
-          reply: {
-            [this.b.compoundOut.field]: codec.decode(view, this.outHeaderSize, o),
-            [this.b.compoundOut.dataField]: bytes.subarray(head, bytes.length),
-          },
-        };
-      }
-    }
-    return this.b.messages.decodeReply(this.b.opcode as never, bytes, o as never);
+    if (outAt === null) return -1;
+    const head = this.outHeaderSize + this.b.compoundOut.codec.size;
+    if (bytes.length < head) return -1;
+    const key = sizeKey(o);
+    if (key === null || !this.#frameFull(key, o)) return -1;
+    return view.getUint32(outAt.len, le) === bytes.length && view.getInt32(outAt.error, le) === 0
+      ? head
+      : -1;
   }
 
   /** Whether the compound reply's struct travels at its full size under `o` (what decodeReply reads then). */
@@ -1799,43 +1919,45 @@ export class CompoundEngine {
     return full;
   }
 
-  /** Per opcode, whether out args decode in place under `o`; null: options no cache may share. */
-  #replyLayout(o: MessageOptions): Map<number, number> | null {
+  /** The reply walk's per-opcode plans under `o`; options no cache may share get plans that never decode in place. */
+  #replyPlans(o: MessageOptions): ReplyPlans {
     const key = sizeKey(o);
-    if (key === null) return null;
-    let m = this.#replyInPlace.get(key);
-    if (!m) {
-      m = new Map();
-      if (this.#replyInPlace.size < 64) this.#replyInPlace.set(key, m);
+    if (key === null) return this.#specOnlyPlans;
+    let plans = this.#replyInPlace.get(key);
+    if (!plans) {
+      plans = { inPlace: true, table: new OpcodeTable() };
+      if (this.#replyInPlace.size < 64) this.#replyInPlace.set(key, plans);
     }
-    return m;
+    return plans;
   }
 
   /**
-   * Whether `size` bytes of an op's out args are exactly its struct parts at full size under
-   * `o` (what decodeReply would read them as): then each struct is decoded where it lies.
+   * How an opcode's out args are decoded (made once per opcode and options): in place when
+   * they are exactly its struct parts at full size under `o` (what decodeReply would read them
+   * as), each struct where it lies; else by `decodeReply` of a copy.
    */
-  #decodesInPlace(
-    layout: Map<number, number>,
-    spec: CompoundOpSpec,
-    size: number,
-    o: MessageOptions,
-  ): boolean {
-    let full = layout.get(spec.opcode);
-    if (full === undefined) {
-      full = -1;
-      if (spec.replyStructs != null && spec.variable === null) {
-        let sum = 0;
-        for (const p of spec.replyStructs) sum += p.codec.size;
-        try {
-          if (this.expectedOutSize(spec, 0, o) === sum) full = sum;
-        } catch {
-          full = -1;
-        }
+  #replyPlan(plans: ReplyPlans, opcode: number, o: MessageOptions): ReplyPlan {
+    const known = plans.table.get(opcode);
+    if (known !== undefined) return known;
+    const spec = this.b.ops.get(opcode);
+    let full = -1;
+    if (
+      plans.inPlace &&
+      spec !== undefined &&
+      spec.replyStructs != null &&
+      spec.variable === null
+    ) {
+      let sum = 0;
+      for (const p of spec.replyStructs) sum += p.codec.size;
+      try {
+        if (this.expectedOutSize(spec, 0, o) === sum) full = sum;
+      } catch {
+        full = -1;
       }
-      layout.set(spec.opcode, full);
     }
-    return full === size;
+    const plan: ReplyPlan = { spec, full, read: full >= 0 ? (spec!.decodeInPlace ?? null) : null };
+    plans.table.set(opcode, plan);
+    return plan;
   }
 
   /** Out args that are struct parts at full size, decoded at their offsets (no copy). */
@@ -2398,6 +2520,18 @@ function defaultErrnoName(errno: number): string | undefined {
   return Object.keys(ERRNO).find((k) => ERRNO[k] === errno);
 }
 
+/** The members of `CompoundBuilderOptions` that are the builder's own, not message options. */
+const BUILDER_OPTIONS: ReadonlySet<string> = new Set([
+  "maxPages",
+  "pageSize",
+  "capacity",
+  "nextUnique",
+  "allowInvalidDependencies",
+]);
+
+/** The members of `parseCompoundReply`'s options that are its own, not message options. */
+export const PARSE_OPTIONS: ReadonlySet<string> = new Set(["ops", "capacity"]);
+
 /** The builder's state, shared by every revision's typed CompoundBuilder. */
 export class CompoundBuilderCore {
   readonly #engine: CompoundEngine;
@@ -2409,16 +2543,16 @@ export class CompoundBuilderCore {
   readonly #allowInvalid: boolean;
   readonly #entries: Entry[] = [];
   /** Per opcode, the in-place size of its fixed parts (shared by builders of the same sizes). */
-  readonly #layout: Map<number, OpLayout>;
+  readonly #layout: OpcodeTable<OpLayout>;
   /** Bytes of the sub-request area so far, summed as ops are added; -1 once an op needs encodeRequest. */
   #area = 0;
   #flags = 0;
   #uniques: bigint[] | null = null;
 
   constructor(engine: CompoundEngine, opts: CompoundBuilderOptions = {}) {
-    const { maxPages, pageSize, capacity, nextUnique, allowInvalidDependencies, ...message } = opts;
+    const { maxPages, pageSize, capacity, nextUnique, allowInvalidDependencies } = opts;
     this.#engine = engine;
-    this.#opts = engine.messageOptions(message);
+    this.#opts = engine.messageOptionsOf(opts, BUILDER_OPTIONS);
     this.#maxPages = maxPages ?? 32;
     this.#pageSize = pageSize ?? 4096;
     this.#capacity = capacity ?? null;
@@ -2460,7 +2594,10 @@ export class CompoundBuilderCore {
     dependsOn: number | undefined,
   ): void {
     const e = this.#engine;
-    const spec = e.b.ops.get(opcode)!;
+    // One lookup per op: the layout remembers the op's table entry.
+    const layout =
+      this.#layout.get(opcode) ?? e.opLayout(this.#layout, e.b.ops.get(opcode)!, this.#opts);
+    const spec = layout.spec;
     const n = spec.variable !== null ? outSize : 0;
     if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
       throw e.error(
@@ -2469,7 +2606,6 @@ export class CompoundBuilderCore {
         this.#entries.length,
       );
     }
-    const layout = e.opLayout(this.#layout, spec, this.#opts);
     const entry: Entry = {
       opcode: spec.opcode,
       nodeid,
