@@ -720,6 +720,8 @@ interface Entry {
   readonly nodeid: bigint;
   /** The op's table entry; null for an op added as raw bytes. */
   readonly spec: CompoundOpSpec | null;
+  /** The op's layout where it may be written in place (`size` >= 0), else null. */
+  readonly layout: OpLayout | null;
   /**
    * The request object for encodeRequest (without header) as `add` was given it, raw bytes after
    * the header (`addRaw`), or null: the typed methods' arguments `a0`..`a2`, by `spec.parts`.
@@ -737,10 +739,41 @@ interface Entry {
   readonly size: number;
 }
 
+/** Kinds of request parts, as the in-place writer tells them apart. */
+const PART_STRUCT = 0;
+const PART_NAME = 1;
+const PART_DATA = 2;
+const PART_OTHER = 3;
+
+/** A request part as the in-place writer takes it: one shape for every kind (no polymorphic reads per op). */
+interface PartWriter {
+  readonly kind: number;
+  readonly field: string;
+  readonly codec: StructCodecLike | null;
+  readonly write: ((view: DataView, at: number, value: never, le: boolean) => void) | null;
+}
+
+function partWriter(p: CompoundPartSpec): PartWriter {
+  switch (p.kind) {
+    case "struct":
+      return { kind: PART_STRUCT, field: p.field, codec: p.codec, write: p.write ?? null };
+    case "name":
+      return { kind: PART_NAME, field: p.field, codec: null, write: null };
+    case "data":
+      return { kind: PART_DATA, field: p.field, codec: null, write: null };
+    default:
+      return { kind: PART_OTHER, field: p.field, codec: null, write: null };
+  }
+}
+
 /** What the builder remembers of an opcode under one builder's options. */
 interface OpLayout {
+  /** The op's request parts, for the in-place writer. */
+  readonly parts: readonly PartWriter[];
   /** The op's table entry. */
   readonly spec: CompoundOpSpec;
+  /** The op passes the checks of its opcode alone (`CompoundEngine.admits`). */
+  readonly admitted: boolean;
   /** fuse_in_header, full-size structs and one NUL per name; -1: encodeRequest writes the op. */
   readonly fixed: number;
   /** The expected out-arg size of an op with a fixed-size reply; -1 for a variable-size one. */
@@ -824,6 +857,8 @@ export class CompoundEngine {
   /** The sub-header rules are all ones the in-place writer knows (else every op goes through encodeRequest). */
   readonly #inPlaceHeader: boolean;
   readonly #allowed: ReadonlySet<string> | null;
+  /** `inPages` as a table (a lookup per op added: an array index rather than a set's hash). */
+  readonly #inPages = new OpcodeTable<boolean>();
   /** Direct header writes and reads (null: through the header codecs). */
   readonly #inAt: InHeaderAt | null;
   readonly #outAt: OutHeaderAt | null;
@@ -858,6 +893,8 @@ export class CompoundEngine {
       throw new Error(`${binding.revision}: the sub-request prefix codec does not match the rules`);
     }
     this.#allowed = r.allowedOpcodes !== null ? new Set(r.allowedOpcodes) : null;
+    for (let op = 0; op < SMALL_OPCODES; op++) this.#inPages.set(op, binding.inPages.has(op));
+    for (const op of binding.inPages) this.#inPages.set(op, true);
     // encodeRequest sets len and opcode itself, and total_extlen of ops with extensions: the
     // in-place writer takes the rules it can reproduce exactly and leaves anything else to it.
     const perOp: { field: string; rule: string }[] = [];
@@ -983,7 +1020,13 @@ export class CompoundEngine {
         }
       }
     }
-    const entry = { spec, fixed: size, out };
+    const entry = {
+      parts: spec.parts.map(partWriter),
+      spec,
+      admitted: this.admits(spec.opcode, spec.op),
+      fixed: size,
+      out,
+    };
     layout.set(spec.opcode, entry);
     return entry;
   }
@@ -992,17 +1035,17 @@ export class CompoundEngine {
    * The in-place size of an op's sub-request with these arguments, or -1 when encodeRequest
    * must write it (a part the in-place writer does not take, or a value it would refuse).
    */
-  inPlaceSize(fixed: number, spec: CompoundOpSpec, a0: unknown, a1: unknown, a2: unknown): number {
-    if (fixed < 0) return -1;
-    let size = fixed;
-    const parts = spec.parts;
+  inPlaceSize(layout: OpLayout, a0: unknown, a1: unknown, a2: unknown): number {
+    if (layout.fixed < 0) return -1;
+    let size = layout.fixed;
+    const parts = layout.parts;
     for (let i = 0; i < parts.length; i++) {
       const v = i === 0 ? a0 : i === 1 ? a1 : a2;
       switch (parts[i]!.kind) {
-        case "struct":
+        case PART_STRUCT:
           if (typeof v !== "object" || v === null) return -1;
           break;
-        case "name": {
+        case PART_NAME: {
           if (typeof v === "string") {
             const n = nameLength(v);
             if (n < 0) return -1;
@@ -1014,7 +1057,7 @@ export class CompoundEngine {
           }
           break;
         }
-        case "data":
+        case PART_DATA:
           if (!(v instanceof Uint8Array)) return -1;
           size += v.length;
           break;
@@ -1237,6 +1280,7 @@ export class CompoundEngine {
     name: string | null,
     capacity: number | null,
     allowInvalid: boolean,
+    admitted = false,
   ): void {
     const index = entries.length;
     const r = this.rules;
@@ -1258,7 +1302,8 @@ export class CompoundEngine {
         index,
       );
     }
-    if (this.#allowed !== null && (name === null || !this.#allowed.has(name))) {
+    // `admitted`: the opcode's own checks below are known to pass (`admits`).
+    if (!admitted && this.#allowed !== null && (name === null || !this.#allowed.has(name))) {
       throw this.error(
         "not-allowed",
         `${what} is not one of the opcodes allowed in a compound (${r.allowedOpcodes!.join(", ")})`,
@@ -1266,9 +1311,9 @@ export class CompoundEngine {
       );
     }
     const checks = r.subRequestChecks;
-    if (checks.rejectOpcodeZero && entry.opcode === 0)
+    if (!admitted && checks.rejectOpcodeZero && entry.opcode === 0)
       throw this.error("opcode-zero", "the kernel refuses a sub-request with opcode 0", index);
-    if (checks.rejectNestedCompound && entry.opcode === this.b.opcode)
+    if (!admitted && checks.rejectNestedCompound && entry.opcode === this.b.opcode)
       throw this.error("nested-compound", "the kernel refuses a compound inside a compound", index);
     if (checks.rejectNodeidZero && entry.nodeid === 0n)
       throw this.error(
@@ -1276,7 +1321,7 @@ export class CompoundEngine {
         `${what}: the kernel refuses a sub-request with nodeid 0`,
         index,
       );
-    if (checks.rejectInPages && this.b.inPages.has(entry.opcode))
+    if (!admitted && checks.rejectInPages && this.#inPages.get(entry.opcode) === true)
       throw this.error(
         "in-pages",
         `${what} carries a page payload, which the kernel refuses in a compound`,
@@ -1311,6 +1356,17 @@ export class CompoundEngine {
         );
     }
     entries.push(entry);
+  }
+
+  /** Whether an op of this opcode and name passes the checks `pushEntry` makes of the opcode alone. */
+  admits(opcode: number, name: string | null): boolean {
+    const checks = this.rules.subRequestChecks;
+    return !(
+      (this.#allowed !== null && (name === null || !this.#allowed.has(name))) ||
+      (checks.rejectOpcodeZero && opcode === 0) ||
+      (checks.rejectNestedCompound && opcode === this.b.opcode) ||
+      (checks.rejectInPages && this.#inPages.get(opcode) === true)
+    );
   }
 
   /** Sum of the expected out args, plus one fuse_out_header (and sub-reply prefix) per op. */
@@ -1441,6 +1497,11 @@ export class CompoundEngine {
     const align = this.rules.alignment.subRequests;
     const inHeader = this.b.inHeader;
     const uniques = new Array<bigint>(n);
+    const uniqueRule = this.#uniqueRule;
+    const opIndexUnique = uniqueRule === "op-index";
+    const nodeidRule = this.#nodeidRule;
+    const depFlagBit = this.#depFlagBit;
+    const inHeaderSize = this.inHeaderSize;
     let at = head;
     for (let i = 0; i < n; i++) {
       const e = entries[i]!;
@@ -1449,8 +1510,8 @@ export class CompoundEngine {
         // As encodePrefix: the members by the model, at the codec's default (little-endian) order.
         const dep = e.dependsOn;
         if (prefixAt.depIndex !== null) setUnsigned(view, at, prefixAt.depIndex, dep ?? noDep ?? 0);
-        if (prefixAt.opFlags !== null && dep !== null && this.#depFlagBit !== 0)
-          setUnsigned(view, at, prefixAt.opFlags, this.#depFlagBit);
+        if (prefixAt.opFlags !== null && dep !== null && depFlagBit !== 0)
+          setUnsigned(view, at, prefixAt.opFlags, depFlagBit);
         at += prefixSize;
       } else if (prefix !== null) {
         this.#setPrefix(prefix, e.dependsOn);
@@ -1460,13 +1521,16 @@ export class CompoundEngine {
       }
       if (inAt !== null) {
         // Member by member as the header codec writes them (the rest stays 0).
-        const unique = this.#perOpValue(this.#uniqueRule, e, i, header, nextUnique);
+        const unique = this.#perOpValue(uniqueRule, e, i, header, nextUnique);
         view.setUint32(at + inAt.len, e.size, le);
         view.setUint32(at + inAt.opcode, e.opcode, le);
-        view.setBigUint64(at + inAt.unique, unique, le);
+        // An op index fits the low 32 bits, and the high ones are 0 in the fresh buffer: the
+        // same bytes as setBigUint64, which costs several times a setUint32 here.
+        if (opIndexUnique) view.setUint32(at + inAt.unique + (le ? 0 : 4), i, le);
+        else view.setBigUint64(at + inAt.unique, unique, le);
         view.setBigUint64(
           at + inAt.nodeid,
-          this.#perOpValue(this.#nodeidRule, e, i, header, nextUnique),
+          this.#perOpValue(nodeidRule, e, i, header, nextUnique),
           le,
         );
         for (let k = 0; k < copied.length; k++) {
@@ -1484,21 +1548,22 @@ export class CompoundEngine {
         uniques[i] = sub["unique"] as bigint;
         inHeader.encode(sub as never, view, at, o);
       }
-      let p = at + this.inHeaderSize;
+      let p = at + inHeaderSize;
       if (e.spec === null) {
         bytes.set(e.body as Uint8Array, p);
       } else {
-        const parts = e.spec.parts;
+        // Every op written here has its layout (its size was summed).
+        const parts = e.layout!.parts;
         const body = e.body as Record<string, unknown> | null;
         for (let k = 0; k < parts.length; k++) {
           const part = parts[k]!;
           const v = body !== null ? body[part.field] : argOf(e, k);
-          if (part.kind === "struct") {
-            if (part.write !== undefined) {
+          if (part.kind === PART_STRUCT) {
+            if (part.write !== null) {
               part.write(view, p, v as never, le);
-              p += part.codec.size;
-            } else p += part.codec.encode(v as never, view, p, o);
-          } else if (part.kind === "name") {
+              p += part.codec!.size;
+            } else p += part.codec!.encode(v as never, view, p, o);
+          } else if (part.kind === PART_NAME) {
             if (typeof v === "string") p = writeUtf8(v, bytes, p) + 1;
             else {
               const b = nameBytes(v)!;
@@ -2566,9 +2631,9 @@ export class CompoundBuilderCore {
   }
 
   /** Records an op and adds its size to the area (`size` -1: encodeRequest will write it). */
-  #push(entry: Entry, name: string | null): void {
+  #push(entry: Entry, name: string | null, admitted = false): void {
     const e = this.#engine;
-    e.pushEntry(this.#entries, entry, name, this.#capacity, this.#allowInvalid);
+    e.pushEntry(this.#entries, entry, name, this.#capacity, this.#allowInvalid, admitted);
     if (this.#area >= 0 && entry.size >= 0) {
       const next = this.#area + e.requestPrefixSize + entry.size;
       const align = e.rules.alignment.subRequests;
@@ -2610,6 +2675,7 @@ export class CompoundBuilderCore {
       opcode: spec.opcode,
       nodeid,
       spec,
+      layout,
       body: null,
       a0,
       a1,
@@ -2618,9 +2684,9 @@ export class CompoundBuilderCore {
       raw: false,
       requested: spec.variable !== null ? n : null,
       dependsOn: dependsOn ?? null,
-      size: e.inPlaceSize(layout.fixed, spec, a0, a1, a2),
+      size: e.inPlaceSize(layout, a0, a1, a2),
     };
-    this.#push(entry, spec.op);
+    this.#push(entry, spec.op, layout.admitted);
   }
 
   /**
@@ -2662,13 +2728,13 @@ export class CompoundBuilderCore {
     let plain = spec.parts.length <= MAX_POSITIONAL_PARTS;
     for (const k in body) if (k !== "op" && !spec.parts.some((p) => p.field === k)) plain = false;
     const a = spec.parts.map((p) => body[p.field]);
-    const size = plain
-      ? e.inPlaceSize(e.opLayout(this.#layout, spec, this.#opts).fixed, spec, a[0], a[1], a[2])
-      : -1;
+    const layout = plain ? e.opLayout(this.#layout, spec, this.#opts) : null;
+    const size = layout !== null ? e.inPlaceSize(layout, a[0], a[1], a[2]) : -1;
     const entry: Entry = {
       opcode: spec.opcode,
       nodeid,
       spec,
+      layout,
       body,
       a0: undefined,
       a1: undefined,
@@ -2709,6 +2775,7 @@ export class CompoundBuilderCore {
       opcode,
       nodeid,
       spec: null,
+      layout: null,
       body,
       a0: undefined,
       a1: undefined,
