@@ -780,6 +780,14 @@ interface OpLayout {
   readonly out: number;
 }
 
+/** What the engine remembers of one of its shared options objects. */
+interface SharedState {
+  readonly o: MessageOptions;
+  layout: OpcodeTable<OpLayout> | null;
+  plans: ReplyPlans | null;
+  frameFull: boolean | null;
+}
+
 /** How the reply walk decodes one opcode's out args under one set of options. */
 interface ReplyPlan {
   /** The op's table entry; undefined: none (its out args stay raw bytes). */
@@ -844,6 +852,14 @@ export class CompoundEngine {
   readonly #outSizes = new Map<string, number>();
   /** `messageOptionsOf`'s shared options, per minor. */
   readonly #plainOptions = new Map<number, MessageOptions>();
+  /** The caches of the shared options used last (`#sharedState`). */
+  #lastShared: SharedState | null = null;
+  /** The compound's own nodeid (`outerNodeid`). */
+  readonly #outerNodeid: bigint;
+  /** Flag name -> bit. */
+  readonly #flagBits: ReadonlyMap<string, number>;
+  /** The compound struct the builder fills per request (its members by role; never handed out). */
+  readonly #compoundIn: object;
   /** Per size key (`sizeKey`): per opcode, the in-place size of its fixed parts, -1 where encodeRequest must write it. */
   readonly #layouts = new Map<string, OpcodeTable<OpLayout>>();
   /** Per size key: per opcode, how the reply walk decodes its out args. */
@@ -893,6 +909,9 @@ export class CompoundEngine {
       throw new Error(`${binding.revision}: the sub-request prefix codec does not match the rules`);
     }
     this.#allowed = r.allowedOpcodes !== null ? new Set(r.allowedOpcodes) : null;
+    this.#outerNodeid = BigInt(r.outerNodeid);
+    this.#flagBits = new Map(r.flags.defined.map((d) => [d.name, d.value]));
+    this.#compoundIn = binding.compoundIn.codec.zero();
     for (let op = 0; op < SMALL_OPCODES; op++) this.#inPages.set(op, binding.inPages.has(op));
     for (const op of binding.inPages) this.#inPages.set(op, true);
     // encodeRequest sets len and opcode itself, and total_extlen of ops with extensions: the
@@ -971,6 +990,8 @@ export class CompoundEngine {
 
   /** Per opcode, the in-place size of a sub-request's fixed parts under `o` (filled as ops are added). */
   requestLayout(o: MessageOptions): OpcodeTable<OpLayout> {
+    const shared = this.#sharedState(o);
+    if (shared?.layout) return shared.layout;
     const key = sizeKey(o);
     if (key === null) return new OpcodeTable();
     let m = this.#layouts.get(key);
@@ -978,7 +999,21 @@ export class CompoundEngine {
       m = new OpcodeTable();
       if (this.#layouts.size < 64) this.#layouts.set(key, m);
     }
+    if (shared) shared.layout = m;
     return m;
+  }
+
+  /**
+   * The caches of `o` when it is one of `messageOptionsOf`'s shared (frozen) objects, found by
+   * identity: no key made and looked up per builder or parse. Null for any other options.
+   */
+  #sharedState(o: MessageOptions): SharedState | null {
+    const last = this.#lastShared;
+    if (last !== null && last.o === o) return last;
+    if (this.#plainOptions.get(o.minor) !== o) return null;
+    const state: SharedState = { o, layout: null, plans: null, frameFull: null };
+    this.#lastShared = state;
+    return state;
   }
 
   /**
@@ -1139,15 +1174,15 @@ export class CompoundEngine {
   flagBits(names: readonly string[]): number {
     let bits = 0;
     for (const name of names) {
-      const f = this.rules.flags.defined.find((d) => d.name === name);
-      if (!f) {
+      const f = this.#flagBits.get(name);
+      if (f === undefined) {
         const known = this.rules.flags.defined.map((d) => d.name).join(", ") || "none";
         throw this.error(
           "flag",
           `${JSON.stringify(name)} is not a compound flag of this revision (flags: ${known})`,
         );
       }
-      bits |= f.value;
+      bits |= f;
     }
     return bits;
   }
@@ -1428,7 +1463,8 @@ export class CompoundEngine {
     header: CompoundHeader,
     o: MessageOptions,
   ): void {
-    const compoundIn = this.b.compoundIn.codec.zero();
+    // One object for every request: only the members set below change, the others stay 0.
+    const compoundIn = this.#compoundIn;
     if (this.#flagsIn !== null) setMember(compoundIn, this.#flagsIn, flags);
     if (this.#resultSizeIn !== null)
       setMember(compoundIn, this.#resultSizeIn, this.resultSize(entries));
@@ -1440,7 +1476,7 @@ export class CompoundEngine {
       bytes.setUint32(inAt.len, total, le);
       bytes.setUint32(inAt.opcode, this.b.opcode, le);
       bytes.setBigUint64(inAt.unique, header.unique, le);
-      bytes.setBigUint64(inAt.nodeid, BigInt(this.rules.outerNodeid), le);
+      bytes.setBigUint64(inAt.nodeid, this.#outerNodeid, le);
       bytes.setUint32(inAt.uid, header.uid, le);
       bytes.setUint32(inAt.gid, header.gid, le);
       bytes.setUint32(inAt.pid, header.pid, le);
@@ -1955,8 +1991,14 @@ export class CompoundEngine {
     if (outAt === null) return -1;
     const head = this.outHeaderSize + this.b.compoundOut.codec.size;
     if (bytes.length < head) return -1;
-    const key = sizeKey(o);
-    if (key === null || !this.#frameFull(key, o)) return -1;
+    const shared = this.#sharedState(o);
+    let full = shared?.frameFull ?? null;
+    if (full === null) {
+      const key = sizeKey(o);
+      full = key !== null && this.#frameFull(key, o);
+      if (shared) shared.frameFull = full;
+    }
+    if (!full) return -1;
     return view.getUint32(outAt.len, le) === bytes.length && view.getInt32(outAt.error, le) === 0
       ? head
       : -1;
@@ -1986,6 +2028,8 @@ export class CompoundEngine {
 
   /** The reply walk's per-opcode plans under `o`; options no cache may share get plans that never decode in place. */
   #replyPlans(o: MessageOptions): ReplyPlans {
+    const shared = this.#sharedState(o);
+    if (shared?.plans) return shared.plans;
     const key = sizeKey(o);
     if (key === null) return this.#specOnlyPlans;
     let plans = this.#replyInPlace.get(key);
@@ -1993,6 +2037,7 @@ export class CompoundEngine {
       plans = { inPlace: true, table: new OpcodeTable() };
       if (this.#replyInPlace.size < 64) this.#replyInPlace.set(key, plans);
     }
+    if (shared) shared.plans = plans;
     return plans;
   }
 
