@@ -187,6 +187,13 @@ export type CompoundPartSpec =
       readonly kind: "struct" | "array";
       readonly field: string;
       readonly codec: StructCodecLike;
+      /**
+       * A struct part's straight-line writer at `at` of a view, in the byte order `le` says,
+       * without the codec's bounds check (the builder writes into a buffer it sized).
+       */
+      readonly write?:
+        | ((view: DataView, at: number, value: never, le: boolean) => void)
+        | undefined;
     }
   | { readonly kind: "name" | "data"; readonly field: string };
 
@@ -211,8 +218,11 @@ export interface CompoundOpSpec {
   readonly replyStructs?:
     | readonly { readonly field: string; readonly codec: StructCodecLike }[]
     | null;
-  /** `replyStructs` decoded at `at` of one view of the sub-replies, straight-line; null where `replyStructs` is. */
-  readonly decodeInPlace?: ((view: DataView, at: number, opts: object) => object) | null;
+  /**
+   * `replyStructs` decoded at `at` of one view of the sub-replies, straight-line, in the byte
+   * order `le` says (the caller has checked the bounds); null where `replyStructs` is.
+   */
+  readonly decodeInPlace?: ((view: DataView, at: number, le: boolean) => object) | null;
 }
 
 /** Member name -> offset and C integer type of a header struct. */
@@ -582,6 +592,13 @@ export interface DeclineChoice {
 
 const U64_MAX = 0xffffffffffffffffn;
 
+/** The op indexes as bigints (the `op-index` unique), made once rather than per op of every compound. */
+const INDEX_BIGINTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
+
+function indexBigInt(index: number): bigint {
+  return index < INDEX_BIGINTS.length ? INDEX_BIGINTS[index]! : BigInt(index);
+}
+
 function alignUp(n: number, to: number): number {
   return Math.ceil(n / to) * to;
 }
@@ -703,6 +720,8 @@ interface Entry {
   readonly nodeid: bigint;
   /** The op's table entry; null for an op added as raw bytes. */
   readonly spec: CompoundOpSpec | null;
+  /** The op's layout where it may be written in place (`size` >= 0), else null. */
+  readonly layout: OpLayout | null;
   /**
    * The request object for encodeRequest (without header) as `add` was given it, raw bytes after
    * the header (`addRaw`), or null: the typed methods' arguments `a0`..`a2`, by `spec.parts`.
@@ -720,12 +739,93 @@ interface Entry {
   readonly size: number;
 }
 
+/** Kinds of request parts, as the in-place writer tells them apart. */
+const PART_STRUCT = 0;
+const PART_NAME = 1;
+const PART_DATA = 2;
+const PART_OTHER = 3;
+
+/** A request part as the in-place writer takes it: one shape for every kind (no polymorphic reads per op). */
+interface PartWriter {
+  readonly kind: number;
+  readonly field: string;
+  readonly codec: StructCodecLike | null;
+  readonly write: ((view: DataView, at: number, value: never, le: boolean) => void) | null;
+}
+
+function partWriter(p: CompoundPartSpec): PartWriter {
+  switch (p.kind) {
+    case "struct":
+      return { kind: PART_STRUCT, field: p.field, codec: p.codec, write: p.write ?? null };
+    case "name":
+      return { kind: PART_NAME, field: p.field, codec: null, write: null };
+    case "data":
+      return { kind: PART_DATA, field: p.field, codec: null, write: null };
+    default:
+      return { kind: PART_OTHER, field: p.field, codec: null, write: null };
+  }
+}
+
 /** What the builder remembers of an opcode under one builder's options. */
 interface OpLayout {
+  /** The op's request parts, for the in-place writer. */
+  readonly parts: readonly PartWriter[];
+  /** The op's table entry. */
+  readonly spec: CompoundOpSpec;
+  /** The op passes the checks of its opcode alone (`CompoundEngine.admits`). */
+  readonly admitted: boolean;
   /** fuse_in_header, full-size structs and one NUL per name; -1: encodeRequest writes the op. */
   readonly fixed: number;
   /** The expected out-arg size of an op with a fixed-size reply; -1 for a variable-size one. */
   readonly out: number;
+}
+
+/** What the engine remembers of one of its shared options objects. */
+interface SharedState {
+  readonly o: MessageOptions;
+  layout: OpcodeTable<OpLayout> | null;
+  plans: ReplyPlans | null;
+  frameFull: boolean | null;
+}
+
+/** How the reply walk decodes one opcode's out args under one set of options. */
+interface ReplyPlan {
+  /** The op's table entry; undefined: none (its out args stay raw bytes). */
+  readonly spec: CompoundOpSpec | undefined;
+  /** The size of its out args when they are its struct parts at full size (decoded where they lie), else -1. */
+  readonly full: number;
+  /** The op's straight-line decoder of those parts (`decodeInPlace`); null: the struct codecs. */
+  readonly read: ((view: DataView, at: number, le: boolean) => object) | null;
+}
+
+/** The plan of an op added with `addRaw`: no table entry. */
+const NO_PLAN: ReplyPlan = { spec: undefined, full: -1, read: null };
+
+/** Opcodes below this are kept in an array (every FUSE opcode but CUSE_INIT), others in a map. */
+const SMALL_OPCODES = 128;
+
+/** Values per opcode, for lookups once per op: an array for the small opcodes, a map for the rest. */
+class OpcodeTable<T> {
+  readonly #small = new Array<T | undefined>(SMALL_OPCODES).fill(undefined);
+  readonly #large = new Map<number, T>();
+
+  get(opcode: number): T | undefined {
+    return (opcode & (SMALL_OPCODES - 1)) === opcode
+      ? this.#small[opcode]
+      : this.#large.get(opcode);
+  }
+
+  set(opcode: number, value: T): void {
+    if ((opcode & (SMALL_OPCODES - 1)) === opcode) this.#small[opcode] = value;
+    else if (this.#large.size < 4096) this.#large.set(opcode, value);
+  }
+}
+
+/** Per opcode, its reply plan (filled as replies are walked). */
+interface ReplyPlans {
+  /** Whether out args may be decoded in place under these options. */
+  readonly inPlace: boolean;
+  readonly table: OpcodeTable<ReplyPlan>;
 }
 
 /** Message options whose sizes a cache may share: only the minor and endianness set (sizes do not depend on endianness). */
@@ -750,10 +850,22 @@ export class CompoundEngine {
   readonly #depIndex: string | null;
   readonly #opFlags: string | null;
   readonly #outSizes = new Map<string, number>();
+  /** `messageOptionsOf`'s shared options, per minor. */
+  readonly #plainOptions = new Map<number, MessageOptions>();
+  /** The caches of the shared options used last (`#sharedState`). */
+  #lastShared: SharedState | null = null;
+  /** The compound's own nodeid (`outerNodeid`). */
+  readonly #outerNodeid: bigint;
+  /** Flag name -> bit. */
+  readonly #flagBits: ReadonlyMap<string, number>;
+  /** The compound struct the builder fills per request (its members by role; never handed out). */
+  readonly #compoundIn: object;
   /** Per size key (`sizeKey`): per opcode, the in-place size of its fixed parts, -1 where encodeRequest must write it. */
-  readonly #layouts = new Map<string, Map<number, OpLayout>>();
-  /** Per size key: per opcode, the size of its out args when they decode in place (`replyStructs` at full size), else -1. */
-  readonly #replyInPlace = new Map<string, Map<number, number>>();
+  readonly #layouts = new Map<string, OpcodeTable<OpLayout>>();
+  /** Per size key: per opcode, how the reply walk decodes its out args. */
+  readonly #replyInPlace = new Map<string, ReplyPlans>();
+  /** The plans under options no cache may share: table entries only, nothing decoded in place. */
+  readonly #specOnlyPlans: ReplyPlans = { inPlace: false, table: new OpcodeTable() };
   /** Per size key: whether the compound reply's own struct travels at full size. */
   readonly #frames = new Map<string, boolean>();
   /** The sub-header fields whose value changes from op to op (besides len and opcode), by their rule. */
@@ -761,6 +873,8 @@ export class CompoundEngine {
   /** The sub-header rules are all ones the in-place writer knows (else every op goes through encodeRequest). */
   readonly #inPlaceHeader: boolean;
   readonly #allowed: ReadonlySet<string> | null;
+  /** `inPages` as a table (a lookup per op added: an array index rather than a set's hash). */
+  readonly #inPages = new OpcodeTable<boolean>();
   /** Direct header writes and reads (null: through the header codecs). */
   readonly #inAt: InHeaderAt | null;
   readonly #outAt: OutHeaderAt | null;
@@ -795,6 +909,11 @@ export class CompoundEngine {
       throw new Error(`${binding.revision}: the sub-request prefix codec does not match the rules`);
     }
     this.#allowed = r.allowedOpcodes !== null ? new Set(r.allowedOpcodes) : null;
+    this.#outerNodeid = BigInt(r.outerNodeid);
+    this.#flagBits = new Map(r.flags.defined.map((d) => [d.name, d.value]));
+    this.#compoundIn = binding.compoundIn.codec.zero();
+    for (let op = 0; op < SMALL_OPCODES; op++) this.#inPages.set(op, binding.inPages.has(op));
+    for (const op of binding.inPages) this.#inPages.set(op, true);
     // encodeRequest sets len and opcode itself, and total_extlen of ops with extensions: the
     // in-place writer takes the rules it can reproduce exactly and leaves anything else to it.
     const perOp: { field: string; rule: string }[] = [];
@@ -858,7 +977,7 @@ export class CompoundEngine {
     header: CompoundHeader,
     nextUnique: (index: number, compound: bigint) => bigint,
   ): bigint {
-    if (rule === "op-index") return BigInt(index);
+    if (rule === "op-index") return indexBigInt(index);
     if (rule === "per-op") return e.nodeid;
     if (rule === "fresh-unique") return nextUnique(index, header.unique);
     return 0n;
@@ -870,15 +989,31 @@ export class CompoundEngine {
   }
 
   /** Per opcode, the in-place size of a sub-request's fixed parts under `o` (filled as ops are added). */
-  requestLayout(o: MessageOptions): Map<number, OpLayout> {
+  requestLayout(o: MessageOptions): OpcodeTable<OpLayout> {
+    const shared = this.#sharedState(o);
+    if (shared?.layout) return shared.layout;
     const key = sizeKey(o);
-    if (key === null) return new Map();
+    if (key === null) return new OpcodeTable();
     let m = this.#layouts.get(key);
     if (!m) {
-      m = new Map();
+      m = new OpcodeTable();
       if (this.#layouts.size < 64) this.#layouts.set(key, m);
     }
+    if (shared) shared.layout = m;
     return m;
+  }
+
+  /**
+   * The caches of `o` when it is one of `messageOptionsOf`'s shared (frozen) objects, found by
+   * identity: no key made and looked up per builder or parse. Null for any other options.
+   */
+  #sharedState(o: MessageOptions): SharedState | null {
+    const last = this.#lastShared;
+    if (last !== null && last.o === o) return last;
+    if (this.#plainOptions.get(o.minor) !== o) return null;
+    const state: SharedState = { o, layout: null, plans: null, frameFull: null };
+    this.#lastShared = state;
+    return state;
   }
 
   /**
@@ -887,7 +1022,7 @@ export class CompoundEngine {
    * encoding a zero request); -1 when it writes something else (a compat size, extensions, an
    * array part): such ops go through encodeRequest.
    */
-  opLayout(layout: Map<number, OpLayout>, spec: CompoundOpSpec, o: MessageOptions): OpLayout {
+  opLayout(layout: OpcodeTable<OpLayout>, spec: CompoundOpSpec, o: MessageOptions): OpLayout {
     const known = layout.get(spec.opcode);
     if (known !== undefined) return known;
     // Throws (uncached) where expectedOutSize always has for such an op.
@@ -920,7 +1055,13 @@ export class CompoundEngine {
         }
       }
     }
-    const entry = { fixed: size, out };
+    const entry = {
+      parts: spec.parts.map(partWriter),
+      spec,
+      admitted: this.admits(spec.opcode, spec.op),
+      fixed: size,
+      out,
+    };
     layout.set(spec.opcode, entry);
     return entry;
   }
@@ -929,17 +1070,17 @@ export class CompoundEngine {
    * The in-place size of an op's sub-request with these arguments, or -1 when encodeRequest
    * must write it (a part the in-place writer does not take, or a value it would refuse).
    */
-  inPlaceSize(fixed: number, spec: CompoundOpSpec, a0: unknown, a1: unknown, a2: unknown): number {
-    if (fixed < 0) return -1;
-    let size = fixed;
-    const parts = spec.parts;
+  inPlaceSize(layout: OpLayout, a0: unknown, a1: unknown, a2: unknown): number {
+    if (layout.fixed < 0) return -1;
+    let size = layout.fixed;
+    const parts = layout.parts;
     for (let i = 0; i < parts.length; i++) {
       const v = i === 0 ? a0 : i === 1 ? a1 : a2;
       switch (parts[i]!.kind) {
-        case "struct":
+        case PART_STRUCT:
           if (typeof v !== "object" || v === null) return -1;
           break;
-        case "name": {
+        case PART_NAME: {
           if (typeof v === "string") {
             const n = nameLength(v);
             if (n < 0) return -1;
@@ -951,7 +1092,7 @@ export class CompoundEngine {
           }
           break;
         }
-        case "data":
+        case PART_DATA:
           if (!(v instanceof Uint8Array)) return -1;
           size += v.length;
           break;
@@ -976,6 +1117,35 @@ export class CompoundEngine {
     readonly [k: string]: unknown;
   }): MessageOptions {
     return { ...opts, minor: opts.minor ?? this.b.defaultMinor };
+  }
+
+  /**
+   * The message options in a builder's or parser's options: every member but those `own` names
+   * (the builder's or parser's own), as `messageOptions` completes them. Options with nothing
+   * else than `own` and a minor share one frozen object per minor: no copy per builder or parse.
+   */
+  messageOptionsOf(options: object, own: ReadonlySet<string>): MessageOptions {
+    const opts = options as { readonly minor?: number | undefined; readonly [k: string]: unknown };
+    let plain = true;
+    for (const k in opts) {
+      if (k !== "minor" && !own.has(k)) {
+        plain = false;
+        break;
+      }
+    }
+    const minor = Object.hasOwn(opts, "minor") ? opts.minor : undefined;
+    const m = minor ?? this.b.defaultMinor;
+    if (plain && (m & 0xffff) === m) {
+      let shared = this.#plainOptions.get(m);
+      if (shared === undefined) {
+        shared = Object.freeze({ minor: m });
+        this.#plainOptions.set(m, shared);
+      }
+      return shared;
+    }
+    const message: { [k: string]: unknown } = {};
+    for (const k of Object.keys(opts)) if (!own.has(k)) message[k] = opts[k];
+    return this.messageOptions(message);
   }
 
   /** The expected out-arg bytes of an op of the table at these options. */
@@ -1004,15 +1174,15 @@ export class CompoundEngine {
   flagBits(names: readonly string[]): number {
     let bits = 0;
     for (const name of names) {
-      const f = this.rules.flags.defined.find((d) => d.name === name);
-      if (!f) {
+      const f = this.#flagBits.get(name);
+      if (f === undefined) {
         const known = this.rules.flags.defined.map((d) => d.name).join(", ") || "none";
         throw this.error(
           "flag",
           `${JSON.stringify(name)} is not a compound flag of this revision (flags: ${known})`,
         );
       }
-      bits |= f.value;
+      bits |= f;
     }
     return bits;
   }
@@ -1145,6 +1315,7 @@ export class CompoundEngine {
     name: string | null,
     capacity: number | null,
     allowInvalid: boolean,
+    admitted = false,
   ): void {
     const index = entries.length;
     const r = this.rules;
@@ -1166,7 +1337,8 @@ export class CompoundEngine {
         index,
       );
     }
-    if (this.#allowed !== null && (name === null || !this.#allowed.has(name))) {
+    // `admitted`: the opcode's own checks below are known to pass (`admits`).
+    if (!admitted && this.#allowed !== null && (name === null || !this.#allowed.has(name))) {
       throw this.error(
         "not-allowed",
         `${what} is not one of the opcodes allowed in a compound (${r.allowedOpcodes!.join(", ")})`,
@@ -1174,9 +1346,9 @@ export class CompoundEngine {
       );
     }
     const checks = r.subRequestChecks;
-    if (checks.rejectOpcodeZero && entry.opcode === 0)
+    if (!admitted && checks.rejectOpcodeZero && entry.opcode === 0)
       throw this.error("opcode-zero", "the kernel refuses a sub-request with opcode 0", index);
-    if (checks.rejectNestedCompound && entry.opcode === this.b.opcode)
+    if (!admitted && checks.rejectNestedCompound && entry.opcode === this.b.opcode)
       throw this.error("nested-compound", "the kernel refuses a compound inside a compound", index);
     if (checks.rejectNodeidZero && entry.nodeid === 0n)
       throw this.error(
@@ -1184,7 +1356,7 @@ export class CompoundEngine {
         `${what}: the kernel refuses a sub-request with nodeid 0`,
         index,
       );
-    if (checks.rejectInPages && this.b.inPages.has(entry.opcode))
+    if (!admitted && checks.rejectInPages && this.#inPages.get(entry.opcode) === true)
       throw this.error(
         "in-pages",
         `${what} carries a page payload, which the kernel refuses in a compound`,
@@ -1219,6 +1391,17 @@ export class CompoundEngine {
         );
     }
     entries.push(entry);
+  }
+
+  /** Whether an op of this opcode and name passes the checks `pushEntry` makes of the opcode alone. */
+  admits(opcode: number, name: string | null): boolean {
+    const checks = this.rules.subRequestChecks;
+    return !(
+      (this.#allowed !== null && (name === null || !this.#allowed.has(name))) ||
+      (checks.rejectOpcodeZero && opcode === 0) ||
+      (checks.rejectNestedCompound && opcode === this.b.opcode) ||
+      (checks.rejectInPages && this.#inPages.get(opcode) === true)
+    );
   }
 
   /** Sum of the expected out args, plus one fuse_out_header (and sub-reply prefix) per op. */
@@ -1280,7 +1463,8 @@ export class CompoundEngine {
     header: CompoundHeader,
     o: MessageOptions,
   ): void {
-    const compoundIn = this.b.compoundIn.codec.zero();
+    // One object for every request: only the members set below change, the others stay 0.
+    const compoundIn = this.#compoundIn;
     if (this.#flagsIn !== null) setMember(compoundIn, this.#flagsIn, flags);
     if (this.#resultSizeIn !== null)
       setMember(compoundIn, this.#resultSizeIn, this.resultSize(entries));
@@ -1292,7 +1476,7 @@ export class CompoundEngine {
       bytes.setUint32(inAt.len, total, le);
       bytes.setUint32(inAt.opcode, this.b.opcode, le);
       bytes.setBigUint64(inAt.unique, header.unique, le);
-      bytes.setBigUint64(inAt.nodeid, BigInt(this.rules.outerNodeid), le);
+      bytes.setBigUint64(inAt.nodeid, this.#outerNodeid, le);
       bytes.setUint32(inAt.uid, header.uid, le);
       bytes.setUint32(inAt.gid, header.gid, le);
       bytes.setUint32(inAt.pid, header.pid, le);
@@ -1349,6 +1533,11 @@ export class CompoundEngine {
     const align = this.rules.alignment.subRequests;
     const inHeader = this.b.inHeader;
     const uniques = new Array<bigint>(n);
+    const uniqueRule = this.#uniqueRule;
+    const opIndexUnique = uniqueRule === "op-index";
+    const nodeidRule = this.#nodeidRule;
+    const depFlagBit = this.#depFlagBit;
+    const inHeaderSize = this.inHeaderSize;
     let at = head;
     for (let i = 0; i < n; i++) {
       const e = entries[i]!;
@@ -1357,8 +1546,8 @@ export class CompoundEngine {
         // As encodePrefix: the members by the model, at the codec's default (little-endian) order.
         const dep = e.dependsOn;
         if (prefixAt.depIndex !== null) setUnsigned(view, at, prefixAt.depIndex, dep ?? noDep ?? 0);
-        if (prefixAt.opFlags !== null && dep !== null && this.#depFlagBit !== 0)
-          setUnsigned(view, at, prefixAt.opFlags, this.#depFlagBit);
+        if (prefixAt.opFlags !== null && dep !== null && depFlagBit !== 0)
+          setUnsigned(view, at, prefixAt.opFlags, depFlagBit);
         at += prefixSize;
       } else if (prefix !== null) {
         this.#setPrefix(prefix, e.dependsOn);
@@ -1368,13 +1557,16 @@ export class CompoundEngine {
       }
       if (inAt !== null) {
         // Member by member as the header codec writes them (the rest stays 0).
-        const unique = this.#perOpValue(this.#uniqueRule, e, i, header, nextUnique);
+        const unique = this.#perOpValue(uniqueRule, e, i, header, nextUnique);
         view.setUint32(at + inAt.len, e.size, le);
         view.setUint32(at + inAt.opcode, e.opcode, le);
-        view.setBigUint64(at + inAt.unique, unique, le);
+        // An op index fits the low 32 bits, and the high ones are 0 in the fresh buffer: the
+        // same bytes as setBigUint64, which costs several times a setUint32 here.
+        if (opIndexUnique) view.setUint32(at + inAt.unique + (le ? 0 : 4), i, le);
+        else view.setBigUint64(at + inAt.unique, unique, le);
         view.setBigUint64(
           at + inAt.nodeid,
-          this.#perOpValue(this.#nodeidRule, e, i, header, nextUnique),
+          this.#perOpValue(nodeidRule, e, i, header, nextUnique),
           le,
         );
         for (let k = 0; k < copied.length; k++) {
@@ -1392,18 +1584,22 @@ export class CompoundEngine {
         uniques[i] = sub["unique"] as bigint;
         inHeader.encode(sub as never, view, at, o);
       }
-      let p = at + this.inHeaderSize;
+      let p = at + inHeaderSize;
       if (e.spec === null) {
         bytes.set(e.body as Uint8Array, p);
       } else {
-        const parts = e.spec.parts;
+        // Every op written here has its layout (its size was summed).
+        const parts = e.layout!.parts;
         const body = e.body as Record<string, unknown> | null;
         for (let k = 0; k < parts.length; k++) {
           const part = parts[k]!;
           const v = body !== null ? body[part.field] : argOf(e, k);
-          if (part.kind === "struct") {
-            p += part.codec.encode(v as never, view, p, o);
-          } else if (part.kind === "name") {
+          if (part.kind === PART_STRUCT) {
+            if (part.write !== null) {
+              part.write(view, p, v as never, le);
+              p += part.codec!.size;
+            } else p += part.codec!.encode(v as never, view, p, o);
+          } else if (part.kind === PART_NAME) {
             if (typeof v === "string") p = writeUtf8(v, bytes, p) + 1;
             else {
               const b = nameBytes(v)!;
@@ -1558,24 +1754,55 @@ export class CompoundEngine {
     capacity: number | undefined,
     o: MessageOptions,
   ): CompoundReplyBase {
-    const refs = ops.map((r, i) => this.opRef(r, i, o));
-    const decoded = this.#replyFrame(bytes, o);
-    const top = decoded.reply as Record<string, unknown>;
-    if ("error" in top)
-      return {
-        header: decoded.header,
-        error: top["error"] as number,
-        compound: null,
-        results: null,
-        trailing: 0,
-      };
-    const compound = top[this.b.compoundOut.field] as object;
-    const payload = top[this.b.compoundOut.dataField] as Uint8Array;
+    const n = ops.length;
+    // `builder.ops` are refs already: no second array for them.
+    let refs = ops as readonly CompoundOpRef[];
+    for (let i = 0; i < n; i++) {
+      if (typeof ops[i] !== "object") {
+        refs = ops.map((r, k) => this.opRef(r, k, o));
+        break;
+      }
+    }
+    // The sub-replies are read from `src` (one view, `view`) from `base` on, `end` bytes of them.
+    let header: OutHeader;
+    let compound: object;
+    let src: Uint8Array;
+    let view: DataView;
+    let base: number;
+    const le = littleEndian(o);
+    const whole =
+      bytes instanceof Uint8Array
+        ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+        : null;
+    const head = whole !== null ? this.#frameInPlace(bytes, whole, o, le) : -1;
+    if (head >= 0) {
+      // A success whose compound struct travels at full size: read where it lies.
+      src = bytes;
+      view = whole!;
+      header = this.b.outHeader.decode(view, 0, o) as unknown as OutHeader;
+      compound = this.b.compoundOut.codec.decode(view, this.outHeaderSize, o);
+      base = head;
+    } else {
+      const decoded = this.b.messages.decodeReply(this.b.opcode as never, bytes, o as never);
+      const top = decoded.reply as Record<string, unknown>;
+      if ("error" in top)
+        return {
+          header: decoded.header,
+          error: top["error"] as number,
+          compound: null,
+          results: null,
+          trailing: 0,
+        };
+      header = decoded.header;
+      compound = top[this.b.compoundOut.field] as object;
+      src = top[this.b.compoundOut.dataField] as Uint8Array;
+      view = new DataView(src.buffer, src.byteOffset, src.byteLength);
+      base = 0;
+    }
     // Reserved members of the reply are not checked: no revision's kernel reads them (libfuse
     // 7cb226c leaves fuse_compound_out.reserved unwritten, and the RFC kernels take its replies).
     const checks = this.rules.replyChecks;
-    const n = refs.length;
-    const end = payload.length;
+    const end = src.length - base;
     if (end < checks.minPayload)
       throw this.error(
         "min-payload",
@@ -1605,17 +1832,21 @@ export class CompoundEngine {
         `the reply counts ${walk} ops but the compound has ${n}: the kernel would index past its per-op arrays`,
       );
     }
-    const cap = capacity ?? n;
-    // One view of the sub-replies for every header and struct read below.
-    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-    const inPlace = this.#replyLayout(o);
+    const cap = checks.opsBound === "capacity" ? (capacity ?? n) : Infinity;
+    const plans = this.#replyPlans(o);
     const outAt = this.#outAt;
-    const le = littleEndian(o);
     const results: CompoundOpResultBase[] = [];
     const min = checks.minOpLen;
+    const uniqueMustMatch = checks.uniqueMustMatch;
+    const copyNoError = checks.copyWhen === "no-error";
+    const notCopied = this.rules.outPages === "not-copied";
+    const advanceLen = checks.advance === "len";
+    const align = this.rules.alignment.subReplies;
+    const prefixSize = this.b.subReplyPrefix ? this.replyPrefixSize : 0;
+    const outHeaderSize = this.outHeaderSize;
     let at = 0;
     for (let i = 0; walk === null ? at < end : i < walk; i++) {
-      if (checks.opsBound === "capacity" && i >= cap)
+      if (i >= cap)
         throw this.error(
           "capacity",
           `sub-reply ${i + 1} is beyond the capacity of ${cap} ops`,
@@ -1631,15 +1862,15 @@ export class CompoundEngine {
         );
       const ref = refs[i]!;
       const start0 = at;
-      if (this.b.subReplyPrefix) {
-        if (end - at < this.replyPrefixSize)
+      if (prefixSize > 0) {
+        if (end - at < prefixSize)
           throw this.error(
             "op-len",
-            `sub-reply ${i} at offset ${at} needs a ${this.replyPrefixSize}-byte ${this.b.subReplyPrefix.struct}, ${end - at} left`,
+            `sub-reply ${i} at offset ${at} needs a ${prefixSize}-byte ${this.b.subReplyPrefix!.struct}, ${end - at} left`,
             i,
             at,
           );
-        at += this.replyPrefixSize;
+        at += prefixSize;
       }
       if (end - at < min)
         throw this.error(
@@ -1652,11 +1883,11 @@ export class CompoundEngine {
       let hError: number;
       let hUnique: bigint;
       if (outAt !== null) {
-        hLen = view.getUint32(at + outAt.len, le);
-        hError = view.getInt32(at + outAt.error, le);
-        hUnique = view.getBigUint64(at + outAt.unique, le);
+        hLen = view.getUint32(base + at + outAt.len, le);
+        hError = view.getInt32(base + at + outAt.error, le);
+        hUnique = view.getBigUint64(base + at + outAt.unique, le);
       } else {
-        const h = this.b.outHeader.decode(view, at, o) as unknown as OutHeader;
+        const h = this.b.outHeader.decode(view, base + at, o) as unknown as OutHeader;
         hLen = h.len;
         hError = h.error;
         hUnique = h.unique;
@@ -1675,7 +1906,7 @@ export class CompoundEngine {
           i,
           at,
         );
-      if (checks.uniqueMustMatch && ref.unique !== undefined && hUnique !== ref.unique) {
+      if (uniqueMustMatch && ref.unique !== undefined && hUnique !== ref.unique) {
         throw this.error(
           "unique",
           `sub-reply ${i} has unique ${hUnique}, its sub-request ${ref.unique}`,
@@ -1683,35 +1914,38 @@ export class CompoundEngine {
           at,
         );
       }
-      const copy = checks.copyWhen === "no-error" ? hError === 0 : hLen > min;
-      const spec = ref.raw ? undefined : this.b.ops.get(ref.opcode);
+      const copy = copyNoError ? hError === 0 : hLen > min;
       let reply: unknown = null;
-      if (copy && !(spec?.outPages && this.rules.outPages === "not-copied")) {
-        const start = at + this.outHeaderSize;
-        const size = spec?.variable
-          ? Math.min(ref.outSize, Math.max(0, hLen - this.outHeaderSize))
-          : ref.outSize;
-        if (start + size > end) {
-          throw this.error(
-            "op-data",
-            `sub-reply ${i}: the kernel copies ${size} bytes of out args at offset ${start}, past the ${end} bytes of sub-replies`,
-            i,
-            at,
-          );
+      if (copy) {
+        const plan = ref.raw ? NO_PLAN : this.#replyPlan(plans, ref.opcode, o);
+        const spec = plan.spec;
+        if (!(notCopied && spec?.outPages)) {
+          const start = at + outHeaderSize;
+          const size = spec?.variable
+            ? Math.min(ref.outSize, Math.max(0, hLen - outHeaderSize))
+            : ref.outSize;
+          if (start + size > end) {
+            throw this.error(
+              "op-data",
+              `sub-reply ${i}: the kernel copies ${size} bytes of out args at offset ${start}, past the ${end} bytes of sub-replies`,
+              i,
+              at,
+            );
+          }
+          reply =
+            plan.full === size
+              ? plan.read !== null
+                ? plan.read(view, base + start, le)
+                : this.#decodeInPlace(spec!.replyStructs!, view, base + start, o)
+              : this.decodeOpReply(
+                  ref.opcode,
+                  src.subarray(base + start, base + start + size),
+                  hUnique,
+                  spec,
+                  ref.requested,
+                  o,
+                );
         }
-        reply =
-          spec !== undefined && inPlace !== null && this.#decodesInPlace(inPlace, spec, size, o)
-            ? spec.decodeInPlace
-              ? spec.decodeInPlace(view, start, o)
-              : this.#decodeInPlace(spec.replyStructs!, view, start, o)
-            : this.decodeOpReply(
-                ref.opcode,
-                payload.subarray(start, start + size),
-                hUnique,
-                spec,
-                ref.requested,
-                o,
-              );
       }
       results.push({
         index: i,
@@ -1722,8 +1956,9 @@ export class CompoundEngine {
         unique: hUnique,
         missing: false,
       });
-      const step = checks.advance === "len" ? hLen : min + (hLen > min ? ref.outSize : 0);
-      at = start0 + alignUp(at - start0 + step, this.rules.alignment.subReplies);
+      const step = advanceLen ? hLen : min + (hLen > min ? ref.outSize : 0);
+      const next = at - start0 + step;
+      at = start0 + (align === 1 ? next : alignUp(next, align));
     }
     for (let i = results.length; i < n; i++) {
       results.push({
@@ -1737,7 +1972,7 @@ export class CompoundEngine {
       });
     }
     return {
-      header: decoded.header,
+      header,
       error: 0,
       compound,
       results,
@@ -1746,35 +1981,27 @@ export class CompoundEngine {
   }
 
   /**
-   * The compound reply's header and parts as `decodeReply` gives them: read in place for a
-   * success whose struct is at full size under `o` (checked once per minor), else by
-   * `decodeReply`, which also throws its errors for a malformed reply.
+   * The size of the compound reply's fuse_out_header and struct when the reply is a success
+   * whose struct travels at full size under `o` (checked once per minor): the parts are then
+   * read where they lie. -1 otherwise: `decodeReply` reads them, and throws its errors for a
+   * malformed reply.
    */
-  #replyFrame(
-    bytes: Uint8Array,
-    o: MessageOptions,
-  ): { readonly header: OutHeader; readonly reply: object } {
+  #frameInPlace(bytes: Uint8Array, view: DataView, o: MessageOptions, le: boolean): number {
     const outAt = this.#outAt;
-    const codec = this.b.compoundOut.codec;
-    const head = this.outHeaderSize + codec.size;
-    const key = outAt !== null && bytes instanceof Uint8Array ? sizeKey(o) : null;
-    if (key !== null && bytes.length >= head && this.#frameFull(key, o)) {
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const le = littleEndian(o);
-      if (
-        view.getUint32(outAt!.len, le) === bytes.length &&
-        view.getInt32(outAt!.error, le) === 0
-      ) {
-        return {
-          header: this.b.outHeader.decode(view, 0, o) as unknown as OutHeader,
-          reply: {
-            [this.b.compoundOut.field]: codec.decode(view, this.outHeaderSize, o),
-            [this.b.compoundOut.dataField]: bytes.subarray(head, bytes.length),
-          },
-        };
-      }
+    if (outAt === null) return -1;
+    const head = this.outHeaderSize + this.b.compoundOut.codec.size;
+    if (bytes.length < head) return -1;
+    const shared = this.#sharedState(o);
+    let full = shared?.frameFull ?? null;
+    if (full === null) {
+      const key = sizeKey(o);
+      full = key !== null && this.#frameFull(key, o);
+      if (shared) shared.frameFull = full;
     }
-    return this.b.messages.decodeReply(this.b.opcode as never, bytes, o as never);
+    if (!full) return -1;
+    return view.getUint32(outAt.len, le) === bytes.length && view.getInt32(outAt.error, le) === 0
+      ? head
+      : -1;
   }
 
   /** Whether the compound reply's struct travels at its full size under `o` (what decodeReply reads then). */
@@ -1799,43 +2026,48 @@ export class CompoundEngine {
     return full;
   }
 
-  /** Per opcode, whether out args decode in place under `o`; null: options no cache may share. */
-  #replyLayout(o: MessageOptions): Map<number, number> | null {
+  /** The reply walk's per-opcode plans under `o`; options no cache may share get plans that never decode in place. */
+  #replyPlans(o: MessageOptions): ReplyPlans {
+    const shared = this.#sharedState(o);
+    if (shared?.plans) return shared.plans;
     const key = sizeKey(o);
-    if (key === null) return null;
-    let m = this.#replyInPlace.get(key);
-    if (!m) {
-      m = new Map();
-      if (this.#replyInPlace.size < 64) this.#replyInPlace.set(key, m);
+    if (key === null) return this.#specOnlyPlans;
+    let plans = this.#replyInPlace.get(key);
+    if (!plans) {
+      plans = { inPlace: true, table: new OpcodeTable() };
+      if (this.#replyInPlace.size < 64) this.#replyInPlace.set(key, plans);
     }
-    return m;
+    if (shared) shared.plans = plans;
+    return plans;
   }
 
   /**
-   * Whether `size` bytes of an op's out args are exactly its struct parts at full size under
-   * `o` (what decodeReply would read them as): then each struct is decoded where it lies.
+   * How an opcode's out args are decoded (made once per opcode and options): in place when
+   * they are exactly its struct parts at full size under `o` (what decodeReply would read them
+   * as), each struct where it lies; else by `decodeReply` of a copy.
    */
-  #decodesInPlace(
-    layout: Map<number, number>,
-    spec: CompoundOpSpec,
-    size: number,
-    o: MessageOptions,
-  ): boolean {
-    let full = layout.get(spec.opcode);
-    if (full === undefined) {
-      full = -1;
-      if (spec.replyStructs != null && spec.variable === null) {
-        let sum = 0;
-        for (const p of spec.replyStructs) sum += p.codec.size;
-        try {
-          if (this.expectedOutSize(spec, 0, o) === sum) full = sum;
-        } catch {
-          full = -1;
-        }
+  #replyPlan(plans: ReplyPlans, opcode: number, o: MessageOptions): ReplyPlan {
+    const known = plans.table.get(opcode);
+    if (known !== undefined) return known;
+    const spec = this.b.ops.get(opcode);
+    let full = -1;
+    if (
+      plans.inPlace &&
+      spec !== undefined &&
+      spec.replyStructs != null &&
+      spec.variable === null
+    ) {
+      let sum = 0;
+      for (const p of spec.replyStructs) sum += p.codec.size;
+      try {
+        if (this.expectedOutSize(spec, 0, o) === sum) full = sum;
+      } catch {
+        full = -1;
       }
-      layout.set(spec.opcode, full);
     }
-    return full === size;
+    const plan: ReplyPlan = { spec, full, read: full >= 0 ? (spec!.decodeInPlace ?? null) : null };
+    plans.table.set(opcode, plan);
+    return plan;
   }
 
   /** Out args that are struct parts at full size, decoded at their offsets (no copy). */
@@ -2398,6 +2630,18 @@ function defaultErrnoName(errno: number): string | undefined {
   return Object.keys(ERRNO).find((k) => ERRNO[k] === errno);
 }
 
+/** The members of `CompoundBuilderOptions` that are the builder's own, not message options. */
+const BUILDER_OPTIONS: ReadonlySet<string> = new Set([
+  "maxPages",
+  "pageSize",
+  "capacity",
+  "nextUnique",
+  "allowInvalidDependencies",
+]);
+
+/** The members of `parseCompoundReply`'s options that are its own, not message options. */
+export const PARSE_OPTIONS: ReadonlySet<string> = new Set(["ops", "capacity"]);
+
 /** The builder's state, shared by every revision's typed CompoundBuilder. */
 export class CompoundBuilderCore {
   readonly #engine: CompoundEngine;
@@ -2409,16 +2653,16 @@ export class CompoundBuilderCore {
   readonly #allowInvalid: boolean;
   readonly #entries: Entry[] = [];
   /** Per opcode, the in-place size of its fixed parts (shared by builders of the same sizes). */
-  readonly #layout: Map<number, OpLayout>;
+  readonly #layout: OpcodeTable<OpLayout>;
   /** Bytes of the sub-request area so far, summed as ops are added; -1 once an op needs encodeRequest. */
   #area = 0;
   #flags = 0;
   #uniques: bigint[] | null = null;
 
   constructor(engine: CompoundEngine, opts: CompoundBuilderOptions = {}) {
-    const { maxPages, pageSize, capacity, nextUnique, allowInvalidDependencies, ...message } = opts;
+    const { maxPages, pageSize, capacity, nextUnique, allowInvalidDependencies } = opts;
     this.#engine = engine;
-    this.#opts = engine.messageOptions(message);
+    this.#opts = engine.messageOptionsOf(opts, BUILDER_OPTIONS);
     this.#maxPages = maxPages ?? 32;
     this.#pageSize = pageSize ?? 4096;
     this.#capacity = capacity ?? null;
@@ -2432,9 +2676,9 @@ export class CompoundBuilderCore {
   }
 
   /** Records an op and adds its size to the area (`size` -1: encodeRequest will write it). */
-  #push(entry: Entry, name: string | null): void {
+  #push(entry: Entry, name: string | null, admitted = false): void {
     const e = this.#engine;
-    e.pushEntry(this.#entries, entry, name, this.#capacity, this.#allowInvalid);
+    e.pushEntry(this.#entries, entry, name, this.#capacity, this.#allowInvalid, admitted);
     if (this.#area >= 0 && entry.size >= 0) {
       const next = this.#area + e.requestPrefixSize + entry.size;
       const align = e.rules.alignment.subRequests;
@@ -2460,7 +2704,10 @@ export class CompoundBuilderCore {
     dependsOn: number | undefined,
   ): void {
     const e = this.#engine;
-    const spec = e.b.ops.get(opcode)!;
+    // One lookup per op: the layout remembers the op's table entry.
+    const layout =
+      this.#layout.get(opcode) ?? e.opLayout(this.#layout, e.b.ops.get(opcode)!, this.#opts);
+    const spec = layout.spec;
     const n = spec.variable !== null ? outSize : 0;
     if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
       throw e.error(
@@ -2469,11 +2716,11 @@ export class CompoundBuilderCore {
         this.#entries.length,
       );
     }
-    const layout = e.opLayout(this.#layout, spec, this.#opts);
     const entry: Entry = {
       opcode: spec.opcode,
       nodeid,
       spec,
+      layout,
       body: null,
       a0,
       a1,
@@ -2482,9 +2729,9 @@ export class CompoundBuilderCore {
       raw: false,
       requested: spec.variable !== null ? n : null,
       dependsOn: dependsOn ?? null,
-      size: e.inPlaceSize(layout.fixed, spec, a0, a1, a2),
+      size: e.inPlaceSize(layout, a0, a1, a2),
     };
-    this.#push(entry, spec.op);
+    this.#push(entry, spec.op, layout.admitted);
   }
 
   /**
@@ -2526,13 +2773,13 @@ export class CompoundBuilderCore {
     let plain = spec.parts.length <= MAX_POSITIONAL_PARTS;
     for (const k in body) if (k !== "op" && !spec.parts.some((p) => p.field === k)) plain = false;
     const a = spec.parts.map((p) => body[p.field]);
-    const size = plain
-      ? e.inPlaceSize(e.opLayout(this.#layout, spec, this.#opts).fixed, spec, a[0], a[1], a[2])
-      : -1;
+    const layout = plain ? e.opLayout(this.#layout, spec, this.#opts) : null;
+    const size = layout !== null ? e.inPlaceSize(layout, a[0], a[1], a[2]) : -1;
     const entry: Entry = {
       opcode: spec.opcode,
       nodeid,
       spec,
+      layout,
       body,
       a0: undefined,
       a1: undefined,
@@ -2573,6 +2820,7 @@ export class CompoundBuilderCore {
       opcode,
       nodeid,
       spec: null,
+      layout: null,
       body,
       a0: undefined,
       a1: undefined,

@@ -307,9 +307,10 @@ export function buildCompound(
       switch (p.kind) {
         case "struct": {
           const v = use(p.struct, `${op.name} request`);
+          codecs.add(v.writeName);
           params.push({ name: p.field, type: v.tsName });
           partSpecs.push(
-            `{ kind: "struct", field: ${JSON.stringify(p.field)}, codec: ${v.codecName} }`,
+            `{ kind: "struct", field: ${JSON.stringify(p.field)}, codec: ${v.codecName}, write: ${v.writeName} }`,
           );
           break;
         }
@@ -345,7 +346,11 @@ export function buildCompound(
           ].join(", ")
         : null;
     const replyStructs = replyStructList(op, (struct, where) => use(struct, where, true));
-    const decodeInPlace = replyDecoder(op, (struct, where) => use(struct, where, true));
+    const decodeInPlace = replyDecoder(op, (struct, where) => {
+      const v = use(struct, where, true);
+      codecs.add(v.readName);
+      return v;
+    });
     const zero = zeroReply(op, (struct, where) => use(struct, where, true));
     const sig = params.map((p) => `${p.name}: ${p.type}`).join(", ");
     const opLiteral = JSON.stringify(op.name);
@@ -498,8 +503,9 @@ function replyStructList(
 }
 
 /**
- * `(view, at, opts) => ({ part: Codec.decode(view, at, opts), ... })`: the out args of an op
- * whose reply is all structs, decoded straight from the sub-reply at full size; else `null`.
+ * `(v, at, le) => ({ part: readPartAt(v, at, le), ... })`: the out args of an op whose reply is
+ * all structs, read straight from the sub-reply at full size (the engine has checked the
+ * bounds, so no codec checks them again); else `null`.
  */
 function replyDecoder(op: OpcodeInfo, use: (struct: string, where: string) => StructView): string {
   const r = op.reply;
@@ -508,11 +514,11 @@ function replyDecoder(op: OpcodeInfo, use: (struct: string, where: string) => St
   let at = 0;
   const props = r.parts.map((p) => {
     const v = use((p as MessagePart & { kind: "struct" }).struct, `${op.name} reply`);
-    const expr = `${p.field}: ${v.codecName}.decode(v, ${at === 0 ? "at" : `at + ${at}`}, o)`;
+    const expr = `${p.field}: ${v.readName}(v, ${at === 0 ? "at" : `at + ${at}`}, le)`;
     at += v.size;
     return expr;
   });
-  return `(v, at, o) => ({ ${props.join(", ")} })`;
+  return `(v, at, le) => ({ ${props.join(", ")} })`;
 }
 
 /** `(n) => reply object`: a zero reply of the op, with `n` bytes in its variable part. */
