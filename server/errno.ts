@@ -11,13 +11,23 @@ export const Errno = constants.errno;
 /**
  * Thrown by a handler to answer with `-errno`. Any other exception becomes EIO,
  * so a bug in one handler fails one request instead of the whole loop.
+ *
+ * It carries no stack trace: it is an answer, not a bug, and it is thrown for
+ * every miss (a LOOKUP of a name that is not there, before each create), where
+ * capturing the stack cost more than the rest of the request.
  */
 export class FuseError extends Error {
   /** Positive errno (ENOENT, not -ENOENT). */
   readonly errno: number;
 
   constructor(errno: number, message?: string) {
-    super(message ?? `${errnoName(errno)} (${errno})`);
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(message ?? `${errnoName(errno)} (${errno})`);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.name = "FuseError";
     this.errno = errno;
   }

@@ -108,6 +108,14 @@ export interface GeneratedMessages {
   decodeFuseInHeader(bytes: Uint8Array, offset: number, opts?: CodecOptions): FuseInHeader;
   decodeRequest(bytes: Uint8Array, opts: MessageOptions): AnyRequest;
   encodeReply(unique: bigint, reply: never, opts: never): Uint8Array;
+  /** encodeReply into the caller's buffer at `offset`; returns the length (kind `length` when it does not fit). */
+  encodeReplyInto?(
+    buf: Uint8Array,
+    offset: number,
+    unique: bigint,
+    reply: never,
+    opts: never,
+  ): number;
   encodeErrorReply(unique: bigint, error: number, opts?: CodecOptions): Uint8Array;
   readonly DirentListEncoder: new (size: number, opts?: CodecOptions) => DirentFiller;
   readonly DirentplusListEncoder: new (size: number, opts?: CodecOptions) => DirentplusFiller;
@@ -256,6 +264,11 @@ export class Protocol {
    * data in one writev, never copying the data into a new message.
    */
   readonly rawDataReplyOpcodes: ReadonlySet<number>;
+  /** Reply codec options per opcode, for {@link optionsMinor} (see {@link replyOptions}). */
+  private readonly optionsByOpcode = new Map<number, object>();
+  private optionsMinor = -1;
+  /** Codec options of the last {@link decodeRequest}, kept while its minor and flags stay. */
+  private decodeOptions: Readonly<MessageOptions> = { ...HOST, minor: -1 };
 
   /**
    * @param revision the revision's name (a folder of generated/), for messages and `--revision`
@@ -335,11 +348,13 @@ export class Protocol {
    * @throws {FuseMessageError} for a malformed request (see its `kind`)
    */
   decodeRequest(bytes: Uint8Array, opts: DecodeOptions): FuseRequest {
-    return this.messages.decodeRequest(bytes, {
-      ...HOST,
-      minor: opts.minor,
-      setxattrExt: opts.setxattrExt ?? false,
-    }) as FuseRequest;
+    const setxattrExt = opts.setxattrExt ?? false;
+    let o = this.decodeOptions;
+    // Made again only when the connection's minor or flags differ (in practice: once).
+    if (o.minor !== opts.minor || o.setxattrExt !== setxattrExt) {
+      o = this.decodeOptions = Object.freeze({ ...HOST, minor: opts.minor, setxattrExt });
+    }
+    return this.messages.decodeRequest(bytes, o) as FuseRequest;
   }
 
   /**
@@ -355,6 +370,46 @@ export class Protocol {
   /** An error reply to any request (a negative errno). */
   encodeError(unique: bigint, error: number): Uint8Array {
     return this.messages.encodeErrorReply(unique, error, HOST);
+  }
+
+  /** Codec options of a reply to `opcode` at `minor`, made once (a reply encoded into a reused buffer allocates nothing). */
+  private replyOptions(opcode: number, minor: number): object {
+    if (minor !== this.optionsMinor) {
+      this.optionsMinor = minor;
+      this.optionsByOpcode.clear();
+    }
+    let opts = this.optionsByOpcode.get(opcode);
+    if (opts === undefined) {
+      opts = Object.freeze({ ...HOST, opcode, minor });
+      this.optionsByOpcode.set(opcode, opts);
+    }
+    return opts;
+  }
+
+  /**
+   * {@link encodeReply} into `buf` from offset 0 (a buffer reused for every
+   * reply); returns the length, or -1 when the revision's code cannot encode
+   * into a buffer. An error reply (`{ error }`, an errno {@link encodeError}
+   * would take) is the header alone.
+   * @throws {FuseMessageError} for a reply it cannot write, kind `length` when it does not fit in `buf`
+   */
+  encodeReplyInto(
+    buf: Uint8Array,
+    unique: bigint,
+    opcode: number,
+    reply: object,
+    minor: number,
+  ): number {
+    if ("error" in reply)
+      return outHeaderInto(buf, OUT_HEADER_SIZE, (reply as ErrorReply).error, unique);
+    const into = this.messages.encodeReplyInto;
+    if (into === undefined) return -1;
+    return into(buf, 0, unique, reply as never, this.replyOptions(opcode, minor) as never);
+  }
+
+  /** Writes the out header of a {@link dataReplyParts} reply with `dataLength` bytes of data into `header` (16 bytes). */
+  dataReplyHeaderInto(header: Uint8Array, unique: bigint, dataLength: number): void {
+    outHeaderInto(header, OUT_HEADER_SIZE + dataLength, 0, unique);
   }
 
   /**
@@ -447,6 +502,22 @@ function outHeader(len: number, unique: bigint): Uint8Array {
   v.setUint32(0, len, LITTLE);
   v.setBigUint64(8, unique, LITTLE);
   return b;
+}
+
+/** DataViews of reused header buffers, so writing a header allocates nothing. */
+const HEADER_VIEWS = new WeakMap<Uint8Array, DataView>();
+
+/** Writes fuse_out_header (host byte order) at the start of `buf`; returns its size. */
+function outHeaderInto(buf: Uint8Array, len: number, error: number, unique: bigint): number {
+  let v = HEADER_VIEWS.get(buf);
+  if (v === undefined) {
+    v = new DataView(buf.buffer, buf.byteOffset, OUT_HEADER_SIZE);
+    HEADER_VIEWS.set(buf, v);
+  }
+  v.setUint32(0, len, LITTLE);
+  v.setInt32(4, error, LITTLE);
+  v.setBigUint64(8, unique, LITTLE);
+  return OUT_HEADER_SIZE;
 }
 
 /** The default revision, loaded statically (no compound). */

@@ -37,6 +37,21 @@ type FuseReply = object | void;
 /** An encoded reply: one message, or its parts in order (header, data) to send as one. */
 type WireReply = Uint8Array | readonly Uint8Array[];
 
+/**
+ * Where {@link Session.respond} puts its answer to a request: sent at once
+ * ({@link Session.run}), or kept ({@link Session.handle}).
+ */
+interface ReplySink {
+  /** A reply to encode: a handler's result, `{ error }`, or nothing for a bare header. */
+  reply(header: FuseInHeader, body: FuseReply): unknown;
+  /** A reply already encoded. */
+  encoded(header: FuseInHeader, message: Uint8Array): unknown;
+}
+
+/** Bytes of the reused reply buffer: every reply but data and directory listings fits. */
+const REPLY_BUFFER_SIZE = 4096;
+const NO_DATA = new Uint8Array(0);
+
 const PAGE_SIZE = 4096;
 
 export interface SessionOptions {
@@ -202,7 +217,7 @@ export class Session {
   private initTaken = false;
   private readonly inFlight = new Map<bigint, Context>();
   private readonly earlyInterrupts = new Set<bigint>();
-  private readonly running = new Set<Promise<void>>();
+  private readonly running = new Set<Promise<unknown>>();
   private transport: Transport | undefined;
   private readyResolve!: (c: Connection) => void;
   /** The errno compounds are declined with, or null where the revision does not let a server decline. */
@@ -243,6 +258,7 @@ export class Session {
    */
   async run(transport: Transport): Promise<void> {
     this.transport = transport;
+    const sink = this.sinkFor(transport);
     const slots = new Slots(this.options.maxInFlight);
     let fatal: unknown;
     const readLoop = async (): Promise<void> => {
@@ -261,7 +277,7 @@ export class Session {
           slots.release();
           return;
         }
-        const p = this.serve(message, transport).finally(() => {
+        const p = this.respond(message, sink).finally(() => {
           // The message's bytes (a view of the read buffer) are no longer used: the buffer may serve the next read.
           transport.release?.(message);
           slots.release();
@@ -282,24 +298,101 @@ export class Session {
     this.transport?.close();
   }
 
-  private async serve(message: Uint8Array, transport: Transport): Promise<void> {
-    const reply = await this.respond(message);
-    if (reply === null) return;
-    if (this.opts.onReply) this.opts.onReply(joinParts(reply));
-    try {
-      if (reply instanceof Uint8Array) await transport.write(reply);
-      else if (transport.writev) await transport.writev(reply);
-      else await transport.write(joinParts(reply));
-    } catch (err) {
-      // The kernel refused the reply (e.g. EINVAL for a malformed one): the
-      // request would hang, so answer it again with a bare EIO.
-      const header = this.protocol.decodeHeader(message);
+  /**
+   * Sends every reply on `transport` as soon as it is made. A transport that
+   * copies on write gets each reply from the same buffers (one for messages,
+   * a header and a parts array for data replies): steady-state replies
+   * allocate nothing. Encoding and writing happen in one synchronous step, so
+   * no other reply can be encoded into the buffer between them.
+   */
+  private sinkFor(transport: Transport): ReplySink {
+    if (!transport.copiesOnWrite) {
+      return {
+        reply: (header, body) => this.send(transport, header, this.encode(header, body, true)),
+        encoded: (header, message) => this.send(transport, header, message),
+      };
+    }
+    const buf = new Uint8Array(REPLY_BUFFER_SIZE);
+    const dataHeader = new Uint8Array(16);
+    const parts: Uint8Array[] = [dataHeader, NO_DATA];
+    return {
+      reply: (header, reply) => {
+        const body = reply ?? {};
+        if (
+          !("error" in body) &&
+          isDataReply(body) &&
+          this.protocol.rawDataReplyOpcodes.has(header.opcode)
+        ) {
+          this.protocol.dataReplyHeaderInto(dataHeader, header.unique, body.data.length);
+          parts[1] = body.data;
+          try {
+            return this.send(transport, header, parts);
+          } finally {
+            parts[1] = NO_DATA; // Not kept alive by the buffer.
+          }
+        }
+        let length = -1;
+        try {
+          length =
+            "error" in body
+              ? this.protocol.encodeReplyInto(
+                  buf,
+                  header.unique,
+                  header.opcode,
+                  {
+                    error: validErrno(
+                      (body as { error: unknown }).error,
+                      this.protocol.messages.REPLY_ERROR_MIN,
+                    ),
+                  },
+                  this.minor,
+                )
+              : this.protocol.encodeReplyInto(buf, header.unique, header.opcode, body, this.minor);
+        } catch {
+          // Too big for the buffer, or not encodable: encode() makes a buffer of its own, or EIO.
+        }
+        return length < 0
+          ? this.send(transport, header, this.encode(header, body, true))
+          : this.send(transport, header, buf, length);
+      },
+      encoded: (header, message) => this.send(transport, header, message),
+    };
+  }
+
+  /**
+   * Writes one reply (`length` bytes of a message, or parts sent as one). If
+   * the kernel refuses it (e.g. EINVAL for a malformed one) the request would
+   * hang, so it is answered again with a bare EIO.
+   */
+  private send(
+    transport: Transport,
+    header: FuseInHeader,
+    reply: WireReply,
+    length?: number,
+  ): unknown {
+    if (this.opts.onReply) {
+      this.opts.onReply(
+        reply instanceof Uint8Array ? reply.slice(0, length ?? reply.length) : joinParts(reply),
+      );
+    }
+    const failed = (err: unknown) => {
       this.reportError(err, header);
       try {
-        await transport.write(this.protocol.encodeError(header.unique, -Errno.EIO));
+        return transport.write(this.protocol.encodeError(header.unique, -Errno.EIO));
       } catch {
-        /* the transport is gone */
+        return false; // the transport is gone
       }
+    };
+    try {
+      const sent =
+        reply instanceof Uint8Array
+          ? transport.write(reply, length ?? reply.length)
+          : transport.writev
+            ? transport.writev(reply)
+            : transport.write(joinParts(reply));
+      return isPromise(sent) ? sent.catch(failed) : sent;
+    } catch (err) {
+      return failed(err);
     }
   }
 
@@ -313,12 +406,19 @@ export class Session {
    * transports can drive the same dispatcher.
    */
   async handle(message: Uint8Array): Promise<Uint8Array | null> {
-    const reply = await this.respond(message);
-    return reply === null ? null : joinParts(reply);
+    let out: Uint8Array | null = null;
+    await this.respond(message, {
+      reply: (header, body) => (out = joinParts(this.encode(header, body, true))),
+      encoded: (_header, message) => (out = message),
+    });
+    return out;
   }
 
-  /** {@link handle}, with a data reply left in its parts (header, data) so the data is never copied. */
-  private async respond(message: Uint8Array): Promise<WireReply | null> {
+  /**
+   * Handles one request and gives its reply to `sink` (nothing for an opcode
+   * that takes none); settles once the reply is sent.
+   */
+  private async respond(message: Uint8Array, sink: ReplySink): Promise<unknown> {
     if (this.opts.onRequest) this.opts.onRequest(message.slice());
     let header: FuseInHeader;
     try {
@@ -330,18 +430,17 @@ export class Session {
     const op = header.opcode;
     const ops = this.protocol.opcodes;
     const noReply = this.protocol.noReplyOpcodes.has(op);
-    const answer = (reply: FuseReply): WireReply | null =>
-      noReply ? null : this.encode(header, reply, true);
+    const answer = (reply: FuseReply): unknown => (noReply ? null : sink.reply(header, reply));
 
     if (op === ops.FUSE_INIT) {
       // INIT is negotiated once per connection: like libfuse, answer another one EIO and keep
       // what was agreed. (An INIT answered only with our major, for the kernel to retry with it,
       // or one that failed leaves the connection unnegotiated, so the next INIT is heard.)
-      if (this.initTaken) return this.encode(header, { error: -Errno.EIO });
+      if (this.initTaken) return sink.reply(header, { error: -Errno.EIO });
       this.initTaken = true;
       const reply = await this.negotiate(message, header);
       if (!this.conn) this.initTaken = false;
-      return this.encode(header, reply);
+      return sink.reply(header, reply);
     }
     if (!this.conn) return answer({ error: -Errno.EIO }); // Nothing before INIT.
     if (op === ops.FUSE_INTERRUPT) {
@@ -352,7 +451,8 @@ export class Session {
       await this.forgetEach(message, header);
       return null;
     }
-    if (this.protocol.isCompound(op)) return this.compound(message, header);
+    if (this.protocol.isCompound(op))
+      return sink.encoded(header, await this.compound(message, header));
 
     const method = this.methodFor(op);
     if (!method) return answer({ error: -Errno.ENOSYS });

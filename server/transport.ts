@@ -18,8 +18,11 @@ export interface Transport {
    * outstanding at once.
    */
   read(): Promise<Uint8Array | null>;
-  /** Sends one whole message. Returns false if the peer no longer wants it (an aborted request). */
-  write(message: Uint8Array): boolean | Promise<boolean>;
+  /**
+   * Sends one whole message: `message`, or its first `length` bytes. Returns
+   * false if the peer no longer wants it (an aborted request).
+   */
+  write(message: Uint8Array, length?: number): boolean | Promise<boolean>;
   /**
    * Sends one whole message given in parts (header, then data), as one write:
    * the data never has to be copied next to its header. Optional; without it
@@ -35,6 +38,13 @@ export interface Transport {
   release?(message: Uint8Array): void;
   /** Releases the channel; pending reads end with null. */
   close(): void;
+  /**
+   * True when {@link write} and {@link writev} are done with the bytes once
+   * they return (sent or copied), so the caller may reuse its buffers at once:
+   * the session then encodes every reply into the same buffer. Absent: every
+   * reply gets a buffer of its own.
+   */
+  readonly copiesOnWrite?: boolean;
 }
 
 function errnoOf(err: unknown): number | undefined {
@@ -112,8 +122,11 @@ export class FdTransport implements Transport {
     );
   }
 
-  write(message: Uint8Array): boolean {
-    return !this.closed && sendTo(() => writeSync(this.fd, message));
+  /** Writes are synchronous. */
+  readonly copiesOnWrite = true;
+
+  write(message: Uint8Array, length = message.length): boolean {
+    return !this.closed && sendTo(() => writeSync(this.fd, message, 0, length));
   }
 
   writev(parts: readonly Uint8Array[]): boolean {
@@ -244,8 +257,11 @@ export class ThreadFdTransport implements Transport {
     if (Atomics.load(this.c, CTRL.WAITING) !== 0) Atomics.notify(this.c, CTRL.FREE_SEQ);
   }
 
-  write(message: Uint8Array): boolean {
-    return !this.ended && sendTo(() => writeSync(this.fd, message));
+  /** Writes are synchronous. */
+  readonly copiesOnWrite = true;
+
+  write(message: Uint8Array, length = message.length): boolean {
+    return !this.ended && sendTo(() => writeSync(this.fd, message, 0, length));
   }
 
   writev(parts: readonly Uint8Array[]): boolean {
@@ -334,9 +350,10 @@ export class StreamTransport implements Transport {
     return this.queue.take();
   }
 
-  write(message: Uint8Array): boolean {
+  write(message: Uint8Array, length = message.length): boolean {
     if (this.stream.destroyed || !this.stream.writable) return false;
-    this.stream.write(message);
+    // The stream keeps what it is given until it is flushed: the caller does not reuse a whole message (no copiesOnWrite).
+    this.stream.write(length === message.length ? message : message.slice(0, length));
     return true;
   }
 
@@ -355,10 +372,13 @@ export class MemoryTransport implements Transport {
     return this.inbox.take();
   }
 
-  write(message: Uint8Array): boolean {
+  /** Every write is a copy. */
+  readonly copiesOnWrite = true;
+
+  write(message: Uint8Array, length = message.length): boolean {
     if (this.peer.inbox.ended) return false;
     // A copy, as a real write would: the sender may reuse its buffer.
-    this.peer.inbox.put(message.slice());
+    this.peer.inbox.put(message.slice(0, length));
     return true;
   }
 
