@@ -291,6 +291,20 @@ export function fail(
   });
 }
 
+/** A reply's or notification's fuse_out_header.len must be the message's length. */
+function checkOutHeaderLen(ctx: Ctx, p: MessageProtocol, len: number, length: number): void {
+  if (len !== length)
+    fail(
+      ctx,
+      "length",
+      "header",
+      0,
+      len,
+      length,
+      `${p.outHeader.struct}.len is ${len} but the message has ${length} bytes`,
+    );
+}
+
 export function minorOk(minor: number): boolean {
   return Number.isInteger(minor) && minor >= 0;
 }
@@ -1115,17 +1129,7 @@ export function decodeReplyWith(
   checkMinor(ctx, opts);
   checkLength(ctx, headerSize, bytes, p.outHeader.struct);
   const header = p.outHeader.decode(bytes, 0, opts);
-  if (header.len !== bytes.length) {
-    fail(
-      ctx,
-      "length",
-      "header",
-      0,
-      header.len,
-      bytes.length,
-      `${p.outHeader.struct}.len is ${header.len} but the message has ${bytes.length} bytes`,
-    );
-  }
+  checkOutHeaderLen(ctx, p, header.len, bytes.length);
   if (header.error !== 0) {
     if (header.error > 0 || header.error < p.replyErrorMin) {
       fail(
@@ -1223,17 +1227,7 @@ export function decodeNotifyWith(
   const header = p.outHeader.decode(bytes, 0, o);
   const spec = p.notifications.get(header.error);
   const ctx = notifyCtx(spec, header.error);
-  if (header.len !== bytes.length) {
-    fail(
-      ctx,
-      "length",
-      "header",
-      0,
-      header.len,
-      bytes.length,
-      `${p.outHeader.struct}.len is ${header.len} but the message has ${bytes.length} bytes`,
-    );
-  }
+  checkOutHeaderLen(ctx, p, header.len, bytes.length);
   if (header.unique !== 0n)
     fail(ctx, "value", "header", 8, 0, 0, `unique is ${header.unique}, not 0: not a notification`);
   if (!spec)
