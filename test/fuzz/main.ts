@@ -94,6 +94,7 @@ async function main(): Promise<void> {
       });
       live++;
       let current: Slice | null = null;
+      let replaced = false; // terminated after a hang or died: a new worker takes the slot
       let lastIndex = -1;
       let lastChange = Date.now();
       const next = (): void => {
@@ -136,13 +137,18 @@ async function main(): Promise<void> {
           case: c,
         });
         console.log(`HANG ${slice.target} input ${i} (seed ${slice.seed})`);
-        if (i + 1 < slice.end) queue.unshift({ ...slice, start: i + 1 });
-        else if (--row.pending === 0) report(row);
-        void w.terminate().then(() => {
-          live--;
-          spawn(slot);
-          finish();
-        });
+        // The slice is run again around the hang: what came before it (whose counts died with
+        // the worker) and what comes after.
+        const pieces: Slice[] = [];
+        if (i > slice.start) pieces.push({ ...slice, end: i });
+        if (i + 1 < slice.end) pieces.push({ ...slice, start: i + 1 });
+        queue.unshift(...pieces);
+        row.pending += pieces.length - 1;
+        if (row.pending === 0) report(row);
+        // The exit handler counts the worker out and starts its replacement (counting it out
+        // here too once made `live` negative, and the run ended without its table).
+        replaced = true;
+        void w.terminate();
       }, 250);
       w.on("message", (m: "ready" | SliceDone) => {
         if (m === "ready") return next();
@@ -163,17 +169,16 @@ async function main(): Promise<void> {
         console.error(`worker ${slot} failed: ${e.message}`);
       });
       w.on("exit", () => {
+        clearInterval(watch);
+        live--;
         if (current) {
-          // Died without a hang verdict (e.g. out of memory): count the slice's rest as lost.
+          // Died without a hang verdict (e.g. out of memory): its slice goes back to the queue.
           queue.unshift(current);
           current = null;
-          clearInterval(watch);
-          live--;
-          spawn(slot);
-          return;
+          replaced = true;
         }
-        live--;
-        finish();
+        if (replaced) spawn(slot);
+        else finish();
       });
     };
     const report = (row: Row): void => {
