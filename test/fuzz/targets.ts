@@ -532,13 +532,38 @@ function randomCompound(rev: Revision, rng: Rng, o: MessageOpts, depth: number):
  * first one takes the rest: the decoded result_size comes back exactly whenever the decoder's
  * "at least" held.
  */
-function rebuildCompound(rev: Revision, d: Value, o: MessageOpts): Uint8Array {
+function rebuildCompound(rev: Revision, d: Value, o: MessageOpts, given: Uint8Array): Uint8Array {
   const g = rev.gen;
   const specs = g["COMPOUND_OPS"] as Map<number, Value>;
   // An op the compound table has no entry for goes in raw, with the outSize it is given (the
   // decoder can only bound such an op's out args from below, as for a variable reply).
+  // INIT's struct takes the size its message has (as in the request target): such a
+  // sub-request goes in raw, in the form of the minor that gives its length.
   const fieldsOf = (req: Value): Value | null =>
-    specs.has(req.opcode) ? subRequestFields(rev, req) : null;
+    specs.has(req.opcode) && req.op !== "FUSE_INIT" ? subRequestFields(rev, req) : null;
+  // A longer one is a newer kernel's (its extra bytes are ignored by design): the full form,
+  // then the bytes it was given past it.
+  const framing = g["COMPOUND_SEMANTICS"].framing;
+  const sizeOf = (struct: string): number => g["STRUCT_LAYOUT"][struct].x86_64.size;
+  const rawSubRequest = (req: Value, i: number): Uint8Array => {
+    const plain = g["encodeRequest"](req, o) as Uint8Array;
+    if (req.op !== "FUSE_INIT" || plain.length === req.header.len) return plain;
+    for (const minor of MINORS) {
+      const form = g["encodeRequest"](req, { ...o, minor }) as Uint8Array;
+      if (form.length === req.header.len) return form;
+    }
+    if (req.header.len > plain.length) {
+      const at =
+        40 +
+        sizeOf(framing.request.struct) +
+        d.offsets[i] +
+        (framing.subRequestPrefix ? sizeOf(framing.subRequestPrefix.struct) : 0);
+      const longer = given.slice(at, at + req.header.len);
+      longer.set(plain.subarray(4), 4);
+      return longer;
+    }
+    return plain;
+  };
   const open = (req: Value): "data" | "xattr" | null => {
     if (fieldsOf(req) === null) return "data";
     return specs.get(req.opcode)?.variable ?? null;
@@ -560,7 +585,7 @@ function rebuildCompound(rev: Revision, d: Value, o: MessageOpts): Uint8Array {
         first = false;
       }
       if (fields === null) {
-        const bytes = g["encodeRequest"](req, o) as Uint8Array;
+        const bytes = rawSubRequest(req, i);
         b.addRaw(req.opcode, req.header.nodeid, bytes.subarray(40), outSize, dependsOn);
       } else {
         b.add({
@@ -654,7 +679,7 @@ function compoundTargets(rev: Revision): Target[] {
         return roundTrip(
           bytes,
           () => g["decodeCompoundRequest"](view, o),
-          (d) => rebuildCompound(rev, d, o),
+          (d) => rebuildCompound(rev, d, o, bytes),
         );
       },
     },
