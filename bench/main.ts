@@ -62,7 +62,8 @@ async function main(): Promise<number> {
   const failures: string[] = [];
   const note = smoke
     ? "**Smoke run**: tiny sizes and few rounds; these figures mean nothing."
-    : "Other helpers shared this 2-core machine while it ran: treat the figures as indicative and rerun on a quiet machine.";
+    : // What the machine line (its load average) cannot say, e.g. that other work shared it.
+      (process.env["BENCH_NOTE"] ?? "");
 
   if (only !== "server") {
     const head = machineLine(root);

@@ -544,6 +544,13 @@ export interface CompoundReplyEntryBase {
   readonly opcode: number;
   readonly reply: object;
   readonly unique?: bigint | undefined;
+  /**
+   * The out args the kernel expects for this op (`CompoundOpRef.outSize`: a variable reply's
+   * size asked for included). Where the revision's kernel walks the sub-replies by expected
+   * out args rather than by `len` (`replyChecks.advance`), a success shorter than that is
+   * followed by zeros up to it, so the next sub-reply lies where that kernel reads it.
+   */
+  readonly outSize?: number | undefined;
 }
 
 /** One separate request of the fallback. */
@@ -2364,11 +2371,18 @@ export class CompoundEngine {
       );
       const prefix = this.b.subReplyPrefix ? new Uint8Array(this.replyPrefixSize) : null;
       if (prefix) this.b.subReplyPrefix!.encode(this.b.subReplyPrefix!.zero() as never, prefix, 0);
-      const size = (prefix?.length ?? 0) + bytes.length;
+      // The kernel's step past a sub-reply with out args, when it does not follow len.
+      const min = this.rules.replyChecks.minOpLen;
+      const stepped =
+        this.rules.replyChecks.advance !== "len" && e.outSize !== undefined && bytes.length > min
+          ? Math.max(bytes.length, min + e.outSize)
+          : bytes.length;
+      const size = (prefix?.length ?? 0) + stepped;
       const padded = alignUp(at + size, this.rules.alignment.subReplies) - at;
+      const written = (prefix?.length ?? 0) + bytes.length;
       if (prefix) chunks.push(prefix);
       chunks.push(bytes);
-      if (padded > size) chunks.push(new Uint8Array(padded - size));
+      if (padded > written) chunks.push(new Uint8Array(padded - written));
       at += padded;
     }
     const compoundOut = this.b.compoundOut.codec.zero();

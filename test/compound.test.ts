@@ -448,6 +448,34 @@ describe("encode/decode round trips", () => {
     });
   });
 
+  test("a short data reply is followed where the revision's kernel steps (outSize)", async (t) => {
+    await each(t, ({ c, g }) => {
+      // READ asks 64 bytes and gets 10; GETATTR follows. A kernel that steps by expected out
+      // args (replyChecks.advance) reads GETATTR at header + 64: the encoder, told the op's
+      // outSize, puts it there. Stepping by len, nothing is added.
+      const b = new g.CompoundBuilder()
+        .read(5n, { ...g.zeroFuseReadIn(), size: 64 }, 64)
+        .getattr(5n, g.zeroFuseGetattrIn());
+      b.encode(HEADER);
+      const u = b.ops.map((o: any) => o.unique);
+      const attr = { ...g.zeroFuseAttrOut(), attr_valid: 7n };
+      const entries = [
+        { opcode: 15, reply: { data: new Uint8Array(10).fill(1) }, unique: u[0] },
+        { opcode: 3, reply: { attr_out: attr }, unique: u[1] },
+      ];
+      const sized = entries.map((e, i) => ({ ...e, outSize: b.ops[i].outSize }));
+      const bytes = g.encodeCompoundReply(HEADER.unique, sized);
+      const p = g.parseCompoundReply(bytes, { ops: b.ops });
+      // (Revisions whose kernel leaves READ's pages uncopied give no data: outPages.)
+      if (p.results[0].reply !== null)
+        assert.deepEqual(p.results[0].reply.data, new Uint8Array(10).fill(1));
+      assert.deepEqual(p.results[1].reply.attr_out, attr);
+      const unsized = g.encodeCompoundReply(HEADER.unique, entries);
+      if (c.replyChecks.advance === "len") assert.deepEqual(unsized, bytes);
+      else assert.ok(bytes.length > unsized.length, "zeros up to the expected out args");
+    });
+  });
+
   test("encodeCompoundReply -> parseCompoundReply, typed per op", async (t) => {
     await each(t, ({ c, g }) => {
       const b = openGetattr(g).unlink(1n, "gone");

@@ -730,7 +730,12 @@ function compoundTargets(rev: Revision): Target[] {
           if (r.error === 0 && r.reply === null) continue;
           if (r.error > 0 || r.error < -511) return "accepted";
           compare.push(r.index);
-          entries.push({ opcode: r.opcode, reply, unique: r.unique });
+          entries.push({
+            opcode: r.opcode,
+            reply,
+            unique: r.unique,
+            outSize: ops[r.index].outSize,
+          });
         }
         if (entries.length !== first.results.filter((r: Value) => !r.missing).length)
           return "accepted";
