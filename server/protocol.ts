@@ -498,10 +498,15 @@ const LITTLE = endianness() === "LE";
 /** A success out header (error 0) in host byte order. */
 function outHeader(len: number, unique: bigint): Uint8Array {
   const b = new Uint8Array(OUT_HEADER_SIZE);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, len, LITTLE);
-  v.setBigUint64(8, unique, LITTLE);
+  writeOutHeader(new DataView(b.buffer), len, 0, unique);
   return b;
+}
+
+/** fuse_out_header at the start of `v`, host byte order. */
+function writeOutHeader(v: DataView, len: number, error: number, unique: bigint): void {
+  v.setUint32(0, len, LITTLE);
+  v.setInt32(4, error, LITTLE);
+  v.setBigUint64(8, unique, LITTLE);
 }
 
 /** DataViews of reused header buffers, so writing a header allocates nothing. */
@@ -514,9 +519,7 @@ function outHeaderInto(buf: Uint8Array, len: number, error: number, unique: bigi
     v = new DataView(buf.buffer, buf.byteOffset, OUT_HEADER_SIZE);
     HEADER_VIEWS.set(buf, v);
   }
-  v.setUint32(0, len, LITTLE);
-  v.setInt32(4, error, LITTLE);
-  v.setBigUint64(8, unique, LITTLE);
+  writeOutHeader(v, len, error, unique);
   return OUT_HEADER_SIZE;
 }
 

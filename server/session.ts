@@ -318,13 +318,10 @@ export class Session {
     return {
       reply: (header, reply) => {
         const body = reply ?? {};
-        if (
-          !("error" in body) &&
-          isDataReply(body) &&
-          this.protocol.rawDataReplyOpcodes.has(header.opcode)
-        ) {
-          this.protocol.dataReplyHeaderInto(dataHeader, header.unique, body.data.length);
-          parts[1] = body.data;
+        const data = "error" in body ? null : this.rawData(header, body);
+        if (data !== null) {
+          this.protocol.dataReplyHeaderInto(dataHeader, header.unique, data.length);
+          parts[1] = data;
           try {
             return this.send(transport, header, parts);
           } finally {
@@ -339,12 +336,7 @@ export class Session {
                   buf,
                   header.unique,
                   header.opcode,
-                  {
-                    error: validErrno(
-                      (body as { error: unknown }).error,
-                      this.protocol.messages.REPLY_ERROR_MIN,
-                    ),
-                  },
+                  { error: this.replyErrno(body) },
                   this.minor,
                 )
               : this.protocol.encodeReplyInto(buf, header.unique, header.opcode, body, this.minor);
@@ -681,19 +673,26 @@ export class Session {
   private encode(header: FuseInHeader, reply: FuseReply, parts = false): WireReply {
     try {
       const body = reply ?? {};
-      if ("error" in body)
-        return this.protocol.encodeError(
-          header.unique,
-          validErrno((body as { error: unknown }).error, this.protocol.messages.REPLY_ERROR_MIN),
-        );
-      if (parts && isDataReply(body) && this.protocol.rawDataReplyOpcodes.has(header.opcode)) {
-        return this.protocol.dataReplyParts(header.unique, body.data);
-      }
+      if ("error" in body) return this.protocol.encodeError(header.unique, this.replyErrno(body));
+      const data = parts ? this.rawData(header, body) : null;
+      if (data !== null) return this.protocol.dataReplyParts(header.unique, data);
       return this.protocol.encodeReply(header.unique, header.opcode, body, this.minor);
     } catch (err) {
       this.reportError(err, header);
       return this.protocol.encodeError(header.unique, -Errno.EIO);
     }
+  }
+
+  /** The -errno of an error reply `{ error }`. @throws for one the kernel would refuse */
+  private replyErrno(body: object): number {
+    return validErrno((body as { error: unknown }).error, this.protocol.messages.REPLY_ERROR_MIN);
+  }
+
+  /** The data of a success that is sent as is after its out header (no copy), else null. */
+  private rawData(header: FuseInHeader, body: object): Uint8Array | null {
+    return isDataReply(body) && this.protocol.rawDataReplyOpcodes.has(header.opcode)
+      ? body.data
+      : null;
   }
 
   private reportError(err: unknown, header: FuseInHeader | undefined): void {
