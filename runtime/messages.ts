@@ -10,7 +10,13 @@
  *
  * Only erasable TypeScript syntax, as runtime.ts.
  */
-import { isLittleEndian, viewOfBuffer, type CodecOptions, type StructCodec } from "./runtime.js";
+import {
+  HOST_LITTLE_ENDIAN,
+  isLittleEndian,
+  viewOfBuffer,
+  type CodecOptions,
+  type StructCodec,
+} from "./runtime.js";
 
 /**
  * What is wrong with a message:
@@ -589,40 +595,67 @@ export function writePrefix(
   new Uint8Array(view.buffer, view.byteOffset + at, size).set(full.subarray(0, size));
 }
 
-/** The DataView to write a message of `len` bytes at `offset` of `buf`; fails (kind `length`) when it does not fit. */
-export function roomFor(ctx: Ctx, buf: Uint8Array, offset: number, len: number): DataView {
-  if (!(offset >= 0 && offset + len <= buf.length && Number.isInteger(offset))) {
-    const available =
-      Number.isInteger(offset) && offset >= 0 ? Math.max(0, buf.length - offset) : 0;
-    fail(
-      ctx,
-      "length",
-      null,
-      offset,
-      len,
-      available,
-      `the message needs ${len} bytes at offset ${offset} of the buffer, ${available} available`,
-    );
-  }
-  // The last array's view in front of the WeakMap: a server writes its replies into one
-  // buffer, and comparing the array itself spares the `buffer` getter (a builtin call).
+/**
+ * Room for a message of `len` bytes at `offset` of `buf`: returns where it starts in
+ * {@link roomView} (the view over all of `buf`'s buffer); fails (kind `length`) when it does not
+ * fit. The last array's view and `byteOffset` are kept: a server writes its replies into one
+ * buffer, and comparing the array itself spares the `buffer` and `byteOffset` getters (builtin
+ * calls, a tenth of a small reply's time). The failure is a function of its own so that this
+ * one stays small enough to be inlined.
+ */
+export function roomAt(ctx: Ctx, buf: Uint8Array, offset: number, len: number): number {
+  if (!(offset >= 0 && offset + len <= buf.length && Number.isInteger(offset)))
+    noRoom(ctx, buf, offset, len);
   if (buf !== lastArray) {
     lastView = viewOfBuffer(buf.buffer);
+    lastBase = buf.byteOffset;
     lastArray = buf;
   }
-  return lastView!;
+  return lastBase + offset;
+}
+
+/** The view the last {@link roomAt} checked room in. */
+export function roomView(): DataView {
+  return lastView;
 }
 
 let lastArray: Uint8Array | null = null;
-let lastView: DataView | null = null;
+let lastView: DataView = new DataView(new ArrayBuffer(0));
+let lastBase = 0;
+
+function noRoom(ctx: Ctx, buf: Uint8Array, offset: number, len: number): never {
+  const available = Number.isInteger(offset) && offset >= 0 ? Math.max(0, buf.length - offset) : 0;
+  return fail(
+    ctx,
+    "length",
+    null,
+    offset,
+    len,
+    available,
+    `the message needs ${len} bytes at offset ${offset} of the buffer, ${available} available`,
+  );
+}
 
 /**
- * Whether a reply is arguments (an object without `error`) under a valid minor: for such a
- * reply to an opcode with a straight-line writer, {@link checkReply} has nothing to say, so
- * the writers run without looking the opcode's descriptor up.
+ * Whether a reply may go to a straight-line writer: an object under a valid minor. Whether it
+ * is an error (`"error" in body`) each opcode's case asks itself: that check at one site shared
+ * by every reply shape a server sends goes megamorphic (a hash lookup per reply), at the
+ * opcode's own site it sees that opcode's shapes only.
  */
-export function plainReply(body: Record<string, unknown>, opts: MessageOptions): boolean {
-  return typeof body === "object" && body !== null && !("error" in body) && minorOk(opts.minor);
+export function structReplyCandidate(body: Record<string, unknown>, opts: MessageOptions): boolean {
+  return typeof body === "object" && body !== null && minorOk(opts.minor);
+}
+
+/**
+ * The byte order {@link isLittleEndian} gives, from the two options read at the caller's site
+ * (the shared function would see every options shape of every caller).
+ */
+export function littleEndianOf(
+  littleEndian: boolean | undefined,
+  hostEndian: boolean | undefined,
+): boolean {
+  if (littleEndian !== undefined) return littleEndian;
+  return hostEndian === true ? HOST_LITTLE_ENDIAN : true;
 }
 
 export function messageLength(ctx: Ctx, len: number): number {
@@ -1072,15 +1105,15 @@ export function encodeReplyIntoWith(
   const headerSize = p.outHeader.size;
   const le = isLittleEndian(opts);
   if (typeof checked === "number") {
-    const view = roomFor(replyCtx(p, opts.opcode), buf, offset, headerSize);
-    p.writeOutHeader(view, buf.byteOffset + offset, headerSize, checked, unique, le);
+    const at = roomAt(replyCtx(p, opts.opcode), buf, offset, headerSize);
+    p.writeOutHeader(roomView(), at, headerSize, checked, unique, le);
     return headerSize;
   }
   const ctx = replyCtx(p, opts.opcode);
   const chunks = replyChunks(p, ctx, checked, body, opts);
   const len = chunksLength(ctx, headerSize, chunks);
-  const view = roomFor(ctx, buf, offset, len);
-  p.writeOutHeader(view, buf.byteOffset + offset, len, 0, unique, le);
+  const at = roomAt(ctx, buf, offset, len);
+  p.writeOutHeader(roomView(), at, len, 0, unique, le);
   copyChunks(buf, offset + headerSize, chunks);
   return len;
 }

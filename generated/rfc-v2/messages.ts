@@ -48,20 +48,22 @@ import {
   encodeReplyWith,
   encodeRequestWith,
   extensionsStart,
+  littleEndianOf,
   messageLength,
   missingPart,
   nameEnd,
   noReplyOpcodes,
   notBytes,
   partSize,
-  plainReply,
   putDirentName,
   readArrayPart,
   readName,
   requestLengthError,
   requestTooShort,
-  roomFor,
+  roomAt,
+  roomView,
   stringNameLength,
+  structReplyCandidate,
   trailingBytes,
   truncatedStruct,
   writePrefix,
@@ -4198,220 +4200,244 @@ export function encodeReply<O extends FuseReplyOpcode>(
 ): Uint8Array {
   const body = reply as unknown as Record<string, unknown>;
   // Replies of structs: straight to their writer (the opcode's descriptor is for the rest).
-  if (plainReply(body, opts)) {
+  if (structReplyCandidate(body, opts)) {
     switch (opts.opcode) {
       case 1: {
+        if ("error" in body) break;
         const len = sizeFuseLookupReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseLookupReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 3: {
+        if ("error" in body) break;
         const len = sizeFuseGetattrReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseGetattrReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 4: {
+        if ("error" in body) break;
         const len = sizeFuseSetattrReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseSetattrReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 6: {
+        if ("error" in body) break;
         const len = sizeFuseSymlinkReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseSymlinkReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 8: {
+        if ("error" in body) break;
         const len = sizeFuseMknodReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseMknodReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 9: {
+        if ("error" in body) break;
         const len = sizeFuseMkdirReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseMkdirReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 13: {
+        if ("error" in body) break;
         const len = sizeFuseLinkReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseLinkReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 14: {
+        if ("error" in body) break;
         const len = sizeFuseOpenReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseOpenReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 16: {
+        if ("error" in body) break;
         const len = sizeFuseWriteReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseWriteReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 17: {
+        if ("error" in body) break;
         const len = sizeFuseStatfsReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseStatfsReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 26: {
+        if ("error" in body) break;
         const len = sizeFuseInitReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseInitReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 27: {
+        if ("error" in body) break;
         const len = sizeFuseOpendirReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseOpendirReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 31: {
+        if ("error" in body) break;
         const len = sizeFuseGetlkReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseGetlkReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 35: {
+        if ("error" in body) break;
         const len = sizeFuseCreateReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseCreateReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 37: {
+        if ("error" in body) break;
         const len = sizeFuseBmapReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseBmapReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 39: {
+        if ("error" in body) break;
         const len = sizeFuseIoctlReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseIoctlReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 40: {
+        if ("error" in body) break;
         const len = sizeFusePollReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFusePollReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 46: {
+        if ("error" in body) break;
         const len = sizeFuseLseekReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseLseekReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 47: {
+        if ("error" in body) break;
         const len = sizeFuseCopyFileRangeReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseCopyFileRangeReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 51: {
+        if ("error" in body) break;
         const len = sizeFuseTmpfileReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseTmpfileReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 52: {
+        if ("error" in body) break;
         const len = sizeFuseStatxReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseStatxReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 53: {
+        if ("error" in body) break;
         const len = sizeFuseCopyFileRange64Reply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseCopyFileRange64Reply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 101: {
+        if ("error" in body) break;
         const len = sizeFuseCompoundReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeFuseCompoundReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
       }
       case 4096: {
+        if ("error" in body) break;
         const len = sizeCuseInitReply(body, opts);
         const out = new Uint8Array(len);
         const view = new DataView(out.buffer);
-        const le = isLittleEndian(opts);
+        const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
         writeOutHeader(view, 0, len, 0, unique, le);
         writeCuseInitReply(view, OUT_HEADER_SIZE, body, opts, le);
         return out;
@@ -4438,197 +4464,221 @@ export function encodeReplyInto<O extends FuseReplyOpcode>(
 ): number {
   const body = reply as unknown as Record<string, unknown>;
   // Replies of structs: straight to their writer (the opcode's descriptor is for the rest).
-  if (plainReply(body, opts)) {
-    const le = isLittleEndian(opts);
+  if (structReplyCandidate(body, opts)) {
+    const le = littleEndianOf(opts.littleEndian, opts.hostEndian);
     switch (opts.opcode) {
       case 1: {
+        if ("error" in body) break;
         const len = sizeFuseLookupReply(body, opts);
-        const view = roomFor(REPLY_1_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_1_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseLookupReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 3: {
+        if ("error" in body) break;
         const len = sizeFuseGetattrReply(body, opts);
-        const view = roomFor(REPLY_3_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_3_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseGetattrReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 4: {
+        if ("error" in body) break;
         const len = sizeFuseSetattrReply(body, opts);
-        const view = roomFor(REPLY_4_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_4_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseSetattrReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 6: {
+        if ("error" in body) break;
         const len = sizeFuseSymlinkReply(body, opts);
-        const view = roomFor(REPLY_6_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_6_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseSymlinkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 8: {
+        if ("error" in body) break;
         const len = sizeFuseMknodReply(body, opts);
-        const view = roomFor(REPLY_8_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_8_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseMknodReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 9: {
+        if ("error" in body) break;
         const len = sizeFuseMkdirReply(body, opts);
-        const view = roomFor(REPLY_9_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_9_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseMkdirReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 13: {
+        if ("error" in body) break;
         const len = sizeFuseLinkReply(body, opts);
-        const view = roomFor(REPLY_13_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_13_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseLinkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 14: {
+        if ("error" in body) break;
         const len = sizeFuseOpenReply(body, opts);
-        const view = roomFor(REPLY_14_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_14_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseOpenReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 16: {
+        if ("error" in body) break;
         const len = sizeFuseWriteReply(body, opts);
-        const view = roomFor(REPLY_16_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_16_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseWriteReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 17: {
+        if ("error" in body) break;
         const len = sizeFuseStatfsReply(body, opts);
-        const view = roomFor(REPLY_17_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_17_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseStatfsReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 26: {
+        if ("error" in body) break;
         const len = sizeFuseInitReply(body, opts);
-        const view = roomFor(REPLY_26_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_26_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseInitReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 27: {
+        if ("error" in body) break;
         const len = sizeFuseOpendirReply(body, opts);
-        const view = roomFor(REPLY_27_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_27_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseOpendirReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 31: {
+        if ("error" in body) break;
         const len = sizeFuseGetlkReply(body, opts);
-        const view = roomFor(REPLY_31_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_31_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseGetlkReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 35: {
+        if ("error" in body) break;
         const len = sizeFuseCreateReply(body, opts);
-        const view = roomFor(REPLY_35_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_35_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseCreateReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 37: {
+        if ("error" in body) break;
         const len = sizeFuseBmapReply(body, opts);
-        const view = roomFor(REPLY_37_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_37_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseBmapReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 39: {
+        if ("error" in body) break;
         const len = sizeFuseIoctlReply(body, opts);
-        const view = roomFor(REPLY_39_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_39_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseIoctlReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 40: {
+        if ("error" in body) break;
         const len = sizeFusePollReply(body, opts);
-        const view = roomFor(REPLY_40_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_40_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFusePollReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 46: {
+        if ("error" in body) break;
         const len = sizeFuseLseekReply(body, opts);
-        const view = roomFor(REPLY_46_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_46_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseLseekReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 47: {
+        if ("error" in body) break;
         const len = sizeFuseCopyFileRangeReply(body, opts);
-        const view = roomFor(REPLY_47_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_47_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseCopyFileRangeReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 51: {
+        if ("error" in body) break;
         const len = sizeFuseTmpfileReply(body, opts);
-        const view = roomFor(REPLY_51_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_51_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseTmpfileReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 52: {
+        if ("error" in body) break;
         const len = sizeFuseStatxReply(body, opts);
-        const view = roomFor(REPLY_52_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_52_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseStatxReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 53: {
+        if ("error" in body) break;
         const len = sizeFuseCopyFileRange64Reply(body, opts);
-        const view = roomFor(REPLY_53_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_53_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseCopyFileRange64Reply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 101: {
+        if ("error" in body) break;
         const len = sizeFuseCompoundReply(body, opts);
-        const view = roomFor(REPLY_101_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_101_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeFuseCompoundReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;
       }
       case 4096: {
+        if ("error" in body) break;
         const len = sizeCuseInitReply(body, opts);
-        const view = roomFor(REPLY_4096_CTX, buf, offset, len);
-        const at = buf.byteOffset + offset;
+        const at = roomAt(REPLY_4096_CTX, buf, offset, len);
+        const view = roomView();
         writeOutHeader(view, at, len, 0, unique, le);
         writeCuseInitReply(view, at + OUT_HEADER_SIZE, body, opts, le);
         return len;

@@ -918,7 +918,7 @@ function engineImports(m: {
   if (m.requests.length > 0) out.push("checkMinor", "trailingBytes");
   if (m.requests.length > 0 || m.writers) out.push("type Ctx");
   if (m.requests.some((r) => r.extensions)) out.push("extensionsStart");
-  if (m.writers) out.push("plainReply", "roomFor");
+  if (m.writers) out.push("structReplyCandidate", "littleEndianOf", "roomAt", "roomView");
   if (m.dirents)
     out.push(
       "alignUp",
