@@ -47,6 +47,12 @@ const MiB = 1 << 20;
 const FS_MEMFS = "memfs";
 const FS_NATIVE = "fuse-native";
 const FS_NATIVE_BW = "fuse-native (big_writes)";
+/**
+ * memfs with `--no-btime`: libfuse 2 cannot speak STATX, so its kernel answers Node's
+ * `fs.stat` (a statx asking for the birth time) from cached attributes, where memfs gets one
+ * STATX request per new file; this variant compares the servers on the same requests.
+ */
+const FS_MEMFS_NO_STATX = "memfs (no STATX)";
 const FS_TMPFS = "tmpfs";
 
 function human(bytes: number): string {
@@ -92,6 +98,7 @@ function workloads(smoke: boolean, size: number, tree: Tree): Workload[] {
       title: `create + stat + unlink ${nFiles.toLocaleString("en-US")} files`,
       metric: "files",
       amount: nFiles,
+      extra: [FS_MEMFS_NO_STATX],
       task: (dir) => ({ kind: "files", dir, count: nFiles }),
     },
     {
@@ -106,6 +113,7 @@ function workloads(smoke: boolean, size: number, tree: Tree): Workload[] {
       title: `${workers} workers, mixed small I/O (${(workers * opsPerWorker).toLocaleString("en-US")} ops)`,
       metric: "ops",
       amount: workers * opsPerWorker,
+      extra: [FS_MEMFS_NO_STATX],
       task: (dir) => ({ kind: "mixed", dir, workers, ops: opsPerWorker }),
     },
     {
@@ -259,6 +267,22 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
         cwd: root,
       }),
     );
+    mounts.push(
+      await startServer({
+        name: FS_MEMFS_NO_STATX,
+        dir: dirOf(FS_MEMFS_NO_STATX),
+        argv: [
+          join(root, "dist", "examples", "memfs", "main.js"),
+          dirOf(FS_MEMFS_NO_STATX),
+          "--capacity",
+          String(capacity),
+          "--no-btime",
+        ],
+        ready: /^mounted memfs/,
+        log: logFile(work, FS_MEMFS_NO_STATX),
+        cwd: root,
+      }),
+    );
     for (const [name, extra] of [
       [FS_NATIVE, []],
       [FS_NATIVE_BW, ["--big-writes"]],
@@ -328,7 +352,7 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     if (interrupted) failures.push(`interrupted by ${interrupted}`);
-    const stillMounted = [FS_MEMFS, FS_NATIVE, FS_NATIVE_BW, FS_TMPFS]
+    const stillMounted = [FS_MEMFS, FS_MEMFS_NO_STATX, FS_NATIVE, FS_NATIVE_BW, FS_TMPFS]
       .map((n) => join(work, "mnt", n.replace(/[^a-z0-9-]+/gi, "_")))
       .filter((d) => mountOf(d));
     // Never remove a folder with something still mounted under it.
@@ -377,8 +401,8 @@ function format(
     );
   };
   /** memfs ÷ other as a speed ratio: the other's time ÷ memfs's time; per-repeat range in brackets. */
-  const ratio = (w: Workload, fs: string) => {
-    const a = get(w, FS_MEMFS);
+  const ratio = (w: Workload, fs: string, ours = FS_MEMFS) => {
+    const a = get(w, ours);
     const b = get(w, fs);
     const mid = med(b) / med(a);
     if (!Number.isFinite(mid)) return "—";
@@ -392,10 +416,15 @@ function format(
     let native = ratio(w, FS_NATIVE);
     if (w.extra?.includes(FS_NATIVE_BW) && get(w, FS_NATIVE_BW)?.ms.length)
       native += ` (${ratio(w, FS_NATIVE_BW).split(" ")[0]} with its big_writes)`;
+    let memfsValue = show(w, FS_MEMFS);
+    if (w.extra?.includes(FS_MEMFS_NO_STATX) && get(w, FS_MEMFS_NO_STATX)?.ms.length) {
+      memfsValue += ` (${show(w, FS_MEMFS_NO_STATX)} without STATX)`;
+      native += `; without STATX ${ratio(w, FS_NATIVE, FS_MEMFS_NO_STATX)}`;
+    }
     let nativeValue = show(w, FS_NATIVE);
     if (w.extra?.includes(FS_NATIVE_BW) && get(w, FS_NATIVE_BW)?.ms.length)
       nativeValue += ` (${show(w, FS_NATIVE_BW)} with big_writes)`;
-    return `| ${w.title} | ${show(w, FS_MEMFS)} | ${nativeValue} | ${show(w, FS_TMPFS)} | ${native} | ${ratio(w, FS_TMPFS)} |`;
+    return `| ${w.title} | ${memfsValue} | ${nativeValue} | ${show(w, FS_TMPFS)} | ${native} | ${ratio(w, FS_TMPFS)} |`;
   });
   const treeW = list.find((w) => w.id === "tree");
   const stepRows: string[] = [];
@@ -415,7 +444,7 @@ function format(
   return [
     "## Server",
     "",
-    `memfs = \`examples/memfs\` on our server (\`server/\`, default options, \`--capacity\` raised for the big files); fuse-native = an in-memory filesystem on fuse-native 2.2.6 (\`bench/server/fuse-native-fs.ts\`, libfuse 2 defaults plus default_permissions and a getxattr that answers ENODATA, as memfs has them, so the kernel asks both the same); tmpfs = the kernel's. ${o.nativeStatus ? `${o.nativeStatus}.` : ""} The I/O runs in a separate process (\`bench/server/io.ts\`, synchronous fs calls, coreutils for ls/tar/find/grep/rm). ${how}`,
+    `memfs = \`examples/memfs\` on our server (\`server/\`, default options, \`--capacity\` raised for the big files); fuse-native = an in-memory filesystem on fuse-native 2.2.6 (\`bench/server/fuse-native-fs.ts\`, libfuse 2 defaults plus default_permissions and a getxattr that answers ENODATA, as memfs has them, so the kernel asks both the same); memfs (no STATX) = memfs with \`--no-btime\`, run where Node's \`fs.stat\` is part of the work: libfuse 2 cannot speak STATX, so for fuse-native the kernel answers a stat of a new file from cached attributes, where memfs (which gives birth times) gets a STATX request; without its STATX handler memfs gets the same requests as fuse-native; tmpfs = the kernel's. ${o.nativeStatus ? `${o.nativeStatus}.` : ""} The I/O runs in a separate process (\`bench/server/io.ts\`, synchronous fs calls, coreutils for ls/tar/find/grep/rm). ${how}`,
     "",
     "Ratios are speed ratios: the other filesystem's time ÷ memfs's time for the same work (above 1: memfs is faster).",
     "",

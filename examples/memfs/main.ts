@@ -1,7 +1,7 @@
 /**
  * Command line: mount memfs until Ctrl-C (or `umount <mountpoint>`).
  *
- *   npm run memfs -- <mountpoint> [--revision NAME] [--decline-compounds] [--cache-seconds N] [--capacity BYTES] [--writeback-cache] [--allow-other] [--debug]
+ *   npm run memfs -- <mountpoint> [--revision NAME] [--decline-compounds] [--cache-seconds N] [--capacity BYTES] [--writeback-cache] [--no-btime] [--allow-other] [--debug]
  *
  * `--revision` picks the protocol revision the server speaks (a folder of
  * generated/, default base-7.45); revisions with FUSE_COMPOUND answer
@@ -17,7 +17,7 @@ import { DEFAULT_REVISION, availableRevisions, loadProtocol, mount } from "../..
 import { MEMFS_INIT_FLAGS, MemFs } from "./memfs.js";
 
 const USAGE =
-  "usage: npm run memfs -- <mountpoint> [--revision NAME] [--decline-compounds] [--cache-seconds N] [--capacity BYTES] [--writeback-cache] [--allow-other] [--debug]";
+  "usage: npm run memfs -- <mountpoint> [--revision NAME] [--decline-compounds] [--cache-seconds N] [--capacity BYTES] [--writeback-cache] [--no-btime] [--allow-other] [--debug]";
 
 async function main(): Promise<number> {
   let args;
@@ -32,6 +32,7 @@ async function main(): Promise<number> {
         "allow-other": { type: "boolean" },
         "writeback-cache": { type: "boolean" },
         reader: { type: "string" },
+        "no-btime": { type: "boolean" },
         debug: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -59,6 +60,7 @@ async function main(): Promise<number> {
     cacheSeconds:
       values["cache-seconds"] !== undefined ? Number(values["cache-seconds"]) : undefined,
     capacity: values.capacity !== undefined ? Number(values.capacity) : undefined,
+    btime: !values["no-btime"],
   });
   const m = await mount(mountpoint, fs, {
     name: "memfs",

@@ -143,6 +143,14 @@ export interface MemFsOptions {
   rootMode?: number;
   /** open(O_TRUNC) truncates in open: mount with FUSE_ATOMIC_O_TRUNC. */
   atomicOTrunc?: boolean;
+  /**
+   * Answer FUSE_STATX, with birth times. Default true. With false there is no STATX handler:
+   * after one ENOSYS the kernel answers statx(2) from the attributes it has, as it does for a
+   * server that cannot speak STATX (libfuse 2), and a statx asking for the birth time of a file
+   * just created (Node's `fs.stat` asks for it) costs no request of its own; `birthtime` is
+   * then not known.
+   */
+  btime?: boolean;
 }
 
 interface Handle {
@@ -203,6 +211,8 @@ export class MemFs implements FuseHandlers {
     this.maxInodes = opts.maxInodes ?? 1_000_000;
     this.cacheSec = BigInt(opts.cacheSeconds ?? 1);
     this.atomicOTrunc = opts.atomicOTrunc ?? true;
+    // The session answers ENOSYS for an opcode whose handler is not a function.
+    if (opts.btime === false) Object.defineProperty(this, "statx", { value: undefined });
     const t = nowNs();
     const root = this.newInode(
       S_IFDIR | (opts.rootMode ?? 0o755),
