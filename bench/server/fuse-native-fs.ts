@@ -399,8 +399,9 @@ function main(): void {
   // default_permissions, as memfs is mounted (the server's default): the kernel checks
   // permissions from the attributes for both, and refreshes a directory's attributes after
   // every change in it in both, so the two do the same round trips for the same work.
-  // (fuse-native takes defaultPermissions; bench/types declares only the options used before.)
-  const options = { fsname, timeout: false, defaultPermissions: true } as const;
+  // kernel_cache, as memfs keeps the page cache over opens (FOPEN_KEEP_CACHE): both own their
+  // data, so neither needs the kernel to read a file again after every open.
+  const options = { fsname, timeout: false, defaultPermissions: true, kernelCache: true } as const;
   const fuse = new Fuse(mnt, ops, options);
   let closing = false;
   const close = () => {

@@ -75,6 +75,10 @@ declare module "fuse-native" {
     fsname?: string;
     /** Per-op timeout in ms, or false for none (default 15 s, then the op fails). */
     timeout?: number | false;
+    /** libfuse's default_permissions: the kernel checks permissions from the attributes. */
+    defaultPermissions?: boolean;
+    /** libfuse's kernel_cache: the page cache of a file is kept over opens. */
+    kernelCache?: boolean;
   }
   export default class Fuse {
     constructor(mnt: string, handlers: Handlers, opts?: Options);

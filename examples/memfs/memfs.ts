@@ -21,6 +21,7 @@ import {
   FATTR_MTIME_NOW,
   FATTR_SIZE,
   FATTR_UID,
+  FOPEN_KEEP_CACHE,
   FUSE_ATOMIC_O_TRUNC,
   FUSE_HANDLE_KILLPRIV_V2,
   FUSE_OPEN_KILL_SUIDGID,
@@ -709,7 +710,12 @@ export class MemFs implements FuseHandlers {
       // FUSE_HANDLE_KILLPRIV_V2: a truncating open by someone without CAP_FSETID drops setuid/setgid.
       if (req.open_in.open_flags & FUSE_OPEN_KILL_SUIDGID) this.killSuid(i);
     }
-    return { open_out: { fh: this.openHandle(i, flags), open_flags: 0, backing_id: 0 } };
+    // memfs's data changes only through this mount (the kernel sees every write, truncate and
+    // punched hole first), so the page cache of a file stays right from one open to the next:
+    // FOPEN_KEEP_CACHE (libfuse's kernel_cache) spares reading it again after every open.
+    return {
+      open_out: { fh: this.openHandle(i, flags), open_flags: FOPEN_KEEP_CACHE, backing_id: 0 },
+    };
   }
 
   create(req: RequestOf<"FUSE_CREATE">, ctx: RequestContext): ReplyOf<"FUSE_CREATE"> {
@@ -723,7 +729,11 @@ export class MemFs implements FuseHandlers {
     );
     return {
       entry_out: this.entry(i),
-      open_out: { fh: this.openHandle(i, req.create_in.flags), open_flags: 0, backing_id: 0 },
+      open_out: {
+        fh: this.openHandle(i, req.create_in.flags),
+        open_flags: FOPEN_KEEP_CACHE,
+        backing_id: 0,
+      },
     };
   }
 
@@ -741,7 +751,11 @@ export class MemFs implements FuseHandlers {
     this.inodes.set(i.ino, i);
     return {
       entry_out: this.entry(i),
-      open_out: { fh: this.openHandle(i, req.create_in.flags), open_flags: 0, backing_id: 0 },
+      open_out: {
+        fh: this.openHandle(i, req.create_in.flags),
+        open_flags: FOPEN_KEEP_CACHE,
+        backing_id: 0,
+      },
     };
   }
 
