@@ -208,6 +208,12 @@ export interface CompoundOpSpec {
   readonly variable: "data" | "xattr" | null;
   /** The variable part goes to pages in the kernel (`outPages` applies to it). */
   readonly outPages: boolean;
+  /**
+   * The request member that bounds the variable part (the protocol table's `sizedBy`): part
+   * `field`, member `member`. Null or absent for a fixed reply, or where the request does not
+   * carry the bound (READLINK: the kernel's page).
+   */
+  readonly sizedBy?: { readonly field: string; readonly member: string } | null;
   /** A zero reply with `n` bytes in the variable part: its encoded size is the op's expected out-arg size. */
   readonly zeroReply: (n: number) => object;
   /**
@@ -1170,6 +1176,27 @@ export class CompoundEngine {
     const size = bytes.length - this.outHeaderSize;
     if (this.#outSizes.size < 4096) this.#outSizes.set(key, size);
     return size;
+  }
+
+  /**
+   * The out-arg bytes the kernel expects for a decoded sub-request (what a builder's op gets as
+   * its `outSize`): a fixed reply's size, or for a variable one the bound its request carries
+   * (`sizedBy`; an xattr request of size 0 expects the size struct). Undefined where the
+   * request does not carry the bound or the op is not in the table.
+   */
+  expectedReplySize(request: AnyRequest, o: MessageOptions): number | undefined {
+    if (request.op === "unknown") return undefined;
+    const spec = this.b.ops.get(request.opcode);
+    if (spec === undefined) return undefined;
+    if (spec.variable === null) return this.expectedOutSize(spec, 0, o);
+    const by = spec.sizedBy;
+    if (!by) return undefined;
+    const part = request[by.field] as Record<string, unknown> | null | undefined;
+    const n = part?.[by.member];
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0) return undefined;
+    const fixed = this.expectedOutSize(spec, 0, o);
+    // Added up rather than sized by a zero reply of n bytes: n comes off the wire (up to 4 GiB).
+    return spec.variable === "xattr" ? (n === 0 ? fixed : n) : fixed + n;
   }
 
   spec(op: string): CompoundOpSpec | undefined {
