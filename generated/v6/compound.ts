@@ -2211,7 +2211,7 @@ export function expectedReplySize(
   request: FuseRequest,
   opts: Partial<FuseMessageOptions> = {},
 ): number | undefined {
-  return ENGINE.expectedReplySize(request as unknown as AnyRequest, ENGINE.messageOptions(opts));
+  return ENGINE.expectedReplySize(request as unknown as AnyRequest, opts);
 }
 
 /**
