@@ -239,11 +239,26 @@ export interface ReplyAnswer {
   means: string;
 }
 
-export type ReplyInfo =
+/**
+ * The request member that bounds a reply's variable part: the out-arg size the kernel
+ * expects for it (for an xattr reply, a size of 0 asks for fuse_getxattr_out instead).
+ */
+export interface ReplySizedBy {
+  struct: string;
+  /** The request part's property name (struct name without `fuse_`). */
+  field: string;
+  member: string;
+}
+
+export type ReplyInfo = (
   | { kind: "none"; answers?: ReplyAnswer[] }
   | { kind: "empty" | "dirents" | "direntplus" }
   | { kind: "parts"; parts: MessagePart[] }
-  | { kind: "data" | "xattr"; what: string };
+  | { kind: "data" | "xattr"; what: string }
+) & {
+  /** Only on a reply with a variable part, and only where the request holds its bound. */
+  sizedBy?: ReplySizedBy;
+};
 
 export interface OpcodeInfo {
   name: string;

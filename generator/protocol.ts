@@ -16,6 +16,7 @@ import type {
   OpcodeInfo,
   ProtocolInfo,
   ReplyInfo,
+  ReplySizedBy,
   StructDef,
 } from "./model.js";
 import { repoRoot } from "./revisions/registry.js";
@@ -26,11 +27,12 @@ type RawPart =
   | { name: string }
   | { data: string }
   | { array: string; count: string };
-type RawReply =
+type RawReply = (
   | { kind: "none"; answers?: { name: string; error: number; means: string }[] }
   | { kind: "empty" | "dirents" | "direntplus" }
   | { kind: "parts"; parts: RawPart[] }
-  | { kind: "data" | "xattr"; what: string };
+  | { kind: "data" | "xattr"; what: string }
+) & { sizedBy?: { struct: string; member: string } };
 type RawOpcode =
   | { request: RawPart[]; reply: RawReply; extensions?: boolean; note?: string }
   | { reserved: true; note: string };
@@ -127,6 +129,36 @@ export function resolveProtocol(
     return raw.map((p) => part(where, p, first)).filter((p): p is MessagePart => p !== null);
   };
 
+  /** `sizedBy` checked: a reply with a variable part, bounded by a member of one of the request's structs. */
+  const replySizedBy = (
+    where: string,
+    raw: { struct: string; member: string },
+    reply: ReplyInfo,
+    request: MessagePart[],
+  ): ReplySizedBy | null => {
+    const variable =
+      reply.kind === "data" ||
+      reply.kind === "xattr" ||
+      reply.kind === "dirents" ||
+      reply.kind === "direntplus" ||
+      (reply.kind === "parts" && reply.parts.some((p) => p.kind === "data"));
+    if (!variable)
+      return (problems.push(`${where}: sizedBy on a reply without a variable part`), null);
+    const part = request.find(
+      (p): p is MessagePart & { kind: "struct" } => p.kind === "struct" && p.struct === raw.struct,
+    );
+    if (!part)
+      return (
+        problems.push(`${where}: sizedBy names struct ${raw.struct}, not a part of the request`),
+        null
+      );
+    if (!structs.get(raw.struct)?.fields.some((f) => f.name === raw.member))
+      return (
+        problems.push(`${where}: sizedBy names ${raw.struct}.${raw.member}, not a member`), null
+      );
+    return { struct: raw.struct, field: part.field, member: raw.member };
+  };
+
   const opcodes: OpcodeInfo[] = [];
   for (const m of opcodeEnum.members) {
     let entry = table.opcodes[m.name];
@@ -142,14 +174,20 @@ export function resolveProtocol(
       reserved.push(m.name);
       continue;
     }
+    const request = parts(`${m.name} request`, entry.request);
+    const { sizedBy: rawSizedBy, ...rawReply } = entry.reply;
     const reply: ReplyInfo =
-      entry.reply.kind === "parts"
-        ? { kind: "parts", parts: parts(`${m.name} reply`, entry.reply.parts) }
-        : entry.reply;
+      rawReply.kind === "parts"
+        ? { kind: "parts", parts: parts(`${m.name} reply`, rawReply.parts) }
+        : rawReply;
+    if (rawSizedBy) {
+      const sizedBy = replySizedBy(`${m.name} reply`, rawSizedBy, reply, request);
+      if (sizedBy) reply.sizedBy = sizedBy;
+    }
     opcodes.push({
       name: m.name,
       value: m.value,
-      request: parts(`${m.name} request`, entry.request),
+      request,
       reply,
       extensions: entry.extensions ?? false,
       ...(entry.note ? { note: entry.note } : {}),

@@ -208,6 +208,12 @@ export interface CompoundOpSpec {
   readonly variable: "data" | "xattr" | null;
   /** The variable part goes to pages in the kernel (`outPages` applies to it). */
   readonly outPages: boolean;
+  /**
+   * The request member that bounds the variable part (the protocol table's `sizedBy`): part
+   * `field`, member `member`. Null or absent for a fixed reply, or where the request does not
+   * carry the bound (READLINK: the kernel's page).
+   */
+  readonly sizedBy?: { readonly field: string; readonly member: string } | null;
   /** A zero reply with `n` bytes in the variable part: its encoded size is the op's expected out-arg size. */
   readonly zeroReply: (n: number) => object;
   /**
@@ -857,6 +863,8 @@ export class CompoundEngine {
   readonly #depIndex: string | null;
   readonly #opFlags: string | null;
   readonly #outSizes = new Map<string, number>();
+  /** Per minor, per opcode: the out args of a zero reply with no variable bytes (`expectedReplySize`). */
+  readonly #fixedOutSizes = new Map<number, OpcodeTable<number>>();
   /** `messageOptionsOf`'s shared options, per minor. */
   readonly #plainOptions = new Map<number, MessageOptions>();
   /** The caches of the shared options used last (`#sharedState`). */
@@ -1170,6 +1178,46 @@ export class CompoundEngine {
     const size = bytes.length - this.outHeaderSize;
     if (this.#outSizes.size < 4096) this.#outSizes.set(key, size);
     return size;
+  }
+
+  /**
+   * The out-arg bytes the kernel expects for a decoded sub-request (what a builder's op gets as
+   * its `outSize`): a fixed reply's size, or for a variable one the bound its request carries
+   * (`sizedBy`; an xattr request of size 0 expects the size struct). Undefined where the
+   * request does not carry the bound or the op is not in the table.
+   */
+  expectedReplySize(
+    request: AnyRequest,
+    opts: { readonly minor?: number | undefined; readonly [k: string]: unknown },
+  ): number | undefined {
+    if (request.op === "unknown") return undefined;
+    const spec = this.b.ops.get(request.opcode);
+    if (spec === undefined) return undefined;
+    let n = 0;
+    if (spec.variable !== null) {
+      const by = spec.sizedBy;
+      if (!by) return undefined;
+      const part = request[by.field] as Record<string, unknown> | null | undefined;
+      const size = part?.[by.member];
+      if (typeof size !== "number" || !Number.isInteger(size) || size < 0) return undefined;
+      n = size;
+    }
+    // A server asks this for every op it answers: the fixed part per minor and opcode is one
+    // table lookup (expectedOutSize's own cache builds a string key and copies the options).
+    const minor = opts.minor ?? this.b.defaultMinor;
+    let table = this.#fixedOutSizes.get(minor);
+    if (table === undefined) {
+      table = new OpcodeTable<number>();
+      if (this.#fixedOutSizes.size < 64) this.#fixedOutSizes.set(minor, table);
+    }
+    let fixed = table.get(spec.opcode);
+    if (fixed === undefined) {
+      fixed = this.expectedOutSize(spec, 0, this.messageOptions(opts));
+      table.set(spec.opcode, fixed);
+    }
+    // Added up rather than sized by a zero reply of n bytes: n comes off the wire (up to 4 GiB).
+    if (spec.variable === "xattr") return n === 0 ? fixed : n;
+    return fixed + n;
   }
 
   spec(op: string): CompoundOpSpec | undefined {

@@ -555,23 +555,27 @@ export class Session {
           };
         return { error: 0, reply };
       });
+      const minor = this.minor;
       const entries: CompoundSubReply[] = results.map((r, i) => {
         const sub = compound.requests[i]!;
         const body =
           r.skipped || r.error !== 0
             ? { error: r.skipped ? -Errno.EIO : r.error }
             : (r.reply as object);
-        return { opcode: sub.opcode, reply: body, unique: sub.header.unique };
+        // Where the kernel steps past a sub-reply by the out args it expects (not by len), a
+        // short success (a READ at end of file, a smaller xattr) is padded up to them.
+        const outSize = this.protocol.expectedReplySize(sub, minor);
+        return { opcode: sub.opcode, reply: body, unique: sub.header.unique, outSize };
       });
       try {
-        return this.protocol.encodeCompoundReply(header.unique, entries, this.minor);
+        return this.protocol.encodeCompoundReply(header.unique, entries, minor);
       } catch {
         // A handler returned a reply its opcode cannot carry: that op alone becomes EIO.
         const checked = entries.map((e, i) => ({
           ...e,
           reply: this.subReply(compound.requests[i]!.header, e.opcode, e.reply),
         }));
-        return this.protocol.encodeCompoundReply(header.unique, checked, this.minor);
+        return this.protocol.encodeCompoundReply(header.unique, checked, minor);
       }
     } catch (err) {
       this.reportError(err, header);

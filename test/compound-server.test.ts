@@ -1382,3 +1382,85 @@ describe("dependent sub-requests served by memfs", () => {
     });
   }
 });
+
+describe("short variable replies inside a compound (the server gives each op's expected out args)", () => {
+  for (const name of REVISIONS) {
+    test(`${name}: after a READ at end of file or a smaller xattr, the GETATTR is read where the kernel reads it`, async () => {
+      const { g, protocol, sem } = await revision(name);
+      const rig = await Rig.start(g, protocol);
+      try {
+        const t = rig.tree;
+        const opened = await rig.call({
+          op: "FUSE_OPEN",
+          opcode: g.FuseOpcode.FUSE_OPEN,
+          header: rig.header(t.file),
+          open_in: { ...g.zeroFuseOpenIn(), flags: O_RDONLY },
+        });
+        const fh = (opened["open_out"] as { fh: bigint }).fh;
+        const ask = 64;
+        // [what, the op, the out-arg bytes memfs answers with]: each but the probe shorter than asked.
+        const cases: [string, (b: Builder) => Builder, number][] = [
+          [
+            "READ of 64 bytes at a 16-byte file",
+            (b) => b.read(t.file, { ...g.zeroFuseReadIn(), fh, size: ask }, ask),
+            16,
+          ],
+          [
+            "GETXATTR of 64 bytes, value 4",
+            (b) => b.getxattr(t.file, { ...g.zeroFuseGetxattrIn(), size: ask }, "user.color", ask),
+            4,
+          ],
+          [
+            "LISTXATTR of 64 bytes, names 11",
+            (b) => b.listxattr(t.file, { ...g.zeroFuseGetxattrIn(), size: ask }, ask),
+            11,
+          ],
+          [
+            "GETXATTR size probe (size 0)",
+            (b) => b.getxattr(t.file, { ...g.zeroFuseGetxattrIn(), size: 0 }, "user.color", 0),
+            g.FuseGetxattrOutCodec.size,
+          ],
+        ];
+        for (const [what, add, got] of cases) {
+          const label = `${name} ${what} + GETATTR`;
+          const b = add(builder(g, rig)).getattr(t.file, g.zeroFuseGetattrIn());
+          const { reply, parsed } = await sendCompound(rig, b);
+          const ref = await rig.call({
+            op: "FUSE_GETATTR",
+            opcode: g.FuseOpcode.FUSE_GETATTR,
+            header: rig.header(t.file, CALLER),
+            getattr_in: g.zeroFuseGetattrIn(),
+          });
+          // What the revision's kernel makes of the bytes (its walk: by len, or by expected out args).
+          assert.equal(parsed.error, 0, `${label}: the compound failed as a whole`);
+          const [first, second] = parsed.results!;
+          assert.equal(first!.error, 0, `${label}: first op`);
+          assert.equal(
+            first!.len,
+            16 + got,
+            `${label}: the first sub-reply's len is what it carries`,
+          );
+          assert.equal(second!.error, 0, `${label}: GETATTR's error`);
+          assert.equal(second!.missing, false, `${label}: GETATTR has a sub-reply`);
+          assert.deepEqual(second!.reply, ref, `${label}: GETATTR's attributes`);
+          assert.equal(parsed.trailing, 0, `${label}: nothing after the last sub-reply`);
+          // The bytes: where the kernel steps by len nothing is added; else zeros fill the first
+          // sub-reply up to the 16 + expected out args the kernel steps over.
+          const whole = g.decodeReply(g.COMPOUND_OPCODE as never, reply, rig.opts)
+            .reply as unknown as Record<string, unknown>;
+          const area = whole["replies"] as Uint8Array;
+          const expected = b.ops[0]!.outSize;
+          const step = sem.replyChecks.advance === "len" ? 16 + got : 16 + Math.max(got, expected);
+          assert.equal(area.length, step + 16 + g.FuseAttrOutCodec.size, `${label}: reply size`);
+          assert.ok(
+            area.subarray(16 + got, step).every((x) => x === 0),
+            `${label}: the filler is zeros`,
+          );
+        }
+        assert.deepEqual(rig.errors, []);
+      } finally {
+        await rig.close();
+      }
+    });
+  }
+});

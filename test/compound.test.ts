@@ -476,6 +476,40 @@ describe("encode/decode round trips", () => {
     });
   });
 
+  test("expectedReplySize: a decoded sub-request's expected out args, as its builder's outSize", async (t) => {
+    await each(t, ({ g }) => {
+      // Each variable op asks for a size its request carries; the size-0 xattr probe expects
+      // fuse_getxattr_out. Sizes from the wire are added up, never allocated (4 GiB - 1 here).
+      const huge = 0xffffffff;
+      const b = new g.CompoundBuilder()
+        .read(5n, { ...g.zeroFuseReadIn(), size: 64 }, 64)
+        .getxattr(5n, { ...g.zeroFuseGetxattrIn(), size: 0 }, "user.a", 0)
+        .getxattr(5n, { ...g.zeroFuseGetxattrIn(), size: 100 }, "user.a", 100)
+        .listxattr(5n, { ...g.zeroFuseGetxattrIn(), size: 7 }, 7)
+        .getattr(5n, g.zeroFuseGetattrIn())
+        .lookup(1n, "x")
+        // (The builder's own outSize argument is sized by encoding, so it is given 0 here.)
+        .read(5n, { ...g.zeroFuseReadIn(), size: huge }, 0);
+      const d = g.decodeCompoundRequest(b.encode(HEADER));
+      const sizes = d.requests.map((q: any) => g.expectedReplySize(q));
+      assert.deepEqual(
+        sizes.slice(0, -1),
+        b.ops.slice(0, -1).map((o: any) => o.outSize),
+      );
+      assert.equal(sizes.at(-1), huge);
+      assert.equal(sizes[1], g.FuseGetxattrOutCodec.size, "xattr size 0: the size struct");
+      // READLINK's bound is the kernel's (a page), not in the request.
+      const link = g.decodeCompoundRequest(
+        new g.CompoundBuilder().readlink(5n, 4095).encode(HEADER),
+      );
+      assert.equal(g.expectedReplySize(link.requests[0]), undefined);
+      assert.equal(
+        g.expectedReplySize({ op: "unknown", opcode: 9999, header: HEADER } as any),
+        undefined,
+      );
+    });
+  });
+
   test("encodeCompoundReply -> parseCompoundReply, typed per op", async (t) => {
     await each(t, ({ c, g }) => {
       const b = openGetattr(g).unlink(1n, "gone");

@@ -229,3 +229,56 @@ test("resolveProtocol reports an opcode or notification without an entry, and st
     r2.problems.join("\n"),
   );
 });
+
+test("sizedBy: only on a variable reply, naming a member of a struct of the request", () => {
+  const [, schema] = schemas[0]!;
+  const table = loadProtocolTable();
+  const read = schema.protocol!.opcodes.find((o) => o.name === "FUSE_READ")!;
+  assert.deepEqual(read.reply.sizedBy, {
+    struct: "fuse_read_in",
+    field: "read_in",
+    member: "size",
+  });
+  const readlink = schema.protocol!.opcodes.find((o) => o.name === "FUSE_READLINK")!;
+  assert.equal(readlink.reply.sizedBy, undefined, "READLINK's bound is the kernel's page");
+  const withEntry = (name: string, entry: unknown) =>
+    resolveProtocol({ ...table, opcodes: { ...table.opcodes, [name]: entry as never } }, schema);
+  const cases: [string, unknown, RegExp][] = [
+    [
+      "FUSE_GETATTR",
+      {
+        request: [{ struct: "fuse_getattr_in" }],
+        reply: {
+          kind: "parts",
+          parts: [{ struct: "fuse_attr_out" }],
+          sizedBy: { struct: "fuse_getattr_in", member: "fh" },
+        },
+      },
+      /FUSE_GETATTR reply: sizedBy on a reply without a variable part/,
+    ],
+    [
+      "FUSE_READ",
+      {
+        request: [{ struct: "fuse_read_in" }],
+        reply: { kind: "data", what: "x", sizedBy: { struct: "fuse_write_in", member: "size" } },
+      },
+      /FUSE_READ reply: sizedBy names struct fuse_write_in, not a part of the request/,
+    ],
+    [
+      "FUSE_READ",
+      {
+        request: [{ struct: "fuse_read_in" }],
+        reply: { kind: "data", what: "x", sizedBy: { struct: "fuse_read_in", member: "nope" } },
+      },
+      /FUSE_READ reply: sizedBy names fuse_read_in\.nope, not a member/,
+    ],
+  ];
+  for (const [name, entry, problem] of cases) {
+    const r = withEntry(name, entry);
+    assert.equal(r.protocol, null, String(problem));
+    assert.ok(
+      r.problems.some((p) => problem.test(p)),
+      r.problems.join("\n"),
+    );
+  }
+});

@@ -362,7 +362,7 @@ export function buildCompound(
       params: sig,
       props: params.map((p) => p.name).join(", "),
       subType: `{ op: ${opLiteral}; ${params.map((p) => `${p.name}: ${p.type};`).join(" ")} }`,
-      spec: `{ op: ${opLiteral}, opcode: ${op.value}, method: ${JSON.stringify(method)}, parts: [${partSpecs.join(", ")}], variable: ${variable ? JSON.stringify(op.reply.kind === "xattr" ? "xattr" : "data") : "null"}, outPages: ${variable && op.reply.kind !== "xattr"}, zeroReply: ${zero}, replyStructs: ${replyStructs}, decodeInPlace: ${decodeInPlace} }`,
+      spec: `{ op: ${opLiteral}, opcode: ${op.value}, method: ${JSON.stringify(method)}, parts: [${partSpecs.join(", ")}], variable: ${variable ? JSON.stringify(op.reply.kind === "xattr" ? "xattr" : "data") : "null"}, outPages: ${variable && op.reply.kind !== "xattr"}, sizedBy: ${variable && op.reply.sizedBy ? `{ field: ${JSON.stringify(op.reply.sizedBy.field)}, member: ${JSON.stringify(op.reply.sizedBy.member)} }` : "null"}, zeroReply: ${zero}, replyStructs: ${replyStructs}, decodeInPlace: ${decodeInPlace} }`,
       args,
       doc: jsdoc(
         `Adds a ${code(op.name)} (${op.value}) sub-request for ${code("nodeid")}.`,
