@@ -58,7 +58,7 @@ function run(): { error?: string } {
     c[L.ring + (produced % slots)] = slot;
     Atomics.store(c, CTRL.PRODUCED, ++produced);
     // Wake the main thread only if it is waiting; a busy one finds the message when it drains.
-    if (Atomics.compareExchange(c, CTRL.IDLE, 1, 0) === 1) Atomics.notify(c, CTRL.PRODUCED);
+    if (Atomics.compareExchange(c, CTRL.IDLE, 1, 0) === 1) port.postMessage(0);
   }
 }
 

@@ -47,21 +47,6 @@ export interface Transport {
   readonly copiesOnWrite?: boolean;
 }
 
-/**
- * `Atomics.waitAsync` (Node 16 and later; in TypeScript's lib only from ES2024, and the project
- * targets ES2022): a promise that settles when another thread notifies `index`, unless the value
- * there already differs from `value`.
- */
-const waitAsync = (
-  Atomics as unknown as {
-    waitAsync(
-      array: Int32Array,
-      index: number,
-      value: number,
-    ): { async: false; value: "not-equal" | "timed-out" } | { async: true; value: Promise<string> };
-  }
-).waitAsync;
-
 function errnoOf(err: unknown): number | undefined {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   return code !== undefined && code in Errno ? Errno[code as keyof typeof Errno] : undefined;
@@ -210,13 +195,11 @@ export class ThreadFdTransport implements Transport {
     this.c = new Int32Array(control);
     this.bytes = new Uint8Array(data);
     this.c[CTRL.IDLE] = 1; // Nothing drained yet: the first message wakes us.
-    const first = waitAsync(this.c, CTRL.PRODUCED, 0);
-    if (first.async) void first.value.then(this.wake);
     const workerData: ReaderThreadData = { fd, bufferSize, slots, control, data };
     this.worker = new Worker(new URL("./reader-thread.js", import.meta.url), { workerData });
-    this.worker.on("message", (m: { end: true; error?: string }) => {
+    this.worker.on("message", (m: 0 | { end: true; error?: string }) => {
       this.drain();
-      if (m !== null)
+      if (m !== 0)
         this.end(m.error === undefined ? undefined : new Error(`reading ${fd}: ${m.error}`));
     });
     this.worker.on("error", (err) => this.end(err));
@@ -236,20 +219,11 @@ export class ThreadFdTransport implements Transport {
         this.deliver(this.bytes.subarray(start, start + length));
       }
       Atomics.store(c, CTRL.IDLE, 1);
-      // Wait for the reader's notify on PRODUCED. waitAsync compares atomically: a message
-      // published between the last look and now gives "not-equal" and is drained at once.
-      const wait = waitAsync(c, CTRL.PRODUCED, this.consumed);
-      if (wait.async) {
-        void wait.value.then(this.wake);
-        return;
-      }
+      // A message published between the last look and going idle would wake nobody: look again.
+      if (Atomics.load(c, CTRL.PRODUCED) === this.consumed) return;
       Atomics.store(c, CTRL.IDLE, 0);
     }
   }
-
-  private readonly wake = (): void => {
-    if (!this.ended) this.drain();
-  };
 
   private deliver(message: Uint8Array): void {
     const w = this.waiters.shift();
