@@ -252,37 +252,27 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
       mkdirSync(d, { recursive: true });
       return d;
     };
-    mounts.push(
-      await startServer({
-        name: FS_MEMFS,
-        dir: dirOf(FS_MEMFS),
-        argv: [
-          join(root, "dist", "examples", "memfs", "main.js"),
-          dirOf(FS_MEMFS),
-          "--capacity",
-          String(capacity),
-        ],
-        ready: /^mounted memfs/,
-        log: logFile(work, FS_MEMFS),
-        cwd: root,
-      }),
-    );
-    mounts.push(
-      await startServer({
-        name: FS_MEMFS_NO_STATX,
-        dir: dirOf(FS_MEMFS_NO_STATX),
-        argv: [
-          join(root, "dist", "examples", "memfs", "main.js"),
-          dirOf(FS_MEMFS_NO_STATX),
-          "--capacity",
-          String(capacity),
-          "--no-btime",
-        ],
-        ready: /^mounted memfs/,
-        log: logFile(work, FS_MEMFS_NO_STATX),
-        cwd: root,
-      }),
-    );
+    for (const [name, extra] of [
+      [FS_MEMFS, []],
+      [FS_MEMFS_NO_STATX, ["--no-btime"]],
+    ] as const) {
+      mounts.push(
+        await startServer({
+          name,
+          dir: dirOf(name),
+          argv: [
+            join(root, "dist", "examples", "memfs", "main.js"),
+            dirOf(name),
+            "--capacity",
+            String(capacity),
+            ...extra,
+          ],
+          ready: /^mounted memfs/,
+          log: logFile(work, name),
+          cwd: root,
+        }),
+      );
+    }
     for (const [name, extra] of [
       [FS_NATIVE, []],
       [FS_NATIVE_BW, ["--big-writes"]],
