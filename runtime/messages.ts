@@ -1087,9 +1087,17 @@ export function encodeReplyWith(
     return errorHeader(p, replyCtx(p, opts.opcode), unique, checked, opts);
   const ctx = replyCtx(p, opts.opcode);
   const chunks = replyChunks(p, ctx, checked, body, opts);
-  return assemble(ctx, p.outHeader.size, chunks, (buf, len) => {
-    p.outHeader.encode({ len, error: 0, unique }, buf, 0, opts);
-  });
+  const headerSize = p.outHeader.size;
+  const len = chunksLength(ctx, headerSize, chunks);
+  const out = new Uint8Array(len);
+  // The straight-line header writer on a view of its own: the codec's encode would check the
+  // bounds again and enter the new buffer in viewOfBuffer's WeakMap (an entry the GC then
+  // walks) for a buffer written once. Measured on a new list encoder's 100-entry READDIR
+  // records copied through here: about 1.4x hand-written before, 1.2x after.
+  const view = new DataView(out.buffer, 0, headerSize);
+  p.writeOutHeader(view, 0, len, 0, unique, isLittleEndian(opts));
+  copyChunks(out, headerSize, chunks);
+  return out;
 }
 
 /** The revision's `encodeReplyInto` for what its straight-line writers do not take. */

@@ -939,6 +939,35 @@ for (const { name: rev, schema, g } of revisions) {
       assert.equal(one.count, names.length - 1);
     });
 
+    test("a listing that outgrows the encoder's first buffer keeps its records, and its reply", () => {
+      // The first buffer holds about a hundred short records (runtime/dirents.ts); 600 need more.
+      const eo = (k: number) => structOf(g, "fuse_entry_out", (n) => pattern(n, 40 + k));
+      const many = Array.from({ length: 600 }, (_, k) => `entry-${k}`);
+      for (const plusList of [false, true]) {
+        const make = (k: number, s: string) =>
+          plusList ? { entry_out: eo(k), ...entry(k, s) } : entry(k, s);
+        const list = new g[plusList ? "DirentplusListEncoder" : "DirentListEncoder"](1 << 20);
+        const first: Uint8Array = list.buffer;
+        for (const [k, s] of many.entries()) assert.equal(list.add(make(k, s)), true, s);
+        assert.notEqual(list.buffer, first, "a larger buffer replaced the first");
+        const want = many.map((s, k) => ({ ...make(k, s), name: g.FuseName.from(s) }));
+        const decode = (b: Uint8Array) => (plusList ? g.decodeDirentplus(b) : g.decodeDirents(b));
+        assert.deepEqual(decode(list.finish()), want);
+        const opcode = Number(
+          opNamed(schema, plusList ? "FUSE_READDIRPLUS" : "FUSE_READDIR").value,
+        );
+        const message = list.buffer.subarray(0, list.finishReply(7n));
+        assert.deepEqual(decode(g.decodeReply(opcode, message, full).reply.data), want);
+        // Reset keeps the grown buffer: the next listing writes the same bytes in place.
+        const grown: Uint8Array = list.buffer;
+        const bytes = list.finish().slice();
+        list.reset();
+        for (const [k, s] of many.entries()) list.add(make(k, s));
+        assert.equal(list.buffer, grown);
+        assert.deepEqual(list.finish(), bytes);
+      }
+    });
+
     test(`names are bytes: any but '/' and NUL, 1 to DIRENT_NAME_MAX (${1024}) of them; decoders refuse what encoders and the kernel refuse`, () => {
       assert.equal(g.DIRENT_NAME_MAX, schema.protocol!.direntNameMax);
       assert.equal(g.DIRENT_NAME_MAX, 1024);

@@ -24,7 +24,6 @@ import { isLittleEndian, viewOfBuffer, type CodecOptions } from "./runtime.js";
 import {
   type ArrayPart,
   type Ctx,
-  type DirentFormat,
   type EncodeInput,
   type FuseErrorReply,
   type FuseName,
@@ -33,7 +32,6 @@ import {
   type ReplySpec,
   type RequestSpec,
   type StructPart,
-  alignUp,
   checkMinor,
   checkPadding,
   countValue,
@@ -41,7 +39,6 @@ import {
   decodePrefix,
   decodeRecords,
   decodeReplyWith,
-  direntName,
   encodeErrorReplyWith,
   encodeNotifyWith,
   encodeReplyIntoWith,
@@ -55,19 +52,18 @@ import {
   noReplyOpcodes,
   notBytes,
   partSize,
-  putDirentName,
   readArrayPart,
   readName,
   requestLengthError,
   requestTooShort,
   roomAt,
   roomView,
-  stringNameLength,
   structReplyCandidate,
   trailingBytes,
   truncatedStruct,
   writePrefix,
 } from "../_runtime/messages.js";
+import { DirentRecordEncoder, type DirentListFormat } from "../_runtime/dirents.js";
 
 export {
   FuseMessageError,
@@ -5575,18 +5571,29 @@ export function decodeNotify(
 
 /** Records are padded to a multiple of 8 bytes (`FUSE_DIRENT_ALIGN`). */
 const DIRENT_ALIGN = 8;
-const DIRENT_NAME_OFFSET = 24;
 /**
  * The longest directory entry name, in bytes, the kernel takes (protocol table `direntNames`):
  * a longer name, an empty one, or one holding `/` fails the whole listing with EIO, so
  * encoders refuse them and decoders too.
  */
 export const DIRENT_NAME_MAX = 1024;
-const DIRENTS: DirentFormat = {
+/** The one `fuse_dirent` value the READDIR writer refills for every record (no object per entry). */
+const DIRENT_RECORD: FuseDirent = zeroFuseDirent();
+const DIRENTS: DirentListFormat<DirentEntryInput> = {
   ctx: { what: "fuse_dirent", opcode: null },
   align: DIRENT_ALIGN,
-  nameOffset: DIRENT_NAME_OFFSET,
+  nameOffset: 24,
   nameMax: DIRENT_NAME_MAX,
+  headerSize: OUT_HEADER_SIZE,
+  writeHeader: writeOutHeader,
+  writeRecord(view, at, entry, namelen, le) {
+    const d = DIRENT_RECORD;
+    d.ino = entry.ino;
+    d.off = entry.off;
+    d.type = entry.type;
+    d.namelen = namelen;
+    writeFuseDirentAt(view, at, d, le);
+  },
 };
 
 /** One `fuse_dirent` record: its members without `namelen` (implied by the name), and the name. */
@@ -5607,77 +5614,9 @@ export type DirentEntryInput = EncodeInput<DirentEntry>;
  * returns the message length (the message is `buffer.subarray(0, length)`). `reset()` empties
  * the encoder for the next listing, so one encoder (and its buffer) serves them all.
  */
-export class DirentListEncoder {
-  /** The most bytes the records may take. */
-  readonly size: number;
-  /** The reply message: room for `fuse_out_header`, then the records. */
-  readonly #buf: Uint8Array;
-  readonly #view: DataView;
-  readonly #le: boolean;
-  /** One record value, refilled by every `add` (no object per entry). */
-  readonly #dirent: FuseDirent = zeroFuseDirent();
-  #used = 0;
-  #count = 0;
-
+export class DirentListEncoder extends DirentRecordEncoder<DirentEntryInput> {
   constructor(size: number, opts?: CodecOptions) {
-    this.size = size;
-    this.#buf = new Uint8Array(OUT_HEADER_SIZE + size);
-    this.#view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
-    this.#le = isLittleEndian(opts);
-  }
-
-  /** Appends one record; false (nothing written) when it would exceed `size`. @throws {FuseMessageError} for a bad name. */
-  add(entry: DirentEntryInput): boolean {
-    let length = stringNameLength(entry.name, DIRENT_NAME_MAX);
-    const bytes =
-      length < 0 ? direntName(DIRENTS.ctx, this.#used, entry.name, DIRENT_NAME_MAX) : null;
-    if (bytes !== null) length = bytes.length;
-    const size = alignUp(DIRENT_NAME_OFFSET + length, DIRENT_ALIGN);
-    if (this.#used + size > this.size) return false;
-    const at = OUT_HEADER_SIZE + this.#used;
-    const d = this.#dirent;
-    d.ino = entry.ino;
-    d.off = entry.off;
-    d.type = entry.type;
-    d.namelen = length;
-    writeFuseDirentAt(this.#view, at, d, this.#le);
-    putDirentName(this.#buf, at + DIRENT_NAME_OFFSET, at + size, entry.name, bytes, length);
-    this.#used += size;
-    this.#count++;
-    return true;
-  }
-
-  /** Bytes used so far. */
-  get length(): number {
-    return this.#used;
-  }
-
-  /** Records added so far. */
-  get count(): number {
-    return this.#count;
-  }
-
-  /** The records so far: a view of the encoder's buffer (no copy). */
-  finish(): Uint8Array {
-    return this.#buf.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + this.#used);
-  }
-
-  /** Writes the reply's `fuse_out_header` (error 0) before the records; returns the message length. */
-  finishReply(unique: bigint): number {
-    const len = OUT_HEADER_SIZE + this.#used;
-    writeOutHeader(this.#view, 0, len, 0, unique, this.#le);
-    return len;
-  }
-
-  /** The encoder's buffer: after {@link DirentListEncoder.finishReply}, the reply is its first `length` bytes. */
-  get buffer(): Uint8Array {
-    return this.#buf;
-  }
-
-  /** Empties the encoder for the next listing (the buffer is reused). */
-  reset(): void {
-    this.#used = 0;
-    this.#count = 0;
+    super(DIRENTS, size, opts);
   }
 }
 
@@ -5697,12 +5636,25 @@ export function decodeDirents(bytes: Uint8Array, opts?: CodecOptions): DirentEnt
   });
 }
 
-const DIRENTPLUS_NAME_OFFSET = 152;
-const DIRENTPLUS: DirentFormat = {
+/** The one `fuse_direntplus` value the READDIRPLUS writer refills for every record. */
+const DIRENTPLUS_RECORD: FuseDirentplus = zeroFuseDirentplus();
+const DIRENTPLUS: DirentListFormat<DirentplusEntryInput> = {
   ctx: { what: "fuse_direntplus", opcode: null },
   align: DIRENT_ALIGN,
-  nameOffset: DIRENTPLUS_NAME_OFFSET,
+  nameOffset: 152,
   nameMax: DIRENT_NAME_MAX,
+  headerSize: OUT_HEADER_SIZE,
+  writeHeader: writeOutHeader,
+  writeRecord(view, at, entry, namelen, le) {
+    const p = DIRENTPLUS_RECORD;
+    const d = p.dirent;
+    d.ino = entry.ino;
+    d.off = entry.off;
+    d.type = entry.type;
+    d.namelen = namelen;
+    p.entry_out = entry.entry_out;
+    writeFuseDirentplusAt(view, at, p, le);
+  },
 };
 
 /**
@@ -5718,79 +5670,9 @@ export type DirentplusEntryInput = Omit<FuseDirentplus, "dirent"> & DirentEntryI
  * Fills a READDIRPLUS reply like {@link DirentListEncoder} does a READDIR one, with
  * `fuse_direntplus` records.
  */
-export class DirentplusListEncoder {
-  /** The most bytes the records may take. */
-  readonly size: number;
-  readonly #buf: Uint8Array;
-  readonly #view: DataView;
-  readonly #le: boolean;
-  readonly #dirent: FuseDirent = zeroFuseDirent();
-  /** One record value, refilled by every `add`; its `dirent` is `#dirent`. */
-  readonly #plus: FuseDirentplus = { ...zeroFuseDirentplus(), dirent: this.#dirent };
-  #used = 0;
-  #count = 0;
-
+export class DirentplusListEncoder extends DirentRecordEncoder<DirentplusEntryInput> {
   constructor(size: number, opts?: CodecOptions) {
-    this.size = size;
-    this.#buf = new Uint8Array(OUT_HEADER_SIZE + size);
-    this.#view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
-    this.#le = isLittleEndian(opts);
-  }
-
-  /** Appends one record; false (nothing written) when it would exceed `size`. @throws {FuseMessageError} for a bad name. */
-  add(entry: DirentplusEntryInput): boolean {
-    let length = stringNameLength(entry.name, DIRENT_NAME_MAX);
-    const bytes =
-      length < 0 ? direntName(DIRENTPLUS.ctx, this.#used, entry.name, DIRENT_NAME_MAX) : null;
-    if (bytes !== null) length = bytes.length;
-    const size = alignUp(DIRENTPLUS_NAME_OFFSET + length, DIRENT_ALIGN);
-    if (this.#used + size > this.size) return false;
-    const at = OUT_HEADER_SIZE + this.#used;
-    const d = this.#dirent;
-    d.ino = entry.ino;
-    d.off = entry.off;
-    d.type = entry.type;
-    d.namelen = length;
-    const p = this.#plus;
-    p.entry_out = entry.entry_out;
-    writeFuseDirentplusAt(this.#view, at, p, this.#le);
-    putDirentName(this.#buf, at + DIRENTPLUS_NAME_OFFSET, at + size, entry.name, bytes, length);
-    this.#used += size;
-    this.#count++;
-    return true;
-  }
-
-  /** Bytes used so far. */
-  get length(): number {
-    return this.#used;
-  }
-
-  /** Records added so far. */
-  get count(): number {
-    return this.#count;
-  }
-
-  /** The records so far: a view of the encoder's buffer (no copy). */
-  finish(): Uint8Array {
-    return this.#buf.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + this.#used);
-  }
-
-  /** Writes the reply's `fuse_out_header` (error 0) before the records; returns the message length. */
-  finishReply(unique: bigint): number {
-    const len = OUT_HEADER_SIZE + this.#used;
-    writeOutHeader(this.#view, 0, len, 0, unique, this.#le);
-    return len;
-  }
-
-  /** The encoder's buffer: after {@link DirentplusListEncoder.finishReply}, the reply is its first `length` bytes. */
-  get buffer(): Uint8Array {
-    return this.#buf;
-  }
-
-  /** Empties the encoder for the next listing (the buffer is reused). */
-  reset(): void {
-    this.#used = 0;
-    this.#count = 0;
+    super(DIRENTPLUS, size, opts);
   }
 }
 

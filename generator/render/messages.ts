@@ -920,14 +920,8 @@ function engineImports(m: {
   if (m.requests.some((r) => r.extensions)) out.push("extensionsStart");
   if (m.writers) out.push("structReplyCandidate", "littleEndianOf", "roomAt", "roomView");
   if (m.dirents)
-    out.push(
-      "alignUp",
-      "decodeRecords",
-      "direntName",
-      "putDirentName",
-      "stringNameLength",
-      "type DirentFormat",
-    );
+    // The list encoders are runtime/dirents.ts's (the template imports it); the decoders walk records here.
+    out.push("decodeRecords");
   if (m.dirents || named(types, "FuseName")) out.push("type FuseName");
   const key = (n: string) => n.replace(/^type /, "");
   return [...new Set(out)].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
