@@ -256,9 +256,7 @@ const ops: Handlers & XattrHandlers = {
   fsync(_path: string, _fd: number, _datasync: number, cb: (err: number) => void) {
     cb(0);
   },
-  flush(_path: string, _fd: number, cb: (err: number) => void) {
-    cb(0);
-  },
+  // No flush, as memfs has none: neither has anything to do at close.
   truncate(path: string, size: number, cb: (err: number) => void) {
     const n = lookup(path);
     if (!n) return cb(ENOENT);

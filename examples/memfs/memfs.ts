@@ -783,7 +783,9 @@ export class MemFs implements FuseHandlers {
     return { write_out: { size: req.data.length, padding: 0 } };
   }
 
-  flush(): void {}
+  // No flush handler: memfs has nothing to flush at close and no POSIX locks of its own (the
+  // kernel keeps them), so the ENOSYS the session answers the first FLUSH with tells the kernel
+  // to send no more (fc->no_flush): one request less per close(2).
 
   fsync(): void {}
 
