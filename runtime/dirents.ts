@@ -13,6 +13,7 @@ import {
   putDirentName,
   stringNameLength,
   type DirentFormat,
+  type OutHeaderWriter,
 } from "./messages.js";
 import { isLittleEndian, type CodecOptions } from "./runtime.js";
 
@@ -29,14 +30,7 @@ export interface DirentListFormat<E> extends DirentFormat {
     le: boolean,
   ) => void;
   /** Writes `fuse_out_header` at `at`. */
-  readonly writeHeader: (
-    view: DataView,
-    at: number,
-    len: number,
-    error: number,
-    unique: bigint,
-    le: boolean,
-  ) => void;
+  readonly writeHeader: OutHeaderWriter;
 }
 
 /**

@@ -807,15 +807,18 @@ export interface MessageProtocol {
   readonly replies: ReadonlyMap<number, ReplySpec>;
   readonly notifications: ReadonlyMap<number, NotifySpec>;
   /** Writes `fuse_out_header` at `at` of `view` (no object, no allocation). */
-  readonly writeOutHeader: (
-    view: DataView,
-    at: number,
-    len: number,
-    error: number,
-    unique: bigint,
-    le: boolean,
-  ) => void;
+  readonly writeOutHeader: OutHeaderWriter;
 }
+
+/** A revision's straight-line writer of `fuse_out_header` at `at` of `view`. */
+export type OutHeaderWriter = (
+  view: DataView,
+  at: number,
+  len: number,
+  error: number,
+  unique: bigint,
+  le: boolean,
+) => void;
 
 /** A reply's options as the engine reads them: the request's opcode, and what sizes depend on. */
 export interface ReplyOptions extends MessageOptions {
