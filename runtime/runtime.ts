@@ -20,8 +20,19 @@ export interface CodecOptions {
 
 /** Resolves {@link CodecOptions} to the `littleEndian` flag DataView takes. */
 export function isLittleEndian(opts?: CodecOptions): boolean {
-  if (opts?.littleEndian !== undefined) return opts.littleEndian;
-  return opts?.hostEndian === true ? HOST_LITTLE_ENDIAN : true;
+  return littleEndianOf(opts?.littleEndian, opts?.hostEndian);
+}
+
+/**
+ * {@link isLittleEndian} from the two options, read by the caller: a hot caller that sees many
+ * options shapes reads them at its own site, where this shared function would go megamorphic.
+ */
+export function littleEndianOf(
+  littleEndian: boolean | undefined,
+  hostEndian: boolean | undefined,
+): boolean {
+  if (littleEndian !== undefined) return littleEndian;
+  return hostEndian === true ? HOST_LITTLE_ENDIAN : true;
 }
 
 /** What the codecs read and write: a DataView, or any Uint8Array (Node's Buffer is one). */

@@ -16,7 +16,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import { promisify } from "node:util";
-import { FUSE_ATOMIC_O_TRUNC, FuseOpcode } from "../generated/base-7.45/index.js";
+import {
+  FUSE_ATOMIC_O_TRUNC,
+  FuseOpcode,
+  decodeFuseInHeader,
+} from "../generated/base-7.45/index.js";
 import { MemFs, type MemFsOptions } from "../examples/memfs/memfs.js";
 import { mount, type FuseMount } from "../server/index.js";
 import { whyNoFuseMount } from "./helpers/fuse-env.js";
@@ -42,8 +46,7 @@ async function withMemfs(
       handleSignals: false,
       onError: (e) => t.diagnostic(`handler error: ${String(e)}`),
       onRequest: (bytes) => {
-        // fuse_in_header.opcode: u32 at offset 4, host order.
-        const opcode = new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true);
+        const { opcode } = decodeFuseInHeader(bytes, 0, { hostEndian: true });
         seen.set(opcode, (seen.get(opcode) ?? 0) + 1);
       },
     });
