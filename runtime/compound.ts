@@ -412,7 +412,8 @@ export type CompoundErrorKind =
   | "header"
   | "result-size"
   | "no-fallback"
-  | "fallback-suppressed";
+  | "fallback-suppressed"
+  | "length";
 
 /** A compound a revision's kernel would refuse (or could not handle); `kind` says why. One class for every revision. */
 export class CompoundError extends Error {
@@ -421,7 +422,10 @@ export class CompoundError extends Error {
   readonly revision: string;
   /** The op (sub-request or sub-reply index) concerned, or null for the compound as a whole. */
   readonly index: number | null;
-  /** Byte offset in the sub-request/sub-reply area (after the compound's two headers), or null. */
+  /**
+   * Byte offset in the sub-request/sub-reply area (after the compound's two headers), or null;
+   * for kind `length` (`encodeInto`), the offset in the caller's buffer.
+   */
   readonly offset: number | null;
 
   constructor(
@@ -875,6 +879,8 @@ export class CompoundEngine {
   readonly #flagBits: ReadonlyMap<string, number>;
   /** The compound struct the builder fills per request (its members by role; never handed out). */
   readonly #compoundIn: object;
+  /** Whether the builder sets a member of the compound struct (count, flags, result size) per request. */
+  readonly #compoundInSetPerRequest: boolean;
   /** Per size key (`sizeKey`): per opcode, the in-place size of its fixed parts, -1 where encodeRequest must write it. */
   readonly #layouts = new Map<string, OpcodeTable<OpLayout>>();
   /** Per size key: per opcode, how the reply walk decodes its out args. */
@@ -927,6 +933,8 @@ export class CompoundEngine {
     this.#outerNodeid = BigInt(r.outerNodeid);
     this.#flagBits = new Map(r.flags.defined.map((d) => [d.name, d.value]));
     this.#compoundIn = binding.compoundIn.codec.zero();
+    this.#compoundInSetPerRequest =
+      this.#flagsIn !== null || this.#resultSizeIn !== null || this.#countIn !== null;
     for (let op = 0; op < SMALL_OPCODES; op++) this.#inPages.set(op, binding.inPages.has(op));
     for (const op of binding.inPages) this.#inPages.set(op, true);
     // encodeRequest sets len and opcode itself, and total_extlen of ops with extensions: the
@@ -1485,6 +1493,7 @@ export class CompoundEngine {
       nextUnique: (index: number, compound: bigint) => bigint;
     },
     area: number,
+    into: { readonly buf: Uint8Array; readonly offset: number } | null = null,
   ): { bytes: Uint8Array; uniques: bigint[] } {
     const r = this.rules;
     const n = entries.length;
@@ -1499,14 +1508,48 @@ export class CompoundEngine {
       );
     }
     if (area >= 0) {
+      // The caller's bytes, zeroed (the in-place writer leaves padding and reserved members as
+      // it finds them), after the room check: a short buffer is refused before anything is written.
+      const target =
+        into === null
+          ? null
+          : this.#room(
+              into.buf,
+              into.offset,
+              this.inHeaderSize + this.b.compoundIn.codec.size + area,
+            );
       try {
-        return this.#encodeInPlace(entries, flags, header, o, limits.nextUnique, area);
+        return this.#encodeInPlace(entries, flags, header, o, limits.nextUnique, area, target);
       } catch {
         // A value the codecs refuse: encodeRequest below meets it in the same order and throws
-        // the error the caller has always had from this builder.
+        // the error the caller has always had from this builder (the caller's bytes zeroed again).
+        target?.fill(0);
       }
     }
-    return this.#encodeThrough(entries, flags, header, o, limits.nextUnique);
+    const through = this.#encodeThrough(entries, flags, header, o, limits.nextUnique);
+    if (into === null) return through;
+    const target = this.#room(into.buf, into.offset, through.bytes.length);
+    target.set(through.bytes);
+    return { bytes: target, uniques: through.uniques };
+  }
+
+  /** `len` bytes of `buf` at `offset`, zeroed; kind `length` (nothing written) when they are not there. */
+  #room(buf: Uint8Array, offset: number, len: number): Uint8Array {
+    if (!(buf instanceof Uint8Array))
+      throw this.error("value", "encodeInto needs a Uint8Array to write into");
+    if (!(Number.isInteger(offset) && offset >= 0 && offset + len <= buf.length)) {
+      const available =
+        Number.isInteger(offset) && offset >= 0 ? Math.max(0, buf.length - offset) : 0;
+      throw this.error(
+        "length",
+        `the compound needs ${len} bytes at offset ${offset} of the buffer, ${available} available`,
+        null,
+        Number.isInteger(offset) ? offset : null,
+      );
+    }
+    const bytes = buf.subarray(offset, offset + len);
+    bytes.fill(0);
+    return bytes;
   }
 
   /** The compound's fuse_in_header and compound struct, at the start of `bytes`. */
@@ -1525,7 +1568,8 @@ export class CompoundEngine {
       setMember(compoundIn, this.#resultSizeIn, this.resultSize(entries));
     if (this.#countIn !== null) setMember(compoundIn, this.#countIn, entries.length);
     const inAt = this.#inAt;
-    if (inAt !== null && bytes instanceof DataView) {
+    const fresh = bytes instanceof DataView;
+    if (inAt !== null && fresh) {
       // Into a fresh buffer: the members not written stay 0, as the zero header has them.
       const le = littleEndian(o);
       bytes.setUint32(inAt.len, total, le);
@@ -1548,7 +1592,10 @@ export class CompoundEngine {
       };
       this.b.inHeader.encode(outer as never, bytes, 0, o);
     }
-    this.b.compoundIn.codec.encode(compoundIn as never, bytes, this.inHeaderSize, o);
+    // Into a fresh buffer, a compound struct with no member set per request (all reserved) is
+    // already what its codec would write: zeros.
+    if (!fresh || this.#compoundInSetPerRequest)
+      this.b.compoundIn.codec.encode(compoundIn as never, bytes, this.inHeaderSize, o);
   }
 
   /**
@@ -1563,12 +1610,14 @@ export class CompoundEngine {
     o: MessageOptions,
     nextUnique: (index: number, compound: bigint) => bigint,
     area: number,
+    target: Uint8Array | null,
   ): { bytes: Uint8Array; uniques: bigint[] } {
     const n = entries.length;
     const head = this.inHeaderSize + this.b.compoundIn.codec.size;
     const total = head + area;
-    const bytes = new Uint8Array(total);
-    const view = new DataView(bytes.buffer, 0, total);
+    // A fresh buffer, or the caller's zeroed bytes of exactly this size.
+    const bytes = target ?? new Uint8Array(total);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, total);
     this.#writeHead(view, total, entries, flags, header, o);
     const perOp = this.#perOpFields;
     const inAt = this.#inAt;
@@ -1591,6 +1640,7 @@ export class CompoundEngine {
     const uniqueRule = this.#uniqueRule;
     const opIndexUnique = uniqueRule === "op-index";
     const nodeidRule = this.#nodeidRule;
+    const nodeidPerOp = nodeidRule === "per-op";
     const depFlagBit = this.#depFlagBit;
     const inHeaderSize = this.inHeaderSize;
     let at = head;
@@ -1619,11 +1669,11 @@ export class CompoundEngine {
         // same bytes as setBigUint64, which costs several times a setUint32 here.
         if (opIndexUnique) view.setUint32(at + inAt.unique + (le ? 0 : 4), i, le);
         else view.setBigUint64(at + inAt.unique, unique, le);
-        view.setBigUint64(
-          at + inAt.nodeid,
-          this.#perOpValue(nodeidRule, e, i, header, nextUnique),
-          le,
-        );
+        // nodeid 0 (a dependent op's, or the rule "zero") is already there in the fresh buffer.
+        const nodeid = nodeidPerOp
+          ? e.nodeid
+          : this.#perOpValue(nodeidRule, e, i, header, nextUnique);
+        if (nodeid !== 0n) view.setBigUint64(at + inAt.nodeid, nodeid, le);
         for (let k = 0; k < copied.length; k++) {
           const f = copied[k]!;
           view.setUint32(at + inAt[f], header[f], le);
@@ -2720,6 +2770,9 @@ export class CompoundBuilderCore {
   #area = 0;
   #flags = 0;
   #uniques: bigint[] | null = null;
+  /** The engine's sub-request prefix size and alignment, read once per op added. */
+  readonly #prefixSize: number;
+  readonly #align: number;
 
   constructor(engine: CompoundEngine, opts: CompoundBuilderOptions = {}) {
     const { maxPages, pageSize, capacity, nextUnique, allowInvalidDependencies } = opts;
@@ -2735,6 +2788,8 @@ export class CompoundBuilderCore {
     if (!Number.isInteger(this.#pageSize) || this.#pageSize < 1)
       throw engine.error("value", `pageSize must be a positive integer, got ${String(pageSize)}`);
     this.#layout = engine.requestLayout(this.#opts);
+    this.#prefixSize = engine.requestPrefixSize;
+    this.#align = engine.rules.alignment.subRequests;
   }
 
   /** Records an op and adds its size to the area (`size` -1: encodeRequest will write it). */
@@ -2742,8 +2797,8 @@ export class CompoundBuilderCore {
     const e = this.#engine;
     e.pushEntry(this.#entries, entry, name, this.#capacity, this.#allowInvalid, admitted);
     if (this.#area >= 0 && entry.size >= 0) {
-      const next = this.#area + e.requestPrefixSize + entry.size;
-      const align = e.rules.alignment.subRequests;
+      const next = this.#area + this.#prefixSize + entry.size;
+      const align = this.#align;
       this.#area = align === 1 ? next : alignUp(next, align);
     } else this.#area = -1;
     this.#uniques = null;
@@ -2952,5 +3007,31 @@ export class CompoundBuilderCore {
     );
     this.#uniques = uniques;
     return bytes;
+  }
+
+  /**
+   * {@link encode} into the caller's buffer at `offset`, allocating no buffer of its own: the
+   * same bytes, written over whatever was there (padding and reserved bytes zeroed). Returns
+   * the compound's length. Nothing is written when the buffer has no room for it.
+   *
+   * @throws {CompoundError} kind `length` (with the bytes needed and available) when
+   *   `buf.length - offset` is too small, and whatever {@link encode} throws.
+   */
+  encodeInto(header: CompoundHeader, buf: Uint8Array, offset = 0): number {
+    const { bytes, uniques } = this.#engine.encode(
+      this.#entries,
+      this.#flags,
+      header,
+      this.#opts,
+      {
+        maxPages: this.#maxPages,
+        pageSize: this.#pageSize,
+        nextUnique: this.#nextUnique,
+      },
+      this.#area,
+      { buf, offset },
+    );
+    this.#uniques = uniques;
+    return bytes.length;
   }
 }

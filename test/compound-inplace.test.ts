@@ -99,6 +99,79 @@ test("the in-place builder writes what encodeRequest writes, for every op of eve
   }
 });
 
+test("encodeInto writes encode's bytes over a dirty buffer at an offset, for both paths of every revision", () => {
+  for (const { name, g } of revs) {
+    const specs = [...(g["COMPOUND_OPS"] as ReadonlyMap<number, CompoundOpSpec>).values()];
+    const deps =
+      (g["COMPOUND_SEMANTICS"] as { dependencies: { model: string } }).dependencies.model !==
+      "none";
+    const max = (g["COMPOUND_SEMANTICS"] as { maxOps: number | null }).maxOps ?? specs.length;
+    const chunk = specs.slice(0, Math.min(max, 12));
+    // In place, and through encodeRequest (`extensions: undefined`), as in the test above.
+    for (const forced of [false, true]) {
+      const b = new g["CompoundBuilder"]({ minor: 45, maxPages: 256 });
+      chunk.forEach((spec, i) => {
+        const sub = subRequest(spec, i, deps);
+        b.add(forced && i === 0 ? { ...sub, extensions: undefined } : sub);
+      });
+      const want = b.encode(HEADER) as Uint8Array;
+      const opsAfterEncode = b.ops;
+      const buf = new Uint8Array(want.length + 40).fill(0xa5);
+      const len = b.encodeInto(HEADER, buf, 24) as number;
+      const what = `${name} (${forced ? "through encodeRequest" : "in place"})`;
+      assert.equal(len, want.length, what);
+      assert.deepEqual(buf.subarray(24, 24 + len), want, what);
+      // Only those bytes: before and after them, the buffer is as it was.
+      assert.ok(
+        buf.subarray(0, 24).every((x) => x === 0xa5),
+        what,
+      );
+      assert.ok(
+        buf.subarray(24 + len).every((x) => x === 0xa5),
+        what,
+      );
+      assert.deepEqual(b.ops, opsAfterEncode, what);
+    }
+  }
+});
+
+test("encodeInto refuses a buffer without room (kind length, with the sizes) and writes nothing", () => {
+  for (const { name, g } of revs) {
+    const specs = [...(g["COMPOUND_OPS"] as ReadonlyMap<number, CompoundOpSpec>).values()];
+    const b = new g["CompoundBuilder"]({ minor: 45 });
+    b.add(subRequest(specs[0]!, 0, false));
+    const need = (b.encode(HEADER) as Uint8Array).length;
+    for (const [size, offset, available] of [
+      [need - 1, 0, need - 1],
+      [need, 1, need - 1],
+      [need, need + 5, 0],
+      [need * 2, -1, 0],
+      [need * 2, 0.5, 0],
+    ] as const) {
+      const buf = new Uint8Array(size).fill(0x5a);
+      assert.throws(
+        () => b.encodeInto(HEADER, buf, offset),
+        (e: Error & { kind?: string; offset?: number | null }) =>
+          e.name === "CompoundError" &&
+          e.kind === "length" &&
+          e.message.includes(
+            `needs ${need} bytes at offset ${offset} of the buffer, ${available} available`,
+          ),
+        `${name}: ${size} bytes at ${offset}`,
+      );
+      assert.ok(
+        buf.every((x) => x === 0x5a),
+        `${name}: nothing written`,
+      );
+    }
+    assert.throws(
+      () => b.encodeInto(HEADER, [1, 2, 3] as unknown as Uint8Array),
+      (e: Error & { kind?: string }) => e.name === "CompoundError" && e.kind === "value",
+      name,
+    );
+  }
+});
+
 test("a raw sub-request and a name given as bytes are written in place as encodeRequest writes them", () => {
   for (const { name, g } of revs) {
     const specs = [...(g["COMPOUND_OPS"] as ReadonlyMap<number, CompoundOpSpec>).values()];
