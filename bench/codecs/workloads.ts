@@ -149,6 +149,12 @@ const SEPARABLE = v6.COMPOUND_FLAGS.FUSE_COMPOUND_SEPARABLE;
 type AnyBuilder = v6.CompoundBuilder<readonly v6.CompoundOpRef[]>;
 
 function generatedBuild(): { bytes: Uint8Array; builder: AnyBuilder } {
+  const b = generatedBuilder();
+  return { bytes: b.encode(COMPOUND_HEADER), builder: b };
+}
+
+/** The v6 builder with the 16 ops added as a user adds them: the typed methods, then the flag. */
+function generatedBuilder(): AnyBuilder {
   let b = new v6.CompoundBuilder({ minor: 45 }) as AnyBuilder;
   for (const o of COMPOUND_OPS) {
     switch (o.op) {
@@ -167,8 +173,11 @@ function generatedBuild(): { bytes: Uint8Array; builder: AnyBuilder } {
     }
   }
   b.flags("FUSE_COMPOUND_SEPARABLE");
-  return { bytes: b.encode(COMPOUND_HEADER), builder: b };
+  return b;
 }
+
+/** One buffer the `encodeInto` variants write into, call after call (room for either compound). */
+const COMPOUND_TARGET = new Uint8Array(4096);
 
 const built = generatedBuild();
 /** The ops as the caller of the generated parser has them (builder.ops after encode). */
@@ -218,6 +227,12 @@ type AnyBuilderV7 = v7.CompoundBuilder<readonly v7.CompoundOpRef[]>;
 
 /** The v7 request as a user builds it: the typed methods, dependents with `{ dependsOn }`. */
 function generatedBuildV7(): { bytes: Uint8Array; builder: AnyBuilderV7 } {
+  const b = generatedBuilderV7();
+  return { bytes: b.encode(COMPOUND_HEADER), builder: b };
+}
+
+/** The v7 builder with the 16 ops added: the typed methods, dependents with `{ dependsOn }`. */
+function generatedBuilderV7(): AnyBuilderV7 {
   let b = new v7.CompoundBuilder({ minor: 45 }) as AnyBuilderV7;
   for (const o of COMPOUND_V7_OPS) {
     // The builder's type allows only earlier indexes; the loop's index is a plain number.
@@ -237,7 +252,12 @@ function generatedBuildV7(): { bytes: Uint8Array; builder: AnyBuilderV7 } {
         break;
     }
   }
-  return { bytes: b.encode(COMPOUND_HEADER), builder: b };
+  return b;
+}
+
+/** `encodeInto` one reused buffer; the bytes written, as a view (the check compares them). */
+function intoTarget(b: { encodeInto(h: typeof COMPOUND_HEADER, buf: Uint8Array): number }) {
+  return COMPOUND_TARGET.subarray(0, b.encodeInto(COMPOUND_HEADER, COMPOUND_TARGET));
 }
 
 const builtV7 = generatedBuildV7();
@@ -537,10 +557,11 @@ export function codecWorkloads(): Workload[] {
         fn: () => hand.buildCompound(COMPOUND_OPS, SEPARABLE, COMPOUND_HEADER),
       },
       { name: "generated", fn: generated },
+      { name: "generated, encodeInto", fn: () => intoTarget(generatedBuilder()) },
     ];
     list.push({
       title,
-      note: "4 × (LOOKUP, OPEN, GETATTR, RELEASE), flag SEPARABLE; generated: CompoundBuilder methods + encode",
+      note: "4 × (LOOKUP, OPEN, GETATTR, RELEASE), flag SEPARABLE; generated: CompoundBuilder methods + encode (encodeInto: into one reused buffer)",
       contenders,
       verify: () => sameBytes(title, contenders, generated),
     });
@@ -566,10 +587,11 @@ export function codecWorkloads(): Workload[] {
     const contenders: Contender[] = [
       { name: "hand-written", fn: () => hand.buildCompoundV7(COMPOUND_V7_OPS, COMPOUND_HEADER) },
       { name: "generated", fn: generated },
+      { name: "generated, encodeInto", fn: () => intoTarget(generatedBuilderV7()) },
     ];
     list.push({
       title,
-      note: "4 × (LOOKUP, then OPEN, GETATTR, RELEASE each depending on that LOOKUP: nodeid 0, dep_index set); generated: CompoundBuilder methods with `{ dependsOn }` + encode",
+      note: "4 × (LOOKUP, then OPEN, GETATTR, RELEASE each depending on that LOOKUP: nodeid 0, dep_index set); generated: CompoundBuilder methods with `{ dependsOn }` + encode (encodeInto: into one reused buffer)",
       contenders,
       verify: () => sameBytes(title, contenders, generated),
     });
