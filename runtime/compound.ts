@@ -1456,6 +1456,15 @@ export class CompoundEngine {
     entries.push(entry);
   }
 
+  /**
+   * Whether the payload of this op's reply goes to pages that this revision's kernel does not
+   * copy out of a compound (`outPages` "not-copied": rfc-v1..v4 step over the sub-reply's header
+   * alone, so such a payload cannot travel in a compound; a server answers the op with an error).
+   */
+  pagePayloadDropped(opcode: number): boolean {
+    return this.rules.outPages === "not-copied" && this.b.ops.get(opcode)?.outPages === true;
+  }
+
   /** Whether an op of this opcode and name passes the checks `pushEntry` makes of the opcode alone. */
   admits(opcode: number, name: string | null): boolean {
     const checks = this.rules.subRequestChecks;
@@ -2020,11 +2029,14 @@ export class CompoundEngine {
         );
       }
       const copy = copyNoError ? hError === 0 : hLen > min;
+      const plan = ref.raw ? NO_PLAN : this.#replyPlan(plans, ref.opcode, o);
+      const spec = plan.spec;
+      // outPages "not-copied": the kernel's copy returns where the page-bound payload would
+      // start, so its walk steps over the header alone (the next sub-reply is read there).
+      const pagesNotCopied = notCopied && spec?.outPages === true;
       let reply: unknown = null;
       if (copy) {
-        const plan = ref.raw ? NO_PLAN : this.#replyPlan(plans, ref.opcode, o);
-        const spec = plan.spec;
-        if (!(notCopied && spec?.outPages)) {
+        if (!pagesNotCopied) {
           const start = at + outHeaderSize;
           const size = spec?.variable
             ? Math.min(ref.outSize, Math.max(0, hLen - outHeaderSize))
@@ -2061,7 +2073,7 @@ export class CompoundEngine {
         unique: hUnique,
         missing: false,
       });
-      const step = advanceLen ? hLen : min + (hLen > min ? ref.outSize : 0);
+      const step = advanceLen ? hLen : pagesNotCopied ? min : min + (hLen > min ? ref.outSize : 0);
       const next = at - start0 + step;
       at = start0 + (align === 1 ? next : alignUp(next, align));
     }
@@ -2461,16 +2473,28 @@ export class CompoundEngine {
   ): Uint8Array {
     const chunks: Uint8Array[] = [];
     let at = 0;
-    for (const e of entries) {
+    const min = this.rules.replyChecks.minOpLen;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
       const bytes = this.b.messages.encodeReply(
         e.unique ?? 0n,
         e.reply as never,
         { ...o, opcode: e.opcode } as never,
       );
+      // Last, such a payload is left unread (the walk ends there); before another sub-reply,
+      // the kernel would read that one inside it.
+      if (bytes.length > min && i < entries.length - 1 && this.pagePayloadDropped(e.opcode)) {
+        const name = this.b.opcodeNames.get(e.opcode) ?? `opcode ${e.opcode}`;
+        throw this.error(
+          "op-data",
+          `sub-reply ${i} (${name}) carries ${bytes.length - min} bytes bound for pages, which this revision's kernel does not copy out of a compound: it would read sub-reply ${i + 1} inside them (answer the op with an error)`,
+          i,
+          at,
+        );
+      }
       const prefix = this.b.subReplyPrefix ? new Uint8Array(this.replyPrefixSize) : null;
       if (prefix) this.b.subReplyPrefix!.encode(this.b.subReplyPrefix!.zero() as never, prefix, 0);
       // The kernel's step past a sub-reply with out args, when it does not follow len.
-      const min = this.rules.replyChecks.minOpLen;
       const stepped =
         this.rules.replyChecks.advance !== "len" && e.outSize !== undefined && bytes.length > min
           ? Math.max(bytes.length, min + e.outSize)

@@ -137,6 +137,8 @@ export interface CompoundRules {
   /** How a server may decline, per errno (`any`: every error), and what the kernel then does. */
   readonly decline: readonly { readonly errno: string; readonly effect: string }[];
   readonly fallback: { readonly callerFallbackErrno: string | null };
+  /** Ops whose reply payload goes to pages: `not-copied` (the kernel's walk does not step over it) or `unchecked`. */
+  readonly outPages: string;
   readonly flags: {
     readonly defined: readonly { readonly name: string; readonly value: number }[];
   };
@@ -497,6 +499,19 @@ export class Protocol {
         : e,
     );
     return this.compound.encodeCompoundReply(unique, fixed, { ...HOST, minor });
+  }
+
+  /**
+   * Whether the revision's kernel leaves the reply payload of this op in a compound where it
+   * lies (`outPages` "not-copied" and the op's payload goes to pages: READ, READDIR,
+   * READDIRPLUS, READLINK under rfc-v1..v4). Its walk then reads the next sub-reply right after
+   * the header, so the payload cannot travel: the session answers such an op with an error.
+   */
+  pagePayloadDropped(opcode: number): boolean {
+    const c = this.compound;
+    if (!c || c.COMPOUND_SEMANTICS.outPages !== "not-copied") return false;
+    const spec = c.COMPOUND_OPS.get(opcode) as { readonly outPages?: boolean } | undefined;
+    return spec?.outPages === true;
   }
 
   /**

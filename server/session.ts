@@ -544,6 +544,11 @@ export class Session {
       // onOpError.serverPolicy: every known policy answers every op, failed or not (see compoundDeclineErrno).
       // The revision's dependency rules decide what a dependent runs with (runCompound).
       const results = await this.protocol.compound!.runCompound(compound, async (sub) => {
+        // A payload this revision's kernel would not step over (READ data under rfc-v1..v4):
+        // not run, answered EOPNOTSUPP ("not supported at the moment", says that kernel), so
+        // every other sub-reply stays where the kernel reads it.
+        if (this.protocol.pagePayloadDropped(sub.opcode))
+          return { error: -Errno.EOPNOTSUPP, reply: null };
         const reply = (await this.subRequest(sub as FuseRequest, header, ctx)) ?? {};
         if ("error" in reply)
           return {

@@ -464,11 +464,54 @@ describe("encode/decode round trips", () => {
         { opcode: 3, reply: { attr_out: attr }, unique: u[1] },
       ];
       const sized = entries.map((e, i) => ({ ...e, outSize: b.ops[i].outSize }));
+      if (c.outPages === "not-copied") {
+        // rfc-v1..v4: the kernel's copy returns where READ's page-bound data would start, so it
+        // reads the next sub-reply right after READ's header. The data cannot travel: the
+        // encoder refuses it, and READ answered with an error leaves GETATTR where it is read.
+        assert.throws(
+          () => g.encodeCompoundReply(HEADER.unique, sized),
+          (e: any) =>
+            e.name === "CompoundError" &&
+            e.kind === "op-data" &&
+            e.index === 0 &&
+            /10 bytes bound for pages/.test(e.message),
+        );
+        const refused = [{ ...sized[0]!, reply: { error: -95 } }, sized[1]!];
+        const ok = g.parseCompoundReply(g.encodeCompoundReply(HEADER.unique, refused), {
+          ops: b.ops,
+        });
+        assert.deepEqual(
+          ok.results.map((r: any) => [r.error, r.len]),
+          [
+            [-95, 16],
+            [0, 16 + g.FuseAttrOutCodec.size],
+          ],
+        );
+        assert.deepEqual(ok.results[1].reply.attr_out, attr);
+        // The data sent anyway, all 64 bytes asked, then GETATTR (as libfuse 7cb226c answers):
+        // read as that kernel reads it, GETATTR's header is looked for inside the data (len
+        // 0x01010101: EIO there), not 64 bytes on where a walk by expected out args finds it.
+        const full = [{ ...entries[0]!, reply: { data: new Uint8Array(64).fill(1) } }, entries[1]!];
+        const subs = full.map((e) =>
+          g.encodeReply(e.unique, e.reply, { opcode: e.opcode, minor: 45 }),
+        ) as Uint8Array[];
+        const area = new Uint8Array(subs[0]!.length + subs[1]!.length);
+        area.set(subs[0]!);
+        area.set(subs[1]!, subs[0]!.length);
+        const asSent = g.encodeReply(
+          HEADER.unique,
+          { compound_out: { ...g.zeroFuseCompoundOut(), count: 2 }, replies: area },
+          { opcode: g.COMPOUND_OPCODE, minor: 45 },
+        );
+        assert.throws(
+          () => g.parseCompoundReply(asSent, { ops: b.ops }),
+          (e: any) => e.name === "CompoundError" && e.kind === "op-bounds" && e.index === 1,
+        );
+        return;
+      }
       const bytes = g.encodeCompoundReply(HEADER.unique, sized);
       const p = g.parseCompoundReply(bytes, { ops: b.ops });
-      // (Revisions whose kernel leaves READ's pages uncopied give no data: outPages.)
-      if (p.results[0].reply !== null)
-        assert.deepEqual(p.results[0].reply.data, new Uint8Array(10).fill(1));
+      assert.deepEqual(p.results[0].reply.data, new Uint8Array(10).fill(1));
       assert.deepEqual(p.results[1].reply.attr_out, attr);
       const unsized = g.encodeCompoundReply(HEADER.unique, entries);
       if (c.replyChecks.advance === "len") assert.deepEqual(unsized, bytes);
@@ -964,7 +1007,12 @@ describe("fuse-uapi compound (CLI)", () => {
         { opcode: 14, reply: { open_out: g.zeroFuseOpenOut() } },
         { opcode: 3, reply: { error: -13 } },
         { opcode: 1, reply: { entry_out: g.zeroFuseEntryOut() } },
-        { opcode: 15, reply: { data: new Uint8Array([104, 105]) } },
+        // Under rfc-v1..v4 READ's data cannot travel in a compound (outPages "not-copied"): an error.
+        {
+          opcode: 15,
+          reply:
+            c.outPages === "not-copied" ? { error: -95 } : { data: new Uint8Array([104, 105]) },
+        },
       ]);
       const walked = cli(
         ["compound", "decode", "--revision", name, "--reply", "--ops", file],
@@ -978,7 +1026,7 @@ describe("fuse-uapi compound (CLI)", () => {
           [14, 0],
           [3, -13],
           [1, 0],
-          [15, 0],
+          [15, c.outPages === "not-copied" ? -95 : 0],
         ],
       );
       if (c.outPages === "not-copied") assert.equal(results[3].reply, null);
