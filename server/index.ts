@@ -4,4 +4,5 @@ export * from "./handlers.js";
 export * from "./protocol.js";
 export * from "./session.js";
 export * from "./transport.js";
+export * from "./poll-transport.js";
 export * from "./mount.js";

@@ -26,6 +26,7 @@ import {
 } from "node:fs";
 import type { FuseHandlers } from "./handlers.js";
 import { Session, type Connection, type SessionOptions } from "./session.js";
+import { PollFdTransport } from "./poll-transport.js";
 import { FdTransport, ThreadFdTransport, type Transport } from "./transport.js";
 
 export interface MountOptions extends SessionOptions {
@@ -48,11 +49,14 @@ export interface MountOptions extends SessionOptions {
   /** Limit for mount(8), umount(8) and for the kernel's INIT (ms). Default 10000. */
   timeoutMs?: number;
   /**
-   * How /dev/fuse is read: `"thread"` (default), a reader thread of its own
-   * that reads ahead into shared slots ({@link ThreadFdTransport}); `"pool"`,
-   * reads through libuv's thread pool ({@link FdTransport}).
+   * How /dev/fuse is read: `"poll"` (default where Node gives the handle it
+   * needs, else `"thread"`), by the event loop itself, each request read as
+   * the descriptor becomes readable ({@link PollFdTransport}); `"thread"`, a
+   * reader thread of its own that reads ahead into shared slots
+   * ({@link ThreadFdTransport}); `"pool"`, reads through libuv's thread pool
+   * ({@link FdTransport}).
    */
-  reader?: "thread" | "pool";
+  reader?: "poll" | "thread" | "pool";
 }
 
 interface CommandResult {
@@ -153,6 +157,8 @@ export class FuseMount {
   connectionId: number | undefined;
   /** The signal (SIGINT, SIGTERM) that unmounted this filesystem, or null. */
   stoppedBy: NodeJS.Signals | null = null;
+  /** How /dev/fuse is read (`MountOptions.reader`, or the default this Node allows). */
+  reader: "poll" | "thread" | "pool" = "thread";
   /** Settles when the request loop has ended (after unmount); rejects if it died. */
   readonly done: Promise<void>;
 
@@ -226,6 +232,11 @@ export class FuseMount {
   private closeFd(): void {
     if (!this.fdOpen) return;
     this.fdOpen = false;
+    // A transport whose handle owns the descriptor closes it with the handle.
+    if (this.transport.closesFd === true) {
+      this.transport.close();
+      return;
+    }
     try {
       closeSync(this.fd);
     } catch {
@@ -299,6 +310,16 @@ export async function mount(
   options: MountOptions = {},
 ): Promise<FuseMount> {
   if (process.platform !== "linux") throw new Error("FUSE mounting needs Linux");
+  const readerOption: unknown = options.reader;
+  if (
+    readerOption !== undefined &&
+    readerOption !== "poll" &&
+    readerOption !== "thread" &&
+    readerOption !== "pool"
+  )
+    throw new TypeError(
+      `reader must be "poll", "thread" or "pool", got ${JSON.stringify(readerOption)}`,
+    );
   const timeoutMs = options.timeoutMs ?? 10000;
   const name = options.name ?? "fuse-ts";
   if (!/^[A-Za-z0-9_.+-]+$/.test(name))
@@ -335,15 +356,24 @@ export async function mount(
   }
 
   const session = new Session(handlers, options);
+  const reader = options.reader ?? (PollFdTransport.available() ? "poll" : "thread");
   const transport =
-    options.reader === "pool"
+    reader === "pool"
       ? new FdTransport(fd, session.bufferSize)
-      : new ThreadFdTransport(
-          fd,
-          session.bufferSize,
-          Math.max(2, Math.min(session.options.maxInFlight, 16)),
-        );
+      : reader === "poll"
+        ? // One slot more than the thread reader's: one is always the next read's.
+          new PollFdTransport(
+            fd,
+            session.bufferSize,
+            Math.max(3, Math.min(session.options.maxInFlight, 16) + 1),
+          )
+        : new ThreadFdTransport(
+            fd,
+            session.bufferSize,
+            Math.max(2, Math.min(session.options.maxInFlight, 16)),
+          );
   const m = new FuseMount(mnt, session, fd, transport, timeoutMs);
+  m.reader = reader;
   m.connectionId = fuseMounts().find((x) => x.mountpoint === mnt)?.minor;
   active.add(m);
   signalsWanted ||= options.handleSignals ?? true;

@@ -8,6 +8,7 @@ import { read as fsRead, writeSync, writevSync } from "node:fs";
 import type { Duplex } from "node:stream";
 import { Worker } from "node:worker_threads";
 import { Errno } from "./errno.js";
+import { errnoOf, sendTo } from "./fd-io.js";
 import { CTRL, slotLayout, type ReaderThreadData } from "./reader-layout.js";
 
 /** A message-oriented channel: each read is exactly one request, each write one reply. */
@@ -45,11 +46,12 @@ export interface Transport {
    * reply gets a buffer of its own.
    */
   readonly copiesOnWrite?: boolean;
-}
-
-function errnoOf(err: unknown): number | undefined {
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  return code !== undefined && code in Errno ? Errno[code as keyof typeof Errno] : undefined;
+  /**
+   * True when {@link close} also closes the descriptor the transport was given (its
+   * event-loop handle owns it): the owner must not close it again, since the number may
+   * already name another file.
+   */
+  readonly closesFd?: boolean;
 }
 
 /**
@@ -138,19 +140,6 @@ export class FdTransport implements Transport {
   }
 }
 
-/** Runs a synchronous reply write; false when the kernel no longer wants the reply. */
-function sendTo(write: () => void): boolean {
-  try {
-    write();
-    return true;
-  } catch (err) {
-    const e = errnoOf(err);
-    // ENOENT: the kernel dropped the request (interrupted); ENODEV: unmounted.
-    if (e === Errno.ENOENT || e === Errno.ENODEV) return false;
-    throw err;
-  }
-}
-
 /**
  * /dev/fuse read by a thread of its own (server/reader-thread.ts) with
  * blocking reads, into slots of one SharedArrayBuffer. The reader reads the
@@ -196,7 +185,12 @@ export class ThreadFdTransport implements Transport {
     this.bytes = new Uint8Array(data);
     this.c[CTRL.IDLE] = 1; // Nothing drained yet: the first message wakes us.
     const workerData: ReaderThreadData = { fd, bufferSize, slots, control, data };
-    this.worker = new Worker(new URL("./reader-thread.js", import.meta.url), { workerData });
+    // No flags of the process (execArgv: []): the reader needs none, and some break a worker
+    // (`--input-type`, which a script run with -e may carry, makes its start fail).
+    this.worker = new Worker(new URL("./reader-thread.js", import.meta.url), {
+      workerData,
+      execArgv: [],
+    });
     this.worker.on("message", (m: 0 | { end: true; error?: string }) => {
       this.drain();
       if (m !== 0)

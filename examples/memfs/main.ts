@@ -17,7 +17,7 @@ import { DEFAULT_REVISION, availableRevisions, loadProtocol, mount } from "../..
 import { MEMFS_INIT_FLAGS, MemFs } from "./memfs.js";
 
 const USAGE =
-  "usage: npm run memfs -- <mountpoint> [--revision NAME] [--decline-compounds] [--cache-seconds N] [--capacity BYTES] [--writeback-cache] [--no-btime] [--allow-other] [--debug]";
+  "usage: npm run memfs -- <mountpoint> [--revision NAME] [--decline-compounds] [--cache-seconds N] [--capacity BYTES] [--writeback-cache] [--no-btime] [--reader poll|thread|pool] [--allow-other] [--debug]";
 
 async function main(): Promise<number> {
   let args;
@@ -48,6 +48,11 @@ async function main(): Promise<number> {
     );
     return values.help ? 0 : 2;
   }
+  const reader = values.reader;
+  if (reader !== undefined && reader !== "poll" && reader !== "thread" && reader !== "pool") {
+    console.error(`--reader takes poll, thread or pool, got ${JSON.stringify(reader)}\n${USAGE}`);
+    return 2;
+  }
   let protocol;
   try {
     protocol = await loadProtocol(values.revision ?? DEFAULT_REVISION);
@@ -70,7 +75,7 @@ async function main(): Promise<number> {
       BigInt(MEMFS_INIT_FLAGS) | (values["writeback-cache"] ? BigInt(FUSE_WRITEBACK_CACHE) : 0n),
     protocol,
     compounds: values["decline-compounds"] ? "decline" : "execute",
-    reader: values.reader === "pool" ? "pool" : "thread",
+    reader,
     onRequest: values.debug
       ? (bytes) => {
           const h = protocol.decodeHeader(bytes);
