@@ -3017,6 +3017,14 @@ export class CompoundBuilderCore {
    *   `reply-budget`; the revision's `FuseMessageError` for a part `encodeRequest` cannot write.
    */
   encode(header: CompoundHeader): Uint8Array {
+    return this.#encode(header, null);
+  }
+
+  /** The compound's bytes, in a fresh buffer or in the caller's; the uniques kept for `ops`. */
+  #encode(
+    header: CompoundHeader,
+    into: { readonly buf: Uint8Array; readonly offset: number } | null,
+  ): Uint8Array {
     const { bytes, uniques } = this.#engine.encode(
       this.#entries,
       this.#flags,
@@ -3028,6 +3036,7 @@ export class CompoundBuilderCore {
         nextUnique: this.#nextUnique,
       },
       this.#area,
+      into,
     );
     this.#uniques = uniques;
     return bytes;
@@ -3042,20 +3051,6 @@ export class CompoundBuilderCore {
    *   `buf.length - offset` is too small, and whatever {@link encode} throws.
    */
   encodeInto(header: CompoundHeader, buf: Uint8Array, offset = 0): number {
-    const { bytes, uniques } = this.#engine.encode(
-      this.#entries,
-      this.#flags,
-      header,
-      this.#opts,
-      {
-        maxPages: this.#maxPages,
-        pageSize: this.#pageSize,
-        nextUnique: this.#nextUnique,
-      },
-      this.#area,
-      { buf, offset },
-    );
-    this.#uniques = uniques;
-    return bytes.length;
+    return this.#encode(header, { buf, offset }).length;
   }
 }

@@ -14,6 +14,7 @@
 import { writeSync, writevSync } from "node:fs";
 import { Errno } from "./errno.js";
 import { sendTo } from "./fd-io.js";
+import { MessageQueue } from "./message-queue.js";
 import type { Transport } from "./transport.js";
 
 interface PipeHandle {
@@ -87,15 +88,9 @@ export class PollFdTransport implements Transport {
   private readonly slots: Uint8Array[] = [];
   private readonly free: Uint8Array[] = [];
   private current: Uint8Array;
-  private readonly queued: Uint8Array[] = [];
-  private readonly waiters: Array<{
-    resolve: (m: Uint8Array | null) => void;
-    reject: (e: Error) => void;
-  }> = [];
+  private readonly queue = new MessageQueue();
   private reading = false;
-  private ended = false;
   private handleClosed = false;
-  private failure: Error | undefined;
 
   /**
    * @param fd an open /dev/fuse descriptor; the transport owns it from here ({@link close}
@@ -128,10 +123,9 @@ export class PollFdTransport implements Transport {
     const err = this.handle.open(fd);
     if (err !== 0) throw new Error(`polling ${fd}: libuv error ${err}`);
     this.handle.useUserBuffer(this.current);
-    const self = this;
-    this.handle.onread = function onread() {
-      return self.onRead(self.state[self.nreadIndex]!);
-    };
+    // The binding calls onread with nread in streamBaseState; its return value names the
+    // buffer of the next read.
+    this.handle.onread = () => this.onRead(this.state[this.nreadIndex]!);
     this.startReading();
   }
 
@@ -173,28 +167,22 @@ export class PollFdTransport implements Transport {
   }
 
   private deliver(message: Uint8Array): void {
-    const w = this.waiters.shift();
-    if (w) w.resolve(message);
-    else this.queued.push(message);
+    this.queue.put(message);
+  }
+
+  private get ended(): boolean {
+    return this.queue.ended;
   }
 
   private end(err: Error | undefined): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.failure = err;
+    if (this.queue.ended) return;
     if (this.reading) this.handle.readStop();
     this.reading = false;
-    for (const w of this.waiters.splice(0)) {
-      if (err) w.reject(err);
-      else w.resolve(null);
-    }
+    this.queue.end(err);
   }
 
   read(): Promise<Uint8Array | null> {
-    const m = this.queued.shift();
-    if (m) return Promise.resolve(m);
-    if (this.ended) return this.failure ? Promise.reject(this.failure) : Promise.resolve(null);
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return this.queue.take();
   }
 
   release(message: Uint8Array): void {
@@ -221,7 +209,7 @@ export class PollFdTransport implements Transport {
 
   /** Pending reads end with null; the handle and its descriptor are closed. Idempotent. */
   close(): void {
-    this.queued.length = 0;
+    this.queue.clear();
     this.end(undefined);
     if (!this.handleClosed) {
       this.handleClosed = true;

@@ -9,6 +9,7 @@ import type { Duplex } from "node:stream";
 import { Worker } from "node:worker_threads";
 import { Errno } from "./errno.js";
 import { errnoOf, sendTo } from "./fd-io.js";
+import { MessageQueue } from "./message-queue.js";
 import { CTRL, slotLayout, type ReaderThreadData } from "./reader-layout.js";
 
 /** A message-oriented channel: each read is exactly one request, each write one reply. */
@@ -160,13 +161,7 @@ export class ThreadFdTransport implements Transport {
   private readonly bytes: Uint8Array;
   private readonly layout: ReturnType<typeof slotLayout>;
   private consumed = 0;
-  private readonly queued: Uint8Array[] = [];
-  private readonly waiters: Array<{
-    resolve: (m: Uint8Array | null) => void;
-    reject: (e: Error) => void;
-  }> = [];
-  private ended = false;
-  private failure: Error | undefined;
+  private readonly queue = new MessageQueue();
 
   /**
    * @param fd an open /dev/fuse descriptor (not closed by this class)
@@ -220,27 +215,21 @@ export class ThreadFdTransport implements Transport {
   }
 
   private deliver(message: Uint8Array): void {
-    const w = this.waiters.shift();
-    if (w) w.resolve(message);
-    else this.queued.push(message);
+    this.queue.put(message);
   }
 
   private end(err: Error | undefined): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.failure = err;
-    for (const w of this.waiters.splice(0)) {
-      if (err) w.reject(err);
-      else w.resolve(null);
-    }
+    if (this.queue.ended) return;
+    this.queue.end(err);
     this.worker.unref();
   }
 
+  private get ended(): boolean {
+    return this.queue.ended;
+  }
+
   read(): Promise<Uint8Array | null> {
-    const m = this.queued.shift();
-    if (m) return Promise.resolve(m);
-    if (this.ended) return this.failure ? Promise.reject(this.failure) : Promise.resolve(null);
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return this.queue.take();
   }
 
   release(message: Uint8Array): void {
@@ -266,7 +255,7 @@ export class ThreadFdTransport implements Transport {
   close(): void {
     Atomics.store(this.c, CTRL.CLOSED, 1);
     Atomics.notify(this.c, CTRL.FREE_SEQ);
-    this.queued.length = 0;
+    this.queue.clear();
     this.end(undefined);
   }
 }
@@ -295,30 +284,6 @@ class Framer {
 }
 
 /** A queue of messages with waiting readers: the core of the stream and memory transports. */
-class MessageQueue {
-  private readonly messages: Uint8Array[] = [];
-  private readonly waiters: Array<(m: Uint8Array | null) => void> = [];
-  ended = false;
-
-  put(m: Uint8Array): void {
-    const w = this.waiters.shift();
-    if (w) w(m);
-    else this.messages.push(m);
-  }
-
-  take(): Promise<Uint8Array | null> {
-    const m = this.messages.shift();
-    if (m) return Promise.resolve(m);
-    if (this.ended) return Promise.resolve(null);
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  end(): void {
-    this.ended = true;
-    for (const w of this.waiters.splice(0)) w(null);
-  }
-}
-
 /**
  * Messages over a byte stream such as a socket from a socketpair or a TCP
  * connection on loopback: framed by the length field of each header.

@@ -37,6 +37,16 @@ before(async () => {
   }
 });
 
+/** A revision's compound ops, whether its ops may depend on each other, and its op limit. */
+function compoundFacts(g: Gen): { specs: CompoundOpSpec[]; deps: boolean; max: number } {
+  const specs = [...(g["COMPOUND_OPS"] as ReadonlyMap<number, CompoundOpSpec>).values()];
+  const sem = g["COMPOUND_SEMANTICS"] as {
+    dependencies: { model: string };
+    maxOps: number | null;
+  };
+  return { specs, deps: sem.dependencies.model !== "none", max: sem.maxOps ?? specs.length };
+}
+
 /** A sub-request object for `spec` with values in every part (structs zero but for the first integer member). */
 function subRequest(spec: CompoundOpSpec, i: number, deps: boolean): Record<string, unknown> {
   const sub: Record<string, unknown> = { op: spec.op, nodeid: 0x1_0000_0000n + BigInt(i) };
@@ -59,11 +69,7 @@ function subRequest(spec: CompoundOpSpec, i: number, deps: boolean): Record<stri
 test("the in-place builder writes what encodeRequest writes, for every op of every revision", () => {
   assert.ok(revs.length > 0);
   for (const { name, g } of revs) {
-    const specs = [...(g["COMPOUND_OPS"] as ReadonlyMap<number, CompoundOpSpec>).values()];
-    const deps =
-      (g["COMPOUND_SEMANTICS"] as { dependencies: { model: string } }).dependencies.model !==
-      "none";
-    const max = (g["COMPOUND_SEMANTICS"] as { maxOps: number | null }).maxOps ?? specs.length;
+    const { specs, deps, max } = compoundFacts(g);
     for (let from = 0; from < specs.length; from += max) {
       const chunk = specs.slice(from, from + max);
       const fast = new g["CompoundBuilder"]({ minor: 45, maxPages: 256 });
@@ -101,11 +107,7 @@ test("the in-place builder writes what encodeRequest writes, for every op of eve
 
 test("encodeInto writes encode's bytes over a dirty buffer at an offset, for both paths of every revision", () => {
   for (const { name, g } of revs) {
-    const specs = [...(g["COMPOUND_OPS"] as ReadonlyMap<number, CompoundOpSpec>).values()];
-    const deps =
-      (g["COMPOUND_SEMANTICS"] as { dependencies: { model: string } }).dependencies.model !==
-      "none";
-    const max = (g["COMPOUND_SEMANTICS"] as { maxOps: number | null }).maxOps ?? specs.length;
+    const { specs, deps, max } = compoundFacts(g);
     const chunk = specs.slice(0, Math.min(max, 12));
     // In place, and through encodeRequest (`extensions: undefined`), as in the test above.
     for (const forced of [false, true]) {
