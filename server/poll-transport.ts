@@ -87,6 +87,8 @@ export class PollFdTransport implements Transport {
   private readonly nreadIndex: number;
   private readonly slots: Uint8Array[] = [];
   private readonly free: Uint8Array[] = [];
+  /** Per slot, 1 while its message is in the server: a second release of it is ignored. */
+  private readonly inServer: Uint8Array;
   private current: Uint8Array;
   private readonly queue = new MessageQueue();
   private reading = false;
@@ -113,6 +115,7 @@ export class PollFdTransport implements Transport {
     this.state = sw.streamBaseState;
     this.nreadIndex = sw.kReadBytesOrError;
     const data = new ArrayBuffer(bufferSize * slots);
+    this.inServer = new Uint8Array(slots);
     for (let i = 0; i < slots; i++) {
       const s = new Uint8Array(data, i * bufferSize, bufferSize);
       this.slots.push(s);
@@ -144,6 +147,7 @@ export class PollFdTransport implements Transport {
   private onRead(nread: number): Uint8Array | undefined {
     if (nread > 0) {
       const message = this.current.subarray(0, nread);
+      this.inServer[message.byteOffset / this.bufferSize] = 1;
       // There is one: reading runs only while a slot besides `current` is free.
       const next = this.free.pop()!;
       this.current = next;
@@ -186,8 +190,10 @@ export class PollFdTransport implements Transport {
   }
 
   release(message: Uint8Array): void {
-    const slot = this.slots[Math.floor(message.byteOffset / this.bufferSize)];
-    if (slot === undefined || slot.buffer !== message.buffer) return;
+    const index = Math.floor(message.byteOffset / this.bufferSize);
+    const slot = this.slots[index];
+    if (slot === undefined || slot.buffer !== message.buffer || this.inServer[index] !== 1) return;
+    this.inServer[index] = 0;
     this.free.push(slot);
     // Reading paused for want of a slot: the next read can go into `current` again.
     if (!this.reading) this.startReading();
