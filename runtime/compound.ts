@@ -1462,7 +1462,12 @@ export class CompoundEngine {
    * alone, so such a payload cannot travel in a compound; a server answers the op with an error).
    */
   pagePayloadDropped(opcode: number): boolean {
-    return this.rules.outPages === "not-copied" && this.b.ops.get(opcode)?.outPages === true;
+    return this.#dropsPages(this.b.ops.get(opcode));
+  }
+
+  /** {@link pagePayloadDropped} for an op's table entry (undefined: an op without one, e.g. raw). */
+  #dropsPages(spec: CompoundOpSpec | undefined): boolean {
+    return this.rules.outPages === "not-copied" && spec?.outPages === true;
   }
 
   /** Whether an op of this opcode and name passes the checks `pushEntry` makes of the opcode alone. */
@@ -1953,7 +1958,6 @@ export class CompoundEngine {
     const min = checks.minOpLen;
     const uniqueMustMatch = checks.uniqueMustMatch;
     const copyNoError = checks.copyWhen === "no-error";
-    const notCopied = this.rules.outPages === "not-copied";
     const advanceLen = checks.advance === "len";
     const align = this.rules.alignment.subReplies;
     const prefixSize = this.b.subReplyPrefix ? this.replyPrefixSize : 0;
@@ -2033,7 +2037,7 @@ export class CompoundEngine {
       const spec = plan.spec;
       // outPages "not-copied": the kernel's copy returns where the page-bound payload would
       // start, so its walk steps over the header alone (the next sub-reply is read there).
-      const pagesNotCopied = notCopied && spec?.outPages === true;
+      const pagesNotCopied = this.#dropsPages(spec);
       let reply: unknown = null;
       if (copy) {
         if (!pagesNotCopied) {
@@ -2794,9 +2798,6 @@ export class CompoundBuilderCore {
   #area = 0;
   #flags = 0;
   #uniques: bigint[] | null = null;
-  /** The engine's sub-request prefix size and alignment, read once per op added. */
-  readonly #prefixSize: number;
-  readonly #align: number;
 
   constructor(engine: CompoundEngine, opts: CompoundBuilderOptions = {}) {
     const { maxPages, pageSize, capacity, nextUnique, allowInvalidDependencies } = opts;
@@ -2812,8 +2813,6 @@ export class CompoundBuilderCore {
     if (!Number.isInteger(this.#pageSize) || this.#pageSize < 1)
       throw engine.error("value", `pageSize must be a positive integer, got ${String(pageSize)}`);
     this.#layout = engine.requestLayout(this.#opts);
-    this.#prefixSize = engine.requestPrefixSize;
-    this.#align = engine.rules.alignment.subRequests;
   }
 
   /** Records an op and adds its size to the area (`size` -1: encodeRequest will write it). */
@@ -2821,8 +2820,8 @@ export class CompoundBuilderCore {
     const e = this.#engine;
     e.pushEntry(this.#entries, entry, name, this.#capacity, this.#allowInvalid, admitted);
     if (this.#area >= 0 && entry.size >= 0) {
-      const next = this.#area + this.#prefixSize + entry.size;
-      const align = this.#align;
+      const next = this.#area + e.requestPrefixSize + entry.size;
+      const align = e.rules.alignment.subRequests;
       this.#area = align === 1 ? next : alignUp(next, align);
     } else this.#area = -1;
     this.#uniques = null;

@@ -137,8 +137,6 @@ export interface CompoundRules {
   /** How a server may decline, per errno (`any`: every error), and what the kernel then does. */
   readonly decline: readonly { readonly errno: string; readonly effect: string }[];
   readonly fallback: { readonly callerFallbackErrno: string | null };
-  /** Ops whose reply payload goes to pages: `not-copied` (the kernel's walk does not step over it) or `unchecked`. */
-  readonly outPages: string;
   readonly flags: {
     readonly defined: readonly { readonly name: string; readonly value: number }[];
   };
@@ -179,6 +177,8 @@ export interface GeneratedCompound {
   ): Uint8Array;
   /** The out-arg bytes the kernel expects for a decoded sub-request; undefined where the request does not say. */
   expectedReplySize(request: AnyRequest, opts: Partial<MessageOptions>): number | undefined;
+  /** Whether the op's reply payload cannot travel in a compound of the revision (pages its kernel does not copy). */
+  pagePayloadDropped(opcode: number): boolean;
   /** Runs the ops in order by the revision's dependency rules (a dependent gets its producer's nodeid, or fails by rule). */
   runCompound(
     compound: CompoundRequestView,
@@ -227,6 +227,7 @@ const COMPOUND_FUNCTIONS = [
   "decodeCompoundRequest",
   "encodeCompoundReply",
   "expectedReplySize",
+  "pagePayloadDropped",
   "runCompound",
 ] as const;
 
@@ -508,10 +509,7 @@ export class Protocol {
    * the header, so the payload cannot travel: the session answers such an op with an error.
    */
   pagePayloadDropped(opcode: number): boolean {
-    const c = this.compound;
-    if (!c || c.COMPOUND_SEMANTICS.outPages !== "not-copied") return false;
-    const spec = c.COMPOUND_OPS.get(opcode) as { readonly outPages?: boolean } | undefined;
-    return spec?.outPages === true;
+    return this.compound?.pagePayloadDropped(opcode) ?? false;
   }
 
   /**

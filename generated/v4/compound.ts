@@ -2170,6 +2170,16 @@ export function expectedReplySize(
 }
 
 /**
+ * Whether the reply payload of `opcode` cannot travel inside a compound of this revision: its
+ * kernel does not copy out args bound for pages (`COMPOUND_SEMANTICS.outPages` "not-copied") and
+ * reads the next sub-reply right after such an op's header. A server answers the op with an
+ * error; {@link encodeCompoundReply} refuses the payload before another sub-reply.
+ */
+export function pagePayloadDropped(opcode: number): boolean {
+  return ENGINE.pagePayloadDropped(opcode);
+}
+
+/**
  * Encodes a compound reply: fuse_out_header, `compound_out` (the count member where the revision
  * has one, everything else 0), then one sub-reply per entry, each encoded by `encodeReply` and
  * padded to `alignment.subReplies`. A compound that fails as a whole is `encodeErrorReply(unique, -errno)`.

@@ -693,11 +693,10 @@ function compoundTargets(rev: Revision): Target[] {
         const { ops } = listFor(config);
         // rfc-v1..v4 (outPages "not-copied"): a page-bound payload cannot be followed by another
         // sub-reply (the encoder refuses it); such an op gets an error, as the server gives it.
-        const dropsPages = g["COMPOUND_SEMANTICS"].outPages === "not-copied";
         const entries = (ops as Value[]).map((ref, i) => {
           const op = rev.opcodes.find((x) => opcodeValue(x) === ref.opcode)!;
           const spec = specs.get(ref.opcode)!;
-          const paged = dropsPages && spec.outPages && i < ops.length - 1;
+          const paged = g["pagePayloadDropped"](ref.opcode) && i < ops.length - 1;
           let reply: Value | null =
             paged || rng.chance(0.2) ? { error: -1 - rng.below(511) } : null;
           if (!reply) {
