@@ -3,6 +3,7 @@
  * failed fs call, and the synchronous reply write with the two errors that only mean the
  * kernel no longer wants the reply.
  */
+import { writeSync, writevSync } from "node:fs";
 import { Errno } from "./errno.js";
 
 /** The errno number of a failed fs call, if it has one this platform names. */
@@ -11,15 +12,30 @@ export function errnoOf(err: unknown): number | undefined {
   return code !== undefined && code in Errno ? Errno[code as keyof typeof Errno] : undefined;
 }
 
-/** Runs a synchronous reply write; false when the kernel no longer wants the reply. */
-export function sendTo(write: () => void): boolean {
+/** Writes one reply (its first `length` bytes) in one write; false when the kernel no longer wants it. */
+export function writeMessage(fd: number, message: Uint8Array, length: number): boolean {
   try {
-    write();
+    writeSync(fd, message, 0, length);
     return true;
   } catch (err) {
-    const e = errnoOf(err);
-    // ENOENT: the kernel dropped the request (interrupted); ENODEV: unmounted.
-    if (e === Errno.ENOENT || e === Errno.ENODEV) return false;
-    throw err;
+    return notWanted(err);
   }
+}
+
+/** Writes one reply given in parts (header, then data) in one writev; false as {@link writeMessage}. */
+export function writeParts(fd: number, parts: readonly Uint8Array[]): boolean {
+  try {
+    writevSync(fd, parts as Uint8Array[]);
+    return true;
+  } catch (err) {
+    return notWanted(err);
+  }
+}
+
+/** False for the errors that only mean the reply is not wanted any more; anything else is thrown. */
+function notWanted(err: unknown): false {
+  const e = errnoOf(err);
+  // ENOENT: the kernel dropped the request (interrupted); ENODEV: unmounted.
+  if (e === Errno.ENOENT || e === Errno.ENODEV) return false;
+  throw err;
 }

@@ -29,6 +29,10 @@ import { Session, type Connection, type SessionOptions } from "./session.js";
 import { PollFdTransport } from "./poll-transport.js";
 import { FdTransport, ThreadFdTransport, type Transport } from "./transport.js";
 
+/** The ways a mount reads /dev/fuse (`MountOptions.reader`). */
+export const READERS = ["poll", "thread", "pool"] as const;
+export type Reader = (typeof READERS)[number];
+
 export interface MountOptions extends SessionOptions {
   /** Filesystem name: mounted as type `fuse.<name>` with source `<name>`. Default "fuse-ts". */
   name?: string;
@@ -56,7 +60,7 @@ export interface MountOptions extends SessionOptions {
    * ({@link ThreadFdTransport}); `"pool"`, reads through libuv's thread pool
    * ({@link FdTransport}).
    */
-  reader?: "poll" | "thread" | "pool";
+  reader?: Reader;
 }
 
 interface CommandResult {
@@ -157,8 +161,6 @@ export class FuseMount {
   connectionId: number | undefined;
   /** The signal (SIGINT, SIGTERM) that unmounted this filesystem, or null. */
   stoppedBy: NodeJS.Signals | null = null;
-  /** How /dev/fuse is read (`MountOptions.reader`, or the default this Node allows). */
-  reader: "poll" | "thread" | "pool" = "thread";
   /** Settles when the request loop has ended (after unmount); rejects if it died. */
   readonly done: Promise<void>;
 
@@ -168,6 +170,8 @@ export class FuseMount {
     readonly fd: number,
     private readonly transport: Transport,
     private readonly timeoutMs: number,
+    /** How /dev/fuse is read (`MountOptions.reader`, or the default this Node allows). */
+    readonly reader: Reader = "thread",
   ) {
     this.done = session.run(transport).finally(() => this.closeFd());
     this.done.catch(() => {}); // Reported through close(); never an unhandled rejection.
@@ -310,15 +314,9 @@ export async function mount(
   options: MountOptions = {},
 ): Promise<FuseMount> {
   if (process.platform !== "linux") throw new Error("FUSE mounting needs Linux");
-  const readerOption: unknown = options.reader;
-  if (
-    readerOption !== undefined &&
-    readerOption !== "poll" &&
-    readerOption !== "thread" &&
-    readerOption !== "pool"
-  )
+  if (options.reader !== undefined && !READERS.includes(options.reader))
     throw new TypeError(
-      `reader must be "poll", "thread" or "pool", got ${JSON.stringify(readerOption)}`,
+      `reader must be "poll", "thread" or "pool", got ${JSON.stringify(options.reader)}`,
     );
   const timeoutMs = options.timeoutMs ?? 10000;
   const name = options.name ?? "fuse-ts";
@@ -357,23 +355,16 @@ export async function mount(
 
   const session = new Session(handlers, options);
   const reader = options.reader ?? (PollFdTransport.available() ? "poll" : "thread");
+  // Requests in the server at once (the thread reader's slots; the poll reader keeps one more,
+  // always the next read's).
+  const inFlight = Math.max(2, Math.min(session.options.maxInFlight, 16));
   const transport =
     reader === "pool"
       ? new FdTransport(fd, session.bufferSize)
       : reader === "poll"
-        ? // One slot more than the thread reader's: one is always the next read's.
-          new PollFdTransport(
-            fd,
-            session.bufferSize,
-            Math.max(3, Math.min(session.options.maxInFlight, 16) + 1),
-          )
-        : new ThreadFdTransport(
-            fd,
-            session.bufferSize,
-            Math.max(2, Math.min(session.options.maxInFlight, 16)),
-          );
-  const m = new FuseMount(mnt, session, fd, transport, timeoutMs);
-  m.reader = reader;
+        ? new PollFdTransport(fd, session.bufferSize, inFlight + 1)
+        : new ThreadFdTransport(fd, session.bufferSize, inFlight);
+  const m = new FuseMount(mnt, session, fd, transport, timeoutMs, reader);
   m.connectionId = fuseMounts().find((x) => x.mountpoint === mnt)?.minor;
   active.add(m);
   signalsWanted ||= options.handleSignals ?? true;

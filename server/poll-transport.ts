@@ -11,9 +11,8 @@
  * mode (the one `net.Socket`'s `onread` option uses) reads into a buffer the
  * caller names, the next one named by the read callback's return value.
  */
-import { writeSync, writevSync } from "node:fs";
 import { Errno } from "./errno.js";
-import { sendTo } from "./fd-io.js";
+import { writeMessage, writeParts } from "./fd-io.js";
 import { MessageQueue } from "./message-queue.js";
 import type { Transport } from "./transport.js";
 
@@ -155,7 +154,7 @@ export class PollFdTransport implements Transport {
         this.handle.readStop();
         this.reading = false;
       }
-      this.deliver(message);
+      this.queue.put(message);
       return next;
     }
     // libuv stops reading after an error: ENOENT (a request aborted while read) and EINTR
@@ -168,10 +167,6 @@ export class PollFdTransport implements Transport {
     if (nread === -Errno.ENODEV || nread === UV_EOF || nread === 0) this.end(undefined);
     else this.end(new Error(`reading ${this.fd}: errno ${-nread}`));
     return undefined;
-  }
-
-  private deliver(message: Uint8Array): void {
-    this.queue.put(message);
   }
 
   private get ended(): boolean {
@@ -203,11 +198,11 @@ export class PollFdTransport implements Transport {
   readonly copiesOnWrite = true;
 
   write(message: Uint8Array, length = message.length): boolean {
-    return !this.ended && sendTo(() => writeSync(this.fd, message, 0, length));
+    return !this.ended && writeMessage(this.fd, message, length);
   }
 
   writev(parts: readonly Uint8Array[]): boolean {
-    return !this.ended && sendTo(() => writevSync(this.fd, parts as Uint8Array[]));
+    return !this.ended && writeParts(this.fd, parts);
   }
 
   /** The handle owns the descriptor: closing the transport closes it (see {@link Transport.closesFd}). */

@@ -4,11 +4,11 @@
  * /dev/fuse, over any byte stream (a socket, a pipe pair) or over an in-memory
  * pair in tests, without a mount.
  */
-import { read as fsRead, writeSync, writevSync } from "node:fs";
+import { read as fsRead } from "node:fs";
 import type { Duplex } from "node:stream";
 import { Worker } from "node:worker_threads";
 import { Errno } from "./errno.js";
-import { errnoOf, sendTo } from "./fd-io.js";
+import { errnoOf, writeMessage, writeParts } from "./fd-io.js";
 import { MessageQueue } from "./message-queue.js";
 import { CTRL, slotLayout, type ReaderThreadData } from "./reader-layout.js";
 
@@ -129,11 +129,11 @@ export class FdTransport implements Transport {
   readonly copiesOnWrite = true;
 
   write(message: Uint8Array, length = message.length): boolean {
-    return !this.closed && sendTo(() => writeSync(this.fd, message, 0, length));
+    return !this.closed && writeMessage(this.fd, message, length);
   }
 
   writev(parts: readonly Uint8Array[]): boolean {
-    return !this.closed && sendTo(() => writevSync(this.fd, parts as Uint8Array[]));
+    return !this.closed && writeParts(this.fd, parts);
   }
 
   close(): void {
@@ -205,17 +205,13 @@ export class ThreadFdTransport implements Transport {
         const length = c[layout.length + slot]!;
         this.consumed++;
         const start = slot * this.bufferSize;
-        this.deliver(this.bytes.subarray(start, start + length));
+        this.queue.put(this.bytes.subarray(start, start + length));
       }
       Atomics.store(c, CTRL.IDLE, 1);
       // A message published between the last look and going idle would wake nobody: look again.
       if (Atomics.load(c, CTRL.PRODUCED) === this.consumed) return;
       Atomics.store(c, CTRL.IDLE, 0);
     }
-  }
-
-  private deliver(message: Uint8Array): void {
-    this.queue.put(message);
   }
 
   private end(err: Error | undefined): void {
@@ -244,11 +240,11 @@ export class ThreadFdTransport implements Transport {
   readonly copiesOnWrite = true;
 
   write(message: Uint8Array, length = message.length): boolean {
-    return !this.ended && sendTo(() => writeSync(this.fd, message, 0, length));
+    return !this.ended && writeMessage(this.fd, message, length);
   }
 
   writev(parts: readonly Uint8Array[]): boolean {
-    return !this.ended && sendTo(() => writevSync(this.fd, parts as Uint8Array[]));
+    return !this.ended && writeParts(this.fd, parts);
   }
 
   /** Pending reads end with null; the reader thread ends with the connection (it may sit in a read until then). */

@@ -13,7 +13,14 @@
  */
 import { parseArgs } from "node:util";
 import { FUSE_WRITEBACK_CACHE } from "../../generated/base-7.45/index.js";
-import { DEFAULT_REVISION, availableRevisions, loadProtocol, mount } from "../../server/index.js";
+import {
+  DEFAULT_REVISION,
+  READERS,
+  availableRevisions,
+  loadProtocol,
+  mount,
+  type Reader,
+} from "../../server/index.js";
 import { MEMFS_INIT_FLAGS, MemFs } from "./memfs.js";
 
 const USAGE =
@@ -48,8 +55,8 @@ async function main(): Promise<number> {
     );
     return values.help ? 0 : 2;
   }
-  const reader = values.reader;
-  if (reader !== undefined && reader !== "poll" && reader !== "thread" && reader !== "pool") {
+  const reader = values.reader as Reader | undefined;
+  if (reader !== undefined && !READERS.includes(reader)) {
     console.error(`--reader takes poll, thread or pool, got ${JSON.stringify(reader)}\n${USAGE}`);
     return 2;
   }
