@@ -222,7 +222,7 @@ export class Session {
   private readyResolve!: (c: Connection) => void;
   /** The errno compounds are declined with, or null where the revision does not let a server decline. */
   private readonly declineErrno: number | null;
-  /** Resolves once INIT has been answered. */
+  /** Resolves once INIT's reply has been written. */
   readonly ready: Promise<Connection>;
 
   constructor(
@@ -431,8 +431,16 @@ export class Session {
       if (this.initTaken) return sink.reply(header, { error: -Errno.EIO });
       this.initTaken = true;
       const reply = await this.negotiate(message, header);
-      if (!this.conn) this.initTaken = false;
-      return sink.reply(header, reply);
+      if (!this.conn) {
+        this.initTaken = false;
+        return sink.reply(header, reply);
+      }
+      // `ready` waits for the reply to be written: by then the kernel has applied it (its
+      // INIT end callback runs inside our write), so what a mount changes next (the read-ahead
+      // window) is not overwritten by it.
+      const sent = await sink.reply(header, reply);
+      this.readyResolve(this.conn);
+      return sent;
     }
     if (!this.conn) return answer({ error: -Errno.EIO }); // Nothing before INIT.
     if (op === ops.FUSE_INTERRUPT) {
@@ -846,7 +854,6 @@ export class Session {
       this.inFlight.delete(header.unique);
     }
     this.conn = conn;
-    this.readyResolve(conn);
     return { init_out };
   }
 }
