@@ -61,6 +61,25 @@ export interface MountOptions extends SessionOptions {
    * ({@link FdTransport}).
    */
   reader?: Reader;
+  /**
+   * The mount's read-ahead window, in bytes, set once INIT is answered through
+   * `/sys/class/bdi/<major>:<minor>/read_ahead_kb`. The kernel starts every FUSE mount at
+   * 128 KiB and INIT can only lower that, so without this a cold sequential read has at most
+   * 128 KiB in flight; with a 1 MiB window it has 1 MiB in flight, in READs of up to
+   * {@link maxRead}. Default: the session's `maxReadahead` (1 MiB). `"kernel"` leaves the
+   * kernel's window. Needs write access to sysfs (root); where that is refused the kernel's
+   * window stays, and {@link FuseMount.readAhead} says what is in effect.
+   */
+  readAhead?: number | "kernel";
+  /**
+   * The largest READ the kernel sends (mount option `max_read`, at least 4096), so that a
+   * read-ahead window goes out as several READs in flight at once. Default 256 KiB: with the
+   * 1 MiB window, four READs; a reader waits only for the first of them, where one 1 MiB READ
+   * holds every page of the window until the whole reply is in (measured with memfs: cold
+   * 4 KiB reads at 1.0 GB/s against 0.4–0.9 with 1 MiB READs, 1 MiB reads alike).
+   * `"kernel"` passes no `max_read`: READs up to max_pages (1 MiB with the default `maxWrite`).
+   */
+  maxRead?: number | "kernel";
 }
 
 interface CommandResult {
@@ -98,6 +117,8 @@ function unescapeMountPath(s: string): string {
 interface MountInfo {
   mountpoint: string;
   fstype: string;
+  /** Device number, "major:minor": names the mount's /sys/class/bdi entry. */
+  device: string;
   /** Device minor: for FUSE, the connection's directory under /sys/fs/fuse/connections. */
   minor: number;
 }
@@ -111,8 +132,9 @@ export function fuseMounts(): MountInfo[] {
     if (sep < 0) continue;
     const fstype = parts[sep + 1] ?? "";
     if (fstype !== "fuse" && !fstype.startsWith("fuse.")) continue;
-    const minor = Number((parts[2] ?? "").split(":")[1]);
-    out.push({ mountpoint: unescapeMountPath(parts[4] ?? ""), fstype, minor });
+    const device = parts[2] ?? "";
+    const minor = Number(device.split(":")[1]);
+    out.push({ mountpoint: unescapeMountPath(parts[4] ?? ""), fstype, device, minor });
   }
   return out;
 }
@@ -123,6 +145,27 @@ export function isFuseMounted(mountpoint: string): boolean {
 }
 
 const FUSECTL = "/sys/fs/fuse/connections";
+
+/**
+ * Sets a FUSE mount's read-ahead window (bytes, rounded down to KiB) through its backing
+ * device's sysfs entry, which fs/fuse names after the device number; `undefined` only reads
+ * it. Returns the window in effect afterwards, or undefined where sysfs cannot be read.
+ */
+function readAheadWindow(device: string, bytes: number | undefined): number | undefined {
+  const file = `/sys/class/bdi/${device}/read_ahead_kb`;
+  if (bytes !== undefined) {
+    try {
+      writeFileSync(file, String(Math.floor(bytes / 1024)));
+    } catch {
+      // Not root, or sysfs read-only: the kernel's window stays (reported below).
+    }
+  }
+  try {
+    return Number(readFileSync(file, "utf8").trim()) * 1024;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Aborts a FUSE connection: every request waiting on it fails with ENOTCONN
@@ -159,6 +202,13 @@ export class FuseMount {
   private fdOpen = true;
   /** Connection id (see /sys/fs/fuse/connections), for the last-resort abort. */
   connectionId: number | undefined;
+  /** Device number ("major:minor") of the mount, from /proc/self/mountinfo. */
+  device: string | undefined;
+  /**
+   * The read-ahead window in effect after mounting, in bytes (see `MountOptions.readAhead`),
+   * or undefined where sysfs could not be read.
+   */
+  readAhead: number | undefined;
   /** The signal (SIGINT, SIGTERM) that unmounted this filesystem, or null. */
   stoppedBy: NodeJS.Signals | null = null;
   /** Settles when the request loop has ended (after unmount); rejects if it died. */
@@ -318,6 +368,20 @@ export async function mount(
     throw new TypeError(
       `reader must be "poll", "thread" or "pool", got ${JSON.stringify(options.reader)}`,
     );
+  const readAhead = options.readAhead;
+  if (
+    readAhead !== undefined &&
+    readAhead !== "kernel" &&
+    !(Number.isSafeInteger(readAhead) && readAhead >= 0)
+  )
+    throw new TypeError(
+      `readAhead must be a byte count or "kernel", got ${JSON.stringify(readAhead)}`,
+    );
+  const maxRead = options.maxRead ?? 256 * 1024;
+  if (maxRead !== "kernel" && !(Number.isSafeInteger(maxRead) && maxRead >= 4096))
+    throw new TypeError(
+      `maxRead must be a byte count of at least 4096 or "kernel", got ${JSON.stringify(maxRead)}`,
+    );
   const timeoutMs = options.timeoutMs ?? 10000;
   const name = options.name ?? "fuse-ts";
   if (!/^[A-Za-z0-9_.+-]+$/.test(name))
@@ -341,6 +405,7 @@ export async function mount(
   const o = [`fd=3`, `rootmode=40000`, `user_id=${uid}`, `group_id=${gid}`];
   if (options.defaultPermissions ?? true) o.push("default_permissions");
   if (options.allowOther) o.push("allow_other");
+  if (maxRead !== "kernel") o.push(`max_read=${maxRead}`);
   o.push(...(options.extraOptions ?? []));
   const r = await run(
     "mount",
@@ -365,7 +430,9 @@ export async function mount(
         ? new PollFdTransport(fd, session.bufferSize, inFlight + 1)
         : new ThreadFdTransport(fd, session.bufferSize, inFlight);
   const m = new FuseMount(mnt, session, fd, transport, timeoutMs, reader);
-  m.connectionId = fuseMounts().find((x) => x.mountpoint === mnt)?.minor;
+  const entry = fuseMounts().find((x) => x.mountpoint === mnt);
+  m.connectionId = entry?.minor;
+  m.device = entry?.device;
   active.add(m);
   signalsWanted ||= options.handleSignals ?? true;
   updateProcessHooks();
@@ -383,6 +450,12 @@ export async function mount(
       `FUSE INIT did not complete on ${mnt}: ${ready === "timeout" ? "timed out" : ready.message}`,
     );
   }
+  // After INIT's reply: the kernel clamps the window to INIT's max_readahead when it reads it.
+  if (m.device !== undefined)
+    m.readAhead = readAheadWindow(
+      m.device,
+      readAhead === "kernel" ? undefined : (readAhead ?? session.options.maxReadahead),
+    );
   return m;
 }
 

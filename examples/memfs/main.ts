@@ -1,7 +1,7 @@
 /**
  * Command line: mount memfs until Ctrl-C (or `umount <mountpoint>`).
  *
- *   npm run memfs -- <mountpoint> [--revision NAME] [--decline-compounds] [--cache-seconds N] [--capacity BYTES] [--writeback-cache] [--no-btime] [--allow-other] [--debug]
+ *   npm run memfs -- <mountpoint> [--revision NAME] [--decline-compounds] [--cache-seconds N] [--capacity BYTES] [--writeback-cache] [--no-btime] [--reader poll|thread|pool] [--read-ahead BYTES|kernel] [--max-read BYTES|kernel] [--allow-other] [--debug]
  *
  * `--revision` picks the protocol revision the server speaks (a folder of
  * generated/, default base-7.45); revisions with FUSE_COMPOUND answer
@@ -24,7 +24,14 @@ import {
 import { MEMFS_INIT_FLAGS, MemFs } from "./memfs.js";
 
 const USAGE =
-  "usage: npm run memfs -- <mountpoint> [--revision NAME] [--decline-compounds] [--cache-seconds N] [--capacity BYTES] [--writeback-cache] [--no-btime] [--reader poll|thread|pool] [--allow-other] [--debug]";
+  "usage: npm run memfs -- <mountpoint> [--revision NAME] [--decline-compounds] [--cache-seconds N] [--capacity BYTES] [--writeback-cache] [--no-btime] [--reader poll|thread|pool] [--read-ahead BYTES|kernel] [--max-read BYTES|kernel] [--allow-other] [--debug]";
+
+/** A `--read-ahead`/`--max-read` value: undefined when absent, null when not a byte count ≥ min or "kernel". */
+function bytesOrKernel(arg: string | undefined, min: number): number | "kernel" | undefined | null {
+  if (arg === undefined || arg === "kernel") return arg;
+  const n = Number(arg);
+  return /^\d+$/.test(arg) && Number.isSafeInteger(n) && n >= min ? n : null;
+}
 
 async function main(): Promise<number> {
   let args;
@@ -39,6 +46,8 @@ async function main(): Promise<number> {
         "allow-other": { type: "boolean" },
         "writeback-cache": { type: "boolean" },
         reader: { type: "string" },
+        "read-ahead": { type: "string" },
+        "max-read": { type: "string" },
         "no-btime": { type: "boolean" },
         debug: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -58,6 +67,16 @@ async function main(): Promise<number> {
   const reader = values.reader as Reader | undefined;
   if (reader !== undefined && !READERS.includes(reader)) {
     console.error(`--reader takes poll, thread or pool, got ${JSON.stringify(reader)}\n${USAGE}`);
+    return 2;
+  }
+  const readAhead = bytesOrKernel(values["read-ahead"], 0);
+  const maxRead = bytesOrKernel(values["max-read"], 4096);
+  if (readAhead === null || maxRead === null) {
+    const [flag, min] =
+      readAhead === null ? (["read-ahead", 0] as const) : (["max-read", 4096] as const);
+    console.error(
+      `--${flag} takes a byte count of at least ${min} or kernel, got ${JSON.stringify(values[flag])}\n${USAGE}`,
+    );
     return 2;
   }
   let protocol;
@@ -83,6 +102,8 @@ async function main(): Promise<number> {
     protocol,
     compounds: values["decline-compounds"] ? "decline" : "execute",
     reader,
+    readAhead,
+    maxRead,
     onRequest: values.debug
       ? (bytes) => {
           const h = protocol.decodeHeader(bytes);
@@ -94,7 +115,7 @@ async function main(): Promise<number> {
   });
   const c = m.connection!;
   console.log(
-    `mounted memfs at ${m.mountpoint} (FUSE ${c.major}.${c.minor}, revision ${c.revision}, max_write ${c.maxWrite}); Ctrl-C to unmount`,
+    `mounted memfs at ${m.mountpoint} (FUSE ${c.major}.${c.minor}, revision ${c.revision}, max_write ${c.maxWrite}, read-ahead ${m.readAhead === undefined ? "unknown" : `${m.readAhead / 1024} KiB`}); Ctrl-C to unmount`,
   );
   // SIGINT/SIGTERM unmount and exit 130/143 (mount() installs that); an outside umount ends the loop (exit 0).
   await m.done;
