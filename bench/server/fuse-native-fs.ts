@@ -3,7 +3,7 @@
  * libfuse-2 addon a Node user would pick to write a FUSE filesystem. Run as its
  * own process by bench/server/run.ts:
  *
- *   node dist/bench/server/fuse-native-fs.js <mountpoint> [--big-writes]
+ *   node dist/bench/server/fuse-native-fs.js <mountpoint> [--big-writes] [--read-ahead-kb N]
  *
  * Prints one line "loaded <addon path>" then "mounted <mountpoint>", or
  * "error: <why>" and exits 3 when the addon cannot load or mount. SIGTERM or
@@ -18,10 +18,15 @@
  * `--big-writes` adds libfuse's big_writes option (writes up to 128 KiB instead
  * of 4 KiB); fuse-native has no option for it, but passes fsname through to
  * libfuse's option string unescaped, so ",big_writes" rides along with it.
+ * `--read-ahead-kb N` sets the mount's read-ahead window once INIT is done, as our server
+ * does by default (MountOptions.readAhead): the same tuning, for a like-for-like row.
  */
 import { createRequire } from "node:module";
+import { writeFileSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Handlers, Stat } from "fuse-native";
+import { mountOf } from "./mounts.js";
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
@@ -376,7 +381,15 @@ function main(): void {
   const args = process.argv.slice(2);
   const mnt = args.find((a) => !a.startsWith("--"));
   if (!mnt) {
-    console.error("usage: node dist/bench/server/fuse-native-fs.js <mountpoint> [--big-writes]");
+    console.error(
+      "usage: node dist/bench/server/fuse-native-fs.js <mountpoint> [--big-writes] [--read-ahead-kb N]",
+    );
+    process.exit(2);
+  }
+  const raAt = args.indexOf("--read-ahead-kb");
+  const readAheadKb = raAt < 0 ? undefined : Number(args[raAt + 1]);
+  if (readAheadKb !== undefined && !(Number.isSafeInteger(readAheadKb) && readAheadKb > 0)) {
+    console.error(`--read-ahead-kb takes a positive number, got ${args[raAt + 1]}`);
     process.exit(2);
   }
   const require = createRequire(import.meta.url);
@@ -417,7 +430,20 @@ function main(): void {
       console.log(`error: mount failed: ${err.message}`);
       process.exit(3);
     }
-    console.log(`mounted ${mnt}`);
+    if (readAheadKb === undefined) return console.log(`mounted ${mnt}`);
+    // After INIT (a stat waits for it; async, so libfuse's thread can answer): INIT's reply
+    // would clamp the window back to its max_readahead.
+    stat(mnt)
+      .then(() => {
+        const dev = mountOf(mnt)?.dev;
+        if (!dev) throw new Error(`${mnt} is not in /proc/self/mountinfo`);
+        writeFileSync(`/sys/class/bdi/${dev}/read_ahead_kb`, String(readAheadKb));
+        console.log(`mounted ${mnt}`);
+      })
+      .catch((err: unknown) => {
+        console.log(`error: read-ahead: ${(err as Error).message}`);
+        close();
+      });
   });
 }
 

@@ -54,6 +54,22 @@ const FS_NATIVE_BW = "fuse-native (big_writes)";
  */
 const FS_MEMFS_NO_STATX = "memfs (no STATX)";
 const FS_TMPFS = "tmpfs";
+/**
+ * The read-ahead window's two settings on each server, for the sequential reads: memfs
+ * raises its mount's window to 1 MiB by default (`MountOptions.readAhead`, in 256 KiB READs), fuse-native
+ * leaves the kernel's 128 KiB. These variants show each the other way round.
+ */
+const FS_MEMFS_KERNEL_RA = "memfs (kernel read-ahead)";
+const FS_NATIVE_RA = "fuse-native (1 MiB read-ahead)";
+const ALL_FS = [
+  FS_MEMFS,
+  FS_MEMFS_NO_STATX,
+  FS_MEMFS_KERNEL_RA,
+  FS_NATIVE,
+  FS_NATIVE_BW,
+  FS_NATIVE_RA,
+  FS_TMPFS,
+];
 
 function human(bytes: number): string {
   return bytes >= 1 << 30 ? `${bytes / (1 << 30)} GiB` : `${bytes / MiB} MiB`;
@@ -76,6 +92,7 @@ function workloads(smoke: boolean, size: number, tree: Tree): Workload[] {
       title: `sequential read ${human(size)}, 4 KiB reads, cold`,
       metric: "throughput",
       amount: size,
+      extra: [FS_MEMFS_KERNEL_RA, FS_NATIVE_RA],
       task: (dir) => ({ kind: "read", dir, size, block: 4096 }),
     },
     {
@@ -91,6 +108,7 @@ function workloads(smoke: boolean, size: number, tree: Tree): Workload[] {
       title: `sequential read ${human(size)}, 1 MiB reads, cold`,
       metric: "throughput",
       amount: size,
+      extra: [FS_MEMFS_KERNEL_RA, FS_NATIVE_RA],
       task: (dir) => ({ kind: "read", dir, size, block: MiB }),
     },
     {
@@ -255,6 +273,7 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
     for (const [name, extra] of [
       [FS_MEMFS, []],
       [FS_MEMFS_NO_STATX, ["--no-btime"]],
+      [FS_MEMFS_KERNEL_RA, ["--read-ahead", "kernel"]],
     ] as const) {
       mounts.push(
         await startServer({
@@ -276,6 +295,7 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
     for (const [name, extra] of [
       [FS_NATIVE, []],
       [FS_NATIVE_BW, ["--big-writes"]],
+      [FS_NATIVE_RA, ["--read-ahead-kb", "1024"]],
     ] as const) {
       try {
         const m = await startServer({
@@ -342,9 +362,9 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     if (interrupted) failures.push(`interrupted by ${interrupted}`);
-    const stillMounted = [FS_MEMFS, FS_MEMFS_NO_STATX, FS_NATIVE, FS_NATIVE_BW, FS_TMPFS]
-      .map((n) => join(work, "mnt", n.replace(/[^a-z0-9-]+/gi, "_")))
-      .filter((d) => mountOf(d));
+    const stillMounted = ALL_FS.map((n) =>
+      join(work, "mnt", n.replace(/[^a-z0-9-]+/gi, "_")),
+    ).filter((d) => mountOf(d));
     // Never remove a folder with something still mounted under it.
     if (stillMounted.length === 0) rmSync(work, { recursive: true, force: true });
     else failures.push(`still mounted, ${work} left in place: ${stillMounted.join(", ")}`);
@@ -414,7 +434,16 @@ function format(
     let nativeValue = show(w, FS_NATIVE);
     if (w.extra?.includes(FS_NATIVE_BW) && get(w, FS_NATIVE_BW)?.ms.length)
       nativeValue += ` (${show(w, FS_NATIVE_BW)} with big_writes)`;
-    return `| ${w.title} | ${memfsValue} | ${nativeValue} | ${show(w, FS_TMPFS)} | ${native} | ${ratio(w, FS_TMPFS)} |`;
+    let tmpfs = ratio(w, FS_TMPFS);
+    if (w.extra?.includes(FS_MEMFS_KERNEL_RA) && get(w, FS_MEMFS_KERNEL_RA)?.ms.length) {
+      memfsValue += ` (${show(w, FS_MEMFS_KERNEL_RA)} with the kernel's read-ahead)`;
+      tmpfs += `; with the kernel's read-ahead ${ratio(w, FS_TMPFS, FS_MEMFS_KERNEL_RA)}`;
+    }
+    if (w.extra?.includes(FS_NATIVE_RA) && get(w, FS_NATIVE_RA)?.ms.length) {
+      nativeValue += ` (${show(w, FS_NATIVE_RA)} with a 1 MiB read-ahead)`;
+      native += `; both with a 1 MiB read-ahead ${ratio(w, FS_NATIVE_RA)}; both with the kernel's ${ratio(w, FS_NATIVE, FS_MEMFS_KERNEL_RA)}`;
+    }
+    return `| ${w.title} | ${memfsValue} | ${nativeValue} | ${show(w, FS_TMPFS)} | ${native} | ${tmpfs} |`;
   });
   const treeW = list.find((w) => w.id === "tree");
   const stepRows: string[] = [];
@@ -434,7 +463,7 @@ function format(
   return [
     "## Server",
     "",
-    `memfs = \`examples/memfs\` on our server (\`server/\`, default options, \`--capacity\` raised for the big files); fuse-native = an in-memory filesystem on fuse-native 2.2.6 (\`bench/server/fuse-native-fs.ts\`, libfuse 2 defaults plus default_permissions, kernel_cache and a getxattr that answers ENODATA, as memfs has them (default_permissions, FOPEN_KEEP_CACHE), so the kernel asks both the same); memfs (no STATX) = memfs with \`--no-btime\`, run where Node's \`fs.stat\` is part of the work: libfuse 2 cannot speak STATX, so for fuse-native the kernel answers a stat of a new file from cached attributes, where memfs (which gives birth times) gets a STATX request; without its STATX handler memfs gets the same requests as fuse-native; tmpfs = the kernel's. ${o.nativeStatus ? `${o.nativeStatus}.` : ""} The I/O runs in a separate process (\`bench/server/io.ts\`, synchronous fs calls, coreutils for ls/tar/find/grep/rm). ${how}`,
+    `memfs = \`examples/memfs\` on our server (\`server/\`, default options, \`--capacity\` raised for the big files); fuse-native = an in-memory filesystem on fuse-native 2.2.6 (\`bench/server/fuse-native-fs.ts\`, libfuse 2 defaults plus default_permissions, kernel_cache and a getxattr that answers ENODATA, as memfs has them (default_permissions, FOPEN_KEEP_CACHE), so the kernel asks both the same); memfs (kernel read-ahead) = memfs with \`--read-ahead kernel\`: memfs sets its mount's read-ahead window to 1 MiB after INIT by default (\`MountOptions.readAhead\`, through /sys/class/bdi), where the kernel leaves every FUSE mount at 128 KiB, so a cold sequential read has 1 MiB in flight instead of 128 KiB, in READs of 256 KiB (its default \`max_read\`, \`MountOptions.maxRead\`: four READs per window, so a reader waits for the first quarter, not the whole MiB); fuse-native (1 MiB read-ahead) = fuse-native with the same window set the same way (libfuse 2 has no max_pages: its READs stay at 128 KiB, 8 of them in flight); memfs (no STATX) = memfs with \`--no-btime\`, run where Node's \`fs.stat\` is part of the work: libfuse 2 cannot speak STATX, so for fuse-native the kernel answers a stat of a new file from cached attributes, where memfs (which gives birth times) gets a STATX request; without its STATX handler memfs gets the same requests as fuse-native; tmpfs = the kernel's. ${o.nativeStatus ? `${o.nativeStatus}.` : ""} The I/O runs in a separate process (\`bench/server/io.ts\`, synchronous fs calls, coreutils for ls/tar/find/grep/rm). ${how}`,
     "",
     "Ratios are speed ratios: the other filesystem's time ÷ memfs's time for the same work (above 1: memfs is faster).",
     "",
