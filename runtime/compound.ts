@@ -732,28 +732,45 @@ export function memberWithRole(f: FramingStructRules | null, role: string): stri
 // The engine
 
 /** Internal record of one op added to a builder. */
-interface Entry {
+/**
+ * What a sub-request has in common with others of its kind: one object per opcode (kept in its
+ * {@link OpLayout}) for the ops of typed methods whose reply has a fixed size, one per op
+ * otherwise. Kept apart from {@link Entry} so that an op costs the builder one small record: a
+ * build's time goes mostly to the memory it touches first.
+ */
+interface OpKind {
   readonly opcode: number;
-  readonly nodeid: bigint;
   /** The op's table entry; null for an op added as raw bytes. */
   readonly spec: CompoundOpSpec | null;
-  /** The op's layout where it may be written in place (`size` >= 0), else null. */
+  /** The op's layout where it may be written in place (`Entry.size` >= 0), else null. */
   readonly layout: OpLayout | null;
   /**
    * The request object for encodeRequest (without header) as `add` was given it, raw bytes after
    * the header (`addRaw`), or null: the typed methods' arguments `a0`..`a2`, by `spec.parts`.
    */
   readonly body: { readonly op: string; readonly [part: string]: unknown } | Uint8Array | null;
-  readonly a0: unknown;
-  readonly a1: unknown;
-  readonly a2: unknown;
   readonly outSize: number;
   readonly raw: boolean;
   /** The outSize argument of an op with a variable-size reply, else null. */
   readonly requested: number | null;
+}
+
+/** One sub-request added to a builder. */
+interface Entry {
+  readonly kind: OpKind;
+  readonly nodeid: bigint;
+  readonly a0: unknown;
+  readonly a1: unknown;
+  readonly a2: unknown;
   readonly dependsOn: number | null;
   /** Bytes of the sub-request (fuse_in_header and args) written in place; -1: encodeRequest writes it. */
   readonly size: number;
+}
+
+/** A compound's bytes and its sub-requests' uniques; null: the op indexes (rule `op-index`). */
+interface EncodedCompound {
+  readonly bytes: Uint8Array;
+  readonly uniques: readonly bigint[] | null;
 }
 
 /** Kinds of request parts, as the in-place writer tells them apart. */
@@ -795,6 +812,8 @@ interface OpLayout {
   readonly fixed: number;
   /** The expected out-arg size of an op with a fixed-size reply; -1 for a variable-size one. */
   readonly out: number;
+  /** The kind the typed methods' ops of this opcode share (fixed-size reply), else null. */
+  readonly kind: OpKind | null;
 }
 
 /** What the engine remembers of one of its shared options objects. */
@@ -1078,13 +1097,26 @@ export class CompoundEngine {
         }
       }
     }
-    const entry = {
+    const entry: { -readonly [K in keyof OpLayout]: OpLayout[K] } = {
       parts: spec.parts.map(partWriter),
       spec,
       admitted: this.admits(spec.opcode, spec.op),
       fixed: size,
       out,
+      kind: null,
     };
+    if (out >= 0) {
+      const kind: OpKind = {
+        opcode: spec.opcode,
+        spec,
+        layout: entry,
+        body: null,
+        outSize: out,
+        raw: false,
+        requested: null,
+      };
+      entry.kind = kind;
+    }
     layout.set(spec.opcode, entry);
     return entry;
   }
@@ -1382,7 +1414,8 @@ export class CompoundEngine {
   ): void {
     const index = entries.length;
     const r = this.rules;
-    const what = name ?? `opcode ${entry.opcode}`;
+    const opcode = entry.kind.opcode;
+    const what = name ?? `opcode ${opcode}`;
     if (typeof entry.nodeid !== "bigint" || entry.nodeid < 0n || entry.nodeid > U64_MAX) {
       throw this.error("value", `${what}: nodeid must be a 64-bit unsigned bigint`, index);
     }
@@ -1409,9 +1442,9 @@ export class CompoundEngine {
       );
     }
     const checks = r.subRequestChecks;
-    if (!admitted && checks.rejectOpcodeZero && entry.opcode === 0)
+    if (!admitted && checks.rejectOpcodeZero && opcode === 0)
       throw this.error("opcode-zero", "the kernel refuses a sub-request with opcode 0", index);
-    if (!admitted && checks.rejectNestedCompound && entry.opcode === this.b.opcode)
+    if (!admitted && checks.rejectNestedCompound && opcode === this.b.opcode)
       throw this.error("nested-compound", "the kernel refuses a compound inside a compound", index);
     if (checks.rejectNodeidZero && entry.nodeid === 0n)
       throw this.error(
@@ -1419,7 +1452,7 @@ export class CompoundEngine {
         `${what}: the kernel refuses a sub-request with nodeid 0`,
         index,
       );
-    if (!admitted && checks.rejectInPages && this.#inPages.get(entry.opcode) === true)
+    if (!admitted && checks.rejectInPages && this.#inPages.get(opcode) === true)
       throw this.error(
         "in-pages",
         `${what} carries a page payload, which the kernel refuses in a compound`,
@@ -1482,18 +1515,14 @@ export class CompoundEngine {
   }
 
   /** Sum of the expected out args, plus one fuse_out_header (and sub-reply prefix) per op. */
-  replyBudget(entries: readonly { readonly outSize: number }[]): number {
-    let sum = 0;
-    for (const e of entries) sum += e.outSize;
-    return sum + entries.length * (this.outHeaderSize + this.replyPrefixSize);
+  /** The reply budget of `count` ops whose expected out args sum to `outSum` bytes. */
+  replyBudget(count: number, outSum: number): number {
+    return outSum + count * (this.outHeaderSize + this.replyPrefixSize);
   }
 
-  resultSize(entries: readonly { readonly outSize: number }[]): number {
-    let sum = 0;
-    for (const e of entries) sum += e.outSize;
-    return (
-      sum + (this.rules.resultSize?.includesOutHeaders ? entries.length * this.outHeaderSize : 0)
-    );
+  /** The result size member of `count` ops whose expected out args sum to `outSum` bytes. */
+  resultSize(count: number, outSum: number): number {
+    return outSum + (this.rules.resultSize?.includesOutHeaders ? count * this.outHeaderSize : 0);
   }
 
   encode(
@@ -1508,12 +1537,14 @@ export class CompoundEngine {
     },
     area: number,
     into: { readonly buf: Uint8Array; readonly offset: number } | null = null,
-  ): { bytes: Uint8Array; uniques: bigint[] } {
+  ): EncodedCompound {
     const r = this.rules;
     const n = entries.length;
     if (n === 0 && r.emptyCompound === "kernel-rejects")
       throw this.error("empty", "the kernel refuses a compound without ops");
-    const budget = this.replyBudget(entries);
+    let outSum = 0;
+    for (let i = 0; i < n; i++) outSum += entries[i]!.kind.outSize;
+    const budget = this.replyBudget(n, outSum);
     const limit = limits.maxPages * limits.pageSize;
     if (budget > limit) {
       throw this.error(
@@ -1533,14 +1564,23 @@ export class CompoundEngine {
               this.inHeaderSize + this.b.compoundIn.codec.size + area,
             );
       try {
-        return this.#encodeInPlace(entries, flags, header, o, limits.nextUnique, area, target);
+        return this.#encodeInPlace(
+          entries,
+          outSum,
+          flags,
+          header,
+          o,
+          limits.nextUnique,
+          area,
+          target,
+        );
       } catch {
         // A value the codecs refuse: encodeRequest below meets it in the same order and throws
         // the error the caller has always had from this builder (the caller's bytes zeroed again).
         target?.fill(0);
       }
     }
-    const through = this.#encodeThrough(entries, flags, header, o, limits.nextUnique);
+    const through = this.#encodeThrough(entries, outSum, flags, header, o, limits.nextUnique);
     if (into === null) return through;
     const target = this.#room(into.buf, into.offset, through.bytes.length);
     target.set(through.bytes);
@@ -1570,7 +1610,8 @@ export class CompoundEngine {
   #writeHead(
     bytes: Uint8Array | DataView,
     total: number,
-    entries: readonly Entry[],
+    count: number,
+    outSum: number,
     flags: number,
     header: CompoundHeader,
     o: MessageOptions,
@@ -1579,8 +1620,8 @@ export class CompoundEngine {
     const compoundIn = this.#compoundIn;
     if (this.#flagsIn !== null) setMember(compoundIn, this.#flagsIn, flags);
     if (this.#resultSizeIn !== null)
-      setMember(compoundIn, this.#resultSizeIn, this.resultSize(entries));
-    if (this.#countIn !== null) setMember(compoundIn, this.#countIn, entries.length);
+      setMember(compoundIn, this.#resultSizeIn, this.resultSize(count, outSum));
+    if (this.#countIn !== null) setMember(compoundIn, this.#countIn, count);
     const inAt = this.#inAt;
     const fresh = bytes instanceof DataView;
     if (inAt !== null && fresh) {
@@ -1619,20 +1660,21 @@ export class CompoundEngine {
    */
   #encodeInPlace(
     entries: readonly Entry[],
+    outSum: number,
     flags: number,
     header: CompoundHeader,
     o: MessageOptions,
     nextUnique: (index: number, compound: bigint) => bigint,
     area: number,
     target: Uint8Array | null,
-  ): { bytes: Uint8Array; uniques: bigint[] } {
+  ): EncodedCompound {
     const n = entries.length;
     const head = this.inHeaderSize + this.b.compoundIn.codec.size;
     const total = head + area;
     // A fresh buffer, or the caller's zeroed bytes of exactly this size.
     const bytes = target ?? new Uint8Array(total);
     const view = new DataView(bytes.buffer, bytes.byteOffset, total);
-    this.#writeHead(view, total, entries, flags, header, o);
+    this.#writeHead(view, total, n, outSum, flags, header, o);
     const perOp = this.#perOpFields;
     const inAt = this.#inAt;
     // The codec path's one header object, updated per op (the direct path needs none).
@@ -1650,9 +1692,10 @@ export class CompoundEngine {
     const prefixSize = this.requestPrefixSize;
     const align = this.rules.alignment.subRequests;
     const inHeader = this.b.inHeader;
-    const uniques = new Array<bigint>(n);
     const uniqueRule = this.#uniqueRule;
     const opIndexUnique = uniqueRule === "op-index";
+    // The op indexes need no array: null says so (see `EncodedCompound`).
+    const uniques = opIndexUnique ? null : new Array<bigint>(n);
     const nodeidRule = this.#nodeidRule;
     const nodeidPerOp = nodeidRule === "per-op";
     const depFlagBit = this.#depFlagBit;
@@ -1660,6 +1703,7 @@ export class CompoundEngine {
     let at = head;
     for (let i = 0; i < n; i++) {
       const e = entries[i]!;
+      const kind = e.kind;
       const start = at;
       if (prefixAt !== null) {
         // As encodePrefix: the members by the model, at the codec's default (little-endian) order.
@@ -1676,13 +1720,16 @@ export class CompoundEngine {
       }
       if (inAt !== null) {
         // Member by member as the header codec writes them (the rest stays 0).
-        const unique = this.#perOpValue(uniqueRule, e, i, header, nextUnique);
         view.setUint32(at + inAt.len, e.size, le);
-        view.setUint32(at + inAt.opcode, e.opcode, le);
+        view.setUint32(at + inAt.opcode, kind.opcode, le);
         // An op index fits the low 32 bits, and the high ones are 0 in the fresh buffer: the
         // same bytes as setBigUint64, which costs several times a setUint32 here.
-        if (opIndexUnique) view.setUint32(at + inAt.unique + (le ? 0 : 4), i, le);
-        else view.setBigUint64(at + inAt.unique, unique, le);
+        if (uniques === null) view.setUint32(at + inAt.unique + (le ? 0 : 4), i, le);
+        else {
+          const unique = this.#perOpValue(uniqueRule, e, i, header, nextUnique);
+          view.setBigUint64(at + inAt.unique, unique, le);
+          uniques[i] = unique;
+        }
         // nodeid 0 (a dependent op's, or the rule "zero") is already there in the fresh buffer.
         const nodeid = nodeidPerOp
           ? e.nodeid
@@ -1692,24 +1739,23 @@ export class CompoundEngine {
           const f = copied[k]!;
           view.setUint32(at + inAt[f], header[f], le);
         }
-        uniques[i] = unique;
       } else {
         for (let k = 0; k < perOp.length; k++) {
           const f = perOp[k]!;
           sub[f.field] = this.#perOpValue(f.rule, e, i, header, nextUnique);
         }
         sub["len"] = e.size;
-        sub["opcode"] = e.opcode;
-        uniques[i] = sub["unique"] as bigint;
+        sub["opcode"] = kind.opcode;
+        if (uniques !== null) uniques[i] = sub["unique"] as bigint;
         inHeader.encode(sub as never, view, at, o);
       }
       let p = at + inHeaderSize;
-      if (e.spec === null) {
-        bytes.set(e.body as Uint8Array, p);
+      if (kind.spec === null) {
+        bytes.set(kind.body as Uint8Array, p);
       } else {
         // Every op written here has its layout (its size was summed).
-        const parts = e.layout!.parts;
-        const body = e.body as Record<string, unknown> | null;
+        const parts = kind.layout!.parts;
+        const body = kind.body as Record<string, unknown> | null;
         for (let k = 0; k < parts.length; k++) {
           const part = parts[k]!;
           const v = body !== null ? body[part.field] : argOf(e, k);
@@ -1759,8 +1805,9 @@ export class CompoundEngine {
 
   /** The request object encodeRequest takes for an op added with arguments. */
   #bodyOf(e: Entry): { readonly op: string; readonly [part: string]: unknown } {
-    if (e.body !== null && !(e.body instanceof Uint8Array)) return e.body;
-    const spec = e.spec!;
+    const given = e.kind.body;
+    if (given !== null && !(given instanceof Uint8Array)) return given;
+    const spec = e.kind.spec!;
     const body: Record<string, unknown> & { op: string } = { op: spec.op };
     spec.parts.forEach((p, i) => (body[p.field] = argOf(e, i)));
     return body;
@@ -1769,11 +1816,12 @@ export class CompoundEngine {
   /** Each sub-request by encodeRequest, then copied into the compound (ops the in-place writer does not take). */
   #encodeThrough(
     entries: readonly Entry[],
+    outSum: number,
     flags: number,
     header: CompoundHeader,
     o: MessageOptions,
     nextUnique: (index: number, compound: bigint) => bigint,
-  ): { bytes: Uint8Array; uniques: bigint[] } {
+  ): EncodedCompound {
     const r = this.rules;
     const uniques: bigint[] = [];
     const chunks: Uint8Array[] = [];
@@ -1784,18 +1832,11 @@ export class CompoundEngine {
         sub[field] = this.subHeaderValue(field, rule, e, i, header, nextUnique);
       uniques.push(sub["unique"] as bigint);
       const encode = this.b.messages.encodeRequest;
+      const { opcode, body } = e.kind;
       const bytes =
-        e.body instanceof Uint8Array
-          ? encode(
-              {
-                op: "unknown",
-                opcode: e.opcode,
-                header: sub,
-                body: e.body,
-              } as never,
-              o as never,
-            )
-          : encode({ ...this.#bodyOf(e), opcode: e.opcode, header: sub } as never, o as never);
+        body instanceof Uint8Array
+          ? encode({ op: "unknown", opcode, header: sub, body } as never, o as never)
+          : encode({ ...this.#bodyOf(e), opcode, header: sub } as never, o as never);
       const prefix = this.encodePrefix(e.dependsOn, i);
       const size = prefix.length + bytes.length;
       const padded = alignUp(at + size, r.alignment.subRequests) - at;
@@ -1807,7 +1848,7 @@ export class CompoundEngine {
     // fuse_in_header, the compound struct and the sub-requests, written once into one buffer.
     const head = this.inHeaderSize + this.b.compoundIn.codec.size;
     const bytes = new Uint8Array(head + at);
-    this.#writeHead(bytes, bytes.length, entries, flags, header, o);
+    this.#writeHead(bytes, bytes.length, entries.length, outSum, flags, header, o);
     let to = head;
     for (const c of chunks) {
       bytes.set(c, to);
@@ -1826,7 +1867,7 @@ export class CompoundEngine {
   ): number | bigint {
     switch (rule) {
       case "per-op":
-        if (field === "opcode") return e.opcode;
+        if (field === "opcode") return e.kind.opcode;
         if (field === "nodeid") return e.nodeid;
         break;
       case "header-plus-args":
@@ -1927,7 +1968,9 @@ export class CompoundEngine {
         "min-payload",
         `${end} bytes of sub-replies, fewer than ${checks.minPayload}`,
       );
-    const budget = this.replyBudget(refs);
+    let outSum = 0;
+    for (const ref of refs) outSum += ref.outSize;
+    const budget = this.replyBudget(refs.length, outSum);
     if (end > budget)
       throw this.error(
         "max-payload",
@@ -2797,7 +2840,8 @@ export class CompoundBuilderCore {
   /** Bytes of the sub-request area so far, summed as ops are added; -1 once an op needs encodeRequest. */
   #area = 0;
   #flags = 0;
-  #uniques: bigint[] | null = null;
+  /** The uniques of the last encode (null: the op indexes); undefined until then, or after an add. */
+  #uniques: readonly bigint[] | null | undefined = undefined;
 
   constructor(engine: CompoundEngine, opts: CompoundBuilderOptions = {}) {
     const { maxPages, pageSize, capacity, nextUnique, allowInvalidDependencies } = opts;
@@ -2824,7 +2868,7 @@ export class CompoundBuilderCore {
       const align = e.rules.alignment.subRequests;
       this.#area = align === 1 ? next : alignUp(next, align);
     } else this.#area = -1;
-    this.#uniques = null;
+    this.#uniques = undefined;
   }
 
   /**
@@ -2856,18 +2900,21 @@ export class CompoundBuilderCore {
         this.#entries.length,
       );
     }
-    const entry: Entry = {
+    const kind: OpKind = layout.kind ?? {
       opcode: spec.opcode,
-      nodeid,
       spec,
       layout,
       body: null,
+      outSize: e.expectedOutSize(spec, n, this.#opts),
+      raw: false,
+      requested: spec.variable !== null ? n : null,
+    };
+    const entry: Entry = {
+      kind,
+      nodeid,
       a0,
       a1,
       a2,
-      outSize: layout.out >= 0 ? layout.out : e.expectedOutSize(spec, n, this.#opts),
-      raw: false,
-      requested: spec.variable !== null ? n : null,
       dependsOn: dependsOn ?? null,
       size: e.inPlaceSize(layout, a0, a1, a2),
     };
@@ -2916,17 +2963,19 @@ export class CompoundBuilderCore {
     const layout = plain ? e.opLayout(this.#layout, spec, this.#opts) : null;
     const size = layout !== null ? e.inPlaceSize(layout, a[0], a[1], a[2]) : -1;
     const entry: Entry = {
-      opcode: spec.opcode,
+      kind: {
+        opcode: spec.opcode,
+        spec,
+        layout,
+        body,
+        outSize: e.expectedOutSize(spec, n, this.#opts),
+        raw: false,
+        requested: spec.variable !== null ? n : null,
+      },
       nodeid,
-      spec,
-      layout,
-      body,
       a0: undefined,
       a1: undefined,
       a2: undefined,
-      outSize: e.expectedOutSize(spec, n, this.#opts),
-      raw: false,
-      requested: spec.variable !== null ? n : null,
       dependsOn: dependsOn ?? null,
       size,
     };
@@ -2957,17 +3006,11 @@ export class CompoundBuilderCore {
         ? e.inHeaderSize + body.length
         : -1;
     const entry: Entry = {
-      opcode,
+      kind: { opcode, spec: null, layout: null, body, outSize, raw: true, requested: null },
       nodeid,
-      spec: null,
-      layout: null,
-      body,
       a0: undefined,
       a1: undefined,
       a2: undefined,
-      outSize,
-      raw: true,
-      requested: null,
       dependsOn: dependsOn ?? null,
       size,
     };
@@ -2980,14 +3023,15 @@ export class CompoundBuilderCore {
 
   /** The ops added so far, in order: opcode, expected out-arg size, nodeid, dependency, and the unique once encoded. */
   protected opRefs(): CompoundOpRef[] {
-    return this.#entries.map((e, i) => ({
-      opcode: e.opcode,
-      outSize: e.outSize,
-      nodeid: e.nodeid,
-      ...(e.raw ? { raw: true } : {}),
-      ...(e.requested !== null ? { requested: e.requested } : {}),
-      ...(e.dependsOn !== null ? { dependsOn: e.dependsOn } : {}),
-      ...(this.#uniques ? { unique: this.#uniques[i] } : {}),
+    const uniques = this.#uniques;
+    return this.#entries.map(({ kind, nodeid, dependsOn }, i) => ({
+      opcode: kind.opcode,
+      outSize: kind.outSize,
+      nodeid,
+      ...(kind.raw ? { raw: true } : {}),
+      ...(kind.requested !== null ? { requested: kind.requested } : {}),
+      ...(dependsOn !== null ? { dependsOn } : {}),
+      ...(uniques !== undefined ? { unique: uniques?.[i] ?? indexBigInt(i) } : {}),
     }));
   }
 
@@ -2998,12 +3042,19 @@ export class CompoundBuilderCore {
 
   /** The result size member's value as the kernel computes it (`resultSize`); the sum of expected out args where the revision has none. */
   get resultSize(): number {
-    return this.#engine.resultSize(this.#entries);
+    return this.#engine.resultSize(this.#entries.length, this.#outSum());
   }
 
   /** Most sub-reply bytes the kernel accepts: the expected out args plus one fuse_out_header per op. */
   get replyBudget(): number {
-    return this.#engine.replyBudget(this.#entries);
+    return this.#engine.replyBudget(this.#entries.length, this.#outSum());
+  }
+
+  /** The expected out args of the ops added so far, in bytes. */
+  #outSum(): number {
+    let sum = 0;
+    for (const e of this.#entries) sum += e.kind.outSize;
+    return sum;
   }
 
   /**
