@@ -731,7 +731,6 @@ export function memberWithRole(f: FramingStructRules | null, role: string): stri
 // ---------------------------------------------------------------------------
 // The engine
 
-/** Internal record of one op added to a builder. */
 /**
  * What a sub-request has in common with others of its kind: one object per opcode (kept in its
  * {@link OpLayout}) for the ops of typed methods whose reply has a fixed size, one per op
@@ -765,6 +764,13 @@ interface Entry {
   readonly dependsOn: number | null;
   /** Bytes of the sub-request (fuse_in_header and args) written in place; -1: encodeRequest writes it. */
   readonly size: number;
+}
+
+/** The expected out-arg bytes of these ops, summed (the reply budget and result size start from it). */
+function outArgBytes(entries: readonly Entry[]): number {
+  let sum = 0;
+  for (let i = 0; i < entries.length; i++) sum += entries[i]!.kind.outSize;
+  return sum;
 }
 
 /** A compound's bytes and its sub-requests' uniques; null: the op indexes (rule `op-index`). */
@@ -1514,8 +1520,10 @@ export class CompoundEngine {
     );
   }
 
-  /** Sum of the expected out args, plus one fuse_out_header (and sub-reply prefix) per op. */
-  /** The reply budget of `count` ops whose expected out args sum to `outSum` bytes. */
+  /**
+   * The reply budget of `count` ops whose expected out args sum to `outSum` bytes: that sum plus
+   * one fuse_out_header (and sub-reply prefix) per op.
+   */
   replyBudget(count: number, outSum: number): number {
     return outSum + count * (this.outHeaderSize + this.replyPrefixSize);
   }
@@ -1542,8 +1550,7 @@ export class CompoundEngine {
     const n = entries.length;
     if (n === 0 && r.emptyCompound === "kernel-rejects")
       throw this.error("empty", "the kernel refuses a compound without ops");
-    let outSum = 0;
-    for (let i = 0; i < n; i++) outSum += entries[i]!.kind.outSize;
+    const outSum = outArgBytes(entries);
     const budget = this.replyBudget(n, outSum);
     const limit = limits.maxPages * limits.pageSize;
     if (budget > limit) {
@@ -3042,19 +3049,12 @@ export class CompoundBuilderCore {
 
   /** The result size member's value as the kernel computes it (`resultSize`); the sum of expected out args where the revision has none. */
   get resultSize(): number {
-    return this.#engine.resultSize(this.#entries.length, this.#outSum());
+    return this.#engine.resultSize(this.#entries.length, outArgBytes(this.#entries));
   }
 
   /** Most sub-reply bytes the kernel accepts: the expected out args plus one fuse_out_header per op. */
   get replyBudget(): number {
-    return this.#engine.replyBudget(this.#entries.length, this.#outSum());
-  }
-
-  /** The expected out args of the ops added so far, in bytes. */
-  #outSum(): number {
-    let sum = 0;
-    for (const e of this.#entries) sum += e.kind.outSize;
-    return sum;
+    return this.#engine.replyBudget(this.#entries.length, outArgBytes(this.#entries));
   }
 
   /**
