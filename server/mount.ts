@@ -148,10 +148,11 @@ const FUSECTL = "/sys/fs/fuse/connections";
 
 /**
  * Sets a FUSE mount's read-ahead window (bytes, rounded down to KiB) through its backing
- * device's sysfs entry, which fs/fuse names after the device number; `undefined` only reads
- * it. Returns the window in effect afterwards, or undefined where sysfs cannot be read.
+ * device's sysfs entry, which fs/fuse names after the device number ("major:minor"); `undefined`
+ * only reads it. Returns the window in effect afterwards, or undefined where sysfs cannot be
+ * read. Exported for the benchmark, which tunes its fuse-native mount the same way.
  */
-function readAheadWindow(device: string, bytes: number | undefined): number | undefined {
+export function readAheadWindow(device: string, bytes: number | undefined): number | undefined {
   const file = `/sys/class/bdi/${device}/read_ahead_kb`;
   if (bytes !== undefined) {
     try {

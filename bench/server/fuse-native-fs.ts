@@ -22,10 +22,10 @@
  * does by default (MountOptions.readAhead): the same tuning, for a like-for-like row.
  */
 import { createRequire } from "node:module";
-import { writeFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Handlers, Stat } from "fuse-native";
+import { readAheadWindow } from "../../server/mount.js";
 import { mountOf } from "./mounts.js";
 
 const S_IFMT = 0o170000;
@@ -437,7 +437,11 @@ function main(): void {
       .then(() => {
         const dev = mountOf(mnt)?.dev;
         if (!dev) throw new Error(`${mnt} is not in /proc/self/mountinfo`);
-        writeFileSync(`/sys/class/bdi/${dev}/read_ahead_kb`, String(readAheadKb));
+        const window = readAheadWindow(dev, readAheadKb * 1024);
+        if (window !== readAheadKb * 1024)
+          throw new Error(
+            `the window of ${dev} is ${String(window)} bytes, not ${readAheadKb} KiB`,
+          );
         console.log(`mounted ${mnt}`);
       })
       .catch((err: unknown) => {
