@@ -239,6 +239,8 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
   const timeoutMs = smoke ? 120_000 : 30 * 60_000;
   const capacity = Math.max(4 * (1 << 30), 3 * size);
   const work = mkdtempSync(join(tmpdir(), "fuse-uapi-bench-"));
+  /** Where a filesystem of that name is mounted (its name made a folder name). */
+  const mountDir = (name: string) => join(work, "mnt", name.replace(/[^a-z0-9-]+/gi, "_"));
   const mounts: Mounted[] = [];
   let nativeStatus = "";
 
@@ -276,7 +278,7 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
     list = workloads(smoke, size, tree);
 
     const dirOf = (name: string) => {
-      const d = join(work, "mnt", name.replace(/[^a-z0-9-]+/gi, "_"));
+      const d = mountDir(name);
       mkdirSync(d, { recursive: true });
       return d;
     };
@@ -338,32 +340,32 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
         const here = mounts.filter((m) => names.includes(m.name));
         const shift = (rep + wi) % here.length;
         const order = [...here.slice(shift), ...here.slice(0, shift)];
+        // Each sample runs every filesystem once, in this repeat's order.
         const samples = smoke ? 1 : (w.samples ?? 1);
-        for (let sample = 0; sample < samples; sample++)
-          for (const m of order) {
-            if (interrupted) break;
-            const byFs = cells.get(w.id) ?? new Map<string, Cell>();
-            cells.set(w.id, byFs);
-            const cell = byFs.get(m.name) ?? { ms: [], steps: [], errors: [] };
-            byFs.set(m.name, cell);
-            if (!mountOf(m.dir)) {
-              cell.errors.push("not mounted any more");
-              continue;
-            }
-            try {
-              const r = await runIo(root, w.task(m.dir), timeoutMs, running);
-              cell.ms.push(r.ms);
-              if (r.steps) cell.steps.push(r.steps);
-              log(`server: [${rep + 1}/${reps}] ${w.title} on ${m.name}: ${r.ms.toFixed(0)} ms`);
-            } catch (err) {
-              if (interrupted) break;
-              const server =
-                m.name === FS_TMPFS ? "" : ` (server log: ${tail(logFile(work, m.name))})`;
-              cell.errors.push(why(err) + server);
-              failures.push(`${w.title} on ${m.name}: ${why(err)}${server}`);
-              log(`server: [${rep + 1}/${reps}] ${w.title} on ${m.name}: FAILED: ${why(err)}`);
-            }
+        for (const m of Array.from({ length: samples }, () => order).flat()) {
+          if (interrupted) break;
+          const byFs = cells.get(w.id) ?? new Map<string, Cell>();
+          cells.set(w.id, byFs);
+          const cell = byFs.get(m.name) ?? { ms: [], steps: [], errors: [] };
+          byFs.set(m.name, cell);
+          if (!mountOf(m.dir)) {
+            cell.errors.push("not mounted any more");
+            continue;
           }
+          try {
+            const r = await runIo(root, w.task(m.dir), timeoutMs, running);
+            cell.ms.push(r.ms);
+            if (r.steps) cell.steps.push(r.steps);
+            log(`server: [${rep + 1}/${reps}] ${w.title} on ${m.name}: ${r.ms.toFixed(0)} ms`);
+          } catch (err) {
+            if (interrupted) break;
+            const server =
+              m.name === FS_TMPFS ? "" : ` (server log: ${tail(logFile(work, m.name))})`;
+            cell.errors.push(why(err) + server);
+            failures.push(`${w.title} on ${m.name}: ${why(err)}${server}`);
+            log(`server: [${rep + 1}/${reps}] ${w.title} on ${m.name}: FAILED: ${why(err)}`);
+          }
+        }
       }
     }
   } catch (err) {
@@ -374,9 +376,7 @@ export async function runServer(root: string, opts: ServerOptions): Promise<Sect
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     if (interrupted) failures.push(`interrupted by ${interrupted}`);
-    const stillMounted = ALL_FS.map((n) =>
-      join(work, "mnt", n.replace(/[^a-z0-9-]+/gi, "_")),
-    ).filter((d) => mountOf(d));
+    const stillMounted = ALL_FS.map(mountDir).filter((d) => mountOf(d));
     // Never remove a folder with something still mounted under it.
     if (stillMounted.length === 0) rmSync(work, { recursive: true, force: true });
     else failures.push(`still mounted, ${work} left in place: ${stillMounted.join(", ")}`);
