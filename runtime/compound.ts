@@ -293,10 +293,23 @@ function prefixMemberAt(
 }
 
 /** Writes an unsigned member as a codec does (DataView setters wrap like a C assignment). */
-function setUnsigned(view: DataView, at: number, m: PrefixMemberAt, value: number): void {
+function setUnsigned(
+  view: DataView,
+  at: number,
+  m: PrefixMemberAt,
+  value: number,
+  le = true,
+): void {
   if (m.width === 1) view.setUint8(at + m.offset, value);
-  else if (m.width === 2) view.setUint16(at + m.offset, value, true);
-  else view.setUint32(at + m.offset, value, true);
+  else if (m.width === 2) view.setUint16(at + m.offset, value, le);
+  else view.setUint32(at + m.offset, value, le);
+}
+
+/** The compound struct's members set per request, written in place (null: the struct has no such member). */
+interface CompoundInAt {
+  readonly flags: PrefixMemberAt | null;
+  readonly resultSize: PrefixMemberAt | null;
+  readonly count: PrefixMemberAt | null;
 }
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -343,6 +356,8 @@ export interface CompoundBinding {
   readonly headerLayout?: {
     readonly in: HeaderLayout;
     readonly out: HeaderLayout;
+    /** The compound's request struct (`framing.request`): its integer members. */
+    readonly compound?: HeaderLayout;
     /** The sub-request prefix struct's integer members (where the revision has one). */
     readonly prefix?: HeaderLayout;
   };
@@ -906,6 +921,8 @@ export class CompoundEngine {
   readonly #compoundIn: object;
   /** Whether the builder sets a member of the compound struct (count, flags, result size) per request. */
   readonly #compoundInSetPerRequest: boolean;
+  /** Those members written in place (into a fresh buffer); null: through the compound struct's codec. */
+  readonly #compoundInAt: CompoundInAt | null;
   /** Per size key (`sizeKey`): per opcode, the in-place size of its fixed parts, -1 where encodeRequest must write it. */
   readonly #layouts = new Map<string, OpcodeTable<OpLayout>>();
   /** Per size key: per opcode, how the reply walk decodes its out args. */
@@ -960,6 +977,17 @@ export class CompoundEngine {
     this.#compoundIn = binding.compoundIn.codec.zero();
     this.#compoundInSetPerRequest =
       this.#flagsIn !== null || this.#resultSizeIn !== null || this.#countIn !== null;
+    const compoundLayout = binding.headerLayout?.compound;
+    const flagsInAt = prefixMemberAt(compoundLayout, this.#flagsIn);
+    const resultSizeAt = prefixMemberAt(compoundLayout, this.#resultSizeIn);
+    const countAt = prefixMemberAt(compoundLayout, this.#countIn);
+    this.#compoundInAt =
+      compoundLayout &&
+      flagsInAt !== undefined &&
+      resultSizeAt !== undefined &&
+      countAt !== undefined
+        ? { flags: flagsInAt, resultSize: resultSizeAt, count: countAt }
+        : null;
     for (let op = 0; op < SMALL_OPCODES; op++) this.#inPages.set(op, binding.inPages.has(op));
     for (const op of binding.inPages) this.#inPages.set(op, true);
     // encodeRequest sets len and opcode itself, and total_extlen of ops with extensions: the
@@ -1623,14 +1651,29 @@ export class CompoundEngine {
     header: CompoundHeader,
     o: MessageOptions,
   ): void {
-    // One object for every request: only the members set below change, the others stay 0.
-    const compoundIn = this.#compoundIn;
-    if (this.#flagsIn !== null) setMember(compoundIn, this.#flagsIn, flags);
-    if (this.#resultSizeIn !== null)
-      setMember(compoundIn, this.#resultSizeIn, this.resultSize(count, outSum));
-    if (this.#countIn !== null) setMember(compoundIn, this.#countIn, count);
     const inAt = this.#inAt;
     const fresh = bytes instanceof DataView;
+    const compoundInAt = this.#compoundInAt;
+    if (fresh && compoundInAt !== null) {
+      // Member by member as the codec writes them; the reserved ones stay 0 in the fresh buffer.
+      const le = littleEndian(o);
+      const at = this.inHeaderSize;
+      if (compoundInAt.flags !== null) setUnsigned(bytes, at, compoundInAt.flags, flags, le);
+      if (compoundInAt.resultSize !== null)
+        setUnsigned(bytes, at, compoundInAt.resultSize, this.resultSize(count, outSum), le);
+      if (compoundInAt.count !== null) setUnsigned(bytes, at, compoundInAt.count, count, le);
+    } else {
+      // One object for every request: only the members set below change, the others stay 0.
+      const compoundIn = this.#compoundIn;
+      if (this.#flagsIn !== null) setMember(compoundIn, this.#flagsIn, flags);
+      if (this.#resultSizeIn !== null)
+        setMember(compoundIn, this.#resultSizeIn, this.resultSize(count, outSum));
+      if (this.#countIn !== null) setMember(compoundIn, this.#countIn, count);
+      // Into a fresh buffer, a compound struct with no member set per request (all reserved) is
+      // already what its codec would write: zeros.
+      if (!fresh || this.#compoundInSetPerRequest)
+        this.b.compoundIn.codec.encode(compoundIn as never, bytes, this.inHeaderSize, o);
+    }
     if (inAt !== null && fresh) {
       // Into a fresh buffer: the members not written stay 0, as the zero header has them.
       const le = littleEndian(o);
@@ -1654,10 +1697,6 @@ export class CompoundEngine {
       };
       this.b.inHeader.encode(outer as never, bytes, 0, o);
     }
-    // Into a fresh buffer, a compound struct with no member set per request (all reserved) is
-    // already what its codec would write: zeros.
-    if (!fresh || this.#compoundInSetPerRequest)
-      this.b.compoundIn.codec.encode(compoundIn as never, bytes, this.inHeaderSize, o);
   }
 
   /**

@@ -1336,6 +1336,12 @@ const ENGINE = new CompoundEngine({
       error: { offset: 4, type: "int32_t" },
       unique: { offset: 8, type: "uint64_t" },
     },
+    compound: {
+      count: { offset: 0, type: "uint32_t" },
+      flags: { offset: 4, type: "uint32_t" },
+      result_size: { offset: 8, type: "uint32_t" },
+      reserved: { offset: 16, type: "uint64_t" },
+    },
   },
   messages: { encodeRequest, decodeRequest, encodeReply, decodeReply } as never,
 });

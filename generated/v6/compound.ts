@@ -1381,6 +1381,11 @@ const ENGINE = new CompoundEngine({
       error: { offset: 4, type: "int32_t" },
       unique: { offset: 8, type: "uint64_t" },
     },
+    compound: {
+      flags: { offset: 0, type: "uint32_t" },
+      result_size: { offset: 4, type: "uint32_t" },
+      reserved: { offset: 8, type: "uint64_t" },
+    },
   },
   messages: { encodeRequest, decodeRequest, encodeReply, decodeReply } as never,
 });

@@ -1344,6 +1344,7 @@ const ENGINE = new CompoundEngine({
       error: { offset: 4, type: "int32_t" },
       unique: { offset: 8, type: "uint64_t" },
     },
+    compound: {},
     prefix: { dep_index: { offset: 0, type: "uint8_t" } },
   },
   messages: { encodeRequest, decodeRequest, encodeReply, decodeReply } as never,

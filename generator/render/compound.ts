@@ -116,7 +116,7 @@ export interface CompoundModel {
   noReplyOpcodes: string;
   /** `[value, "NAME"]` entries of every opcode of the protocol table. */
   opcodeNames: string;
-  /** The binding's `headerLayout`: offset and C type of each integer member of fuse_in_header, fuse_out_header and the sub-request prefix. */
+  /** The binding's `headerLayout`: offset and C type of each integer member of fuse_in_header, fuse_out_header, the compound's request struct and the sub-request prefix. */
   headerLayout: string;
 }
 
@@ -443,7 +443,7 @@ export function buildCompound(
     inPagesOpcodes: inPages.join(", "),
     noReplyOpcodes: noReply.join(", "),
     opcodeNames: protocol.opcodes.map((o) => `[${o.value}, ${JSON.stringify(o.name)}]`).join(", "),
-    headerLayout: `{ in: ${headerLayout(inHeader, defs.get(IN_HEADER))}, out: ${headerLayout(outHeader, defs.get(OUT_HEADER))}${
+    headerLayout: `{ in: ${headerLayout(inHeader, defs.get(IN_HEADER))}, out: ${headerLayout(outHeader, defs.get(OUT_HEADER))}, compound: ${headerLayout(views.get(c.framing.request.struct)!, defs.get(c.framing.request.struct))}${
       c.framing.subRequestPrefix
         ? `, prefix: ${headerLayout(views.get(c.framing.subRequestPrefix.struct)!, defs.get(c.framing.subRequestPrefix.struct))}`
         : ""
