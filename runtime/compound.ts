@@ -292,6 +292,13 @@ function prefixMemberAt(
   return f && width ? { offset: f.offset, width } : undefined;
 }
 
+/** Reads an unsigned member as `setUnsigned` wrote it. */
+function getUnsigned(view: DataView, at: number, m: PrefixMemberAt, le = true): number {
+  if (m.width === 1) return view.getUint8(at + m.offset);
+  if (m.width === 2) return view.getUint16(at + m.offset, le);
+  return view.getUint32(at + m.offset, le);
+}
+
 /** Writes an unsigned member as a codec does (DataView setters wrap like a C assignment). */
 function setUnsigned(
   view: DataView,
@@ -726,9 +733,6 @@ function nameBytes(v: unknown): Uint8Array | null {
 }
 
 /** Argument `i` of an op added positionally. */
-function argOf(e: Entry, i: number): unknown {
-  return i === 0 ? e.a0 : i === 1 ? e.a1 : e.a2;
-}
 
 /** The most parts a sub-request may have to be added positionally (`addArgs`). */
 export const MAX_POSITIONAL_PARTS = 3;
@@ -747,45 +751,44 @@ export function memberWithRole(f: FramingStructRules | null, role: string): stri
 // The engine
 
 /**
- * What a sub-request has in common with others of its kind: one object per opcode (kept in its
- * {@link OpLayout}) for the ops of typed methods whose reply has a fixed size, one per op
- * otherwise. Kept apart from {@link Entry} so that an op costs the builder one small record: a
- * build's time goes mostly to the memory it touches first.
+ * What an op has in common with others of its kind: one object per opcode (kept in its
+ * {@link OpLayout}) for ops whose reply has a fixed size, one per op otherwise (a variable-size
+ * reply, raw bytes). A builder keeps only the latter: an op's own bytes say the rest.
  */
 interface OpKind {
   readonly opcode: number;
   /** The op's table entry; null for an op added as raw bytes. */
   readonly spec: CompoundOpSpec | null;
-  /** The op's layout where it may be written in place (`Entry.size` >= 0), else null. */
+  /** The op's layout where it may be written in place, else null. */
   readonly layout: OpLayout | null;
-  /**
-   * The request object for encodeRequest (without header) as `add` was given it, raw bytes after
-   * the header (`addRaw`), or null: the typed methods' arguments `a0`..`a2`, by `spec.parts`.
-   */
-  readonly body: { readonly op: string; readonly [part: string]: unknown } | Uint8Array | null;
   readonly outSize: number;
   readonly raw: boolean;
   /** The outSize argument of an op with a variable-size reply, else null. */
   readonly requested: number | null;
 }
 
-/** One sub-request added to a builder. */
-interface Entry {
-  readonly kind: OpKind;
-  readonly nodeid: bigint;
-  readonly a0: unknown;
-  readonly a1: unknown;
-  readonly a2: unknown;
-  readonly dependsOn: number | null;
-  /** Bytes of the sub-request (fuse_in_header and args) written in place; -1: encodeRequest writes it. */
-  readonly size: number;
+/**
+ * The op a builder is adding: what `writeSub` and `encodeSub` write. One object per builder,
+ * filled per op and cleared after it (no object per op).
+ */
+interface SubRequestArgs {
+  kind: OpKind;
+  index: number;
+  nodeid: bigint;
+  /** The typed methods' arguments, by `spec.parts`. */
+  a0: unknown;
+  a1: unknown;
+  a2: unknown;
+  /** The request object `add` was given (without header), raw bytes after the header (`addRaw`), or null: `a0`..`a2`. */
+  body: { readonly op: string; readonly [part: string]: unknown } | Uint8Array | null;
+  dependsOn: number | null;
 }
 
-/** The expected out-arg bytes of these ops, summed (the reply budget and result size start from it). */
-function outArgBytes(entries: readonly Entry[]): number {
-  let sum = 0;
-  for (let i = 0; i < entries.length; i++) sum += entries[i]!.kind.outSize;
-  return sum;
+/** What bounds a compound's encode: the reply's room (max_pages of pageSize) and the fresh uniques. */
+interface EncodeLimits {
+  readonly maxPages: number;
+  readonly pageSize: number;
+  readonly nextUnique: (index: number, compound: bigint) => bigint;
 }
 
 /** A compound's bytes and its sub-requests' uniques; null: the op indexes (rule `op-index`). */
@@ -931,8 +934,6 @@ export class CompoundEngine {
   readonly #specOnlyPlans: ReplyPlans = { inPlace: false, table: new OpcodeTable() };
   /** Per size key: whether the compound reply's own struct travels at full size. */
   readonly #frames = new Map<string, boolean>();
-  /** The sub-header fields whose value changes from op to op (besides len and opcode), by their rule. */
-  readonly #perOpFields: readonly { readonly field: string; readonly rule: string }[];
   /** The sub-header rules are all ones the in-place writer knows (else every op goes through encodeRequest). */
   readonly #inPlaceHeader: boolean;
   readonly #allowed: ReadonlySet<string> | null;
@@ -953,6 +954,16 @@ export class CompoundEngine {
   readonly #depFlagBit: number;
   /** uid, gid and pid are copied from the compound's header (each separately, by its rule). */
   readonly #copyParent: readonly ("uid" | "gid" | "pid")[];
+  /** Whether a sub-request's header takes members from the compound's header (written at encode, `#patchSub`). */
+  readonly #patchedAtEncode: boolean;
+  /** The dep-index value of an op without a dependency (model "index"), else null. */
+  readonly #noDependency: number | null;
+  /** The prefix object `#writePrefix` fills per op where the prefix goes through its codec. */
+  #prefixScratch: object | null = null;
+  /** Bytes of the compound's fuse_in_header and compound struct, before the first sub-request. */
+  readonly #head: number;
+  /** 2 to the dep-index member's bits where the prefix is written in place, else 0. */
+  readonly #depIndexLimit: number;
 
   constructor(binding: CompoundBinding) {
     this.b = binding;
@@ -1005,7 +1016,6 @@ export class CompoundEngine {
         if (field !== "uid" && field !== "gid" && field !== "pid") known = false;
       } else if (rule !== "zero" && rule !== "header-plus-args") known = false;
     }
-    this.#perOpFields = perOp;
     this.#inPlaceHeader = known;
     this.#uniqueRule = r.subHeader["unique"] ?? "zero";
     this.#nodeidRule = r.subHeader["nodeid"] ?? "zero";
@@ -1023,8 +1033,19 @@ export class CompoundEngine {
       gid: "uint32_t",
       pid: "uint32_t",
     });
-    const direct = perOp.every((f) => f.field === "unique" || f.field === "nodeid");
+    // The direct writer knows these rules of unique and nodeid; others go through the codec.
+    const direct =
+      perOp.every((f) => f.field === "unique" || f.field === "nodeid") &&
+      ["op-index", "fresh-unique", "zero"].includes(this.#uniqueRule) &&
+      ["per-op", "op-index", "fresh-unique", "zero"].includes(this.#nodeidRule);
     this.#inAt = direct ? inAt : null;
+    this.#patchedAtEncode =
+      this.#uniqueRule === "fresh-unique" ||
+      this.#nodeidRule === "fresh-unique" ||
+      this.#copyParent.length > 0;
+    this.#noDependency =
+      r.dependencies.model === "index" ? r.dependencies.noDependency!.value : null;
+    this.#head = this.inHeaderSize + binding.compoundIn.codec.size;
     // The prefix: dep-index and op-flags in place when they are plain unsigned members; the
     // reserved members stay 0 in the fresh buffer, as the zero prefix has them.
     const depAt = prefixMemberAt(binding.headerLayout?.prefix, this.#depIndex);
@@ -1033,6 +1054,8 @@ export class CompoundEngine {
       binding.subRequestPrefix && depAt !== undefined && flagsAt !== undefined
         ? { depIndex: depAt, opFlags: flagsAt }
         : null;
+    const depIndexAt = this.#prefixAt?.depIndex;
+    this.#depIndexLimit = depIndexAt ? 2 ** (8 * depIndexAt.width) : 0;
     const dep = r.dependencies;
     this.#depFlagBit =
       dep.model === "flag-and-index"
@@ -1043,20 +1066,6 @@ export class CompoundEngine {
       error: "int32_t",
       unique: "uint64_t",
     });
-  }
-
-  /** A sub-header member whose rule changes per op (unique, nodeid) as `subHeaderValue` gives it. */
-  #perOpValue(
-    rule: string,
-    e: Entry,
-    index: number,
-    header: CompoundHeader,
-    nextUnique: (index: number, compound: bigint) => bigint,
-  ): bigint {
-    if (rule === "op-index") return indexBigInt(index);
-    if (rule === "per-op") return e.nodeid;
-    if (rule === "fresh-unique") return nextUnique(index, header.unique);
-    return 0n;
   }
 
   /** Whether raw sub-requests are written in place (the header rules allow it). */
@@ -1144,7 +1153,6 @@ export class CompoundEngine {
         opcode: spec.opcode,
         spec,
         layout: entry,
-        body: null,
         outSize: out,
         raw: false,
         requested: null,
@@ -1153,43 +1161,6 @@ export class CompoundEngine {
     }
     layout.set(spec.opcode, entry);
     return entry;
-  }
-
-  /**
-   * The in-place size of an op's sub-request with these arguments, or -1 when encodeRequest
-   * must write it (a part the in-place writer does not take, or a value it would refuse).
-   */
-  inPlaceSize(layout: OpLayout, a0: unknown, a1: unknown, a2: unknown): number {
-    if (layout.fixed < 0) return -1;
-    let size = layout.fixed;
-    const parts = layout.parts;
-    for (let i = 0; i < parts.length; i++) {
-      const v = i === 0 ? a0 : i === 1 ? a1 : a2;
-      switch (parts[i]!.kind) {
-        case PART_STRUCT:
-          if (typeof v !== "object" || v === null) return -1;
-          break;
-        case PART_NAME: {
-          if (typeof v === "string") {
-            const n = nameLength(v);
-            if (n < 0) return -1;
-            size += n;
-          } else {
-            const b = nameBytes(v);
-            if (b === null || b.includes(0)) return -1;
-            size += b.length;
-          }
-          break;
-        }
-        case PART_DATA:
-          if (!(v instanceof Uint8Array)) return -1;
-          size += v.length;
-          break;
-        default:
-          return -1;
-      }
-    }
-    return size > 0xffffffff ? -1 : size;
   }
 
   error(
@@ -1327,34 +1298,6 @@ export class CompoundEngine {
     return this.rules.dependencies.model !== "none";
   }
 
-  /** The prefix struct of one sub-request: dep-index and op-flags by the model, reserved members 0. */
-  encodePrefix(dependsOn: number | null, index: number): Uint8Array {
-    const codec = this.b.subRequestPrefix;
-    if (!codec) return new Uint8Array(0);
-    const value = codec.zero();
-    const dep = this.rules.dependencies;
-    if (this.#depIndex !== null) {
-      if (dep.model === "index")
-        setMember(value, this.#depIndex, dependsOn ?? dep.noDependency!.value);
-      else if (dependsOn !== null) setMember(value, this.#depIndex, dependsOn);
-    }
-    if (this.#opFlags !== null && dep.model === "flag-and-index" && dependsOn !== null) {
-      const bit = this.rules.opFlags.defined.find((f) => f.name === dep.flag)!.value;
-      setMember(value, this.#opFlags, bit);
-    }
-    const bytes = new Uint8Array(codec.size);
-    try {
-      codec.encode(value as never, bytes, 0);
-    } catch (e) {
-      throw this.error(
-        "dependency",
-        `op ${index}: dependsOn ${dependsOn} does not fit ${codec.struct} (${(e as Error).message})`,
-        index,
-      );
-    }
-    return bytes;
-  }
-
   /** The op a decoded prefix names as its producer (as sent), or null. */
   dependencyOf(prefix: object | null, index: number, offset: number): number | null {
     if (prefix === null) return null;
@@ -1438,19 +1381,19 @@ export class CompoundEngine {
 
   // ---- building (client side)
 
-  pushEntry(
-    entries: Entry[],
-    entry: Entry,
+  checkOp(
+    index: number,
+    opcode: number,
+    nodeid: bigint,
+    dependsOn: number | null,
     name: string | null,
     capacity: number | null,
     allowInvalid: boolean,
     admitted = false,
   ): void {
-    const index = entries.length;
     const r = this.rules;
-    const opcode = entry.kind.opcode;
     const what = name ?? `opcode ${opcode}`;
-    if (typeof entry.nodeid !== "bigint" || entry.nodeid < 0n || entry.nodeid > U64_MAX) {
+    if (typeof nodeid !== "bigint" || nodeid < 0n || nodeid > U64_MAX) {
       throw this.error("value", `${what}: nodeid must be a 64-bit unsigned bigint`, index);
     }
     if (r.maxOps !== null && index + 1 > r.maxOps) {
@@ -1480,7 +1423,7 @@ export class CompoundEngine {
       throw this.error("opcode-zero", "the kernel refuses a sub-request with opcode 0", index);
     if (!admitted && checks.rejectNestedCompound && opcode === this.b.opcode)
       throw this.error("nested-compound", "the kernel refuses a compound inside a compound", index);
-    if (checks.rejectNodeidZero && entry.nodeid === 0n)
+    if (checks.rejectNodeidZero && nodeid === 0n)
       throw this.error(
         "nodeid-zero",
         `${what}: the kernel refuses a sub-request with nodeid 0`,
@@ -1492,35 +1435,34 @@ export class CompoundEngine {
         `${what} carries a page payload, which the kernel refuses in a compound`,
         index,
       );
-    if (entry.dependsOn !== null) {
+    if (dependsOn !== null) {
       if (!this.hasDependencies)
         throw this.error(
           "dependency",
           `${what}: ops of this revision cannot depend on each other (dependencies.model "none")`,
           index,
         );
-      if (!Number.isInteger(entry.dependsOn) || entry.dependsOn < 0)
+      if (!Number.isInteger(dependsOn) || dependsOn < 0)
         throw this.error(
           "dependency",
-          `${what}: dependsOn must be an op index, got ${entry.dependsOn}`,
+          `${what}: dependsOn must be an op index, got ${dependsOn}`,
           index,
         );
-      if (entry.dependsOn >= index && !allowInvalid) {
+      if (dependsOn >= index && !allowInvalid) {
         throw this.error(
           "dependency",
-          `${what} (op ${index}) may depend only on an earlier op, not on op ${entry.dependsOn}`,
+          `${what} (op ${index}) may depend only on an earlier op, not on op ${dependsOn}`,
           index,
         );
       }
       const sentinel = this.rules.dependencies.noDependency?.value;
-      if (sentinel !== undefined && entry.dependsOn === sentinel)
+      if (sentinel !== undefined && dependsOn === sentinel)
         throw this.error(
           "dependency",
           `${what}: ${sentinel} means "no dependency" in this revision`,
           index,
         );
     }
-    entries.push(entry);
   }
 
   /**
@@ -1537,7 +1479,7 @@ export class CompoundEngine {
     return this.rules.outPages === "not-copied" && spec?.outPages === true;
   }
 
-  /** Whether an op of this opcode and name passes the checks `pushEntry` makes of the opcode alone. */
+  /** Whether an op of this opcode and name passes the checks `checkOp` makes of the opcode alone. */
   admits(opcode: number, name: string | null): boolean {
     const checks = this.rules.subRequestChecks;
     return !(
@@ -1561,68 +1503,88 @@ export class CompoundEngine {
     return outSum + (this.rules.resultSize?.includesOutHeaders ? count * this.outHeaderSize : 0);
   }
 
-  encode(
-    entries: readonly Entry[],
+  /**
+   * The compound request from the sub-requests a builder wrote as its ops were added (`bytes`,
+   * `end` bytes with room for the head at the start): the compound's fuse_in_header and
+   * compound struct, the sub-request header members the compound's header gives (`#patchSub`),
+   * then a copy of exactly the compound's bytes, fresh or in the caller's buffer (`into`).
+   *
+   * @throws {CompoundError} kind `empty` (where the kernel refuses an empty compound),
+   *   `reply-budget`, or `length` (the caller's buffer too short; nothing written there).
+   */
+  encodeWritten(
+    bytes: Uint8Array,
+    view: DataView,
+    count: number,
+    outSum: number,
+    end: number,
     flags: number,
     header: CompoundHeader,
     o: MessageOptions,
-    limits: {
-      maxPages: number;
-      pageSize: number;
-      nextUnique: (index: number, compound: bigint) => bigint;
-    },
-    area: number,
-    into: { readonly buf: Uint8Array; readonly offset: number } | null = null,
+    limits: EncodeLimits,
+    into: { readonly buf: Uint8Array; readonly offset: number } | null,
   ): EncodedCompound {
-    const r = this.rules;
-    const n = entries.length;
-    if (n === 0 && r.emptyCompound === "kernel-rejects")
+    if (count === 0 && this.rules.emptyCompound === "kernel-rejects")
       throw this.error("empty", "the kernel refuses a compound without ops");
-    const outSum = outArgBytes(entries);
-    const budget = this.replyBudget(n, outSum);
+    const budget = this.replyBudget(count, outSum);
     const limit = limits.maxPages * limits.pageSize;
     if (budget > limit) {
       throw this.error(
         "reply-budget",
-        `the reply may take ${budget} bytes (expected out args plus ${n} headers), more than max_pages ${limits.maxPages} x ${limits.pageSize} = ${limit}`,
+        `the reply may take ${budget} bytes (expected out args plus ${count} headers), more than max_pages ${limits.maxPages} x ${limits.pageSize} = ${limit}`,
       );
     }
-    if (area >= 0) {
-      // The caller's bytes, zeroed (the in-place writer leaves padding and reserved members as
-      // it finds them), after the room check: a short buffer is refused before anything is written.
-      const target =
-        into === null
-          ? null
-          : this.#room(
-              into.buf,
-              into.offset,
-              this.inHeaderSize + this.b.compoundIn.codec.size + area,
-            );
-      try {
-        return this.#encodeInPlace(
-          entries,
-          outSum,
-          flags,
-          header,
-          o,
-          limits.nextUnique,
-          area,
-          target,
-        );
-      } catch {
-        // A value the codecs refuse: encodeRequest below meets it in the same order and throws
-        // the error the caller has always had from this builder (the caller's bytes zeroed again).
-        target?.fill(0);
+    // The room check first: a short buffer is refused before anything is written.
+    const target = into === null ? null : this.#room(into.buf, into.offset, end);
+    // Into the builder's own bytes, whose head members not written stay 0 (as a fresh buffer's).
+    this.#writeHead(view, end, count, outSum, flags, header, o);
+    const uniques = this.#uniqueRule === "op-index" ? null : new Array<bigint>(count);
+    if (this.#patchedAtEncode || uniques !== null) {
+      // Walk the sub-requests by their len members, as the kernel does.
+      const le = littleEndian(o);
+      let at = this.#head;
+      for (let i = 0; i < count; i++) {
+        const sub = at + this.requestPrefixSize;
+        if (this.#patchedAtEncode)
+          this.#patchSub(bytes, view, sub, i, header, limits.nextUnique, uniques, o, le);
+        else uniques![i] = 0n;
+        at = this.subEnd(at, this.#lenAt(bytes, view, sub, o, le));
       }
     }
-    const through = this.#encodeThrough(entries, outSum, flags, header, o, limits.nextUnique);
-    if (into === null) return through;
-    const target = this.#room(into.buf, into.offset, through.bytes.length);
-    target.set(through.bytes);
-    return { bytes: target, uniques: through.uniques };
+    // The builder's bytes themselves when they are exactly the compound (see CompoundBuilderCore).
+    if (target === null)
+      return { bytes: bytes.length === end ? bytes : bytes.slice(0, end), uniques };
+    target.set(bytes.subarray(0, end));
+    return { bytes: target, uniques };
   }
 
-  /** `len` bytes of `buf` at `offset`, zeroed; kind `length` (nothing written) when they are not there. */
+  /** Bytes of the last compound a builder of this engine encoded: a new builder's first room. */
+  sizeHint = 0;
+
+  /** Bytes before the first sub-request: the compound's fuse_in_header and compound struct. */
+  get headSize(): number {
+    return this.#head;
+  }
+
+  /**
+   * Where the next sub-request starts, after one at `at` whose fuse_in_header and args take
+   * `size` bytes: its prefix and those bytes, padded to `alignment.subRequests` from the first
+   * sub-request.
+   */
+  subEnd(at: number, size: number): number {
+    const next = at - this.#head + this.requestPrefixSize + size;
+    const align = this.rules.alignment.subRequests;
+    return this.#head + (align === 1 ? next : alignUp(next, align));
+  }
+
+  /** The len member of the sub-request header at `at`. */
+  #lenAt(bytes: Uint8Array, view: DataView, at: number, o: MessageOptions, le: boolean): number {
+    const inAt = this.#inAt;
+    if (inAt !== null) return view.getUint32(at + inAt.len, le);
+    return (this.b.inHeader.decode(bytes, at, o) as { len: number }).len;
+  }
+
+  /** `len` bytes of `buf` at `offset`; kind `length` (nothing written) when they are not there. */
   #room(buf: Uint8Array, offset: number, len: number): Uint8Array {
     if (!(buf instanceof Uint8Array))
       throw this.error("value", "encodeInto needs a Uint8Array to write into");
@@ -1636,9 +1598,7 @@ export class CompoundEngine {
         Number.isInteger(offset) ? offset : null,
       );
     }
-    const bytes = buf.subarray(offset, offset + len);
-    bytes.fill(0);
-    return bytes;
+    return buf.subarray(offset, offset + len);
   }
 
   /** The compound's fuse_in_header and compound struct, at the start of `bytes`. */
@@ -1700,137 +1660,313 @@ export class CompoundEngine {
   }
 
   /**
-   * Every sub-request written straight into one buffer of the size the builder summed as ops
-   * were added (`area`): its prefix, its fuse_in_header (one header object, updated per op) and
-   * its args by the struct codecs, names and data copied in; padding stays zero.
+   * The size of the sub-request an op's arguments make when written in place (`writeSub`):
+   * fuse_in_header and args, without prefix; -1 where encodeRequest must write it (a part the
+   * in-place writer does not take, or a value it would refuse: `encodeSub` throws its error).
    */
-  #encodeInPlace(
-    entries: readonly Entry[],
-    outSum: number,
-    flags: number,
-    header: CompoundHeader,
-    o: MessageOptions,
-    nextUnique: (index: number, compound: bigint) => bigint,
-    area: number,
-    target: Uint8Array | null,
-  ): EncodedCompound {
-    const n = entries.length;
-    const head = this.inHeaderSize + this.b.compoundIn.codec.size;
-    const total = head + area;
-    // A fresh buffer, or the caller's zeroed bytes of exactly this size.
-    const bytes = target ?? new Uint8Array(total);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, total);
-    this.#writeHead(view, total, n, outSum, flags, header, o);
-    const perOp = this.#perOpFields;
-    const inAt = this.#inAt;
-    // The codec path's one header object, updated per op (the direct path needs none).
-    const sub = inAt === null ? (this.b.inHeader.zero() as Record<string, unknown>) : {};
-    if (inAt === null) for (const f of this.#copyParent) sub[f] = header[f];
-    const copied = this.#copyParent;
-    const le = littleEndian(o);
-    const prefixCodec = this.b.subRequestPrefix;
-    const prefixAt = this.#prefixAt;
-    const prefix = prefixCodec && prefixAt === null ? prefixCodec.zero() : null;
-    const noDep =
-      this.rules.dependencies.model === "index"
-        ? this.rules.dependencies.noDependency!.value
-        : null;
-    const prefixSize = this.requestPrefixSize;
-    const align = this.rules.alignment.subRequests;
-    const inHeader = this.b.inHeader;
-    const uniqueRule = this.#uniqueRule;
-    const opIndexUnique = uniqueRule === "op-index";
-    // The op indexes need no array: null says so (see `EncodedCompound`).
-    const uniques = opIndexUnique ? null : new Array<bigint>(n);
-    const nodeidRule = this.#nodeidRule;
-    const nodeidPerOp = nodeidRule === "per-op";
-    const depFlagBit = this.#depFlagBit;
-    const inHeaderSize = this.inHeaderSize;
-    let at = head;
-    for (let i = 0; i < n; i++) {
-      const e = entries[i]!;
-      const kind = e.kind;
-      const start = at;
-      if (prefixAt !== null) {
-        // As encodePrefix: the members by the model, at the codec's default (little-endian) order.
-        const dep = e.dependsOn;
-        if (prefixAt.depIndex !== null) setUnsigned(view, at, prefixAt.depIndex, dep ?? noDep ?? 0);
-        if (prefixAt.opFlags !== null && dep !== null && depFlagBit !== 0)
-          setUnsigned(view, at, prefixAt.opFlags, depFlagBit);
-        at += prefixSize;
-      } else if (prefix !== null) {
-        this.#setPrefix(prefix, e.dependsOn);
-        // As encodePrefix: the prefix codec at its default options.
-        prefixCodec!.encode(prefix as never, view, at);
-        at += prefixSize;
-      }
-      if (inAt !== null) {
-        // Member by member as the header codec writes them (the rest stays 0).
-        view.setUint32(at + inAt.len, e.size, le);
-        view.setUint32(at + inAt.opcode, kind.opcode, le);
-        // An op index fits the low 32 bits, and the high ones are 0 in the fresh buffer: the
-        // same bytes as setBigUint64, which costs several times a setUint32 here.
-        if (uniques === null) view.setUint32(at + inAt.unique + (le ? 0 : 4), i, le);
-        else {
-          const unique = this.#perOpValue(uniqueRule, e, i, header, nextUnique);
-          view.setBigUint64(at + inAt.unique, unique, le);
-          uniques[i] = unique;
-        }
-        // nodeid 0 (a dependent op's, or the rule "zero") is already there in the fresh buffer.
-        const nodeid = nodeidPerOp
-          ? e.nodeid
-          : this.#perOpValue(nodeidRule, e, i, header, nextUnique);
-        if (nodeid !== 0n) view.setBigUint64(at + inAt.nodeid, nodeid, le);
-        for (let k = 0; k < copied.length; k++) {
-          const f = copied[k]!;
-          view.setUint32(at + inAt[f], header[f], le);
-        }
-      } else {
-        for (let k = 0; k < perOp.length; k++) {
-          const f = perOp[k]!;
-          sub[f.field] = this.#perOpValue(f.rule, e, i, header, nextUnique);
-        }
-        sub["len"] = e.size;
-        sub["opcode"] = kind.opcode;
-        if (uniques !== null) uniques[i] = sub["unique"] as bigint;
-        inHeader.encode(sub as never, view, at, o);
-      }
-      let p = at + inHeaderSize;
-      if (kind.spec === null) {
-        bytes.set(kind.body as Uint8Array, p);
-      } else {
-        // Every op written here has its layout (its size was summed).
-        const parts = kind.layout!.parts;
-        const body = kind.body as Record<string, unknown> | null;
-        for (let k = 0; k < parts.length; k++) {
-          const part = parts[k]!;
-          const v = body !== null ? body[part.field] : argOf(e, k);
-          if (part.kind === PART_STRUCT) {
-            if (part.write !== null) {
-              part.write(view, p, v as never, le);
-              p += part.codec!.size;
-            } else p += part.codec!.encode(v as never, view, p, o);
-          } else if (part.kind === PART_NAME) {
-            if (typeof v === "string") p = writeUtf8(v, bytes, p) + 1;
-            else {
-              const b = nameBytes(v)!;
-              bytes.set(b, p);
-              p += b.length + 1;
-            }
+  inPlaceSize(layout: OpLayout | null, a0: unknown, a1: unknown, a2: unknown): number {
+    if (layout === null || layout.fixed < 0) return -1;
+    let size = layout.fixed;
+    const parts = layout.parts;
+    for (let i = 0; i < parts.length; i++) {
+      const v = i === 0 ? a0 : i === 1 ? a1 : a2;
+      switch (parts[i]!.kind) {
+        case PART_STRUCT:
+          if (typeof v !== "object" || v === null) return -1;
+          break;
+        case PART_NAME: {
+          if (typeof v === "string") {
+            const n = nameLength(v);
+            if (n < 0) return -1;
+            size += n;
           } else {
-            const b = v as Uint8Array;
-            bytes.set(b, p);
-            p += b.length;
+            const b = nameBytes(v);
+            if (b === null || b.includes(0)) return -1;
+            size += b.length;
           }
+          break;
         }
+        case PART_DATA:
+          if (!(v instanceof Uint8Array)) return -1;
+          size += v.length;
+          break;
+        default:
+          return -1;
       }
-      const next = start - head + prefixSize + e.size;
-      at = head + (align === 1 ? next : alignUp(next, align));
     }
-    return { bytes, uniques };
+    return size > 0xffffffff ? -1 : size;
   }
 
-  /** The prefix struct's members for one op (as encodePrefix sets them on a zero prefix). */
+  /**
+   * One sub-request written at `at` of zeroed bytes, `size` bytes after its prefix
+   * (`inPlaceSize`): the prefix (dependency by the model), the members of its fuse_in_header
+   * known when the op is added (len, opcode, an op-index unique, nodeid) and its args: struct
+   * parts by their writers, names and data copied in; padding stays zero. What the compound's
+   * header gives (a fresh unique, copied credentials) is `#patchSub`'s, at encode.
+   * May throw for a value a struct writer refuses (the caller zeroes what was written).
+   */
+  writeSub(
+    bytes: Uint8Array,
+    view: DataView,
+    at: number,
+    op: SubRequestArgs,
+    size: number,
+    o: MessageOptions,
+    le: boolean,
+  ): void {
+    const kind = op.kind;
+    let p = this.writeSubHeader(bytes, view, at, op, size, o, le);
+    if (kind.spec === null) {
+      bytes.set(op.body as Uint8Array, p);
+      return;
+    }
+    // Every op written here has its layout (its size was summed).
+    const parts = kind.layout!.parts;
+    const body = op.body as Record<string, unknown> | null;
+    for (let k = 0; k < parts.length; k++) {
+      const part = parts[k]!;
+      const v = body !== null ? body[part.field] : k === 0 ? op.a0 : k === 1 ? op.a1 : op.a2;
+      if (part.kind === PART_STRUCT) {
+        if (part.write !== null) {
+          part.write(view, p, v as never, le);
+          p += part.codec!.size;
+        } else p += part.codec!.encode(v as never, view, p, o);
+      } else if (part.kind === PART_NAME) {
+        if (typeof v === "string") p = writeUtf8(v, bytes, p) + 1;
+        else {
+          const b = nameBytes(v)!;
+          bytes.set(b, p);
+          p += b.length + 1;
+        }
+      } else {
+        const b = v as Uint8Array;
+        bytes.set(b, p);
+        p += b.length;
+      }
+    }
+  }
+
+  /**
+   * A sub-request's prefix and the members of its fuse_in_header known when the op is added
+   * (see `writeSub`), at `at` of zeroed bytes; returns where its args start.
+   */
+  writeSubHeader(
+    bytes: Uint8Array,
+    view: DataView,
+    at: number,
+    op: SubRequestArgs,
+    size: number,
+    o: MessageOptions,
+    le: boolean,
+  ): number {
+    at = this.#writePrefix(bytes, view, at, op.dependsOn, o);
+    const inAt = this.#inAt;
+    if (inAt !== null) {
+      view.setUint32(at + inAt.len, size, le);
+      view.setUint32(at + inAt.opcode, op.kind.opcode, le);
+      // An op index fits the low 32 bits, and the high ones are 0 in the zeroed bytes: the
+      // same bytes as setBigUint64, which costs several times a setUint32 here.
+      if (this.#uniqueRule === "op-index")
+        view.setUint32(at + inAt.unique + (le ? 0 : 4), op.index, le);
+      const nodeid = this.#nodeidAtAdd(op);
+      // nodeid 0 (a dependent op's, or the rule "zero") is already there in the zeroed bytes.
+      if (nodeid !== 0n) view.setBigUint64(at + inAt.nodeid, nodeid, le);
+    } else {
+      this.b.inHeader.encode(this.#subHeaderAtAdd(op, size) as never, bytes, at, o);
+    }
+    return at + this.inHeaderSize;
+  }
+
+  /**
+   * One sub-request (prefix, fuse_in_header, args) as encodeRequest writes it, for an op the
+   * in-place writer does not take; the header members the compound's header gives are left 0
+   * for `#patchSub`.
+   *
+   * @throws the revision's `FuseMessageError` (or a codec's error) for a part encodeRequest refuses.
+   */
+  encodeSub(op: SubRequestArgs, o: MessageOptions): Uint8Array {
+    const encode = this.b.messages.encodeRequest;
+    const kind = op.kind;
+    const header = this.#subHeaderAtAdd(op, 0);
+    const bytes =
+      kind.spec === null
+        ? encode({ op: "unknown", opcode: kind.opcode, header, body: op.body } as never, o as never)
+        : encode({ ...this.#bodyOf(op), opcode: kind.opcode, header } as never, o as never);
+    if (this.requestPrefixSize === 0) return bytes;
+    const out = new Uint8Array(this.requestPrefixSize + bytes.length);
+    this.#writePrefix(out, new DataView(out.buffer), 0, op.dependsOn, o);
+    out.set(bytes, this.requestPrefixSize);
+    return out;
+  }
+
+  /** The prefix of a sub-request at `at` (when the revision has one); returns where its header starts. */
+  #writePrefix(
+    bytes: Uint8Array,
+    view: DataView,
+    at: number,
+    dependsOn: number | null,
+    o: MessageOptions,
+  ): number {
+    const prefixAt = this.#prefixAt;
+    if (prefixAt !== null) {
+      // The members by the model, at the prefix codec's default (little-endian) order.
+      if (prefixAt.depIndex !== null)
+        setUnsigned(view, at, prefixAt.depIndex, dependsOn ?? this.#noDependency ?? 0);
+      if (prefixAt.opFlags !== null && dependsOn !== null && this.#depFlagBit !== 0)
+        setUnsigned(view, at, prefixAt.opFlags, this.#depFlagBit);
+      return at + this.requestPrefixSize;
+    }
+    const codec = this.b.subRequestPrefix;
+    if (codec === null) return at;
+    // The prefix codec at its default options, from one reused object.
+    const prefix = (this.#prefixScratch ??= codec.zero());
+    this.#setPrefix(prefix, dependsOn);
+    codec.encode(prefix as never, bytes, at);
+    void o;
+    return at + this.requestPrefixSize;
+  }
+
+  /**
+   * The dependency the prefix at `at` carries, as the builder wrote it (null: none, or no
+   * prefix): what `ops` reports without a record per op.
+   */
+  dependencyAt(bytes: Uint8Array, view: DataView, at: number): number | null {
+    const prefixAt = this.#prefixAt;
+    if (prefixAt !== null) {
+      const dep = this.rules.dependencies;
+      if (prefixAt.depIndex === null) return null;
+      const raw = getUnsigned(view, at, prefixAt.depIndex);
+      if (dep.model === "index") return raw === this.#noDependency ? null : raw;
+      if (dep.model === "flag-and-index")
+        return prefixAt.opFlags !== null &&
+          (getUnsigned(view, at, prefixAt.opFlags) & this.#depFlagBit) !== 0
+          ? raw
+          : null;
+      return null;
+    }
+    const codec = this.b.subRequestPrefix;
+    if (codec === null) return null;
+    return this.dependencyOf(codec.decode(bytes, at) as object, 0, at);
+  }
+
+  /**
+   * Whether the prefix at `at` holds `dependsOn` as given (a dependency too big for its member
+   * wraps): by the member's width where the prefix is written in place, else read back.
+   */
+  dependencyFits(dependsOn: number, bytes: Uint8Array, view: DataView, at: number): boolean {
+    const limit = this.#depIndexLimit;
+    if (limit > 0) return dependsOn < limit;
+    return this.dependencyAt(bytes, view, at) === dependsOn;
+  }
+
+  /** The len, opcode and nodeid of the sub-request header at `at` (as written). */
+  headerAt(
+    bytes: Uint8Array,
+    view: DataView,
+    at: number,
+    o: MessageOptions,
+    le: boolean,
+  ): { readonly len: number; readonly opcode: number; readonly nodeid: bigint } {
+    const inAt = this.#inAt;
+    if (inAt !== null)
+      return {
+        len: view.getUint32(at + inAt.len, le),
+        opcode: view.getUint32(at + inAt.opcode, le),
+        nodeid: view.getBigUint64(at + inAt.nodeid, le),
+      };
+    const h = this.b.inHeader.decode(bytes, at, o) as {
+      len: number;
+      opcode: number;
+      nodeid: bigint;
+    };
+    return { len: h.len, opcode: h.opcode, nodeid: h.nodeid };
+  }
+
+  /** Whether the sub-request header carries the op's nodeid as given (rule `per-op`). */
+  get nodeidWritten(): boolean {
+    return this.#nodeidRule === "per-op";
+  }
+
+  /** The nodeid member of an op's sub-header as it is added (0 where the compound's header gives it). */
+  #nodeidAtAdd(op: SubRequestArgs): bigint {
+    const rule = this.#nodeidRule;
+    return rule === "per-op" ? op.nodeid : rule === "op-index" ? indexBigInt(op.index) : 0n;
+  }
+
+  /** An op's sub-header as it is added: the rules' per-op members; 0 where the compound's header gives the value. */
+  #subHeaderAtAdd(op: SubRequestArgs, size: number): Record<string, unknown> {
+    const sub = this.b.inHeader.zero() as Record<string, unknown>;
+    for (const [field, rule] of Object.entries(this.rules.subHeader)) {
+      switch (rule) {
+        case "per-op":
+          if (field === "opcode") sub[field] = op.kind.opcode;
+          else if (field === "nodeid") sub[field] = op.nodeid;
+          else
+            throw this.error(
+              "value",
+              `no way to fill fuse_in_header.${field} by the rule ${JSON.stringify(rule)}`,
+            );
+          break;
+        case "header-plus-args":
+          sub[field] = size; // encodeRequest writes len itself
+          break;
+        case "op-index":
+          sub[field] = field === "unique" || field === "nodeid" ? indexBigInt(op.index) : op.index;
+          break;
+        case "zero":
+        case "copy-parent":
+        case "fresh-unique":
+          // 0 until encode: `#patchSub` writes what the compound's header gives.
+          break;
+        default:
+          throw this.error(
+            "value",
+            `no way to fill fuse_in_header.${field} by the rule ${JSON.stringify(rule)}`,
+          );
+      }
+    }
+    return sub;
+  }
+
+  /**
+   * The members of the sub-request header at `at` that the compound's header gives (a fresh
+   * unique or nodeid, copied credentials); the unique kept in `uniques`.
+   */
+  #patchSub(
+    bytes: Uint8Array,
+    view: DataView,
+    at: number,
+    index: number,
+    header: CompoundHeader,
+    nextUnique: (index: number, compound: bigint) => bigint,
+    uniques: bigint[] | null,
+    o: MessageOptions,
+    le: boolean,
+  ): void {
+    const fresh = (rule: string): bigint | null =>
+      rule === "fresh-unique" ? nextUnique(index, header.unique) : null;
+    const unique = fresh(this.#uniqueRule);
+    const nodeid = fresh(this.#nodeidRule);
+    if (uniques !== null) uniques[index] = unique ?? 0n;
+    const copied = this.#copyParent;
+    const inAt = this.#inAt;
+    if (inAt !== null) {
+      if (unique !== null) view.setBigUint64(at + inAt.unique, unique, le);
+      if (nodeid !== null) view.setBigUint64(at + inAt.nodeid, nodeid, le);
+      for (let k = 0; k < copied.length; k++) {
+        const f = copied[k]!;
+        view.setUint32(at + inAt[f], header[f], le);
+      }
+      return;
+    }
+    const sub = this.b.inHeader.decode(bytes, at, o) as Record<string, unknown>;
+    if (unique !== null) sub["unique"] = unique;
+    if (nodeid !== null) sub["nodeid"] = nodeid;
+    for (const f of copied) sub[f] = header[f];
+    this.b.inHeader.encode(sub as never, bytes, at, o);
+  }
+
+  /** The prefix struct's members for one op (dep-index and op-flags by the model; the others stay 0). */
   #setPrefix(value: object, dependsOn: number | null): void {
     const dep = this.rules.dependencies;
     if (this.#depIndex !== null) {
@@ -1850,88 +1986,13 @@ export class CompoundEngine {
   }
 
   /** The request object encodeRequest takes for an op added with arguments. */
-  #bodyOf(e: Entry): { readonly op: string; readonly [part: string]: unknown } {
-    const given = e.kind.body;
+  #bodyOf(op: SubRequestArgs): { readonly op: string; readonly [part: string]: unknown } {
+    const given = op.body;
     if (given !== null && !(given instanceof Uint8Array)) return given;
-    const spec = e.kind.spec!;
+    const spec = op.kind.spec!;
     const body: Record<string, unknown> & { op: string } = { op: spec.op };
-    spec.parts.forEach((p, i) => (body[p.field] = argOf(e, i)));
+    spec.parts.forEach((p, i) => (body[p.field] = i === 0 ? op.a0 : i === 1 ? op.a1 : op.a2));
     return body;
-  }
-
-  /** Each sub-request by encodeRequest, then copied into the compound (ops the in-place writer does not take). */
-  #encodeThrough(
-    entries: readonly Entry[],
-    outSum: number,
-    flags: number,
-    header: CompoundHeader,
-    o: MessageOptions,
-    nextUnique: (index: number, compound: bigint) => bigint,
-  ): EncodedCompound {
-    const r = this.rules;
-    const uniques: bigint[] = [];
-    const chunks: Uint8Array[] = [];
-    let at = 0;
-    entries.forEach((e, i) => {
-      const sub = this.b.inHeader.zero() as Record<string, unknown>;
-      for (const [field, rule] of Object.entries(r.subHeader))
-        sub[field] = this.subHeaderValue(field, rule, e, i, header, nextUnique);
-      uniques.push(sub["unique"] as bigint);
-      const encode = this.b.messages.encodeRequest;
-      const { opcode, body } = e.kind;
-      const bytes =
-        body instanceof Uint8Array
-          ? encode({ op: "unknown", opcode, header: sub, body } as never, o as never)
-          : encode({ ...this.#bodyOf(e), opcode, header: sub } as never, o as never);
-      const prefix = this.encodePrefix(e.dependsOn, i);
-      const size = prefix.length + bytes.length;
-      const padded = alignUp(at + size, r.alignment.subRequests) - at;
-      if (prefix.length) chunks.push(prefix);
-      chunks.push(bytes);
-      if (padded > size) chunks.push(new Uint8Array(padded - size));
-      at += padded;
-    });
-    // fuse_in_header, the compound struct and the sub-requests, written once into one buffer.
-    const head = this.inHeaderSize + this.b.compoundIn.codec.size;
-    const bytes = new Uint8Array(head + at);
-    this.#writeHead(bytes, bytes.length, entries.length, outSum, flags, header, o);
-    let to = head;
-    for (const c of chunks) {
-      bytes.set(c, to);
-      to += c.length;
-    }
-    return { bytes, uniques };
-  }
-
-  private subHeaderValue(
-    field: string,
-    rule: string,
-    e: Entry,
-    index: number,
-    header: CompoundHeader,
-    nextUnique: (index: number, compound: bigint) => bigint,
-  ): number | bigint {
-    switch (rule) {
-      case "per-op":
-        if (field === "opcode") return e.kind.opcode;
-        if (field === "nodeid") return e.nodeid;
-        break;
-      case "header-plus-args":
-        return 0; // encodeRequest writes len
-      case "zero":
-        return field === "unique" || field === "nodeid" ? 0n : 0;
-      case "copy-parent":
-        if (field === "uid" || field === "gid" || field === "pid") return header[field];
-        break;
-      case "fresh-unique":
-        return nextUnique(index, header.unique);
-      case "op-index":
-        return BigInt(index);
-    }
-    throw this.error(
-      "value",
-      `no way to fill fuse_in_header.${field} by the rule ${JSON.stringify(rule)}`,
-    );
   }
 
   // ---- the reply walk (client side)
@@ -2859,6 +2920,9 @@ function defaultErrnoName(errno: number): string | undefined {
   return Object.keys(ERRNO).find((k) => ERRNO[k] === errno);
 }
 
+/** The largest size hint a new builder starts at (`CompoundEngine.sizeHint`): a bigger compound does not make every later builder allocate as much. */
+const MAX_SIZE_HINT = 65536;
+
 /** The members of `CompoundBuilderOptions` that are the builder's own, not message options. */
 const BUILDER_OPTIONS: ReadonlySet<string> = new Set([
   "maxPages",
@@ -2875,54 +2939,168 @@ export const PARSE_OPTIONS: ReadonlySet<string> = new Set(["ops", "capacity"]);
 export class CompoundBuilderCore {
   readonly #engine: CompoundEngine;
   readonly #opts: MessageOptions;
-  readonly #maxPages: number;
-  readonly #pageSize: number;
+  readonly #le: boolean;
   readonly #capacity: number | null;
-  readonly #nextUnique: (index: number, compound: bigint) => bigint;
   readonly #allowInvalid: boolean;
-  readonly #entries: Entry[] = [];
+  readonly #limits: EncodeLimits;
   /** Per opcode, the in-place size of its fixed parts (shared by builders of the same sizes). */
   readonly #layout: OpcodeTable<OpLayout>;
-  /** Bytes of the sub-request area so far, summed as ops are added; -1 once an op needs encodeRequest. */
-  #area = 0;
+  /**
+   * The compound as far as it is written: room for its head (written by encode), then each
+   * sub-request, written when its op was added. These bytes are the builder's record of its
+   * ops: it keeps no object per op. Null before the first op, and once encode handed them out.
+   */
+  #bytes: Uint8Array | null = null;
+  #view: DataView | null = null;
+  /**
+   * The bytes encode handed out, when they were the builder's own (exactly the compound's size):
+   * the builder reads its ops from them, and copies them before it writes again.
+   */
+  #handedOut: Uint8Array | null = null;
+  /** Where the next sub-request goes: the compound's length so far. */
+  #end: number;
+  #count = 0;
+  /** The ops' expected out-arg bytes, summed (the reply budget and result size start from it). */
+  #outSum = 0;
+  /** Per op index, the kind of an op that has its own (variable-size reply, raw bytes); the others' is their opcode's. */
+  #ownKinds: Map<number, OpKind> | null = null;
+  /** Per op index, the nodeid and dependency of an op whose bytes do not hold them as given. */
+  #given: Map<number, { readonly nodeid: bigint; readonly dependsOn: number | null }> | null = null;
   #flags = 0;
   /** The uniques of the last encode (null: the op indexes); undefined until then, or after an add. */
   #uniques: readonly bigint[] | null | undefined = undefined;
+  /** The op being added: one object, filled per op. */
+  readonly #op: SubRequestArgs;
+  /** Whether an op's bytes hold its nodeid as given (`CompoundEngine.nodeidWritten`). */
+  readonly #nodeidWritten: boolean;
 
   constructor(engine: CompoundEngine, opts: CompoundBuilderOptions = {}) {
     const { maxPages, pageSize, capacity, nextUnique, allowInvalidDependencies } = opts;
     this.#engine = engine;
     this.#opts = engine.messageOptionsOf(opts, BUILDER_OPTIONS);
-    this.#maxPages = maxPages ?? 32;
-    this.#pageSize = pageSize ?? 4096;
+    this.#le = littleEndian(this.#opts);
     this.#capacity = capacity ?? null;
-    this.#nextUnique = nextUnique ?? defaultNextUnique;
     this.#allowInvalid = allowInvalidDependencies ?? false;
-    if (!Number.isInteger(this.#maxPages) || this.#maxPages < 1)
+    this.#limits = {
+      maxPages: maxPages ?? 32,
+      pageSize: pageSize ?? 4096,
+      nextUnique: nextUnique ?? defaultNextUnique,
+    };
+    if (!Number.isInteger(this.#limits.maxPages) || this.#limits.maxPages < 1)
       throw engine.error("value", `maxPages must be a positive integer, got ${String(maxPages)}`);
-    if (!Number.isInteger(this.#pageSize) || this.#pageSize < 1)
+    if (!Number.isInteger(this.#limits.pageSize) || this.#limits.pageSize < 1)
       throw engine.error("value", `pageSize must be a positive integer, got ${String(pageSize)}`);
     this.#layout = engine.requestLayout(this.#opts);
+    this.#end = engine.headSize;
+    this.#nodeidWritten = engine.nodeidWritten;
+    this.#op = {
+      kind: null as unknown as OpKind,
+      index: 0,
+      nodeid: 0n,
+      a0: undefined,
+      a1: undefined,
+      a2: undefined,
+      body: null,
+      dependsOn: null,
+    };
   }
 
-  /** Records an op and adds its size to the area (`size` -1: encodeRequest will write it). */
-  #push(entry: Entry, name: string | null, admitted = false): void {
+  /**
+   * Writes the op in `#op` after the ops so far: in place when `size` (its in-place size,
+   * `inPlaceSize`) is not -1 and the writer takes its values, else as encodeRequest writes it.
+   * Nothing is added when that throws.
+   *
+   * @throws the revision's `FuseMessageError` (or a codec's error) for a value encodeRequest refuses.
+   */
+  #append(size: number, ownKind: boolean): void {
     const e = this.#engine;
-    e.pushEntry(this.#entries, entry, name, this.#capacity, this.#allowInvalid, admitted);
-    if (this.#area >= 0 && entry.size >= 0) {
-      const next = this.#area + e.requestPrefixSize + entry.size;
-      const align = e.rules.alignment.subRequests;
-      this.#area = align === 1 ? next : alignUp(next, align);
-    } else this.#area = -1;
+    const op = this.#op;
+    const at = this.#end;
+    const index = this.#count;
+    op.index = index;
+    let end = -1;
+    if (size >= 0) {
+      end = e.subEnd(at, size);
+      let bytes = this.#bytes;
+      if (bytes === null || end > bytes.length) bytes = this.#grow(end);
+      try {
+        e.writeSub(bytes, this.#view!, at, op, size, this.#opts, this.#le);
+      } catch {
+        // A value the in-place writer refuses: encodeRequest meets it below, and throws the
+        // error the caller has always had from it (or writes what it takes).
+        bytes.fill(0, at, end);
+        end = -1;
+      }
+    }
+    if (end < 0) {
+      let sub: Uint8Array;
+      try {
+        sub = e.encodeSub(op, this.#opts);
+      } catch (err) {
+        op.a0 = op.a1 = op.a2 = op.body = null;
+        throw err;
+      }
+      end = e.subEnd(at, sub.length - e.requestPrefixSize);
+      let bytes = this.#bytes;
+      if (bytes === null || end > bytes.length) bytes = this.#grow(end);
+      bytes.set(sub, at);
+    }
+    // The builder keeps none of the caller's values.
+    op.a0 = op.a1 = op.a2 = op.body = null;
+    const kind = op.kind;
+    if (ownKind) (this.#ownKinds ??= new Map()).set(index, kind);
+    const dependsOn = op.dependsOn;
+    if (
+      !this.#nodeidWritten ||
+      (dependsOn !== null && !e.dependencyFits(dependsOn, this.#bytes!, this.#view!, at))
+    )
+      (this.#given ??= new Map()).set(index, { nodeid: op.nodeid, dependsOn });
+    this.#count = index + 1;
+    this.#end = end;
+    this.#outSum += kind.outSize;
     this.#uniques = undefined;
+  }
+
+  /**
+   * The builder's bytes with room for `end`, the bytes so far kept. A new builder starts at the
+   * size of the engine's last compound (up to 64 KiB), so one of the same ops allocates once.
+   */
+  #grow(end: number): Uint8Array {
+    const own = this.#bytes;
+    const old = own ?? this.#handedOutBytes();
+    const hint = this.#engine.sizeHint <= MAX_SIZE_HINT ? this.#engine.sizeHint : 0;
+    // A builder encoded again gets the same size back, so that encode can hand it out again.
+    const size = Math.max(
+      end,
+      old === null ? hint || 256 : own !== null ? 2 * old.length : old.length,
+    );
+    const bytes = new Uint8Array(size);
+    if (old !== null) bytes.set(old.subarray(0, this.#end));
+    this.#bytes = bytes;
+    this.#view = new DataView(bytes.buffer);
+    this.#handedOut = null;
+    return bytes;
+  }
+
+  /** The bytes encode handed out, if it did; kind `value` when they were transferred since. */
+  #handedOutBytes(): Uint8Array | null {
+    const out = this.#handedOut;
+    if (out !== null && out.length !== this.#end)
+      throw this.#engine.error(
+        "value",
+        "the bytes this builder's encode returned were transferred (detached); the builder reads its ops from them",
+      );
+    return out;
   }
 
   /**
    * Adds a sub-request of a typed method: the op's opcode, nodeid, its request parts in the
    * order of its table entry (`CompoundOpSpec.parts`, at most {@link MAX_POSITIONAL_PARTS}),
-   * the outSize of a variable-size reply, and its dependency. No object per op but the record.
+   * the outSize of a variable-size reply, and its dependency. Its bytes are written now: the
+   * builder reads the arguments here and keeps none of them.
    *
-   * @throws {CompoundError} when this revision refuses the op.
+   * @throws {CompoundError} when this revision refuses the op; the revision's `FuseMessageError`
+   *   for a value its codecs refuse (nothing added).
    */
   protected addArgs(
     opcode: number,
@@ -2943,35 +3121,44 @@ export class CompoundBuilderCore {
       throw e.error(
         "value",
         `${spec.op} needs outSize, a non-negative integer (bytes its reply may take)`,
-        this.#entries.length,
+        this.#count,
       );
     }
     const kind: OpKind = layout.kind ?? {
       opcode: spec.opcode,
       spec,
       layout,
-      body: null,
       outSize: e.expectedOutSize(spec, n, this.#opts),
       raw: false,
       requested: spec.variable !== null ? n : null,
     };
-    const entry: Entry = {
-      kind,
+    const dep = dependsOn ?? null;
+    e.checkOp(
+      this.#count,
+      spec.opcode,
       nodeid,
-      a0,
-      a1,
-      a2,
-      dependsOn: dependsOn ?? null,
-      size: e.inPlaceSize(layout, a0, a1, a2),
-    };
-    this.#push(entry, spec.op, layout.admitted);
+      dep,
+      spec.op,
+      this.#capacity,
+      this.#allowInvalid,
+      layout.admitted,
+    );
+    const op = this.#op;
+    op.kind = kind;
+    op.nodeid = nodeid;
+    op.a0 = a0;
+    op.a1 = a1;
+    op.a2 = a2;
+    op.dependsOn = dep;
+    this.#append(e.inPlaceSize(layout, a0, a1, a2), kind !== layout.kind);
   }
 
   /**
    * Adds a sub-request given as an object (`{ op: "FUSE_OPEN", nodeid, open_in, dependsOn? }`),
    * as the typed methods do.
    *
-   * @throws {CompoundError} when this revision refuses the op.
+   * @throws {CompoundError} when this revision refuses the op; the revision's `FuseMessageError`
+   *   for a value its codecs refuse (nothing added).
    */
   protected addOp(sub: {
     readonly op: string;
@@ -2985,7 +3172,7 @@ export class CompoundBuilderCore {
       throw e.error(
         "not-allowed",
         `${String(sub.op)} may not appear in a compound of this revision`,
-        this.#entries.length,
+        this.#count,
       );
     const { nodeid, dependsOn, ...rest } = sub;
     const n = spec.variable !== null ? rest["outSize"] : 0;
@@ -2993,7 +3180,7 @@ export class CompoundBuilderCore {
       throw e.error(
         "value",
         `${spec.op} needs outSize, a non-negative integer (bytes its reply may take)`,
-        this.#entries.length,
+        this.#count,
       );
     }
     const body: Record<string, unknown> & { op: string } = {
@@ -3006,26 +3193,26 @@ export class CompoundBuilderCore {
     let plain = spec.parts.length <= MAX_POSITIONAL_PARTS;
     for (const k in body) if (k !== "op" && !spec.parts.some((p) => p.field === k)) plain = false;
     const a = spec.parts.map((p) => body[p.field]);
-    const layout = plain ? e.opLayout(this.#layout, spec, this.#opts) : null;
-    const size = layout !== null ? e.inPlaceSize(layout, a[0], a[1], a[2]) : -1;
-    const entry: Entry = {
-      kind: {
-        opcode: spec.opcode,
-        spec,
-        layout,
-        body,
-        outSize: e.expectedOutSize(spec, n, this.#opts),
-        raw: false,
-        requested: spec.variable !== null ? n : null,
-      },
-      nodeid,
-      a0: undefined,
-      a1: undefined,
-      a2: undefined,
-      dependsOn: dependsOn ?? null,
-      size,
+    const layout = e.opLayout(this.#layout, spec, this.#opts);
+    const kind: OpKind = layout.kind ?? {
+      opcode: spec.opcode,
+      spec,
+      layout,
+      outSize: e.expectedOutSize(spec, n, this.#opts),
+      raw: false,
+      requested: spec.variable !== null ? n : null,
     };
-    this.#push(entry, spec.op);
+    const dep = dependsOn ?? null;
+    e.checkOp(this.#count, spec.opcode, nodeid, dep, spec.op, this.#capacity, this.#allowInvalid);
+    const op = this.#op;
+    op.kind = kind;
+    op.nodeid = nodeid;
+    op.a0 = a[0];
+    op.a1 = a[1];
+    op.a2 = a[2];
+    op.body = body;
+    op.dependsOn = dep;
+    this.#append(plain ? e.inPlaceSize(layout, a[0], a[1], a[2]) : -1, kind !== layout.kind);
   }
 
   /**
@@ -3051,49 +3238,76 @@ export class CompoundBuilderCore {
       body instanceof Uint8Array && e.inPlaceRaw && e.inHeaderSize + body.length <= 0xffffffff
         ? e.inHeaderSize + body.length
         : -1;
-    const entry: Entry = {
-      kind: { opcode, spec: null, layout: null, body, outSize, raw: true, requested: null },
+    const dep = dependsOn ?? null;
+    e.checkOp(
+      this.#count,
+      opcode,
       nodeid,
-      a0: undefined,
-      a1: undefined,
-      a2: undefined,
-      dependsOn: dependsOn ?? null,
-      size,
-    };
-    this.#push(entry, this.#engine.b.opcodeNames.get(opcode) ?? null);
+      dep,
+      e.b.opcodeNames.get(opcode) ?? null,
+      this.#capacity,
+      this.#allowInvalid,
+    );
+    const op = this.#op;
+    op.kind = { opcode, spec: null, layout: null, outSize, raw: true, requested: null };
+    op.nodeid = nodeid;
+    op.a0 = op.a1 = op.a2 = undefined;
+    op.body = body;
+    op.dependsOn = dep;
+    this.#append(size, true);
   }
 
   protected setFlags(names: readonly string[]): void {
     this.#flags = this.#engine.flagBits(names);
   }
 
-  /** The ops added so far, in order: opcode, expected out-arg size, nodeid, dependency, and the unique once encoded. */
+  /**
+   * The ops added so far, in order: opcode, expected out-arg size, nodeid, dependency, and the
+   * unique once encoded. Read back from the builder's bytes (and the kinds of ops that have
+   * their own).
+   */
   protected opRefs(): CompoundOpRef[] {
+    const e = this.#engine;
+    const n = this.#count;
+    const refs: CompoundOpRef[] = [];
+    const bytes = this.#bytes ?? this.#handedOutBytes();
+    if (bytes === null) return refs;
+    const view = this.#view ?? new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
     const uniques = this.#uniques;
-    return this.#entries.map(({ kind, nodeid, dependsOn }, i) => ({
-      opcode: kind.opcode,
-      outSize: kind.outSize,
-      nodeid,
-      ...(kind.raw ? { raw: true } : {}),
-      ...(kind.requested !== null ? { requested: kind.requested } : {}),
-      ...(dependsOn !== null ? { dependsOn } : {}),
-      ...(uniques !== undefined ? { unique: uniques?.[i] ?? indexBigInt(i) } : {}),
-    }));
+    let at = e.headSize;
+    for (let i = 0; i < n; i++) {
+      const sub = at + e.requestPrefixSize;
+      const written = e.headerAt(bytes, view, sub, this.#opts, this.#le);
+      const kind = this.#ownKinds?.get(i) ?? this.#layout.get(written.opcode)!.kind!;
+      const given = this.#given?.get(i);
+      const dependsOn = given ? given.dependsOn : e.dependencyAt(bytes, view, at);
+      refs.push({
+        opcode: kind.opcode,
+        outSize: kind.outSize,
+        nodeid: given ? given.nodeid : written.nodeid,
+        ...(kind.raw ? { raw: true } : {}),
+        ...(kind.requested !== null ? { requested: kind.requested } : {}),
+        ...(dependsOn !== null ? { dependsOn } : {}),
+        ...(uniques !== undefined ? { unique: uniques?.[i] ?? indexBigInt(i) } : {}),
+      });
+      at = e.subEnd(at, written.len);
+    }
+    return refs;
   }
 
   /** Number of ops added. */
   get length(): number {
-    return this.#entries.length;
+    return this.#count;
   }
 
   /** The result size member's value as the kernel computes it (`resultSize`); the sum of expected out args where the revision has none. */
   get resultSize(): number {
-    return this.#engine.resultSize(this.#entries.length, outArgBytes(this.#entries));
+    return this.#engine.resultSize(this.#count, this.#outSum);
   }
 
   /** Most sub-reply bytes the kernel accepts: the expected out args plus one fuse_out_header per op. */
   get replyBudget(): number {
-    return this.#engine.replyBudget(this.#entries.length, outArgBytes(this.#entries));
+    return this.#engine.replyBudget(this.#count, this.#outSum);
   }
 
   /**
@@ -3102,8 +3316,13 @@ export class CompoundBuilderCore {
    * member roles), then each sub-request: its prefix (dependency by the model), its
    * fuse_in_header filled by the `subHeader` rules and its args, padded to `alignment.subRequests`.
    *
-   * @throws {CompoundError} kind `empty` (where the kernel refuses an empty compound) or
-   *   `reply-budget`; the revision's `FuseMessageError` for a part `encodeRequest` cannot write.
+   * The bytes are the builder's own, handed out without a copy (a buffer of exactly the
+   * compound's size, `byteOffset` 0). The builder reads its ops from them afterwards (`ops`), and
+   * copies them before it adds or encodes again, so bytes returned earlier never change. Change
+   * a copy (`bytes.slice()`), not them, while you go on using the builder.
+   *
+   * @throws {CompoundError} kind `empty` (where the kernel refuses an empty compound),
+   *   `reply-budget`, or `value` when bytes an earlier encode returned were transferred since.
    */
   encode(header: CompoundHeader): Uint8Array {
     return this.#encode(header, null);
@@ -3114,27 +3333,36 @@ export class CompoundBuilderCore {
     header: CompoundHeader,
     into: { readonly buf: Uint8Array; readonly offset: number } | null,
   ): Uint8Array {
-    const { bytes, uniques } = this.#engine.encode(
-      this.#entries,
+    const e = this.#engine;
+    const end = this.#end;
+    const own = this.#bytes !== null && end <= this.#bytes.length ? this.#bytes : this.#grow(end);
+    const { bytes, uniques } = e.encodeWritten(
+      own,
+      this.#view!,
+      this.#count,
+      this.#outSum,
+      end,
       this.#flags,
       header,
       this.#opts,
-      {
-        maxPages: this.#maxPages,
-        pageSize: this.#pageSize,
-        nextUnique: this.#nextUnique,
-      },
-      this.#area,
+      this.#limits,
       into,
     );
     this.#uniques = uniques;
+    e.sizeHint = end;
+    if (bytes === own) {
+      // Handed out (no copy): the builder reads them from now on, and copies them to write again.
+      this.#handedOut = own;
+      this.#bytes = null;
+      this.#view = null;
+    }
     return bytes;
   }
 
   /**
    * {@link encode} into the caller's buffer at `offset`, allocating no buffer of its own: the
-   * same bytes, written over whatever was there (padding and reserved bytes zeroed). Returns
-   * the compound's length. Nothing is written when the buffer has no room for it.
+   * same bytes, written over whatever was there. Returns the compound's length. Nothing is
+   * written when the buffer has no room for it.
    *
    * @throws {CompoundError} kind `length` (with the bytes needed and available) when
    *   `buf.length - offset` is too small, and whatever {@link encode} throws.

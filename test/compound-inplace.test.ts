@@ -190,20 +190,27 @@ test("a raw sub-request and a name given as bytes are written in place as encode
   }
 });
 
-test("a name the codecs refuse throws the message codecs' error, as before", () => {
+test("a name the codecs refuse throws the message codecs' error from the method that adds it, and nothing is added", () => {
   for (const { name, g } of revs) {
     if (!(g["COMPOUND_OPS"] as ReadonlyMap<number, CompoundOpSpec>).has(1)) continue;
-    const b = new g["CompoundBuilder"]({ minor: 45 }).lookup(5n, "a\0b");
+    const b = new g["CompoundBuilder"]({ minor: 45 }).lookup(5n, "ok");
+    const before = b.encode(HEADER);
     assert.throws(
-      () => b.encode(HEADER),
+      () => b.lookup(5n, "a\0b"),
       (e: Error) => e.name === "FuseMessageError" && /NUL/.test(e.message),
       name,
     );
-    const lone = new g["CompoundBuilder"]({ minor: 45 }).lookup(5n, "\ud800x");
     assert.throws(
-      () => lone.encode(HEADER),
+      () => b.lookup(6n, "\ud800x"),
       (e: Error) => e.name === "FuseMessageError",
       name,
+    );
+    assert.equal(b.length, 1, `${name}: the refused ops are not added`);
+    assert.deepEqual(b.encode(HEADER), before, `${name}: the builder's bytes are unchanged`);
+    assert.deepEqual(
+      b.lookup(7n, "next").encode(HEADER),
+      new g["CompoundBuilder"]({ minor: 45 }).lookup(5n, "ok").lookup(7n, "next").encode(HEADER),
+      `${name}: the builder goes on after a refused op`,
     );
   }
 });
@@ -242,5 +249,69 @@ test("the in-place reply walk decodes what decodeReply decodes, for every fixed-
         assert.deepEqual(r.reply, want, `${name}: ${chunk[i]!.op}`);
       });
     }
+  }
+});
+
+test("encode hands out the builder's own bytes, exactly the compound; bytes returned earlier never change", () => {
+  for (const { name, g } of revs) {
+    if (!(g["COMPOUND_OPS"] as ReadonlyMap<number, CompoundOpSpec>).has(1)) continue;
+    const b = new g["CompoundBuilder"]({ minor: 45 }).lookup(5n, "first");
+    const first = b.encode(HEADER) as Uint8Array;
+    assert.equal(first.byteOffset, 0, name);
+    assert.equal(first.buffer.byteLength, first.length, `${name}: no slack after the compound`);
+    const firstCopy = first.slice();
+    // Encoded again with another header, then grown: the first bytes stay as they were.
+    const again = b.encode({ ...HEADER, unique: 901n }) as Uint8Array;
+    assert.notEqual(again.buffer, first.buffer, name);
+    assert.deepEqual(first, firstCopy, `${name}: a second encode leaves the first bytes alone`);
+    const grown = b.lookup(6n, "second").encode(HEADER) as Uint8Array;
+    assert.deepEqual(first, firstCopy, `${name}: an add leaves the first bytes alone`);
+    const fresh = new g["CompoundBuilder"]({ minor: 45 }).lookup(5n, "first").lookup(6n, "second");
+    assert.deepEqual(grown, fresh.encode(HEADER), `${name}: the same bytes as a fresh builder's`);
+    assert.deepEqual(
+      b.ops.map((r: { nodeid: bigint; opcode: number }) => [r.opcode, r.nodeid]),
+      [
+        [1, 5n],
+        [1, 6n],
+      ],
+      `${name}: ops read back from the handed-out bytes`,
+    );
+    const into = new Uint8Array(grown.length + 8).fill(0x5a);
+    assert.equal(b.encodeInto(HEADER, into, 8), grown.length, name);
+    assert.deepEqual(into.subarray(8), grown, `${name}: encodeInto after encode`);
+  }
+});
+
+test("bytes an encode returned, then transferred: the builder says so instead of reading a detached buffer", () => {
+  for (const { name, g } of revs) {
+    if (!(g["COMPOUND_OPS"] as ReadonlyMap<number, CompoundOpSpec>).has(1)) continue;
+    // A builder of the same ops as the revision's last one starts at that size, so its encode
+    // hands out its own bytes (a builder whose room came out bigger hands out a copy).
+    new g["CompoundBuilder"]({ minor: 45 }).lookup(5n, "x").encode(HEADER);
+    const b = new g["CompoundBuilder"]({ minor: 45 }).lookup(5n, "x");
+    const bytes = b.encode(HEADER) as Uint8Array;
+    structuredClone(bytes, { transfer: [bytes.buffer] });
+    assert.equal(bytes.length, 0, `${name}: detached`);
+    for (const use of [() => b.encode(HEADER), () => b.lookup(6n, "y"), () => b.ops]) {
+      assert.throws(
+        use,
+        (e: Error & { kind?: string }) =>
+          e.name === "CompoundError" && e.kind === "value" && /transferred/.test(e.message),
+        name,
+      );
+    }
+  }
+});
+
+test("the builder reads an op's arguments when the op is added, and keeps none of them", () => {
+  for (const { name, g } of revs) {
+    const { specs } = compoundFacts(g);
+    const open = specs.find((s) => s.op === "FUSE_OPEN");
+    if (!open) continue;
+    const openIn = { flags: 2, open_flags: 0 } as Record<string, number>;
+    const b = new g["CompoundBuilder"]({ minor: 45 }).open(9n, openIn);
+    openIn["flags"] = 0x7777;
+    const want = new g["CompoundBuilder"]({ minor: 45 }).open(9n, { flags: 2, open_flags: 0 });
+    assert.deepEqual(b.encode(HEADER), want.encode(HEADER), name);
   }
 });
