@@ -3093,6 +3093,21 @@ export class CompoundBuilderCore {
     return out;
   }
 
+  /** The kind of an op of this layout: its opcode's (a fixed-size reply), else its own, with `outSize` its requested bytes. */
+  #kindOf(layout: OpLayout, outSize: number): OpKind {
+    const spec = layout.spec;
+    return (
+      layout.kind ?? {
+        opcode: spec.opcode,
+        spec,
+        layout,
+        outSize: this.#engine.expectedOutSize(spec, outSize, this.#opts),
+        raw: false,
+        requested: spec.variable !== null ? outSize : null,
+      }
+    );
+  }
+
   /**
    * Adds a sub-request of a typed method: the op's opcode, nodeid, its request parts in the
    * order of its table entry (`CompoundOpSpec.parts`, at most {@link MAX_POSITIONAL_PARTS}),
@@ -3124,14 +3139,7 @@ export class CompoundBuilderCore {
         this.#count,
       );
     }
-    const kind: OpKind = layout.kind ?? {
-      opcode: spec.opcode,
-      spec,
-      layout,
-      outSize: e.expectedOutSize(spec, n, this.#opts),
-      raw: false,
-      requested: spec.variable !== null ? n : null,
-    };
+    const kind = this.#kindOf(layout, n);
     const dep = dependsOn ?? null;
     e.checkOp(
       this.#count,
@@ -3194,14 +3202,7 @@ export class CompoundBuilderCore {
     for (const k in body) if (k !== "op" && !spec.parts.some((p) => p.field === k)) plain = false;
     const a = spec.parts.map((p) => body[p.field]);
     const layout = e.opLayout(this.#layout, spec, this.#opts);
-    const kind: OpKind = layout.kind ?? {
-      opcode: spec.opcode,
-      spec,
-      layout,
-      outSize: e.expectedOutSize(spec, n, this.#opts),
-      raw: false,
-      requested: spec.variable !== null ? n : null,
-    };
+    const kind = this.#kindOf(layout, n);
     const dep = dependsOn ?? null;
     e.checkOp(this.#count, spec.opcode, nodeid, dep, spec.op, this.#capacity, this.#allowInvalid);
     const op = this.#op;
