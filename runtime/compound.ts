@@ -1381,6 +1381,11 @@ export class CompoundEngine {
 
   // ---- building (client side)
 
+  /**
+   * Throws the CompoundError this revision's kernel (or the builder's capacity) gives an op
+   * added as op `index`: nodeid, op count, allowed opcodes, page payloads, its dependency.
+   * `admitted`: the opcode's own checks are known to pass (`admits`).
+   */
   checkOp(
     index: number,
     opcode: number,
@@ -1538,16 +1543,15 @@ export class CompoundEngine {
     const target = into === null ? null : this.#room(into.buf, into.offset, end);
     // Into the builder's own bytes, whose head members not written stay 0 (as a fresh buffer's).
     this.#writeHead(view, end, count, outSum, flags, header, o);
-    const uniques = this.#uniqueRule === "op-index" ? null : new Array<bigint>(count);
-    if (this.#patchedAtEncode || uniques !== null) {
+    // Op-index uniques need no array; a "zero" unique rule gives 0n for every op.
+    const uniques = this.#uniqueRule === "op-index" ? null : new Array<bigint>(count).fill(0n);
+    if (this.#patchedAtEncode) {
       // Walk the sub-requests by their len members, as the kernel does.
       const le = littleEndian(o);
       let at = this.#head;
       for (let i = 0; i < count; i++) {
         const sub = at + this.requestPrefixSize;
-        if (this.#patchedAtEncode)
-          this.#patchSub(bytes, view, sub, i, header, limits.nextUnique, uniques, o, le);
-        else uniques![i] = 0n;
+        this.#patchSub(bytes, view, sub, i, header, limits.nextUnique, uniques, o, le);
         at = this.subEnd(at, this.#lenAt(bytes, view, sub, o, le));
       }
     }
@@ -1714,8 +1718,23 @@ export class CompoundEngine {
     o: MessageOptions,
     le: boolean,
   ): void {
+    at = this.#writePrefix(bytes, view, at, op.dependsOn);
     const kind = op.kind;
-    let p = this.writeSubHeader(bytes, view, at, op, size, o, le);
+    const inAt = this.#inAt;
+    if (inAt !== null) {
+      view.setUint32(at + inAt.len, size, le);
+      view.setUint32(at + inAt.opcode, kind.opcode, le);
+      // An op index fits the low 32 bits, and the high ones are 0 in the zeroed bytes: the
+      // same bytes as setBigUint64, which costs several times a setUint32 here.
+      if (this.#uniqueRule === "op-index")
+        view.setUint32(at + inAt.unique + (le ? 0 : 4), op.index, le);
+      const nodeid = this.#nodeidAtAdd(op);
+      // nodeid 0 (a dependent op's, or the rule "zero") is already there in the zeroed bytes.
+      if (nodeid !== 0n) view.setBigUint64(at + inAt.nodeid, nodeid, le);
+    } else {
+      this.b.inHeader.encode(this.#subHeaderAtAdd(op, size) as never, bytes, at, o);
+    }
+    let p = at + this.inHeaderSize;
     if (kind.spec === null) {
       bytes.set(op.body as Uint8Array, p);
       return;
@@ -1747,37 +1766,6 @@ export class CompoundEngine {
   }
 
   /**
-   * A sub-request's prefix and the members of its fuse_in_header known when the op is added
-   * (see `writeSub`), at `at` of zeroed bytes; returns where its args start.
-   */
-  writeSubHeader(
-    bytes: Uint8Array,
-    view: DataView,
-    at: number,
-    op: SubRequestArgs,
-    size: number,
-    o: MessageOptions,
-    le: boolean,
-  ): number {
-    at = this.#writePrefix(bytes, view, at, op.dependsOn, o);
-    const inAt = this.#inAt;
-    if (inAt !== null) {
-      view.setUint32(at + inAt.len, size, le);
-      view.setUint32(at + inAt.opcode, op.kind.opcode, le);
-      // An op index fits the low 32 bits, and the high ones are 0 in the zeroed bytes: the
-      // same bytes as setBigUint64, which costs several times a setUint32 here.
-      if (this.#uniqueRule === "op-index")
-        view.setUint32(at + inAt.unique + (le ? 0 : 4), op.index, le);
-      const nodeid = this.#nodeidAtAdd(op);
-      // nodeid 0 (a dependent op's, or the rule "zero") is already there in the zeroed bytes.
-      if (nodeid !== 0n) view.setBigUint64(at + inAt.nodeid, nodeid, le);
-    } else {
-      this.b.inHeader.encode(this.#subHeaderAtAdd(op, size) as never, bytes, at, o);
-    }
-    return at + this.inHeaderSize;
-  }
-
-  /**
    * One sub-request (prefix, fuse_in_header, args) as encodeRequest writes it, for an op the
    * in-place writer does not take; the header members the compound's header gives are left 0
    * for `#patchSub`.
@@ -1794,19 +1782,13 @@ export class CompoundEngine {
         : encode({ ...this.#bodyOf(op), opcode: kind.opcode, header } as never, o as never);
     if (this.requestPrefixSize === 0) return bytes;
     const out = new Uint8Array(this.requestPrefixSize + bytes.length);
-    this.#writePrefix(out, new DataView(out.buffer), 0, op.dependsOn, o);
+    this.#writePrefix(out, new DataView(out.buffer), 0, op.dependsOn);
     out.set(bytes, this.requestPrefixSize);
     return out;
   }
 
   /** The prefix of a sub-request at `at` (when the revision has one); returns where its header starts. */
-  #writePrefix(
-    bytes: Uint8Array,
-    view: DataView,
-    at: number,
-    dependsOn: number | null,
-    o: MessageOptions,
-  ): number {
+  #writePrefix(bytes: Uint8Array, view: DataView, at: number, dependsOn: number | null): number {
     const prefixAt = this.#prefixAt;
     if (prefixAt !== null) {
       // The members by the model, at the prefix codec's default (little-endian) order.
@@ -1822,7 +1804,6 @@ export class CompoundEngine {
     const prefix = (this.#prefixScratch ??= codec.zero());
     this.#setPrefix(prefix, dependsOn);
     codec.encode(prefix as never, bytes, at);
-    void o;
     return at + this.requestPrefixSize;
   }
 
@@ -1943,11 +1924,9 @@ export class CompoundEngine {
     o: MessageOptions,
     le: boolean,
   ): void {
-    const fresh = (rule: string): bigint | null =>
-      rule === "fresh-unique" ? nextUnique(index, header.unique) : null;
-    const unique = fresh(this.#uniqueRule);
-    const nodeid = fresh(this.#nodeidRule);
-    if (uniques !== null) uniques[index] = unique ?? 0n;
+    const unique = this.#uniqueRule === "fresh-unique" ? nextUnique(index, header.unique) : null;
+    const nodeid = this.#nodeidRule === "fresh-unique" ? nextUnique(index, header.unique) : null;
+    if (uniques !== null && unique !== null) uniques[index] = unique;
     const copied = this.#copyParent;
     const inAt = this.#inAt;
     if (inAt !== null) {
@@ -3021,8 +3000,7 @@ export class CompoundBuilderCore {
     let end = -1;
     if (size >= 0) {
       end = e.subEnd(at, size);
-      let bytes = this.#bytes;
-      if (bytes === null || end > bytes.length) bytes = this.#grow(end);
+      const bytes = this.#room(end);
       try {
         e.writeSub(bytes, this.#view!, at, op, size, this.#opts, this.#le);
       } catch {
@@ -3041,9 +3019,7 @@ export class CompoundBuilderCore {
         throw err;
       }
       end = e.subEnd(at, sub.length - e.requestPrefixSize);
-      let bytes = this.#bytes;
-      if (bytes === null || end > bytes.length) bytes = this.#grow(end);
-      bytes.set(sub, at);
+      this.#room(end).set(sub, at);
     }
     // The builder keeps none of the caller's values.
     op.a0 = op.a1 = op.a2 = op.body = null;
@@ -3059,6 +3035,12 @@ export class CompoundBuilderCore {
     this.#end = end;
     this.#outSum += kind.outSize;
     this.#uniques = undefined;
+  }
+
+  /** The builder's own bytes with room for `end` (`#grow` when it has none, or too few). */
+  #room(end: number): Uint8Array {
+    const bytes = this.#bytes;
+    return bytes !== null && end <= bytes.length ? bytes : this.#grow(end);
   }
 
   /**
@@ -3336,7 +3318,7 @@ export class CompoundBuilderCore {
   ): Uint8Array {
     const e = this.#engine;
     const end = this.#end;
-    const own = this.#bytes !== null && end <= this.#bytes.length ? this.#bytes : this.#grow(end);
+    const own = this.#room(end);
     const { bytes, uniques } = e.encodeWritten(
       own,
       this.#view!,
